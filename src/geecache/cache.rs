@@ -1,0 +1,107 @@
+//! A byte-bounded LRU of `ByteView`s behind a lock, with its counters.
+
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use super::byteview::ByteView;
+use super::lru::Lru;
+use super::stats::{bump, CacheCounters, CacheStats};
+
+/// A thread-safe cache that counts its lookups, hits and evictions.
+pub struct Cache {
+    lru: Mutex<Lru<ByteView>>,
+    counters: Arc<CacheCounters>,
+}
+
+impl Cache {
+    /// A cache of at most `max_bytes` bytes; 0 means unbounded.
+    pub fn new(max_bytes: usize) -> Self {
+        let counters = Arc::new(CacheCounters::default());
+        let on_evict = Arc::clone(&counters);
+        let lru = Lru::with_on_evicted(
+            max_bytes,
+            Box::new(move |_: &str, _: &ByteView| bump(&on_evict.evictions)),
+        );
+        Cache {
+            lru: Mutex::new(lru),
+            counters,
+        }
+    }
+
+    /// Looks a key up, making it the most recently used.
+    pub fn get(&self, key: &str) -> Option<ByteView> {
+        bump(&self.counters.gets);
+        let found = self.lock().get(key).cloned();
+        if found.is_some() {
+            bump(&self.counters.hits);
+        }
+        found
+    }
+
+    /// Adds a value, evicting as the bound requires.
+    pub fn add(&self, key: &str, value: ByteView) {
+        self.lock().add(key, value);
+    }
+
+    /// The cache's figures now.
+    pub fn stats(&self) -> CacheStats {
+        let (bytes, items) = {
+            let lru = self.lock();
+            (lru.bytes() as u64, lru.len() as u64)
+        };
+        let counters = self.counters.snapshot();
+        CacheStats {
+            bytes,
+            items,
+            gets: counters.gets,
+            hits: counters.hits,
+            evictions: counters.evictions,
+        }
+    }
+
+    /// The bound in bytes; 0 means none.
+    pub fn max_bytes(&self) -> usize {
+        self.lock().max_bytes()
+    }
+
+    /// Entries pushed out so far, read without the lock.
+    pub fn evictions(&self) -> u64 {
+        self.counters.evictions.load(Ordering::Relaxed)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Lru<ByteView>> {
+        // The LRU's invariants hold between its method calls, so a panic in
+        // another holder leaves nothing half-done behind.
+        self.lru
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_gets_hits_and_evictions() {
+        let cache = Cache::new(8);
+        cache.add("a", ByteView::from("123")); // 4 bytes
+        cache.add("b", ByteView::from("123")); // 8 bytes
+        assert!(cache.get("a").is_some());
+        assert!(cache.get("zz").is_none());
+        cache.add("c", ByteView::from("123")); // evicts b
+        let stats = cache.stats();
+        assert_eq!(
+            stats,
+            CacheStats {
+                bytes: 8,
+                items: 2,
+                gets: 2,
+                hits: 1,
+                evictions: 1
+            }
+        );
+        assert_eq!(cache.evictions(), 1);
+        assert!(cache.get("b").is_none());
+    }
+}

@@ -1,0 +1,257 @@
+//! A group: a named cache namespace with a getter (the slow store), a main
+//! cache, and peers to ask for keys this node does not own.
+//!
+//! The load path follows GeeCache and groupcache: a hit returns at once; a
+//! miss goes through singleflight (when on) to the owning peer, or to the
+//! getter when this node owns the key. Unlike the source document, a failed
+//! peer fetch is logged, counted and followed by a local load instead of
+//! answering with an empty value.
+
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use super::byteview::ByteView;
+use super::cache::Cache;
+use super::peers::{BoxFuture, PeerPicker};
+use super::singleflight::Flight;
+use super::stats::{bump, CacheStats, GroupStats, GroupStatsSnapshot};
+
+/// The error type getters return.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Loads a value from the backing store when no cache has it.
+pub trait Getter: Send + Sync + 'static {
+    /// Loads `key`; the error's text is what clients are shown.
+    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<ByteView, BoxError>>;
+}
+
+/// Makes a getter of an async closure that takes the key.
+pub struct GetterFn<F>(pub F);
+
+impl<F, Fut> Getter for GetterFn<F>
+where
+    F: Fn(String) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<ByteView, BoxError>> + Send + 'static,
+{
+    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<ByteView, BoxError>> {
+        Box::pin((self.0)(key.to_owned()))
+    }
+}
+
+/// Why a get failed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum GroupError {
+    /// The key was empty.
+    #[error("key is required")]
+    KeyRequired,
+    /// The getter failed; the text is the getter's own.
+    #[error("{0}")]
+    Load(Arc<str>),
+}
+
+/// `register_peers` was called on a group that already has peers.
+#[derive(Debug, thiserror::Error)]
+#[error("group {0:?} already has peers registered")]
+pub struct PeersAlreadyRegistered(pub String);
+
+/// How a group caches and loads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GroupOptions {
+    /// The main cache's bound in bytes; 0 means unbounded, as in GeeCache.
+    pub cache_bytes: usize,
+    /// Merge concurrent loads of one key into one.
+    pub singleflight: bool,
+    /// Keep some values fetched from peers in a hot cache of
+    /// `cache_bytes / 8`, one in ten of them, as groupcache does.
+    pub hot_cache: bool,
+}
+
+impl Default for GroupOptions {
+    fn default() -> Self {
+        GroupOptions {
+            cache_bytes: 2 << 10,
+            singleflight: true,
+            hot_cache: false,
+        }
+    }
+}
+
+/// Where a get may load a value from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Route {
+    /// From the owning peer, or locally when this node owns the key.
+    AnyOwner,
+    /// Only locally: for requests that came from a peer, so that nodes whose
+    /// rings disagree cannot bounce a key between them.
+    LocalOnly,
+}
+
+type LoadResult = Result<ByteView, GroupError>;
+
+/// A cache namespace. Share it as `Arc<Group>`.
+pub struct Group {
+    name: String,
+    getter: Box<dyn Getter>,
+    options: GroupOptions,
+    main_cache: Cache,
+    hot_cache: Option<Cache>,
+    peers: OnceLock<Arc<dyn PeerPicker>>,
+    flight: Option<Flight<LoadResult>>,
+    stats: GroupStats,
+    /// Drives the deterministic one-in-ten choice for the hot cache.
+    hot_draws: AtomicU64,
+}
+
+impl Group {
+    /// A group named `name` that loads misses through `getter`.
+    pub fn new(name: impl Into<String>, options: GroupOptions, getter: impl Getter) -> Self {
+        Group {
+            name: name.into(),
+            getter: Box::new(getter),
+            options,
+            main_cache: Cache::new(options.cache_bytes),
+            hot_cache: options
+                .hot_cache
+                .then(|| Cache::new((options.cache_bytes / 8).max(1))),
+            peers: OnceLock::new(),
+            flight: options.singleflight.then(Flight::new),
+            stats: GroupStats::default(),
+            hot_draws: AtomicU64::new(0),
+        }
+    }
+
+    /// The group's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The options the group was made with.
+    pub fn options(&self) -> GroupOptions {
+        self.options
+    }
+
+    /// Gives the group its peers; allowed once, as in Go.
+    pub fn register_peers(&self, peers: Arc<dyn PeerPicker>) -> Result<(), PeersAlreadyRegistered> {
+        self.peers
+            .set(peers)
+            .map_err(|_| PeersAlreadyRegistered(self.name.clone()))
+    }
+
+    /// Gets a value: from a cache, from the owning peer, or from the getter.
+    pub async fn get(&self, key: &str) -> LoadResult {
+        self.get_via(key, Route::AnyOwner).await
+    }
+
+    /// Gets a value, loading it only as `route` allows.
+    pub async fn get_via(&self, key: &str, route: Route) -> LoadResult {
+        bump(&self.stats.gets);
+        if key.is_empty() {
+            return Err(GroupError::KeyRequired);
+        }
+        if let Some(value) = self.lookup_cache(key) {
+            bump(&self.stats.cache_hits);
+            return Ok(value);
+        }
+        bump(&self.stats.loads);
+        match &self.flight {
+            Some(flight) => {
+                flight
+                    .run(key, || async {
+                        // A call that finished just before this one joined
+                        // has filled the cache: singleflight only merges
+                        // calls that overlap.
+                        if let Some(value) = self.lookup_cache(key) {
+                            bump(&self.stats.cache_hits);
+                            return Ok(value);
+                        }
+                        self.load(key, route).await
+                    })
+                    .await
+            }
+            None => self.load(key, route).await,
+        }
+    }
+
+    /// Counts a request that arrived from a peer.
+    pub fn count_server_request(&self) {
+        bump(&self.stats.server_requests);
+    }
+
+    /// The group's counters now.
+    pub fn stats(&self) -> GroupStatsSnapshot {
+        self.stats.snapshot()
+    }
+
+    /// The main cache's figures now.
+    pub fn main_cache_stats(&self) -> CacheStats {
+        self.main_cache.stats()
+    }
+
+    /// The hot cache's figures now, when it is on.
+    pub fn hot_cache_stats(&self) -> Option<CacheStats> {
+        self.hot_cache.as_ref().map(Cache::stats)
+    }
+
+    async fn load(&self, key: &str, route: Route) -> LoadResult {
+        bump(&self.stats.loads_deduped);
+        if route == Route::AnyOwner {
+            if let Some(peer) = self.peers.get().and_then(|picker| picker.pick_peer(key)) {
+                match peer.get(&self.name, key).await {
+                    Ok(value) => {
+                        bump(&self.stats.peer_loads);
+                        self.maybe_keep_hot(key, &value);
+                        return Ok(value);
+                    }
+                    Err(error) => {
+                        bump(&self.stats.peer_errors);
+                        log::warn!(
+                            "[GeeCache] group {}: fetching {key:?} from a peer failed, loading locally: {error}",
+                            self.name
+                        );
+                    }
+                }
+            }
+        }
+        self.load_locally(key).await
+    }
+
+    async fn load_locally(&self, key: &str) -> LoadResult {
+        match self.getter.get(key).await {
+            Ok(value) => {
+                bump(&self.stats.local_loads);
+                self.main_cache.add(key, value.clone());
+                Ok(value)
+            }
+            Err(error) => {
+                bump(&self.stats.local_load_errs);
+                Err(GroupError::Load(Arc::from(error.to_string())))
+            }
+        }
+    }
+
+    fn lookup_cache(&self, key: &str) -> Option<ByteView> {
+        self.main_cache
+            .get(key)
+            .or_else(|| self.hot_cache.as_ref().and_then(|hot| hot.get(key)))
+    }
+
+    fn maybe_keep_hot(&self, key: &str, value: &ByteView) {
+        if let Some(hot) = &self.hot_cache {
+            // A fixed sequence instead of a random draw keeps runs
+            // reproducible while still keeping one value in ten.
+            let draw = splitmix64(self.hot_draws.fetch_add(1, Ordering::Relaxed));
+            if draw.is_multiple_of(10) {
+                hot.add(key, value.clone());
+            }
+        }
+    }
+}
+
+/// SplitMix64's finaliser: spreads consecutive integers over all 64 bits.
+fn splitmix64(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}

@@ -1,0 +1,35 @@
+//! GeeCache in Rust: the system under test.
+//!
+//! A rebuild of the GeeCache tutorial (itself a clone of groupcache), one
+//! idea per module as in groupcache:
+//!
+//! - [`lru`]: a least-recently-used cache bounded by bytes.
+//! - [`byteview`]: the immutable value the cache hands out.
+//! - [`cache`]: an LRU behind a lock, with its counters.
+//! - [`consistent_hash`]: the ring of virtual nodes that maps keys to peers.
+//! - [`singleflight`]: merges concurrent loads of one key.
+//! - [`group`]: a namespace with a getter, a main cache and peers; the load path.
+//! - [`peers`]: the seams a group uses to pick a peer and fetch from it.
+//! - [`http`]: the peer protocol's paths, the pooled client, the peer pool.
+//! - [`node`]: one HTTP server with its groups and ring; shuts down cleanly.
+//! - [`stats`]: lock-free counters with groupcache's names.
+//!
+//! There is no global state: every [`node::Node`] owns its groups, so a
+//! whole cluster can run in one process.
+
+pub mod byteview;
+pub mod cache;
+pub mod consistent_hash;
+pub mod group;
+pub mod http;
+pub mod lru;
+pub mod node;
+pub mod peers;
+pub mod singleflight;
+pub mod stats;
+
+pub use byteview::ByteView;
+pub use consistent_hash::{HashKind, HashRing};
+pub use group::{BoxError, Getter, GetterFn, Group, GroupError, GroupOptions, Route};
+pub use node::{Node, NodeConfig, NodeError, NodeStats};
+pub use peers::{PeerError, PeerGetter, PeerPicker};

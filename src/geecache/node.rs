@@ -1,0 +1,387 @@
+//! A node: one HTTP server on 127.0.0.1 with its groups, its ring and its
+//! peer clients. Many nodes live in one process; none shares state.
+//!
+//! Routes:
+//! - `GET /geecache/{group}/{key}`: the peer protocol. 200 with the value as
+//!   `application/octet-stream`; 400 for a malformed path or an empty key;
+//!   404 `no such group: NAME`; 500 with the getter's error text.
+//! - `GET /api?key=K[&group=G]`: the source document's front end, on nodes
+//!   started with `api: true`; the group defaults to the node's first.
+//! - `GET /_stats`: the node's counters as JSON ([`NodeStats`]).
+
+use std::collections::{BTreeMap, HashMap};
+use std::convert::Infallible;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::header::{HeaderValue, ALLOW, CONTENT_TYPE};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use hyper_util::server::graceful::GracefulShutdown;
+use serde::{Deserialize, Serialize};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use super::byteview::ByteView;
+use super::consistent_hash::{HashKind, HashRing};
+use super::group::{Group, GroupError, Route};
+use super::http::{parse_peer_path, query_param, HttpClient, HttpPool, BASE_PATH};
+use super::peers::PeerPicker;
+use super::stats::{CacheStats, GroupStatsSnapshot};
+
+/// How a node listens and reaches its peers.
+#[derive(Clone, Debug)]
+pub struct NodeConfig {
+    /// Where to listen; port 0 picks a free port.
+    pub addr: SocketAddr,
+    /// Virtual nodes per peer on the ring.
+    pub replicas: usize,
+    /// The ring's hash.
+    pub hash: HashKind,
+    /// How long a peer fetch may take before it counts as failed.
+    pub peer_timeout: Duration,
+    /// Whether this node also answers `/api`.
+    pub api: bool,
+    /// How long shutdown waits for open connections to finish.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for NodeConfig {
+    fn default() -> Self {
+        NodeConfig {
+            addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            replicas: 50,
+            hash: HashKind::Crc32,
+            peer_timeout: Duration::from_secs(2),
+            api: false,
+            shutdown_grace: Duration::from_secs(2),
+        }
+    }
+}
+
+/// Why a node could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    /// Listening failed, e.g. because the port is in use.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// What the operating system said.
+        source: std::io::Error,
+    },
+    /// Two groups share a name.
+    #[error("group {0:?} is given twice")]
+    DuplicateGroup(String),
+    /// A group already belongs to another node.
+    #[error("group {0:?} already has peers: a group belongs to one node")]
+    GroupInUse(String),
+}
+
+/// A group's figures, as `/_stats` reports them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupReport {
+    /// The group's counters.
+    pub stats: GroupStatsSnapshot,
+    /// The main cache.
+    pub main_cache: CacheStats,
+    /// The hot cache, when it is on.
+    pub hot_cache: Option<CacheStats>,
+}
+
+/// A node's figures, as `/_stats` reports them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeStats {
+    /// The node's base URL, its name on the ring.
+    pub url: String,
+    /// Each group by name.
+    pub groups: BTreeMap<String, GroupReport>,
+}
+
+struct NodeState {
+    url: String,
+    api: bool,
+    groups: HashMap<String, Arc<Group>>,
+    /// The group `/api` reads when no `group` is given.
+    api_group: Option<Arc<Group>>,
+}
+
+/// A running node. Dropping it stops the server too; [`Node::shutdown`]
+/// does so and waits for it.
+pub struct Node {
+    addr: SocketAddr,
+    state: Arc<NodeState>,
+    pool: Arc<HttpPool>,
+    stop: watch::Sender<bool>,
+    server: Option<JoinHandle<()>>,
+}
+
+impl Node {
+    /// Binds `config.addr`, registers this node's peer pool with each group
+    /// and starts serving. Peers are set afterwards with [`Node::set_peers`],
+    /// once every node's address is known.
+    pub async fn start(config: NodeConfig, groups: Vec<Arc<Group>>) -> Result<Node, NodeError> {
+        let listener = TcpListener::bind(config.addr)
+            .await
+            .map_err(|source| NodeError::Bind {
+                addr: config.addr,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| NodeError::Bind {
+            addr: config.addr,
+            source,
+        })?;
+        let url = format!("http://{addr}");
+        let client = HttpClient::new(config.peer_timeout);
+        let pool = Arc::new(HttpPool::new(
+            url.clone(),
+            config.replicas,
+            config.hash,
+            client,
+        ));
+
+        let api_group = groups.first().cloned();
+        let mut by_name = HashMap::new();
+        for group in groups {
+            let name = group.name().to_owned();
+            if by_name.contains_key(&name) {
+                return Err(NodeError::DuplicateGroup(name));
+            }
+            group
+                .register_peers(Arc::clone(&pool) as Arc<dyn PeerPicker>)
+                .map_err(|_| NodeError::GroupInUse(name.clone()))?;
+            by_name.insert(name, group);
+        }
+        let state = Arc::new(NodeState {
+            url,
+            api: config.api,
+            groups: by_name,
+            api_group,
+        });
+        let (stop, stopped) = watch::channel(false);
+        let server = tokio::spawn(serve(
+            listener,
+            Arc::clone(&state),
+            stopped,
+            config.shutdown_grace,
+        ));
+        log::info!("geecache is running at {}", state.url);
+        Ok(Node {
+            addr,
+            state,
+            pool,
+            stop,
+            server: Some(server),
+        })
+    }
+
+    /// Sets the ring's peers: the base URLs of every node, this one included.
+    pub fn set_peers<S: AsRef<str>>(&self, peers: &[S]) {
+        self.pool.set_peers(peers);
+    }
+
+    /// The address the node listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The node's base URL, `http://127.0.0.1:PORT`: its name on the ring.
+    pub fn url(&self) -> &str {
+        &self.state.url
+    }
+
+    /// A group of this node's.
+    pub fn group(&self, name: &str) -> Option<&Arc<Group>> {
+        self.state.groups.get(name)
+    }
+
+    /// A copy of the node's ring.
+    pub fn ring(&self) -> HashRing {
+        self.pool.ring()
+    }
+
+    /// The node's figures now.
+    pub fn stats(&self) -> NodeStats {
+        self.state.stats()
+    }
+
+    /// Stops accepting, lets open requests finish (up to the grace period)
+    /// and closes every connection.
+    pub async fn shutdown(mut self) {
+        self.stop.send_replace(true);
+        if let Some(server) = self.server.take() {
+            if let Err(error) = server.await {
+                log::error!("node {} stopped abnormally: {error}", self.state.url);
+            }
+        }
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.stop.send_replace(true);
+    }
+}
+
+impl NodeState {
+    fn stats(&self) -> NodeStats {
+        let groups = self
+            .groups
+            .iter()
+            .map(|(name, group)| {
+                let report = GroupReport {
+                    stats: group.stats(),
+                    main_cache: group.main_cache_stats(),
+                    hot_cache: group.hot_cache_stats(),
+                };
+                (name.clone(), report)
+            })
+            .collect();
+        NodeStats {
+            url: self.url.clone(),
+            groups,
+        }
+    }
+}
+
+async fn serve(
+    listener: TcpListener,
+    state: Arc<NodeState>,
+    mut stopped: watch::Receiver<bool>,
+    grace: Duration,
+) {
+    let graceful = GracefulShutdown::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    if let Err(error) = stream.set_nodelay(true) {
+                        log::debug!("set_nodelay: {error}");
+                    }
+                    let state = Arc::clone(&state);
+                    let service = service_fn(move |request| {
+                        let state = Arc::clone(&state);
+                        async move { Ok::<_, Infallible>(route(&state, request).await) }
+                    });
+                    let connection = http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service);
+                    let connection = graceful.watch(connection);
+                    tokio::spawn(async move {
+                        if let Err(error) = connection.await {
+                            log::debug!("connection ended: {error}");
+                        }
+                    });
+                }
+                Err(error) => {
+                    // Out of file descriptors and the like: back off briefly
+                    // rather than spin.
+                    log::warn!("accept failed on {}: {error}", state.url);
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+            },
+            // Only ever set to true; an error means the node was dropped.
+            _ = stopped.changed() => break,
+        }
+    }
+    drop(listener);
+    if tokio::time::timeout(grace, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        log::warn!(
+            "node {}: connections still open after {grace:?}, closing",
+            state.url
+        );
+    }
+}
+
+type Answer = Response<Full<Bytes>>;
+
+async fn route(state: &NodeState, request: Request<Incoming>) -> Answer {
+    if request.method() != Method::GET {
+        let mut answer = text(StatusCode::METHOD_NOT_ALLOWED, "only GET is allowed");
+        answer
+            .headers_mut()
+            .insert(ALLOW, HeaderValue::from_static("GET"));
+        return answer;
+    }
+    let path = request.uri().path();
+    if path.starts_with(BASE_PATH) {
+        serve_peer(state, path).await
+    } else if path == "/api" && state.api {
+        serve_api(state, request.uri().query().unwrap_or("")).await
+    } else if path == "/_stats" {
+        match serde_json::to_vec_pretty(&state.stats()) {
+            Ok(json) => body(StatusCode::OK, "application/json", json.into()),
+            Err(error) => text(StatusCode::INTERNAL_SERVER_ERROR, &error.to_string()),
+        }
+    } else {
+        text(StatusCode::NOT_FOUND, &format!("not found: {path}"))
+    }
+}
+
+async fn serve_peer(state: &NodeState, path: &str) -> Answer {
+    let (group_name, key) = match parse_peer_path(path) {
+        Ok(parts) => parts,
+        Err(error) => return text(StatusCode::BAD_REQUEST, &error.to_string()),
+    };
+    let Some(group) = state.groups.get(&group_name) else {
+        return text(
+            StatusCode::NOT_FOUND,
+            &format!("no such group: {group_name}"),
+        );
+    };
+    group.count_server_request();
+    answer_get(group.get_via(&key, Route::LocalOnly).await)
+}
+
+async fn serve_api(state: &NodeState, query: &str) -> Answer {
+    let params = query_param(query, "key").and_then(|key| Ok((key, query_param(query, "group")?)));
+    let (key, group_name) = match params {
+        Ok(params) => params,
+        Err(error) => return text(StatusCode::BAD_REQUEST, &error.to_string()),
+    };
+    let group = match &group_name {
+        Some(name) => state.groups.get(name),
+        None => state.api_group.as_ref(),
+    };
+    let Some(group) = group else {
+        let name = group_name.unwrap_or_default();
+        return text(StatusCode::NOT_FOUND, &format!("no such group: {name}"));
+    };
+    answer_get(group.get(key.as_deref().unwrap_or("")).await)
+}
+
+fn answer_get(result: Result<ByteView, GroupError>) -> Answer {
+    match result {
+        Ok(value) => body(StatusCode::OK, "application/octet-stream", value.to_bytes()),
+        Err(error @ GroupError::KeyRequired) => text(StatusCode::BAD_REQUEST, &error.to_string()),
+        Err(error @ GroupError::Load(_)) => {
+            text(StatusCode::INTERNAL_SERVER_ERROR, &error.to_string())
+        }
+    }
+}
+
+fn text(status: StatusCode, message: &str) -> Answer {
+    body(
+        status,
+        "text/plain; charset=utf-8",
+        Bytes::from(format!("{message}\n")),
+    )
+}
+
+fn body(status: StatusCode, content_type: &'static str, bytes: Bytes) -> Answer {
+    let mut answer = Response::new(Full::new(bytes));
+    *answer.status_mut() = status;
+    answer
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    answer
+}

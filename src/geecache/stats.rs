@@ -1,0 +1,132 @@
+//! Counters with groupcache's names, kept as lock-free atomics and read as
+//! plain serializable snapshots.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde::{Deserialize, Serialize};
+
+/// Declares a struct of atomic counters and its snapshot twin, so the two
+/// lists of names cannot drift apart.
+macro_rules! counters {
+    ($(#[$meta:meta])* $live:ident => $snapshot:ident { $($(#[$field_meta:meta])* $field:ident),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Default)]
+        pub struct $live {
+            $($(#[$field_meta])* pub $field: AtomicU64,)+
+        }
+
+        /// A point-in-time copy of the counters.
+        #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+        pub struct $snapshot {
+            $($(#[$field_meta])* pub $field: u64,)+
+        }
+
+        impl $live {
+            /// Reads every counter. Each read is atomic; the set is not, which
+            /// is fine for counters that only grow.
+            pub fn snapshot(&self) -> $snapshot {
+                $snapshot {
+                    $($field: self.$field.load(Ordering::Relaxed),)+
+                }
+            }
+        }
+    };
+}
+
+counters! {
+    /// What a group did, with groupcache's names.
+    GroupStats => GroupStatsSnapshot {
+        /// Every `get`, hits and misses alike.
+        gets,
+        /// Gets answered from the main or the hot cache.
+        cache_hits,
+        /// Values fetched from a peer.
+        peer_loads,
+        /// Peer fetches that failed (and fell back to a local load).
+        peer_errors,
+        /// Gets that missed the cache and went to load.
+        loads,
+        /// Loads that ran after singleflight merged concurrent ones.
+        loads_deduped,
+        /// Values loaded from the getter (the slow store).
+        local_loads,
+        /// Getter calls that failed.
+        local_load_errs,
+        /// Requests this group served to peers over HTTP.
+        server_requests,
+    }
+}
+
+counters! {
+    /// What a cache did; `bytes` and `items` are read from the LRU itself.
+    CacheCounters => CacheCountersSnapshot {
+        /// Lookups.
+        gets,
+        /// Lookups that found the key.
+        hits,
+        /// Entries pushed out by the byte bound.
+        evictions,
+    }
+}
+
+/// A cache's figures as groupcache reports them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CacheStats {
+    /// Bytes held: keys plus values.
+    pub bytes: u64,
+    /// Entries held.
+    pub items: u64,
+    /// Lookups.
+    pub gets: u64,
+    /// Lookups that found the key.
+    pub hits: u64,
+    /// Entries pushed out by the byte bound.
+    pub evictions: u64,
+}
+
+/// Adds one to a counter.
+pub(crate) fn bump(counter: &AtomicU64) {
+    counter.fetch_add(1, Ordering::Relaxed);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snapshots_copy_every_counter() {
+        let stats = GroupStats::default();
+        bump(&stats.gets);
+        bump(&stats.gets);
+        bump(&stats.server_requests);
+        let snapshot = stats.snapshot();
+        assert_eq!(snapshot.gets, 2);
+        assert_eq!(snapshot.server_requests, 1);
+        assert_eq!(snapshot.cache_hits, 0);
+    }
+
+    #[test]
+    fn snapshots_serialize_with_groupcaches_names() {
+        let json = serde_json::to_value(GroupStats::default().snapshot()).unwrap();
+        let names: Vec<&str> = json
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        for name in [
+            "gets",
+            "cache_hits",
+            "peer_loads",
+            "peer_errors",
+            "loads",
+            "loads_deduped",
+            "local_loads",
+            "local_load_errs",
+            "server_requests",
+        ] {
+            assert!(names.contains(&name), "{name} missing from {names:?}");
+        }
+        assert_eq!(names.len(), 9);
+    }
+}
