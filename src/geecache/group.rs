@@ -255,3 +255,253 @@ fn splitmix64(mut x: u64) -> u64 {
     x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     x ^ (x >> 31)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::geecache::peers::{PeerError, PeerGetter};
+    use std::sync::atomic::AtomicUsize;
+    use std::time::Duration;
+
+    /// A slow store that counts its loads and knows keys starting with "k".
+    #[derive(Clone, Default)]
+    struct Store {
+        loads: Arc<AtomicUsize>,
+        delay: Duration,
+    }
+
+    impl Getter for Store {
+        fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<ByteView, BoxError>> {
+            Box::pin(async move {
+                self.loads.fetch_add(1, Ordering::SeqCst);
+                tokio::time::sleep(self.delay).await;
+                if key.starts_with('k') {
+                    Ok(ByteView::from(format!("local:{key}").into_bytes()))
+                } else {
+                    Err(format!("{key} not exist").into())
+                }
+            })
+        }
+    }
+
+    impl Store {
+        fn loads(&self) -> usize {
+            self.loads.load(Ordering::SeqCst)
+        }
+    }
+
+    /// A peer that owns keys starting with "kr" (remote) and can be broken.
+    struct FakePeer {
+        fetches: AtomicUsize,
+        broken: bool,
+    }
+
+    impl PeerGetter for FakePeer {
+        fn get<'a>(
+            &'a self,
+            group: &'a str,
+            key: &'a str,
+        ) -> BoxFuture<'a, Result<ByteView, PeerError>> {
+            Box::pin(async move {
+                self.fetches.fetch_add(1, Ordering::SeqCst);
+                if self.broken {
+                    return Err(PeerError::Connection {
+                        peer: "fake".into(),
+                        message: "refused".into(),
+                    });
+                }
+                Ok(ByteView::from(format!("peer:{group}/{key}").into_bytes()))
+            })
+        }
+
+        fn peer(&self) -> &str {
+            "fake"
+        }
+    }
+
+    struct FakePicker(Arc<FakePeer>);
+
+    impl PeerPicker for FakePicker {
+        fn pick_peer(&self, key: &str) -> Option<Arc<dyn PeerGetter>> {
+            key.starts_with("kr")
+                .then(|| Arc::clone(&self.0) as Arc<dyn PeerGetter>)
+        }
+    }
+
+    fn group_with_peer(options: GroupOptions, broken: bool) -> (Group, Store, Arc<FakePeer>) {
+        let store = Store::default();
+        let group = Group::new("scores", options, store.clone());
+        let peer = Arc::new(FakePeer {
+            fetches: AtomicUsize::new(0),
+            broken,
+        });
+        group
+            .register_peers(Arc::new(FakePicker(Arc::clone(&peer))))
+            .unwrap();
+        (group, store, peer)
+    }
+
+    fn text(result: LoadResult) -> String {
+        result.unwrap().to_string()
+    }
+
+    #[tokio::test]
+    async fn an_empty_key_is_an_error() {
+        let group = Group::new("g", GroupOptions::default(), Store::default());
+        assert_eq!(group.get("").await, Err(GroupError::KeyRequired));
+        assert_eq!(GroupError::KeyRequired.to_string(), "key is required");
+        assert_eq!(group.stats().gets, 1);
+        assert_eq!(group.stats().loads, 0);
+    }
+
+    #[tokio::test]
+    async fn a_local_miss_loads_once_then_hits() {
+        let (group, store, peer) = group_with_peer(GroupOptions::default(), false);
+        assert_eq!(text(group.get("key1").await), "local:key1");
+        assert_eq!(text(group.get("key1").await), "local:key1");
+        assert_eq!(store.loads(), 1);
+        assert_eq!(peer.fetches.load(Ordering::SeqCst), 0);
+        let stats = group.stats();
+        assert_eq!(
+            (stats.gets, stats.cache_hits, stats.loads, stats.local_loads),
+            (2, 1, 1, 1)
+        );
+        assert_eq!(group.main_cache_stats().items, 1);
+    }
+
+    #[tokio::test]
+    async fn a_remote_key_comes_from_its_peer_and_is_not_cached_here() {
+        let (group, store, peer) = group_with_peer(GroupOptions::default(), false);
+        assert_eq!(text(group.get("kr1").await), "peer:scores/kr1");
+        assert_eq!(text(group.get("kr1").await), "peer:scores/kr1");
+        assert_eq!(peer.fetches.load(Ordering::SeqCst), 2);
+        assert_eq!(store.loads(), 0);
+        assert_eq!(group.stats().peer_loads, 2);
+        assert_eq!(group.main_cache_stats().items, 0);
+    }
+
+    #[tokio::test]
+    async fn a_failing_peer_falls_back_to_a_local_load() {
+        let (group, store, peer) = group_with_peer(GroupOptions::default(), true);
+        // The source document answered an empty value here.
+        assert_eq!(text(group.get("kr1").await), "local:kr1");
+        assert_eq!(peer.fetches.load(Ordering::SeqCst), 1);
+        assert_eq!(store.loads(), 1);
+        let stats = group.stats();
+        assert_eq!(
+            (stats.peer_errors, stats.peer_loads, stats.local_loads),
+            (1, 0, 1)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_getter_error_carries_the_stores_text() {
+        let (group, _, _) = group_with_peer(GroupOptions::default(), false);
+        assert_eq!(
+            group.get("Kate").await,
+            Err(GroupError::Load(Arc::from("Kate not exist")))
+        );
+        assert_eq!(group.stats().local_load_errs, 1);
+        assert_eq!(group.main_cache_stats().items, 0);
+    }
+
+    #[tokio::test]
+    async fn local_only_gets_never_ask_a_peer() {
+        let (group, store, peer) = group_with_peer(GroupOptions::default(), false);
+        assert_eq!(
+            text(group.get_via("kr1", Route::LocalOnly).await),
+            "local:kr1"
+        );
+        assert_eq!(peer.fetches.load(Ordering::SeqCst), 0);
+        assert_eq!(store.loads(), 1);
+    }
+
+    async fn stampede(singleflight: bool, callers: usize) -> (Store, GroupStatsSnapshot) {
+        let store = Store {
+            delay: Duration::from_millis(50),
+            ..Store::default()
+        };
+        let options = GroupOptions {
+            singleflight,
+            ..GroupOptions::default()
+        };
+        let group = Arc::new(Group::new("g", options, store.clone()));
+        let gets = (0..callers).map(|_| {
+            let group = Arc::clone(&group);
+            tokio::spawn(async move { group.get("khot").await })
+        });
+        for get in gets.collect::<Vec<_>>() {
+            assert_eq!(text(get.await.unwrap()), "local:khot");
+        }
+        (store, group.stats())
+    }
+
+    #[tokio::test]
+    async fn singleflight_merges_a_stampede_into_one_load() {
+        let (store, stats) = stampede(true, 50).await;
+        assert_eq!(store.loads(), 1);
+        assert_eq!(stats.loads, 50);
+        assert_eq!(stats.loads_deduped, 1);
+    }
+
+    #[tokio::test]
+    async fn without_singleflight_every_caller_loads() {
+        let (store, stats) = stampede(false, 50).await;
+        assert_eq!(store.loads(), 50);
+        assert_eq!(stats.loads_deduped, 50);
+    }
+
+    #[tokio::test]
+    async fn the_hot_cache_keeps_some_peer_values() {
+        let options = GroupOptions {
+            cache_bytes: 1 << 20,
+            hot_cache: true,
+            ..GroupOptions::default()
+        };
+        let (group, _, peer) = group_with_peer(options, false);
+        let mut gets = 0;
+        while group.hot_cache_stats().unwrap().items == 0 {
+            group.get("kr-hot").await.unwrap();
+            gets += 1;
+            assert!(gets < 200, "one in ten should be kept");
+        }
+        let fetched = peer.fetches.load(Ordering::SeqCst);
+        for _ in 0..20 {
+            assert_eq!(text(group.get("kr-hot").await), "peer:scores/kr-hot");
+        }
+        assert_eq!(
+            peer.fetches.load(Ordering::SeqCst),
+            fetched,
+            "hot values are served here"
+        );
+        assert_eq!(
+            group.main_cache_stats().items,
+            0,
+            "peer values stay out of the main cache"
+        );
+
+        // Over many distinct keys, about one in ten is kept.
+        for i in 0..1000 {
+            group.get(&format!("kr{i}")).await.unwrap();
+        }
+        let kept = group.hot_cache_stats().unwrap().items;
+        assert!((60..=140).contains(&kept), "kept {kept} of 1000");
+    }
+
+    #[tokio::test]
+    async fn without_the_hot_cache_peer_values_are_fetched_each_time() {
+        let (group, _, peer) = group_with_peer(GroupOptions::default(), false);
+        for _ in 0..50 {
+            group.get("kr-hot").await.unwrap();
+        }
+        assert_eq!(peer.fetches.load(Ordering::SeqCst), 50);
+        assert!(group.hot_cache_stats().is_none());
+    }
+
+    #[test]
+    fn peers_register_once() {
+        let (group, _, peer) = group_with_peer(GroupOptions::default(), false);
+        let again = group.register_peers(Arc::new(FakePicker(peer)));
+        assert!(again.is_err());
+    }
+}
