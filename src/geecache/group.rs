@@ -5,7 +5,9 @@
 //! miss goes through singleflight (when on) to the owning peer, or to the
 //! getter when this node owns the key. Unlike the source document, a failed
 //! peer fetch is logged, counted and followed by a local load instead of
-//! answering with an empty value.
+//! answering with an empty value. A peer that answers 500 has asked the
+//! store itself and been refused; its error is returned as it is, so that a
+//! missing key costs the store one search, not two.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -205,6 +207,9 @@ impl Group {
                     }
                     Err(error) => {
                         bump(&self.stats.peer_errors);
+                        if let Some(text) = error.owner_load_error() {
+                            return Err(GroupError::Load(Arc::from(text)));
+                        }
                         log::warn!(
                             "[GeeCache] group {}: fetching {key:?} from a peer failed, loading locally: {error}",
                             self.name
@@ -290,10 +295,10 @@ mod tests {
         }
     }
 
-    /// A peer that owns keys starting with "kr" (remote) and can be broken.
+    /// A peer that owns keys starting with "kr" (remote) and can fail.
     struct FakePeer {
         fetches: AtomicUsize,
-        broken: bool,
+        fails_with: Option<PeerError>,
     }
 
     impl PeerGetter for FakePeer {
@@ -304,11 +309,8 @@ mod tests {
         ) -> BoxFuture<'a, Result<ByteView, PeerError>> {
             Box::pin(async move {
                 self.fetches.fetch_add(1, Ordering::SeqCst);
-                if self.broken {
-                    return Err(PeerError::Connection {
-                        peer: "fake".into(),
-                        message: "refused".into(),
-                    });
+                if let Some(error) = &self.fails_with {
+                    return Err(error.clone());
                 }
                 Ok(ByteView::from(format!("peer:{group}/{key}").into_bytes()))
             })
@@ -328,12 +330,22 @@ mod tests {
         }
     }
 
-    fn group_with_peer(options: GroupOptions, broken: bool) -> (Group, Store, Arc<FakePeer>) {
+    fn refused() -> Option<PeerError> {
+        Some(PeerError::Connection {
+            peer: "fake".into(),
+            message: "refused".into(),
+        })
+    }
+
+    fn group_with_peer(
+        options: GroupOptions,
+        fails_with: Option<PeerError>,
+    ) -> (Group, Store, Arc<FakePeer>) {
         let store = Store::default();
         let group = Group::new("scores", options, store.clone());
         let peer = Arc::new(FakePeer {
             fetches: AtomicUsize::new(0),
-            broken,
+            fails_with,
         });
         group
             .register_peers(Arc::new(FakePicker(Arc::clone(&peer))))
@@ -356,7 +368,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_local_miss_loads_once_then_hits() {
-        let (group, store, peer) = group_with_peer(GroupOptions::default(), false);
+        let (group, store, peer) = group_with_peer(GroupOptions::default(), None);
         assert_eq!(text(group.get("key1").await), "local:key1");
         assert_eq!(text(group.get("key1").await), "local:key1");
         assert_eq!(store.loads(), 1);
@@ -371,7 +383,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_remote_key_comes_from_its_peer_and_is_not_cached_here() {
-        let (group, store, peer) = group_with_peer(GroupOptions::default(), false);
+        let (group, store, peer) = group_with_peer(GroupOptions::default(), None);
         assert_eq!(text(group.get("kr1").await), "peer:scores/kr1");
         assert_eq!(text(group.get("kr1").await), "peer:scores/kr1");
         assert_eq!(peer.fetches.load(Ordering::SeqCst), 2);
@@ -382,7 +394,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_failing_peer_falls_back_to_a_local_load() {
-        let (group, store, peer) = group_with_peer(GroupOptions::default(), true);
+        let (group, store, peer) = group_with_peer(GroupOptions::default(), refused());
         // The source document answered an empty value here.
         assert_eq!(text(group.get("kr1").await), "local:kr1");
         assert_eq!(peer.fetches.load(Ordering::SeqCst), 1);
@@ -395,8 +407,44 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_peer_that_times_out_or_answers_404_also_falls_back() {
+        for error in [
+            PeerError::Timeout {
+                peer: "fake".into(),
+                after: Duration::from_millis(5),
+            },
+            PeerError::Status {
+                peer: "fake".into(),
+                status: 404,
+                text: "no such group: scores".into(),
+            },
+        ] {
+            let (group, store, _) = group_with_peer(GroupOptions::default(), Some(error.clone()));
+            assert_eq!(text(group.get("kr1").await), "local:kr1", "{error}");
+            assert_eq!(store.loads(), 1);
+        }
+    }
+
+    #[tokio::test]
+    async fn the_owners_load_error_is_final() {
+        let error = PeerError::Status {
+            peer: "fake".into(),
+            status: 500,
+            text: "kr9 not exist".into(),
+        };
+        let (group, store, peer) = group_with_peer(GroupOptions::default(), Some(error));
+        assert_eq!(
+            group.get("kr9").await,
+            Err(GroupError::Load(Arc::from("kr9 not exist")))
+        );
+        assert_eq!(peer.fetches.load(Ordering::SeqCst), 1);
+        assert_eq!(store.loads(), 0, "the owner already asked the store");
+        assert_eq!(group.stats().peer_errors, 1);
+    }
+
+    #[tokio::test]
     async fn a_getter_error_carries_the_stores_text() {
-        let (group, _, _) = group_with_peer(GroupOptions::default(), false);
+        let (group, _, _) = group_with_peer(GroupOptions::default(), None);
         assert_eq!(
             group.get("Kate").await,
             Err(GroupError::Load(Arc::from("Kate not exist")))
@@ -407,7 +455,7 @@ mod tests {
 
     #[tokio::test]
     async fn local_only_gets_never_ask_a_peer() {
-        let (group, store, peer) = group_with_peer(GroupOptions::default(), false);
+        let (group, store, peer) = group_with_peer(GroupOptions::default(), None);
         assert_eq!(
             text(group.get_via("kr1", Route::LocalOnly).await),
             "local:kr1"
@@ -458,7 +506,7 @@ mod tests {
             hot_cache: true,
             ..GroupOptions::default()
         };
-        let (group, _, peer) = group_with_peer(options, false);
+        let (group, _, peer) = group_with_peer(options, None);
         let mut gets = 0;
         while group.hot_cache_stats().unwrap().items == 0 {
             group.get("kr-hot").await.unwrap();
@@ -490,7 +538,7 @@ mod tests {
 
     #[tokio::test]
     async fn without_the_hot_cache_peer_values_are_fetched_each_time() {
-        let (group, _, peer) = group_with_peer(GroupOptions::default(), false);
+        let (group, _, peer) = group_with_peer(GroupOptions::default(), None);
         for _ in 0..50 {
             group.get("kr-hot").await.unwrap();
         }
@@ -500,7 +548,7 @@ mod tests {
 
     #[test]
     fn peers_register_once() {
-        let (group, _, peer) = group_with_peer(GroupOptions::default(), false);
+        let (group, _, peer) = group_with_peer(GroupOptions::default(), None);
         let again = group.register_peers(Arc::new(FakePicker(peer)));
         assert!(again.is_err());
     }

@@ -12,6 +12,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::convert::Infallible;
 use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -101,6 +102,9 @@ pub struct GroupReport {
 pub struct NodeStats {
     /// The node's base URL, its name on the ring.
     pub url: String,
+    /// Connections the node accepted: with keep-alive clients this stays
+    /// near the number of clients, however many requests they send.
+    pub connections: u64,
     /// Each group by name.
     pub groups: BTreeMap<String, GroupReport>,
 }
@@ -111,6 +115,8 @@ struct NodeState {
     groups: HashMap<String, Arc<Group>>,
     /// The group `/api` reads when no `group` is given.
     api_group: Option<Arc<Group>>,
+    /// Connections accepted so far.
+    connections: AtomicU64,
 }
 
 /// A running node. Dropping it stops the server too; [`Node::shutdown`]
@@ -164,6 +170,7 @@ impl Node {
             api: config.api,
             groups: by_name,
             api_group,
+            connections: AtomicU64::new(0),
         });
         let (stop, stopped) = watch::channel(false);
         let server = tokio::spawn(serve(
@@ -246,6 +253,7 @@ impl NodeState {
             .collect();
         NodeStats {
             url: self.url.clone(),
+            connections: self.connections.load(Ordering::Relaxed),
             groups,
         }
     }
@@ -262,6 +270,7 @@ async fn serve(
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
+                    state.connections.fetch_add(1, Ordering::Relaxed);
                     if let Err(error) = stream.set_nodelay(true) {
                         log::debug!("set_nodelay: {error}");
                     }

@@ -69,3 +69,17 @@ pub enum PeerError {
         message: String,
     },
 }
+
+impl PeerError {
+    /// The owner's own load error, when the peer answered 500: the owner
+    /// asked the store and the store said no. Loading locally would only ask
+    /// the same store again, so this answer is final.
+    pub fn owner_load_error(&self) -> Option<&str> {
+        match self {
+            PeerError::Status {
+                status: 500, text, ..
+            } => Some(text),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,177 @@
+//! Helpers shared by the end-to-end tests: real nodes on 127.0.0.1 with
+//! ephemeral ports, and a raw HTTP/1.1 client that can send paths a URL
+//! parser would refuse.
+
+#![allow(dead_code)] // each test file uses its own subset
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use geecache_bench::geecache::peers::BoxFuture;
+use geecache_bench::geecache::{BoxError, ByteView, Getter, Group, GroupOptions, Node, NodeConfig};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// The source document's slow store, which logs every search, as its
+/// `[SlowDB] search key` lines do.
+#[derive(Clone, Default)]
+pub struct ScoresDb {
+    pub searches: Arc<Mutex<Vec<String>>>,
+}
+
+impl ScoresDb {
+    pub fn searches(&self) -> Vec<String> {
+        self.searches.lock().unwrap().clone()
+    }
+}
+
+impl Getter for ScoresDb {
+    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<ByteView, BoxError>> {
+        Box::pin(async move {
+            self.searches.lock().unwrap().push(key.to_owned());
+            let db: HashMap<&str, &str> = [("Tom", "630"), ("Jack", "589"), ("Sam", "567")].into();
+            match db.get(key) {
+                Some(score) => Ok(ByteView::copy_from_slice(score.as_bytes())),
+                None => Err(format!("{key} not exist").into()),
+            }
+        })
+    }
+}
+
+/// A store that knows every key: the value is `value-of:` and the key.
+/// Keys starting with `missing` do not exist.
+#[derive(Clone, Default)]
+pub struct EchoDb {
+    pub loads: Arc<Mutex<Vec<String>>>,
+}
+
+impl Getter for EchoDb {
+    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<ByteView, BoxError>> {
+        Box::pin(async move {
+            self.loads.lock().unwrap().push(key.to_owned());
+            if key.starts_with("missing") {
+                return Err(format!("{key} not exist").into());
+            }
+            Ok(ByteView::from(format!("value-of:{key}").into_bytes()))
+        })
+    }
+}
+
+/// Nodes that know each other, each with one group over its own store.
+pub struct Cluster<S> {
+    pub nodes: Vec<Node>,
+    pub stores: Vec<S>,
+}
+
+impl<S: Getter + Clone + Default> Cluster<S> {
+    /// Starts `count` nodes; node `api` also answers `/api`.
+    pub async fn start(count: usize, api: usize, group: &str, options: GroupOptions) -> Self {
+        let mut nodes = Vec::new();
+        let mut stores = Vec::new();
+        for index in 0..count {
+            let store = S::default();
+            let config = NodeConfig {
+                api: index == api,
+                peer_timeout: Duration::from_secs(2),
+                ..NodeConfig::default()
+            };
+            let group = Arc::new(Group::new(group, options, store.clone()));
+            nodes.push(Node::start(config, vec![group]).await.expect("node starts"));
+            stores.push(store);
+        }
+        let urls: Vec<String> = nodes.iter().map(|node| node.url().to_owned()).collect();
+        for node in &nodes {
+            node.set_peers(&urls);
+        }
+        Cluster { nodes, stores }
+    }
+
+    pub fn urls(&self) -> Vec<String> {
+        self.nodes
+            .iter()
+            .map(|node| node.url().to_owned())
+            .collect()
+    }
+
+    /// The index of the node that owns `key` on the ring.
+    pub fn owner_of(&self, key: &str) -> usize {
+        let ring = self.nodes[0].ring();
+        let owner = ring.get(key).expect("the ring has peers");
+        self.urls().iter().position(|url| url == owner).unwrap()
+    }
+
+    pub async fn shutdown(self) {
+        for node in self.nodes {
+            node.shutdown().await;
+        }
+    }
+}
+
+/// What a raw request got back.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(field, _)| field.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// Sends `METHOD target` as written, on a fresh connection, and reads the
+/// whole answer. The target is not parsed or escaped on the way.
+pub async fn raw_request(addr: std::net::SocketAddr, method: &str, target: &str) -> Reply {
+    let mut stream = TcpStream::connect(addr).await.expect("connect");
+    let request =
+        format!("{method} {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.expect("send");
+    let mut raw = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut raw))
+        .await
+        .expect("an answer within 10 s")
+        .expect("read");
+    parse_reply(&raw)
+}
+
+fn parse_reply(raw: &[u8]) -> Reply {
+    let split = raw
+        .windows(4)
+        .position(|window| window == b"\r\n\r\n")
+        .expect("a header block");
+    let head = std::str::from_utf8(&raw[..split]).expect("ASCII head");
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let headers = lines
+        .map(|line| {
+            let (name, value) = line.split_once(':').unwrap();
+            (name.trim().to_owned(), value.trim().to_owned())
+        })
+        .collect();
+    Reply {
+        status,
+        headers,
+        body: raw[split + 4..].to_vec(),
+    }
+}
+
+pub async fn get(addr: std::net::SocketAddr, target: &str) -> Reply {
+    raw_request(addr, "GET", target).await
+}
