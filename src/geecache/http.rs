@@ -9,15 +9,17 @@
 //! round-trip exactly.
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
-use hyper::{StatusCode, Uri};
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
+use hyper::client::conn::http1;
+use hyper::header::HOST;
+use hyper::{Request, StatusCode, Uri};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
 
 use super::byteview::ByteView;
 use super::consistent_hash::{HashKind, HashRing};
@@ -119,63 +121,184 @@ pub enum ClientError {
     #[error("{0}")]
     Connection(String),
     /// The URL did not parse.
-    #[error("bad URL {0:?}")]
+    #[error("bad URL {0:?}: expected http://HOST:PORT")]
     Url(String),
 }
 
-/// An HTTP/1.1 client that keeps connections alive and pools them per
-/// host, with a timeout on each whole request (answer and body).
+type Sender = http1::SendRequest<Empty<Bytes>>;
+
+/// An HTTP/1.1 client for one host that keeps its connections alive.
+///
+/// Each request takes an idle connection (the most recently used) or opens
+/// one, and gives it back as soon as the whole body is read, so the number of
+/// connections equals the most requests ever in flight at once, and idle
+/// connections are kept for the next burst. A request that fails on a reused
+/// connection before any answer (the server closed it while idle) is retried
+/// once on a new connection. Each request, retry included, has one timeout.
 #[derive(Clone, Debug)]
 pub struct HttpClient {
-    inner: Client<HttpConnector, Empty<Bytes>>,
+    inner: Arc<HostPool>,
+}
+
+#[derive(Debug)]
+struct HostPool {
+    /// `host:port`, to connect to and to send as `Host`.
+    authority: String,
     timeout: Duration,
+    idle: Mutex<Vec<Sender>>,
+    opened: AtomicU64,
 }
 
 impl HttpClient {
-    /// A client whose requests give up after `timeout`.
-    pub fn new(timeout: Duration) -> Self {
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
-        let inner = Client::builder(TokioExecutor::new())
-            // Keep as many idle connections per peer as requests were in
-            // flight, so a burst does not end in new handshakes.
-            .pool_max_idle_per_host(usize::MAX)
-            .pool_idle_timeout(Duration::from_secs(90))
-            .build(connector);
-        HttpClient { inner, timeout }
+    /// A client for the host of `base_url` (`http://127.0.0.1:8001`; a path
+    /// after the authority is ignored) whose requests give up after `timeout`.
+    pub fn new(base_url: &str, timeout: Duration) -> Result<Self, ClientError> {
+        let bad = || ClientError::Url(base_url.to_owned());
+        let uri: Uri = base_url.parse().map_err(|_| bad())?;
+        if uri.scheme_str() != Some("http") {
+            return Err(bad());
+        }
+        let authority = uri.authority().ok_or_else(bad)?;
+        if authority.port_u16().is_none() {
+            return Err(bad());
+        }
+        Ok(HttpClient {
+            inner: Arc::new(HostPool {
+                authority: authority.as_str().to_owned(),
+                timeout,
+                idle: Mutex::new(Vec::new()),
+                opened: AtomicU64::new(0),
+            }),
+        })
     }
 
     /// The timeout each request gets.
     pub fn timeout(&self) -> Duration {
-        self.timeout
+        self.inner.timeout
     }
 
-    /// GETs `url` and reads the whole body.
-    pub async fn get(&self, url: &str) -> Result<(StatusCode, Bytes), ClientError> {
-        let uri: Uri = url.parse().map_err(|_| ClientError::Url(url.to_owned()))?;
-        let exchange = async {
-            let response = self
-                .inner
-                .get(uri)
-                .await
-                .map_err(|error| ClientError::Connection(error_chain(&error)))?;
-            let status = response.status();
-            let body = response
-                .into_body()
-                .collect()
-                .await
-                .map_err(|error| ClientError::Connection(error_chain(&error)))?
-                .to_bytes();
-            Ok((status, body))
+    /// Connections opened so far.
+    pub fn connections_opened(&self) -> u64 {
+        self.inner.opened.load(Ordering::Relaxed)
+    }
+
+    /// GETs `path_and_query` (`/geecache/g/k`, `/api?key=k`) and reads the
+    /// whole body.
+    pub async fn get(&self, path_and_query: &str) -> Result<(StatusCode, Bytes), ClientError> {
+        let pool = &self.inner;
+        tokio::time::timeout(pool.timeout, async {
+            let (sender, reused) = pool.checkout().await?;
+            match pool.exchange(sender, path_and_query).await {
+                Err(Attempt::NotSent(_)) if reused => {
+                    let sender = pool.connect().await?;
+                    pool.exchange(sender, path_and_query)
+                        .await
+                        .map_err(Attempt::into_error)
+                }
+                result => result.map_err(Attempt::into_error),
+            }
+        })
+        .await
+        .map_err(|_| ClientError::Timeout(pool.timeout))?
+    }
+}
+
+/// How a request on one connection failed.
+enum Attempt {
+    /// Before the server can have acted on it: safe to send again.
+    NotSent(ClientError),
+    /// After: the answer is lost.
+    Failed(ClientError),
+}
+
+impl Attempt {
+    fn into_error(self) -> ClientError {
+        match self {
+            Attempt::NotSent(error) | Attempt::Failed(error) => error,
+        }
+    }
+}
+
+impl HostPool {
+    /// An idle connection that is ready for a request, or a new one; says
+    /// which. Waiting for a pooled connection to finish its last exchange
+    /// takes microseconds; opening one instead would leave a spare behind.
+    async fn checkout(&self) -> Result<(Sender, bool), ClientError> {
+        while let Some(mut sender) = self.take_idle() {
+            if sender.ready().await.is_ok() {
+                return Ok((sender, true));
+            }
+        }
+        Ok((self.connect().await?, false))
+    }
+
+    async fn connect(&self) -> Result<Sender, ClientError> {
+        let failed = |error: &dyn std::error::Error| {
+            ClientError::Connection(format!(
+                "connecting to {}: {}",
+                self.authority,
+                error_chain(error)
+            ))
         };
-        tokio::time::timeout(self.timeout, exchange)
+        let stream = TcpStream::connect(self.authority.as_str())
             .await
-            .map_err(|_| ClientError::Timeout(self.timeout))?
+            .map_err(|error| failed(&error))?;
+        stream.set_nodelay(true).map_err(|error| failed(&error))?;
+        let (sender, connection) = http1::handshake(TokioIo::new(stream))
+            .await
+            .map_err(|error| failed(&error))?;
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                log::debug!("client connection ended: {error}");
+            }
+        });
+        self.opened.fetch_add(1, Ordering::Relaxed);
+        Ok(sender)
+    }
+
+    async fn exchange(
+        &self,
+        mut sender: Sender,
+        path_and_query: &str,
+    ) -> Result<(StatusCode, Bytes), Attempt> {
+        let request = Request::get(path_and_query)
+            .header(HOST, self.authority.as_str())
+            .body(Empty::new())
+            .map_err(|_| Attempt::Failed(ClientError::Url(path_and_query.to_owned())))?;
+        let response = sender.send_request(request).await.map_err(|error| {
+            let wrapped = ClientError::Connection(error_chain(&error));
+            if error.is_canceled() || error.is_closed() || error.is_incomplete_message() {
+                Attempt::NotSent(wrapped)
+            } else {
+                Attempt::Failed(wrapped)
+            }
+        })?;
+        let status = response.status();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .map_err(|error| Attempt::Failed(ClientError::Connection(error_chain(&error))))?
+            .to_bytes();
+        if !sender.is_closed() {
+            self.lock().push(sender);
+        }
+        Ok((status, body))
+    }
+
+    fn take_idle(&self) -> Option<Sender> {
+        self.lock().pop()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Sender>> {
+        self.idle
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
 /// An error and its sources, joined: hyper's top-level messages alone
-/// ("client error (Connect)") do not say what went wrong.
+/// ("connection error") do not say what went wrong.
 fn error_chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
@@ -190,22 +313,30 @@ fn error_chain(error: &dyn std::error::Error) -> String {
 /// Fetches values from one peer over HTTP.
 pub struct HttpGetter {
     peer: String,
-    client: HttpClient,
+    client: Result<HttpClient, ClientError>,
 }
 
 impl HttpGetter {
     /// A getter for the peer at base URL `peer` (`http://127.0.0.1:8001`).
-    pub fn new(peer: impl Into<String>, client: HttpClient) -> Self {
-        HttpGetter {
-            peer: peer.into(),
-            client,
-        }
+    /// A URL that does not parse makes every fetch fail with that error.
+    pub fn new(peer: impl Into<String>, timeout: Duration) -> Self {
+        let peer = peer.into();
+        let client = HttpClient::new(&peer, timeout);
+        HttpGetter { peer, client }
+    }
+
+    /// The client, for its connection count.
+    pub fn client(&self) -> Option<&HttpClient> {
+        self.client.as_ref().ok()
     }
 
     async fn fetch(&self, group: &str, key: &str) -> Result<ByteView, PeerError> {
-        let url = format!("{}{}", self.peer, peer_path(group, key));
         let peer = || self.peer.clone();
-        match self.client.get(&url).await {
+        let client = self.client.as_ref().map_err(|error| PeerError::Request {
+            peer: peer(),
+            message: error.to_string(),
+        })?;
+        match client.get(&peer_path(group, key)).await {
             Ok((StatusCode::OK, body)) => Ok(ByteView::new(body)),
             Ok((status, body)) => Err(PeerError::Status {
                 peer: peer(),
@@ -220,9 +351,9 @@ impl HttpGetter {
                 peer: peer(),
                 message,
             }),
-            Err(ClientError::Url(message)) => Err(PeerError::Request {
+            Err(error @ ClientError::Url(_)) => Err(PeerError::Request {
                 peer: peer(),
-                message: format!("bad URL {message:?}"),
+                message: error.to_string(),
             }),
         }
     }
@@ -251,21 +382,22 @@ struct PoolState {
 /// as GeeCache's `HTTPPool` does on its client side.
 pub struct HttpPool {
     self_url: String,
-    client: HttpClient,
+    timeout: Duration,
     state: RwLock<PoolState>,
 }
 
 impl HttpPool {
-    /// A pool for the node at `self_url`, with no peers yet.
+    /// A pool for the node at `self_url`, with no peers yet, whose fetches
+    /// give up after `timeout`.
     pub fn new(
         self_url: impl Into<String>,
         replicas: usize,
         hash: HashKind,
-        client: HttpClient,
+        timeout: Duration,
     ) -> Self {
         HttpPool {
             self_url: self_url.into(),
-            client,
+            timeout,
             state: RwLock::new(PoolState {
                 ring: HashRing::new(replicas, hash),
                 getters: HashMap::new(),
@@ -285,7 +417,7 @@ impl HttpPool {
             .iter()
             .map(|peer| {
                 let peer = peer.as_ref().to_owned();
-                let getter = Arc::new(HttpGetter::new(peer.clone(), self.client.clone()));
+                let getter = Arc::new(HttpGetter::new(peer.clone(), self.timeout));
                 (peer, getter)
             })
             .collect();
@@ -406,18 +538,41 @@ mod tests {
     }
 
     #[test]
+    fn clients_need_an_http_url_with_a_port() {
+        assert!(HttpClient::new("http://127.0.0.1:8001", Duration::from_secs(1)).is_ok());
+        assert!(HttpClient::new("http://127.0.0.1:8001/geecache/", Duration::from_secs(1)).is_ok());
+        for bad in [
+            "127.0.0.1:8001",
+            "https://127.0.0.1:1",
+            "http://127.0.0.1",
+            "not a url",
+        ] {
+            let error = HttpClient::new(bad, Duration::from_secs(1)).unwrap_err();
+            assert_eq!(error, ClientError::Url(bad.to_owned()));
+            assert!(error.to_string().contains(bad));
+        }
+    }
+
+    #[tokio::test]
+    async fn a_getter_with_a_bad_url_fails_each_fetch_with_the_reason() {
+        let getter = HttpGetter::new("localhost", Duration::from_secs(1));
+        match getter.get("g", "k").await {
+            Err(PeerError::Request { peer, message }) => {
+                assert_eq!(peer, "localhost");
+                assert!(message.contains("expected http://HOST:PORT"), "{message}");
+            }
+            other => panic!("expected a request error, got {other:?}"),
+        }
+    }
+
+    #[test]
     fn the_pool_never_picks_itself() {
         let peers = [
             "http://127.0.0.1:1",
             "http://127.0.0.1:2",
             "http://127.0.0.1:3",
         ];
-        let pool = HttpPool::new(
-            peers[0],
-            50,
-            HashKind::Crc32,
-            HttpClient::new(Duration::from_secs(1)),
-        );
+        let pool = HttpPool::new(peers[0], 50, HashKind::Crc32, Duration::from_secs(1));
         assert!(pool.pick_peer("anything").is_none(), "no peers set yet");
         pool.set_peers(&peers);
         let ring = pool.ring();

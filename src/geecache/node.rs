@@ -33,7 +33,7 @@ use tokio::task::JoinHandle;
 use super::byteview::ByteView;
 use super::consistent_hash::{HashKind, HashRing};
 use super::group::{Group, GroupError, Route};
-use super::http::{parse_peer_path, query_param, HttpClient, HttpPool, BASE_PATH};
+use super::http::{parse_peer_path, query_param, HttpPool, BASE_PATH};
 use super::peers::PeerPicker;
 use super::stats::{CacheStats, GroupStatsSnapshot};
 
@@ -145,12 +145,11 @@ impl Node {
             source,
         })?;
         let url = format!("http://{addr}");
-        let client = HttpClient::new(config.peer_timeout);
         let pool = Arc::new(HttpPool::new(
             url.clone(),
             config.replicas,
             config.hash,
-            client,
+            config.peer_timeout,
         ));
 
         let api_group = groups.first().cloned();
