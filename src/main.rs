@@ -1,4 +1,4 @@
 fn main() {
-    eprintln!("geecache-bench: the run command is not built yet; see the README");
+    eprintln!("geecache-bench: the load harness is not built yet; the GeeCache library and its tests are (see the README)");
     std::process::exit(2);
 }
