@@ -59,11 +59,6 @@ impl Cache {
         }
     }
 
-    /// The bound in bytes; 0 means none.
-    pub fn max_bytes(&self) -> usize {
-        self.lock().max_bytes()
-    }
-
     /// Entries pushed out so far, read without the lock.
     pub fn evictions(&self) -> u64 {
         self.counters.evictions.load(Ordering::Relaxed)
