@@ -172,11 +172,6 @@ impl HttpClient {
         })
     }
 
-    /// The timeout each request gets.
-    pub fn timeout(&self) -> Duration {
-        self.inner.timeout
-    }
-
     /// Connections opened so far.
     pub fn connections_opened(&self) -> u64 {
         self.inner.opened.load(Ordering::Relaxed)
@@ -200,6 +195,21 @@ impl HttpClient {
         })
         .await
         .map_err(|_| ClientError::Timeout(pool.timeout))?
+    }
+}
+
+impl ClientError {
+    /// The same failure, as a fetch from `peer` reports it.
+    fn for_peer(self, peer: &str) -> PeerError {
+        let peer = peer.to_owned();
+        match self {
+            ClientError::Timeout(after) => PeerError::Timeout { peer, after },
+            ClientError::Connection(message) => PeerError::Connection { peer, message },
+            error @ ClientError::Url(_) => PeerError::Request {
+                peer,
+                message: error.to_string(),
+            },
+        }
     }
 }
 
@@ -331,30 +341,18 @@ impl HttpGetter {
     }
 
     async fn fetch(&self, group: &str, key: &str) -> Result<ByteView, PeerError> {
-        let peer = || self.peer.clone();
-        let client = self.client.as_ref().map_err(|error| PeerError::Request {
-            peer: peer(),
-            message: error.to_string(),
-        })?;
+        let client = self
+            .client
+            .as_ref()
+            .map_err(|error| error.clone().for_peer(&self.peer))?;
         match client.get(&peer_path(group, key)).await {
             Ok((StatusCode::OK, body)) => Ok(ByteView::new(body)),
             Ok((status, body)) => Err(PeerError::Status {
-                peer: peer(),
+                peer: self.peer.clone(),
                 status: status.as_u16(),
                 text: String::from_utf8_lossy(&body).trim_end().to_owned(),
             }),
-            Err(ClientError::Timeout(after)) => Err(PeerError::Timeout {
-                peer: peer(),
-                after,
-            }),
-            Err(ClientError::Connection(message)) => Err(PeerError::Connection {
-                peer: peer(),
-                message,
-            }),
-            Err(error @ ClientError::Url(_)) => Err(PeerError::Request {
-                peer: peer(),
-                message: error.to_string(),
-            }),
+            Err(error) => Err(error.for_peer(&self.peer)),
         }
     }
 }
