@@ -5,7 +5,20 @@
 //! - [`geecache`]: the system under test, a Rust rebuild of GeeCache
 //!   (byte-bounded LRU, consistent hashing, singleflight, groups, HTTP peers).
 //!   It is a library of its own and knows nothing of the harness.
-//! - The harness (workloads, the slow store, the cluster, the driver and the
-//!   reports) sits beside it and uses only its public API.
+//! - The harness beside it, using only the system's public API:
+//!   - [`workload`]: workload files, their checks and the flags that override them.
+//!   - [`slowdb`]: the slow backing store, counting loads per node and per key.
+//!   - [`cluster`]: N nodes in one process; node 0 serves the API.
+//!   - [`driver`]: the load generator (closed or open loop) and its histograms.
+//!   - [`report`]: the result JSON, its file, and the summary table.
+//!   - [`run`]: one run from start to result: cluster or target, warm-up, measurement.
+//!   - [`serve`]: one node as its own process, for clusters of processes.
+//!   - [`cli`]: the command line.
+//!   - [`units`]: sizes, durations and timestamps as people write them.
 
+pub mod cluster;
+pub mod driver;
 pub mod geecache;
+pub mod slowdb;
+pub mod units;
+pub mod workload;

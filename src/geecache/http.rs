@@ -381,6 +381,7 @@ struct PoolState {
 pub struct HttpPool {
     self_url: String,
     timeout: Duration,
+    hash: HashKind,
     state: RwLock<PoolState>,
 }
 
@@ -396,6 +397,7 @@ impl HttpPool {
         HttpPool {
             self_url: self_url.into(),
             timeout,
+            hash,
             state: RwLock::new(PoolState {
                 ring: HashRing::new(replicas, hash),
                 getters: HashMap::new(),
@@ -425,6 +427,11 @@ impl HttpPool {
     /// A copy of the ring as it is now.
     pub fn ring(&self) -> HashRing {
         self.read().ring.clone()
+    }
+
+    /// The ring's hash.
+    pub fn hash(&self) -> HashKind {
+        self.hash
     }
 
     /// This node's own URL.

@@ -8,6 +8,9 @@
 //! - `GET /api?key=K[&group=G]`: the source document's front end, on nodes
 //!   started with `api: true`; the group defaults to the node's first.
 //! - `GET /_stats`: the node's counters as JSON ([`NodeStats`]).
+//!
+//! A node can also listen on a second address that answers only `/api` and
+//! `/_stats`, like the source document's separate API server on port 9999.
 
 use std::collections::{BTreeMap, HashMap};
 use std::convert::Infallible;
@@ -48,8 +51,13 @@ pub struct NodeConfig {
     pub hash: HashKind,
     /// How long a peer fetch may take before it counts as failed.
     pub peer_timeout: Duration,
+    /// The node's name on the ring, its base URL as peers write it
+    /// (`http://localhost:8001`). By default `http://` and the bound address.
+    pub url: Option<String>,
     /// Whether this node also answers `/api`.
     pub api: bool,
+    /// A second address that answers only `/api` and `/_stats`.
+    pub api_addr: Option<SocketAddr>,
     /// How long shutdown waits for open connections to finish.
     pub shutdown_grace: Duration,
 }
@@ -61,7 +69,9 @@ impl Default for NodeConfig {
             replicas: 50,
             hash: HashKind::Crc32,
             peer_timeout: Duration::from_secs(2),
+            url: None,
             api: false,
+            api_addr: None,
             shutdown_grace: Duration::from_secs(2),
         }
     }
@@ -105,12 +115,19 @@ pub struct NodeStats {
     /// Connections the node accepted: with keep-alive clients this stays
     /// near the number of clients, however many requests they send.
     pub connections: u64,
+    /// Virtual nodes per peer on the node's ring.
+    pub replicas: usize,
+    /// The ring's hash.
+    pub hash: HashKind,
+    /// The peers on the node's ring, this node included, in the order given.
+    pub peers: Vec<String>,
     /// Each group by name.
     pub groups: BTreeMap<String, GroupReport>,
 }
 
 struct NodeState {
     url: String,
+    pool: Arc<HttpPool>,
     api: bool,
     groups: HashMap<String, Arc<Group>>,
     /// The group `/api` reads when no `group` is given.
@@ -123,6 +140,7 @@ struct NodeState {
 /// does so and waits for it.
 pub struct Node {
     addr: SocketAddr,
+    api_addr: Option<SocketAddr>,
     state: Arc<NodeState>,
     pool: Arc<HttpPool>,
     stop: watch::Sender<bool>,
@@ -134,17 +152,12 @@ impl Node {
     /// and starts serving. Peers are set afterwards with [`Node::set_peers`],
     /// once every node's address is known.
     pub async fn start(config: NodeConfig, groups: Vec<Arc<Group>>) -> Result<Node, NodeError> {
-        let listener = TcpListener::bind(config.addr)
-            .await
-            .map_err(|source| NodeError::Bind {
-                addr: config.addr,
-                source,
-            })?;
-        let addr = listener.local_addr().map_err(|source| NodeError::Bind {
-            addr: config.addr,
-            source,
-        })?;
-        let url = format!("http://{addr}");
+        let (listener, addr) = bind(config.addr).await?;
+        let api_listener = match config.api_addr {
+            Some(api_addr) => Some(bind(api_addr).await?),
+            None => None,
+        };
+        let url = config.url.unwrap_or_else(|| format!("http://{addr}"));
         let pool = Arc::new(HttpPool::new(
             url.clone(),
             config.replicas,
@@ -166,6 +179,7 @@ impl Node {
         }
         let state = Arc::new(NodeState {
             url,
+            pool: Arc::clone(&pool),
             api: config.api,
             groups: by_name,
             api_group,
@@ -174,13 +188,27 @@ impl Node {
         let (stop, stopped) = watch::channel(false);
         let server = tokio::spawn(serve(
             listener,
+            Listener::Node,
             Arc::clone(&state),
-            stopped,
+            stopped.clone(),
             config.shutdown_grace,
         ));
         log::info!("geecache is running at {}", state.url);
+        let api_addr = api_listener.map(|(api_listener, api_addr)| {
+            // Stops with the node: its task ends when `stop` is sent.
+            tokio::spawn(serve(
+                api_listener,
+                Listener::Api,
+                Arc::clone(&state),
+                stopped,
+                config.shutdown_grace,
+            ));
+            log::info!("api server is running at http://{api_addr}");
+            api_addr
+        });
         Ok(Node {
             addr,
+            api_addr,
             state,
             pool,
             stop,
@@ -196,6 +224,11 @@ impl Node {
     /// The address the node listens on.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The address of the separate API listener, when there is one.
+    pub fn api_addr(&self) -> Option<SocketAddr> {
+        self.api_addr
     }
 
     /// The node's base URL, `http://127.0.0.1:PORT`: its name on the ring.
@@ -250,16 +283,38 @@ impl NodeState {
                 (name.clone(), report)
             })
             .collect();
+        let ring = self.pool.ring();
         NodeStats {
             url: self.url.clone(),
             connections: self.connections.load(Ordering::Relaxed),
+            replicas: ring.replicas(),
+            hash: self.pool.hash(),
+            peers: ring.peers().to_vec(),
             groups,
         }
     }
 }
 
+/// Binds `addr` and says which address it got (port 0 picks one).
+async fn bind(addr: SocketAddr) -> Result<(TcpListener, SocketAddr), NodeError> {
+    let failed = |source| NodeError::Bind { addr, source };
+    let listener = TcpListener::bind(addr).await.map_err(failed)?;
+    let bound = listener.local_addr().map_err(failed)?;
+    Ok((listener, bound))
+}
+
+/// What a listener answers.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Listener {
+    /// Every route.
+    Node,
+    /// Only `/api` and `/_stats`.
+    Api,
+}
+
 async fn serve(
     listener: TcpListener,
+    kind: Listener,
     state: Arc<NodeState>,
     mut stopped: watch::Receiver<bool>,
     grace: Duration,
@@ -276,7 +331,7 @@ async fn serve(
                     let state = Arc::clone(&state);
                     let service = service_fn(move |request| {
                         let state = Arc::clone(&state);
-                        async move { Ok::<_, Infallible>(route(&state, request).await) }
+                        async move { Ok::<_, Infallible>(route(&state, kind, request).await) }
                     });
                     let connection = http1::Builder::new()
                         .serve_connection(TokioIo::new(stream), service);
@@ -312,7 +367,7 @@ async fn serve(
 
 type Answer = Response<Full<Bytes>>;
 
-async fn route(state: &NodeState, request: Request<Incoming>) -> Answer {
+async fn route(state: &NodeState, kind: Listener, request: Request<Incoming>) -> Answer {
     if request.method() != Method::GET {
         let mut answer = text(StatusCode::METHOD_NOT_ALLOWED, "only GET is allowed");
         answer
@@ -321,9 +376,9 @@ async fn route(state: &NodeState, request: Request<Incoming>) -> Answer {
         return answer;
     }
     let path = request.uri().path();
-    if path.starts_with(BASE_PATH) {
+    if path.starts_with(BASE_PATH) && kind == Listener::Node {
         serve_peer(state, path).await
-    } else if path == "/api" && state.api {
+    } else if path == "/api" && (state.api || kind == Listener::Api) {
         serve_api(state, request.uri().query().unwrap_or("")).await
     } else if path == "/_stats" {
         match serde_json::to_vec_pretty(&state.stats()) {

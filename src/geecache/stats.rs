@@ -30,6 +30,16 @@ macro_rules! counters {
                 }
             }
         }
+
+        impl $snapshot {
+            /// What the counters did since `earlier`, a snapshot of the same
+            /// counters taken before this one.
+            pub fn since(&self, earlier: &$snapshot) -> $snapshot {
+                $snapshot {
+                    $($field: self.$field.saturating_sub(earlier.$field),)+
+                }
+            }
+        }
     };
 }
 
@@ -84,6 +94,20 @@ pub struct CacheStats {
     pub evictions: u64,
 }
 
+impl CacheStats {
+    /// What the cache did since `earlier`: the counters as differences, the
+    /// gauges (`bytes`, `items`) as they are now.
+    pub fn since(&self, earlier: &CacheStats) -> CacheStats {
+        CacheStats {
+            bytes: self.bytes,
+            items: self.items,
+            gets: self.gets.saturating_sub(earlier.gets),
+            hits: self.hits.saturating_sub(earlier.hits),
+            evictions: self.evictions.saturating_sub(earlier.evictions),
+        }
+    }
+}
+
 /// Adds one to a counter.
 pub(crate) fn bump(counter: &AtomicU64) {
     counter.fetch_add(1, Ordering::Relaxed);
@@ -103,6 +127,42 @@ mod tests {
         assert_eq!(snapshot.gets, 2);
         assert_eq!(snapshot.server_requests, 1);
         assert_eq!(snapshot.cache_hits, 0);
+    }
+
+    #[test]
+    fn since_gives_differences_of_counters_and_current_gauges() {
+        let stats = GroupStats::default();
+        bump(&stats.gets);
+        let before = stats.snapshot();
+        bump(&stats.gets);
+        bump(&stats.loads);
+        let delta = stats.snapshot().since(&before);
+        assert_eq!((delta.gets, delta.loads, delta.cache_hits), (1, 1, 0));
+
+        let earlier = CacheStats {
+            bytes: 50,
+            items: 5,
+            gets: 10,
+            hits: 4,
+            evictions: 1,
+        };
+        let later = CacheStats {
+            bytes: 40,
+            items: 4,
+            gets: 15,
+            hits: 6,
+            evictions: 3,
+        };
+        assert_eq!(
+            later.since(&earlier),
+            CacheStats {
+                bytes: 40,
+                items: 4,
+                gets: 5,
+                hits: 2,
+                evictions: 2
+            }
+        );
     }
 
     #[test]

@@ -1,0 +1,617 @@
+//! The load generator: workers that send `GET /api?key=...` over keep-alive
+//! connections, in a closed loop (a fixed number in flight) or an open loop
+//! (a fixed rate, latency counted from the intended send time so a stall
+//! cannot hide behind the requests it delayed), and record every answer's
+//! latency in microseconds into HdrHistograms: memory stays the same however
+//! long the run.
+//!
+//! The key of request `i` depends only on the seed and `i`, never on which
+//! worker sends it, so two runs of one workload ask for the same keys.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use hdrhistogram::Histogram;
+use rand::rngs::SmallRng;
+use rand::{RngExt, SeedableRng};
+use rand_distr::{Distribution as _, Zipf};
+use serde::{Deserialize, Serialize};
+
+use crate::geecache::http::{ClientError, HttpClient};
+use crate::slowdb::{is_missing, is_value_of, mix64};
+use crate::workload::{Bound, Distribution};
+
+/// The largest latency the histograms hold: one hour, in microseconds.
+pub const MAX_LATENCY_US: u64 = 3_600_000_000;
+
+/// A histogram of latencies in microseconds, 3 significant digits.
+pub fn new_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, MAX_LATENCY_US, 3).expect("constant bounds are valid")
+}
+
+/// Picks the key of each request.
+#[derive(Clone, Debug)]
+pub struct KeySampler {
+    keys: u64,
+    seed: u64,
+    zipf: Option<Zipf<f64>>,
+}
+
+impl KeySampler {
+    /// A sampler over `keys` keys.
+    pub fn new(keys: u64, distribution: Distribution, seed: u64) -> Result<KeySampler, String> {
+        let zipf = match distribution {
+            Distribution::Zipf { exponent } => {
+                Some(Zipf::new(keys as f64, exponent).map_err(|error| {
+                    format!("zipf over {keys} keys, exponent {exponent}: {error}")
+                })?)
+            }
+            Distribution::Uniform => None,
+        };
+        Ok(KeySampler { keys, seed, zipf })
+    }
+
+    /// The key index of request `request` of stream `stream` (warm-up and
+    /// measurement are different streams).
+    pub fn index(&self, stream: u64, request: u64) -> u64 {
+        let base = mix64(self.seed ^ mix64(stream));
+        let mut rng = SmallRng::seed_from_u64(base.wrapping_add(request));
+        match &self.zipf {
+            // Ranks run from 1 to `keys`; rank 1 is key0.
+            Some(zipf) => (zipf.sample(&mut rng) as u64).clamp(1, self.keys) - 1,
+            None => rng.random_range(0..self.keys),
+        }
+    }
+}
+
+/// How the driver offers load and checks answers.
+#[derive(Clone, Debug)]
+pub struct DriverConfig {
+    /// The API's base URL, `http://127.0.0.1:PORT`.
+    pub base_url: String,
+    /// What comes before the key index in each request:
+    /// `/api?key=key` asks for `key0`, `key1`, ...
+    pub path_prefix: String,
+    /// Picks each request's key.
+    pub sampler: KeySampler,
+    /// Workers, each with its own connection: requests in flight at most.
+    pub concurrency: usize,
+    /// Open loop: requests per second. Closed loop when `None`.
+    pub rate: Option<f64>,
+    /// How long one request may take.
+    pub timeout: Duration,
+    /// The slow store's missing share: a 500 for such a key is expected.
+    pub missing_share: f64,
+    /// When given, every 200's body is checked against the key's value.
+    pub value_size: Option<u64>,
+}
+
+/// One part of a run: the warm-up or the measurement.
+#[derive(Clone, Copy, Debug)]
+pub struct Phase {
+    /// Which key stream: the same stream gives the same keys.
+    pub stream: u64,
+    /// How many requests or how long.
+    pub bound: Bound,
+    /// No request starts after this, whatever the bound says.
+    pub time_limit: Instant,
+}
+
+/// What stops a run early, and what it counts.
+#[derive(Debug, Default)]
+pub struct Control {
+    /// Set to stop every worker after its current request (Ctrl-C).
+    pub stop: AtomicBool,
+    /// Requests answered so far, for a progress display.
+    pub done: AtomicU64,
+}
+
+/// Why a phase ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopReason {
+    /// Every request was sent.
+    Requests,
+    /// The duration passed.
+    Duration,
+    /// The workload's time limit passed first.
+    TimeLimit,
+    /// The user asked it to stop.
+    Interrupted,
+}
+
+/// Answers and failures by kind.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counts {
+    /// Requests that ended: answered or failed.
+    pub requests: u64,
+    /// 200 with the key's value.
+    pub ok: u64,
+    /// 500 for a key the workload says does not exist: expected.
+    pub missing: u64,
+    /// Failures.
+    pub errors: ErrorCounts,
+}
+
+/// Failures by kind.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorCounts {
+    /// Every failure.
+    pub total: u64,
+    /// Unexpected statuses, by code.
+    pub status: BTreeMap<u16, u64>,
+    /// 200 whose body was not the key's value.
+    pub wrong_value: u64,
+    /// No answer within the timeout.
+    pub timeout: u64,
+    /// Connecting, sending or reading failed.
+    pub connection: u64,
+}
+
+/// One second of the measurement.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SecondFigures {
+    /// Seconds since the measurement began.
+    pub second: u64,
+    /// Requests that ended in this second.
+    pub requests: u64,
+    /// Requests per second (the last second may be partial).
+    pub throughput_rps: f64,
+    /// The 99th percentile latency of the second's answers, in microseconds
+    /// (`null` when there were none).
+    pub p99_us: Option<u64>,
+    /// Failures in this second.
+    pub errors: u64,
+}
+
+/// What one phase measured.
+#[derive(Clone, Debug)]
+pub struct PhaseReport {
+    /// Requests by outcome.
+    pub counts: Counts,
+    /// Latency of every answered request, in microseconds.
+    pub histogram: Histogram<u64>,
+    /// From the first request sent to the last answer.
+    pub elapsed: Duration,
+    /// Second by second.
+    pub series: Vec<SecondFigures>,
+    /// Why the phase ended.
+    pub stopped_by: StopReason,
+}
+
+/// The load generator, with one keep-alive connection per worker that lasts
+/// across phases.
+pub struct Driver {
+    config: Arc<DriverConfig>,
+    clients: Vec<HttpClient>,
+}
+
+/// How one request ended.
+enum Outcome {
+    Ok,
+    Missing,
+    Status(u16),
+    WrongValue,
+    Timeout,
+    Connection,
+}
+
+impl Driver {
+    /// A driver for `config`; fails if the base URL is not `http://HOST:PORT`.
+    pub fn new(config: DriverConfig) -> Result<Driver, ClientError> {
+        let clients = (0..config.concurrency.max(1))
+            .map(|_| HttpClient::new(&config.base_url, config.timeout))
+            .collect::<Result<_, _>>()?;
+        Ok(Driver {
+            config: Arc::new(config),
+            clients,
+        })
+    }
+
+    /// Connections opened so far, all workers together.
+    pub fn connections_opened(&self) -> u64 {
+        self.clients
+            .iter()
+            .map(HttpClient::connections_opened)
+            .sum()
+    }
+
+    /// Runs one phase to its bound, its time limit or a stop.
+    pub async fn run(&self, phase: Phase, control: &Arc<Control>) -> PhaseReport {
+        let shared = Arc::new(PhaseState {
+            config: Arc::clone(&self.config),
+            phase,
+            control: Arc::clone(control),
+            next: AtomicU64::new(0),
+            start: Instant::now(),
+            series: Mutex::new(SeriesBuilder::default()),
+            hit_time_limit: AtomicBool::new(false),
+        });
+        let workers: Vec<_> = self
+            .clients
+            .iter()
+            .map(|client| tokio::spawn(worker(Arc::clone(&shared), client.clone())))
+            .collect();
+        let mut counts = Counts::default();
+        let mut histogram = new_histogram();
+        for handle in workers {
+            match handle.await {
+                Ok(tally) => {
+                    counts.merge(&tally.counts);
+                    // Same bounds on both sides: adding cannot fail.
+                    let _ = histogram.add(&tally.histogram);
+                }
+                Err(error) => log::error!("a driver worker failed: {error}"),
+            }
+        }
+        let elapsed = shared.start.elapsed();
+        let series = shared
+            .series
+            .lock()
+            .map(|mut builder| std::mem::take(&mut *builder).finish(elapsed))
+            .unwrap_or_default();
+        let stopped_by = if control.stop.load(Ordering::Relaxed) {
+            StopReason::Interrupted
+        } else if shared.hit_time_limit.load(Ordering::Relaxed) {
+            StopReason::TimeLimit
+        } else {
+            match phase.bound {
+                Bound::Requests(_) => StopReason::Requests,
+                Bound::Duration(_) => StopReason::Duration,
+            }
+        };
+        PhaseReport {
+            counts,
+            histogram,
+            elapsed,
+            series,
+            stopped_by,
+        }
+    }
+}
+
+struct PhaseState {
+    config: Arc<DriverConfig>,
+    phase: Phase,
+    control: Arc<Control>,
+    next: AtomicU64,
+    start: Instant,
+    series: Mutex<SeriesBuilder>,
+    hit_time_limit: AtomicBool,
+}
+
+impl PhaseState {
+    /// The next request's number and when it is meant to be sent, or `None`
+    /// when the phase is over.
+    fn next_request(&self) -> Option<(u64, Option<Instant>)> {
+        if self.control.stop.load(Ordering::Relaxed) {
+            return None;
+        }
+        let request = self.next.fetch_add(1, Ordering::Relaxed);
+        let intended = self
+            .config
+            .rate
+            .map(|rate| self.start + Duration::from_secs_f64(request as f64 / rate));
+        let at = intended.unwrap_or_else(Instant::now);
+        match self.phase.bound {
+            Bound::Requests(count) if request >= count => return None,
+            Bound::Duration(length) if at >= self.start + length => return None,
+            _ => {}
+        }
+        if at >= self.phase.time_limit {
+            self.hit_time_limit.store(true, Ordering::Relaxed);
+            return None;
+        }
+        Some((request, intended))
+    }
+}
+
+/// What one worker saw.
+struct Tally {
+    counts: Counts,
+    histogram: Histogram<u64>,
+    /// The current second's answers, handed to the series when it ends.
+    second: u64,
+    second_histogram: Histogram<u64>,
+    second_requests: u64,
+    second_errors: u64,
+}
+
+impl Tally {
+    fn new() -> Tally {
+        Tally {
+            counts: Counts::default(),
+            histogram: new_histogram(),
+            second: 0,
+            second_histogram: new_histogram(),
+            second_requests: 0,
+            second_errors: 0,
+        }
+    }
+
+    fn record(&mut self, state: &PhaseState, outcome: Outcome, latency: Duration, at: Instant) {
+        let second = at.saturating_duration_since(state.start).as_secs();
+        if second != self.second {
+            self.flush(state);
+            self.second = second;
+        }
+        let counts = &mut self.counts;
+        counts.requests += 1;
+        self.second_requests += 1;
+        let answered = match outcome {
+            Outcome::Ok => {
+                counts.ok += 1;
+                true
+            }
+            Outcome::Missing => {
+                counts.missing += 1;
+                true
+            }
+            Outcome::Status(code) => {
+                *counts.errors.status.entry(code).or_default() += 1;
+                true
+            }
+            Outcome::WrongValue => {
+                counts.errors.wrong_value += 1;
+                true
+            }
+            Outcome::Timeout => {
+                counts.errors.timeout += 1;
+                false
+            }
+            Outcome::Connection => {
+                counts.errors.connection += 1;
+                false
+            }
+        };
+        if !matches!(outcome, Outcome::Ok | Outcome::Missing) {
+            counts.errors.total += 1;
+            self.second_errors += 1;
+        }
+        if answered {
+            let micros = (latency.as_micros() as u64).max(1);
+            self.histogram.saturating_record(micros);
+            self.second_histogram.saturating_record(micros);
+        }
+    }
+
+    /// Hands the current second's figures to the series.
+    fn flush(&mut self, state: &PhaseState) {
+        if self.second_requests == 0 {
+            return;
+        }
+        if let Ok(mut series) = state.series.lock() {
+            series.add(
+                self.second,
+                &self.second_histogram,
+                self.second_requests,
+                self.second_errors,
+            );
+        }
+        self.second_histogram.reset();
+        self.second_requests = 0;
+        self.second_errors = 0;
+    }
+}
+
+async fn worker(state: Arc<PhaseState>, client: HttpClient) -> Tally {
+    let config = &state.config;
+    let mut tally = Tally::new();
+    let mut path = String::with_capacity(config.path_prefix.len() + 20);
+    while let Some((request, intended)) = state.next_request() {
+        if let Some(intended) = intended {
+            tokio::time::sleep_until(intended.into()).await;
+        }
+        let index = config.sampler.index(state.phase.stream, request);
+        path.clear();
+        let _ = write!(path, "{}{index}", config.path_prefix);
+        let sent = intended.unwrap_or_else(Instant::now);
+        let result = client.get(&path).await;
+        let done = Instant::now();
+        let outcome = match result {
+            Ok((status, body)) => match status.as_u16() {
+                200 => match config.value_size {
+                    Some(size) if body.len() as u64 != size || !is_value_of(index, &body) => {
+                        Outcome::WrongValue
+                    }
+                    _ => Outcome::Ok,
+                },
+                500 if is_missing(index, config.missing_share) => Outcome::Missing,
+                code => Outcome::Status(code),
+            },
+            Err(ClientError::Timeout(_)) => Outcome::Timeout,
+            Err(_) => Outcome::Connection,
+        };
+        tally.record(&state, outcome, done.saturating_duration_since(sent), done);
+        state.control.done.fetch_add(1, Ordering::Relaxed);
+    }
+    tally.flush(&state);
+    tally
+}
+
+impl Counts {
+    /// Adds `other`'s counts to these.
+    pub fn merge(&mut self, other: &Counts) {
+        self.requests += other.requests;
+        self.ok += other.ok;
+        self.missing += other.missing;
+        let errors = &mut self.errors;
+        errors.total += other.errors.total;
+        errors.wrong_value += other.errors.wrong_value;
+        errors.timeout += other.errors.timeout;
+        errors.connection += other.errors.connection;
+        for (&code, &count) in &other.errors.status {
+            *errors.status.entry(code).or_default() += count;
+        }
+    }
+}
+
+/// Seconds still open for late answers before their p99 is fixed.
+const OPEN_SECONDS: u64 = 3;
+
+/// Builds the per-second series from the workers' seconds, keeping only the
+/// last few seconds' histograms open, so memory stays flat.
+#[derive(Default)]
+struct SeriesBuilder {
+    open: BTreeMap<u64, (Histogram<u64>, u64, u64)>,
+    closed: HashMap<u64, SecondFigures>,
+}
+
+impl SeriesBuilder {
+    fn add(&mut self, second: u64, histogram: &Histogram<u64>, requests: u64, errors: u64) {
+        if let Some(closed) = self.closed.get_mut(&second) {
+            // A straggler: its count still counts, its latency is too late
+            // for that second's p99.
+            closed.requests += requests;
+            closed.errors += errors;
+            return;
+        }
+        let entry = self
+            .open
+            .entry(second)
+            .or_insert_with(|| (new_histogram(), 0, 0));
+        let _ = entry.0.add(histogram);
+        entry.1 += requests;
+        entry.2 += errors;
+        while let Some((&oldest, _)) = self.open.first_key_value() {
+            if oldest + OPEN_SECONDS >= second {
+                break;
+            }
+            self.close(oldest);
+        }
+    }
+
+    fn close(&mut self, second: u64) {
+        if let Some((histogram, requests, errors)) = self.open.remove(&second) {
+            let p99_us = (!histogram.is_empty()).then(|| histogram.value_at_quantile(0.99));
+            self.closed.insert(
+                second,
+                SecondFigures {
+                    second,
+                    requests,
+                    throughput_rps: 0.0,
+                    p99_us,
+                    errors,
+                },
+            );
+        }
+    }
+
+    /// The whole series, every second from 0 to the end, quiet ones included.
+    fn finish(mut self, elapsed: Duration) -> Vec<SecondFigures> {
+        let open: Vec<u64> = self.open.keys().copied().collect();
+        for second in open {
+            self.close(second);
+        }
+        let last = self.closed.keys().max().copied().unwrap_or(0);
+        let seconds = elapsed.as_secs_f64();
+        (0..=last)
+            .map(|second| {
+                let mut figures = self.closed.remove(&second).unwrap_or(SecondFigures {
+                    second,
+                    requests: 0,
+                    throughput_rps: 0.0,
+                    p99_us: None,
+                    errors: 0,
+                });
+                let span = (seconds - second as f64).clamp(1e-3, 1.0);
+                figures.throughput_rps = figures.requests as f64 / span;
+                figures
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_depend_only_on_seed_stream_and_request() {
+        let sampler = KeySampler::new(1000, Distribution::Zipf { exponent: 1.0 }, 42).unwrap();
+        let again = KeySampler::new(1000, Distribution::Zipf { exponent: 1.0 }, 42).unwrap();
+        let first: Vec<u64> = (0..100).map(|i| sampler.index(1, i)).collect();
+        let second: Vec<u64> = (0..100).rev().map(|i| again.index(1, i)).rev().collect();
+        assert_eq!(first, second);
+        let other_stream: Vec<u64> = (0..100).map(|i| sampler.index(0, i)).collect();
+        assert_ne!(first, other_stream);
+        let other_seed = KeySampler::new(1000, Distribution::Zipf { exponent: 1.0 }, 43).unwrap();
+        assert_ne!(
+            first,
+            (0..100).map(|i| other_seed.index(1, i)).collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn zipf_keys_follow_the_law_and_stay_in_range() {
+        let keys = 1000;
+        let sampler = KeySampler::new(keys, Distribution::Zipf { exponent: 1.0 }, 7).unwrap();
+        let draws = 200_000;
+        let mut counts = vec![0u64; keys as usize];
+        for request in 0..draws {
+            counts[sampler.index(0, request) as usize] += 1;
+        }
+        // P(rank 1) = 1 / H(1000) = 0.1336; rank 2 has half of it.
+        let top = counts[0] as f64 / draws as f64;
+        assert!((0.128..0.139).contains(&top), "{top}");
+        let ratio = counts[0] as f64 / counts[1] as f64;
+        assert!((1.85..2.15).contains(&ratio), "{ratio}");
+        assert!(counts[999] > 0);
+    }
+
+    #[test]
+    fn uniform_keys_cover_the_space_evenly() {
+        let sampler = KeySampler::new(10, Distribution::Uniform, 7).unwrap();
+        let mut counts = [0u64; 10];
+        for request in 0..100_000 {
+            counts[sampler.index(0, request) as usize] += 1;
+        }
+        assert!(
+            counts.iter().all(|&count| (9_500..10_500).contains(&count)),
+            "{counts:?}"
+        );
+    }
+
+    #[test]
+    fn the_series_closes_old_seconds_and_counts_stragglers() {
+        let mut builder = SeriesBuilder::default();
+        let mut histogram = new_histogram();
+        histogram.record(100).unwrap();
+        histogram.record(300).unwrap();
+        builder.add(0, &histogram, 2, 0);
+        builder.add(1, &histogram, 2, 1);
+        builder.add(5, &histogram, 2, 0);
+        // Seconds 0 and 1 are closed now; only 5 is open.
+        assert_eq!(builder.open.len(), 1);
+        builder.add(0, &histogram, 3, 1);
+        let series = builder.finish(Duration::from_millis(5_500));
+        assert_eq!(series.len(), 6);
+        assert_eq!((series[0].requests, series[0].errors), (5, 1));
+        assert_eq!(series[0].p99_us, Some(300));
+        assert_eq!(series[0].throughput_rps, 5.0);
+        assert_eq!((series[3].requests, series[3].p99_us), (0, None));
+        // The last half second runs at twice its count.
+        assert_eq!(series[5].throughput_rps, 4.0);
+    }
+
+    #[test]
+    fn counts_merge_kind_by_kind() {
+        let mut total = Counts::default();
+        let mut one = Counts {
+            requests: 3,
+            ok: 1,
+            missing: 1,
+            ..Counts::default()
+        };
+        one.errors.total = 1;
+        one.errors.status.insert(503, 1);
+        total.merge(&one);
+        total.merge(&one);
+        assert_eq!(total.requests, 6);
+        assert_eq!(total.errors.status[&503], 2);
+        assert_eq!(total.errors.total, 2);
+    }
+}

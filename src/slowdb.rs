@@ -1,0 +1,364 @@
+//! The slow backing store every node's group reads: keys `key0..keyN-1`
+//! with values made from the key, a configured delay per load, a share of
+//! keys that do not exist, and a count of every load per node and per key,
+//! so duplicate loads of one key show.
+//!
+//! The source document's three scores (`Tom` 630, `Jack` 589, `Sam` 567) are
+//! in it too, so its demo works on any cluster the harness starts.
+
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::geecache::peers::BoxFuture;
+use crate::geecache::{BoxError, ByteView, Getter};
+use crate::workload::{Latency, SlowDbSettings};
+
+/// The source document's scores.
+pub const DEMO_SCORES: [(&str, &str); 3] = [("Tom", "630"), ("Jack", "589"), ("Sam", "567")];
+
+/// The characters values are made of.
+const ALPHABET: &[u8; 62] = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+
+/// The name of key number `index`.
+pub fn key_name(index: u64) -> String {
+    format!("key{index}")
+}
+
+/// The index of a key name in a space of `keys` keys.
+pub fn key_index(name: &str, keys: u64) -> Option<u64> {
+    let digits = name.strip_prefix("key")?;
+    // `key007` is not `key7`: one spelling per key.
+    if digits.is_empty() || (digits.len() > 1 && digits.starts_with('0')) {
+        return None;
+    }
+    let index: u64 = digits.parse().ok()?;
+    (index < keys).then_some(index)
+}
+
+/// SplitMix64's finalizer: a fast, well-spread hash of a number.
+pub fn mix64(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}
+
+/// Whether key `index` is one of the keys that do not exist, for a missing
+/// share of `share`. Depends on nothing else, so a driver can tell an
+/// expected miss from a failure without asking the store.
+pub fn is_missing(index: u64, share: f64) -> bool {
+    share > 0.0 && (mix64(index ^ 0x6d69_7373_696e_6721) as f64 / u64::MAX as f64) < share
+}
+
+/// The value of key `index`: `size` characters that depend on the key.
+pub fn value_of(index: u64, size: usize) -> Vec<u8> {
+    let start = mix64(index) as usize;
+    (0..size)
+        .map(|offset| ALPHABET[(start.wrapping_add(offset)) % ALPHABET.len()])
+        .collect()
+}
+
+/// Whether `body` is the value of key `index`, without building it.
+pub fn is_value_of(index: u64, body: &[u8]) -> bool {
+    let start = mix64(index) as usize;
+    body.iter()
+        .enumerate()
+        .all(|(offset, &byte)| byte == ALPHABET[(start.wrapping_add(offset)) % ALPHABET.len()])
+}
+
+/// The store, shared by every node of a cluster; each node reads it through
+/// its own [`SlowDbGetter`], so loads are counted per node.
+#[derive(Clone)]
+pub struct SlowDb {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    keys: u64,
+    value_size: usize,
+    settings: SlowDbSettings,
+    /// Loads of each key of the key space.
+    per_key: Box<[AtomicU32]>,
+    /// Loads by each node.
+    per_node: Box<[AtomicU64]>,
+    /// Loads of keys that do not exist (missing or outside the key space).
+    missing: AtomicU64,
+    /// Nanoseconds spent waiting in loads, for the mean latency actually
+    /// served (the timer rounds short delays up).
+    waited_nanos: AtomicU64,
+    /// Draws for exponential delays.
+    draws: AtomicU64,
+}
+
+/// The store's counters at one moment.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SlowDbSnapshot {
+    /// Loads of each key of the key space.
+    pub per_key: Vec<u32>,
+    /// Loads by each node.
+    pub per_node: Vec<u64>,
+    /// Loads of keys that do not exist.
+    pub missing: u64,
+    /// Nanoseconds spent in loads.
+    pub waited_nanos: u64,
+}
+
+/// What the store did between two snapshots.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SlowDbFigures {
+    /// Every load, of keys that exist or not.
+    pub loads: u64,
+    /// Loads by each node.
+    pub per_node: Vec<u64>,
+    /// Distinct keys of the key space loaded at least once.
+    pub keys_loaded: u64,
+    /// Loads of key-space keys beyond the first of each key.
+    pub duplicate_loads: u64,
+    /// The most loads of any one key.
+    pub max_loads_per_key: u64,
+    /// Loads of keys that do not exist.
+    pub missing_loads: u64,
+    /// The mean time a load took, in microseconds.
+    pub mean_latency_us: f64,
+}
+
+impl SlowDb {
+    /// A store of `keys` keys with values of `value_size` bytes, read by
+    /// `nodes` nodes.
+    pub fn new(keys: u64, value_size: usize, settings: SlowDbSettings, nodes: usize) -> SlowDb {
+        SlowDb {
+            inner: Arc::new(Inner {
+                keys,
+                value_size,
+                settings,
+                per_key: (0..keys).map(|_| AtomicU32::new(0)).collect(),
+                per_node: (0..nodes).map(|_| AtomicU64::new(0)).collect(),
+                missing: AtomicU64::new(0),
+                waited_nanos: AtomicU64::new(0),
+                draws: AtomicU64::new(0),
+            }),
+        }
+    }
+
+    /// The getter node `node` reads the store through.
+    pub fn getter(&self, node: usize) -> SlowDbGetter {
+        SlowDbGetter {
+            db: self.clone(),
+            node,
+        }
+    }
+
+    /// The counters now.
+    pub fn snapshot(&self) -> SlowDbSnapshot {
+        let inner = &self.inner;
+        SlowDbSnapshot {
+            per_key: inner
+                .per_key
+                .iter()
+                .map(|count| count.load(Ordering::Relaxed))
+                .collect(),
+            per_node: inner
+                .per_node
+                .iter()
+                .map(|count| count.load(Ordering::Relaxed))
+                .collect(),
+            missing: inner.missing.load(Ordering::Relaxed),
+            waited_nanos: inner.waited_nanos.load(Ordering::Relaxed),
+        }
+    }
+
+    /// The delay of one load.
+    fn delay(&self) -> Duration {
+        match self.inner.settings.latency {
+            Latency::None => Duration::ZERO,
+            Latency::Fixed { value } => value.0,
+            Latency::Exponential { mean } => {
+                let draw = mix64(self.inner.draws.fetch_add(1, Ordering::Relaxed));
+                // Uniform in (0, 1]: never ln(0).
+                let uniform = ((draw >> 11) as f64 + 1.0) / (1u64 << 53) as f64;
+                mean.0.mul_f64(-uniform.ln())
+            }
+        }
+    }
+
+    async fn load(&self, node: usize, key: &str) -> Result<ByteView, BoxError> {
+        let inner = &self.inner;
+        let started = Instant::now();
+        let delay = self.delay();
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
+        let waited = started.elapsed().as_nanos().min(u128::from(u64::MAX)) as u64;
+        inner.waited_nanos.fetch_add(waited, Ordering::Relaxed);
+        if let Some(count) = inner.per_node.get(node) {
+            count.fetch_add(1, Ordering::Relaxed);
+        }
+        log::debug!("[SlowDB] search key {key}");
+        if let Some(index) = key_index(key, inner.keys) {
+            inner.per_key[index as usize].fetch_add(1, Ordering::Relaxed);
+            if !is_missing(index, inner.settings.missing_share) {
+                return Ok(ByteView::from(value_of(index, inner.value_size)));
+            }
+        } else if let Some((_, score)) = DEMO_SCORES.iter().find(|(name, _)| *name == key) {
+            return Ok(ByteView::from(*score));
+        }
+        inner.missing.fetch_add(1, Ordering::Relaxed);
+        Err(format!("{key} not exist").into())
+    }
+}
+
+impl SlowDbSnapshot {
+    /// What happened between `earlier` and this snapshot.
+    pub fn since(&self, earlier: &SlowDbSnapshot) -> SlowDbFigures {
+        let mut figures = SlowDbFigures {
+            per_node: self
+                .per_node
+                .iter()
+                .enumerate()
+                .map(|(node, &now)| now - earlier.per_node.get(node).copied().unwrap_or(0))
+                .collect(),
+            missing_loads: self.missing - earlier.missing,
+            ..SlowDbFigures::default()
+        };
+        let mut key_loads = 0;
+        for (index, &now) in self.per_key.iter().enumerate() {
+            let loads = u64::from(now - earlier.per_key.get(index).copied().unwrap_or(0));
+            if loads > 0 {
+                key_loads += loads;
+                figures.keys_loaded += 1;
+                figures.max_loads_per_key = figures.max_loads_per_key.max(loads);
+            }
+        }
+        figures.duplicate_loads = key_loads - figures.keys_loaded;
+        figures.loads = figures.per_node.iter().sum();
+        if figures.loads > 0 {
+            let waited = (self.waited_nanos - earlier.waited_nanos) as f64;
+            figures.mean_latency_us = waited / figures.loads as f64 / 1000.0;
+        }
+        figures
+    }
+}
+
+/// One node's handle on the store.
+#[derive(Clone)]
+pub struct SlowDbGetter {
+    db: SlowDb,
+    node: usize,
+}
+
+impl Getter for SlowDbGetter {
+    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<ByteView, BoxError>> {
+        Box::pin(self.db.load(self.node, key))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::units::Span;
+
+    fn settings(latency: Latency, missing_share: f64) -> SlowDbSettings {
+        SlowDbSettings {
+            latency,
+            missing_share,
+        }
+    }
+
+    #[test]
+    fn key_names_have_one_spelling() {
+        assert_eq!(key_index("key0", 10), Some(0));
+        assert_eq!(key_index("key9", 10), Some(9));
+        assert_eq!(key_index("key10", 10), None);
+        assert_eq!(key_index("key07", 10), None);
+        assert_eq!(key_index("key", 10), None);
+        assert_eq!(key_index("key-1", 10), None);
+        assert_eq!(key_index("Tom", 10), None);
+        assert_eq!(key_index(&key_name(12_345), 100_000), Some(12_345));
+    }
+
+    #[test]
+    fn values_are_sized_deterministic_and_differ_between_keys() {
+        assert_eq!(value_of(7, 100).len(), 100);
+        assert_eq!(value_of(7, 100), value_of(7, 100));
+        assert_ne!(value_of(7, 100), value_of(8, 100));
+        assert!(is_value_of(7, &value_of(7, 100)));
+        assert!(!is_value_of(8, &value_of(7, 100)));
+        assert!(value_of(3, 0).is_empty());
+    }
+
+    #[test]
+    fn the_missing_share_is_close_to_what_was_asked() {
+        let missing = (0..100_000).filter(|&index| is_missing(index, 0.1)).count();
+        assert!((9_000..11_000).contains(&missing), "{missing}");
+        assert!(!(0..1000).any(|index| is_missing(index, 0.0)));
+        assert!((0..1000).all(|index| is_missing(index, 1.0)));
+    }
+
+    #[tokio::test]
+    async fn loads_are_counted_per_node_and_per_key() {
+        let db = SlowDb::new(10, 8, settings(Latency::None, 0.0), 2);
+        let before = db.snapshot();
+        let first = db.getter(0);
+        let second = db.getter(1);
+        assert_eq!(first.get("key3").await.unwrap().to_vec(), value_of(3, 8));
+        first.get("key3").await.unwrap();
+        second.get("key4").await.unwrap();
+        assert_eq!(second.get("Tom").await.unwrap().to_vec(), b"630");
+        let error = second.get("key10").await.unwrap_err();
+        assert_eq!(error.to_string(), "key10 not exist");
+        let figures = db.snapshot().since(&before);
+        assert_eq!(figures.loads, 5);
+        assert_eq!(figures.per_node, [2, 3]);
+        assert_eq!(figures.keys_loaded, 2);
+        assert_eq!(figures.duplicate_loads, 1);
+        assert_eq!(figures.max_loads_per_key, 2);
+        assert_eq!(figures.missing_loads, 1);
+    }
+
+    #[tokio::test]
+    async fn missing_keys_fail_and_are_counted() {
+        let db = SlowDb::new(1000, 8, settings(Latency::None, 0.5), 1);
+        let getter = db.getter(0);
+        let missing = (0..1000).find(|&index| is_missing(index, 0.5)).unwrap();
+        let present = (0..1000).find(|&index| !is_missing(index, 0.5)).unwrap();
+        assert!(getter.get(&key_name(missing)).await.is_err());
+        assert!(getter.get(&key_name(present)).await.is_ok());
+        let figures = db.snapshot().since(&SlowDbSnapshot::default());
+        assert_eq!(
+            (figures.loads, figures.missing_loads, figures.keys_loaded),
+            (2, 1, 2)
+        );
+    }
+
+    #[tokio::test]
+    async fn fixed_latency_delays_each_load() {
+        let delay = Duration::from_millis(20);
+        let db = SlowDb::new(
+            10,
+            8,
+            settings(Latency::Fixed { value: Span(delay) }, 0.0),
+            1,
+        );
+        let started = Instant::now();
+        db.getter(0).get("key1").await.unwrap();
+        assert!(started.elapsed() >= delay);
+        let figures = db.snapshot().since(&SlowDbSnapshot::default());
+        assert!(figures.mean_latency_us >= 20_000.0, "{figures:?}");
+    }
+
+    #[test]
+    fn exponential_delays_have_the_asked_mean() {
+        let mean = Duration::from_millis(2);
+        let db = SlowDb::new(
+            1,
+            1,
+            settings(Latency::Exponential { mean: Span(mean) }, 0.0),
+            1,
+        );
+        let draws = 20_000;
+        let total: Duration = (0..draws).map(|_| db.delay()).sum();
+        let measured = total.as_secs_f64() / draws as f64;
+        assert!((0.0019..0.0021).contains(&measured), "{measured}");
+    }
+}

@@ -1,0 +1,358 @@
+//! Sizes, durations and timestamps as people write them: `16MiB`, `500ms`,
+//! `20261124T231500Z`.
+
+use std::fmt;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// A size in bytes, written as a plain number of bytes or with a unit:
+/// `B`, `KiB`, `MiB`, `GiB` (powers of 1024) or `KB`, `MB`, `GB` (of 1000).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct ByteSize(pub u64);
+
+/// The units [`ByteSize`] understands, largest first.
+const BYTE_UNITS: [(&str, u64); 7] = [
+    ("GiB", 1 << 30),
+    ("MiB", 1 << 20),
+    ("KiB", 1 << 10),
+    ("GB", 1_000_000_000),
+    ("MB", 1_000_000),
+    ("KB", 1_000),
+    ("B", 1),
+];
+
+impl ByteSize {
+    /// Parses `16MiB`, `64KiB`, `1.5MiB`, `100000` or `100000B`.
+    pub fn parse(text: &str) -> Result<ByteSize, String> {
+        let text = text.trim();
+        let split = text
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(text.len());
+        let (number, unit) = text.split_at(split);
+        let unit = unit.trim();
+        let multiplier = if unit.is_empty() {
+            1
+        } else {
+            BYTE_UNITS
+                .iter()
+                .find(|(name, _)| name.eq_ignore_ascii_case(unit))
+                .map(|&(_, multiplier)| multiplier)
+                .ok_or_else(|| {
+                    format!("unknown size unit {unit:?} in {text:?}: use B, KiB, MiB, GiB, KB, MB or GB")
+                })?
+        };
+        let invalid = || {
+            format!("invalid size {text:?}: expected a number and a unit such as 64KiB or 16MiB")
+        };
+        if number.is_empty() {
+            return Err(invalid());
+        }
+        if let Ok(whole) = number.parse::<u64>() {
+            return whole
+                .checked_mul(multiplier)
+                .map(ByteSize)
+                .ok_or_else(|| format!("size {text:?} is too large"));
+        }
+        let value: f64 = number.parse().map_err(|_| invalid())?;
+        let bytes = value * multiplier as f64;
+        if !bytes.is_finite() || bytes >= u64::MAX as f64 {
+            return Err(format!("size {text:?} is too large"));
+        }
+        if bytes.fract() != 0.0 {
+            return Err(format!("size {text:?} is not a whole number of bytes"));
+        }
+        Ok(ByteSize(bytes as u64))
+    }
+
+    /// The number of bytes.
+    pub fn bytes(self) -> u64 {
+        self.0
+    }
+}
+
+impl fmt::Display for ByteSize {
+    /// The largest binary unit that divides the size exactly: `16MiB`,
+    /// `1536KiB`, `100B`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0 == 0 {
+            return f.write_str("0B");
+        }
+        for (name, multiplier) in BYTE_UNITS.iter().filter(|(name, _)| name.contains('i')) {
+            if self.0.is_multiple_of(*multiplier) {
+                return write!(f, "{}{name}", self.0 / multiplier);
+            }
+        }
+        write!(f, "{}B", self.0)
+    }
+}
+
+impl std::str::FromStr for ByteSize {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, String> {
+        ByteSize::parse(text)
+    }
+}
+
+impl Serialize for ByteSize {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.to_string())
+    }
+}
+
+impl<'de> Deserialize<'de> for ByteSize {
+    /// Either a number of bytes or a string with a unit.
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Bytes(u64),
+            Text(String),
+        }
+        match Raw::deserialize(deserializer).map_err(|_| {
+            serde::de::Error::custom(
+                "expected a size: a number of bytes or a string such as \"16MiB\"",
+            )
+        })? {
+            Raw::Bytes(bytes) => Ok(ByteSize(bytes)),
+            Raw::Text(text) => ByteSize::parse(&text).map_err(serde::de::Error::custom),
+        }
+    }
+}
+
+/// A duration written as a number and a unit: `10s`, `500ms`, `250us`,
+/// `2m`, `1.5s`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub struct Span(pub Duration);
+
+const SPAN_UNITS: [(&str, f64); 6] = [
+    ("ns", 1e-9),
+    ("us", 1e-6),
+    ("ms", 1e-3),
+    ("s", 1.0),
+    ("m", 60.0),
+    ("h", 3600.0),
+];
+
+impl Span {
+    /// Parses `10s`, `500ms`, `250us`, `2m`, `1h`, `1.5s`.
+    pub fn parse(text: &str) -> Result<Span, String> {
+        let text = text.trim();
+        let split = text
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(text.len());
+        let (number, unit) = text.split_at(split);
+        let unit = unit.trim();
+        let seconds_per_unit = SPAN_UNITS
+            .iter()
+            .find(|(name, _)| *name == unit)
+            .map(|&(_, seconds)| seconds)
+            .ok_or_else(|| {
+                format!("invalid duration {text:?}: expected a number and a unit (ns, us, ms, s, m, h), such as 10s or 500ms")
+            })?;
+        let value: f64 = number.parse().map_err(|_| {
+            format!("invalid duration {text:?}: expected a number and a unit, such as 10s or 500ms")
+        })?;
+        Duration::try_from_secs_f64(value * seconds_per_unit)
+            .map(Span)
+            .map_err(|_| format!("duration {text:?} is out of range"))
+    }
+
+    /// The duration.
+    pub fn duration(self) -> Duration {
+        self.0
+    }
+}
+
+impl From<Duration> for Span {
+    fn from(duration: Duration) -> Self {
+        Span(duration)
+    }
+}
+
+impl fmt::Display for Span {
+    /// The largest unit that expresses the duration as a whole number.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let nanos = self.0.as_nanos();
+        for (name, nanos_per_unit) in [
+            ("h", 3_600_000_000_000u128),
+            ("m", 60_000_000_000),
+            ("s", 1_000_000_000),
+            ("ms", 1_000_000),
+            ("us", 1_000),
+        ] {
+            if nanos != 0 && nanos.is_multiple_of(nanos_per_unit) {
+                return write!(f, "{}{name}", nanos / nanos_per_unit);
+            }
+        }
+        write!(f, "{nanos}ns")
+    }
+}
+
+impl std::str::FromStr for Span {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, String> {
+        Span::parse(text)
+    }
+}
+
+impl Serialize for Span {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.to_string())
+    }
+}
+
+impl<'de> Deserialize<'de> for Span {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer).map_err(|_| {
+            serde::de::Error::custom("expected a duration string such as \"10s\" or \"500ms\"")
+        })?;
+        Span::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+/// A UTC timestamp in the compact ISO 8601 form used in file names,
+/// `20261124T231500Z`.
+pub fn compact_timestamp(time: SystemTime) -> String {
+    let (date, (hour, minute, second)) = civil(time);
+    format!(
+        "{:04}{:02}{:02}T{hour:02}{minute:02}{second:02}Z",
+        date.0, date.1, date.2
+    )
+}
+
+/// A UTC timestamp in RFC 3339 form, `2026-11-24T23:15:00Z`.
+pub fn rfc3339(time: SystemTime) -> String {
+    let (date, (hour, minute, second)) = civil(time);
+    format!(
+        "{:04}-{:02}-{:02}T{hour:02}:{minute:02}:{second:02}Z",
+        date.0, date.1, date.2
+    )
+}
+
+/// Year, month, day and hour, minute, second in UTC.
+fn civil(time: SystemTime) -> ((i64, u32, u32), (u64, u64, u64)) {
+    let seconds = time
+        .duration_since(UNIX_EPOCH)
+        .map(|elapsed| elapsed.as_secs())
+        .unwrap_or(0);
+    let days = (seconds / 86_400) as i64;
+    let of_day = seconds % 86_400;
+    (
+        civil_from_days(days),
+        (of_day / 3600, of_day % 3600 / 60, of_day % 60),
+    )
+}
+
+/// The proleptic Gregorian date of a day count since 1970-01-01 (Howard
+/// Hinnant's `civil_from_days`).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_index = (5 * day_of_year + 2) / 153;
+    let day = (day_of_year - (153 * month_index + 2) / 5 + 1) as u32;
+    let month = if month_index < 10 {
+        month_index + 3
+    } else {
+        month_index - 9
+    } as u32;
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_parse_with_binary_and_decimal_units() {
+        assert_eq!(ByteSize::parse("64KiB"), Ok(ByteSize(65_536)));
+        assert_eq!(ByteSize::parse("16MiB"), Ok(ByteSize(16 << 20)));
+        assert_eq!(ByteSize::parse("16mib"), Ok(ByteSize(16 << 20)));
+        assert_eq!(ByteSize::parse("1GiB"), Ok(ByteSize(1 << 30)));
+        assert_eq!(ByteSize::parse("1.5KiB"), Ok(ByteSize(1536)));
+        assert_eq!(ByteSize::parse("2MB"), Ok(ByteSize(2_000_000)));
+        assert_eq!(ByteSize::parse("100"), Ok(ByteSize(100)));
+        assert_eq!(ByteSize::parse("100B"), Ok(ByteSize(100)));
+        assert_eq!(ByteSize::parse("0"), Ok(ByteSize(0)));
+    }
+
+    #[test]
+    fn bad_sizes_say_what_is_wrong() {
+        assert!(ByteSize::parse("16 furlongs")
+            .unwrap_err()
+            .contains("unknown size unit"));
+        assert!(ByteSize::parse("MiB").unwrap_err().contains("invalid size"));
+        assert!(ByteSize::parse("").unwrap_err().contains("invalid size"));
+        assert!(ByteSize::parse("1.2.3KiB")
+            .unwrap_err()
+            .contains("invalid size"));
+        assert!(ByteSize::parse("0.3B")
+            .unwrap_err()
+            .contains("whole number"));
+        assert!(ByteSize::parse("99999999999GiB")
+            .unwrap_err()
+            .contains("too large"));
+    }
+
+    #[test]
+    fn sizes_print_in_the_largest_exact_unit_and_round_trip() {
+        for (bytes, text) in [
+            (16 << 20, "16MiB"),
+            (65_536, "64KiB"),
+            (1536, "1536B"),
+            (100, "100B"),
+            (0, "0B"),
+            (3 << 30, "3GiB"),
+        ] {
+            assert_eq!(ByteSize(bytes).to_string(), text);
+            assert_eq!(ByteSize::parse(text), Ok(ByteSize(bytes)));
+        }
+        assert_eq!(ByteSize(1 << 11).to_string(), "2KiB");
+    }
+
+    #[test]
+    fn sizes_deserialize_from_numbers_and_strings() {
+        let sizes: Vec<ByteSize> = serde_json::from_str(r#"[1024, "1KiB", "2MiB"]"#).unwrap();
+        assert_eq!(sizes, [ByteSize(1024), ByteSize(1024), ByteSize(2 << 20)]);
+        let error = serde_json::from_str::<ByteSize>(r#""2 parsecs""#).unwrap_err();
+        assert!(error.to_string().contains("unknown size unit"), "{error}");
+        assert_eq!(
+            serde_json::to_string(&ByteSize(2 << 20)).unwrap(),
+            r#""2MiB""#
+        );
+    }
+
+    #[test]
+    fn durations_parse_and_print() {
+        assert_eq!(Span::parse("10s"), Ok(Span(Duration::from_secs(10))));
+        assert_eq!(Span::parse("500ms"), Ok(Span(Duration::from_millis(500))));
+        assert_eq!(Span::parse("250us"), Ok(Span(Duration::from_micros(250))));
+        assert_eq!(Span::parse("2m"), Ok(Span(Duration::from_secs(120))));
+        assert_eq!(Span::parse("1.5s"), Ok(Span(Duration::from_millis(1500))));
+        assert_eq!(Span(Duration::from_millis(1500)).to_string(), "1500ms");
+        assert_eq!(Span(Duration::from_secs(120)).to_string(), "2m");
+        assert_eq!(Span(Duration::ZERO).to_string(), "0ns");
+        assert!(Span::parse("10").unwrap_err().contains("unit"));
+        assert!(Span::parse("ten s")
+            .unwrap_err()
+            .contains("invalid duration"));
+        assert!(Span::parse("1e400s").is_err());
+    }
+
+    #[test]
+    fn timestamps_are_utc_civil_time() {
+        // 2026-11-24T23:15:00Z
+        let time = UNIX_EPOCH + Duration::from_secs(1_795_562_100);
+        assert_eq!(compact_timestamp(time), "20261124T231500Z");
+        assert_eq!(rfc3339(time), "2026-11-24T23:15:00Z");
+        // A leap day, and the epoch itself.
+        let leap = UNIX_EPOCH + Duration::from_secs(951_782_400);
+        assert_eq!(rfc3339(leap), "2000-02-29T00:00:00Z");
+        assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00Z");
+    }
+}

@@ -1,0 +1,804 @@
+//! Workload files: what a run asks of the cluster, read from JSON, checked
+//! field by field, and overridden by command-line flags.
+//!
+//! Every field has a default, so `{}` is a valid workload; unknown fields and
+//! values out of range are refused with the field's name and its range.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::geecache::HashKind;
+use crate::units::{ByteSize, Span};
+
+/// The workloads that ship with the binary, found by name even where there is
+/// no `workloads/` directory.
+pub const BUILT_IN: [(&str, &str); 4] = [
+    ("zipf", include_str!("../workloads/zipf.json")),
+    ("uniform", include_str!("../workloads/uniform.json")),
+    ("hot-key", include_str!("../workloads/hot-key.json")),
+    ("ci", include_str!("../workloads/ci.json")),
+];
+
+/// Largest key space: the slow store keeps a load counter per key.
+pub const MAX_KEYS: u64 = 10_000_000;
+
+/// A workload: the key space and its distribution, how much load and how it
+/// is offered, the slow store, the cluster, and the seed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Workload {
+    /// Names the result file; by default the file's name without `.json`.
+    #[serde(default)]
+    pub name: String,
+    /// Keys `key0` .. `key{keys-1}`.
+    #[serde(default = "defaults::keys")]
+    pub keys: u64,
+    /// How requests pick keys.
+    #[serde(default)]
+    pub distribution: Distribution,
+    /// Measured requests. A run is bounded by `requests` or by `duration`;
+    /// with neither, by 100,000 requests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requests: Option<u64>,
+    /// How long to measure, such as `"10s"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration: Option<Span>,
+    /// Requests sent before measuring, to fill the caches; not recorded.
+    #[serde(default)]
+    pub warmup_requests: u64,
+    /// Closed loop: requests in flight at once. Open loop: the most in
+    /// flight at once.
+    #[serde(default = "defaults::concurrency")]
+    pub concurrency: u32,
+    /// Open loop: requests per second, sent on schedule whatever the answers
+    /// do; latency counts from the intended send time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate: Option<f64>,
+    /// Bytes per value.
+    #[serde(default = "defaults::value_size")]
+    pub value_size: u64,
+    /// The slow store behind every node.
+    #[serde(default)]
+    pub slowdb: SlowDbSettings,
+    /// The cluster under test.
+    #[serde(default)]
+    pub cluster: ClusterSettings,
+    /// Seeds the key sequence: one seed, one sequence.
+    #[serde(default = "defaults::seed")]
+    pub seed: u64,
+    /// How long the driver waits for one answer.
+    #[serde(default = "defaults::timeout")]
+    pub timeout: Span,
+    /// The longest a run may take, warm-up included, whatever else it says.
+    #[serde(default = "defaults::time_limit")]
+    pub time_limit: Span,
+}
+
+/// How requests pick keys.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
+pub enum Distribution {
+    /// Key of rank `k` (from 1) with weight `1 / k^exponent`; `key0` is the
+    /// hottest.
+    Zipf {
+        /// The steepness; 1.0 is the classic web-cache shape.
+        exponent: f64,
+    },
+    /// Every key equally likely.
+    Uniform,
+}
+
+impl Default for Distribution {
+    fn default() -> Self {
+        Distribution::Zipf { exponent: 1.0 }
+    }
+}
+
+/// How long the slow store takes per load.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
+pub enum Latency {
+    /// No delay at all.
+    None,
+    /// The same delay every time.
+    Fixed {
+        /// The delay, such as `"1ms"`.
+        value: Span,
+    },
+    /// Delays drawn from an exponential distribution.
+    Exponential {
+        /// The mean delay.
+        mean: Span,
+    },
+}
+
+impl Default for Latency {
+    fn default() -> Self {
+        Latency::Fixed {
+            value: Span(Duration::from_millis(1)),
+        }
+    }
+}
+
+/// The slow store behind every node.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlowDbSettings {
+    /// The delay of each load.
+    #[serde(default)]
+    pub latency: Latency,
+    /// The share of keys that do not exist (from 0 to 1): loading one fails
+    /// and the API answers 500.
+    #[serde(default)]
+    pub missing_share: f64,
+}
+
+impl Default for SlowDbSettings {
+    fn default() -> Self {
+        SlowDbSettings {
+            latency: Latency::default(),
+            missing_share: 0.0,
+        }
+    }
+}
+
+/// The cluster under test.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterSettings {
+    /// Nodes; node 0 serves the API.
+    #[serde(default = "defaults::nodes")]
+    pub nodes: u32,
+    /// Virtual nodes per node on the ring.
+    #[serde(default = "defaults::replicas")]
+    pub replicas: u32,
+    /// The ring's hash.
+    #[serde(default)]
+    pub hash: HashKind,
+    /// Each node's main cache, such as `"16MiB"`; 0 means unbounded.
+    #[serde(default = "defaults::cache_bytes")]
+    pub cache_bytes: ByteSize,
+    /// Merge concurrent loads of one key.
+    #[serde(default = "defaults::yes")]
+    pub singleflight: bool,
+    /// Keep a share of values fetched from peers in a hot cache.
+    #[serde(default)]
+    pub hot_cache: bool,
+    /// How long a node waits for a peer before loading locally.
+    #[serde(default = "defaults::peer_timeout")]
+    pub peer_timeout: Span,
+}
+
+impl Default for ClusterSettings {
+    fn default() -> Self {
+        ClusterSettings {
+            nodes: defaults::nodes(),
+            replicas: defaults::replicas(),
+            hash: HashKind::default(),
+            cache_bytes: defaults::cache_bytes(),
+            singleflight: true,
+            hot_cache: false,
+            peer_timeout: defaults::peer_timeout(),
+        }
+    }
+}
+
+mod defaults {
+    use super::*;
+    pub fn keys() -> u64 {
+        100_000
+    }
+    pub fn concurrency() -> u32 {
+        64
+    }
+    pub fn value_size() -> u64 {
+        100
+    }
+    pub fn seed() -> u64 {
+        42
+    }
+    pub fn timeout() -> Span {
+        Span(Duration::from_secs(5))
+    }
+    pub fn time_limit() -> Span {
+        Span(Duration::from_secs(600))
+    }
+    pub fn nodes() -> u32 {
+        3
+    }
+    pub fn replicas() -> u32 {
+        50
+    }
+    pub fn cache_bytes() -> ByteSize {
+        ByteSize(16 << 20)
+    }
+    pub fn yes() -> bool {
+        true
+    }
+    pub fn peer_timeout() -> Span {
+        Span(Duration::from_secs(2))
+    }
+}
+
+/// Requests a run measures when the workload gives neither a count nor a
+/// duration.
+pub const DEFAULT_REQUESTS: u64 = 100_000;
+
+/// What bounds the measured part of a run.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Bound {
+    /// A number of requests.
+    Requests(u64),
+    /// A length of time.
+    Duration(Duration),
+}
+
+/// Why a workload cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkloadError {
+    /// No file by that path or name.
+    #[error("workload {spec:?} not found (looked for {tried}; built-in names: zipf, uniform, hot-key, ci)")]
+    NotFound {
+        /// What was asked for.
+        spec: String,
+        /// Where it was looked for.
+        tried: String,
+    },
+    /// The file could not be read.
+    #[error("cannot read workload {path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// What the operating system said.
+        source: std::io::Error,
+    },
+    /// The JSON is malformed or a field has the wrong type or name.
+    #[error("{origin}: {field}: {message}")]
+    Parse {
+        /// Where the workload came from.
+        origin: String,
+        /// The field, as a dotted path (`.` for the top level).
+        field: String,
+        /// What serde said, with line and column.
+        message: String,
+    },
+    /// A field's value is out of range.
+    #[error("{origin}: {field}{flag}: {message}")]
+    Invalid {
+        /// Where the workload came from.
+        origin: String,
+        /// The field, as a dotted path.
+        field: &'static str,
+        /// ` (set by --flag)` when a flag gave the value.
+        flag: String,
+        /// The value and the allowed range.
+        message: String,
+    },
+}
+
+impl WorkloadError {
+    /// The field at fault, when there is one.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            WorkloadError::Parse { field, .. } => Some(field),
+            WorkloadError::Invalid { field, .. } => Some(field),
+            _ => None,
+        }
+    }
+}
+
+/// A workload and where it came from.
+#[derive(Clone, Debug)]
+pub struct Loaded {
+    /// The workload, with its defaults filled in.
+    pub workload: Workload,
+    /// The file it was read from, or `built-in:NAME`.
+    pub source: String,
+}
+
+/// Finds a workload: `spec` as a path; else, for a bare name, `workloads/NAME`
+/// and `workloads/NAME.json` under the current directory; else the built-in
+/// workload of that name.
+pub fn load(spec: &str) -> Result<Loaded, WorkloadError> {
+    let as_given = PathBuf::from(spec);
+    let mut tried = vec![as_given.clone()];
+    let bare = !spec.contains('/') && !spec.contains(std::path::MAIN_SEPARATOR);
+    if bare {
+        tried.push(Path::new("workloads").join(spec));
+        if !spec.ends_with(".json") {
+            tried.push(Path::new("workloads").join(format!("{spec}.json")));
+        }
+    }
+    for path in &tried {
+        if path.is_file() {
+            let text = std::fs::read_to_string(path).map_err(|source| WorkloadError::Io {
+                path: path.display().to_string(),
+                source,
+            })?;
+            let source = path.display().to_string();
+            let stem = path
+                .file_stem()
+                .map(|stem| stem.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            return parse(&text, &source, &stem).map(|workload| Loaded { workload, source });
+        }
+    }
+    let name = spec.strip_suffix(".json").unwrap_or(spec);
+    if bare {
+        if let Some((name, text)) = BUILT_IN.iter().find(|(built_in, _)| *built_in == name) {
+            let source = format!("built-in:{name}");
+            return parse(text, &source, name).map(|workload| Loaded { workload, source });
+        }
+    }
+    Err(WorkloadError::NotFound {
+        spec: spec.to_owned(),
+        tried: tried
+            .iter()
+            .map(|path| path.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
+    })
+}
+
+/// Reads a workload from JSON text and checks it. `source` names it in
+/// errors; `default_name` is its name when the text gives none.
+pub fn parse(text: &str, source: &str, default_name: &str) -> Result<Workload, WorkloadError> {
+    let mut deserializer = serde_json::Deserializer::from_str(text);
+    let parsed: Result<Workload, _> = serde_path_to_error::deserialize(&mut deserializer);
+    let mut workload = parsed.map_err(|error| WorkloadError::Parse {
+        origin: source.to_owned(),
+        field: error.path().to_string(),
+        message: error.inner().to_string(),
+    })?;
+    deserializer.end().map_err(|error| WorkloadError::Parse {
+        origin: source.to_owned(),
+        field: ".".to_owned(),
+        message: error.to_string(),
+    })?;
+    if workload.name.is_empty() {
+        workload.name = default_name.to_owned();
+    }
+    workload.validate(source, &[])?;
+    Ok(workload)
+}
+
+/// Values from the command line that replace the workload's.
+#[derive(Clone, Debug, Default)]
+pub struct Overrides {
+    /// `--nodes`
+    pub nodes: Option<u32>,
+    /// `--replicas`
+    pub replicas: Option<u32>,
+    /// `--cache-bytes`
+    pub cache_bytes: Option<ByteSize>,
+    /// `--hash`
+    pub hash: Option<HashKind>,
+    /// `--singleflight on|off`
+    pub singleflight: Option<bool>,
+    /// `--hot-cache on|off`
+    pub hot_cache: Option<bool>,
+    /// `--requests` (replaces a duration)
+    pub requests: Option<u64>,
+    /// `--duration` (replaces a request count)
+    pub duration: Option<Span>,
+    /// `--warmup`
+    pub warmup_requests: Option<u64>,
+    /// `--concurrency`
+    pub concurrency: Option<u32>,
+    /// `--rate`
+    pub rate: Option<f64>,
+    /// `--seed`
+    pub seed: Option<u64>,
+}
+
+impl Workload {
+    /// Applies `overrides`, then checks the result; an error names the flag
+    /// that set a bad value.
+    pub fn apply(&mut self, overrides: &Overrides, source: &str) -> Result<(), WorkloadError> {
+        let mut flags: Vec<(&'static str, &'static str)> = Vec::new();
+        macro_rules! set {
+            ($option:expr, $target:expr, $field:literal, $flag:literal) => {
+                if let Some(value) = $option {
+                    $target = value;
+                    flags.push(($field, $flag));
+                }
+            };
+        }
+        set!(
+            overrides.nodes,
+            self.cluster.nodes,
+            "cluster.nodes",
+            "--nodes"
+        );
+        set!(
+            overrides.replicas,
+            self.cluster.replicas,
+            "cluster.replicas",
+            "--replicas"
+        );
+        set!(
+            overrides.cache_bytes,
+            self.cluster.cache_bytes,
+            "cluster.cache_bytes",
+            "--cache-bytes"
+        );
+        set!(overrides.hash, self.cluster.hash, "cluster.hash", "--hash");
+        set!(
+            overrides.singleflight,
+            self.cluster.singleflight,
+            "cluster.singleflight",
+            "--singleflight"
+        );
+        set!(
+            overrides.hot_cache,
+            self.cluster.hot_cache,
+            "cluster.hot_cache",
+            "--hot-cache"
+        );
+        set!(
+            overrides.warmup_requests,
+            self.warmup_requests,
+            "warmup_requests",
+            "--warmup"
+        );
+        set!(
+            overrides.concurrency,
+            self.concurrency,
+            "concurrency",
+            "--concurrency"
+        );
+        set!(overrides.seed, self.seed, "seed", "--seed");
+        if let Some(requests) = overrides.requests {
+            self.requests = Some(requests);
+            self.duration = None;
+            flags.push(("requests", "--requests"));
+        }
+        if let Some(duration) = overrides.duration {
+            self.duration = Some(duration);
+            self.requests = None;
+            flags.push(("duration", "--duration"));
+        }
+        if let Some(rate) = overrides.rate {
+            self.rate = Some(rate);
+            flags.push(("rate", "--rate"));
+        }
+        self.validate(source, &flags)
+    }
+
+    /// Checks every field against its range.
+    pub fn validate(
+        &self,
+        source: &str,
+        flags: &[(&'static str, &'static str)],
+    ) -> Result<(), WorkloadError> {
+        let invalid = |field: &'static str, message: String| WorkloadError::Invalid {
+            origin: source.to_owned(),
+            field,
+            flag: flags
+                .iter()
+                .find(|(name, _)| *name == field)
+                .map(|(_, flag)| format!(" (set by {flag})"))
+                .unwrap_or_default(),
+            message,
+        };
+        let range = |field: &'static str, value: u64, low: u64, high: u64| {
+            if (low..=high).contains(&value) {
+                Ok(())
+            } else {
+                Err(invalid(
+                    field,
+                    format!("{value} is out of range: allowed {low} to {high}"),
+                ))
+            }
+        };
+        let span = |field: &'static str, value: Span, low: Duration, high: Duration| {
+            if (low..=high).contains(&value.0) {
+                Ok(())
+            } else {
+                Err(invalid(
+                    field,
+                    format!(
+                        "{value} is out of range: allowed {} to {}",
+                        Span(low),
+                        Span(high)
+                    ),
+                ))
+            }
+        };
+        let valid_name = !self.name.is_empty()
+            && self.name.len() <= 64
+            && self
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+        if !valid_name {
+            return Err(invalid(
+                "name",
+                format!(
+                    "{:?} is not allowed: use 1 to 64 letters, digits, '-', '_' or '.'",
+                    self.name
+                ),
+            ));
+        }
+        range("keys", self.keys, 1, MAX_KEYS)?;
+        if let Distribution::Zipf { exponent } = self.distribution {
+            if !(exponent.is_finite() && (0.0..=10.0).contains(&exponent)) {
+                return Err(invalid(
+                    "distribution.exponent",
+                    format!("{exponent} is out of range: allowed 0 to 10"),
+                ));
+            }
+        }
+        if self.requests.is_some() && self.duration.is_some() {
+            return Err(invalid(
+                "requests",
+                "give requests or duration, not both".to_owned(),
+            ));
+        }
+        if let Some(requests) = self.requests {
+            range("requests", requests, 1, 1_000_000_000)?;
+        }
+        if let Some(duration) = self.duration {
+            span(
+                "duration",
+                duration,
+                Duration::from_millis(100),
+                Duration::from_secs(24 * 3600),
+            )?;
+        }
+        range("warmup_requests", self.warmup_requests, 0, 1_000_000_000)?;
+        range("concurrency", u64::from(self.concurrency), 1, 10_000)?;
+        if let Some(rate) = self.rate {
+            if !(rate.is_finite() && (1.0..=10_000_000.0).contains(&rate)) {
+                return Err(invalid(
+                    "rate",
+                    format!("{rate} is out of range: allowed 1 to 10000000 requests per second"),
+                ));
+            }
+        }
+        range("value_size", self.value_size, 0, 16 << 20)?;
+        let max_latency = Duration::from_secs(60);
+        match self.slowdb.latency {
+            Latency::None => {}
+            Latency::Fixed { value } => {
+                span("slowdb.latency.value", value, Duration::ZERO, max_latency)?
+            }
+            Latency::Exponential { mean } => {
+                span("slowdb.latency.mean", mean, Duration::ZERO, max_latency)?
+            }
+        }
+        let share = self.slowdb.missing_share;
+        if !(share.is_finite() && (0.0..=1.0).contains(&share)) {
+            return Err(invalid(
+                "slowdb.missing_share",
+                format!("{share} is out of range: allowed 0 to 1"),
+            ));
+        }
+        range("cluster.nodes", u64::from(self.cluster.nodes), 1, 64)?;
+        range(
+            "cluster.replicas",
+            u64::from(self.cluster.replicas),
+            1,
+            10_000,
+        )?;
+        range(
+            "cluster.cache_bytes",
+            self.cluster.cache_bytes.bytes(),
+            0,
+            64 << 30,
+        )?;
+        span(
+            "cluster.peer_timeout",
+            self.cluster.peer_timeout,
+            Duration::from_millis(1),
+            Duration::from_secs(60),
+        )?;
+        span(
+            "timeout",
+            self.timeout,
+            Duration::from_millis(1),
+            Duration::from_secs(60),
+        )?;
+        span(
+            "time_limit",
+            self.time_limit,
+            Duration::from_secs(1),
+            Duration::from_secs(24 * 3600),
+        )?;
+        Ok(())
+    }
+
+    /// What bounds the measured part of the run.
+    pub fn bound(&self) -> Bound {
+        match (self.requests, self.duration) {
+            (_, Some(duration)) => Bound::Duration(duration.0),
+            (Some(requests), None) => Bound::Requests(requests),
+            (None, None) => Bound::Requests(DEFAULT_REQUESTS),
+        }
+    }
+}
+
+impl fmt::Display for Distribution {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Distribution::Zipf { exponent } => write!(f, "zipf s={exponent}"),
+            Distribution::Uniform => f.write_str("uniform"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_text(text: &str) -> Result<Workload, WorkloadError> {
+        parse(text, "test.json", "test")
+    }
+
+    #[test]
+    fn an_empty_object_is_the_default_workload() {
+        let workload = parse_text("{}").unwrap();
+        assert_eq!(workload.name, "test");
+        assert_eq!(workload.keys, 100_000);
+        assert_eq!(workload.distribution, Distribution::Zipf { exponent: 1.0 });
+        assert_eq!(workload.bound(), Bound::Requests(DEFAULT_REQUESTS));
+        assert_eq!(workload.cluster.nodes, 3);
+        assert_eq!(workload.cluster.cache_bytes, ByteSize(16 << 20));
+        assert!(workload.cluster.singleflight);
+    }
+
+    #[test]
+    fn every_built_in_workload_parses() {
+        for (name, text) in BUILT_IN {
+            let workload = parse(text, name, name).unwrap_or_else(|error| panic!("{error}"));
+            assert_eq!(workload.name, name);
+        }
+        let zipf = parse(BUILT_IN[0].1, "zipf", "zipf").unwrap();
+        assert_eq!(zipf.keys, 100_000);
+        assert_eq!(zipf.distribution, Distribution::Zipf { exponent: 1.0 });
+        assert_eq!(zipf.value_size, 100);
+        let hot = parse(BUILT_IN[2].1, "hot-key", "hot-key").unwrap();
+        assert!(matches!(hot.distribution, Distribution::Zipf { exponent } if exponent >= 1.5));
+    }
+
+    #[test]
+    fn a_workload_round_trips_through_json() {
+        let workload = parse(BUILT_IN[0].1, "zipf", "zipf").unwrap();
+        let text = serde_json::to_string(&workload).unwrap();
+        assert_eq!(parse_text(&text).unwrap(), workload);
+    }
+
+    fn error_of(text: &str) -> WorkloadError {
+        parse_text(text).expect_err(text)
+    }
+
+    #[test]
+    fn unknown_fields_are_named() {
+        let error = error_of(r#"{"keyz": 10}"#);
+        assert!(
+            error.to_string().contains("unknown field `keyz`"),
+            "{error}"
+        );
+        let error = error_of(r#"{"cluster": {"node": 3}}"#);
+        assert_eq!(error.field(), Some("cluster.node"));
+        assert!(
+            error.to_string().contains("unknown field `node`"),
+            "{error}"
+        );
+        let error = error_of(r#"{"distribution": {"kind": "zipf", "exponent": 1, "s": 2}}"#);
+        assert!(error.to_string().contains("unknown field `s`"), "{error}");
+    }
+
+    #[test]
+    fn wrong_types_name_the_field() {
+        let error = error_of(r#"{"keys": "many"}"#);
+        assert_eq!(error.field(), Some("keys"));
+        let error = error_of(r#"{"cluster": {"cache_bytes": "16 furlongs"}}"#);
+        assert_eq!(error.field(), Some("cluster.cache_bytes"));
+        assert!(error.to_string().contains("unknown size unit"), "{error}");
+        let error = error_of(r#"{"cluster": {"hash": "md5"}}"#);
+        assert_eq!(error.field(), Some("cluster.hash"));
+        let error = error_of(r#"{"duration": "10 fortnights"}"#);
+        assert_eq!(error.field(), Some("duration"));
+        let error = error_of(r#"{"distribution": {"kind": "pareto"}}"#);
+        assert_eq!(error.field(), Some("distribution.kind"));
+        assert!(error.to_string().contains("pareto"), "{error}");
+        let error = error_of(r#"{"keys": 10"#);
+        assert!(error.to_string().contains("EOF"), "{error}");
+        let error = error_of(r#"{"keys": 10} trailing"#);
+        assert!(error.to_string().contains("trailing"), "{error}");
+    }
+
+    #[test]
+    fn out_of_range_values_name_the_field_and_the_range() {
+        for (text, field, range) in [
+            (r#"{"keys": 0}"#, "keys", "1 to 10000000"),
+            (r#"{"concurrency": 0}"#, "concurrency", "1 to 10000"),
+            (r#"{"requests": 0}"#, "requests", "1 to"),
+            (r#"{"rate": 0.5}"#, "rate", "1 to 10000000"),
+            (r#"{"cluster": {"nodes": 0}}"#, "cluster.nodes", "1 to 64"),
+            (
+                r#"{"cluster": {"replicas": 0}}"#,
+                "cluster.replicas",
+                "1 to 10000",
+            ),
+            (
+                r#"{"slowdb": {"missing_share": 1.5}}"#,
+                "slowdb.missing_share",
+                "0 to 1",
+            ),
+            (
+                r#"{"distribution": {"kind": "zipf", "exponent": -1}}"#,
+                "distribution.exponent",
+                "0 to 10",
+            ),
+            (r#"{"duration": "1ms"}"#, "duration", "100ms to 24h"),
+            (
+                r#"{"slowdb": {"latency": {"kind": "fixed", "value": "2m"}}}"#,
+                "slowdb.latency.value",
+                "0ns to 1m",
+            ),
+            (
+                r#"{"value_size": 999999999}"#,
+                "value_size",
+                "0 to 16777216",
+            ),
+            (r#"{"name": "../escape"}"#, "name", "letters, digits"),
+        ] {
+            let error = error_of(text);
+            assert_eq!(error.field(), Some(field), "{text}: {error}");
+            assert!(error.to_string().contains(range), "{text}: {error}");
+            assert!(error.to_string().starts_with("test.json: "), "{error}");
+        }
+        let error = error_of(r#"{"requests": 10, "duration": "1s"}"#);
+        assert!(error.to_string().contains("not both"), "{error}");
+    }
+
+    #[test]
+    fn flags_override_and_are_named_when_they_set_a_bad_value() {
+        let mut workload = parse_text(r#"{"requests": 10}"#).unwrap();
+        let overrides = Overrides {
+            nodes: Some(5),
+            cache_bytes: Some(ByteSize(1 << 20)),
+            duration: Some(Span(Duration::from_secs(2))),
+            ..Overrides::default()
+        };
+        workload.apply(&overrides, "test.json").unwrap();
+        assert_eq!(workload.cluster.nodes, 5);
+        assert_eq!(workload.cluster.cache_bytes, ByteSize(1 << 20));
+        assert_eq!(workload.bound(), Bound::Duration(Duration::from_secs(2)));
+
+        let bad = Overrides {
+            nodes: Some(100),
+            ..Overrides::default()
+        };
+        let error = workload.apply(&bad, "test.json").unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("cluster.nodes (set by --nodes): 100 is out of range"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn names_resolve_to_files_or_built_ins_and_unknown_names_fail() {
+        let loaded = load("ci").unwrap();
+        assert_eq!(loaded.workload.name, "ci");
+        let loaded = load("hot-key.json").unwrap();
+        assert_eq!(loaded.workload.name, "hot-key");
+        let error = load("no-such-workload").unwrap_err();
+        assert!(error.to_string().contains("not found"), "{error}");
+        assert!(
+            error
+                .to_string()
+                .contains("workloads/no-such-workload.json"),
+            "{error}"
+        );
+        let error = load("/nonexistent/dir/zipf.json").unwrap_err();
+        assert!(matches!(error, WorkloadError::NotFound { .. }), "{error}");
+    }
+}
