@@ -16,9 +16,13 @@
 //!   - [`cli`]: the command line.
 //!   - [`units`]: sizes, durations and timestamps as people write them.
 
+pub mod cli;
 pub mod cluster;
 pub mod driver;
 pub mod geecache;
+pub mod report;
+pub mod run;
+pub mod serve;
 pub mod slowdb;
 pub mod units;
 pub mod workload;

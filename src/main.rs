@@ -1,4 +1,6 @@
-fn main() {
-    eprintln!("geecache-bench: the load harness is not built yet; the GeeCache library and its tests are (see the README)");
-    std::process::exit(2);
+//! The `geecache-bench` binary: parses the command line and hands it to the
+//! library (see `geecache_bench::cli`).
+
+fn main() -> std::process::ExitCode {
+    geecache_bench::cli::main()
 }

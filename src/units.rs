@@ -69,6 +69,21 @@ impl ByteSize {
     pub fn bytes(self) -> u64 {
         self.0
     }
+
+    /// The size for people, to three figures: `38.3KiB`, `16.0MiB`, `512B`.
+    pub fn human(self) -> String {
+        for (name, multiplier) in BYTE_UNITS.iter().filter(|(name, _)| name.contains('i')) {
+            if self.0 >= *multiplier {
+                let value = self.0 as f64 / *multiplier as f64;
+                return if value >= 100.0 {
+                    format!("{value:.0}{name}")
+                } else {
+                    format!("{value:.1}{name}")
+                };
+            }
+        }
+        format!("{}B", self.0)
+    }
 }
 
 impl fmt::Display for ByteSize {
@@ -313,6 +328,10 @@ mod tests {
             assert_eq!(ByteSize::parse(text), Ok(ByteSize(bytes)));
         }
         assert_eq!(ByteSize(1 << 11).to_string(), "2KiB");
+        assert_eq!(ByteSize(39_206).human(), "38.3KiB");
+        assert_eq!(ByteSize(16 << 20).human(), "16.0MiB");
+        assert_eq!(ByteSize(200 << 20).human(), "200MiB");
+        assert_eq!(ByteSize(512).human(), "512B");
     }
 
     #[test]

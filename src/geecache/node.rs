@@ -125,6 +125,36 @@ pub struct NodeStats {
     pub groups: BTreeMap<String, GroupReport>,
 }
 
+impl NodeStats {
+    /// What the node did since `earlier`, an earlier reading of the same
+    /// node: counters as differences, cache sizes as they are now.
+    pub fn since(&self, earlier: &NodeStats) -> NodeStats {
+        let groups = self
+            .groups
+            .iter()
+            .map(|(name, report)| {
+                let report = match earlier.groups.get(name) {
+                    Some(before) => GroupReport {
+                        stats: report.stats.since(&before.stats),
+                        main_cache: report.main_cache.since(&before.main_cache),
+                        hot_cache: match (&report.hot_cache, &before.hot_cache) {
+                            (Some(now), Some(then)) => Some(now.since(then)),
+                            (now, _) => *now,
+                        },
+                    },
+                    None => report.clone(),
+                };
+                (name.clone(), report)
+            })
+            .collect();
+        NodeStats {
+            connections: self.connections.saturating_sub(earlier.connections),
+            groups,
+            ..self.clone()
+        }
+    }
+}
+
 struct NodeState {
     url: String,
     pool: Arc<HttpPool>,

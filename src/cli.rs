@@ -1,0 +1,485 @@
+//! The command line: `run` (the default), `serve`, and what each does with
+//! its flags. Exit status: 0 done, 1 the run failed (a port in use, a
+//! result that could not be written, failed requests with `--fail-on-errors`),
+//! 2 the command line or the workload is invalid.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::driver::Control;
+use crate::geecache::HashKind;
+use crate::report::{self, RunResult};
+use crate::run::{self, RunPlan};
+use crate::serve::{self, ServeOptions, DEMO_API_PORT, DEMO_PEERS};
+use crate::units::{compact_timestamp, ByteSize, Span};
+use crate::workload::{self, Overrides};
+
+/// Exit status for a command line or workload that cannot be used.
+pub const EXIT_USAGE: u8 = 2;
+/// Exit status for a run that failed.
+pub const EXIT_FAILED: u8 = 1;
+
+/// Starts a GeeCache cluster on 127.0.0.1, drives a key workload at its API
+/// node and writes what it measured to a JSON file in results/.
+///
+/// Flags override the workload file's values; where a flag is not given, the
+/// workload's value (or the workload's default) holds.
+#[derive(Debug, Parser)]
+#[command(
+    name = "geecache-bench",
+    version,
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    /// What to do; `run` when none is given.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// The run's flags, when no subcommand is given.
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start a cluster (or drive --target), run the workload, write the
+    /// result. The default command.
+    Run(RunArgs),
+    /// Run one GeeCache node as its own process, with the same `scores`
+    /// group and slow store as a run. Three make the source document's
+    /// cluster: `serve --port 8001`, `serve --port 8002`,
+    /// `serve --port 8003 --api`. Stops on Ctrl-C or SIGTERM.
+    Serve(ServeArgs),
+}
+
+/// Flags of a run.
+#[derive(Debug, Args, Clone)]
+pub struct RunArgs {
+    /// The workload: a path, or a name looked up in workloads/ (`zipf`,
+    /// `zipf.json`), or one built into the program (zipf, uniform, hot-key, ci).
+    #[arg(long, short = 'w', value_name = "NAME|PATH", default_value = "zipf")]
+    pub workload: String,
+    /// Nodes in the cluster, 1 to 64 [workload's cluster.nodes; default 3].
+    #[arg(long, value_name = "N")]
+    pub nodes: Option<u32>,
+    /// Virtual nodes per node on the ring, 1 to 10000 [cluster.replicas; default 50].
+    #[arg(long, value_name = "N")]
+    pub replicas: Option<u32>,
+    /// Each node's main cache: bytes or 64KiB, 16MiB, 1GiB; 0 is unbounded
+    /// [cluster.cache_bytes; default 16MiB].
+    #[arg(long, value_name = "SIZE")]
+    pub cache_bytes: Option<ByteSize>,
+    /// The ring's hash: crc32 (as the source document, Go-compatible
+    /// placement) or xxh3 [cluster.hash; default crc32].
+    #[arg(long, value_name = "crc32|xxh3")]
+    pub hash: Option<HashKind>,
+    /// Merge concurrent loads of one key [cluster.singleflight; default on].
+    #[arg(long, value_name = "on|off", value_parser = parse_switch)]
+    pub singleflight: Option<bool>,
+    /// Keep some values fetched from peers in a hot cache [cluster.hot_cache; default off].
+    #[arg(long, value_name = "on|off", value_parser = parse_switch)]
+    pub hot_cache: Option<bool>,
+    /// Measured requests; replaces the workload's duration [requests; default 100000].
+    #[arg(long, value_name = "N", conflicts_with = "duration")]
+    pub requests: Option<u64>,
+    /// How long to measure, such as 10s or 2m; replaces the workload's
+    /// request count [duration].
+    #[arg(long, value_name = "DURATION")]
+    pub duration: Option<Span>,
+    /// Requests sent before measuring, not recorded [warmup_requests; default 0].
+    #[arg(long, value_name = "N")]
+    pub warmup: Option<u64>,
+    /// Requests in flight (closed loop), or the most in flight with --rate
+    /// [concurrency; default 64].
+    #[arg(long, short = 'c', value_name = "N")]
+    pub concurrency: Option<u32>,
+    /// Open loop: send this many requests per second on schedule; latency
+    /// counts from each intended send time [rate; default: closed loop].
+    #[arg(long, value_name = "PER_SECOND")]
+    pub rate: Option<f64>,
+    /// Seed of the key sequence [seed; default 42].
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// Write the result here instead of
+    /// results/<workload>-<nodes>n-<replicas>r-<cache>-<timestamp>.json.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Where results go when --out is not given.
+    #[arg(long, value_name = "DIR", default_value = "results")]
+    pub results_dir: PathBuf,
+    /// Start the nodes on this port and the ones after it instead of
+    /// ephemeral ports.
+    #[arg(long, value_name = "PORT")]
+    pub base_port: Option<u16>,
+    /// Drive this already running API (http://localhost:9999/api) instead of
+    /// starting a cluster.
+    #[arg(long, value_name = "URL")]
+    pub target: Option<String>,
+    /// With --target: the nodes whose /_stats give the cluster figures,
+    /// comma-separated. Without it, cluster figures are marked absent.
+    #[arg(
+        long,
+        value_name = "URL,...",
+        value_delimiter = ',',
+        requires = "target"
+    )]
+    pub peers: Vec<String>,
+    /// No progress bar (it is hidden anyway when stderr is not a terminal).
+    #[arg(long)]
+    pub no_progress: bool,
+    /// Exit with status 1 if any request failed.
+    #[arg(long)]
+    pub fail_on_errors: bool,
+    /// More log output: -v info, -vv debug (shows every slow-store load).
+    #[arg(long, short = 'v', action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+/// Flags of `serve`.
+#[derive(Debug, Args, Clone)]
+pub struct ServeArgs {
+    /// The node's port on 127.0.0.1.
+    #[arg(long, value_name = "PORT", default_value_t = 8001)]
+    pub port: u16,
+    /// Every node's base URL, this one included, comma-separated
+    /// [default: the source document's http://localhost:8001,8002,8003].
+    #[arg(long, value_name = "URL,...", value_delimiter = ',')]
+    pub peers: Vec<String>,
+    /// Also serve /api (and /_stats) on this port of its own.
+    #[arg(long, value_name = "PORT")]
+    pub api_port: Option<u16>,
+    /// Serve the API on port 9999, as the source document's -api flag does.
+    #[arg(long, conflicts_with = "api_port")]
+    pub api: bool,
+    /// The workload whose key space, values, slow-store latency and cluster
+    /// settings the node uses.
+    #[arg(long, short = 'w', value_name = "NAME|PATH", default_value = "zipf")]
+    pub workload: String,
+    /// Virtual nodes per node on the ring [cluster.replicas].
+    #[arg(long, value_name = "N")]
+    pub replicas: Option<u32>,
+    /// The main cache [cluster.cache_bytes].
+    #[arg(long, value_name = "SIZE")]
+    pub cache_bytes: Option<ByteSize>,
+    /// The ring's hash [cluster.hash].
+    #[arg(long, value_name = "crc32|xxh3")]
+    pub hash: Option<HashKind>,
+    /// More log output: -v info (the default for serve), -vv debug (every
+    /// slow-store search, as the source document logs them).
+    #[arg(long, short = 'v', action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+fn parse_switch(text: &str) -> Result<bool, String> {
+    match text {
+        "on" | "true" | "yes" => Ok(true),
+        "off" | "false" | "no" => Ok(false),
+        other => Err(format!("{other:?} is not a switch: use on or off")),
+    }
+}
+
+impl RunArgs {
+    fn overrides(&self) -> Overrides {
+        Overrides {
+            nodes: self.nodes,
+            replicas: self.replicas,
+            cache_bytes: self.cache_bytes,
+            hash: self.hash,
+            singleflight: self.singleflight,
+            hot_cache: self.hot_cache,
+            requests: self.requests,
+            duration: self.duration,
+            warmup_requests: self.warmup,
+            concurrency: self.concurrency,
+            rate: self.rate,
+            seed: self.seed,
+        }
+    }
+}
+
+/// Parses the command line and does what it says.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Some(Command::Serve(args)) => serve_command(args),
+        Some(Command::Run(args)) => run_command(args),
+        None => run_command(cli.run),
+    }
+}
+
+fn fail(code: u8, message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::from(code)
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|error| {
+            fail(
+                EXIT_FAILED,
+                format!("cannot start the async runtime: {error}"),
+            )
+        })
+}
+
+fn run_command(args: RunArgs) -> ExitCode {
+    init_logging(args.verbose, log::LevelFilter::Warn);
+    if cfg!(debug_assertions) {
+        eprintln!(
+            "warning: this is a debug build; its figures are not representative. Use `cargo run --release`."
+        );
+    }
+    let loaded = match workload::load(&args.workload) {
+        Ok(loaded) => loaded,
+        Err(error) => return fail(EXIT_USAGE, error),
+    };
+    let mut workload = loaded.workload;
+    if let Err(error) = workload.apply(&args.overrides(), &loaded.source) {
+        return fail(EXIT_USAGE, error);
+    }
+    let plan = RunPlan {
+        workload,
+        source: loaded.source,
+        target: args.target.clone(),
+        peers: args.peers.clone(),
+        base_port: args.base_port,
+        progress: !args.no_progress,
+    };
+    let runtime = match runtime() {
+        Ok(runtime) => runtime,
+        Err(code) => return code,
+    };
+    let control = Arc::new(Control::default());
+    let outcome = runtime.block_on(async {
+        let stopper = Arc::clone(&control);
+        let interrupt = tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!(
+                    "interrupted: finishing the requests in flight and writing what was measured"
+                );
+                stopper
+                    .stop
+                    .store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+        });
+        let outcome = run::run(&plan, &control).await;
+        interrupt.abort();
+        outcome
+    });
+    let result = match outcome {
+        Ok(result) => result,
+        Err(error @ run::RunError::Url(_)) => return fail(EXIT_USAGE, error),
+        Err(error) => return fail(EXIT_FAILED, error),
+    };
+    finish_run(&args, &result)
+}
+
+/// Writes the result and prints the summary; the summary is printed even
+/// when the file cannot be written, so nothing measured is lost.
+fn finish_run(args: &RunArgs, result: &RunResult) -> ExitCode {
+    let written = match &args.out {
+        Some(path) => report::write_atomically(result, path).map(|()| path.clone()),
+        None => {
+            let timestamp = compact_timestamp(std::time::SystemTime::now());
+            report::write_in(result, &args.results_dir, &timestamp)
+        }
+    };
+    match written {
+        Ok(path) => {
+            print!("{}", report::summary(result, Some(&path)));
+            if args.fail_on_errors && result.client.errors.total > 0 {
+                return fail(
+                    EXIT_FAILED,
+                    format!("{} requests failed", result.client.errors.total),
+                );
+            }
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            print!("{}", report::summary(result, None));
+            match serde_json::to_string(result) {
+                Ok(json) => println!("{json}"),
+                Err(json_error) => {
+                    eprintln!("error: the result cannot be printed either: {json_error}")
+                }
+            }
+            fail(
+                EXIT_FAILED,
+                format!("cannot write the result ({error}); it is printed above instead"),
+            )
+        }
+    }
+}
+
+fn serve_command(args: ServeArgs) -> ExitCode {
+    init_logging(args.verbose.max(1), log::LevelFilter::Info);
+    let loaded = match workload::load(&args.workload) {
+        Ok(loaded) => loaded,
+        Err(error) => return fail(EXIT_USAGE, error),
+    };
+    let mut workload = loaded.workload;
+    let overrides = Overrides {
+        replicas: args.replicas,
+        cache_bytes: args.cache_bytes,
+        hash: args.hash,
+        ..Overrides::default()
+    };
+    if let Err(error) = workload.apply(&overrides, &loaded.source) {
+        return fail(EXIT_USAGE, error);
+    }
+    let peers = if args.peers.is_empty() {
+        DEMO_PEERS.iter().map(|peer| peer.to_string()).collect()
+    } else {
+        args.peers
+    };
+    let options = ServeOptions {
+        port: args.port,
+        peers,
+        api_port: if args.api {
+            Some(DEMO_API_PORT)
+        } else {
+            args.api_port
+        },
+        workload,
+    };
+    let runtime = match runtime() {
+        Ok(runtime) => runtime,
+        Err(code) => return code,
+    };
+    let outcome = runtime.block_on(serve::serve(
+        options,
+        |node, url| {
+            println!("geecache is running at {url}");
+            if let Some(api) = node.api_addr() {
+                println!("api server is running at http://{api}/api");
+            }
+        },
+        shutdown_signal(),
+    ));
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error @ serve::ServeError::Node(_)) => fail(EXIT_FAILED, error),
+        Err(error) => fail(EXIT_USAGE, error),
+    }
+}
+
+/// Completes on Ctrl-C or, on Unix, SIGTERM.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = terminate.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// A logger to stderr: `[level] message`, at `base` raised by `-v`s.
+fn init_logging(verbose: u8, base: log::LevelFilter) {
+    struct Stderr;
+    impl log::Log for Stderr {
+        fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
+            metadata.level() <= log::max_level()
+        }
+        fn log(&self, record: &log::Record<'_>) {
+            if self.enabled(record.metadata()) {
+                eprintln!("[{}] {}", record.level(), record.args());
+            }
+        }
+        fn flush(&self) {}
+    }
+    static LOGGER: Stderr = Stderr;
+    let level = match (base, verbose) {
+        (level, 0) => level,
+        (log::LevelFilter::Warn, 1) | (log::LevelFilter::Info, 1) => log::LevelFilter::Info,
+        _ => log::LevelFilter::Debug,
+    };
+    if log::set_logger(&LOGGER).is_ok() {
+        log::set_max_level(level);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn run_is_the_default_command() {
+        let cli = Cli::try_parse_from([
+            "geecache-bench",
+            "--nodes",
+            "3",
+            "--workload",
+            "workloads/zipf.json",
+            "--cache-bytes",
+            "64KiB",
+            "--singleflight",
+            "off",
+            "--hash",
+            "xxh3",
+        ])
+        .unwrap();
+        assert!(cli.command.is_none());
+        assert_eq!(cli.run.nodes, Some(3));
+        assert_eq!(cli.run.cache_bytes, Some(ByteSize(64 << 10)));
+        assert_eq!(cli.run.singleflight, Some(false));
+        assert_eq!(cli.run.hash, Some(HashKind::Xxh3));
+        let cli = Cli::try_parse_from(["geecache-bench", "run", "--duration", "10s"]).unwrap();
+        assert!(matches!(cli.command, Some(Command::Run(args)) if args.duration.is_some()));
+    }
+
+    #[test]
+    fn bad_flag_values_are_refused_with_the_flag_named() {
+        for (flag, value) in [
+            ("--singleflight", "maybe"),
+            ("--cache-bytes", "16 furlongs"),
+            ("--hash", "md5"),
+            ("--duration", "10"),
+            ("--nodes", "three"),
+        ] {
+            let error = Cli::try_parse_from(["geecache-bench", flag, value]).unwrap_err();
+            assert_eq!(error.exit_code(), 2, "{flag} {value}");
+            assert!(error.to_string().contains(flag), "{flag}: {error}");
+        }
+        let error = Cli::try_parse_from(["geecache-bench", "--requests", "5", "--duration", "1s"])
+            .unwrap_err();
+        assert_eq!(error.exit_code(), 2);
+        let error =
+            Cli::try_parse_from(["geecache-bench", "--peers", "http://localhost:1"]).unwrap_err();
+        assert!(error.to_string().contains("--target"), "{error}");
+    }
+
+    #[test]
+    fn serve_defaults_to_the_source_documents_first_node() {
+        let cli = Cli::try_parse_from(["geecache-bench", "serve", "--api"]).unwrap();
+        let Some(Command::Serve(args)) = cli.command else {
+            panic!("not serve");
+        };
+        assert_eq!(args.port, 8001);
+        assert!(args.api);
+        assert!(args.peers.is_empty());
+    }
+}

@@ -1,0 +1,725 @@
+//! The result of a run: the JSON file described by `schema.json`, written
+//! atomically, and the summary table printed at the end.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use base64::Engine as _;
+use hdrhistogram::serialization::{Deserializer, Serializer as _, V2Serializer};
+use hdrhistogram::Histogram;
+use serde::{Deserialize, Serialize};
+
+use crate::driver::{ErrorCounts, SecondFigures, StopReason};
+use crate::geecache::NodeStats;
+use crate::units::ByteSize;
+use crate::workload::Workload;
+
+/// The result format's version: raised whenever a field changes meaning or
+/// goes away, so readers can refuse what they do not understand.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Everything one run measured.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunResult {
+    /// [`SCHEMA_VERSION`] of the writer.
+    pub schema_version: u32,
+    /// The program that wrote the result.
+    pub tool: Tool,
+    /// When the run began and ended, RFC 3339 UTC.
+    pub started_at: String,
+    /// When the run ended.
+    pub finished_at: String,
+    /// `cluster`: the run started its own cluster; `target`: it drove one
+    /// that was already running.
+    pub mode: Mode,
+    /// The API URL that was driven.
+    pub target: String,
+    /// Where the workload came from: a path or `built-in:NAME`.
+    pub workload_source: String,
+    /// The workload as run, flags applied.
+    pub workload: Workload,
+    /// The machine the run ran on.
+    pub machine: Machine,
+    /// What the driver saw.
+    pub client: ClientFigures,
+    /// What the cluster did; `null` when no node's figures could be read.
+    pub cluster: Option<ClusterFigures>,
+    /// Each node, in node order.
+    pub nodes: Vec<NodeFigures>,
+    /// The measurement second by second.
+    pub series: Vec<SecondFigures>,
+    /// The latency histogram itself.
+    pub histogram: HistogramData,
+}
+
+/// The program that wrote a result.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tool {
+    /// `geecache-bench`.
+    pub name: String,
+    /// The crate's version.
+    pub version: String,
+}
+
+impl Tool {
+    /// This program.
+    pub fn current() -> Tool {
+        Tool {
+            name: env!("CARGO_PKG_NAME").to_owned(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+        }
+    }
+}
+
+/// How the cluster under test came to be.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Started by the run, in its own process.
+    Cluster,
+    /// Already running elsewhere (`--target`).
+    Target,
+}
+
+/// The machine a run ran on.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Machine {
+    /// Cores available to the process.
+    pub cores: usize,
+    /// `linux`, `macos`, ...
+    pub os: String,
+    /// The distribution's name, when known.
+    pub os_release: Option<String>,
+    /// The kernel's release, when known.
+    pub kernel: Option<String>,
+    /// `x86_64`, `aarch64`, ...
+    pub arch: String,
+    /// The CPU's model name, when known.
+    pub cpu: Option<String>,
+    /// `release` or `debug`: a debug build's figures are not representative.
+    pub profile: String,
+}
+
+impl Machine {
+    /// This machine.
+    pub fn current() -> Machine {
+        let read = |path: &str| std::fs::read_to_string(path).ok();
+        let os_release = read("/etc/os-release").and_then(|text| {
+            text.lines()
+                .find_map(|line| line.strip_prefix("PRETTY_NAME="))
+                .map(|name| name.trim_matches('"').to_owned())
+        });
+        let cpu = read("/proc/cpuinfo").and_then(|text| {
+            text.lines()
+                .find(|line| line.starts_with("model name"))
+                .and_then(|line| line.split_once(':'))
+                .map(|(_, name)| name.trim().to_owned())
+        });
+        Machine {
+            cores: std::thread::available_parallelism().map_or(1, usize::from),
+            os: std::env::consts::OS.to_owned(),
+            os_release,
+            kernel: read("/proc/sys/kernel/osrelease").map(|text| text.trim().to_owned()),
+            arch: std::env::consts::ARCH.to_owned(),
+            cpu,
+            profile: if cfg!(debug_assertions) {
+                "debug"
+            } else {
+                "release"
+            }
+            .to_owned(),
+        }
+    }
+}
+
+/// What the driver saw during the measurement (warm-up excluded).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientFigures {
+    /// Requests that ended, answered or failed.
+    pub requests: u64,
+    /// Requests answered with any status: the histogram's count.
+    pub responses: u64,
+    /// 200 with the right value.
+    pub ok: u64,
+    /// 500 for keys the workload says do not exist: expected.
+    pub missing: u64,
+    /// Failures by kind.
+    pub errors: ErrorCounts,
+    /// Requests sent before measuring.
+    pub warmup_requests: u64,
+    /// From the first request sent to the last answer, in seconds.
+    pub duration_secs: f64,
+    /// `requests / duration_secs`.
+    pub throughput_rps: f64,
+    /// Latency of the answered requests, in microseconds.
+    pub latency_us: LatencyFigures,
+    /// Why the measurement ended.
+    pub stopped_by: StopReason,
+    /// Connections the driver opened, warm-up included.
+    pub connections: u64,
+}
+
+/// Latency percentiles, in microseconds; all 0 when nothing was answered.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LatencyFigures {
+    /// The fastest answer.
+    pub min: u64,
+    /// The mean.
+    pub mean: f64,
+    /// The standard deviation.
+    pub stdev: f64,
+    /// The median.
+    pub p50: u64,
+    /// The 90th percentile.
+    pub p90: u64,
+    /// The 99th percentile.
+    pub p99: u64,
+    /// The 99.9th percentile.
+    pub p99_9: u64,
+    /// The slowest answer.
+    pub max: u64,
+}
+
+impl LatencyFigures {
+    /// The figures of a histogram of microseconds.
+    pub fn of(histogram: &Histogram<u64>) -> LatencyFigures {
+        if histogram.is_empty() {
+            return LatencyFigures {
+                min: 0,
+                mean: 0.0,
+                stdev: 0.0,
+                p50: 0,
+                p90: 0,
+                p99: 0,
+                p99_9: 0,
+                max: 0,
+            };
+        }
+        LatencyFigures {
+            min: histogram.min(),
+            mean: histogram.mean(),
+            stdev: histogram.stdev(),
+            p50: histogram.value_at_quantile(0.5),
+            p90: histogram.value_at_quantile(0.9),
+            p99: histogram.value_at_quantile(0.99),
+            p99_9: histogram.value_at_quantile(0.999),
+            max: histogram.max(),
+        }
+    }
+}
+
+/// What the cluster did during the measurement.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterFigures {
+    /// Gets on the API node that came through the API (its gets minus the
+    /// requests it served to peers); `null` when the API node's figures
+    /// could not be read.
+    pub api_gets: Option<u64>,
+    /// Cache hits / gets on the API node, API and peer requests together.
+    pub api_hit_ratio: Option<f64>,
+    /// API-node peer loads / API gets: the share of requests that needed
+    /// another node.
+    pub peer_fetch_ratio: Option<f64>,
+    /// Peer fetches that failed, over every node.
+    pub peer_errors: u64,
+    /// Cache hits / gets over every node.
+    pub cluster_hit_ratio: f64,
+    /// The slow store.
+    pub slowdb: SlowDbReport,
+}
+
+/// What the slow store did during the measurement.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlowDbReport {
+    /// Every load, failed ones included.
+    pub loads: u64,
+    /// `loads / client.requests`.
+    pub loads_per_request: f64,
+    /// Distinct key-space keys loaded; `null` in target mode.
+    pub keys_loaded: Option<u64>,
+    /// Loads beyond the first of each key; `null` in target mode.
+    pub duplicate_loads: Option<u64>,
+    /// The most loads of any one key; `null` in target mode.
+    pub max_loads_per_key: Option<u64>,
+    /// Loads of keys that do not exist; `null` in target mode.
+    pub missing_loads: Option<u64>,
+    /// The mean time a load took in microseconds; `null` in target mode.
+    pub mean_latency_us: Option<f64>,
+}
+
+/// One node's figures during the measurement.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeFigures {
+    /// The node's place in the cluster; node 0 serves the API in cluster mode.
+    pub index: usize,
+    /// The node's name on the ring.
+    pub url: String,
+    /// Whether this node served the API.
+    pub api: bool,
+    /// The share of the 32-bit hash space the ring gives the node.
+    pub ring_share: f64,
+    /// Keys of the workload's key space the ring gives the node.
+    pub keys_owned: u64,
+    /// Gets the node served (API and peer requests); `null` when its figures
+    /// could not be read.
+    pub requests_served: Option<u64>,
+    /// Loads from the slow store by this node.
+    pub slowdb_loads: Option<u64>,
+    /// Bytes in the main cache at the end.
+    pub cache_bytes: Option<u64>,
+    /// Entries in the main cache at the end.
+    pub cache_items: Option<u64>,
+    /// Main-cache evictions during the measurement.
+    pub evictions: Option<u64>,
+    /// The node's full `/_stats` over the measurement: counters as
+    /// differences, cache sizes as at the end.
+    pub stats: Option<NodeStats>,
+}
+
+/// A histogram in HdrHistogram's V2 serialized form (uncompressed), base64:
+/// the Java, Go, Rust and C HdrHistogram libraries read it, and results can
+/// be merged.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HistogramData {
+    /// `hdrhistogram-v2+base64`.
+    pub encoding: String,
+    /// `us`: values are microseconds.
+    pub unit: String,
+    /// The serialized histogram.
+    pub data: String,
+}
+
+/// The encoding [`HistogramData`] uses.
+pub const HISTOGRAM_ENCODING: &str = "hdrhistogram-v2+base64";
+
+impl HistogramData {
+    /// Serializes a histogram of microseconds.
+    pub fn encode(histogram: &Histogram<u64>) -> Result<HistogramData, String> {
+        let mut bytes = Vec::new();
+        V2Serializer::new()
+            .serialize(histogram, &mut bytes)
+            .map_err(|error| format!("serializing the histogram: {error:?}"))?;
+        Ok(HistogramData {
+            encoding: HISTOGRAM_ENCODING.to_owned(),
+            unit: "us".to_owned(),
+            data: base64::engine::general_purpose::STANDARD.encode(bytes),
+        })
+    }
+
+    /// Reads the histogram back.
+    pub fn decode(&self) -> Result<Histogram<u64>, String> {
+        if self.encoding != HISTOGRAM_ENCODING {
+            return Err(format!(
+                "histogram encoding {:?} is not {HISTOGRAM_ENCODING:?}",
+                self.encoding
+            ));
+        }
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(&self.data)
+            .map_err(|error| format!("histogram data is not base64: {error}"))?;
+        Deserializer::new()
+            .deserialize(&mut bytes.as_slice())
+            .map_err(|error| format!("histogram data is not an HdrHistogram: {error:?}"))
+    }
+}
+
+/// Why a result could not be written or read.
+#[derive(Debug, thiserror::Error)]
+pub enum ResultFileError {
+    /// The file system refused.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// What the operating system said.
+        source: std::io::Error,
+    },
+    /// The file is not a result this version understands.
+    #[error("{path}: {message}")]
+    Format {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// The default file name of a result:
+/// `<workload>-<nodes>n-<replicas>r-<cache>-<timestamp>.json`.
+pub fn default_file_name(result: &RunResult, timestamp: &str) -> String {
+    let cluster = &result.workload.cluster;
+    let nodes = match result.mode {
+        Mode::Cluster => cluster.nodes as usize,
+        Mode::Target => result.nodes.len().max(1),
+    };
+    format!(
+        "{}-{}n-{}r-{}-{timestamp}.json",
+        result.workload.name,
+        nodes,
+        cluster.replicas,
+        ByteSize(cluster.cache_bytes.bytes())
+    )
+}
+
+/// Writes `result` to `path` atomically: to a temporary file in the same
+/// directory first, then renamed, so a reader never sees half a result.
+/// Creates the directory if need be.
+pub fn write_atomically(result: &RunResult, path: &Path) -> Result<(), ResultFileError> {
+    let failed = |source| ResultFileError::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    let json = serde_json::to_vec_pretty(result).map_err(|error| ResultFileError::Format {
+        path: path.display().to_string(),
+        message: error.to_string(),
+    })?;
+    let directory = path
+        .parent()
+        .filter(|parent| !parent.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(directory).map_err(failed)?;
+    let file_name = path
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "result.json".to_owned());
+    let temporary = directory.join(format!(".{file_name}.{}.tmp", std::process::id()));
+    let written = (|| {
+        let mut file = std::fs::File::create(&temporary)?;
+        file.write_all(&json)?;
+        file.write_all(b"\n")?;
+        file.sync_all()?;
+        std::fs::rename(&temporary, path)
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&temporary);
+    }
+    written.map_err(failed)
+}
+
+/// Writes `result` into `directory` under its default name (with `-2`, `-3`
+/// ... if a file of that name exists) and returns the path.
+pub fn write_in(
+    result: &RunResult,
+    directory: &Path,
+    timestamp: &str,
+) -> Result<PathBuf, ResultFileError> {
+    let name = default_file_name(result, timestamp);
+    let mut path = directory.join(&name);
+    let stem = name.trim_end_matches(".json");
+    let mut attempt = 2;
+    while path.exists() {
+        path = directory.join(format!("{stem}-{attempt}.json"));
+        attempt += 1;
+    }
+    write_atomically(result, &path)?;
+    Ok(path)
+}
+
+/// Reads a result file, refusing other schema versions.
+pub fn read(path: &Path) -> Result<RunResult, ResultFileError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ResultFileError::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
+    let format = |message: String| ResultFileError::Format {
+        path: path.display().to_string(),
+        message,
+    };
+    let value: serde_json::Value =
+        serde_json::from_str(&text).map_err(|error| format(error.to_string()))?;
+    let version = value
+        .get("schema_version")
+        .and_then(serde_json::Value::as_u64);
+    if version != Some(u64::from(SCHEMA_VERSION)) {
+        return Err(format(format!(
+            "schema version {} is not {SCHEMA_VERSION}, the version this program reads",
+            version.map_or("missing".to_owned(), |version| version.to_string())
+        )));
+    }
+    serde_json::from_value(value).map_err(|error| format(error.to_string()))
+}
+
+/// Formats a ratio as a percentage, or `-` when absent.
+fn percent(ratio: Option<f64>) -> String {
+    ratio.map_or("-".to_owned(), |ratio| format!("{:.1}%", ratio * 100.0))
+}
+
+fn number(value: Option<u64>) -> String {
+    value.map_or("-".to_owned(), |value| value.to_string())
+}
+
+/// The table printed when a run ends: the figures a user looks at first.
+pub fn summary(result: &RunResult, path: Option<&Path>) -> String {
+    let workload = &result.workload;
+    let cluster = &workload.cluster;
+    let client = &result.client;
+    let latency = &client.latency_us;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} {}  {}  {} nodes  {} replicas  {}  {}/node  singleflight {}  {}{}",
+        result.tool.name,
+        result.tool.version,
+        workload.name,
+        result.nodes.len(),
+        cluster.replicas,
+        serde_json::to_value(cluster.hash)
+            .ok()
+            .and_then(|value| value.as_str().map(str::to_owned))
+            .unwrap_or_default(),
+        cluster.cache_bytes,
+        if cluster.singleflight { "on" } else { "off" },
+        result.machine.profile,
+        match result.mode {
+            Mode::Cluster => String::new(),
+            Mode::Target => format!("  target {}", result.target),
+        }
+    );
+    let errors = &client.errors;
+    let mut error_kinds = Vec::new();
+    for (code, count) in &errors.status {
+        error_kinds.push(format!("{count}x{code}"));
+    }
+    for (name, count) in [
+        ("timeout", errors.timeout),
+        ("connection", errors.connection),
+        ("wrong value", errors.wrong_value),
+    ] {
+        if count > 0 {
+            error_kinds.push(format!("{count} {name}"));
+        }
+    }
+    let error_detail = if error_kinds.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", error_kinds.join(", "))
+    };
+    let _ = writeln!(
+        out,
+        "requests {}  ok {}  missing {}  errors {}{}  duration {:.2} s  throughput {:.0} req/s{}",
+        client.requests,
+        client.ok,
+        client.missing,
+        errors.total,
+        error_detail,
+        client.duration_secs,
+        client.throughput_rps,
+        match client.stopped_by {
+            StopReason::TimeLimit => "  (stopped by the time limit)",
+            StopReason::Interrupted => "  (interrupted)",
+            _ => "",
+        }
+    );
+    let _ = writeln!(
+        out,
+        "latency us  p50 {}  p90 {}  p99 {}  p99.9 {}  max {}  mean {:.0}",
+        latency.p50, latency.p90, latency.p99, latency.p99_9, latency.max, latency.mean
+    );
+    match &result.cluster {
+        Some(figures) => {
+            let slowdb = &figures.slowdb;
+            let _ = writeln!(
+                out,
+                "api hit ratio {}  peer-fetch ratio {}  slowdb loads {} ({:.4} per request, duplicates {})",
+                percent(figures.api_hit_ratio),
+                percent(figures.peer_fetch_ratio),
+                slowdb.loads,
+                slowdb.loads_per_request,
+                number(slowdb.duplicate_loads),
+            );
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "cluster figures: absent (give --peers to read each node's /_stats)"
+            );
+        }
+    }
+    let headers = [
+        "node",
+        "url",
+        "ring share",
+        "keys owned",
+        "served",
+        "slowdb loads",
+        "cache",
+        "evictions",
+    ];
+    let rows: Vec<[String; 8]> = result
+        .nodes
+        .iter()
+        .map(|node| {
+            [
+                format!("{}{}", node.index, if node.api { "*" } else { "" }),
+                node.url.clone(),
+                format!("{:.1}%", node.ring_share * 100.0),
+                node.keys_owned.to_string(),
+                number(node.requests_served),
+                number(node.slowdb_loads),
+                node.cache_bytes
+                    .map_or("-".to_owned(), |bytes| ByteSize(bytes).human()),
+                number(node.evictions),
+            ]
+        })
+        .collect();
+    let mut widths = headers.map(str::len);
+    for row in &rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.len());
+        }
+    }
+    let mut line = |cells: &[String]| {
+        let mut text = String::new();
+        for (column, (cell, width)) in cells.iter().zip(widths).enumerate() {
+            // Text left, figures right.
+            if column < 2 {
+                let _ = write!(text, "{cell:<width$}  ");
+            } else {
+                let _ = write!(text, "{cell:>width$}  ");
+            }
+        }
+        let _ = writeln!(out, "{}", text.trim_end());
+    };
+    line(&headers.map(str::to_owned));
+    for row in &rows {
+        line(row);
+    }
+    if let Some(path) = path {
+        let _ = writeln!(out, "result: {}", path.display());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::driver::new_histogram;
+
+    #[test]
+    fn histograms_round_trip_through_v2_base64() {
+        let mut histogram = new_histogram();
+        for value in [1, 10, 100, 1000, 12_345, 9_999_999] {
+            histogram.record(value).unwrap();
+        }
+        let data = HistogramData::encode(&histogram).unwrap();
+        assert_eq!(data.encoding, HISTOGRAM_ENCODING);
+        // The V2 cookie, uncompressed (0x1c849303 with the word-size bit 0x10).
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(&data.data)
+            .unwrap();
+        assert_eq!(bytes[..4], [0x1c, 0x84, 0x93, 0x13]);
+        let back = data.decode().unwrap();
+        assert_eq!(back.len(), 6);
+        assert_eq!(back.max(), histogram.max());
+        assert_eq!(
+            back.value_at_quantile(0.5),
+            histogram.value_at_quantile(0.5)
+        );
+        let wrong = HistogramData {
+            encoding: "csv".to_owned(),
+            ..data.clone()
+        };
+        assert!(wrong.decode().unwrap_err().contains("csv"));
+        let garbled = HistogramData {
+            data: "!!!".to_owned(),
+            ..data
+        };
+        assert!(garbled.decode().unwrap_err().contains("base64"));
+    }
+
+    #[test]
+    fn latency_figures_of_an_empty_histogram_are_zero() {
+        let figures = LatencyFigures::of(&new_histogram());
+        assert_eq!((figures.p50, figures.max, figures.mean), (0, 0, 0.0));
+    }
+
+    #[test]
+    fn atomic_writes_leave_no_temporary_file_behind_and_fail_clearly() {
+        let directory =
+            std::env::temp_dir().join(format!("geecache-report-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&directory);
+        let path = directory.join("nested").join("x.json");
+        let result = sample();
+        write_atomically(&result, &path).unwrap();
+        let entries: Vec<_> = std::fs::read_dir(path.parent().unwrap())
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name())
+            .collect();
+        assert_eq!(entries, ["x.json"]);
+        assert_eq!(read(&path).unwrap().client, result.client);
+
+        // A directory where the file should go.
+        let blocked = directory.join("nested");
+        let error = write_atomically(&result, &blocked).unwrap_err();
+        assert!(error.to_string().contains("nested"), "{error}");
+        std::fs::remove_dir_all(&directory).unwrap();
+    }
+
+    #[test]
+    fn other_schema_versions_are_refused() {
+        let directory =
+            std::env::temp_dir().join(format!("geecache-schema-{}", std::process::id()));
+        std::fs::create_dir_all(&directory).unwrap();
+        let path = directory.join("old.json");
+        let mut value = serde_json::to_value(sample()).unwrap();
+        value["schema_version"] = 99.into();
+        std::fs::write(&path, value.to_string()).unwrap();
+        let error = read(&path).unwrap_err();
+        assert!(error.to_string().contains("schema version 99"), "{error}");
+        std::fs::remove_dir_all(&directory).unwrap();
+    }
+
+    #[test]
+    fn file_names_say_workload_nodes_replicas_and_cache() {
+        let result = sample();
+        assert_eq!(
+            default_file_name(&result, "20261124T231500Z"),
+            "test-3n-50r-16MiB-20261124T231500Z.json"
+        );
+    }
+
+    /// A small result with every section filled.
+    fn sample() -> RunResult {
+        let workload = crate::workload::parse("{}", "test", "test").unwrap();
+        let mut histogram = new_histogram();
+        histogram.record(250).unwrap();
+        RunResult {
+            schema_version: SCHEMA_VERSION,
+            tool: Tool::current(),
+            started_at: "2026-11-24T23:15:00Z".to_owned(),
+            finished_at: "2026-11-24T23:15:01Z".to_owned(),
+            mode: Mode::Cluster,
+            target: "http://127.0.0.1:1/api".to_owned(),
+            workload_source: "test".to_owned(),
+            workload,
+            machine: Machine::current(),
+            client: ClientFigures {
+                requests: 1,
+                responses: 1,
+                ok: 1,
+                missing: 0,
+                errors: ErrorCounts::default(),
+                warmup_requests: 0,
+                duration_secs: 1.0,
+                throughput_rps: 1.0,
+                latency_us: LatencyFigures::of(&histogram),
+                stopped_by: StopReason::Requests,
+                connections: 1,
+            },
+            cluster: None,
+            nodes: Vec::new(),
+            series: Vec::new(),
+            histogram: HistogramData::encode(&histogram).unwrap(),
+        }
+    }
+}

@@ -1,0 +1,547 @@
+//! One run from start to result: start a cluster (or find the target's
+//! nodes), warm up, read every counter, measure, read them again, and turn
+//! the differences into a [`RunResult`].
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use indicatif::{ProgressBar, ProgressStyle};
+use tokio::sync::oneshot;
+
+use crate::cluster::{Cluster, ClusterError, GROUP};
+use crate::driver::{Control, Driver, DriverConfig, KeySampler, Phase, PhaseReport};
+use crate::geecache::http::HttpClient;
+use crate::geecache::stats::{CacheStats, GroupStatsSnapshot};
+use crate::geecache::{HashRing, NodeStats};
+use crate::report::{
+    ClientFigures, ClusterFigures, HistogramData, LatencyFigures, Machine, Mode, NodeFigures,
+    RunResult, SlowDbReport, Tool, SCHEMA_VERSION,
+};
+use crate::slowdb::{key_name, SlowDb, SlowDbFigures};
+use crate::units::rfc3339;
+use crate::workload::{Bound, Workload};
+
+/// Key streams: warm-up and measurement ask for different keys.
+const WARMUP_STREAM: u64 = 0;
+const MEASURE_STREAM: u64 = 1;
+
+/// What to run.
+#[derive(Clone, Debug)]
+pub struct RunPlan {
+    /// The workload, flags applied.
+    pub workload: Workload,
+    /// Where it came from.
+    pub source: String,
+    /// Drive this API URL instead of starting a cluster.
+    pub target: Option<String>,
+    /// In target mode, the nodes whose `/_stats` to read.
+    pub peers: Vec<String>,
+    /// Start the cluster's nodes on this port and the following ones.
+    pub base_port: Option<u16>,
+    /// Show a progress bar on stderr (when it is a terminal).
+    pub progress: bool,
+}
+
+/// Why a run could not be carried out.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The cluster did not start.
+    #[error("cannot start the cluster: {0}")]
+    Cluster(#[from] ClusterError),
+    /// The target or a peer URL is not usable.
+    #[error("{0}")]
+    Url(String),
+    /// The workload cannot be sampled.
+    #[error("{0}")]
+    Workload(String),
+    /// The histogram could not be serialized.
+    #[error("{0}")]
+    Histogram(String),
+}
+
+/// Where the run reads the cluster's counters.
+enum Observer {
+    /// Its own cluster: straight from the nodes and the store.
+    Local(Cluster),
+    /// A cluster elsewhere: the API node's and each peer's `/_stats`.
+    Remote {
+        api: HttpClient,
+        peers: Vec<(String, HttpClient)>,
+    },
+}
+
+/// Every counter at one moment.
+struct Reading {
+    /// The API node, when readable.
+    api: Option<NodeStats>,
+    /// Each node, when readable.
+    nodes: Vec<Option<NodeStats>>,
+    /// The store, in cluster mode.
+    db: Option<crate::slowdb::SlowDbSnapshot>,
+}
+
+impl Observer {
+    async fn read(&self) -> Reading {
+        match self {
+            Observer::Local(cluster) => {
+                let nodes = cluster.stats();
+                Reading {
+                    api: nodes.first().cloned().flatten(),
+                    nodes,
+                    db: Some(cluster.db().snapshot()),
+                }
+            }
+            Observer::Remote { api, peers } => {
+                let mut nodes = Vec::with_capacity(peers.len());
+                for (url, client) in peers {
+                    nodes.push(fetch_stats(client, url).await);
+                }
+                Reading {
+                    api: fetch_stats(api, "the target").await,
+                    nodes,
+                    db: None,
+                }
+            }
+        }
+    }
+
+    fn urls(&self) -> Vec<String> {
+        match self {
+            Observer::Local(cluster) => cluster.urls().to_vec(),
+            Observer::Remote { peers, .. } => peers.iter().map(|(url, _)| url.clone()).collect(),
+        }
+    }
+}
+
+async fn fetch_stats(client: &HttpClient, name: &str) -> Option<NodeStats> {
+    match client.get("/_stats").await {
+        Ok((status, body)) if status.is_success() => match serde_json::from_slice(&body) {
+            Ok(stats) => Some(stats),
+            Err(error) => {
+                log::warn!("{name}: /_stats is not GeeCache node stats: {error}");
+                None
+            }
+        },
+        Ok((status, _)) => {
+            log::warn!("{name}: /_stats answered {status}");
+            None
+        }
+        Err(error) => {
+            log::warn!("{name}: /_stats: {error}");
+            None
+        }
+    }
+}
+
+/// Splits an API URL into the base (`http://host:port`) and the prefix of
+/// each request's path and query (`/api?key=key`).
+pub fn split_target(url: &str) -> Result<(String, String), RunError> {
+    let bad = |why: &str| RunError::Url(format!("--target {url:?}: {why}"));
+    let uri: hyper::Uri = url.parse().map_err(|_| bad("not a URL"))?;
+    if uri.scheme_str() != Some("http") {
+        return Err(bad("expected http://HOST:PORT[/api]"));
+    }
+    let authority = uri.authority().ok_or_else(|| bad("no host"))?;
+    check_local(authority.host()).map_err(|why| bad(&why))?;
+    if authority.port_u16().is_none() {
+        return Err(bad("no port"));
+    }
+    let path = match uri.path() {
+        "" | "/" => "/api",
+        path => path,
+    };
+    let prefix = match uri.query() {
+        Some(query) if !query.is_empty() => format!("{path}?{query}&key=key"),
+        _ => format!("{path}?key=key"),
+    };
+    Ok((format!("http://{authority}"), prefix))
+}
+
+/// Only this machine is reachable: refuse any other host.
+pub fn check_local(host: &str) -> Result<(), String> {
+    match host {
+        "127.0.0.1" | "localhost" => Ok(()),
+        other => Err(format!(
+            "host {other:?} is not allowed: only 127.0.0.1 and localhost are"
+        )),
+    }
+}
+
+/// Carries out `plan`. `control` can stop it early (Ctrl-C); what was
+/// measured until then is still reported.
+pub async fn run(plan: &RunPlan, control: &Arc<Control>) -> Result<RunResult, RunError> {
+    let workload = &plan.workload;
+    let started_at = SystemTime::now();
+    let (observer, base_url, path_prefix, mode) = match &plan.target {
+        None => {
+            let db = SlowDb::new(
+                workload.keys,
+                workload.value_size as usize,
+                workload.slowdb,
+                workload.cluster.nodes as usize,
+            );
+            let cluster = Cluster::start(&workload.cluster, db, plan.base_port).await?;
+            let base = cluster.api_url().to_owned();
+            (
+                Observer::Local(cluster),
+                base,
+                "/api?key=key".to_owned(),
+                Mode::Cluster,
+            )
+        }
+        Some(target) => {
+            let (base, prefix) = split_target(target)?;
+            let timeout = workload.timeout.0;
+            let client = |url: &str| {
+                HttpClient::new(url, timeout).map_err(|error| RunError::Url(error.to_string()))
+            };
+            let mut peers = Vec::new();
+            for peer in &plan.peers {
+                let (peer_base, _) = split_target(peer).map_err(|error| {
+                    RunError::Url(error.to_string().replace("--target", "--peers"))
+                })?;
+                peers.push((peer.trim_end_matches('/').to_owned(), client(&peer_base)?));
+            }
+            let api = client(&base)?;
+            (Observer::Remote { api, peers }, base, prefix, Mode::Target)
+        }
+    };
+    let sampler = KeySampler::new(workload.keys, workload.distribution, workload.seed)
+        .map_err(RunError::Workload)?;
+    let driver = Driver::new(DriverConfig {
+        base_url: base_url.clone(),
+        path_prefix: path_prefix.clone(),
+        sampler,
+        concurrency: workload.concurrency as usize,
+        rate: workload.rate,
+        timeout: workload.timeout.0,
+        missing_share: workload.slowdb.missing_share,
+        // Another process's store may make other values.
+        value_size: (mode == Mode::Cluster).then_some(workload.value_size),
+    })
+    .map_err(|error| RunError::Url(error.to_string()))?;
+
+    let time_limit = Instant::now() + workload.time_limit.0;
+    let progress = plan.progress.then(|| Progress::start(workload, control));
+    if workload.warmup_requests > 0 {
+        let warmup = Phase {
+            stream: WARMUP_STREAM,
+            bound: Bound::Requests(workload.warmup_requests),
+            time_limit,
+        };
+        driver.run(warmup, control).await;
+    }
+    if let Some(progress) = &progress {
+        progress.measuring(control.done.load(Ordering::Relaxed));
+    }
+    let before = observer.read().await;
+    let measure = Phase {
+        stream: MEASURE_STREAM,
+        bound: workload.bound(),
+        time_limit,
+    };
+    let report = driver.run(measure, control).await;
+    let after = observer.read().await;
+    if let Some(progress) = progress {
+        progress.finish().await;
+    }
+
+    let ring = ring_of(&observer, &after, workload);
+    let urls = observer.urls();
+    let result = assemble(Assembly {
+        plan,
+        mode,
+        target: plan
+            .target
+            .clone()
+            .unwrap_or_else(|| format!("{base_url}/api")),
+        started_at,
+        report: &report,
+        connections: driver.connections_opened(),
+        before: &before,
+        after: &after,
+        urls: &urls,
+        ring: ring.as_ref(),
+    })?;
+    if let Observer::Local(cluster) = observer {
+        cluster.shutdown().await;
+    }
+    Ok(result)
+}
+
+/// The ring the nodes use: the cluster's own, or one rebuilt from what the
+/// target's nodes report (or, failing that, from the workload).
+fn ring_of(observer: &Observer, reading: &Reading, workload: &Workload) -> Option<HashRing> {
+    match observer {
+        Observer::Local(cluster) => cluster.ring(),
+        Observer::Remote { peers, .. } => {
+            let reported = reading.nodes.iter().flatten().chain(&reading.api).next();
+            let (replicas, hash, members) = match reported {
+                Some(stats) => (stats.replicas, stats.hash, stats.peers.clone()),
+                None => (
+                    workload.cluster.replicas as usize,
+                    workload.cluster.hash,
+                    peers.iter().map(|(url, _)| url.clone()).collect(),
+                ),
+            };
+            if members.is_empty() {
+                return None;
+            }
+            let mut ring = HashRing::new(replicas, hash);
+            ring.add(members);
+            Some(ring)
+        }
+    }
+}
+
+struct Assembly<'a> {
+    plan: &'a RunPlan,
+    mode: Mode,
+    target: String,
+    started_at: SystemTime,
+    report: &'a PhaseReport,
+    connections: u64,
+    before: &'a Reading,
+    after: &'a Reading,
+    urls: &'a [String],
+    ring: Option<&'a HashRing>,
+}
+
+/// The group figures of a node: the harness's group, or its only one.
+fn group_of(stats: &NodeStats) -> Option<(GroupStatsSnapshot, CacheStats)> {
+    stats
+        .groups
+        .get(GROUP)
+        .or_else(|| stats.groups.values().next())
+        .map(|report| (report.stats, report.main_cache))
+}
+
+fn ratio(part: u64, whole: u64) -> Option<f64> {
+    (whole > 0).then(|| part as f64 / whole as f64)
+}
+
+fn assemble(input: Assembly<'_>) -> Result<RunResult, RunError> {
+    let workload = &input.plan.workload;
+    let report = input.report;
+    let counts = &report.counts;
+    let seconds = report.elapsed.as_secs_f64();
+    let client = ClientFigures {
+        requests: counts.requests,
+        responses: report.histogram.len(),
+        ok: counts.ok,
+        missing: counts.missing,
+        errors: counts.errors.clone(),
+        warmup_requests: workload.warmup_requests,
+        duration_secs: seconds,
+        throughput_rps: if seconds > 0.0 {
+            counts.requests as f64 / seconds
+        } else {
+            0.0
+        },
+        latency_us: LatencyFigures::of(&report.histogram),
+        stopped_by: report.stopped_by,
+        connections: input.connections,
+    };
+
+    let deltas: Vec<Option<NodeStats>> = input
+        .after
+        .nodes
+        .iter()
+        .zip(&input.before.nodes)
+        .map(|(after, before)| match (after, before) {
+            (Some(after), Some(before)) => Some(after.since(before)),
+            _ => None,
+        })
+        .collect();
+    let api_delta = match (&input.after.api, &input.before.api) {
+        (Some(after), Some(before)) => Some(after.since(before)),
+        _ => None,
+    };
+    let db_figures: Option<SlowDbFigures> = match (&input.after.db, &input.before.db) {
+        (Some(after), Some(before)) => Some(after.since(before)),
+        _ => None,
+    };
+
+    // Ring shares and owned keys, by node URL.
+    let (shares, owned) = match input.ring {
+        Some(ring) => {
+            let mut owned = vec![0u64; ring.peers().len()];
+            for index in 0..workload.keys {
+                if let Some(owner) = ring.owner_index(&key_name(index)) {
+                    owned[owner] += 1;
+                }
+            }
+            (ring.shares(), owned)
+        }
+        None => (Vec::new(), Vec::new()),
+    };
+    let place = |url: &str| {
+        input
+            .ring
+            .and_then(|ring| ring.peers().iter().position(|peer| peer == url))
+    };
+
+    let api_url = input.after.api.as_ref().map(|stats| stats.url.clone());
+    let nodes: Vec<NodeFigures> = input
+        .urls
+        .iter()
+        .enumerate()
+        .map(|(index, url)| {
+            let delta = deltas.get(index).cloned().flatten();
+            let group = delta.as_ref().and_then(group_of);
+            let slot = place(url);
+            NodeFigures {
+                index,
+                url: url.clone(),
+                api: match input.mode {
+                    Mode::Cluster => index == 0,
+                    Mode::Target => api_url.as_deref() == Some(url.as_str()),
+                },
+                ring_share: slot
+                    .and_then(|slot| shares.get(slot))
+                    .copied()
+                    .unwrap_or(0.0),
+                keys_owned: slot.and_then(|slot| owned.get(slot)).copied().unwrap_or(0),
+                requests_served: group.map(|(stats, _)| stats.gets),
+                slowdb_loads: match &db_figures {
+                    Some(figures) => figures.per_node.get(index).copied(),
+                    None => group.map(|(stats, _)| stats.local_loads + stats.local_load_errs),
+                },
+                cache_bytes: group.map(|(_, cache)| cache.bytes),
+                cache_items: group.map(|(_, cache)| cache.items),
+                evictions: group.map(|(_, cache)| cache.evictions),
+                stats: delta,
+            }
+        })
+        .collect();
+
+    let node_groups: Vec<(GroupStatsSnapshot, CacheStats)> =
+        deltas.iter().flatten().filter_map(group_of).collect();
+    let cluster = if node_groups.is_empty() && api_delta.is_none() {
+        None
+    } else {
+        let api_group = api_delta.as_ref().and_then(group_of);
+        let api_gets = api_group.map(|(stats, _)| stats.gets.saturating_sub(stats.server_requests));
+        let total_gets: u64 = node_groups.iter().map(|(stats, _)| stats.gets).sum();
+        let total_hits: u64 = node_groups.iter().map(|(stats, _)| stats.cache_hits).sum();
+        let loads = match &db_figures {
+            Some(figures) => figures.loads,
+            None => node_groups
+                .iter()
+                .map(|(stats, _)| stats.local_loads + stats.local_load_errs)
+                .sum(),
+        };
+        Some(ClusterFigures {
+            api_gets,
+            api_hit_ratio: api_group.and_then(|(stats, _)| ratio(stats.cache_hits, stats.gets)),
+            peer_fetch_ratio: api_group
+                .and_then(|(stats, _)| ratio(stats.peer_loads, api_gets.unwrap_or(0))),
+            peer_errors: node_groups.iter().map(|(stats, _)| stats.peer_errors).sum(),
+            cluster_hit_ratio: ratio(total_hits, total_gets).unwrap_or(0.0),
+            slowdb: SlowDbReport {
+                loads,
+                loads_per_request: ratio(loads, counts.requests).unwrap_or(0.0),
+                keys_loaded: db_figures.as_ref().map(|figures| figures.keys_loaded),
+                duplicate_loads: db_figures.as_ref().map(|figures| figures.duplicate_loads),
+                max_loads_per_key: db_figures.as_ref().map(|figures| figures.max_loads_per_key),
+                missing_loads: db_figures.as_ref().map(|figures| figures.missing_loads),
+                mean_latency_us: db_figures.as_ref().map(|figures| figures.mean_latency_us),
+            },
+        })
+    };
+
+    Ok(RunResult {
+        schema_version: SCHEMA_VERSION,
+        tool: Tool::current(),
+        started_at: rfc3339(input.started_at),
+        finished_at: rfc3339(SystemTime::now()),
+        mode: input.mode,
+        target: input.target,
+        workload_source: input.plan.source.clone(),
+        workload: workload.clone(),
+        machine: Machine::current(),
+        client,
+        cluster,
+        nodes,
+        series: report.series.clone(),
+        histogram: HistogramData::encode(&report.histogram).map_err(RunError::Histogram)?,
+    })
+}
+
+/// A progress bar on stderr, fed from the driver's count of answers; drawn
+/// only when stderr is a terminal.
+struct Progress {
+    bar: ProgressBar,
+    stop: oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<()>,
+    measured_from: Arc<AtomicU64>,
+}
+
+impl Progress {
+    fn start(workload: &Workload, control: &Arc<Control>) -> Progress {
+        let (length, by_time) = match workload.bound() {
+            Bound::Requests(requests) => (requests, false),
+            Bound::Duration(duration) => (duration.as_secs().max(1), true),
+        };
+        let bar = ProgressBar::new(length);
+        let template = if by_time {
+            "{msg:>9} [{bar:40}] {pos}/{len} s  {prefix}"
+        } else {
+            "{msg:>9} [{bar:40}] {pos}/{len} requests  {prefix}  eta {eta}"
+        };
+        if let Ok(style) = ProgressStyle::with_template(template) {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar.set_message(if workload.warmup_requests > 0 {
+            "warm-up"
+        } else {
+            "measuring"
+        });
+        let measured_from = Arc::new(AtomicU64::new(u64::MAX));
+        let (stop, mut stopped) = oneshot::channel();
+        let task = {
+            let bar = bar.clone();
+            let control = Arc::clone(control);
+            let measured_from = Arc::clone(&measured_from);
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(Duration::from_millis(200));
+                let mut since: Option<(Instant, u64)> = None;
+                loop {
+                    tokio::select! {
+                        _ = tick.tick() => {}
+                        _ = &mut stopped => break,
+                    }
+                    let done = control.done.load(Ordering::Relaxed);
+                    let from = measured_from.load(Ordering::Relaxed);
+                    if from == u64::MAX {
+                        continue;
+                    }
+                    let (started, base) = *since.get_or_insert((Instant::now(), from));
+                    let measured = done.saturating_sub(base);
+                    let elapsed = started.elapsed().as_secs_f64().max(1e-3);
+                    bar.set_prefix(format!("{:.0} req/s", measured as f64 / elapsed));
+                    bar.set_position(if by_time { elapsed as u64 } else { measured });
+                }
+            })
+        };
+        Progress {
+            bar,
+            stop,
+            task,
+            measured_from,
+        }
+    }
+
+    /// The warm-up is over after `done` answers: count from here.
+    fn measuring(&self, done: u64) {
+        self.bar.set_message("measuring");
+        self.measured_from.store(done, Ordering::Relaxed);
+    }
+
+    async fn finish(self) {
+        let _ = self.stop.send(());
+        let _ = self.task.await;
+        self.bar.finish_and_clear();
+    }
+}
