@@ -418,7 +418,9 @@ fn assemble(input: Assembly<'_>) -> Result<RunResult, RunError> {
 
     let node_groups: Vec<(GroupStatsSnapshot, CacheStats)> =
         deltas.iter().flatten().filter_map(group_of).collect();
-    let cluster = if node_groups.is_empty() && api_delta.is_none() {
+    // Without any node's figures (a target run without --peers) the cluster
+    // figures are unknown, not zero.
+    let cluster = if node_groups.is_empty() {
         None
     } else {
         let api_group = api_delta.as_ref().and_then(group_of);

@@ -1,0 +1,551 @@
+//! End-to-end tests of the harness: the real binary against real clusters on
+//! 127.0.0.1, checked through the result files it writes.
+
+mod common;
+
+use std::collections::HashSet;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use geecache_bench::cluster::Cluster;
+use geecache_bench::driver::{Control, Driver, DriverConfig, KeySampler, Phase};
+use geecache_bench::geecache::NodeStats;
+use geecache_bench::report::{self, Mode, RunResult};
+use geecache_bench::slowdb::SlowDb;
+use geecache_bench::workload::{self, Bound};
+use serde_json::Value;
+
+fn binary() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_geecache-bench"))
+}
+
+/// A fresh directory for one test.
+fn scratch(name: &str) -> PathBuf {
+    let directory =
+        std::env::temp_dir().join(format!("geecache-harness-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&directory);
+    std::fs::create_dir_all(&directory).unwrap();
+    directory
+}
+
+fn run(args: &[&str]) -> Output {
+    binary().args(args).output().expect("the binary runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Reads a result, checks it against `schema.json`, and returns it typed.
+fn read_checked(path: &Path) -> RunResult {
+    let schema: Value =
+        serde_json::from_str(&std::fs::read_to_string("schema.json").unwrap()).unwrap();
+    let raw: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let violations = common::schema::violations(&schema, &raw);
+    assert!(
+        violations.is_empty(),
+        "{path:?} breaks schema.json:\n{}",
+        violations.join("\n")
+    );
+    report::read(path).expect("the result reads back")
+}
+
+fn group_loads(stats: &NodeStats) -> u64 {
+    stats
+        .groups
+        .values()
+        .map(|group| group.stats.local_loads + group.stats.local_load_errs)
+        .sum()
+}
+
+#[test]
+fn a_ci_run_on_three_nodes_writes_a_consistent_result() {
+    let directory = scratch("ci");
+    let out = directory.join("ci.json");
+    let output = run(&[
+        "--nodes",
+        "3",
+        "--workload",
+        "workloads/ci.json",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let stdout = text(&output.stdout);
+    assert!(
+        stdout.contains(&format!("result: {}", out.display())),
+        "{stdout}"
+    );
+    assert!(stdout.contains("peer-fetch ratio"), "{stdout}");
+
+    let result = read_checked(&out);
+    let workload = &result.workload;
+    let client = &result.client;
+    assert_eq!(result.mode, Mode::Cluster);
+    assert_eq!(workload.bound(), Bound::Requests(client.requests));
+    // Every request was answered, rightly, and recorded once.
+    let histogram = result.histogram.decode().unwrap();
+    assert_eq!(histogram.len(), client.requests);
+    assert_eq!(client.responses, client.requests);
+    assert_eq!(client.ok, client.requests);
+    assert_eq!(client.errors.total, 0);
+    assert_eq!(client.latency_us.max, histogram.max());
+    let series_total: u64 = result.series.iter().map(|second| second.requests).sum();
+    assert_eq!(series_total, client.requests);
+    // One keep-alive connection per worker, warm-up included.
+    assert_eq!(client.connections, u64::from(workload.concurrency));
+
+    let cluster = result.cluster.as_ref().expect("cluster figures");
+    let slowdb = &cluster.slowdb;
+    let keys_loaded = slowdb.keys_loaded.unwrap();
+    assert!(keys_loaded > 0);
+    assert!(slowdb.loads >= keys_loaded);
+    assert_eq!(slowdb.duplicate_loads, Some(slowdb.loads - keys_loaded));
+    assert_eq!(cluster.api_gets, Some(client.requests));
+    assert_eq!(result.nodes.len(), 3);
+    let node_loads: u64 = result
+        .nodes
+        .iter()
+        .map(|node| node.slowdb_loads.unwrap())
+        .sum();
+    assert_eq!(node_loads, slowdb.loads);
+    // The store's count and the groups' own counters agree, node by node.
+    for node in &result.nodes {
+        assert_eq!(
+            node.slowdb_loads,
+            node.stats.as_ref().map(group_loads),
+            "node {}",
+            node.index
+        );
+    }
+    let api = &result.nodes[0];
+    assert!(api.api && result.nodes[1..].iter().all(|node| !node.api));
+    let api_group = &api.stats.as_ref().unwrap().groups["scores"].stats;
+    assert_eq!(
+        cluster.peer_fetch_ratio,
+        Some(api_group.peer_loads as f64 / client.requests as f64)
+    );
+    // Peers were asked exactly as often as the API node fetched from them.
+    let served_to_peers: u64 = result.nodes[1..]
+        .iter()
+        .map(|node| {
+            node.stats.as_ref().unwrap().groups["scores"]
+                .stats
+                .server_requests
+        })
+        .sum();
+    assert_eq!(served_to_peers, api_group.peer_loads);
+    // The ring splits the key space and the hash space among the nodes.
+    let owned: u64 = result.nodes.iter().map(|node| node.keys_owned).sum();
+    assert_eq!(owned, workload.keys);
+    let shares: f64 = result.nodes.iter().map(|node| node.ring_share).sum();
+    assert!((shares - 1.0).abs() < 1e-9, "{shares}");
+    std::fs::remove_dir_all(&directory).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_identical_pass_loads_nothing_new() {
+    let loaded = workload::load("workloads/ci.json").unwrap();
+    let workload = loaded.workload;
+    let settings = workload.cluster;
+    // The cache holds the whole key space.
+    let key_space_bytes = workload.keys * (workload.value_size + 10);
+    assert!(settings.cache_bytes.bytes() > key_space_bytes);
+    assert!(settings.singleflight);
+
+    let db = SlowDb::new(
+        workload.keys,
+        workload.value_size as usize,
+        workload.slowdb,
+        3,
+    );
+    let cluster = Cluster::start(&settings, db.clone(), None).await.unwrap();
+    let sampler = KeySampler::new(workload.keys, workload.distribution, workload.seed).unwrap();
+    let driver = Driver::new(DriverConfig {
+        base_url: cluster.api_url().to_owned(),
+        path_prefix: "/api?key=key".to_owned(),
+        sampler: sampler.clone(),
+        concurrency: 16,
+        rate: None,
+        timeout: Duration::from_secs(5),
+        missing_share: 0.0,
+        value_size: Some(workload.value_size),
+    })
+    .unwrap();
+    let requests = 5000;
+    let phase = Phase {
+        stream: 1,
+        bound: Bound::Requests(requests),
+        time_limit: Instant::now() + Duration::from_secs(120),
+    };
+    let control = Arc::new(Control::default());
+
+    let start = db.snapshot();
+    let first = driver.run(phase, &control).await;
+    let middle = db.snapshot();
+    let second = driver.run(phase, &control).await;
+    let end = db.snapshot();
+    assert_eq!(first.counts.ok, requests);
+    assert_eq!(second.counts.ok, requests);
+
+    let wanted: HashSet<u64> = (0..requests)
+        .map(|request| sampler.index(1, request))
+        .collect();
+    let first_loads = middle.since(&start);
+    assert_eq!(first_loads.keys_loaded, wanted.len() as u64);
+    assert_eq!(
+        first_loads.loads,
+        wanted.len() as u64,
+        "each key loaded once"
+    );
+    assert_eq!(first_loads.duplicate_loads, 0);
+    let second_loads = end.since(&middle);
+    assert_eq!(second_loads.loads, 0, "{second_loads:?}");
+    cluster.shutdown().await;
+}
+
+#[test]
+fn bad_workload_files_exit_2_and_name_the_field() {
+    let directory = scratch("bad");
+    let results = directory.join("results");
+    let cases = [
+        ("unknown", r#"{"keyz": 5}"#, "unknown field `keyz`"),
+        (
+            "unknown-nested",
+            r#"{"cluster": {"node": 3}}"#,
+            "cluster.node",
+        ),
+        ("type", r#"{"keys": "many"}"#, "keys: invalid type"),
+        (
+            "range",
+            r#"{"keys": 0}"#,
+            "keys: 0 is out of range: allowed 1 to 10000000",
+        ),
+        (
+            "nodes",
+            r#"{"cluster": {"nodes": 100}}"#,
+            "cluster.nodes: 100 is out of range",
+        ),
+        (
+            "size",
+            r#"{"cluster": {"cache_bytes": "lots"}}"#,
+            "cluster.cache_bytes",
+        ),
+        (
+            "share",
+            r#"{"slowdb": {"missing_share": 2}}"#,
+            "slowdb.missing_share: 2 is out of range",
+        ),
+        (
+            "kind",
+            r#"{"distribution": {"kind": "pareto"}}"#,
+            "distribution",
+        ),
+        (
+            "exponent",
+            r#"{"distribution": {"kind": "zipf", "exponent": 99}}"#,
+            "distribution.exponent",
+        ),
+        (
+            "latency",
+            r#"{"slowdb": {"latency": {"kind": "fixed", "value": "2 days"}}}"#,
+            "slowdb.latency: invalid duration",
+        ),
+        ("both", r#"{"requests": 10, "duration": "1s"}"#, "not both"),
+        ("rate", r#"{"rate": -5}"#, "rate: -5 is out of range"),
+        ("truncated", r#"{"keys": 10"#, "EOF"),
+        ("empty", "", "EOF"),
+        ("array", "[1, 2]", "invalid type"),
+    ];
+    for (name, content, expected) in cases {
+        let path = directory.join(format!("{name}.json"));
+        std::fs::write(&path, content).unwrap();
+        let output = run(&[
+            "--workload",
+            path.to_str().unwrap(),
+            "--results-dir",
+            results.to_str().unwrap(),
+        ]);
+        let stderr = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{name}: {stderr}");
+        assert!(
+            stderr.contains(expected),
+            "{name}: expected {expected:?} in {stderr}"
+        );
+        assert!(
+            stderr.contains(path.to_str().unwrap()),
+            "{name}: the file is named: {stderr}"
+        );
+    }
+    let flag_cases: [(&[&str], &str); 4] = [
+        (&["--workload", "no-such-workload"], "not found"),
+        (
+            &["--workload", "ci", "--nodes", "0"],
+            "cluster.nodes (set by --nodes): 0 is out of range",
+        ),
+        (
+            &["--workload", "ci", "--cache-bytes", "12 furlongs"],
+            "--cache-bytes",
+        ),
+        (
+            &["--workload", "ci", "--target", "http://example.com:80/api"],
+            "only 127.0.0.1 and localhost",
+        ),
+    ];
+    for (args, expected) in flag_cases {
+        let mut args = args.to_vec();
+        args.extend(["--results-dir", results.to_str().unwrap()]);
+        let output = run(&args);
+        let stderr = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(expected),
+            "{args:?}: expected {expected:?} in {stderr}"
+        );
+    }
+    // Nothing ran, so nothing was written.
+    assert!(!results.exists());
+    std::fs::remove_dir_all(&directory).unwrap();
+}
+
+#[test]
+fn a_port_in_use_is_a_clear_error() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let directory = scratch("port");
+    let output = run(&[
+        "--workload",
+        "ci",
+        "--base-port",
+        &port.to_string(),
+        "--results-dir",
+        directory.to_str().unwrap(),
+    ]);
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!("cannot listen on 127.0.0.1:{port}")),
+        "{stderr}"
+    );
+    drop(taken);
+    std::fs::remove_dir_all(&directory).unwrap();
+}
+
+/// Ports free a moment ago.
+fn free_ports(count: usize) -> Vec<u16> {
+    let listeners: Vec<_> = (0..count)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
+    listeners
+        .iter()
+        .map(|listener| listener.local_addr().unwrap().port())
+        .collect()
+}
+
+/// Serve processes, stopped with SIGTERM when dropped.
+struct Servers(Vec<Child>);
+
+impl Servers {
+    fn start(ports: &[u16], api_port: u16) -> Servers {
+        let peers: Vec<String> = ports
+            .iter()
+            .map(|port| format!("http://localhost:{port}"))
+            .collect();
+        let peers = peers.join(",");
+        let mut servers = Servers(Vec::new());
+        let (ready, lines) = mpsc::channel();
+        for (index, port) in ports.iter().enumerate() {
+            let mut command = binary();
+            command.args([
+                "serve",
+                "--port",
+                &port.to_string(),
+                "--peers",
+                &peers,
+                "--workload",
+                "ci",
+            ]);
+            if index == ports.len() - 1 {
+                command.args(["--api-port", &api_port.to_string()]);
+            }
+            let mut child = command
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
+            let stdout = child.stdout.take().unwrap();
+            let ready = ready.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                    let _ = ready.send(line);
+                }
+            });
+            servers.0.push(child);
+        }
+        let mut running = 0;
+        while running < ports.len() {
+            let line = lines
+                .recv_timeout(Duration::from_secs(30))
+                .expect("servers start");
+            if line.starts_with("geecache is running at") {
+                running += 1;
+            }
+        }
+        servers
+    }
+
+    /// Asks each to stop and checks it exits cleanly.
+    fn stop(mut self) {
+        for child in &mut self.0 {
+            let status = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status()
+                .unwrap();
+            assert!(status.success());
+        }
+        for mut child in std::mem::take(&mut self.0) {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            loop {
+                if let Some(status) = child.try_wait().unwrap() {
+                    assert!(status.success(), "serve exits cleanly on SIGTERM: {status}");
+                    break;
+                }
+                assert!(Instant::now() < deadline, "serve did not stop on SIGTERM");
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+    }
+}
+
+impl Drop for Servers {
+    fn drop(&mut self) {
+        for child in &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+#[test]
+fn serve_mode_answers_the_source_documents_demo_and_target_runs_read_its_nodes() {
+    let ports = free_ports(4);
+    let (nodes, api_port) = (&ports[..3], ports[3]);
+    let servers = Servers::start(nodes, api_port);
+    let api: std::net::SocketAddr = ([127, 0, 0, 1], api_port).into();
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        // run.sh: three concurrent curls for Tom.
+        let answers = futures_join3(
+            common::get(api, "/api?key=Tom"),
+            common::get(api, "/api?key=Tom"),
+            common::get(api, "/api?key=Tom"),
+        )
+        .await;
+        for reply in answers {
+            assert_eq!(reply.status, 200);
+            assert_eq!(reply.text(), "630");
+        }
+        let kate = common::get(api, "/api?key=Kate").await;
+        assert_eq!(kate.status, 500);
+        assert!(kate.text().contains("Kate not exist"), "{}", kate.text());
+        // Tom was searched once, Kate once, across the whole cluster.
+        let mut loads = 0;
+        let mut failed = 0;
+        for port in nodes {
+            let reply = common::get(([127, 0, 0, 1], *port).into(), "/_stats").await;
+            let stats: NodeStats = serde_json::from_slice(&reply.body).unwrap();
+            assert_eq!(stats.url, format!("http://localhost:{port}"));
+            let group = &stats.groups["scores"].stats;
+            loads += group.local_loads;
+            failed += group.local_load_errs;
+        }
+        assert_eq!((loads, failed), (1, 1));
+    });
+
+    let directory = scratch("target");
+    let peers: Vec<String> = nodes
+        .iter()
+        .map(|port| format!("http://localhost:{port}"))
+        .collect();
+    let target = format!("http://localhost:{api_port}/api");
+    let out = directory.join("target.json");
+    let output = run(&[
+        "--workload",
+        "ci",
+        "--target",
+        &target,
+        "--peers",
+        &peers.join(","),
+        "--requests",
+        "3000",
+        "--warmup",
+        "0",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let result = read_checked(&out);
+    assert_eq!(result.mode, Mode::Target);
+    assert_eq!(result.target, target);
+    assert_eq!(result.client.ok, 3000);
+    let urls: Vec<&str> = result.nodes.iter().map(|node| node.url.as_str()).collect();
+    assert_eq!(urls, peers);
+    // The API listens on its own port, but belongs to the third node.
+    let api_nodes: Vec<usize> = result
+        .nodes
+        .iter()
+        .filter(|node| node.api)
+        .map(|node| node.index)
+        .collect();
+    assert_eq!(api_nodes, [2]);
+    let cluster = result.cluster.expect("cluster figures from /_stats");
+    let node_loads: u64 = result
+        .nodes
+        .iter()
+        .map(|node| node.slowdb_loads.unwrap())
+        .sum();
+    assert_eq!(cluster.slowdb.loads, node_loads);
+    assert!(cluster.slowdb.loads > 0);
+    assert_eq!(cluster.api_gets, Some(3000));
+    assert_eq!(cluster.slowdb.keys_loaded, None);
+    let owned: u64 = result.nodes.iter().map(|node| node.keys_owned).sum();
+    assert_eq!(owned, result.workload.keys);
+
+    // Without --peers the cluster figures are marked absent.
+    let bare = directory.join("bare.json");
+    let output = run(&[
+        "--workload",
+        "ci",
+        "--target",
+        &target,
+        "--requests",
+        "500",
+        "--warmup",
+        "0",
+        "--out",
+        bare.to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let result = read_checked(&bare);
+    assert!(result.cluster.is_none());
+    assert!(result.nodes.is_empty());
+    assert!(text(&output.stdout).contains("cluster figures: absent"));
+
+    servers.stop();
+    std::fs::remove_dir_all(&directory).unwrap();
+}
+
+/// Runs three futures at once.
+async fn futures_join3<T>(
+    a: impl std::future::Future<Output = T>,
+    b: impl std::future::Future<Output = T>,
+    c: impl std::future::Future<Output = T>,
+) -> [T; 3] {
+    let (a, b, c) = tokio::join!(a, b, c);
+    [a, b, c]
+}
