@@ -12,6 +12,7 @@
 //! - [`peers`]: the seams a group uses to pick a peer and fetch from it.
 //! - [`http`]: the peer protocol's paths, the pooled client, the peer pool.
 //! - [`node`]: one HTTP server with its groups and ring; shuts down cleanly.
+//! - [`server`]: the HTTP/1.1 accept loop with graceful shutdown that nodes use.
 //! - [`stats`]: lock-free counters with groupcache's names.
 //!
 //! There is no global state: every [`node::Node`] owns its groups, so a
@@ -25,6 +26,7 @@ pub mod http;
 pub mod lru;
 pub mod node;
 pub mod peers;
+pub mod server;
 pub mod singleflight;
 pub mod stats;
 

@@ -13,7 +13,6 @@
 //! `/_stats`, like the source document's separate API server on port 9999.
 
 use std::collections::{BTreeMap, HashMap};
-use std::convert::Infallible;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -23,21 +22,16 @@ use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::header::{HeaderValue, ALLOW, CONTENT_TYPE};
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
-use hyper_util::server::graceful::GracefulShutdown;
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
-use tokio::sync::watch;
-use tokio::task::JoinHandle;
 
 use super::byteview::ByteView;
 use super::consistent_hash::{HashKind, HashRing};
 use super::group::{Group, GroupError, Route};
 use super::http::{parse_peer_path, query_param, HttpPool, BASE_PATH};
 use super::peers::PeerPicker;
+use super::server::{Answer, Server};
 use super::stats::{CacheStats, GroupStatsSnapshot};
 
 /// How a node listens and reaches its peers.
@@ -163,18 +157,16 @@ struct NodeState {
     /// The group `/api` reads when no `group` is given.
     api_group: Option<Arc<Group>>,
     /// Connections accepted so far.
-    connections: AtomicU64,
+    connections: Arc<AtomicU64>,
 }
 
 /// A running node. Dropping it stops the server too; [`Node::shutdown`]
 /// does so and waits for it.
 pub struct Node {
-    addr: SocketAddr,
-    api_addr: Option<SocketAddr>,
     state: Arc<NodeState>,
     pool: Arc<HttpPool>,
-    stop: watch::Sender<bool>,
-    server: Option<JoinHandle<()>>,
+    server: Server,
+    api_server: Option<Server>,
 }
 
 impl Node {
@@ -213,36 +205,39 @@ impl Node {
             api: config.api,
             groups: by_name,
             api_group,
-            connections: AtomicU64::new(0),
+            connections: Arc::new(AtomicU64::new(0)),
         });
-        let (stop, stopped) = watch::channel(false);
-        let server = tokio::spawn(serve(
+        let spawn = |listener: TcpListener, addr: SocketAddr, kind: Listener, name: String| {
+            let handler_state = Arc::clone(&state);
+            let handler = move |request: Request<Incoming>| {
+                let state = Arc::clone(&handler_state);
+                async move { route(&state, kind, request).await }
+            };
+            let connections = Arc::clone(&state.connections);
+            Server::spawn(listener, name, handler, connections, config.shutdown_grace)
+                .map_err(|source| NodeError::Bind { addr, source })
+        };
+        let server = spawn(
             listener,
-            Listener::Node,
-            Arc::clone(&state),
-            stopped.clone(),
-            config.shutdown_grace,
-        ));
-        log::info!("geecache is running at {}", state.url);
-        let api_addr = api_listener.map(|(api_listener, api_addr)| {
-            // Stops with the node: its task ends when `stop` is sent.
-            tokio::spawn(serve(
-                api_listener,
-                Listener::Api,
-                Arc::clone(&state),
-                stopped,
-                config.shutdown_grace,
-            ));
-            log::info!("api server is running at http://{api_addr}");
-            api_addr
-        });
-        Ok(Node {
             addr,
-            api_addr,
+            Listener::Node,
+            format!("node {}", state.url),
+        )?;
+        log::info!("geecache is running at {}", state.url);
+        let api_server = match api_listener {
+            Some((api_listener, api_addr)) => {
+                let name = format!("api of {}", state.url);
+                let server = spawn(api_listener, api_addr, Listener::Api, name)?;
+                log::info!("api server is running at http://{api_addr}");
+                Some(server)
+            }
+            None => None,
+        };
+        Ok(Node {
             state,
             pool,
-            stop,
-            server: Some(server),
+            server,
+            api_server,
         })
     }
 
@@ -253,12 +248,12 @@ impl Node {
 
     /// The address the node listens on.
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.server.addr()
     }
 
     /// The address of the separate API listener, when there is one.
     pub fn api_addr(&self) -> Option<SocketAddr> {
-        self.api_addr
+        self.api_server.as_ref().map(Server::addr)
     }
 
     /// The node's base URL, `http://127.0.0.1:PORT`: its name on the ring.
@@ -282,20 +277,13 @@ impl Node {
     }
 
     /// Stops accepting, lets open requests finish (up to the grace period)
-    /// and closes every connection.
-    pub async fn shutdown(mut self) {
-        self.stop.send_replace(true);
-        if let Some(server) = self.server.take() {
-            if let Err(error) = server.await {
-                log::error!("node {} stopped abnormally: {error}", self.state.url);
-            }
+    /// and closes every connection, on the API listener too. Dropping a
+    /// node stops it without waiting.
+    pub async fn shutdown(self) {
+        if let Some(api_server) = self.api_server {
+            api_server.shutdown().await;
         }
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        self.stop.send_replace(true);
+        self.server.shutdown().await;
     }
 }
 
@@ -341,61 +329,6 @@ enum Listener {
     /// Only `/api` and `/_stats`.
     Api,
 }
-
-async fn serve(
-    listener: TcpListener,
-    kind: Listener,
-    state: Arc<NodeState>,
-    mut stopped: watch::Receiver<bool>,
-    grace: Duration,
-) {
-    let graceful = GracefulShutdown::new();
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => {
-                    state.connections.fetch_add(1, Ordering::Relaxed);
-                    if let Err(error) = stream.set_nodelay(true) {
-                        log::debug!("set_nodelay: {error}");
-                    }
-                    let state = Arc::clone(&state);
-                    let service = service_fn(move |request| {
-                        let state = Arc::clone(&state);
-                        async move { Ok::<_, Infallible>(route(&state, kind, request).await) }
-                    });
-                    let connection = http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service);
-                    let connection = graceful.watch(connection);
-                    tokio::spawn(async move {
-                        if let Err(error) = connection.await {
-                            log::debug!("connection ended: {error}");
-                        }
-                    });
-                }
-                Err(error) => {
-                    // Out of file descriptors and the like: back off briefly
-                    // rather than spin.
-                    log::warn!("accept failed on {}: {error}", state.url);
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                }
-            },
-            // Only ever set to true; an error means the node was dropped.
-            _ = stopped.changed() => break,
-        }
-    }
-    drop(listener);
-    if tokio::time::timeout(grace, graceful.shutdown())
-        .await
-        .is_err()
-    {
-        log::warn!(
-            "node {}: connections still open after {grace:?}, closing",
-            state.url
-        );
-    }
-}
-
-type Answer = Response<Full<Bytes>>;
 
 async fn route(state: &NodeState, kind: Listener, request: Request<Incoming>) -> Answer {
     if request.method() != Method::GET {
