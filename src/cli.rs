@@ -9,6 +9,9 @@ use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand};
 
+use std::time::Duration;
+
+use crate::bare;
 use crate::driver::Control;
 use crate::geecache::HashKind;
 use crate::report::{self, RunResult};
@@ -53,6 +56,30 @@ pub enum Command {
     /// cluster: `serve --port 8001`, `serve --port 8002`,
     /// `serve --port 8003 --api`. Stops on Ctrl-C or SIGTERM.
     Serve(ServeArgs),
+    /// Measure the driver against a bare in-process server that answers a
+    /// fixed body, next to `wrk` at the same concurrency on the same server
+    /// (when wrk is installed), to show the driver is not the bottleneck.
+    DriverCheck(DriverCheckArgs),
+}
+
+/// Flags of `driver-check`.
+#[derive(Debug, Args, Clone)]
+pub struct DriverCheckArgs {
+    /// Connections (and requests in flight) for both load generators.
+    #[arg(long, short = 'c', value_name = "N", default_value_t = 64)]
+    pub concurrency: usize,
+    /// How long each load generator runs.
+    #[arg(long, value_name = "DURATION", default_value = "5s")]
+    pub duration: Span,
+    /// wrk's threads.
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    pub wrk_threads: usize,
+    /// The server's body size in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = 100)]
+    pub body_size: usize,
+    /// Skip wrk even when it is installed.
+    #[arg(long)]
+    pub no_wrk: bool,
 }
 
 /// Flags of a run.
@@ -206,6 +233,7 @@ pub fn main() -> ExitCode {
     match cli.command {
         Some(Command::Serve(args)) => serve_command(args),
         Some(Command::Run(args)) => run_command(args),
+        Some(Command::DriverCheck(args)) => driver_check_command(args),
         None => run_command(cli.run),
     }
 }
@@ -314,6 +342,71 @@ fn finish_run(args: &RunArgs, result: &RunResult) -> ExitCode {
             )
         }
     }
+}
+
+fn driver_check_command(args: DriverCheckArgs) -> ExitCode {
+    init_logging(0, log::LevelFilter::Warn);
+    if !(1..=10_000).contains(&args.concurrency) {
+        return fail(EXIT_USAGE, "--concurrency: allowed 1 to 10000");
+    }
+    if !(Duration::from_millis(100)..=Duration::from_secs(3600)).contains(&args.duration.0) {
+        return fail(EXIT_USAGE, "--duration: allowed 100ms to 1h");
+    }
+    let runtime = match runtime() {
+        Ok(runtime) => runtime,
+        Err(code) => return code,
+    };
+    let outcome: Result<Vec<bare::LoadFigures>, String> = runtime.block_on(async {
+        let server = bare::BareServer::one_hop(args.body_size)
+            .await
+            .map_err(|error| format!("cannot start the reference server: {error}"))?;
+        let url = server.url();
+        println!(
+            "driver check: one-hop server at {url} ({} B body), {} connections, {} per tool",
+            args.body_size, args.concurrency, args.duration
+        );
+        let mut rows = vec![bare::drive(&url, args.concurrency, args.duration.0).await?];
+        if !args.no_wrk {
+            let target = format!("{url}/api?key=key1");
+            let (threads, connections, duration) =
+                (args.wrk_threads, args.concurrency, args.duration.0);
+            let measured = tokio::task::spawn_blocking(move || {
+                bare::wrk(&target, threads, connections, duration)
+            })
+            .await
+            .map_err(|error| error.to_string())?;
+            match measured {
+                Some(figures) => rows.push(figures?),
+                None => eprintln!(
+                    "wrk is not installed: only the driver was measured (apt-get install wrk)"
+                ),
+            }
+        }
+        server.shutdown().await;
+        Ok(rows)
+    });
+    let rows = match outcome {
+        Ok(rows) => rows,
+        Err(error) => return fail(EXIT_FAILED, error),
+    };
+    println!(
+        "{:<24}{:>12}{:>12}{:>10}{:>10}{:>8}",
+        "tool", "requests", "req/s", "p50 us", "p99 us", "errors"
+    );
+    for row in &rows {
+        println!(
+            "{:<24}{:>12}{:>12.0}{:>10.0}{:>10.0}{:>8}",
+            row.tool, row.requests, row.throughput_rps, row.p50_us, row.p99_us, row.errors
+        );
+    }
+    if let [driver, wrk] = rows.as_slice() {
+        println!(
+            "driver / {}: {:.2}x the throughput",
+            wrk.tool,
+            driver.throughput_rps / wrk.throughput_rps
+        );
+    }
+    ExitCode::SUCCESS
 }
 
 fn serve_command(args: ServeArgs) -> ExitCode {

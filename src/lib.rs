@@ -13,9 +13,11 @@
 //!   - [`report`]: the result JSON, its file, and the summary table.
 //!   - [`run`]: one run from start to result: cluster or target, warm-up, measurement.
 //!   - [`serve`]: one node as its own process, for clusters of processes.
+//!   - [`bare`]: reference servers without a cache, and the driver's check against wrk.
 //!   - [`cli`]: the command line.
 //!   - [`units`]: sizes, durations and timestamps as people write them.
 
+pub mod bare;
 pub mod cli;
 pub mod cluster;
 pub mod driver;

@@ -401,8 +401,9 @@ impl Servers {
     /// Asks each to stop and checks it exits cleanly.
     fn stop(mut self) {
         for child in &mut self.0 {
-            let status = Command::new("kill")
-                .args(["-TERM", &child.id().to_string()])
+            // The shell's kill: a fresh machine may have no kill binary.
+            let status = Command::new("sh")
+                .args(["-c", &format!("kill -TERM {}", child.id())])
                 .status()
                 .unwrap();
             assert!(status.success());

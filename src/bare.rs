@@ -1,0 +1,301 @@
+//! Reference servers with no cache behind them, to measure the driver and,
+//! later, the loopback limit a cluster is compared with:
+//!
+//! - one hop: answers every request with a fixed body;
+//! - two hops: forwards every request to another server through the same
+//!   pooled client the nodes use, and answers with what it got.
+//!
+//! And `driver-check`: the driver against the one-hop server, next to `wrk`
+//! at the same concurrency on the same server, so the driver can be shown
+//! not to be the bottleneck.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::process::Command;
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::header::{HeaderValue, CONTENT_TYPE};
+use hyper::{Request, Response, StatusCode};
+use serde::Serialize;
+use tokio::net::TcpListener;
+
+use crate::driver::{Control, Driver, DriverConfig, KeySampler, Phase};
+use crate::geecache::http::HttpClient;
+use crate::geecache::server::{Answer, Server};
+use crate::report::LatencyFigures;
+use crate::workload::{Bound, Distribution};
+
+/// A reference server on 127.0.0.1.
+pub struct BareServer {
+    server: Server,
+}
+
+fn octets(body: Bytes) -> Answer {
+    let mut answer = Response::new(Full::new(body));
+    answer.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
+    answer
+}
+
+async fn listen() -> std::io::Result<TcpListener> {
+    TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await
+}
+
+impl BareServer {
+    /// Answers every request with `body_size` bytes.
+    pub async fn one_hop(body_size: usize) -> std::io::Result<BareServer> {
+        let body = Bytes::from(vec![b'x'; body_size]);
+        let handler = move |_request: Request<Incoming>| {
+            let body = body.clone();
+            async move { octets(body) }
+        };
+        let server = Server::spawn(
+            listen().await?,
+            "one-hop server".to_owned(),
+            handler,
+            Arc::new(AtomicU64::new(0)),
+            Duration::from_secs(1),
+        )?;
+        Ok(BareServer { server })
+    }
+
+    /// Forwards every request's path and query to `upstream`
+    /// (`http://127.0.0.1:PORT`) and answers with its status and body.
+    pub async fn two_hop(upstream: &str, timeout: Duration) -> std::io::Result<BareServer> {
+        let client = HttpClient::new(upstream, timeout)
+            .map_err(|error| std::io::Error::new(std::io::ErrorKind::InvalidInput, error))?;
+        let handler = move |request: Request<Incoming>| {
+            let client = client.clone();
+            async move {
+                let target = request
+                    .uri()
+                    .path_and_query()
+                    .map_or("/", |target| target.as_str());
+                match client.get(target).await {
+                    Ok((status, body)) => {
+                        let mut answer = octets(body);
+                        *answer.status_mut() = status;
+                        answer
+                    }
+                    Err(error) => {
+                        let mut answer = octets(Bytes::from(error.to_string()));
+                        *answer.status_mut() = StatusCode::BAD_GATEWAY;
+                        answer
+                    }
+                }
+            }
+        };
+        let server = Server::spawn(
+            listen().await?,
+            "two-hop server".to_owned(),
+            handler,
+            Arc::new(AtomicU64::new(0)),
+            Duration::from_secs(1),
+        )?;
+        Ok(BareServer { server })
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.server.addr())
+    }
+
+    /// Stops the server.
+    pub async fn shutdown(self) {
+        self.server.shutdown().await;
+    }
+}
+
+/// One load generator's figures against a server.
+#[derive(Clone, Debug, Serialize)]
+pub struct LoadFigures {
+    /// `geecache-bench driver` or `wrk -t2`.
+    pub tool: String,
+    /// Requests answered.
+    pub requests: u64,
+    /// Failed requests.
+    pub errors: u64,
+    /// Requests per second.
+    pub throughput_rps: f64,
+    /// Median latency, microseconds.
+    pub p50_us: f64,
+    /// 99th percentile latency, microseconds.
+    pub p99_us: f64,
+}
+
+/// Drives `base_url` with the harness's driver, closed loop, for `duration`.
+pub async fn drive(
+    base_url: &str,
+    concurrency: usize,
+    duration: Duration,
+) -> Result<LoadFigures, String> {
+    let driver = Driver::new(DriverConfig {
+        base_url: base_url.to_owned(),
+        path_prefix: "/api?key=key".to_owned(),
+        sampler: KeySampler::new(100_000, Distribution::Zipf { exponent: 1.0 }, 42)?,
+        concurrency,
+        rate: None,
+        timeout: Duration::from_secs(5),
+        missing_share: 0.0,
+        value_size: None,
+    })
+    .map_err(|error| error.to_string())?;
+    let control = Arc::new(Control::default());
+    let phase = Phase {
+        stream: 1,
+        bound: Bound::Duration(duration),
+        time_limit: Instant::now() + duration + Duration::from_secs(30),
+    };
+    let report = driver.run(phase, &control).await;
+    let latency = LatencyFigures::of(&report.histogram);
+    Ok(LoadFigures {
+        tool: "geecache-bench driver".to_owned(),
+        requests: report.counts.requests,
+        errors: report.counts.errors.total,
+        throughput_rps: report.counts.requests as f64 / report.elapsed.as_secs_f64(),
+        p50_us: latency.p50 as f64,
+        p99_us: latency.p99 as f64,
+    })
+}
+
+/// Runs `wrk` against `url` with `threads` threads and `connections`
+/// connections for `duration`; `None` when wrk is not installed.
+pub fn wrk(
+    url: &str,
+    threads: usize,
+    connections: usize,
+    duration: Duration,
+) -> Option<Result<LoadFigures, String>> {
+    let seconds = duration.as_secs().max(1);
+    let output = match Command::new("wrk")
+        .args([
+            format!("-t{threads}"),
+            format!("-c{connections}"),
+            format!("-d{seconds}s"),
+            "--latency".to_owned(),
+            url.to_owned(),
+        ])
+        .output()
+    {
+        Ok(output) => output,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return None,
+        Err(error) => return Some(Err(format!("wrk: {error}"))),
+    };
+    let text = String::from_utf8_lossy(&output.stdout);
+    if !output.status.success() {
+        return Some(Err(format!(
+            "wrk failed: {}{}",
+            text,
+            String::from_utf8_lossy(&output.stderr)
+        )));
+    }
+    Some(parse_wrk(&text, threads))
+}
+
+/// Reads throughput and latency from wrk's `--latency` output.
+pub fn parse_wrk(text: &str, threads: usize) -> Result<LoadFigures, String> {
+    let field = |prefix: &str| {
+        text.lines()
+            .map(str::trim)
+            .find_map(|line| line.strip_prefix(prefix))
+            .map(str::trim)
+            .ok_or_else(|| format!("wrk's output has no {prefix:?} line:\n{text}"))
+    };
+    let throughput: f64 = field("Requests/sec:")?
+        .parse()
+        .map_err(|_| format!("wrk's Requests/sec is not a number:\n{text}"))?;
+    let requests: u64 = text
+        .lines()
+        .find(|line| line.contains("requests in"))
+        .and_then(|line| line.split_whitespace().next())
+        .and_then(|count| count.parse().ok())
+        .ok_or_else(|| format!("wrk's output has no request count:\n{text}"))?;
+    let errors = text
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("Non-2xx or 3xx responses:"))
+        .and_then(|count| count.trim().parse().ok())
+        .unwrap_or(0);
+    Ok(LoadFigures {
+        tool: format!("wrk -t{threads}"),
+        requests,
+        errors,
+        throughput_rps: throughput,
+        p50_us: wrk_micros(field("50%")?)?,
+        p99_us: wrk_micros(field("99%")?)?,
+    })
+}
+
+/// `812.00us`, `1.30ms`, `2.01s` in microseconds.
+fn wrk_micros(text: &str) -> Result<f64, String> {
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("wrk latency {text:?} is not a number"))?;
+    let factor = match unit {
+        "us" => 1.0,
+        "ms" => 1e3,
+        "s" => 1e6,
+        "m" => 60e6,
+        other => return Err(format!("wrk latency unit {other:?} is unknown")),
+    };
+    Ok(value * factor)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const WRK_OUTPUT: &str = "Running 5s test @ http://127.0.0.1:4000/api?key=key1
+  2 threads and 64 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency   412.51us  230.12us   9.87ms   88.01%
+    Req/Sec    78.21k     4.12k   85.10k    71.00%
+  Latency Distribution
+     50%  380.00us
+     75%  451.00us
+     90%  560.00us
+     99%    1.30ms
+  778321 requests in 5.00s, 137.33MB read
+Requests/sec: 155651.42
+Transfer/sec:     27.46MB
+";
+
+    #[test]
+    fn wrk_output_is_read() {
+        let figures = parse_wrk(WRK_OUTPUT, 2).unwrap();
+        assert_eq!(figures.requests, 778_321);
+        assert_eq!(figures.throughput_rps, 155_651.42);
+        assert_eq!(figures.p50_us, 380.0);
+        assert_eq!(figures.p99_us, 1300.0);
+        assert_eq!(figures.errors, 0);
+        assert!(parse_wrk("garbage", 2)
+            .unwrap_err()
+            .contains("Requests/sec"));
+    }
+
+    #[tokio::test]
+    async fn the_reference_servers_answer_and_forward() {
+        let one = BareServer::one_hop(100).await.unwrap();
+        let two = BareServer::two_hop(&one.url(), Duration::from_secs(2))
+            .await
+            .unwrap();
+        let client = HttpClient::new(&two.url(), Duration::from_secs(2)).unwrap();
+        let (status, body) = client.get("/api?key=key1").await.unwrap();
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(body.len(), 100);
+        one.shutdown().await;
+        // With the first hop gone, the second says so.
+        let (status, _) = client.get("/api?key=key1").await.unwrap();
+        assert_eq!(status, StatusCode::BAD_GATEWAY);
+        two.shutdown().await;
+    }
+}
