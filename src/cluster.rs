@@ -1,6 +1,11 @@
 //! A GeeCache cluster in one process: N nodes on 127.0.0.1, each with its
 //! own `scores` group over the shared slow store; node 0 also serves `/api`,
 //! as in the source document.
+//!
+//! Nodes are named on the ring as the source document names them,
+//! `http://localhost:8001`, `8002`, ..., whatever port they listen on, so
+//! every run places each key on the same node: results of different runs
+//! compare, and the placement is the source document's.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -11,6 +16,11 @@ use crate::workload::ClusterSettings;
 
 /// The group every node serves, named as in the source document.
 pub const GROUP: &str = "scores";
+
+/// The ring name of node `index`: `http://localhost:8001` for node 0.
+pub fn ring_name(index: usize) -> String {
+    format!("http://localhost:{}", 8001 + index)
+}
 
 /// Why a cluster could not start.
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +67,9 @@ pub fn node_config(settings: &ClusterSettings, addr: SocketAddr, api: bool) -> N
 /// Running nodes that know each other.
 pub struct Cluster {
     nodes: Vec<Option<Node>>,
+    /// Names on the ring.
+    names: Vec<String>,
+    /// Where each node listens.
     urls: Vec<String>,
     db: SlowDb,
 }
@@ -79,17 +92,29 @@ impl Cluster {
             };
             let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
             let group = Arc::new(Group::new(GROUP, group_options(settings), db.getter(index)));
-            let node = Node::start(node_config(settings, addr, index == 0), vec![group])
+            let mut config = node_config(settings, addr, index == 0);
+            config.url = Some(ring_name(index));
+            let node = Node::start(config, vec![group])
                 .await
                 .map_err(|source| ClusterError::Node { index, source })?;
             nodes.push(node);
         }
-        let urls: Vec<String> = nodes.iter().map(|node| node.url().to_owned()).collect();
+        let names: Vec<String> = (0..count).map(ring_name).collect();
+        let urls: Vec<String> = nodes
+            .iter()
+            .map(|node| format!("http://{}", node.addr()))
+            .collect();
+        let routes: Vec<(&str, &str)> = names
+            .iter()
+            .zip(&urls)
+            .map(|(name, url)| (name.as_str(), url.as_str()))
+            .collect();
         for node in &nodes {
-            node.set_peers(&urls);
+            node.set_routes(&routes);
         }
         Ok(Cluster {
             nodes: nodes.into_iter().map(Some).collect(),
+            names,
             urls,
             db,
         })
@@ -100,7 +125,12 @@ impl Cluster {
         &self.urls[0]
     }
 
-    /// Every node's base URL, in node order.
+    /// Every node's name on the ring, in node order.
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// Every node's base URL (where it listens), in node order.
     pub fn urls(&self) -> &[String] {
         &self.urls
     }

@@ -263,6 +263,8 @@ pub struct NodeFigures {
     pub index: usize,
     /// The node's name on the ring.
     pub url: String,
+    /// Where the node listened (its name, when it listens there).
+    pub listen: String,
     /// Whether this node served the API.
     pub api: bool,
     /// The share of the 32-bit hash space the ring gives the node.
@@ -547,7 +549,8 @@ pub fn summary(result: &RunResult, path: Option<&Path>) -> String {
     }
     let headers = [
         "node",
-        "url",
+        "name on ring",
+        "listens at",
         "ring share",
         "keys owned",
         "served",
@@ -555,13 +558,14 @@ pub fn summary(result: &RunResult, path: Option<&Path>) -> String {
         "cache",
         "evictions",
     ];
-    let rows: Vec<[String; 8]> = result
+    let rows: Vec<[String; 9]> = result
         .nodes
         .iter()
         .map(|node| {
             [
                 format!("{}{}", node.index, if node.api { "*" } else { "" }),
                 node.url.clone(),
+                node.listen.trim_start_matches("http://").to_owned(),
                 format!("{:.1}%", node.ring_share * 100.0),
                 node.keys_owned.to_string(),
                 number(node.requests_served),
@@ -582,7 +586,7 @@ pub fn summary(result: &RunResult, path: Option<&Path>) -> String {
         let mut text = String::new();
         for (column, (cell, width)) in cells.iter().zip(widths).enumerate() {
             // Text left, figures right.
-            if column < 2 {
+            if column < 3 {
                 let _ = write!(text, "{cell:<width$}  ");
             } else {
                 let _ = write!(text, "{cell:>width$}  ");

@@ -106,10 +106,19 @@ impl Observer {
         }
     }
 
-    fn urls(&self) -> Vec<String> {
+    /// Each node's name on the ring and where it listens.
+    fn nodes(&self) -> Vec<(String, String)> {
         match self {
-            Observer::Local(cluster) => cluster.urls().to_vec(),
-            Observer::Remote { peers, .. } => peers.iter().map(|(url, _)| url.clone()).collect(),
+            Observer::Local(cluster) => cluster
+                .names()
+                .iter()
+                .cloned()
+                .zip(cluster.urls().iter().cloned())
+                .collect(),
+            Observer::Remote { peers, .. } => peers
+                .iter()
+                .map(|(url, _)| (url.clone(), url.clone()))
+                .collect(),
         }
     }
 }
@@ -248,7 +257,7 @@ pub async fn run(plan: &RunPlan, control: &Arc<Control>) -> Result<RunResult, Ru
     }
 
     let ring = ring_of(&observer, &after, workload);
-    let urls = observer.urls();
+    let node_names = observer.nodes();
     let result = assemble(Assembly {
         plan,
         mode,
@@ -261,7 +270,7 @@ pub async fn run(plan: &RunPlan, control: &Arc<Control>) -> Result<RunResult, Ru
         connections: driver.connections_opened(),
         before: &before,
         after: &after,
-        urls: &urls,
+        nodes: &node_names,
         ring: ring.as_ref(),
     })?;
     if let Observer::Local(cluster) = observer {
@@ -304,7 +313,8 @@ struct Assembly<'a> {
     connections: u64,
     before: &'a Reading,
     after: &'a Reading,
-    urls: &'a [String],
+    /// (name on the ring, listening URL) of each node.
+    nodes: &'a [(String, String)],
     ring: Option<&'a HashRing>,
 }
 
@@ -384,16 +394,17 @@ fn assemble(input: Assembly<'_>) -> Result<RunResult, RunError> {
 
     let api_url = input.after.api.as_ref().map(|stats| stats.url.clone());
     let nodes: Vec<NodeFigures> = input
-        .urls
+        .nodes
         .iter()
         .enumerate()
-        .map(|(index, url)| {
+        .map(|(index, (url, listen))| {
             let delta = deltas.get(index).cloned().flatten();
             let group = delta.as_ref().and_then(group_of);
             let slot = place(url);
             NodeFigures {
                 index,
                 url: url.clone(),
+                listen: listen.clone(),
                 api: match input.mode {
                     Mode::Cluster => index == 0,
                     Mode::Target => api_url.as_deref() == Some(url.as_str()),

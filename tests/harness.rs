@@ -3,56 +3,21 @@
 
 mod common;
 
+use common::{binary, read_checked, run, scratch, text};
+
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use geecache_bench::cluster::Cluster;
 use geecache_bench::driver::{Control, Driver, DriverConfig, KeySampler, Phase};
-use geecache_bench::geecache::NodeStats;
-use geecache_bench::report::{self, Mode, RunResult};
+use geecache_bench::geecache::{HashRing, NodeStats};
+use geecache_bench::report::Mode;
 use geecache_bench::slowdb::SlowDb;
 use geecache_bench::workload::{self, Bound};
-use serde_json::Value;
-
-fn binary() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_geecache-bench"))
-}
-
-/// A fresh directory for one test.
-fn scratch(name: &str) -> PathBuf {
-    let directory =
-        std::env::temp_dir().join(format!("geecache-harness-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&directory);
-    std::fs::create_dir_all(&directory).unwrap();
-    directory
-}
-
-fn run(args: &[&str]) -> Output {
-    binary().args(args).output().expect("the binary runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// Reads a result, checks it against `schema.json`, and returns it typed.
-fn read_checked(path: &Path) -> RunResult {
-    let schema: Value =
-        serde_json::from_str(&std::fs::read_to_string("schema.json").unwrap()).unwrap();
-    let raw: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    let violations = common::schema::violations(&schema, &raw);
-    assert!(
-        violations.is_empty(),
-        "{path:?} breaks schema.json:\n{}",
-        violations.join("\n")
-    );
-    report::read(path).expect("the result reads back")
-}
 
 fn group_loads(stats: &NodeStats) -> u64 {
     stats
@@ -139,6 +104,19 @@ fn a_ci_run_on_three_nodes_writes_a_consistent_result() {
         })
         .sum();
     assert_eq!(served_to_peers, api_group.peer_loads);
+    // Nodes are named on the ring as in the source document, whatever port
+    // they listen on, so the placement is the same in every run: the one a
+    // ring over those names gives.
+    let mut ring = HashRing::new(workload.cluster.replicas as usize, workload.cluster.hash);
+    ring.add((0..3).map(|index| format!("http://localhost:{}", 8001 + index)));
+    for node in &result.nodes {
+        assert_eq!(node.url, format!("http://localhost:{}", 8001 + node.index));
+        assert!(node.listen.starts_with("http://127.0.0.1:"), "{}", node.listen);
+        let owned = (0..workload.keys)
+            .filter(|&index| ring.get(&format!("key{index}")) == Some(node.url.as_str()))
+            .count() as u64;
+        assert_eq!(node.keys_owned, owned);
+    }
     // The ring splits the key space and the hash space among the nodes.
     let owned: u64 = result.nodes.iter().map(|node| node.keys_owned).sum();
     assert_eq!(owned, workload.keys);

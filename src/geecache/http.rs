@@ -335,6 +335,15 @@ impl HttpGetter {
         HttpGetter { peer, client }
     }
 
+    /// A getter for the peer named `peer` on the ring that listens at base
+    /// URL `url`.
+    pub fn at(peer: impl Into<String>, url: &str, timeout: Duration) -> Self {
+        HttpGetter {
+            peer: peer.into(),
+            client: HttpClient::new(url, timeout),
+        }
+    }
+
     /// The client, for its connection count.
     pub fn client(&self) -> Option<&HttpClient> {
         self.client.as_ref().ok()
@@ -405,20 +414,31 @@ impl HttpPool {
         }
     }
 
-    /// Replaces the set of peers (this node's own URL among them).
+    /// Replaces the set of peers (this node's own URL among them); each
+    /// peer's URL is also its name on the ring.
     pub fn set_peers<S: AsRef<str>>(&self, peers: &[S]) {
+        let routes: Vec<(&str, &str)> = peers
+            .iter()
+            .map(|peer| (peer.as_ref(), peer.as_ref()))
+            .collect();
+        self.set_routes(&routes);
+    }
+
+    /// Replaces the set of peers, given as (name on the ring, base URL to
+    /// connect to): nodes can keep their place on the ring whatever port
+    /// they listen on.
+    pub fn set_routes(&self, routes: &[(&str, &str)]) {
         let mut state = self
             .state
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         let mut ring = HashRing::with_hasher(state.ring.replicas(), state.ring.hasher());
-        ring.add(peers.iter().map(|peer| peer.as_ref().to_owned()));
-        state.getters = peers
+        ring.add(routes.iter().map(|(name, _)| (*name).to_owned()));
+        state.getters = routes
             .iter()
-            .map(|peer| {
-                let peer = peer.as_ref().to_owned();
-                let getter = Arc::new(HttpGetter::new(peer.clone(), self.timeout));
-                (peer, getter)
+            .map(|(name, url)| {
+                let getter = Arc::new(HttpGetter::at(*name, url, self.timeout));
+                ((*name).to_owned(), getter)
             })
             .collect();
         state.ring = ring;

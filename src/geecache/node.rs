@@ -246,6 +246,12 @@ impl Node {
         self.pool.set_peers(peers);
     }
 
+    /// Sets the ring's peers as (name on the ring, base URL) pairs, this node
+    /// included under the name it was configured with.
+    pub fn set_routes(&self, routes: &[(&str, &str)]) {
+        self.pool.set_routes(routes);
+    }
+
     /// The address the node listens on.
     pub fn addr(&self) -> SocketAddr {
         self.server.addr()
@@ -256,7 +262,8 @@ impl Node {
         self.api_server.as_ref().map(Server::addr)
     }
 
-    /// The node's base URL, `http://127.0.0.1:PORT`: its name on the ring.
+    /// The node's name on the ring: its base URL `http://127.0.0.1:PORT`,
+    /// unless configured otherwise.
     pub fn url(&self) -> &str {
         &self.state.url
     }

@@ -177,3 +177,41 @@ fn parse_reply(raw: &[u8]) -> Reply {
 pub async fn get(addr: std::net::SocketAddr, target: &str) -> Reply {
     raw_request(addr, "GET", target).await
 }
+
+// ---- The binary and its result files ----
+
+pub fn binary() -> std::process::Command {
+    std::process::Command::new(env!("CARGO_BIN_EXE_geecache-bench"))
+}
+
+/// A fresh directory for one test.
+pub fn scratch(name: &str) -> std::path::PathBuf {
+    let directory =
+        std::env::temp_dir().join(format!("geecache-harness-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&directory);
+    std::fs::create_dir_all(&directory).unwrap();
+    directory
+}
+
+pub fn run(args: &[&str]) -> std::process::Output {
+    binary().args(args).output().expect("the binary runs")
+}
+
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Reads a result, checks it against `schema.json`, and returns it typed.
+pub fn read_checked(path: &std::path::Path) -> geecache_bench::report::RunResult {
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string("schema.json").unwrap()).unwrap();
+    let raw: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let violations = schema::violations(&schema, &raw);
+    assert!(
+        violations.is_empty(),
+        "{path:?} breaks schema.json:\n{}",
+        violations.join("\n")
+    );
+    geecache_bench::report::read(path).expect("the result reads back")
+}

@@ -1,0 +1,181 @@
+//! How runs behave: open and closed loops, bounds, expected misses, the
+//! stampede singleflight prevents, and what an interrupted run keeps. Each
+//! runs the real binary on a real cluster on 127.0.0.1.
+
+mod common;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use common::{binary, read_checked, run, scratch, text};
+use geecache_bench::driver::{KeySampler, StopReason};
+use geecache_bench::report::RunResult;
+use geecache_bench::slowdb::is_missing;
+use geecache_bench::workload::Distribution;
+
+/// Runs a workload given as JSON text with extra flags; returns the result.
+fn run_workload(directory: &Path, name: &str, workload: &str, flags: &[&str]) -> RunResult {
+    let file = directory.join(format!("{name}.json"));
+    std::fs::write(&file, workload).unwrap();
+    let out = directory.join(format!("{name}-result.json"));
+    let mut args = vec![
+        "--workload",
+        file.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(flags);
+    let output = run(&args);
+    assert!(output.status.success(), "{name}: {}", text(&output.stderr));
+    read_checked(&out)
+}
+
+#[test]
+fn open_loop_latency_counts_from_the_intended_send_time() {
+    let directory = scratch("open-loop");
+    // One request in flight at a time, each a 5 ms slow-store load (the
+    // 1-byte cache keeps nothing), offered at 1000 per second: requests
+    // queue, and request i waits at least i * 4 ms for its turn.
+    let workload = r#"{
+        "keys": 1000, "requests": 200, "rate": 1000, "concurrency": 1,
+        "slowdb": { "latency": { "kind": "fixed", "value": "5ms" } },
+        "cluster": { "nodes": 1, "cache_bytes": "1B" }
+    }"#;
+    let result = run_workload(&directory, "open", workload, &[]);
+    let client = &result.client;
+    assert_eq!(client.ok, 200);
+    // The median request waited for about 100 before it: >= 400 ms.
+    assert!(client.latency_us.p50 >= 200_000, "{:?}", client.latency_us);
+    assert!(
+        client.latency_us.max >= 199 * 4_000,
+        "{:?}",
+        client.latency_us
+    );
+    // Every request loaded; nothing was cached.
+    assert_eq!(result.cluster.unwrap().slowdb.loads, 200);
+
+    // Open loop by duration: exactly rate x duration requests are sent.
+    let workload = r#"{
+        "keys": 1000, "duration": "1s", "rate": 500, "concurrency": 8,
+        "slowdb": { "latency": { "kind": "none" } }, "cluster": { "nodes": 2 }
+    }"#;
+    let result = run_workload(&directory, "paced", workload, &[]);
+    assert_eq!(result.client.requests, 500);
+    assert_eq!(result.client.stopped_by, StopReason::Duration);
+    // The last request was meant for 998 ms in.
+    assert!(
+        result.client.duration_secs >= 0.998,
+        "{}",
+        result.client.duration_secs
+    );
+    std::fs::remove_dir_all(&directory).unwrap();
+}
+
+#[test]
+fn duration_and_time_limit_bound_a_closed_loop() {
+    let directory = scratch("bounds");
+    let workload = r#"{ "keys": 1000, "concurrency": 4, "cluster": { "nodes": 2 } }"#;
+    let result = run_workload(&directory, "duration", workload, &["--duration", "1s"]);
+    let client = &result.client;
+    assert_eq!(client.stopped_by, StopReason::Duration);
+    assert!(client.duration_secs >= 1.0);
+    assert!(client.requests > 0);
+    assert!(result.series.len() >= 2, "{:?}", result.series);
+    let series_total: u64 = result.series.iter().map(|second| second.requests).sum();
+    assert_eq!(series_total, client.requests);
+
+    // The time limit wins over a longer duration.
+    let limited = r#"{ "keys": 1000, "duration": "1h", "time_limit": "1s",
+                       "concurrency": 4, "cluster": { "nodes": 1 } }"#;
+    let result = run_workload(&directory, "limited", limited, &[]);
+    assert_eq!(result.client.stopped_by, StopReason::TimeLimit);
+    assert!(result.client.requests > 0);
+    std::fs::remove_dir_all(&directory).unwrap();
+}
+
+#[test]
+fn missing_keys_are_expected_misses_not_errors() {
+    let directory = scratch("missing");
+    let workload = r#"{
+        "keys": 500, "requests": 2000, "concurrency": 8, "seed": 3,
+        "slowdb": { "latency": { "kind": "none" }, "missing_share": 0.25 },
+        "cluster": { "nodes": 3 }
+    }"#;
+    let result = run_workload(&directory, "missing", workload, &[]);
+    let client = &result.client;
+    // Exactly the requests whose key the workload marks missing.
+    let sampler = KeySampler::new(500, Distribution::Zipf { exponent: 1.0 }, 3).unwrap();
+    let expected = (0..2000)
+        .filter(|&request| is_missing(sampler.index(1, request), 0.25))
+        .count() as u64;
+    assert!(expected > 0);
+    assert_eq!(client.missing, expected);
+    assert_eq!(client.ok + client.missing, client.requests);
+    assert_eq!(client.errors.total, 0);
+    let slowdb = result.cluster.unwrap().slowdb;
+    assert!(slowdb.missing_loads.unwrap() > 0);
+    std::fs::remove_dir_all(&directory).unwrap();
+}
+
+#[test]
+fn singleflight_prevents_the_stampede_of_a_hot_key() {
+    let directory = scratch("stampede");
+    let figures = |switch: &str| {
+        let result = run_workload(
+            &directory,
+            &format!("hot-{switch}"),
+            include_str!("../workloads/hot-key.json"),
+            &["--requests", "3000", "--singleflight", switch],
+        );
+        assert_eq!(result.client.ok, 3000);
+        result.cluster.unwrap().slowdb
+    };
+    let on = figures("on");
+    let off = figures("off");
+    // With singleflight, each key is loaded once; without it, the first
+    // wave of requests for the hottest keys all go to the slow store.
+    assert_eq!(on.duplicate_loads, Some(0), "{on:?}");
+    assert!(off.duplicate_loads.unwrap() > 10, "{off:?}");
+    assert!(off.max_loads_per_key.unwrap() > 1, "{off:?}");
+    std::fs::remove_dir_all(&directory).unwrap();
+}
+
+#[test]
+fn an_interrupted_run_keeps_what_it_measured() {
+    let directory = scratch("interrupt");
+    let out = directory.join("interrupted.json");
+    let mut child = binary()
+        .args([
+            "--workload",
+            "ci",
+            "--duration",
+            "60s",
+            "--concurrency",
+            "4",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    let status = std::process::Command::new("sh")
+        .args(["-c", &format!("kill -INT {}", child.id())])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while child.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < deadline, "the run did not stop on Ctrl-C");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(text(&output.stderr).contains("interrupted"));
+    let result = read_checked(&out);
+    assert_eq!(result.client.stopped_by, StopReason::Interrupted);
+    assert!(result.client.requests > 0);
+    assert!(result.client.duration_secs < 60.0);
+    std::fs::remove_dir_all(&directory).unwrap();
+}
