@@ -29,7 +29,8 @@ pub const EXIT_FAILED: u8 = 1;
 /// node and writes what it measured to a JSON file in results/.
 ///
 /// Flags override the workload file's values; where a flag is not given, the
-/// workload's value (or the workload's default) holds.
+/// workload's value holds. In brackets: the workload field a flag overrides,
+/// and its default when the file leaves it out.
 #[derive(Debug, Parser)]
 #[command(
     name = "geecache-bench",

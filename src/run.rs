@@ -2,8 +2,8 @@
 //! nodes), warm up, read every counter, measure, read them again, and turn
 //! the differences into a [`RunResult`].
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use indicatif::{ProgressBar, ProgressStyle};
@@ -488,7 +488,10 @@ struct Progress {
     bar: ProgressBar,
     stop: oneshot::Sender<()>,
     task: tokio::task::JoinHandle<()>,
-    measured_from: Arc<AtomicU64>,
+    /// When the measurement began, and the driver's count then.
+    measuring: Arc<Mutex<Option<(Instant, u64)>>>,
+    /// The measurement's length: requests, or seconds.
+    length: u64,
 }
 
 impl Progress {
@@ -497,44 +500,39 @@ impl Progress {
             Bound::Requests(requests) => (requests, false),
             Bound::Duration(duration) => (duration.as_secs().max(1), true),
         };
-        let bar = ProgressBar::new(length);
-        let template = if by_time {
-            "{msg:>9} [{bar:40}] {pos}/{len} s  {prefix}"
-        } else {
-            "{msg:>9} [{bar:40}] {pos}/{len} requests  {prefix}  eta {eta}"
-        };
-        if let Ok(style) = ProgressStyle::with_template(template) {
+        let bar = ProgressBar::new(workload.warmup_requests.max(1));
+        let unit = if by_time { "s" } else { "" };
+        let template = format!("{{msg:>9}} [{{bar:30}}] {{pos}}/{{len}}{unit} {{prefix}}");
+        if let Ok(style) = ProgressStyle::with_template(&template) {
             bar.set_style(style.progress_chars("=> "));
         }
-        bar.set_message(if workload.warmup_requests > 0 {
-            "warm-up"
-        } else {
-            "measuring"
-        });
-        let measured_from = Arc::new(AtomicU64::new(u64::MAX));
+        bar.set_message("warm-up");
+        let measuring: Arc<Mutex<Option<(Instant, u64)>>> = Arc::default();
         let (stop, mut stopped) = oneshot::channel();
         let task = {
             let bar = bar.clone();
             let control = Arc::clone(control);
-            let measured_from = Arc::clone(&measured_from);
+            let measuring = Arc::clone(&measuring);
             tokio::spawn(async move {
                 let mut tick = tokio::time::interval(Duration::from_millis(200));
-                let mut since: Option<(Instant, u64)> = None;
                 loop {
                     tokio::select! {
                         _ = tick.tick() => {}
                         _ = &mut stopped => break,
                     }
                     let done = control.done.load(Ordering::Relaxed);
-                    let from = measured_from.load(Ordering::Relaxed);
-                    if from == u64::MAX {
-                        continue;
+                    let since = *measuring
+                        .lock()
+                        .unwrap_or_else(|poisoned| poisoned.into_inner());
+                    match since {
+                        None => bar.set_position(done),
+                        Some((started, base)) => {
+                            let measured = done.saturating_sub(base);
+                            let elapsed = started.elapsed().as_secs_f64().max(1e-3);
+                            bar.set_prefix(format!("{:.0} req/s", measured as f64 / elapsed));
+                            bar.set_position(if by_time { elapsed as u64 } else { measured });
+                        }
                     }
-                    let (started, base) = *since.get_or_insert((Instant::now(), from));
-                    let measured = done.saturating_sub(base);
-                    let elapsed = started.elapsed().as_secs_f64().max(1e-3);
-                    bar.set_prefix(format!("{:.0} req/s", measured as f64 / elapsed));
-                    bar.set_position(if by_time { elapsed as u64 } else { measured });
                 }
             })
         };
@@ -542,14 +540,20 @@ impl Progress {
             bar,
             stop,
             task,
-            measured_from,
+            measuring,
+            length,
         }
     }
 
     /// The warm-up is over after `done` answers: count from here.
     fn measuring(&self, done: u64) {
+        *self
+            .measuring
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some((Instant::now(), done));
         self.bar.set_message("measuring");
-        self.measured_from.store(done, Ordering::Relaxed);
+        self.bar.set_length(self.length);
+        self.bar.set_position(0);
     }
 
     async fn finish(self) {

@@ -111,7 +111,11 @@ fn a_ci_run_on_three_nodes_writes_a_consistent_result() {
     ring.add((0..3).map(|index| format!("http://localhost:{}", 8001 + index)));
     for node in &result.nodes {
         assert_eq!(node.url, format!("http://localhost:{}", 8001 + node.index));
-        assert!(node.listen.starts_with("http://127.0.0.1:"), "{}", node.listen);
+        assert!(
+            node.listen.starts_with("http://127.0.0.1:"),
+            "{}",
+            node.listen
+        );
         let owned = (0..workload.keys)
             .filter(|&index| ring.get(&format!("key{index}")) == Some(node.url.as_str()))
             .count() as u64;

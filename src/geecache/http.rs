@@ -473,6 +473,7 @@ impl PeerPicker for HttpPool {
         if owner == self.self_url {
             return None;
         }
+        log::debug!("[Server {}] Pick peer {owner}", self.self_url);
         let getter = state.getters.get(owner)?;
         Some(Arc::clone(getter) as Arc<dyn PeerGetter>)
     }

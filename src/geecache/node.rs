@@ -223,12 +223,12 @@ impl Node {
             Listener::Node,
             format!("node {}", state.url),
         )?;
-        log::info!("geecache is running at {}", state.url);
+        log::debug!("geecache is running at {}", state.url);
         let api_server = match api_listener {
             Some((api_listener, api_addr)) => {
                 let name = format!("api of {}", state.url);
                 let server = spawn(api_listener, api_addr, Listener::Api, name)?;
-                log::info!("api server is running at http://{api_addr}");
+                log::debug!("api server is running at http://{api_addr}");
                 Some(server)
             }
             None => None,
@@ -371,6 +371,7 @@ async fn serve_peer(state: &NodeState, path: &str) -> Answer {
             &format!("no such group: {group_name}"),
         );
     };
+    log::debug!("[Server {}] GET {path}", state.url);
     group.count_server_request();
     answer_get(group.get_via(&key, Route::LocalOnly).await)
 }
