@@ -1,7 +1,8 @@
-//! The command line: `run` (the default), `serve`, and what each does with
-//! its flags. Exit status: 0 done, 1 the run failed (a port in use, a
-//! result that could not be written, failed requests with `--fail-on-errors`),
-//! 2 the command line or the workload is invalid.
+//! The command line: `run` (the default), `serve`, `driver-check`, and what
+//! each does with its flags. Exit status: 0 done, 1 the run failed (a port
+//! in use, an unreachable target, every request failed, a result that could
+//! not be written, failed requests with `--fail-on-errors`), 2 the command
+//! line or the workload is invalid.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -321,6 +322,13 @@ fn finish_run(args: &RunArgs, result: &RunResult) -> ExitCode {
     match written {
         Ok(path) => {
             print!("{}", report::summary(result, Some(&path)));
+            let client = &result.client;
+            if client.requests > 0 && client.errors.total == client.requests {
+                return fail(
+                    EXIT_FAILED,
+                    format!("every one of the {} requests failed", client.requests),
+                );
+            }
             if args.fail_on_errors && result.client.errors.total > 0 {
                 return fail(
                     EXIT_FAILED,

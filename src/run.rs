@@ -55,6 +55,14 @@ pub enum RunError {
     /// The workload cannot be sampled.
     #[error("{0}")]
     Workload(String),
+    /// The target does not answer.
+    #[error("cannot reach the target {url}: {message}")]
+    Unreachable {
+        /// The target.
+        url: String,
+        /// What the client saw.
+        message: String,
+    },
     /// The histogram could not be serialized.
     #[error("{0}")]
     Histogram(String),
@@ -213,6 +221,14 @@ pub async fn run(plan: &RunPlan, control: &Arc<Control>) -> Result<RunResult, Ru
                 peers.push((peer.trim_end_matches('/').to_owned(), client(&peer_base)?));
             }
             let api = client(&base)?;
+            // A target that cannot be reached ends the run before it starts;
+            // one that answers anything (even 404) is there.
+            if let Err(error) = api.get("/_stats").await {
+                return Err(RunError::Unreachable {
+                    url: target.clone(),
+                    message: error.to_string(),
+                });
+            }
             (Observer::Remote { api, peers }, base, prefix, Mode::Target)
         }
     };

@@ -1,0 +1,176 @@
+//! The driver against servers that fail in each way it counts, and a cluster
+//! with a dead peer.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::{run, scratch, text};
+use geecache_bench::cluster::Cluster;
+use geecache_bench::driver::{Control, Driver, DriverConfig, KeySampler, Phase, PhaseReport};
+use geecache_bench::slowdb::SlowDb;
+use geecache_bench::workload::{self, Bound, Distribution};
+
+async fn drive(
+    base_url: &str,
+    prefix: &str,
+    requests: u64,
+    value_size: Option<u64>,
+) -> PhaseReport {
+    let driver = Driver::new(DriverConfig {
+        base_url: base_url.to_owned(),
+        path_prefix: prefix.to_owned(),
+        sampler: KeySampler::new(100, Distribution::Uniform, 1).unwrap(),
+        concurrency: 4,
+        rate: None,
+        timeout: Duration::from_millis(300),
+        missing_share: 0.0,
+        value_size,
+    })
+    .unwrap();
+    let phase = Phase {
+        stream: 1,
+        bound: Bound::Requests(requests),
+        time_limit: Instant::now() + Duration::from_secs(60),
+    };
+    driver.run(phase, &Arc::new(Control::default())).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failures_are_counted_by_kind() {
+    // Statuses: a path the node does not have.
+    let workload = workload::load("ci").unwrap().workload;
+    let db = SlowDb::new(100, 10, workload.slowdb, 1);
+    let mut settings = workload.cluster;
+    settings.nodes = 1;
+    let cluster = Cluster::start(&settings, db, None).await.unwrap();
+    let report = drive(cluster.api_url(), "/nope?key=key", 20, Some(10)).await;
+    assert_eq!(report.counts.errors.status.get(&404), Some(&20));
+    assert_eq!(report.counts.errors.total, 20);
+    assert_eq!(
+        report.histogram.len(),
+        20,
+        "answers with any status are timed"
+    );
+
+    // Wrong values: the store's values are 10 bytes, the driver expects 11.
+    let report = drive(cluster.api_url(), "/api?key=key", 20, Some(11)).await;
+    assert_eq!(report.counts.errors.wrong_value, 20);
+    let report = drive(cluster.api_url(), "/api?key=key", 20, Some(10)).await;
+    assert_eq!((report.counts.ok, report.counts.errors.total), (20, 0));
+    cluster.shutdown().await;
+
+    // Timeouts: a server that accepts and never answers.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let silent_url = format!("http://{}", silent.local_addr().unwrap());
+    let holder = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((stream, _)) = silent.accept().await {
+            held.push(stream);
+        }
+    });
+    let report = drive(&silent_url, "/api?key=key", 8, None).await;
+    assert_eq!(report.counts.errors.timeout, 8);
+    assert_eq!(report.histogram.len(), 0, "no answer, no latency");
+    holder.abort();
+
+    // Connection errors: nothing listens.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let closed_url = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let report = drive(&closed_url, "/api?key=key", 8, None).await;
+    assert_eq!(report.counts.errors.connection, 8);
+    assert_eq!(report.counts.requests, 8);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_peer_is_counted_and_its_keys_load_on_the_api_node() {
+    let workload = workload::load("ci").unwrap().workload;
+    let db = SlowDb::new(
+        workload.keys,
+        workload.value_size as usize,
+        workload.slowdb,
+        3,
+    );
+    let mut cluster = Cluster::start(&workload.cluster, db.clone(), None)
+        .await
+        .unwrap();
+    cluster.stop_node(2).await;
+    let before = db.snapshot();
+    let report = drive(
+        cluster.api_url(),
+        "/api?key=key",
+        500,
+        Some(workload.value_size),
+    )
+    .await;
+    // Every request still gets its value.
+    assert_eq!(report.counts.ok, 500);
+    let stats = cluster.stats();
+    assert!(stats[2].is_none());
+    let api = &stats[0].as_ref().unwrap().groups["scores"].stats;
+    assert!(api.peer_errors > 0, "{api:?}");
+    let loads = db.snapshot().since(&before);
+    assert_eq!(loads.per_node[2], 0);
+    assert!(loads.per_node[0] >= api.peer_errors);
+    cluster.shutdown().await;
+}
+
+#[test]
+fn an_unreachable_target_ends_the_run_before_it_starts() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let directory = scratch("unreachable");
+    let output = run(&[
+        "--workload",
+        "ci",
+        "--target",
+        &format!("http://127.0.0.1:{port}/api"),
+        "--results-dir",
+        directory.to_str().unwrap(),
+    ]);
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("cannot reach the target"), "{stderr}");
+    assert_eq!(std::fs::read_dir(&directory).unwrap().count(), 0);
+    std::fs::remove_dir_all(&directory).unwrap();
+}
+
+#[test]
+fn a_target_that_fails_every_request_is_a_failed_run_with_a_result() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    // A node answers the probe (/_stats) but 404 at a path it does not have.
+    let directory = scratch("all-failed");
+    let out = directory.join("failed.json");
+    let workload = workload::load("ci").unwrap().workload;
+    let db = SlowDb::new(100, 10, workload.slowdb, 1);
+    let mut settings = workload.cluster;
+    settings.nodes = 1;
+    let cluster = runtime
+        .block_on(Cluster::start(&settings, db, None))
+        .unwrap();
+    let output = run(&[
+        "--workload",
+        "ci",
+        "--requests",
+        "50",
+        "--warmup",
+        "0",
+        "--target",
+        &format!("{}/nope", cluster.api_url()),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("every one of the 50 requests failed"),
+        "{stderr}"
+    );
+    let result = common::read_checked(&out);
+    assert_eq!(result.client.errors.status.get(&404), Some(&50));
+    runtime.block_on(cluster.shutdown());
+    std::fs::remove_dir_all(&directory).unwrap();
+}
