@@ -94,17 +94,9 @@ pub struct RunArgs {
     /// Nodes in the cluster, 1 to 64 [workload's cluster.nodes; default 3].
     #[arg(long, value_name = "N")]
     pub nodes: Option<u32>,
-    /// Virtual nodes per node on the ring, 1 to 10000 [cluster.replicas; default 50].
-    #[arg(long, value_name = "N")]
-    pub replicas: Option<u32>,
-    /// Each node's main cache: bytes or 64KiB, 16MiB, 1GiB; 0 is unbounded
-    /// [cluster.cache_bytes; default 16MiB].
-    #[arg(long, value_name = "SIZE")]
-    pub cache_bytes: Option<ByteSize>,
-    /// The ring's hash: crc32 (as the source document, Go-compatible
-    /// placement) or xxh3 [cluster.hash; default crc32].
-    #[arg(long, value_name = "crc32|xxh3")]
-    pub hash: Option<HashKind>,
+    /// The ring and the cache.
+    #[command(flatten)]
+    pub node: NodeArgs,
     /// Merge concurrent loads of one key [cluster.singleflight; default on].
     #[arg(long, value_name = "on|off", value_parser = parse_switch)]
     pub singleflight: Option<bool>,
@@ -167,6 +159,22 @@ pub struct RunArgs {
     pub verbose: u8,
 }
 
+/// Flags every node takes, in a run or in `serve`.
+#[derive(Debug, Args, Clone)]
+pub struct NodeArgs {
+    /// Virtual nodes per node on the ring, 1 to 10000 [cluster.replicas; default 50].
+    #[arg(long, value_name = "N")]
+    pub replicas: Option<u32>,
+    /// Each node's main cache: bytes or 64KiB, 16MiB, 1GiB; 0 is unbounded
+    /// [cluster.cache_bytes; default 16MiB].
+    #[arg(long, value_name = "SIZE")]
+    pub cache_bytes: Option<ByteSize>,
+    /// The ring's hash: crc32 (as the source document, Go-compatible
+    /// placement) or xxh3 [cluster.hash; default crc32].
+    #[arg(long, value_name = "crc32|xxh3")]
+    pub hash: Option<HashKind>,
+}
+
 /// Flags of `serve`.
 #[derive(Debug, Args, Clone)]
 pub struct ServeArgs {
@@ -187,15 +195,9 @@ pub struct ServeArgs {
     /// settings the node uses.
     #[arg(long, short = 'w', value_name = "NAME|PATH", default_value = "zipf")]
     pub workload: String,
-    /// Virtual nodes per node on the ring [cluster.replicas].
-    #[arg(long, value_name = "N")]
-    pub replicas: Option<u32>,
-    /// The main cache [cluster.cache_bytes].
-    #[arg(long, value_name = "SIZE")]
-    pub cache_bytes: Option<ByteSize>,
-    /// The ring's hash [cluster.hash].
-    #[arg(long, value_name = "crc32|xxh3")]
-    pub hash: Option<HashKind>,
+    /// The ring and the cache.
+    #[command(flatten)]
+    pub node: NodeArgs,
     /// More log output: -v info (the default for serve), -vv debug (every
     /// slow-store search, as the source document logs them).
     #[arg(long, short = 'v', action = clap::ArgAction::Count)]
@@ -214,9 +216,9 @@ impl RunArgs {
     fn overrides(&self) -> Overrides {
         Overrides {
             nodes: self.nodes,
-            replicas: self.replicas,
-            cache_bytes: self.cache_bytes,
-            hash: self.hash,
+            replicas: self.node.replicas,
+            cache_bytes: self.node.cache_bytes,
+            hash: self.node.hash,
             singleflight: self.singleflight,
             hot_cache: self.hot_cache,
             requests: self.requests,
@@ -426,9 +428,9 @@ fn serve_command(args: ServeArgs) -> ExitCode {
     };
     let mut workload = loaded.workload;
     let overrides = Overrides {
-        replicas: args.replicas,
-        cache_bytes: args.cache_bytes,
-        hash: args.hash,
+        replicas: args.node.replicas,
+        cache_bytes: args.node.cache_bytes,
+        hash: args.node.hash,
         ..Overrides::default()
     };
     if let Err(error) = workload.apply(&overrides, &loaded.source) {
@@ -546,9 +548,9 @@ mod tests {
         .unwrap();
         assert!(cli.command.is_none());
         assert_eq!(cli.run.nodes, Some(3));
-        assert_eq!(cli.run.cache_bytes, Some(ByteSize(64 << 10)));
+        assert_eq!(cli.run.node.cache_bytes, Some(ByteSize(64 << 10)));
         assert_eq!(cli.run.singleflight, Some(false));
-        assert_eq!(cli.run.hash, Some(HashKind::Xxh3));
+        assert_eq!(cli.run.node.hash, Some(HashKind::Xxh3));
         let cli = Cli::try_parse_from(["geecache-bench", "run", "--duration", "10s"]).unwrap();
         assert!(matches!(cli.command, Some(Command::Run(args)) if args.duration.is_some()));
     }

@@ -102,18 +102,27 @@ impl fmt::Display for ByteSize {
     }
 }
 
-impl std::str::FromStr for ByteSize {
-    type Err = String;
-    fn from_str(text: &str) -> Result<Self, String> {
-        ByteSize::parse(text)
-    }
+/// Parsing and serializing through the type's text form: `parse` one way,
+/// `Display` the other.
+macro_rules! text_form {
+    ($type:ident) => {
+        impl std::str::FromStr for $type {
+            type Err = String;
+            fn from_str(text: &str) -> Result<Self, String> {
+                $type::parse(text)
+            }
+        }
+
+        impl Serialize for $type {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(&self.to_string())
+            }
+        }
+    };
 }
 
-impl Serialize for ByteSize {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&self.to_string())
-    }
-}
+text_form!(ByteSize);
+text_form!(Span);
 
 impl<'de> Deserialize<'de> for ByteSize {
     /// Either a number of bytes or a string with a unit.
@@ -201,19 +210,6 @@ impl fmt::Display for Span {
             }
         }
         write!(f, "{nanos}ns")
-    }
-}
-
-impl std::str::FromStr for Span {
-    type Err = String;
-    fn from_str(text: &str) -> Result<Self, String> {
-        Span::parse(text)
-    }
-}
-
-impl Serialize for Span {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&self.to_string())
     }
 }
 
