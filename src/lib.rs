@@ -14,6 +14,7 @@
 //!   - [`run`]: one run from start to result: cluster or target, warm-up, measurement.
 //!   - [`serve`]: one node as its own process, for clusters of processes.
 //!   - [`bare`]: reference servers without a cache, and the driver's check against wrk.
+//!   - [`ring_report`]: how evenly a ring spreads hash space and keys, without load.
 //!   - [`cli`]: the command line.
 //!   - [`units`]: sizes, durations and timestamps as people write them.
 
@@ -23,6 +24,7 @@ pub mod cluster;
 pub mod driver;
 pub mod geecache;
 pub mod report;
+pub mod ring_report;
 pub mod run;
 pub mod serve;
 pub mod slowdb;
