@@ -13,6 +13,7 @@ use clap::{Args, Parser, Subcommand};
 use std::time::Duration;
 
 use crate::bare;
+use crate::compare;
 use crate::driver::Control;
 use crate::geecache::HashKind;
 use crate::report::{self, RunResult};
@@ -66,6 +67,20 @@ pub enum Command {
     /// How evenly rings spread the hash space and a key space over their
     /// nodes, computed from the ring alone (no load, no servers).
     Ring(RingArgs),
+    /// Results side by side: what differs in their configurations, and each
+    /// headline figure with its change against the first.
+    Compare(CompareArgs),
+}
+
+/// Flags of `compare`.
+#[derive(Debug, Args, Clone)]
+pub struct CompareArgs {
+    /// Result files; the first is the base the changes are measured from.
+    #[arg(value_name = "RESULT.json", num_args = 2.., required = true)]
+    pub results: Vec<PathBuf>,
+    /// `table` for people, `json` for programs.
+    #[arg(long, value_name = "table|json", default_value = "table", value_parser = ["table", "json"])]
+    pub format: String,
 }
 
 /// Flags of `ring`.
@@ -276,6 +291,7 @@ pub fn main() -> ExitCode {
         Some(Command::Run(args)) => run_command(args),
         Some(Command::DriverCheck(args)) => driver_check_command(args),
         Some(Command::Ring(args)) => ring_command(args),
+        Some(Command::Compare(args)) => compare_command(args),
         None => run_command(cli.run),
     }
 }
@@ -454,6 +470,26 @@ fn driver_check_command(args: DriverCheckArgs) -> ExitCode {
             wrk.tool,
             driver.throughput_rps / wrk.throughput_rps
         );
+    }
+    ExitCode::SUCCESS
+}
+
+fn compare_command(args: CompareArgs) -> ExitCode {
+    let mut named = Vec::new();
+    for path in &args.results {
+        match report::read(path) {
+            Ok(result) => named.push((path.display().to_string(), result)),
+            Err(error) => return fail(EXIT_USAGE, error),
+        }
+    }
+    let comparison = compare::compare(&named);
+    if args.format == "json" {
+        match serde_json::to_string_pretty(&comparison) {
+            Ok(json) => println!("{json}"),
+            Err(error) => return fail(EXIT_FAILED, error),
+        }
+    } else {
+        print!("{}", compare::table(&comparison));
     }
     ExitCode::SUCCESS
 }

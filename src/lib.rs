@@ -11,6 +11,7 @@
 //!   - [`cluster`]: N nodes in one process; node 0 serves the API.
 //!   - [`driver`]: the load generator (closed or open loop) and its histograms.
 //!   - [`report`]: the result JSON, its file, and the summary table.
+//!   - [`compare`]: results side by side, and the headline figures `check` uses.
 //!   - [`run`]: one run from start to result: cluster or target, warm-up, measurement.
 //!   - [`serve`]: one node as its own process, for clusters of processes.
 //!   - [`bare`]: reference servers without a cache, and the driver's check against wrk.
@@ -21,6 +22,7 @@
 pub mod bare;
 pub mod cli;
 pub mod cluster;
+pub mod compare;
 pub mod driver;
 pub mod geecache;
 pub mod report;

@@ -1,0 +1,453 @@
+//! Results side by side: what differs in their configurations, and each
+//! headline figure with its change against the first result.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::report::RunResult;
+use crate::ring_report::max_over_mean;
+
+/// Which way a figure improves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Better {
+    /// Larger is better (throughput, hit ratio).
+    Higher,
+    /// Smaller is better (latency, loads).
+    Lower,
+}
+
+/// Whether a figure depends on the machine's speed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Nature {
+    /// Counts that the workload and the configuration decide (exactly so
+    /// with concurrency 1; nearly so otherwise).
+    Counted,
+    /// Times, which depend on the machine and its load.
+    Timed,
+}
+
+/// One headline figure of a result.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Metric {
+    /// A stable name, used by `check` thresholds.
+    pub key: &'static str,
+    /// What a person reads.
+    pub label: &'static str,
+    /// The value; `None` when the result does not have it.
+    pub value: Option<f64>,
+    /// Which way is better.
+    pub better: Better,
+    /// Counted or timed.
+    pub nature: Nature,
+}
+
+/// The headline figures of a result, in display order.
+pub fn metrics(result: &RunResult) -> Vec<Metric> {
+    let client = &result.client;
+    let cluster = result.cluster.as_ref();
+    let slowdb = cluster.map(|cluster| &cluster.slowdb);
+    let node_loads: Option<Vec<f64>> = result
+        .nodes
+        .iter()
+        .map(|node| node.slowdb_loads.map(|loads| loads as f64))
+        .collect();
+    let ring_shares: Vec<f64> = result.nodes.iter().map(|node| node.ring_share).collect();
+    let metric = |key, label, value, better, nature| Metric {
+        key,
+        label,
+        value,
+        better,
+        nature,
+    };
+    use Better::{Higher, Lower};
+    use Nature::{Counted, Timed};
+    let latency = &client.latency_us;
+    vec![
+        metric(
+            "throughput_rps",
+            "throughput req/s",
+            Some(client.throughput_rps),
+            Higher,
+            Timed,
+        ),
+        metric(
+            "p50_us",
+            "latency p50 us",
+            Some(latency.p50 as f64),
+            Lower,
+            Timed,
+        ),
+        metric(
+            "p99_us",
+            "latency p99 us",
+            Some(latency.p99 as f64),
+            Lower,
+            Timed,
+        ),
+        metric(
+            "p99_9_us",
+            "latency p99.9 us",
+            Some(latency.p99_9 as f64),
+            Lower,
+            Timed,
+        ),
+        metric(
+            "error_ratio",
+            "errors / requests",
+            Some(ratio(client.errors.total, client.requests)),
+            Lower,
+            Counted,
+        ),
+        metric(
+            "api_hit_ratio",
+            "api hit ratio",
+            cluster.and_then(|cluster| cluster.api_hit_ratio),
+            Higher,
+            Counted,
+        ),
+        metric(
+            "cluster_hit_ratio",
+            "cluster hit ratio",
+            cluster.map(|cluster| cluster.cluster_hit_ratio),
+            Higher,
+            Counted,
+        ),
+        metric(
+            "peer_fetch_ratio",
+            "peer-fetch ratio",
+            cluster.and_then(|cluster| cluster.peer_fetch_ratio),
+            Lower,
+            Counted,
+        ),
+        metric(
+            "slowdb_loads_per_request",
+            "slowdb loads / request",
+            slowdb.map(|slowdb| slowdb.loads_per_request),
+            Lower,
+            Counted,
+        ),
+        metric(
+            "duplicate_loads",
+            "duplicate loads",
+            slowdb
+                .and_then(|slowdb| slowdb.duplicate_loads)
+                .map(|loads| loads as f64),
+            Lower,
+            Counted,
+        ),
+        metric(
+            "load_imbalance",
+            "slowdb load max/mean",
+            node_loads
+                .filter(|loads| !loads.is_empty())
+                .map(|loads| max_over_mean(&loads)),
+            Lower,
+            Counted,
+        ),
+        metric(
+            "ring_imbalance",
+            "ring share max/mean",
+            (!ring_shares.is_empty()).then(|| max_over_mean(&ring_shares)),
+            Lower,
+            Counted,
+        ),
+    ]
+}
+
+fn ratio(part: u64, whole: u64) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        part as f64 / whole as f64
+    }
+}
+
+/// The change from `base` to `value` in percent; `None` without both or
+/// from zero.
+pub fn change_percent(base: Option<f64>, value: Option<f64>) -> Option<f64> {
+    match (base, value) {
+        (Some(base), Some(value)) if base != 0.0 => Some((value - base) / base.abs() * 100.0),
+        (Some(base), Some(value)) if base == value => Some(0.0),
+        _ => None,
+    }
+}
+
+/// A configuration field whose value differs between results.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Difference {
+    /// Dotted path, such as `workload.cluster.replicas`.
+    pub field: String,
+    /// The value in each result (`null` where absent).
+    pub values: Vec<Value>,
+}
+
+/// A figure across results.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Row {
+    /// The metric's stable name.
+    pub key: &'static str,
+    /// Its label.
+    pub label: &'static str,
+    /// Which way is better.
+    pub better: Better,
+    /// The value in each result.
+    pub values: Vec<Option<f64>>,
+    /// The change against the first result, in percent.
+    pub change_percent: Vec<Option<f64>>,
+}
+
+/// Results side by side.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Comparison {
+    /// The results' names (file paths), first is the base.
+    pub results: Vec<String>,
+    /// Whether the results ran different workloads (key space, distribution,
+    /// load, store): their figures then measure different things.
+    pub different_workloads: bool,
+    /// The workload fields that differ, when `different_workloads`.
+    pub workload_differences: Vec<String>,
+    /// Configuration and machine fields that differ.
+    pub differences: Vec<Difference>,
+    /// Every headline figure.
+    pub rows: Vec<Row>,
+}
+
+/// Flattens JSON into dotted paths and leaf values.
+fn flatten(prefix: &str, value: &Value, into: &mut BTreeMap<String, Value>) {
+    match value {
+        Value::Object(fields) => {
+            for (name, field) in fields {
+                let path = if prefix.is_empty() {
+                    name.clone()
+                } else {
+                    format!("{prefix}.{name}")
+                };
+                flatten(&path, field, into);
+            }
+        }
+        leaf => {
+            into.insert(prefix.to_owned(), leaf.clone());
+        }
+    }
+}
+
+/// The fields that make two workloads measure different things; the cluster
+/// settings, seed and bounds of time are what comparisons vary.
+const WORKLOAD_IDENTITY: [&str; 6] = [
+    "workload.keys",
+    "workload.distribution",
+    "workload.value_size",
+    "workload.slowdb",
+    "workload.rate",
+    "workload.name",
+];
+
+/// Compares results; the first is the base the changes are measured from.
+pub fn compare(named: &[(String, RunResult)]) -> Comparison {
+    let flat: Vec<BTreeMap<String, Value>> = named
+        .iter()
+        .map(|(_, result)| {
+            let mut fields = BTreeMap::new();
+            let subject = serde_json::json!({
+                "mode": result.mode,
+                "workload": result.workload,
+                "machine": result.machine,
+                "tool": result.tool,
+            });
+            flatten("", &subject, &mut fields);
+            fields
+        })
+        .collect();
+    let mut all_fields: Vec<&String> = flat.iter().flat_map(BTreeMap::keys).collect();
+    all_fields.sort();
+    all_fields.dedup();
+    let differences: Vec<Difference> = all_fields
+        .into_iter()
+        .filter_map(|field| {
+            let values: Vec<Value> = flat
+                .iter()
+                .map(|fields| fields.get(field).cloned().unwrap_or(Value::Null))
+                .collect();
+            let differs = values.iter().any(|value| value != &values[0]);
+            differs.then(|| Difference {
+                field: field.clone(),
+                values,
+            })
+        })
+        .collect();
+    let workload_differences: Vec<String> = differences
+        .iter()
+        .filter(|difference| {
+            WORKLOAD_IDENTITY
+                .iter()
+                .any(|identity| difference.field.starts_with(identity))
+        })
+        .map(|difference| difference.field.clone())
+        .collect();
+
+    let all_metrics: Vec<Vec<Metric>> = named.iter().map(|(_, result)| metrics(result)).collect();
+    let rows = all_metrics
+        .first()
+        .map(|first| {
+            first
+                .iter()
+                .enumerate()
+                .map(|(at, metric)| {
+                    let values: Vec<Option<f64>> = all_metrics
+                        .iter()
+                        .map(|metrics| metrics[at].value)
+                        .collect();
+                    let change_percent = values
+                        .iter()
+                        .map(|&value| change_percent(values[0], value))
+                        .collect();
+                    Row {
+                        key: metric.key,
+                        label: metric.label,
+                        better: metric.better,
+                        values,
+                        change_percent,
+                    }
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Comparison {
+        results: named.iter().map(|(name, _)| name.clone()).collect(),
+        different_workloads: !workload_differences.is_empty(),
+        workload_differences,
+        differences,
+        rows,
+    }
+}
+
+fn show_value(value: &Value) -> String {
+    match value {
+        Value::String(text) => text.clone(),
+        Value::Null => "-".to_owned(),
+        other => other.to_string(),
+    }
+}
+
+/// A figure for a table: ratios as percentages, big numbers whole.
+pub fn show_figure(key: &str, value: Option<f64>) -> String {
+    match value {
+        None => "-".to_owned(),
+        Some(value) if key.ends_with("_ratio") => format!("{:.2}%", value * 100.0),
+        Some(value) if key.ends_with("imbalance") || key.ends_with("per_request") => {
+            format!("{value:.3}")
+        }
+        Some(value) => format!("{value:.0}"),
+    }
+}
+
+/// The comparison as aligned text.
+pub fn table(comparison: &Comparison) -> String {
+    let mut out = String::new();
+    for (index, name) in comparison.results.iter().enumerate() {
+        let base = if index == 0 { "  (base)" } else { "" };
+        let _ = writeln!(out, "{}: {name}{base}", column_name(index));
+    }
+    if comparison.different_workloads {
+        let _ = writeln!(
+            out,
+            "WARNING: the results ran different workloads ({}): their figures measure different things",
+            comparison.workload_differences.join(", ")
+        );
+    }
+    let count = comparison.results.len();
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    let mut header = vec!["configuration".to_owned()];
+    header.extend((0..count).map(column_name));
+    rows.push(header);
+    for difference in &comparison.differences {
+        let mut row = vec![difference.field.trim_start_matches("workload.").to_owned()];
+        row.extend(difference.values.iter().map(show_value));
+        rows.push(row);
+    }
+    if rows.len() == 1 {
+        rows.push(vec!["(identical)".to_owned()]);
+    }
+    rows.push(Vec::new());
+    let mut header = vec!["figure".to_owned()];
+    for index in 0..count {
+        header.push(column_name(index));
+        if index > 0 {
+            header.push("change".to_owned());
+        }
+    }
+    rows.push(header);
+    for row in &comparison.rows {
+        let mut cells = vec![row.label.to_owned()];
+        for (index, value) in row.values.iter().enumerate() {
+            cells.push(show_figure(row.key, *value));
+            if index > 0 {
+                cells.push(
+                    row.change_percent[index]
+                        .map_or("-".to_owned(), |change| format!("{change:+.1}%")),
+                );
+            }
+        }
+        rows.push(cells);
+    }
+    let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..columns)
+        .map(|column| {
+            rows.iter()
+                .filter_map(|row| row.get(column))
+                .map(String::len)
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    for row in rows {
+        let mut line = String::new();
+        for (column, cell) in row.iter().enumerate() {
+            let width = widths[column];
+            if column == 0 {
+                let _ = write!(line, "{cell:<width$}  ");
+            } else {
+                let _ = write!(line, "{cell:>width$}  ");
+            }
+        }
+        let _ = writeln!(out, "{}", line.trim_end());
+    }
+    out
+}
+
+/// `A`, `B`, ... `Z`, `AA`, ...
+fn column_name(index: usize) -> String {
+    let letters = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    if index < 26 {
+        (letters[index] as char).to_string()
+    } else {
+        format!("R{index}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn changes_are_percent_of_the_base() {
+        assert_eq!(change_percent(Some(100.0), Some(110.0)), Some(10.0));
+        assert_eq!(change_percent(Some(200.0), Some(100.0)), Some(-50.0));
+        assert_eq!(change_percent(Some(0.0), Some(0.0)), Some(0.0));
+        assert_eq!(change_percent(Some(0.0), Some(3.0)), None);
+        assert_eq!(change_percent(None, Some(3.0)), None);
+    }
+
+    #[test]
+    fn figures_show_as_people_read_them() {
+        assert_eq!(show_figure("api_hit_ratio", Some(0.4071)), "40.71%");
+        assert_eq!(show_figure("throughput_rps", Some(50429.4)), "50429");
+        assert_eq!(show_figure("load_imbalance", Some(1.2345)), "1.234");
+        assert_eq!(show_figure("p99_us", None), "-");
+    }
+}
