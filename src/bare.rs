@@ -20,7 +20,7 @@ use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::header::{HeaderValue, CONTENT_TYPE};
 use hyper::{Request, Response, StatusCode};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
 
 use crate::driver::{Control, Driver, DriverConfig, KeySampler, Phase};
@@ -113,7 +113,8 @@ impl BareServer {
 }
 
 /// One load generator's figures against a server.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct LoadFigures {
     /// `geecache-bench driver` or `wrk -t2`.
     pub tool: String,
@@ -162,6 +163,71 @@ pub async fn drive(
         p50_us: latency.p50 as f64,
         p99_us: latency.p99 as f64,
     })
+}
+
+/// The loopback limit measured in the same process with the same driver
+/// settings as the run: what a cluster's figures are divided by, so that
+/// results from machines of different speeds compare.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Calibration {
+    /// How long each reference server was driven, in seconds.
+    pub seconds_each: f64,
+    /// Requests in flight, as in the run.
+    pub concurrency: usize,
+    /// A server answering the run's value size without a cache behind it.
+    pub one_hop: LoadFigures,
+    /// A server forwarding each request to the one-hop server through the
+    /// nodes' pooled client.
+    pub two_hop: LoadFigures,
+    /// The throughput the cluster could reach if each request cost only its
+    /// hops: requests needing a peer (the run's peer-fetch ratio) at the
+    /// two-hop rate, the others at the one-hop rate. `null` without a
+    /// peer-fetch ratio.
+    pub blended_limit_rps: Option<f64>,
+    /// The run's throughput over the blended limit.
+    pub limit_fraction: Option<f64>,
+}
+
+/// Measures both reference servers with `concurrency` requests in flight,
+/// `duration` each, answering `body_size` bytes.
+pub async fn calibrate(
+    concurrency: usize,
+    duration: Duration,
+    body_size: usize,
+) -> Result<Calibration, String> {
+    let one = BareServer::one_hop(body_size)
+        .await
+        .map_err(|error| format!("calibration: cannot start the one-hop server: {error}"))?;
+    let two = BareServer::two_hop(&one.url(), Duration::from_secs(5))
+        .await
+        .map_err(|error| format!("calibration: cannot start the two-hop server: {error}"))?;
+    let one_hop = drive(&one.url(), concurrency, duration).await?;
+    let two_hop = drive(&two.url(), concurrency, duration).await?;
+    two.shutdown().await;
+    one.shutdown().await;
+    Ok(Calibration {
+        seconds_each: duration.as_secs_f64(),
+        concurrency,
+        one_hop,
+        two_hop,
+        blended_limit_rps: None,
+        limit_fraction: None,
+    })
+}
+
+impl Calibration {
+    /// Fills in the blended limit and the run's fraction of it.
+    pub fn blend(&mut self, peer_fetch_ratio: Option<f64>, throughput_rps: f64) {
+        let (one, two) = (self.one_hop.throughput_rps, self.two_hop.throughput_rps);
+        self.blended_limit_rps = peer_fetch_ratio
+            .filter(|_| one > 0.0 && two > 0.0)
+            .map(|share| 1.0 / ((1.0 - share) / one + share / two));
+        self.limit_fraction = self
+            .blended_limit_rps
+            .filter(|&limit| limit > 0.0)
+            .map(|limit| throughput_rps / limit);
+    }
 }
 
 /// Runs `wrk` against `url` with `threads` threads and `connections`
@@ -280,6 +346,35 @@ Transfer/sec:     27.46MB
         assert!(parse_wrk("garbage", 2)
             .unwrap_err()
             .contains("Requests/sec"));
+    }
+
+    #[test]
+    fn the_blended_limit_weighs_each_hop_by_its_share() {
+        let figures = |throughput_rps| LoadFigures {
+            tool: "test".to_owned(),
+            requests: 1,
+            errors: 0,
+            throughput_rps,
+            p50_us: 1.0,
+            p99_us: 1.0,
+        };
+        let mut calibration = Calibration {
+            seconds_each: 1.0,
+            concurrency: 1,
+            one_hop: figures(150_000.0),
+            two_hop: figures(60_000.0),
+            blended_limit_rps: None,
+            limit_fraction: None,
+        };
+        calibration.blend(Some(0.0), 75_000.0);
+        assert_eq!(calibration.blended_limit_rps, Some(150_000.0));
+        assert_eq!(calibration.limit_fraction, Some(0.5));
+        // Two thirds of the requests cost two hops: 1 / (1/450k + 2/180k).
+        calibration.blend(Some(2.0 / 3.0), 75_000.0);
+        let limit = calibration.blended_limit_rps.unwrap();
+        assert!((limit - 75_000.0).abs() < 1e-6, "{limit}");
+        calibration.blend(None, 75_000.0);
+        assert_eq!(calibration.limit_fraction, None);
     }
 
     #[tokio::test]

@@ -200,6 +200,18 @@ pub struct RunArgs {
         requires = "target"
     )]
     pub peers: Vec<String>,
+    /// Measure the loopback limit (a bare one-hop and a two-hop server,
+    /// driven as the run is) for this long each before the run.
+    #[arg(long, value_name = "DURATION", default_value = "2s")]
+    pub calibrate: Span,
+    /// Skip the calibration: the result then has no limit fraction, and
+    /// `check` compares no timed figures.
+    #[arg(long)]
+    pub no_calibrate: bool,
+    /// Add this delay to every request each node serves: a regression on
+    /// purpose, to see `check` catch it.
+    #[arg(long, value_name = "DURATION", hide = true)]
+    pub inject_delay: Option<Span>,
     /// No progress bar (it is hidden anyway when stderr is not a terminal).
     #[arg(long)]
     pub no_progress: bool,
@@ -335,7 +347,12 @@ fn run_command(args: RunArgs) -> ExitCode {
         peers: args.peers.clone(),
         base_port: args.base_port,
         progress: !args.no_progress,
+        calibrate: (!args.no_calibrate).then_some(args.calibrate.0),
+        injected_delay: args.inject_delay.map(|delay| delay.0),
     };
+    if !(Duration::from_millis(100)..=Duration::from_secs(600)).contains(&args.calibrate.0) {
+        return fail(EXIT_USAGE, "--calibrate: allowed 100ms to 10m");
+    }
     let runtime = match runtime() {
         Ok(runtime) => runtime,
         Err(code) => return code,

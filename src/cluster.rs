@@ -9,6 +9,7 @@
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::geecache::{Group, GroupOptions, HashRing, Node, NodeConfig, NodeError, NodeStats};
 use crate::slowdb::SlowDb;
@@ -82,6 +83,17 @@ impl Cluster {
         db: SlowDb,
         base_port: Option<u16>,
     ) -> Result<Cluster, ClusterError> {
+        Cluster::start_with(settings, db, base_port, None).await
+    }
+
+    /// As [`Cluster::start`], with `injected_delay` added to every request
+    /// each node serves: a regression on purpose.
+    pub async fn start_with(
+        settings: &ClusterSettings,
+        db: SlowDb,
+        base_port: Option<u16>,
+        injected_delay: Option<Duration>,
+    ) -> Result<Cluster, ClusterError> {
         let count = settings.nodes as usize;
         let mut nodes = Vec::with_capacity(count);
         for index in 0..count {
@@ -94,6 +106,7 @@ impl Cluster {
             let group = Arc::new(Group::new(GROUP, group_options(settings), db.getter(index)));
             let mut config = node_config(settings, addr, index == 0);
             config.url = Some(ring_name(index));
+            config.injected_delay = injected_delay.unwrap_or_default();
             let node = Node::start(config, vec![group])
                 .await
                 .map_err(|source| ClusterError::Node { index, source })?;

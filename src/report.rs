@@ -10,9 +10,10 @@ use hdrhistogram::serialization::{Deserializer, Serializer as _, V2Serializer};
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
+use crate::bare::Calibration;
 use crate::driver::{ErrorCounts, SecondFigures, StopReason};
 use crate::geecache::NodeStats;
-use crate::units::ByteSize;
+use crate::units::{ByteSize, Span};
 use crate::workload::Workload;
 
 /// The result format's version: raised whenever a field changes meaning or
@@ -52,6 +53,14 @@ pub struct RunResult {
     pub series: Vec<SecondFigures>,
     /// The latency histogram itself.
     pub histogram: HistogramData,
+    /// The loopback limit measured before the run; `null` with
+    /// `--no-calibrate`.
+    #[serde(default)]
+    pub calibration: Option<Calibration>,
+    /// A delay added on purpose to every request each node served
+    /// (`--inject-delay`); absent in normal runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub injected_delay: Option<Span>,
 }
 
 /// The program that wrote a result.
@@ -527,6 +536,29 @@ pub fn summary(result: &RunResult, path: Option<&Path>) -> String {
         "latency us  p50 {}  p90 {}  p99 {}  p99.9 {}  max {}  mean {:.0}",
         latency.p50, latency.p90, latency.p99, latency.p99_9, latency.max, latency.mean
     );
+    if let Some(calibration) = &result.calibration {
+        let limit = match (calibration.blended_limit_rps, calibration.limit_fraction) {
+            (Some(limit), Some(fraction)) => format!(
+                "  blended limit {limit:.0} req/s: this run reached {:.1}% of it",
+                fraction * 100.0
+            ),
+            _ => String::new(),
+        };
+        let _ = writeln!(
+            out,
+            "calibration  one-hop {:.0} req/s (p99 {:.0} us)  two-hop {:.0} req/s (p99 {:.0} us){limit}",
+            calibration.one_hop.throughput_rps,
+            calibration.one_hop.p99_us,
+            calibration.two_hop.throughput_rps,
+            calibration.two_hop.p99_us,
+        );
+    }
+    if let Some(delay) = result.injected_delay {
+        let _ = writeln!(
+            out,
+            "INJECTED DELAY of {delay} on every request each node served"
+        );
+    }
     match &result.cluster {
         Some(figures) => {
             let slowdb = &figures.slowdb;
@@ -724,6 +756,8 @@ mod tests {
             nodes: Vec::new(),
             series: Vec::new(),
             histogram: HistogramData::encode(&histogram).unwrap(),
+            calibration: None,
+            injected_delay: None,
         }
     }
 }

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant, SystemTime};
 use indicatif::{ProgressBar, ProgressStyle};
 use tokio::sync::oneshot;
 
+use crate::bare::{self, Calibration};
 use crate::cluster::{Cluster, ClusterError, GROUP};
 use crate::driver::{Control, Driver, DriverConfig, KeySampler, Phase, PhaseReport};
 use crate::geecache::http::HttpClient;
@@ -19,7 +20,7 @@ use crate::report::{
     RunResult, SlowDbReport, Tool, SCHEMA_VERSION,
 };
 use crate::slowdb::{key_name, SlowDb, SlowDbFigures};
-use crate::units::rfc3339;
+use crate::units::{rfc3339, Span};
 use crate::workload::{Bound, Workload};
 
 /// Key streams: warm-up and measurement ask for different keys.
@@ -41,6 +42,12 @@ pub struct RunPlan {
     pub base_port: Option<u16>,
     /// Show a progress bar on stderr (when it is a terminal).
     pub progress: bool,
+    /// Measure the reference servers for this long each before the run;
+    /// `None` skips the calibration.
+    pub calibrate: Option<Duration>,
+    /// A delay added to every request each node serves: a regression on
+    /// purpose, to show that `check` catches one.
+    pub injected_delay: Option<Duration>,
 }
 
 /// Why a run could not be carried out.
@@ -63,6 +70,9 @@ pub enum RunError {
         /// What the client saw.
         message: String,
     },
+    /// The reference servers could not be measured.
+    #[error("{0}")]
+    Calibration(String),
     /// The histogram could not be serialized.
     #[error("{0}")]
     Histogram(String),
@@ -198,7 +208,9 @@ pub async fn run(plan: &RunPlan, control: &Arc<Control>) -> Result<RunResult, Ru
                 workload.slowdb,
                 workload.cluster.nodes as usize,
             );
-            let cluster = Cluster::start(&workload.cluster, db, plan.base_port).await?;
+            let cluster =
+                Cluster::start_with(&workload.cluster, db, plan.base_port, plan.injected_delay)
+                    .await?;
             let base = cluster.api_url().to_owned();
             (
                 Observer::Local(cluster),
@@ -231,6 +243,20 @@ pub async fn run(plan: &RunPlan, control: &Arc<Control>) -> Result<RunResult, Ru
             }
             (Observer::Remote { api, peers }, base, prefix, Mode::Target)
         }
+    };
+    // With the cluster up (so a port in use fails at once) but idle: the
+    // loopback limit.
+    let calibration = match plan.calibrate {
+        Some(duration) => Some(
+            bare::calibrate(
+                workload.concurrency as usize,
+                duration,
+                workload.value_size as usize,
+            )
+            .await
+            .map_err(RunError::Calibration)?,
+        ),
+        None => None,
     };
     let sampler = KeySampler::new(workload.keys, workload.distribution, workload.seed)
         .map_err(RunError::Workload)?;
@@ -288,6 +314,7 @@ pub async fn run(plan: &RunPlan, control: &Arc<Control>) -> Result<RunResult, Ru
         after: &after,
         nodes: &node_names,
         ring: ring.as_ref(),
+        calibration,
     })?;
     if let Observer::Local(cluster) = observer {
         cluster.shutdown().await;
@@ -332,6 +359,7 @@ struct Assembly<'a> {
     /// (name on the ring, listening URL) of each node.
     nodes: &'a [(String, String)],
     ring: Option<&'a HashRing>,
+    calibration: Option<Calibration>,
 }
 
 /// The group figures of a node: the harness's group, or its only one.
@@ -480,6 +508,13 @@ fn assemble(input: Assembly<'_>) -> Result<RunResult, RunError> {
         })
     };
 
+    let calibration = input.calibration.map(|mut calibration| {
+        let peer_fetch_ratio = cluster
+            .as_ref()
+            .and_then(|cluster| cluster.peer_fetch_ratio);
+        calibration.blend(peer_fetch_ratio, client.throughput_rps);
+        calibration
+    });
     Ok(RunResult {
         schema_version: SCHEMA_VERSION,
         tool: Tool::current(),
@@ -495,6 +530,8 @@ fn assemble(input: Assembly<'_>) -> Result<RunResult, RunError> {
         nodes,
         series: report.series.clone(),
         histogram: HistogramData::encode(&report.histogram).map_err(RunError::Histogram)?,
+        calibration,
+        injected_delay: input.plan.injected_delay.map(Span::from),
     })
 }
 

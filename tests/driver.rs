@@ -162,6 +162,7 @@ fn a_target_that_fails_every_request_is_a_failed_run_with_a_result() {
         &format!("{}/nope", cluster.api_url()),
         "--out",
         out.to_str().unwrap(),
+        "--no-calibrate",
     ]);
     let stderr = text(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");

@@ -65,6 +65,16 @@ fn a_ci_run_on_three_nodes_writes_a_consistent_result() {
     assert_eq!(client.connections, u64::from(workload.concurrency));
 
     let cluster = result.cluster.as_ref().expect("cluster figures");
+    // The loopback limit was measured, and the run's fraction of it follows
+    // from its peer-fetch ratio.
+    let calibration = result.calibration.as_ref().expect("calibrated by default");
+    assert!(calibration.one_hop.throughput_rps > 0.0 && calibration.two_hop.throughput_rps > 0.0);
+    let share = cluster.peer_fetch_ratio.unwrap();
+    let limit = 1.0
+        / ((1.0 - share) / calibration.one_hop.throughput_rps
+            + share / calibration.two_hop.throughput_rps);
+    assert!((calibration.blended_limit_rps.unwrap() - limit).abs() < 1e-6 * limit);
+    assert!((calibration.limit_fraction.unwrap() - client.throughput_rps / limit).abs() < 1e-9);
     let slowdb = &cluster.slowdb;
     let keys_loaded = slowdb.keys_loaded.unwrap();
     assert!(keys_loaded > 0);
@@ -470,6 +480,7 @@ fn serve_mode_answers_the_source_documents_demo_and_target_runs_read_its_nodes()
         "0",
         "--out",
         out.to_str().unwrap(),
+        "--no-calibrate",
     ]);
     assert!(output.status.success(), "{}", text(&output.stderr));
     let result = read_checked(&out);
@@ -512,6 +523,7 @@ fn serve_mode_answers_the_source_documents_demo_and_target_runs_read_its_nodes()
         "0",
         "--out",
         bare.to_str().unwrap(),
+        "--no-calibrate",
     ]);
     assert!(output.status.success(), "{}", text(&output.stderr));
     let result = read_checked(&bare);

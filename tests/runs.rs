@@ -23,6 +23,7 @@ fn run_workload(directory: &Path, name: &str, workload: &str, flags: &[&str]) ->
         file.to_str().unwrap(),
         "--out",
         out.to_str().unwrap(),
+        "--no-calibrate",
     ];
     args.extend_from_slice(flags);
     let output = run(&args);
@@ -154,6 +155,7 @@ fn an_interrupted_run_keeps_what_it_measured() {
             "4",
             "--out",
             out.to_str().unwrap(),
+            "--no-calibrate",
         ])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())

@@ -54,6 +54,9 @@ pub struct NodeConfig {
     pub api_addr: Option<SocketAddr>,
     /// How long shutdown waits for open connections to finish.
     pub shutdown_grace: Duration,
+    /// A delay added to every request the node serves: fault injection, to
+    /// show that a regression is caught. Zero normally.
+    pub injected_delay: Duration,
 }
 
 impl Default for NodeConfig {
@@ -67,6 +70,7 @@ impl Default for NodeConfig {
             api: false,
             api_addr: None,
             shutdown_grace: Duration::from_secs(2),
+            injected_delay: Duration::ZERO,
         }
     }
 }
@@ -151,6 +155,8 @@ impl NodeStats {
 
 struct NodeState {
     url: String,
+    /// Added to every request (fault injection).
+    injected_delay: Duration,
     pool: Arc<HttpPool>,
     api: bool,
     groups: HashMap<String, Arc<Group>>,
@@ -201,6 +207,7 @@ impl Node {
         }
         let state = Arc::new(NodeState {
             url,
+            injected_delay: config.injected_delay,
             pool: Arc::clone(&pool),
             api: config.api,
             groups: by_name,
@@ -338,6 +345,9 @@ enum Listener {
 }
 
 async fn route(state: &NodeState, kind: Listener, request: Request<Incoming>) -> Answer {
+    if !state.injected_delay.is_zero() {
+        tokio::time::sleep(state.injected_delay).await;
+    }
     if request.method() != Method::GET {
         let mut answer = text(StatusCode::METHOD_NOT_ALLOWED, "only GET is allowed");
         answer
