@@ -13,6 +13,8 @@ use clap::{Args, Parser, Subcommand};
 use std::time::Duration;
 
 use crate::bare;
+use crate::check;
+use crate::cluster::Faults;
 use crate::compare;
 use crate::driver::Control;
 use crate::geecache::HashKind;
@@ -70,6 +72,36 @@ pub enum Command {
     /// Results side by side: what differs in their configurations, and each
     /// headline figure with its change against the first.
     Compare(CompareArgs),
+    /// Check a result against a baseline and exit 1 when a figure regressed
+    /// past its threshold: counted figures tightly, timed ones through each
+    /// run's own calibration. For CI.
+    Check(CheckArgs),
+}
+
+/// Flags of `check`.
+#[derive(Debug, Args, Clone)]
+pub struct CheckArgs {
+    /// The result to compare against (results/baseline/ci.json in CI).
+    #[arg(long, value_name = "RESULT.json")]
+    pub baseline: PathBuf,
+    /// The new result.
+    #[arg(value_name = "RESULT.json")]
+    pub result: PathBuf,
+    /// Thresholds as JSON: {"figure": {"relative": R, "absolute": A}, ...},
+    /// over the defaults.
+    #[arg(long, value_name = "FILE")]
+    pub thresholds: Option<PathBuf>,
+    /// How far throughput as a fraction of the loopback limit may fall, as a
+    /// share of the baseline's [default 0.35].
+    #[arg(long, value_name = "SHARE")]
+    pub throughput_drop: Option<f64>,
+    /// How far p99 over the two-hop server's p99 may rise, as a share of the
+    /// baseline's [default 1.0: it may double].
+    #[arg(long, value_name = "SHARE")]
+    pub p99_rise: Option<f64>,
+    /// `table` for people, `json` for programs.
+    #[arg(long, value_name = "table|json", default_value = "table", value_parser = ["table", "json"])]
+    pub format: String,
 }
 
 /// Flags of `compare`.
@@ -212,6 +244,9 @@ pub struct RunArgs {
     /// purpose, to see `check` catch it.
     #[arg(long, value_name = "DURATION", hide = true)]
     pub inject_delay: Option<Span>,
+    /// Keep nothing in any node's caches: a regression on purpose.
+    #[arg(long, hide = true)]
+    pub inject_cache_off: bool,
     /// No progress bar (it is hidden anyway when stderr is not a terminal).
     #[arg(long)]
     pub no_progress: bool,
@@ -304,6 +339,7 @@ pub fn main() -> ExitCode {
         Some(Command::DriverCheck(args)) => driver_check_command(args),
         Some(Command::Ring(args)) => ring_command(args),
         Some(Command::Compare(args)) => compare_command(args),
+        Some(Command::Check(args)) => check_command(args),
         None => run_command(cli.run),
     }
 }
@@ -348,7 +384,10 @@ fn run_command(args: RunArgs) -> ExitCode {
         base_port: args.base_port,
         progress: !args.no_progress,
         calibrate: (!args.no_calibrate).then_some(args.calibrate.0),
-        injected_delay: args.inject_delay.map(|delay| delay.0),
+        faults: Faults {
+            delay: args.inject_delay,
+            cache_off: args.inject_cache_off,
+        },
     };
     if !(Duration::from_millis(100)..=Duration::from_secs(600)).contains(&args.calibrate.0) {
         return fail(EXIT_USAGE, "--calibrate: allowed 100ms to 10m");
@@ -509,6 +548,66 @@ fn compare_command(args: CompareArgs) -> ExitCode {
         print!("{}", compare::table(&comparison));
     }
     ExitCode::SUCCESS
+}
+
+fn check_command(args: CheckArgs) -> ExitCode {
+    let baseline = match report::read(&args.baseline) {
+        Ok(result) => result,
+        Err(error) => return fail(EXIT_USAGE, format!("baseline: {error}")),
+    };
+    let result = match report::read(&args.result) {
+        Ok(result) => result,
+        Err(error) => return fail(EXIT_USAGE, error),
+    };
+    if let Some(why) = check::incomparable(&baseline, &result) {
+        return fail(EXIT_USAGE, why);
+    }
+    let mut thresholds = match &args.thresholds {
+        Some(path) => match check::read_thresholds(path) {
+            Ok(thresholds) => thresholds,
+            Err(error) => return fail(EXIT_USAGE, error),
+        },
+        None => check::default_thresholds(),
+    };
+    for (key, flag, share) in [
+        ("limit_fraction", "--throughput-drop", args.throughput_drop),
+        ("p99_over_two_hop", "--p99-rise", args.p99_rise),
+    ] {
+        if let Some(share) = share {
+            if !(share.is_finite() && share >= 0.0) {
+                return fail(EXIT_USAGE, format!("{flag}: {share} must be 0 or more"));
+            }
+            thresholds.insert(
+                key.to_owned(),
+                check::Threshold {
+                    relative: share,
+                    absolute: 0.0,
+                },
+            );
+        }
+    }
+    let outcome = check::check(&baseline, &result, &thresholds);
+    if args.format == "json" {
+        match serde_json::to_string_pretty(&outcome) {
+            Ok(json) => println!("{json}"),
+            Err(error) => return fail(EXIT_FAILED, error),
+        }
+    } else {
+        println!(
+            "check {} against the baseline {}",
+            args.result.display(),
+            args.baseline.display()
+        );
+        if baseline.machine != result.machine {
+            println!("note: the machines differ; timed figures are compared through each run's calibration");
+        }
+        print!("{}", check::table(&outcome));
+    }
+    if outcome.regressions > 0 {
+        ExitCode::from(EXIT_FAILED)
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
 fn ring_command(args: RingArgs) -> ExitCode {

@@ -9,10 +9,12 @@
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
-use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
 
 use crate::geecache::{Group, GroupOptions, HashRing, Node, NodeConfig, NodeError, NodeStats};
 use crate::slowdb::SlowDb;
+use crate::units::Span;
 use crate::workload::ClusterSettings;
 
 /// The group every node serves, named as in the source document.
@@ -42,6 +44,25 @@ pub enum ClusterError {
         /// Nodes asked for.
         nodes: usize,
     },
+}
+
+/// Regressions on purpose, outside the workload: a result with faults still
+/// runs its baseline's workload, so `check` compares the two and must catch
+/// the fault.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Faults {
+    /// Added to every request each node serves.
+    pub delay: Option<Span>,
+    /// Every node keeps nothing in its caches.
+    pub cache_off: bool,
+}
+
+impl Faults {
+    /// Whether there is no fault at all.
+    pub fn is_none(&self) -> bool {
+        self.delay.is_none() && !self.cache_off
+    }
 }
 
 /// The group options a cluster's nodes use.
@@ -83,16 +104,15 @@ impl Cluster {
         db: SlowDb,
         base_port: Option<u16>,
     ) -> Result<Cluster, ClusterError> {
-        Cluster::start_with(settings, db, base_port, None).await
+        Cluster::start_with(settings, db, base_port, Faults::default()).await
     }
 
-    /// As [`Cluster::start`], with `injected_delay` added to every request
-    /// each node serves: a regression on purpose.
+    /// As [`Cluster::start`], with `faults` injected.
     pub async fn start_with(
         settings: &ClusterSettings,
         db: SlowDb,
         base_port: Option<u16>,
-        injected_delay: Option<Duration>,
+        faults: Faults,
     ) -> Result<Cluster, ClusterError> {
         let count = settings.nodes as usize;
         let mut nodes = Vec::with_capacity(count);
@@ -103,10 +123,16 @@ impl Cluster {
                     .map_err(|_| ClusterError::Ports { base, nodes: count })?,
             };
             let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-            let group = Arc::new(Group::new(GROUP, group_options(settings), db.getter(index)));
+            let mut options = group_options(settings);
+            if faults.cache_off {
+                // One byte holds no entry: each is evicted as it is added.
+                options.cache_bytes = 1;
+                options.hot_cache = false;
+            }
+            let group = Arc::new(Group::new(GROUP, options, db.getter(index)));
             let mut config = node_config(settings, addr, index == 0);
             config.url = Some(ring_name(index));
-            config.injected_delay = injected_delay.unwrap_or_default();
+            config.injected_delay = faults.delay.map(Span::duration).unwrap_or_default();
             let node = Node::start(config, vec![group])
                 .await
                 .map_err(|source| ClusterError::Node { index, source })?;

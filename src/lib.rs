@@ -12,6 +12,7 @@
 //!   - [`driver`]: the load generator (closed or open loop) and its histograms.
 //!   - [`report`]: the result JSON, its file, and the summary table.
 //!   - [`compare`]: results side by side, and the headline figures `check` uses.
+//!   - [`check`]: a result against a baseline with thresholds, for CI.
 //!   - [`run`]: one run from start to result: cluster or target, warm-up, measurement.
 //!   - [`serve`]: one node as its own process, for clusters of processes.
 //!   - [`bare`]: reference servers without a cache, and the driver's check against wrk.
@@ -20,6 +21,7 @@
 //!   - [`units`]: sizes, durations and timestamps as people write them.
 
 pub mod bare;
+pub mod check;
 pub mod cli;
 pub mod cluster;
 pub mod compare;

@@ -11,9 +11,10 @@ use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
 use crate::bare::Calibration;
+use crate::cluster::Faults;
 use crate::driver::{ErrorCounts, SecondFigures, StopReason};
 use crate::geecache::NodeStats;
-use crate::units::{ByteSize, Span};
+use crate::units::ByteSize;
 use crate::workload::Workload;
 
 /// The result format's version: raised whenever a field changes meaning or
@@ -57,10 +58,10 @@ pub struct RunResult {
     /// `--no-calibrate`.
     #[serde(default)]
     pub calibration: Option<Calibration>,
-    /// A delay added on purpose to every request each node served
-    /// (`--inject-delay`); absent in normal runs.
+    /// Regressions injected on purpose (`--inject-delay`,
+    /// `--inject-cache-off`); absent in normal runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub injected_delay: Option<Span>,
+    pub faults: Option<Faults>,
 }
 
 /// The program that wrote a result.
@@ -553,11 +554,16 @@ pub fn summary(result: &RunResult, path: Option<&Path>) -> String {
             calibration.two_hop.p99_us,
         );
     }
-    if let Some(delay) = result.injected_delay {
-        let _ = writeln!(
-            out,
-            "INJECTED DELAY of {delay} on every request each node served"
-        );
+    if let Some(faults) = &result.faults {
+        if let Some(delay) = faults.delay {
+            let _ = writeln!(
+                out,
+                "INJECTED FAULT: {delay} added to every request each node served"
+            );
+        }
+        if faults.cache_off {
+            let _ = writeln!(out, "INJECTED FAULT: every node's caches kept nothing");
+        }
     }
     match &result.cluster {
         Some(figures) => {
@@ -757,7 +763,7 @@ mod tests {
             series: Vec::new(),
             histogram: HistogramData::encode(&histogram).unwrap(),
             calibration: None,
-            injected_delay: None,
+            faults: None,
         }
     }
 }

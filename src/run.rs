@@ -10,7 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use tokio::sync::oneshot;
 
 use crate::bare::{self, Calibration};
-use crate::cluster::{Cluster, ClusterError, GROUP};
+use crate::cluster::{Cluster, ClusterError, Faults, GROUP};
 use crate::driver::{Control, Driver, DriverConfig, KeySampler, Phase, PhaseReport};
 use crate::geecache::http::HttpClient;
 use crate::geecache::stats::{CacheStats, GroupStatsSnapshot};
@@ -20,7 +20,7 @@ use crate::report::{
     RunResult, SlowDbReport, Tool, SCHEMA_VERSION,
 };
 use crate::slowdb::{key_name, SlowDb, SlowDbFigures};
-use crate::units::{rfc3339, Span};
+use crate::units::rfc3339;
 use crate::workload::{Bound, Workload};
 
 /// Key streams: warm-up and measurement ask for different keys.
@@ -45,9 +45,8 @@ pub struct RunPlan {
     /// Measure the reference servers for this long each before the run;
     /// `None` skips the calibration.
     pub calibrate: Option<Duration>,
-    /// A delay added to every request each node serves: a regression on
-    /// purpose, to show that `check` catches one.
-    pub injected_delay: Option<Duration>,
+    /// Regressions on purpose, to show that `check` catches them.
+    pub faults: Faults,
 }
 
 /// Why a run could not be carried out.
@@ -209,8 +208,7 @@ pub async fn run(plan: &RunPlan, control: &Arc<Control>) -> Result<RunResult, Ru
                 workload.cluster.nodes as usize,
             );
             let cluster =
-                Cluster::start_with(&workload.cluster, db, plan.base_port, plan.injected_delay)
-                    .await?;
+                Cluster::start_with(&workload.cluster, db, plan.base_port, plan.faults).await?;
             let base = cluster.api_url().to_owned();
             (
                 Observer::Local(cluster),
@@ -531,7 +529,7 @@ fn assemble(input: Assembly<'_>) -> Result<RunResult, RunError> {
         series: report.series.clone(),
         histogram: HistogramData::encode(&report.histogram).map_err(RunError::Histogram)?,
         calibration,
-        injected_delay: input.plan.injected_delay.map(Span::from),
+        faults: (!input.plan.faults.is_none()).then_some(input.plan.faults),
     })
 }
 

@@ -1,0 +1,324 @@
+//! `check`: a result against a baseline, for CI. Counted figures (slow-store
+//! loads, hit and peer-fetch ratios) must stay within a tight tolerance;
+//! timed figures are compared through the calibration measured in the same
+//! run (throughput as a fraction of the loopback limit, p99 over the two-hop
+//! server's), within a wide one, so a slower CI machine is not a regression.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::compare::{self, show_figure, Better, Metric, Nature};
+use crate::report::RunResult;
+
+/// How much worse a figure may get: the larger of `relative` times the
+/// baseline's value and `absolute`.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Threshold {
+    /// A share of the baseline's value (0.05 is 5%).
+    #[serde(default)]
+    pub relative: f64,
+    /// An amount in the figure's unit.
+    #[serde(default)]
+    pub absolute: f64,
+}
+
+/// The figures `check` compares, with their default thresholds.
+pub fn default_thresholds() -> BTreeMap<String, Threshold> {
+    let threshold = |relative, absolute| Threshold { relative, absolute };
+    [
+        ("error_ratio", threshold(0.0, 0.001)),
+        ("api_hit_ratio", threshold(0.0, 0.02)),
+        ("cluster_hit_ratio", threshold(0.0, 0.02)),
+        ("peer_fetch_ratio", threshold(0.0, 0.02)),
+        ("slowdb_loads_per_request", threshold(0.02, 0.0005)),
+        ("duplicate_loads", threshold(0.10, 5.0)),
+        ("load_imbalance", threshold(0.05, 0.0)),
+        ("ring_imbalance", threshold(0.0, 1e-9)),
+        ("limit_fraction", threshold(0.35, 0.0)),
+        ("p99_over_two_hop", threshold(1.0, 0.0)),
+    ]
+    .into_iter()
+    .map(|(key, threshold)| (key.to_owned(), threshold))
+    .collect()
+}
+
+/// Reads thresholds from a JSON object of figure name to
+/// `{"relative": R, "absolute": A}`, over the defaults.
+pub fn read_thresholds(path: &Path) -> Result<BTreeMap<String, Threshold>, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|error| format!("cannot read thresholds {}: {error}", path.display()))?;
+    let given: BTreeMap<String, Threshold> =
+        serde_json::from_str(&text).map_err(|error| format!("{}: {error}", path.display()))?;
+    let mut thresholds = default_thresholds();
+    for (key, threshold) in given {
+        if !thresholds.contains_key(&key) {
+            let known: Vec<&str> = thresholds.keys().map(String::as_str).collect();
+            return Err(format!(
+                "{}: unknown figure {key:?}: known figures are {}",
+                path.display(),
+                known.join(", ")
+            ));
+        }
+        if !(threshold.relative >= 0.0 && threshold.absolute >= 0.0) {
+            return Err(format!(
+                "{}: {key}: thresholds must be 0 or more",
+                path.display()
+            ));
+        }
+        thresholds.insert(key, threshold);
+    }
+    Ok(thresholds)
+}
+
+/// The figures of a result that `check` compares.
+pub fn checked_figures(result: &RunResult) -> Vec<Metric> {
+    let mut figures: Vec<Metric> = compare::metrics(result)
+        .into_iter()
+        .filter(|metric| metric.nature == Nature::Counted)
+        .collect();
+    let calibration = result.calibration.as_ref();
+    figures.push(Metric {
+        key: "limit_fraction",
+        label: "throughput / loopback limit",
+        value: calibration.and_then(|calibration| calibration.limit_fraction),
+        better: Better::Higher,
+        nature: Nature::Timed,
+    });
+    figures.push(Metric {
+        key: "p99_over_two_hop",
+        label: "p99 / two-hop p99",
+        value: calibration
+            .filter(|calibration| calibration.two_hop.p99_us > 0.0)
+            .map(|calibration| result.client.latency_us.p99 as f64 / calibration.two_hop.p99_us),
+        better: Better::Lower,
+        nature: Nature::Timed,
+    });
+    figures
+}
+
+/// What `check` concluded about one figure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Within the threshold.
+    Ok,
+    /// Better than the baseline by more than the threshold.
+    Better,
+    /// Worse than the threshold allows.
+    Regression,
+    /// One of the results lacks the figure.
+    Skipped,
+}
+
+/// One figure's line in the report.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Line {
+    /// The figure's name.
+    pub key: &'static str,
+    /// What people read.
+    pub label: &'static str,
+    /// Counted or timed.
+    pub nature: Nature,
+    /// The baseline's value.
+    pub baseline: Option<f64>,
+    /// The new value.
+    pub value: Option<f64>,
+    /// How much worse it may get, in the figure's unit.
+    pub allowed: f64,
+    /// The conclusion.
+    pub verdict: Verdict,
+}
+
+/// A whole check.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Outcome {
+    /// One line per figure.
+    pub lines: Vec<Line>,
+    /// How many figures regressed.
+    pub regressions: usize,
+}
+
+/// Why two results cannot be checked against each other.
+pub fn incomparable(baseline: &RunResult, result: &RunResult) -> Option<String> {
+    let comparison = compare::compare(&[
+        ("baseline".to_owned(), baseline.clone()),
+        ("result".to_owned(), result.clone()),
+    ]);
+    let differing: Vec<String> = comparison
+        .differences
+        .iter()
+        .filter(|difference| {
+            difference.field.starts_with("workload.") || difference.field == "mode"
+        })
+        .map(|difference| {
+            format!(
+                "{} ({} in the baseline, {} now)",
+                difference.field, difference.values[0], difference.values[1]
+            )
+        })
+        .collect();
+    (!differing.is_empty()).then(|| {
+        format!(
+            "the result did not run the baseline's workload and cluster: {}",
+            differing.join("; ")
+        )
+    })
+}
+
+/// Checks `result` against `baseline`.
+pub fn check(
+    baseline: &RunResult,
+    result: &RunResult,
+    thresholds: &BTreeMap<String, Threshold>,
+) -> Outcome {
+    let base_figures = checked_figures(baseline);
+    let lines: Vec<Line> = checked_figures(result)
+        .into_iter()
+        .zip(base_figures)
+        .map(|(figure, base)| {
+            let threshold = thresholds.get(figure.key).copied().unwrap_or(Threshold {
+                relative: 0.0,
+                absolute: 0.0,
+            });
+            let (verdict, allowed) = match (base.value, figure.value) {
+                (Some(base_value), Some(value)) => {
+                    let allowed = (threshold.relative * base_value.abs()).max(threshold.absolute);
+                    let worse_by = match figure.better {
+                        Better::Higher => base_value - value,
+                        Better::Lower => value - base_value,
+                    };
+                    let verdict = if worse_by > allowed + 1e-12 {
+                        Verdict::Regression
+                    } else if -worse_by > allowed + 1e-12 {
+                        Verdict::Better
+                    } else {
+                        Verdict::Ok
+                    };
+                    (verdict, allowed)
+                }
+                _ => (Verdict::Skipped, 0.0),
+            };
+            Line {
+                key: figure.key,
+                label: figure.label,
+                nature: figure.nature,
+                baseline: base.value,
+                value: figure.value,
+                allowed,
+                verdict,
+            }
+        })
+        .collect();
+    let regressions = lines
+        .iter()
+        .filter(|line| line.verdict == Verdict::Regression)
+        .count();
+    Outcome { lines, regressions }
+}
+
+/// The check as aligned text.
+pub fn table(outcome: &Outcome) -> String {
+    let mut rows = vec![[
+        "figure".to_owned(),
+        "kind".to_owned(),
+        "baseline".to_owned(),
+        "new".to_owned(),
+        "may worsen by".to_owned(),
+        "verdict".to_owned(),
+    ]];
+    for line in &outcome.lines {
+        let allowed = if line.key.ends_with("_ratio") {
+            format!("{:.2} points", line.allowed * 100.0)
+        } else {
+            format!("{:.4}", line.allowed)
+        };
+        rows.push([
+            line.label.to_owned(),
+            match line.nature {
+                Nature::Counted => "counted",
+                Nature::Timed => "timed",
+            }
+            .to_owned(),
+            show(line.key, line.baseline),
+            show(line.key, line.value),
+            allowed,
+            match line.verdict {
+                Verdict::Ok => "ok",
+                Verdict::Better => "better",
+                Verdict::Regression => "REGRESSION",
+                Verdict::Skipped => "skipped (not in both)",
+            }
+            .to_owned(),
+        ]);
+    }
+    let mut widths = [0usize; 6];
+    for row in &rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.len());
+        }
+    }
+    let mut out = String::new();
+    for row in &rows {
+        let mut line = String::new();
+        for (column, (cell, width)) in row.iter().zip(widths).enumerate() {
+            if column < 2 || column == 5 {
+                let _ = write!(line, "{cell:<width$}  ");
+            } else {
+                let _ = write!(line, "{cell:>width$}  ");
+            }
+        }
+        let _ = writeln!(out, "{}", line.trim_end());
+    }
+    let _ = writeln!(
+        out,
+        "{}",
+        match outcome.regressions {
+            0 => "no regression".to_owned(),
+            1 => "1 REGRESSION".to_owned(),
+            count => format!("{count} REGRESSIONS"),
+        }
+    );
+    out
+}
+
+fn show(key: &str, value: Option<f64>) -> String {
+    match (key, value) {
+        ("limit_fraction", Some(value)) => format!("{:.1}%", value * 100.0),
+        ("p99_over_two_hop", Some(value)) => format!("{value:.2}x"),
+        (key, value) => show_figure(key, value),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thresholds_files_override_defaults_and_refuse_unknown_figures() {
+        let directory =
+            std::env::temp_dir().join(format!("geecache-thresholds-{}", std::process::id()));
+        std::fs::create_dir_all(&directory).unwrap();
+        let path = directory.join("t.json");
+        std::fs::write(&path, r#"{"limit_fraction": {"relative": 0.5}}"#).unwrap();
+        let thresholds = read_thresholds(&path).unwrap();
+        assert_eq!(thresholds["limit_fraction"].relative, 0.5);
+        assert_eq!(
+            thresholds["api_hit_ratio"],
+            default_thresholds()["api_hit_ratio"]
+        );
+        std::fs::write(&path, r#"{"speed": {"relative": 0.5}}"#).unwrap();
+        let error = read_thresholds(&path).unwrap_err();
+        assert!(error.contains("unknown figure \"speed\""), "{error}");
+        std::fs::write(&path, r#"{"limit_fraction": {"relative": -1}}"#).unwrap();
+        assert!(read_thresholds(&path).unwrap_err().contains("0 or more"));
+        std::fs::write(&path, r#"{"limit_fraction": {"percent": 5}}"#).unwrap();
+        assert!(read_thresholds(&path)
+            .unwrap_err()
+            .contains("unknown field"));
+        std::fs::remove_dir_all(&directory).unwrap();
+    }
+}

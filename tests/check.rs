@@ -1,0 +1,135 @@
+//! `check` passes a run like its baseline and fails genuine regressions:
+//! caching disabled, and a delay on every request.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{run, scratch, text};
+
+/// The CI workload, shortened; the calibration is shorter too (it is not
+/// part of the workload, so the results stay comparable).
+const WORKLOAD: [&str; 8] = [
+    "--workload",
+    "ci",
+    "--requests",
+    "10000",
+    "--warmup",
+    "1000",
+    "--calibrate",
+    "1s",
+];
+
+fn result_of(directory: &Path, name: &str, extra: &[&str]) -> PathBuf {
+    let out = directory.join(format!("{name}.json"));
+    let mut args = WORKLOAD.to_vec();
+    args.extend(["--out", out.to_str().unwrap()]);
+    args.extend_from_slice(extra);
+    let output = run(&args);
+    assert!(output.status.success(), "{name}: {}", text(&output.stderr));
+    out
+}
+
+fn check(baseline: &Path, result: &Path, extra: &[&str]) -> (Option<i32>, String) {
+    let mut args = vec![
+        "check",
+        "--baseline",
+        baseline.to_str().unwrap(),
+        result.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let output = run(&args);
+    (
+        output.status.code(),
+        text(&output.stdout) + &text(&output.stderr),
+    )
+}
+
+/// The report's line for a figure.
+fn line<'a>(report: &'a str, label: &str) -> &'a str {
+    report
+        .lines()
+        .find(|line| line.starts_with(label))
+        .unwrap_or_else(|| panic!("no {label:?} line in\n{report}"))
+}
+
+#[test]
+fn check_passes_a_like_run_and_fails_genuine_regressions() {
+    let directory = scratch("check");
+    let baseline = result_of(&directory, "baseline", &[]);
+
+    // The same run again: counted figures match; the timed ones only have
+    // to be in the same world (other tests run beside this one).
+    let again = result_of(&directory, "again", &[]);
+    let (code, report) = check(
+        &baseline,
+        &again,
+        &["--throughput-drop", "0.9", "--p99-rise", "50"],
+    );
+    assert_eq!(code, Some(0), "{report}");
+    assert!(report.contains("no regression"), "{report}");
+    assert!(
+        line(&report, "slowdb loads / request").ends_with("ok"),
+        "{report}"
+    );
+
+    // Caching disabled: every request loads from the slow store.
+    let uncached = result_of(&directory, "uncached", &["--inject-cache-off"]);
+    let (code, report) = check(
+        &baseline,
+        &uncached,
+        &["--throughput-drop", "0.9", "--p99-rise", "50"],
+    );
+    assert_eq!(code, Some(1), "{report}");
+    assert!(
+        line(&report, "slowdb loads / request").ends_with("REGRESSION"),
+        "{report}"
+    );
+    assert!(
+        line(&report, "cluster hit ratio").ends_with("REGRESSION"),
+        "{report}"
+    );
+
+    // A 5 ms sleep on every request: counted figures are untouched, the
+    // throughput against the loopback limit collapses.
+    let slow = result_of(&directory, "slow", &["--inject-delay", "5ms"]);
+    let (code, report) = check(&baseline, &slow, &[]);
+    assert_eq!(code, Some(1), "{report}");
+    assert!(
+        line(&report, "throughput / loopback limit").ends_with("REGRESSION"),
+        "{report}"
+    );
+    assert!(
+        line(&report, "slowdb loads / request").ends_with("ok"),
+        "{report}"
+    );
+
+    // Another workload cannot be checked against this baseline.
+    let other = result_of(&directory, "other", &["--replicas", "7"]);
+    let (code, report) = check(&baseline, &other, &[]);
+    assert_eq!(code, Some(2), "{report}");
+    assert!(report.contains("workload.cluster.replicas"), "{report}");
+
+    // Thresholds from a file, and a bad one.
+    let thresholds = directory.join("thresholds.json");
+    std::fs::write(&thresholds, r#"{"limit_fraction": {"relative": 1.0}}"#).unwrap();
+    let (code, report) = check(
+        &baseline,
+        &slow,
+        &["--thresholds", thresholds.to_str().unwrap()],
+    );
+    assert!(
+        line(&report, "throughput / loopback limit").ends_with("ok"),
+        "{report}"
+    );
+    assert_eq!(code, Some(1), "the p99 still regressed: {report}");
+    std::fs::write(&thresholds, r#"{"speed": {}}"#).unwrap();
+    let (code, report) = check(
+        &baseline,
+        &slow,
+        &["--thresholds", thresholds.to_str().unwrap()],
+    );
+    assert_eq!(code, Some(2), "{report}");
+    assert!(report.contains("unknown figure"), "{report}");
+    std::fs::remove_dir_all(&directory).unwrap();
+}
