@@ -22,6 +22,7 @@ use crate::report::{self, RunResult};
 use crate::ring_report;
 use crate::run::{self, RunPlan};
 use crate::serve::{self, ServeOptions, DEMO_API_PORT, DEMO_PEERS};
+use crate::sweep;
 use crate::units::{compact_timestamp, ByteSize, Span};
 use crate::workload::{self, Overrides};
 
@@ -76,6 +77,60 @@ pub enum Command {
     /// past its threshold: counted figures tightly, timed ones through each
     /// run's own calibration. For CI.
     Check(CheckArgs),
+    /// Run every combination of node counts, hashes, replicas and cache
+    /// sizes on a fresh cluster each; write each result, a summary (JSON and
+    /// CSV) and print a row per configuration.
+    Sweep(SweepArgs),
+}
+
+/// Flags of `sweep`: lists where a run takes one value.
+#[derive(Debug, Args, Clone)]
+pub struct SweepArgs {
+    /// The workload, as for a run.
+    #[arg(long, short = 'w', value_name = "NAME|PATH", default_value = "zipf")]
+    pub workload: String,
+    /// Node counts [default: the workload's].
+    #[arg(long, value_name = "N,...", value_delimiter = ',')]
+    pub nodes: Vec<u32>,
+    /// Hashes [default: the workload's].
+    #[arg(long, value_name = "crc32|xxh3,...", value_delimiter = ',')]
+    pub hash: Vec<HashKind>,
+    /// Replica counts [default: the workload's].
+    #[arg(long, value_name = "N,...", value_delimiter = ',')]
+    pub replicas: Vec<u32>,
+    /// Cache sizes, such as 64KiB,1MiB,16MiB [default: the workload's].
+    #[arg(long, value_name = "SIZE,...", value_delimiter = ',')]
+    pub cache_bytes: Vec<ByteSize>,
+    /// Measured requests per run.
+    #[arg(long, value_name = "N", conflicts_with = "duration")]
+    pub requests: Option<u64>,
+    /// How long to measure each run.
+    #[arg(long, value_name = "DURATION")]
+    pub duration: Option<Span>,
+    /// Warm-up requests per run.
+    #[arg(long, value_name = "N")]
+    pub warmup: Option<u64>,
+    /// Requests in flight.
+    #[arg(long, short = 'c', value_name = "N")]
+    pub concurrency: Option<u32>,
+    /// Open loop at this rate.
+    #[arg(long, value_name = "PER_SECOND")]
+    pub rate: Option<f64>,
+    /// Seed of the key sequence.
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// Where the results and the summary go.
+    #[arg(long, value_name = "DIR", default_value = "results")]
+    pub results_dir: PathBuf,
+    /// Measure the loopback limit once, this long per reference server.
+    #[arg(long, value_name = "DURATION", default_value = "2s")]
+    pub calibrate: Span,
+    /// Skip the calibration.
+    #[arg(long)]
+    pub no_calibrate: bool,
+    /// No progress bars.
+    #[arg(long)]
+    pub no_progress: bool,
 }
 
 /// Flags of `check`.
@@ -340,6 +395,7 @@ pub fn main() -> ExitCode {
         Some(Command::Ring(args)) => ring_command(args),
         Some(Command::Compare(args)) => compare_command(args),
         Some(Command::Check(args)) => check_command(args),
+        Some(Command::Sweep(args)) => sweep_command(args),
         None => run_command(cli.run),
     }
 }
@@ -383,7 +439,11 @@ fn run_command(args: RunArgs) -> ExitCode {
         peers: args.peers.clone(),
         base_port: args.base_port,
         progress: !args.no_progress,
-        calibrate: (!args.no_calibrate).then_some(args.calibrate.0),
+        calibrate: if args.no_calibrate {
+            run::Calibrate::Skip
+        } else {
+            run::Calibrate::Measure(args.calibrate.0)
+        },
         faults: Faults {
             delay: args.inject_delay,
             cache_off: args.inject_cache_off,
@@ -607,6 +667,83 @@ fn check_command(args: CheckArgs) -> ExitCode {
         ExitCode::from(EXIT_FAILED)
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+fn sweep_command(args: SweepArgs) -> ExitCode {
+    init_logging(0, log::LevelFilter::Warn);
+    if cfg!(debug_assertions) {
+        eprintln!(
+            "warning: this is a debug build; its figures are not representative. Use --release."
+        );
+    }
+    let loaded = match workload::load(&args.workload) {
+        Ok(loaded) => loaded,
+        Err(error) => return fail(EXIT_USAGE, error),
+    };
+    let mut workload = loaded.workload;
+    let overrides = Overrides {
+        requests: args.requests,
+        duration: args.duration,
+        warmup_requests: args.warmup,
+        concurrency: args.concurrency,
+        rate: args.rate,
+        seed: args.seed,
+        ..Overrides::default()
+    };
+    if let Err(error) = workload.apply(&overrides, &loaded.source) {
+        return fail(EXIT_USAGE, error);
+    }
+    let grid = sweep::Grid {
+        nodes: args.nodes.clone(),
+        hashes: args.hash.clone(),
+        replicas: args.replicas.clone(),
+        cache_bytes: args.cache_bytes.clone(),
+    };
+    let plan = sweep::SweepPlan {
+        workload: &workload,
+        source: &loaded.source,
+        results_dir: &args.results_dir,
+        calibrate: (!args.no_calibrate).then_some(args.calibrate.0),
+        progress: !args.no_progress,
+    };
+    let runtime = match runtime() {
+        Ok(runtime) => runtime,
+        Err(code) => return code,
+    };
+    let control = Arc::new(Control::default());
+    let outcome = runtime.block_on(async {
+        let stopper = Arc::clone(&control);
+        let interrupt = tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!("interrupted: finishing this run and writing the sweep so far");
+                stopper
+                    .stop
+                    .store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+        });
+        let outcome = sweep::sweep(&plan, &grid, &control, |at, count, point| {
+            eprintln!("[{}/{count}] {point}", at + 1);
+        })
+        .await;
+        interrupt.abort();
+        outcome
+    });
+    let (summary, _) = match outcome {
+        Ok(outcome) => outcome,
+        Err(error @ sweep::SweepError::Workload(_)) => return fail(EXIT_USAGE, error),
+        Err(error) => return fail(EXIT_FAILED, error),
+    };
+    print!("{}", sweep::table(&summary));
+    match sweep::write_summary(&summary, &args.results_dir) {
+        Ok((json, csv)) => {
+            println!("summary: {} and {}", json.display(), csv.display());
+            ExitCode::SUCCESS
+        }
+        Err(error) => fail(
+            EXIT_FAILED,
+            format!("cannot write the sweep summary: {error}"),
+        ),
     }
 }
 

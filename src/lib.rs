@@ -13,6 +13,7 @@
 //!   - [`report`]: the result JSON, its file, and the summary table.
 //!   - [`compare`]: results side by side, and the headline figures `check` uses.
 //!   - [`check`]: a result against a baseline with thresholds, for CI.
+//!   - [`sweep`]: a grid of configurations, a fresh cluster each, and its summary.
 //!   - [`run`]: one run from start to result: cluster or target, warm-up, measurement.
 //!   - [`serve`]: one node as its own process, for clusters of processes.
 //!   - [`bare`]: reference servers without a cache, and the driver's check against wrk.
@@ -32,5 +33,6 @@ pub mod ring_report;
 pub mod run;
 pub mod serve;
 pub mod slowdb;
+pub mod sweep;
 pub mod units;
 pub mod workload;

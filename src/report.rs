@@ -387,14 +387,21 @@ pub fn default_file_name(result: &RunResult, timestamp: &str) -> String {
 /// directory first, then renamed, so a reader never sees half a result.
 /// Creates the directory if need be.
 pub fn write_atomically(result: &RunResult, path: &Path) -> Result<(), ResultFileError> {
+    let mut json = serde_json::to_vec_pretty(result).map_err(|error| ResultFileError::Format {
+        path: path.display().to_string(),
+        message: error.to_string(),
+    })?;
+    json.push(b'\n');
+    write_bytes_atomically(&json, path)
+}
+
+/// Writes `bytes` to `path` through a temporary file and a rename, creating
+/// the directory if need be.
+pub fn write_bytes_atomically(bytes: &[u8], path: &Path) -> Result<(), ResultFileError> {
     let failed = |source| ResultFileError::Io {
         path: path.display().to_string(),
         source,
     };
-    let json = serde_json::to_vec_pretty(result).map_err(|error| ResultFileError::Format {
-        path: path.display().to_string(),
-        message: error.to_string(),
-    })?;
     let directory = path
         .parent()
         .filter(|parent| !parent.as_os_str().is_empty())
@@ -407,8 +414,7 @@ pub fn write_atomically(result: &RunResult, path: &Path) -> Result<(), ResultFil
     let temporary = directory.join(format!(".{file_name}.{}.tmp", std::process::id()));
     let written = (|| {
         let mut file = std::fs::File::create(&temporary)?;
-        file.write_all(&json)?;
-        file.write_all(b"\n")?;
+        file.write_all(bytes)?;
         file.sync_all()?;
         std::fs::rename(&temporary, path)
     })();

@@ -42,11 +42,22 @@ pub struct RunPlan {
     pub base_port: Option<u16>,
     /// Show a progress bar on stderr (when it is a terminal).
     pub progress: bool,
-    /// Measure the reference servers for this long each before the run;
-    /// `None` skips the calibration.
-    pub calibrate: Option<Duration>,
+    /// The loopback limit: measured before the run, taken as given (a sweep
+    /// measures it once for all its runs), or skipped.
+    pub calibrate: Calibrate,
     /// Regressions on purpose, to show that `check` catches them.
     pub faults: Faults,
+}
+
+/// Where a run's calibration comes from.
+#[derive(Clone, Debug)]
+pub enum Calibrate {
+    /// Measure each reference server for this long before the run.
+    Measure(Duration),
+    /// Use this one, measured earlier with the same driver settings.
+    Given(Calibration),
+    /// None: the result has no limit fraction.
+    Skip,
 }
 
 /// Why a run could not be carried out.
@@ -244,17 +255,18 @@ pub async fn run(plan: &RunPlan, control: &Arc<Control>) -> Result<RunResult, Ru
     };
     // With the cluster up (so a port in use fails at once) but idle: the
     // loopback limit.
-    let calibration = match plan.calibrate {
-        Some(duration) => Some(
+    let calibration = match &plan.calibrate {
+        Calibrate::Measure(duration) => Some(
             bare::calibrate(
                 workload.concurrency as usize,
-                duration,
+                *duration,
                 workload.value_size as usize,
             )
             .await
             .map_err(RunError::Calibration)?,
         ),
-        None => None,
+        Calibrate::Given(calibration) => Some(calibration.clone()),
+        Calibrate::Skip => None,
     };
     let sampler = KeySampler::new(workload.keys, workload.distribution, workload.seed)
         .map_err(RunError::Workload)?;

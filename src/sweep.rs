@@ -1,0 +1,437 @@
+//! `sweep`: every combination of node counts, hashes, replica counts and
+//! cache sizes, each on a fresh cluster, each result written, and one
+//! summary (JSON and CSV) with a row per configuration.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use serde::{Deserialize, Serialize};
+
+use crate::bare::{self, Calibration};
+use crate::compare::{metrics, show_figure};
+use crate::driver::Control;
+use crate::geecache::HashKind;
+use crate::report::{self, ResultFileError, RunResult};
+use crate::run::{self, Calibrate, RunError, RunPlan};
+use crate::units::{compact_timestamp, rfc3339, ByteSize};
+use crate::workload::{Overrides, Workload, WorkloadError};
+
+/// The version of the sweep summary's format.
+pub const SWEEP_SCHEMA_VERSION: u32 = 1;
+
+/// The values to combine; an empty list keeps the workload's value.
+#[derive(Clone, Debug, Default)]
+pub struct Grid {
+    /// Node counts.
+    pub nodes: Vec<u32>,
+    /// Hashes.
+    pub hashes: Vec<HashKind>,
+    /// Replica counts.
+    pub replicas: Vec<u32>,
+    /// Cache sizes.
+    pub cache_bytes: Vec<ByteSize>,
+}
+
+/// One configuration of a grid.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Point {
+    /// Nodes.
+    pub nodes: u32,
+    /// The ring's hash.
+    pub hash: HashKind,
+    /// Virtual nodes per node.
+    pub replicas: u32,
+    /// Each node's main cache.
+    pub cache_bytes: ByteSize,
+}
+
+impl Grid {
+    /// Every combination, nodes outermost and cache sizes innermost, with the
+    /// workload's values where a list is empty.
+    pub fn points(&self, workload: &Workload) -> Vec<Point> {
+        let cluster = &workload.cluster;
+        let or = |list: &[u32], default: u32| {
+            if list.is_empty() {
+                vec![default]
+            } else {
+                list.to_vec()
+            }
+        };
+        let nodes = or(&self.nodes, cluster.nodes);
+        let replicas = or(&self.replicas, cluster.replicas);
+        let hashes = if self.hashes.is_empty() {
+            vec![cluster.hash]
+        } else {
+            self.hashes.clone()
+        };
+        let caches = if self.cache_bytes.is_empty() {
+            vec![cluster.cache_bytes]
+        } else {
+            self.cache_bytes.clone()
+        };
+        let mut points = Vec::new();
+        for &nodes in &nodes {
+            for &hash in &hashes {
+                for &replicas in &replicas {
+                    for &cache_bytes in &caches {
+                        points.push(Point {
+                            nodes,
+                            hash,
+                            replicas,
+                            cache_bytes,
+                        });
+                    }
+                }
+            }
+        }
+        points
+    }
+}
+
+/// A row of the summary: one configuration and its figures.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Row {
+    /// The configuration.
+    #[serde(flatten)]
+    pub point: Point,
+    /// Its result file.
+    pub result: String,
+    /// The headline figures by name (see `compare`).
+    pub figures: std::collections::BTreeMap<String, Option<f64>>,
+    /// Throughput over the blended loopback limit.
+    pub limit_fraction: Option<f64>,
+}
+
+/// What a sweep measured.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    /// [`SWEEP_SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// The workload every run ran, before the grid's values.
+    pub workload: Workload,
+    /// When the sweep began.
+    pub started_at: String,
+    /// Whether Ctrl-C ended it early.
+    pub interrupted: bool,
+    /// One row per configuration run.
+    pub rows: Vec<Row>,
+}
+
+/// Why a sweep stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum SweepError {
+    /// A configuration of the grid is out of range.
+    #[error("{0}")]
+    Workload(#[from] WorkloadError),
+    /// A run failed.
+    #[error("{point}: {source}")]
+    Run {
+        /// The configuration.
+        point: String,
+        /// Why.
+        source: RunError,
+    },
+    /// A result could not be written.
+    #[error("{0}")]
+    File(#[from] ResultFileError),
+    /// The calibration failed.
+    #[error("{0}")]
+    Calibration(String),
+}
+
+impl std::fmt::Display for Point {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} nodes, {}, {} replicas, {}",
+            self.nodes,
+            self.hash.name(),
+            self.replicas,
+            self.cache_bytes
+        )
+    }
+}
+
+impl Point {
+    /// The name of this configuration's result inside the sweep's directory:
+    /// `<workload>-<nodes>n-<replicas>r-<cache>-<hash>.json`.
+    pub fn file_name(&self, workload: &str) -> String {
+        format!(
+            "{workload}-{}n-{}r-{}-{}.json",
+            self.nodes,
+            self.replicas,
+            self.cache_bytes,
+            self.hash.name()
+        )
+    }
+}
+
+/// What a sweep needs besides the grid.
+pub struct SweepPlan<'a> {
+    /// The workload, flags other than the grid's applied.
+    pub workload: &'a Workload,
+    /// Where it came from.
+    pub source: &'a str,
+    /// Where results go.
+    pub results_dir: &'a Path,
+    /// Measure the loopback limit once, for this long per server.
+    pub calibrate: Option<std::time::Duration>,
+    /// Show each run's progress bar.
+    pub progress: bool,
+}
+
+/// Runs every point of `grid`, writes each result and returns the summary.
+/// `announce` hears of each run before it starts. After Ctrl-C the sweep
+/// ends with the runs done so far.
+pub async fn sweep(
+    plan: &SweepPlan<'_>,
+    grid: &Grid,
+    control: &Arc<Control>,
+    mut announce: impl FnMut(usize, usize, &Point),
+) -> Result<(Summary, Vec<PathBuf>), SweepError> {
+    let started = SystemTime::now();
+    let points = grid.points(plan.workload);
+    // Check every point before running any.
+    let mut workloads = Vec::with_capacity(points.len());
+    for point in &points {
+        let mut workload = plan.workload.clone();
+        workload.apply(
+            &Overrides {
+                nodes: Some(point.nodes),
+                hash: Some(point.hash),
+                replicas: Some(point.replicas),
+                cache_bytes: Some(point.cache_bytes),
+                ..Overrides::default()
+            },
+            plan.source,
+        )?;
+        workloads.push(workload);
+    }
+    let calibration: Option<Calibration> = match plan.calibrate {
+        Some(duration) => Some(
+            bare::calibrate(
+                plan.workload.concurrency as usize,
+                duration,
+                plan.workload.value_size as usize,
+            )
+            .await
+            .map_err(SweepError::Calibration)?,
+        ),
+        None => None,
+    };
+    let timestamp = compact_timestamp(started);
+    let directory = plan
+        .results_dir
+        .join(format!("sweep-{}-{timestamp}", plan.workload.name));
+    let mut rows = Vec::new();
+    let mut files = Vec::new();
+    let mut interrupted = false;
+    for (at, (point, workload)) in points.iter().zip(workloads).enumerate() {
+        if control.stop.load(Ordering::Relaxed) {
+            interrupted = true;
+            break;
+        }
+        announce(at, points.len(), point);
+        let run_plan = RunPlan {
+            workload,
+            source: plan.source.to_owned(),
+            target: None,
+            peers: Vec::new(),
+            base_port: None,
+            progress: plan.progress,
+            calibrate: calibration
+                .clone()
+                .map_or(Calibrate::Skip, Calibrate::Given),
+            faults: Default::default(),
+        };
+        let result = run::run(&run_plan, control)
+            .await
+            .map_err(|source| SweepError::Run {
+                point: point.to_string(),
+                source,
+            })?;
+        let path = directory.join(point.file_name(&plan.workload.name));
+        report::write_atomically(&result, &path)?;
+        rows.push(row(point, &path, &result));
+        files.push(path);
+    }
+    Ok((
+        Summary {
+            schema_version: SWEEP_SCHEMA_VERSION,
+            workload: plan.workload.clone(),
+            started_at: rfc3339(started),
+            interrupted,
+            rows,
+        },
+        files,
+    ))
+}
+
+fn row(point: &Point, path: &Path, result: &RunResult) -> Row {
+    Row {
+        point: *point,
+        result: path.display().to_string(),
+        figures: metrics(result)
+            .into_iter()
+            .map(|metric| (metric.key.to_owned(), metric.value))
+            .collect(),
+        limit_fraction: result
+            .calibration
+            .as_ref()
+            .and_then(|calibration| calibration.limit_fraction),
+    }
+}
+
+/// The figures a sweep table and CSV show, in order.
+pub const COLUMNS: [&str; 9] = [
+    "throughput_rps",
+    "p50_us",
+    "p99_us",
+    "api_hit_ratio",
+    "peer_fetch_ratio",
+    "slowdb_loads_per_request",
+    "duplicate_loads",
+    "load_imbalance",
+    "ring_imbalance",
+];
+
+/// The summary as CSV: one line per configuration.
+pub fn csv(summary: &Summary) -> String {
+    let mut out = String::from("nodes,hash,replicas,cache_bytes");
+    for column in COLUMNS {
+        out.push(',');
+        out.push_str(column);
+    }
+    out.push_str(",limit_fraction,result\n");
+    for row in &summary.rows {
+        let point = row.point;
+        let _ = write!(
+            out,
+            "{},{},{},{}",
+            point.nodes,
+            point.hash.name(),
+            point.replicas,
+            point.cache_bytes.bytes()
+        );
+        for column in COLUMNS {
+            out.push(',');
+            if let Some(value) = row.figures.get(column).copied().flatten() {
+                let _ = write!(out, "{value}");
+            }
+        }
+        out.push(',');
+        if let Some(fraction) = row.limit_fraction {
+            let _ = write!(out, "{fraction}");
+        }
+        let _ = writeln!(out, ",{}", row.result);
+    }
+    out
+}
+
+/// The summary as an aligned table.
+pub fn table(summary: &Summary) -> String {
+    let mut rows: Vec<Vec<String>> = vec![[
+        "nodes",
+        "hash",
+        "replicas",
+        "cache",
+        "req/s",
+        "p50 us",
+        "p99 us",
+        "api hit",
+        "peer fetch",
+        "loads/req",
+        "dup loads",
+        "load max/mean",
+        "ring max/mean",
+    ]
+    .iter()
+    .map(|header| header.to_string())
+    .collect()];
+    for row in &summary.rows {
+        let point = row.point;
+        let mut cells = vec![
+            point.nodes.to_string(),
+            point.hash.name().to_owned(),
+            point.replicas.to_string(),
+            point.cache_bytes.to_string(),
+        ];
+        for column in COLUMNS {
+            cells.push(show_figure(
+                column,
+                row.figures.get(column).copied().flatten(),
+            ));
+        }
+        rows.push(cells);
+    }
+    let widths: Vec<usize> = (0..rows[0].len())
+        .map(|column| rows.iter().map(|row| row[column].len()).max().unwrap_or(0))
+        .collect();
+    let mut out = String::new();
+    for row in &rows {
+        let mut line = String::new();
+        for (column, cell) in row.iter().enumerate() {
+            let width = widths[column];
+            if column == 1 {
+                let _ = write!(line, "{cell:<width$}  ");
+            } else {
+                let _ = write!(line, "{cell:>width$}  ");
+            }
+        }
+        let _ = writeln!(out, "{}", line.trim_end());
+    }
+    out
+}
+
+/// Writes the summary as `sweep-<workload>-<timestamp>.json` and `.csv` in
+/// `directory`, atomically; returns both paths.
+pub fn write_summary(
+    summary: &Summary,
+    directory: &Path,
+) -> Result<(PathBuf, PathBuf), ResultFileError> {
+    let stamp = summary.started_at.replace(['-', ':'], "");
+    let stem = directory.join(format!("sweep-{}-{stamp}", summary.workload.name));
+    let json_path = stem.with_extension("json");
+    let csv_path = stem.with_extension("csv");
+    let json = serde_json::to_vec_pretty(summary).map_err(|error| ResultFileError::Format {
+        path: json_path.display().to_string(),
+        message: error.to_string(),
+    })?;
+    report::write_bytes_atomically(&json, &json_path)?;
+    report::write_bytes_atomically(csv(summary).as_bytes(), &csv_path)?;
+    Ok((json_path, csv_path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_grid_combines_every_value_and_keeps_the_workloads_elsewhere() {
+        let workload = crate::workload::parse("{}", "test", "test").unwrap();
+        let grid = Grid {
+            nodes: vec![3, 5],
+            hashes: Vec::new(),
+            replicas: vec![1, 50],
+            cache_bytes: vec![ByteSize(1 << 10), ByteSize(1 << 20)],
+        };
+        let points = grid.points(&workload);
+        assert_eq!(points.len(), 8);
+        assert!(points.iter().all(|point| point.hash == HashKind::Crc32));
+        assert_eq!(
+            points[0],
+            Point {
+                nodes: 3,
+                hash: HashKind::Crc32,
+                replicas: 1,
+                cache_bytes: ByteSize(1 << 10)
+            }
+        );
+        assert_eq!(points[7].nodes, 5);
+        assert_eq!(points[7].cache_bytes, ByteSize(1 << 20));
+        assert_eq!(Grid::default().points(&workload).len(), 1);
+    }
+}

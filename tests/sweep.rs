@@ -1,0 +1,130 @@
+//! `sweep` runs every configuration of a grid on a fresh cluster and writes
+//! each result plus one summary, as JSON and CSV.
+
+mod common;
+
+use common::{read_checked, run, scratch, text};
+
+#[test]
+fn a_sweep_runs_the_whole_grid_and_writes_each_result_and_a_summary() {
+    let directory = scratch("sweep");
+    let output = run(&[
+        "sweep",
+        "--workload",
+        "ci",
+        "--requests",
+        "3000",
+        "--warmup",
+        "500",
+        "--nodes",
+        "1,3",
+        "--hash",
+        "crc32,xxh3",
+        "--replicas",
+        "10",
+        "--cache-bytes",
+        "16KiB,1MiB",
+        "--no-calibrate",
+        "--no-progress",
+        "--results-dir",
+        directory.to_str().unwrap(),
+    ]);
+    let stdout = text(&output.stdout);
+    let stderr = text(&output.stderr);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    // Progress across the grid.
+    assert!(
+        stderr.contains("[1/8] 1 nodes, crc32, 10 replicas, 16KiB"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("[8/8] 3 nodes, xxh3, 10 replicas, 1MiB"),
+        "{stderr}"
+    );
+
+    // The summary JSON: a row per configuration, each with its result.
+    let summaries: Vec<_> = std::fs::read_dir(&directory)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.is_file())
+        .collect();
+    let json = summaries
+        .iter()
+        .find(|path| path.extension().is_some_and(|ext| ext == "json"))
+        .expect("a summary JSON");
+    let csv = summaries
+        .iter()
+        .find(|path| path.extension().is_some_and(|ext| ext == "csv"))
+        .expect("a summary CSV");
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap();
+    let rows = summary["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 8, "{summary:#}");
+    assert_eq!(summary["interrupted"], false);
+    let mut seen = std::collections::BTreeSet::new();
+    for row in rows {
+        let nodes = row["nodes"].as_u64().unwrap();
+        let hash = row["hash"].as_str().unwrap().to_owned();
+        let cache = row["cache_bytes"].as_str().unwrap().to_owned();
+        assert!(seen.insert((nodes, hash.clone(), cache.clone())), "{row}");
+        let result = read_checked(std::path::Path::new(row["result"].as_str().unwrap()));
+        let cluster = &result.workload.cluster;
+        assert_eq!(u64::from(cluster.nodes), nodes);
+        assert_eq!(cluster.hash.name(), hash);
+        assert_eq!(cluster.replicas, 10);
+        assert_eq!(cluster.cache_bytes.to_string(), cache);
+        assert_eq!(result.client.requests, 3000);
+        let figures = &row["figures"];
+        if nodes == 1 {
+            assert_eq!(figures["peer_fetch_ratio"], 0.0, "{row}");
+        } else {
+            assert!(figures["peer_fetch_ratio"].as_f64().unwrap() > 0.3, "{row}");
+        }
+    }
+    // A cache that holds the key space loads each key once; one that holds
+    // a few dozen values loads evicted keys again, whatever the ring.
+    let figure = |nodes: u64, hash: &str, cache: &str, name: &str| {
+        rows.iter()
+            .find(|row| row["nodes"] == nodes && row["hash"] == hash && row["cache_bytes"] == cache)
+            .and_then(|row| row["figures"][name].as_f64())
+            .unwrap()
+    };
+    for nodes in [1, 3] {
+        for hash in ["crc32", "xxh3"] {
+            assert_eq!(
+                figure(nodes, hash, "1MiB", "duplicate_loads"),
+                0.0,
+                "{summary:#}"
+            );
+            assert!(
+                figure(nodes, hash, "16KiB", "duplicate_loads") > 0.0,
+                "{summary:#}"
+            );
+            assert!(
+                figure(nodes, hash, "1MiB", "slowdb_loads_per_request")
+                    < figure(nodes, hash, "16KiB", "slowdb_loads_per_request"),
+                "{summary:#}"
+            );
+        }
+    }
+
+    // The CSV: a header and a line per configuration.
+    let csv = std::fs::read_to_string(csv).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 9, "{csv}");
+    assert!(
+        lines[0].starts_with("nodes,hash,replicas,cache_bytes,throughput_rps"),
+        "{csv}"
+    );
+    assert!(lines[1].starts_with("1,crc32,10,16384,"), "{csv}");
+
+    // The table: a header and a row per configuration.
+    assert_eq!(
+        stdout
+            .lines()
+            .filter(|line| line.trim_start().starts_with(['1', '3']))
+            .count(),
+        8,
+        "{stdout}"
+    );
+}
