@@ -6,6 +6,8 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+
+use crate::units::align;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -255,24 +257,7 @@ pub fn table(outcome: &Outcome) -> String {
             .to_owned(),
         ]);
     }
-    let mut widths = [0usize; 6];
-    for row in &rows {
-        for (width, cell) in widths.iter_mut().zip(row) {
-            *width = (*width).max(cell.len());
-        }
-    }
-    let mut out = String::new();
-    for row in &rows {
-        let mut line = String::new();
-        for (column, (cell, width)) in row.iter().zip(widths).enumerate() {
-            if column < 2 || column == 5 {
-                let _ = write!(line, "{cell:<width$}  ");
-            } else {
-                let _ = write!(line, "{cell:>width$}  ");
-            }
-        }
-        let _ = writeln!(out, "{}", line.trim_end());
-    }
+    let mut out = align(&rows, |column| column < 2 || column == 5);
     let _ = writeln!(
         out,
         "{}",

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand};
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::bare;
 use crate::check;
@@ -22,6 +22,7 @@ use crate::report::{self, RunResult};
 use crate::ring_report;
 use crate::run::{self, RunPlan};
 use crate::serve::{self, ServeOptions, DEMO_API_PORT, DEMO_PEERS};
+use crate::simulate;
 use crate::sweep;
 use crate::units::{compact_timestamp, ByteSize, Span};
 use crate::workload::{self, Overrides};
@@ -81,14 +82,17 @@ pub enum Command {
     /// sizes on a fresh cluster each; write each result, a summary (JSON and
     /// CSV) and print a row per configuration.
     Sweep(SweepArgs),
+    /// Predict a run's counters (slow-store loads, peer loads, hits,
+    /// evictions) from an in-memory model of the ring, the caches and the
+    /// load path, for a grid of configurations in seconds; or, with
+    /// --verify, check a result against the model.
+    Simulate(SimulateArgs),
 }
 
-/// Flags of `sweep`: lists where a run takes one value.
+/// The grid of `sweep` and `simulate`: lists where a run takes one value;
+/// every combination is run.
 #[derive(Debug, Args, Clone)]
-pub struct SweepArgs {
-    /// The workload, as for a run.
-    #[arg(long, short = 'w', value_name = "NAME|PATH", default_value = "zipf")]
-    pub workload: String,
+pub struct GridArgs {
     /// Node counts [default: the workload's].
     #[arg(long, value_name = "N,...", value_delimiter = ',')]
     pub nodes: Vec<u32>,
@@ -101,6 +105,64 @@ pub struct SweepArgs {
     /// Cache sizes, such as 64KiB,1MiB,16MiB [default: the workload's].
     #[arg(long, value_name = "SIZE,...", value_delimiter = ',')]
     pub cache_bytes: Vec<ByteSize>,
+}
+
+impl GridArgs {
+    fn grid(&self) -> sweep::Grid {
+        sweep::Grid {
+            nodes: self.nodes.clone(),
+            hashes: self.hash.clone(),
+            replicas: self.replicas.clone(),
+            cache_bytes: self.cache_bytes.clone(),
+        }
+    }
+}
+
+/// Flags of `simulate`.
+#[derive(Debug, Args, Clone)]
+pub struct SimulateArgs {
+    /// The workload, as for a run.
+    #[arg(long, short = 'w', value_name = "NAME|PATH", default_value = "zipf")]
+    pub workload: String,
+    /// The configurations.
+    #[command(flatten)]
+    pub grid: GridArgs,
+    /// Merge concurrent loads of one key [cluster.singleflight].
+    #[arg(long, value_name = "on|off", value_parser = parse_switch)]
+    pub singleflight: Option<bool>,
+    /// Keep some values fetched from peers in a hot cache [cluster.hot_cache].
+    #[arg(long, value_name = "on|off", value_parser = parse_switch)]
+    pub hot_cache: Option<bool>,
+    /// Measured requests [requests; a workload bounded by duration needs it].
+    #[arg(long, value_name = "N")]
+    pub requests: Option<u64>,
+    /// Warm-up requests [warmup_requests].
+    #[arg(long, value_name = "N")]
+    pub warmup: Option<u64>,
+    /// Seed of the key sequence [seed].
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// `table` for people, `json` or `csv` for programs.
+    #[arg(long, value_name = "table|json|csv", default_value = "table", value_parser = ["table", "json", "csv"])]
+    pub format: String,
+    /// Also write the predictions here, as JSON (or CSV for a .csv name).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Instead of a grid: predict the run that wrote RESULT.json and list
+    /// every counter that differs; exit 1 if any does.
+    #[arg(long, value_name = "RESULT.json", conflicts_with_all = ["nodes", "hash", "replicas", "cache_bytes", "requests", "warmup", "seed", "singleflight", "hot_cache"])]
+    pub verify: Option<PathBuf>,
+}
+
+/// Flags of `sweep`: lists where a run takes one value.
+#[derive(Debug, Args, Clone)]
+pub struct SweepArgs {
+    /// The workload, as for a run.
+    #[arg(long, short = 'w', value_name = "NAME|PATH", default_value = "zipf")]
+    pub workload: String,
+    /// The configurations.
+    #[command(flatten)]
+    pub grid: GridArgs,
     /// Measured requests per run.
     #[arg(long, value_name = "N", conflicts_with = "duration")]
     pub requests: Option<u64>,
@@ -263,6 +325,11 @@ pub struct RunArgs {
     /// Seed of the key sequence [seed; default 42].
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
+    /// One request in flight, bounded by a request count: the cluster's
+    /// counters are then the same in every run, and `simulate --verify`
+    /// predicts them exactly.
+    #[arg(long, conflicts_with_all = ["concurrency", "duration", "target"])]
+    pub deterministic: bool,
     /// Write the result here instead of
     /// results/<workload>-<nodes>n-<replicas>r-<cache>-<timestamp>.json.
     #[arg(long, short = 'o', value_name = "FILE")]
@@ -378,7 +445,11 @@ impl RunArgs {
             requests: self.requests,
             duration: self.duration,
             warmup_requests: self.warmup,
-            concurrency: self.concurrency,
+            concurrency: if self.deterministic {
+                Some(1)
+            } else {
+                self.concurrency
+            },
             rate: self.rate,
             seed: self.seed,
         }
@@ -396,6 +467,7 @@ pub fn main() -> ExitCode {
         Some(Command::Compare(args)) => compare_command(args),
         Some(Command::Check(args)) => check_command(args),
         Some(Command::Sweep(args)) => sweep_command(args),
+        Some(Command::Simulate(args)) => simulate_command(args),
         None => run_command(cli.run),
     }
 }
@@ -417,6 +489,17 @@ fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
         })
 }
 
+/// Loads the workload `spec` names and applies the flags to it; a usage
+/// error's exit status otherwise.
+fn load_workload(spec: &str, overrides: &Overrides) -> Result<workload::Loaded, ExitCode> {
+    let mut loaded = workload::load(spec).map_err(|error| fail(EXIT_USAGE, error))?;
+    loaded
+        .workload
+        .apply(overrides, &loaded.source)
+        .map_err(|error| fail(EXIT_USAGE, error))?;
+    Ok(loaded)
+}
+
 fn run_command(args: RunArgs) -> ExitCode {
     init_logging(args.verbose, log::LevelFilter::Warn);
     if cfg!(debug_assertions) {
@@ -424,13 +507,16 @@ fn run_command(args: RunArgs) -> ExitCode {
             "warning: this is a debug build; its figures are not representative. Use `cargo run --release`."
         );
     }
-    let loaded = match workload::load(&args.workload) {
+    let loaded = match load_workload(&args.workload, &args.overrides()) {
         Ok(loaded) => loaded,
-        Err(error) => return fail(EXIT_USAGE, error),
+        Err(code) => return code,
     };
-    let mut workload = loaded.workload;
-    if let Err(error) = workload.apply(&args.overrides(), &loaded.source) {
-        return fail(EXIT_USAGE, error);
+    let workload = loaded.workload;
+    if args.deterministic && workload.requests.is_none() && workload.duration.is_some() {
+        return fail(
+            EXIT_USAGE,
+            "--deterministic: the workload is bounded by a duration; give --requests",
+        );
     }
     let plan = RunPlan {
         workload,
@@ -677,11 +763,6 @@ fn sweep_command(args: SweepArgs) -> ExitCode {
             "warning: this is a debug build; its figures are not representative. Use --release."
         );
     }
-    let loaded = match workload::load(&args.workload) {
-        Ok(loaded) => loaded,
-        Err(error) => return fail(EXIT_USAGE, error),
-    };
-    let mut workload = loaded.workload;
     let overrides = Overrides {
         requests: args.requests,
         duration: args.duration,
@@ -691,15 +772,12 @@ fn sweep_command(args: SweepArgs) -> ExitCode {
         seed: args.seed,
         ..Overrides::default()
     };
-    if let Err(error) = workload.apply(&overrides, &loaded.source) {
-        return fail(EXIT_USAGE, error);
-    }
-    let grid = sweep::Grid {
-        nodes: args.nodes.clone(),
-        hashes: args.hash.clone(),
-        replicas: args.replicas.clone(),
-        cache_bytes: args.cache_bytes.clone(),
+    let loaded = match load_workload(&args.workload, &overrides) {
+        Ok(loaded) => loaded,
+        Err(code) => return code,
     };
+    let workload = loaded.workload;
+    let grid = args.grid.grid();
     let plan = sweep::SweepPlan {
         workload: &workload,
         source: &loaded.source,
@@ -747,6 +825,95 @@ fn sweep_command(args: SweepArgs) -> ExitCode {
     }
 }
 
+fn simulate_command(args: SimulateArgs) -> ExitCode {
+    if let Some(path) = &args.verify {
+        return verify_command(path, &args.format);
+    }
+    let overrides = Overrides {
+        requests: args.requests,
+        warmup_requests: args.warmup,
+        seed: args.seed,
+        singleflight: args.singleflight,
+        hot_cache: args.hot_cache,
+        ..Overrides::default()
+    };
+    let loaded = match load_workload(&args.workload, &overrides) {
+        Ok(loaded) => loaded,
+        Err(code) => return code,
+    };
+    let workload = loaded.workload;
+    let grid = args.grid.grid();
+    // Every point must be a valid workload, as for a sweep.
+    for point in grid.points(&workload) {
+        let mut check = workload.clone();
+        if let Err(error) = check.apply(&point.overrides(), &loaded.source) {
+            return fail(EXIT_USAGE, error);
+        }
+    }
+    let started = Instant::now();
+    let predictions = match simulate::simulate(&workload, &grid) {
+        Ok(predictions) => predictions,
+        Err(error) => return fail(EXIT_USAGE, error),
+    };
+    let elapsed = started.elapsed();
+    let as_json = || serde_json::to_string_pretty(&predictions).unwrap_or_default() + "\n";
+    match args.format.as_str() {
+        "json" => print!("{}", as_json()),
+        "csv" => print!("{}", simulate::csv(&predictions)),
+        _ => {
+            print!("{}", simulate::table(&predictions));
+            println!(
+                "{} configurations x {} requests ({} warm-up) simulated in {:.2} s",
+                predictions.len(),
+                predictions
+                    .first()
+                    .map_or(0, |prediction| prediction.requests),
+                workload.warmup_requests,
+                elapsed.as_secs_f64()
+            );
+        }
+    }
+    if let Some(out) = &args.out {
+        let bytes = if out.extension().is_some_and(|ext| ext == "csv") {
+            simulate::csv(&predictions)
+        } else {
+            as_json()
+        };
+        if let Err(error) = report::write_bytes_atomically(bytes.as_bytes(), out) {
+            return fail(EXIT_FAILED, error);
+        }
+        eprintln!("predictions: {}", out.display());
+    }
+    ExitCode::SUCCESS
+}
+
+fn verify_command(path: &std::path::Path, format: &str) -> ExitCode {
+    let result = match report::read(path) {
+        Ok(result) => result,
+        Err(error) => return fail(EXIT_USAGE, error),
+    };
+    let verification = match simulate::verify(&result) {
+        Ok(verification) => verification,
+        Err(error) => return fail(EXIT_USAGE, error),
+    };
+    if format == "json" {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&verification).unwrap_or_default()
+        );
+    } else {
+        print!(
+            "{}",
+            simulate::verification_report(&verification, &path.display().to_string())
+        );
+    }
+    if verification.differences.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_FAILED)
+    }
+}
+
 fn ring_command(args: RingArgs) -> ExitCode {
     if let Some(&nodes) = args
         .nodes
@@ -785,20 +952,17 @@ fn ring_command(args: RingArgs) -> ExitCode {
 
 fn serve_command(args: ServeArgs) -> ExitCode {
     init_logging(args.verbose.max(1), log::LevelFilter::Info);
-    let loaded = match workload::load(&args.workload) {
-        Ok(loaded) => loaded,
-        Err(error) => return fail(EXIT_USAGE, error),
-    };
-    let mut workload = loaded.workload;
     let overrides = Overrides {
         replicas: args.node.replicas,
         cache_bytes: args.node.cache_bytes,
         hash: args.node.hash,
         ..Overrides::default()
     };
-    if let Err(error) = workload.apply(&overrides, &loaded.source) {
-        return fail(EXIT_USAGE, error);
-    }
+    let loaded = match load_workload(&args.workload, &overrides) {
+        Ok(loaded) => loaded,
+        Err(code) => return code,
+    };
+    let workload = loaded.workload;
     let peers = if args.peers.is_empty() {
         DEMO_PEERS.iter().map(|peer| peer.to_string()).collect()
     } else {

@@ -74,6 +74,19 @@ pub fn group_options(settings: &ClusterSettings) -> GroupOptions {
     }
 }
 
+impl Faults {
+    /// The group options a cluster's nodes use under these faults.
+    pub fn group_options(&self, settings: &ClusterSettings) -> GroupOptions {
+        let mut options = group_options(settings);
+        if self.cache_off {
+            // One byte holds no entry: each is evicted as it is added.
+            options.cache_bytes = 1;
+            options.hot_cache = false;
+        }
+        options
+    }
+}
+
 /// A node's configuration in a cluster, before its address is known.
 pub fn node_config(settings: &ClusterSettings, addr: SocketAddr, api: bool) -> NodeConfig {
     NodeConfig {
@@ -123,12 +136,7 @@ impl Cluster {
                     .map_err(|_| ClusterError::Ports { base, nodes: count })?,
             };
             let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-            let mut options = group_options(settings);
-            if faults.cache_off {
-                // One byte holds no entry: each is evicted as it is added.
-                options.cache_bytes = 1;
-                options.hot_cache = false;
-            }
+            let options = faults.group_options(settings);
             let group = Arc::new(Group::new(GROUP, options, db.getter(index)));
             let mut config = node_config(settings, addr, index == 0);
             config.url = Some(ring_name(index));

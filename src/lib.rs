@@ -32,6 +32,7 @@ pub mod report;
 pub mod ring_report;
 pub mod run;
 pub mod serve;
+pub mod simulate;
 pub mod slowdb;
 pub mod sweep;
 pub mod units;

@@ -13,8 +13,10 @@ use serde::{Deserialize, Serialize};
 use crate::bare::Calibration;
 use crate::cluster::Faults;
 use crate::driver::{ErrorCounts, SecondFigures, StopReason};
+use crate::geecache::stats::GroupStatsSnapshot;
 use crate::geecache::NodeStats;
-use crate::units::ByteSize;
+use crate::slowdb::SlowDbFigures;
+use crate::units::{align, ByteSize};
 use crate::workload::Workload;
 
 /// The result format's version: raised whenever a field changes meaning or
@@ -243,6 +245,49 @@ pub struct ClusterFigures {
     pub cluster_hit_ratio: f64,
     /// The slow store.
     pub slowdb: SlowDbReport,
+}
+
+impl ClusterFigures {
+    /// The cluster figures of a measurement from its counters: the API
+    /// node's group, every node's group, and the slow store's own figures
+    /// when the store could be read (else the groups' local loads count).
+    /// `None` without any node's figures (a target run without `--peers`):
+    /// unknown, not zero.
+    pub fn of<'a>(
+        api: Option<GroupStatsSnapshot>,
+        nodes: impl Iterator<Item = &'a GroupStatsSnapshot> + Clone,
+        db: Option<&SlowDbFigures>,
+        requests: u64,
+    ) -> Option<ClusterFigures> {
+        let ratio = |part: u64, whole: u64| (whole > 0).then(|| part as f64 / whole as f64);
+        nodes.clone().next()?;
+        let api_gets = api.map(|stats| stats.gets.saturating_sub(stats.server_requests));
+        let total_gets: u64 = nodes.clone().map(|stats| stats.gets).sum();
+        let total_hits: u64 = nodes.clone().map(|stats| stats.cache_hits).sum();
+        let loads = match db {
+            Some(figures) => figures.loads,
+            None => nodes
+                .clone()
+                .map(|stats| stats.local_loads + stats.local_load_errs)
+                .sum(),
+        };
+        Some(ClusterFigures {
+            api_gets,
+            api_hit_ratio: api.and_then(|stats| ratio(stats.cache_hits, stats.gets)),
+            peer_fetch_ratio: api.and_then(|stats| ratio(stats.peer_loads, api_gets.unwrap_or(0))),
+            peer_errors: nodes.map(|stats| stats.peer_errors).sum(),
+            cluster_hit_ratio: ratio(total_hits, total_gets).unwrap_or(0.0),
+            slowdb: SlowDbReport {
+                loads,
+                loads_per_request: ratio(loads, requests).unwrap_or(0.0),
+                keys_loaded: db.map(|figures| figures.keys_loaded),
+                duplicate_loads: db.map(|figures| figures.duplicate_loads),
+                max_loads_per_key: db.map(|figures| figures.max_loads_per_key),
+                missing_loads: db.map(|figures| figures.missing_loads),
+                mean_latency_us: db.map(|figures| figures.mean_latency_us),
+            },
+        })
+    }
 }
 
 /// What the slow store did during the measurement.
@@ -602,46 +647,23 @@ pub fn summary(result: &RunResult, path: Option<&Path>) -> String {
         "cache",
         "evictions",
     ];
-    let rows: Vec<[String; 9]> = result
-        .nodes
-        .iter()
-        .map(|node| {
-            [
-                format!("{}{}", node.index, if node.api { "*" } else { "" }),
-                node.url.clone(),
-                node.listen.trim_start_matches("http://").to_owned(),
-                format!("{:.1}%", node.ring_share * 100.0),
-                node.keys_owned.to_string(),
-                number(node.requests_served),
-                number(node.slowdb_loads),
-                node.cache_bytes
-                    .map_or("-".to_owned(), |bytes| ByteSize(bytes).human()),
-                number(node.evictions),
-            ]
-        })
-        .collect();
-    let mut widths = headers.map(str::len);
-    for row in &rows {
-        for (width, cell) in widths.iter_mut().zip(row) {
-            *width = (*width).max(cell.len());
-        }
-    }
-    let mut line = |cells: &[String]| {
-        let mut text = String::new();
-        for (column, (cell, width)) in cells.iter().zip(widths).enumerate() {
-            // Text left, figures right.
-            if column < 3 {
-                let _ = write!(text, "{cell:<width$}  ");
-            } else {
-                let _ = write!(text, "{cell:>width$}  ");
-            }
-        }
-        let _ = writeln!(out, "{}", text.trim_end());
-    };
-    line(&headers.map(str::to_owned));
-    for row in &rows {
-        line(row);
-    }
+    let mut rows: Vec<Vec<String>> = vec![headers.map(str::to_owned).to_vec()];
+    rows.extend(result.nodes.iter().map(|node| {
+        vec![
+            format!("{}{}", node.index, if node.api { "*" } else { "" }),
+            node.url.clone(),
+            node.listen.trim_start_matches("http://").to_owned(),
+            format!("{:.1}%", node.ring_share * 100.0),
+            node.keys_owned.to_string(),
+            number(node.requests_served),
+            number(node.slowdb_loads),
+            node.cache_bytes
+                .map_or("-".to_owned(), |bytes| ByteSize(bytes).human()),
+            number(node.evictions),
+        ]
+    }));
+    // Text left, figures right.
+    out.push_str(&align(&rows, |column| column < 3));
     if let Some(path) = path {
         let _ = writeln!(out, "result: {}", path.display());
     }

@@ -17,15 +17,15 @@ use crate::geecache::stats::{CacheStats, GroupStatsSnapshot};
 use crate::geecache::{HashRing, NodeStats};
 use crate::report::{
     ClientFigures, ClusterFigures, HistogramData, LatencyFigures, Machine, Mode, NodeFigures,
-    RunResult, SlowDbReport, Tool, SCHEMA_VERSION,
+    RunResult, Tool, SCHEMA_VERSION,
 };
 use crate::slowdb::{key_name, SlowDb, SlowDbFigures};
 use crate::units::rfc3339;
 use crate::workload::{Bound, Workload};
 
 /// Key streams: warm-up and measurement ask for different keys.
-const WARMUP_STREAM: u64 = 0;
-const MEASURE_STREAM: u64 = 1;
+pub const WARMUP_STREAM: u64 = 0;
+pub const MEASURE_STREAM: u64 = 1;
 
 /// What to run.
 #[derive(Clone, Debug)]
@@ -381,10 +381,6 @@ fn group_of(stats: &NodeStats) -> Option<(GroupStatsSnapshot, CacheStats)> {
         .map(|report| (report.stats, report.main_cache))
 }
 
-fn ratio(part: u64, whole: u64) -> Option<f64> {
-    (whole > 0).then(|| part as f64 / whole as f64)
-}
-
 fn assemble(input: Assembly<'_>) -> Result<RunResult, RunError> {
     let workload = &input.plan.workload;
     let report = input.report;
@@ -483,40 +479,13 @@ fn assemble(input: Assembly<'_>) -> Result<RunResult, RunError> {
 
     let node_groups: Vec<(GroupStatsSnapshot, CacheStats)> =
         deltas.iter().flatten().filter_map(group_of).collect();
-    // Without any node's figures (a target run without --peers) the cluster
-    // figures are unknown, not zero.
-    let cluster = if node_groups.is_empty() {
-        None
-    } else {
-        let api_group = api_delta.as_ref().and_then(group_of);
-        let api_gets = api_group.map(|(stats, _)| stats.gets.saturating_sub(stats.server_requests));
-        let total_gets: u64 = node_groups.iter().map(|(stats, _)| stats.gets).sum();
-        let total_hits: u64 = node_groups.iter().map(|(stats, _)| stats.cache_hits).sum();
-        let loads = match &db_figures {
-            Some(figures) => figures.loads,
-            None => node_groups
-                .iter()
-                .map(|(stats, _)| stats.local_loads + stats.local_load_errs)
-                .sum(),
-        };
-        Some(ClusterFigures {
-            api_gets,
-            api_hit_ratio: api_group.and_then(|(stats, _)| ratio(stats.cache_hits, stats.gets)),
-            peer_fetch_ratio: api_group
-                .and_then(|(stats, _)| ratio(stats.peer_loads, api_gets.unwrap_or(0))),
-            peer_errors: node_groups.iter().map(|(stats, _)| stats.peer_errors).sum(),
-            cluster_hit_ratio: ratio(total_hits, total_gets).unwrap_or(0.0),
-            slowdb: SlowDbReport {
-                loads,
-                loads_per_request: ratio(loads, counts.requests).unwrap_or(0.0),
-                keys_loaded: db_figures.as_ref().map(|figures| figures.keys_loaded),
-                duplicate_loads: db_figures.as_ref().map(|figures| figures.duplicate_loads),
-                max_loads_per_key: db_figures.as_ref().map(|figures| figures.max_loads_per_key),
-                missing_loads: db_figures.as_ref().map(|figures| figures.missing_loads),
-                mean_latency_us: db_figures.as_ref().map(|figures| figures.mean_latency_us),
-            },
-        })
-    };
+    let api_group = api_delta.as_ref().and_then(group_of);
+    let cluster = ClusterFigures::of(
+        api_group.map(|(stats, _)| stats),
+        node_groups.iter().map(|(stats, _)| stats),
+        db_figures.as_ref(),
+        counts.requests,
+    );
 
     let calibration = input.calibration.map(|mut calibration| {
         let peer_fetch_ratio = cluster

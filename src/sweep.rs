@@ -16,7 +16,7 @@ use crate::driver::Control;
 use crate::geecache::HashKind;
 use crate::report::{self, ResultFileError, RunResult};
 use crate::run::{self, Calibrate, RunError, RunPlan};
-use crate::units::{compact_timestamp, rfc3339, ByteSize};
+use crate::units::{align, compact_timestamp, rfc3339, ByteSize};
 use crate::workload::{Overrides, Workload, WorkloadError};
 
 /// The version of the sweep summary's format.
@@ -156,6 +156,39 @@ impl std::fmt::Display for Point {
 }
 
 impl Point {
+    /// The configuration's cells in a table: nodes, hash, replicas, cache.
+    pub fn cells(&self) -> Vec<String> {
+        vec![
+            self.nodes.to_string(),
+            self.hash.name().to_owned(),
+            self.replicas.to_string(),
+            self.cache_bytes.to_string(),
+        ]
+    }
+
+    /// The configuration as the first fields of a CSV line, the cache size
+    /// in bytes: `3,crc32,50,1048576`.
+    pub fn csv(&self) -> String {
+        format!(
+            "{},{},{},{}",
+            self.nodes,
+            self.hash.name(),
+            self.replicas,
+            self.cache_bytes.bytes()
+        )
+    }
+
+    /// This configuration as flags over a workload.
+    pub fn overrides(&self) -> Overrides {
+        Overrides {
+            nodes: Some(self.nodes),
+            hash: Some(self.hash),
+            replicas: Some(self.replicas),
+            cache_bytes: Some(self.cache_bytes),
+            ..Overrides::default()
+        }
+    }
+
     /// The name of this configuration's result inside the sweep's directory:
     /// `<workload>-<nodes>n-<replicas>r-<cache>-<hash>.json`.
     pub fn file_name(&self, workload: &str) -> String {
@@ -198,16 +231,7 @@ pub async fn sweep(
     let mut workloads = Vec::with_capacity(points.len());
     for point in &points {
         let mut workload = plan.workload.clone();
-        workload.apply(
-            &Overrides {
-                nodes: Some(point.nodes),
-                hash: Some(point.hash),
-                replicas: Some(point.replicas),
-                cache_bytes: Some(point.cache_bytes),
-                ..Overrides::default()
-            },
-            plan.source,
-        )?;
+        workload.apply(&point.overrides(), plan.source)?;
         workloads.push(workload);
     }
     let calibration: Option<Calibration> = match plan.calibrate {
@@ -307,15 +331,7 @@ pub fn csv(summary: &Summary) -> String {
     }
     out.push_str(",limit_fraction,result\n");
     for row in &summary.rows {
-        let point = row.point;
-        let _ = write!(
-            out,
-            "{},{},{},{}",
-            point.nodes,
-            point.hash.name(),
-            point.replicas,
-            point.cache_bytes.bytes()
-        );
+        out.push_str(&row.point.csv());
         for column in COLUMNS {
             out.push(',');
             if let Some(value) = row.figures.get(column).copied().flatten() {
@@ -352,13 +368,7 @@ pub fn table(summary: &Summary) -> String {
     .map(|header| header.to_string())
     .collect()];
     for row in &summary.rows {
-        let point = row.point;
-        let mut cells = vec![
-            point.nodes.to_string(),
-            point.hash.name().to_owned(),
-            point.replicas.to_string(),
-            point.cache_bytes.to_string(),
-        ];
+        let mut cells = row.point.cells();
         for column in COLUMNS {
             cells.push(show_figure(
                 column,
@@ -367,23 +377,7 @@ pub fn table(summary: &Summary) -> String {
         }
         rows.push(cells);
     }
-    let widths: Vec<usize> = (0..rows[0].len())
-        .map(|column| rows.iter().map(|row| row[column].len()).max().unwrap_or(0))
-        .collect();
-    let mut out = String::new();
-    for row in &rows {
-        let mut line = String::new();
-        for (column, cell) in row.iter().enumerate() {
-            let width = widths[column];
-            if column == 1 {
-                let _ = write!(line, "{cell:<width$}  ");
-            } else {
-                let _ = write!(line, "{cell:>width$}  ");
-            }
-        }
-        let _ = writeln!(out, "{}", line.trim_end());
-    }
-    out
+    align(&rows, |column| column == 1)
 }
 
 /// Writes the summary as `sweep-<workload>-<timestamp>.json` and `.csv` in

@@ -275,6 +275,37 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
     (year, month, day)
 }
 
+/// Rows of cells as an aligned text table, a line per row: the columns
+/// `left(column)` names are left-aligned (text), the rest right-aligned
+/// (figures). Rows may be shorter than others.
+pub fn align<Row: AsRef<[String]>>(rows: &[Row], left: impl Fn(usize) -> bool) -> String {
+    use std::fmt::Write as _;
+    let columns = rows.iter().map(|row| row.as_ref().len()).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..columns)
+        .map(|column| {
+            rows.iter()
+                .filter_map(|row| row.as_ref().get(column))
+                .map(String::len)
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    for row in rows {
+        let mut line = String::new();
+        for (column, cell) in row.as_ref().iter().enumerate() {
+            let width = widths[column];
+            if left(column) {
+                let _ = write!(line, "{cell:<width$}  ");
+            } else {
+                let _ = write!(line, "{cell:>width$}  ");
+            }
+        }
+        let _ = writeln!(out, "{}", line.trim_end());
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

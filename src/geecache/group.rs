@@ -245,12 +245,18 @@ impl Group {
         if let Some(hot) = &self.hot_cache {
             // A fixed sequence instead of a random draw keeps runs
             // reproducible while still keeping one value in ten.
-            let draw = splitmix64(self.hot_draws.fetch_add(1, Ordering::Relaxed));
-            if draw.is_multiple_of(10) {
+            if keeps_hot(self.hot_draws.fetch_add(1, Ordering::Relaxed)) {
                 hot.add(key, value.clone());
             }
         }
     }
+}
+
+/// Whether the `draw`-th value a group fetches from a peer goes into its
+/// hot cache: one in ten, on a fixed sequence, so runs are reproducible and
+/// a model of the group can follow them.
+pub fn keeps_hot(draw: u64) -> bool {
+    splitmix64(draw).is_multiple_of(10)
 }
 
 /// SplitMix64's finaliser: spreads consecutive integers over all 64 bits.

@@ -1,0 +1,924 @@
+//! `simulate`: an in-memory model of a cluster (the same ring, the same LRU
+//! rules, the same group load path, no HTTP) that predicts a run's counters:
+//! slow-store loads, peer loads, hits and evictions, node by node.
+//!
+//! With one request in flight a run is sequential, so its counters follow
+//! from the workload alone, and the model predicts them exactly; `verify`
+//! checks a result against it. With more requests in flight the model is
+//! the sequential limit: singleflight and racing loads are not modelled.
+//!
+//! It is fast because the expensive parts are done once: the key sequence
+//! once per workload, each key's owner once per ring, and the caches work on
+//! dense key numbers instead of strings.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+
+use crate::cluster::{ring_name, Faults, GROUP};
+use crate::driver::KeySampler;
+use crate::geecache::group::keeps_hot;
+use crate::geecache::node::GroupReport;
+use crate::geecache::stats::{CacheStats, GroupStatsSnapshot};
+use crate::geecache::{GroupOptions, HashKind, HashRing};
+use crate::report::{ClusterFigures, Mode, RunResult};
+use crate::ring_report::max_over_mean;
+use crate::run::{MEASURE_STREAM, WARMUP_STREAM};
+use crate::slowdb::{is_missing, key_name, SlowDbSnapshot};
+use crate::sweep::{Grid, Point};
+use crate::units::align;
+use crate::workload::{Bound, Workload};
+
+/// Why a simulation cannot run.
+#[derive(Debug, thiserror::Error)]
+pub enum SimulateError {
+    /// The workload is bounded by time, so its request count is unknown.
+    #[error(
+        "the workload is bounded by a duration, so the number of requests is unknown: give --requests"
+    )]
+    NoRequestCount,
+    /// More requests than the model counts with 32-bit key numbers.
+    #[error("{0} requests: the model simulates at most 2^32 - 1 requests per phase")]
+    TooManyRequests(u64),
+    /// The key sampler refused the workload.
+    #[error("{0}")]
+    Sampler(String),
+    /// A result the model cannot predict.
+    #[error("{0}")]
+    Unverifiable(String),
+}
+
+/// The keys a workload asks for, in order, numbered densely in order of
+/// first appearance; shared by every configuration simulated.
+pub struct KeySequence {
+    warmup: Vec<u32>,
+    measure: Vec<u32>,
+    /// The key-space index of each dense number.
+    index: Vec<u64>,
+    /// Whether each key is one the store does not have.
+    missing: Vec<bool>,
+    /// What each key costs in a cache: its name's length plus the value's.
+    weight: Vec<u64>,
+}
+
+impl KeySequence {
+    /// The keys of `warmup` warm-up and `measure` measured requests of
+    /// `workload`, as the driver picks them.
+    pub fn new(workload: &Workload, warmup: u64, measure: u64) -> Result<Self, SimulateError> {
+        for count in [warmup, measure] {
+            if count >= u64::from(u32::MAX) {
+                return Err(SimulateError::TooManyRequests(count));
+            }
+        }
+        let sampler = KeySampler::new(workload.keys, workload.distribution, workload.seed)
+            .map_err(SimulateError::Sampler)?;
+        let sample = |stream: u64, count: u64| -> Vec<u64> {
+            let count = count as usize;
+            let threads = std::thread::available_parallelism()
+                .map(usize::from)
+                .unwrap_or(1);
+            let chunk = count.div_ceil(threads).max(1);
+            let mut out = vec![0u64; count];
+            std::thread::scope(|scope| {
+                for (part, slice) in out.chunks_mut(chunk).enumerate() {
+                    let sampler = &sampler;
+                    scope.spawn(move || {
+                        let first = (part * chunk) as u64;
+                        for (offset, slot) in slice.iter_mut().enumerate() {
+                            *slot = sampler.index(stream, first + offset as u64);
+                        }
+                    });
+                }
+            });
+            out
+        };
+        let warmup_keys = sample(WARMUP_STREAM, warmup);
+        let measure_keys = sample(MEASURE_STREAM, measure);
+        let mut numbers: HashMap<u64, u32> = HashMap::new();
+        let mut sequence = KeySequence {
+            warmup: Vec::with_capacity(warmup_keys.len()),
+            measure: Vec::with_capacity(measure_keys.len()),
+            index: Vec::new(),
+            missing: Vec::new(),
+            weight: Vec::new(),
+        };
+        let share = workload.slowdb.missing_share;
+        let mut number_of = |index: u64, sequence: &mut KeySequence| -> u32 {
+            *numbers.entry(index).or_insert_with(|| {
+                sequence.index.push(index);
+                sequence.missing.push(is_missing(index, share));
+                sequence
+                    .weight
+                    .push(key_name(index).len() as u64 + workload.value_size);
+                (sequence.index.len() - 1) as u32
+            })
+        };
+        for index in warmup_keys {
+            let number = number_of(index, &mut sequence);
+            sequence.warmup.push(number);
+        }
+        for index in measure_keys {
+            let number = number_of(index, &mut sequence);
+            sequence.measure.push(number);
+        }
+        Ok(sequence)
+    }
+
+    /// Distinct keys asked for.
+    pub fn distinct(&self) -> usize {
+        self.index.len()
+    }
+
+    /// The owner of each key on a ring of `nodes` nodes named as a run
+    /// names them, and each node's ring share.
+    pub fn owners(&self, nodes: u32, replicas: u32, hash: HashKind) -> (Vec<u16>, Vec<f64>) {
+        let mut ring = HashRing::new(replicas as usize, hash);
+        ring.add((0..nodes as usize).map(ring_name));
+        let owners = self
+            .index
+            .iter()
+            .map(|&index| ring.owner_index(&key_name(index)).unwrap_or(0) as u16)
+            .collect();
+        (owners, ring.shares())
+    }
+}
+
+const NIL: u32 = u32::MAX;
+
+/// A byte-bounded LRU over dense key numbers with [`crate::geecache::lru`]'s
+/// rules: an entry costs its key's and value's bytes, adding makes it the
+/// most recently used and then evicts from the least recently used end
+/// until the bound holds, 0 is no bound.
+struct DenseLru {
+    max_bytes: u64,
+    bytes: u64,
+    items: u64,
+    present: Vec<bool>,
+    /// Towards the most recently used end.
+    prev: Vec<u32>,
+    /// Towards the least recently used end.
+    next: Vec<u32>,
+    head: u32,
+    tail: u32,
+    gets: u64,
+    hits: u64,
+    evictions: u64,
+}
+
+impl DenseLru {
+    fn new(max_bytes: u64, keys: usize) -> Self {
+        DenseLru {
+            max_bytes,
+            bytes: 0,
+            items: 0,
+            present: vec![false; keys],
+            prev: vec![NIL; keys],
+            next: vec![NIL; keys],
+            head: NIL,
+            tail: NIL,
+            gets: 0,
+            hits: 0,
+            evictions: 0,
+        }
+    }
+
+    fn unlink(&mut self, key: u32) {
+        let (prev, next) = (self.prev[key as usize], self.next[key as usize]);
+        match prev {
+            NIL => self.head = next,
+            prev => self.next[prev as usize] = next,
+        }
+        match next {
+            NIL => self.tail = prev,
+            next => self.prev[next as usize] = prev,
+        }
+    }
+
+    fn push_front(&mut self, key: u32) {
+        self.prev[key as usize] = NIL;
+        self.next[key as usize] = self.head;
+        match self.head {
+            NIL => self.tail = key,
+            head => self.prev[head as usize] = key,
+        }
+        self.head = key;
+    }
+
+    /// A counted lookup that makes a found key the most recently used.
+    fn get(&mut self, key: u32) -> bool {
+        self.gets += 1;
+        if !self.present[key as usize] {
+            return false;
+        }
+        self.hits += 1;
+        if self.head != key {
+            self.unlink(key);
+            self.push_front(key);
+        }
+        true
+    }
+
+    fn add(&mut self, key: u32, weight: &[u64]) {
+        if self.present[key as usize] {
+            // The same key's value has the same size: only recency changes.
+            self.unlink(key);
+        } else {
+            self.present[key as usize] = true;
+            self.bytes += weight[key as usize];
+            self.items += 1;
+        }
+        self.push_front(key);
+        while self.max_bytes != 0 && self.bytes > self.max_bytes && self.tail != NIL {
+            let oldest = self.tail;
+            self.unlink(oldest);
+            self.present[oldest as usize] = false;
+            self.bytes -= weight[oldest as usize];
+            self.items -= 1;
+            self.evictions += 1;
+        }
+    }
+
+    fn stats(&self) -> CacheStats {
+        CacheStats {
+            bytes: self.bytes,
+            items: self.items,
+            gets: self.gets,
+            hits: self.hits,
+            evictions: self.evictions,
+        }
+    }
+}
+
+/// One node: its group's counters and caches.
+struct NodeModel {
+    stats: GroupStatsSnapshot,
+    main: DenseLru,
+    hot: Option<DenseLru>,
+    hot_draws: u64,
+    slowdb_loads: u64,
+}
+
+impl NodeModel {
+    /// The group's cache lookup: the main cache, then the hot cache.
+    fn lookup(&mut self, key: u32) -> bool {
+        self.main.get(key) || self.hot.as_mut().is_some_and(|hot| hot.get(key))
+    }
+
+    fn report(&self) -> GroupReport {
+        GroupReport {
+            stats: self.stats,
+            main_cache: self.main.stats(),
+            hot_cache: self.hot.as_ref().map(DenseLru::stats),
+        }
+    }
+}
+
+/// A cluster: node 0 takes the API's gets, as in a run.
+struct ClusterModel<'a> {
+    keys: &'a KeySequence,
+    owners: &'a [u16],
+    singleflight: bool,
+    nodes: Vec<NodeModel>,
+    /// Store loads of each key.
+    per_key: Vec<u32>,
+    /// Store loads of keys that do not exist.
+    missing_loads: u64,
+}
+
+impl<'a> ClusterModel<'a> {
+    fn new(keys: &'a KeySequence, owners: &'a [u16], nodes: u32, options: GroupOptions) -> Self {
+        let distinct = keys.distinct();
+        let nodes = (0..nodes)
+            .map(|_| NodeModel {
+                stats: GroupStatsSnapshot::default(),
+                main: DenseLru::new(options.cache_bytes as u64, distinct),
+                hot: options
+                    .hot_cache
+                    .then(|| DenseLru::new((options.cache_bytes / 8).max(1) as u64, distinct)),
+                hot_draws: 0,
+                slowdb_loads: 0,
+            })
+            .collect();
+        ClusterModel {
+            keys,
+            owners,
+            singleflight: options.singleflight,
+            nodes,
+            per_key: vec![0; distinct],
+            missing_loads: 0,
+        }
+    }
+
+    /// `Group::get_via` on `node`; true when it answers a value.
+    fn get(&mut self, node: usize, key: u32, any_owner: bool) -> bool {
+        let this = &mut self.nodes[node];
+        this.stats.gets += 1;
+        if this.lookup(key) {
+            this.stats.cache_hits += 1;
+            return true;
+        }
+        this.stats.loads += 1;
+        // Singleflight looks again inside the flight (one request in
+        // flight: it never finds the key, but the lookup counts).
+        if self.singleflight && this.lookup(key) {
+            this.stats.cache_hits += 1;
+            return true;
+        }
+        this.stats.loads_deduped += 1;
+        let owner = self.owners[key as usize] as usize;
+        if any_owner && owner != node {
+            self.nodes[owner].stats.server_requests += 1;
+            let found = self.get(owner, key, false);
+            let this = &mut self.nodes[node];
+            if !found {
+                // The owner's 500 is final: no second search here.
+                this.stats.peer_errors += 1;
+                return false;
+            }
+            this.stats.peer_loads += 1;
+            if let Some(hot) = &mut this.hot {
+                if keeps_hot(this.hot_draws) {
+                    hot.add(key, &self.keys.weight);
+                }
+                this.hot_draws += 1;
+            }
+            return true;
+        }
+        self.load_locally(node, key)
+    }
+
+    fn load_locally(&mut self, node: usize, key: u32) -> bool {
+        let this = &mut self.nodes[node];
+        this.slowdb_loads += 1;
+        self.per_key[key as usize] += 1;
+        if self.keys.missing[key as usize] {
+            self.missing_loads += 1;
+            this.stats.local_load_errs += 1;
+            return false;
+        }
+        this.stats.local_loads += 1;
+        this.main.add(key, &self.keys.weight);
+        true
+    }
+
+    fn slowdb(&self) -> SlowDbSnapshot {
+        SlowDbSnapshot {
+            per_key: self.per_key.clone(),
+            per_node: self.nodes.iter().map(|node| node.slowdb_loads).collect(),
+            missing: self.missing_loads,
+            waited_nanos: 0,
+        }
+    }
+}
+
+/// What the model predicts for one configuration's measurement.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Prediction {
+    /// The configuration.
+    #[serde(flatten)]
+    pub point: Point,
+    /// Measured requests.
+    pub requests: u64,
+    /// Cluster figures as a run reports them (no store latency).
+    pub cluster: ClusterFigures,
+    /// Each node's group during the measurement, as its `/_stats` delta.
+    pub nodes: Vec<GroupReport>,
+    /// Each node's slow-store loads.
+    pub slowdb_loads: Vec<u64>,
+    /// Each node's share of the ring.
+    pub ring_shares: Vec<f64>,
+}
+
+impl Prediction {
+    /// Max/mean of per-node slow-store loads.
+    pub fn load_imbalance(&self) -> f64 {
+        let loads: Vec<f64> = self
+            .slowdb_loads
+            .iter()
+            .map(|&loads| loads as f64)
+            .collect();
+        max_over_mean(&loads)
+    }
+
+    /// Main-cache evictions over every node.
+    pub fn evictions(&self) -> u64 {
+        self.nodes
+            .iter()
+            .map(|node| node.main_cache.evictions)
+            .sum()
+    }
+}
+
+/// Runs the warm-up and the measurement of `keys` through a model of a
+/// cluster with `options`, its ring given by `owners` and `shares`.
+fn predict(
+    keys: &KeySequence,
+    point: Point,
+    options: GroupOptions,
+    owners: &[u16],
+    shares: Vec<f64>,
+) -> Prediction {
+    let mut model = ClusterModel::new(keys, owners, point.nodes, options);
+    for &key in &keys.warmup {
+        model.get(0, key, true);
+    }
+    let before_db = model.slowdb();
+    let before: Vec<GroupReport> = model.nodes.iter().map(NodeModel::report).collect();
+    for &key in &keys.measure {
+        model.get(0, key, true);
+    }
+    let db = model.slowdb().since(&before_db);
+    let nodes: Vec<GroupReport> = model
+        .nodes
+        .iter()
+        .zip(&before)
+        .map(|(node, before)| {
+            let now = node.report();
+            GroupReport {
+                stats: now.stats.since(&before.stats),
+                main_cache: now.main_cache.since(&before.main_cache),
+                hot_cache: now
+                    .hot_cache
+                    .zip(before.hot_cache)
+                    .map(|(now, before)| now.since(&before)),
+            }
+        })
+        .collect();
+    let requests = keys.measure.len() as u64;
+    let mut cluster = ClusterFigures::of(
+        nodes.first().map(|node| node.stats),
+        nodes.iter().map(|node| &node.stats),
+        Some(&db),
+        requests,
+    )
+    .expect("a cluster has at least one node");
+    cluster.slowdb.mean_latency_us = None;
+    Prediction {
+        point,
+        requests,
+        cluster,
+        nodes,
+        slowdb_loads: db.per_node,
+        ring_shares: shares,
+    }
+}
+
+/// The options of every node of a configuration.
+fn options_of(workload: &Workload, point: &Point, faults: &Faults) -> GroupOptions {
+    let mut settings = workload.cluster;
+    settings.nodes = point.nodes;
+    settings.hash = point.hash;
+    settings.replicas = point.replicas;
+    settings.cache_bytes = point.cache_bytes;
+    faults.group_options(&settings)
+}
+
+/// The number of measured requests of a workload.
+pub fn request_count(workload: &Workload) -> Result<u64, SimulateError> {
+    match workload.bound() {
+        Bound::Requests(count) => Ok(count),
+        Bound::Duration(_) => Err(SimulateError::NoRequestCount),
+    }
+}
+
+/// Predicts every configuration of `grid` for `workload`, in grid order,
+/// on every core.
+pub fn simulate(workload: &Workload, grid: &Grid) -> Result<Vec<Prediction>, SimulateError> {
+    let keys = KeySequence::new(workload, workload.warmup_requests, request_count(workload)?)?;
+    let points = grid.points(workload);
+    // One ring per (nodes, hash, replicas), shared by its cache sizes.
+    let mut rings: Vec<(u32, HashKind, u32)> = Vec::new();
+    for point in &points {
+        let ring = (point.nodes, point.hash, point.replicas);
+        if !rings.contains(&ring) {
+            rings.push(ring);
+        }
+    }
+    let owners: Vec<(Vec<u16>, Vec<f64>)> = in_parallel(rings.len(), |at| {
+        let (nodes, hash, replicas) = rings[at];
+        keys.owners(nodes, replicas, hash)
+    });
+    Ok(in_parallel(points.len(), |at| {
+        let point = points[at];
+        let ring = rings
+            .iter()
+            .position(|&ring| ring == (point.nodes, point.hash, point.replicas))
+            .expect("every point's ring is listed");
+        let (owners, shares) = &owners[ring];
+        let options = options_of(workload, &point, &Faults::default());
+        predict(&keys, point, options, owners, shares.clone())
+    }))
+}
+
+/// `work(0..count)` on every core, results in order.
+fn in_parallel<T: Send>(count: usize, work: impl Fn(usize) -> T + Sync) -> Vec<T> {
+    let threads = std::thread::available_parallelism()
+        .map(usize::from)
+        .unwrap_or(1)
+        .min(count.max(1));
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<T>>> = Mutex::new((0..count).map(|_| None).collect());
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| loop {
+                let at = next.fetch_add(1, Ordering::Relaxed);
+                if at >= count {
+                    break;
+                }
+                let result = work(at);
+                results
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner())[at] = Some(result);
+            });
+        }
+    });
+    results
+        .into_inner()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .into_iter()
+        .map(|result| result.expect("every index is worked"))
+        .collect()
+}
+
+/// Where a run's counters and the model's prediction disagree.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Difference {
+    /// The figure, as a path into the prediction: `nodes[1].main_cache.evictions`.
+    pub figure: String,
+    /// What the model predicted.
+    pub model: serde_json::Value,
+    /// What the run measured.
+    pub run: serde_json::Value,
+}
+
+/// What `verify` found.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Verification {
+    /// The model's prediction for the result's configuration.
+    pub prediction: Prediction,
+    /// Every figure that differs; empty when the run is as predicted.
+    pub differences: Vec<Difference>,
+    /// Why the result may differ from the model without anything being
+    /// wrong (more than one request in flight).
+    pub caveat: Option<String>,
+}
+
+/// Predicts the counters of the run that made `result` and lists every one
+/// that differs. Only runs that started their own cluster can be predicted;
+/// the model is exact when one request was in flight.
+pub fn verify(result: &RunResult) -> Result<Verification, SimulateError> {
+    if result.mode != Mode::Cluster {
+        return Err(SimulateError::Unverifiable(
+            "the result is of a --target run: the model knows only clusters the harness started"
+                .to_owned(),
+        ));
+    }
+    let Some(run_cluster) = &result.cluster else {
+        return Err(SimulateError::Unverifiable(
+            "the result has no cluster figures".to_owned(),
+        ));
+    };
+    let workload = &result.workload;
+    let cluster = &workload.cluster;
+    let point = Point {
+        nodes: cluster.nodes,
+        hash: cluster.hash,
+        replicas: cluster.replicas,
+        cache_bytes: cluster.cache_bytes,
+    };
+    let faults = result.faults.unwrap_or_default();
+    // At one request in flight, the measurement asked for the first
+    // `requests` keys of its stream, however the run was bounded.
+    let keys = KeySequence::new(workload, workload.warmup_requests, result.client.requests)?;
+    let (owners, shares) = keys.owners(point.nodes, point.replicas, point.hash);
+    let prediction = predict(
+        &keys,
+        point,
+        options_of(workload, &point, &faults),
+        &owners,
+        shares,
+    );
+
+    let mut run_cluster = run_cluster.clone();
+    run_cluster.slowdb.mean_latency_us = None;
+    let run_nodes: Vec<Option<GroupReport>> = result
+        .nodes
+        .iter()
+        .map(|node| {
+            node.stats
+                .as_ref()
+                .and_then(|stats| stats.groups.get(GROUP).cloned())
+        })
+        .collect();
+    let run_loads: Vec<Option<u64>> = result.nodes.iter().map(|node| node.slowdb_loads).collect();
+    let mut differences = Vec::new();
+    diff(
+        "cluster",
+        &json(&prediction.cluster),
+        &json(&run_cluster),
+        &mut differences,
+    );
+    diff(
+        "nodes",
+        &json(&prediction.nodes),
+        &json(&run_nodes),
+        &mut differences,
+    );
+    diff(
+        "slowdb_loads",
+        &json(&prediction.slowdb_loads),
+        &json(&run_loads),
+        &mut differences,
+    );
+    let caveat = (workload.concurrency > 1).then(|| {
+        format!(
+            "the run had up to {} requests in flight: the model is exact only with one \
+             (--deterministic); overlapping loads and singleflight make runs differ",
+            workload.concurrency
+        )
+    });
+    Ok(Verification {
+        prediction,
+        differences,
+        caveat,
+    })
+}
+
+fn json(value: &impl Serialize) -> serde_json::Value {
+    serde_json::to_value(value).unwrap_or(serde_json::Value::Null)
+}
+
+/// Every leaf where `model` and `run` differ, named by its path.
+fn diff(path: &str, model: &serde_json::Value, run: &serde_json::Value, out: &mut Vec<Difference>) {
+    use serde_json::Value;
+    match (model, run) {
+        (Value::Object(model), Value::Object(run)) => {
+            let names: std::collections::BTreeSet<&String> =
+                model.keys().chain(run.keys()).collect();
+            for name in names {
+                diff(
+                    &format!("{path}.{name}"),
+                    model.get(name).unwrap_or(&Value::Null),
+                    run.get(name).unwrap_or(&Value::Null),
+                    out,
+                );
+            }
+        }
+        (Value::Array(model), Value::Array(run)) if model.len() == run.len() => {
+            for (at, (model, run)) in model.iter().zip(run).enumerate() {
+                diff(&format!("{path}[{at}]"), model, run, out);
+            }
+        }
+        (model, run) if model != run => out.push(Difference {
+            figure: path.to_owned(),
+            model: model.clone(),
+            run: run.clone(),
+        }),
+        _ => {}
+    }
+}
+
+/// The figures a simulation table and CSV show, in order.
+const COLUMNS: [&str; 9] = [
+    "api hit",
+    "cluster hit",
+    "peer fetch",
+    "loads/req",
+    "keys loaded",
+    "dup loads",
+    "evictions",
+    "load max/mean",
+    "ring max/mean",
+];
+
+fn cells(prediction: &Prediction) -> [String; 9] {
+    let cluster = &prediction.cluster;
+    let percent =
+        |ratio: Option<f64>| ratio.map_or("-".to_owned(), |r| format!("{:.1}%", r * 100.0));
+    [
+        percent(cluster.api_hit_ratio),
+        percent(Some(cluster.cluster_hit_ratio)),
+        percent(cluster.peer_fetch_ratio),
+        format!("{:.4}", cluster.slowdb.loads_per_request),
+        cluster.slowdb.keys_loaded.unwrap_or(0).to_string(),
+        cluster.slowdb.duplicate_loads.unwrap_or(0).to_string(),
+        prediction.evictions().to_string(),
+        format!("{:.2}", prediction.load_imbalance()),
+        format!("{:.2}", max_over_mean(&prediction.ring_shares)),
+    ]
+}
+
+/// The predictions as an aligned table, a row per configuration.
+pub fn table(predictions: &[Prediction]) -> String {
+    let mut rows: Vec<Vec<String>> = vec![["nodes", "hash", "replicas", "cache"]
+        .into_iter()
+        .chain(COLUMNS)
+        .map(str::to_owned)
+        .collect()];
+    for prediction in predictions {
+        let mut row = prediction.point.cells();
+        row.extend(cells(prediction));
+        rows.push(row);
+    }
+    align(&rows, |column| column == 1)
+}
+
+/// The predictions as CSV, a line per configuration, with plain numbers.
+pub fn csv(predictions: &[Prediction]) -> String {
+    let mut out = String::from(
+        "nodes,hash,replicas,cache_bytes,requests,api_hit_ratio,cluster_hit_ratio,\
+         peer_fetch_ratio,slowdb_loads,slowdb_loads_per_request,keys_loaded,duplicate_loads,\
+         evictions,load_imbalance,ring_imbalance\n",
+    );
+    let optional = |value: Option<f64>| value.map_or(String::new(), |value| value.to_string());
+    for prediction in predictions {
+        let cluster = &prediction.cluster;
+        let _ = writeln!(
+            out,
+            "{},{},{},{},{},{},{},{},{},{},{},{}",
+            prediction.point.csv(),
+            prediction.requests,
+            optional(cluster.api_hit_ratio),
+            cluster.cluster_hit_ratio,
+            optional(cluster.peer_fetch_ratio),
+            cluster.slowdb.loads,
+            cluster.slowdb.loads_per_request,
+            cluster.slowdb.keys_loaded.unwrap_or(0),
+            cluster.slowdb.duplicate_loads.unwrap_or(0),
+            prediction.evictions(),
+            prediction.load_imbalance(),
+            max_over_mean(&prediction.ring_shares),
+        );
+    }
+    out
+}
+
+/// A readable report of a verification.
+pub fn verification_report(verification: &Verification, source: &str) -> String {
+    let mut out = String::new();
+    let point = verification.prediction.point;
+    let _ = writeln!(
+        out,
+        "model of {point}, {} requests, against {source}",
+        verification.prediction.requests
+    );
+    if verification.differences.is_empty() {
+        let _ = writeln!(
+            out,
+            "every counter as predicted: slow-store loads, peer loads, hits, evictions, on every node"
+        );
+    } else {
+        let _ = writeln!(out, "{} figures differ:", verification.differences.len());
+        let width = verification
+            .differences
+            .iter()
+            .map(|difference| difference.figure.len())
+            .max()
+            .unwrap_or(0);
+        for difference in &verification.differences {
+            let _ = writeln!(
+                out,
+                "  {:<width$}  model {}  run {}",
+                difference.figure, difference.model, difference.run
+            );
+        }
+    }
+    if let Some(caveat) = &verification.caveat {
+        let _ = writeln!(out, "note: {caveat}");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::geecache::lru::Lru;
+    use rand::rngs::SmallRng;
+    use rand::{RngExt, SeedableRng};
+
+    #[test]
+    fn the_dense_lru_follows_the_librarys_lru() {
+        let weights: Vec<u64> = (0..50).map(|key| 4 + key % 7).collect();
+        for (seed, max_bytes) in [(1, 0), (2, 1), (3, 30), (4, 100), (5, 250)] {
+            let mut rng = SmallRng::seed_from_u64(seed);
+            let mut lru: Lru<Vec<u8>> = Lru::new(max_bytes as usize);
+            let mut dense = DenseLru::new(max_bytes, weights.len());
+            let name = |key: u32| format!("{key:04}");
+            for _ in 0..5000 {
+                let key: u32 = rng.random_range(0..50);
+                if rng.random_bool(0.5) {
+                    let found = lru.get(&name(key)).is_some();
+                    assert_eq!(dense.get(key), found, "get {key}");
+                } else {
+                    // Key names are 4 bytes: the value makes up the rest.
+                    let value = vec![0; weights[key as usize] as usize - 4];
+                    lru.add(&name(key), value);
+                    dense.add(key, &weights);
+                }
+                assert_eq!(dense.bytes, lru.bytes() as u64);
+                assert_eq!(dense.items, lru.len() as u64);
+            }
+            let mut order = Vec::new();
+            let mut key = dense.head;
+            while key != NIL {
+                order.push(name(key));
+                key = dense.next[key as usize];
+            }
+            let expected: Vec<String> = lru
+                .keys_by_recency()
+                .iter()
+                .map(|key| key.to_string())
+                .collect();
+            assert_eq!(order, expected, "recency order, bound {max_bytes}");
+        }
+    }
+
+    fn workload(text: &str) -> Workload {
+        crate::workload::parse(text, "test", "test").unwrap()
+    }
+
+    #[test]
+    fn a_cache_that_holds_every_key_loads_each_once_and_one_node_fetches_nothing() {
+        let workload = workload(
+            r#"{"keys": 500, "requests": 20000, "warmup_requests": 0,
+                "cluster": {"nodes": 3, "cache_bytes": "1MiB"}}"#,
+        );
+        let grid = Grid {
+            nodes: vec![1, 3],
+            ..Grid::default()
+        };
+        let predictions = simulate(&workload, &grid).unwrap();
+        for prediction in &predictions {
+            let slowdb = &prediction.cluster.slowdb;
+            assert_eq!(slowdb.duplicate_loads, Some(0));
+            assert_eq!(Some(slowdb.loads), slowdb.keys_loaded);
+            assert_eq!(prediction.evictions(), 0);
+            // Every request hits a cache or loads once.
+            // Each get hits, loads from the store, or fetches from the
+            // owner (which is a get there too).
+            let sum = |field: fn(&GroupStatsSnapshot) -> u64| -> u64 {
+                prediction.nodes.iter().map(|node| field(&node.stats)).sum()
+            };
+            assert_eq!(prediction.cluster.api_gets, Some(20000));
+            assert_eq!(
+                sum(|stats| stats.gets),
+                sum(|stats| stats.cache_hits) + slowdb.loads + sum(|stats| stats.peer_loads)
+            );
+        }
+        assert_eq!(predictions[0].cluster.peer_fetch_ratio, Some(0.0));
+        let three = &predictions[1];
+        let fetched = three.cluster.peer_fetch_ratio.unwrap();
+        assert!(fetched > 0.3 && fetched < 0.9, "{fetched}");
+    }
+
+    #[test]
+    fn a_small_cache_evicts_and_loads_again() {
+        let workload = workload(
+            r#"{"keys": 5000, "requests": 20000, "cluster": {"nodes": 2, "cache_bytes": "2KiB"}}"#,
+        );
+        let predictions = simulate(&workload, &Grid::default()).unwrap();
+        let prediction = &predictions[0];
+        assert!(prediction.evictions() > 1000);
+        assert!(prediction.cluster.slowdb.duplicate_loads.unwrap() > 1000);
+        for node in &prediction.nodes {
+            assert!(node.main_cache.bytes <= 2048);
+        }
+    }
+
+    #[test]
+    fn the_hot_cache_serves_remote_keys_from_the_api_node() {
+        let off = workload(
+            r#"{"keys": 2000, "requests": 50000, "distribution": {"kind": "zipf", "exponent": 1.2},
+                "cluster": {"nodes": 3, "cache_bytes": "1MiB"}}"#,
+        );
+        let mut on = off.clone();
+        on.cluster.hot_cache = true;
+        let off = &simulate(&off, &Grid::default()).unwrap()[0];
+        let on = &simulate(&on, &Grid::default()).unwrap()[0];
+        assert!(on.nodes[0].hot_cache.unwrap().hits > 0);
+        assert!(on.cluster.peer_fetch_ratio.unwrap() < off.cluster.peer_fetch_ratio.unwrap());
+        assert!(on.cluster.api_hit_ratio.unwrap() > off.cluster.api_hit_ratio.unwrap());
+    }
+
+    #[test]
+    fn a_duration_bound_needs_a_request_count() {
+        let workload = workload(r#"{"duration": "5s"}"#);
+        assert!(matches!(
+            simulate(&workload, &Grid::default()),
+            Err(SimulateError::NoRequestCount)
+        ));
+    }
+
+    #[test]
+    fn diff_names_each_differing_leaf() {
+        let model = serde_json::json!({"a": 1, "b": [1, 2], "c": {"d": null}});
+        let run = serde_json::json!({"a": 1, "b": [1, 3], "c": {"d": 4}});
+        let mut out = Vec::new();
+        diff("x", &model, &run, &mut out);
+        let figures: Vec<&str> = out.iter().map(|d| d.figure.as_str()).collect();
+        assert_eq!(figures, ["x.b[1]", "x.c.d"]);
+    }
+}

@@ -1,0 +1,200 @@
+//! The in-memory model predicts a deterministic run's counters exactly:
+//! real clusters on 127.0.0.1, one request in flight, checked with
+//! `simulate --verify` for caches below the hot set and above the key
+//! space, 1, 3 and 5 nodes, both hashes, the hot cache, singleflight off
+//! and missing keys.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{read_checked, run, scratch, text};
+
+const WORKLOAD: &str = r#"{
+  "name": "model",
+  "keys": 2000,
+  "distribution": { "kind": "zipf", "exponent": 1.0 },
+  "requests": 3000,
+  "warmup_requests": 500,
+  "value_size": 100,
+  "slowdb": { "latency": { "kind": "none" }, "missing_share": 0.05 },
+  "seed": 11
+}"#;
+
+fn deterministic_run(directory: &Path, name: &str, flags: &[&str]) -> PathBuf {
+    let workload = directory.join("model.json");
+    std::fs::write(&workload, WORKLOAD).unwrap();
+    let out = directory.join(format!("{name}.json"));
+    let mut args = vec![
+        "--workload",
+        workload.to_str().unwrap(),
+        "--deterministic",
+        "--no-calibrate",
+        "--no-progress",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(flags);
+    let output = run(&args);
+    assert!(output.status.success(), "{name}: {}", text(&output.stderr));
+    out
+}
+
+fn verify(result: &Path) -> (Option<i32>, String) {
+    let output = run(&["simulate", "--verify", result.to_str().unwrap()]);
+    (
+        output.status.code(),
+        text(&output.stdout) + &text(&output.stderr),
+    )
+}
+
+#[test]
+fn the_model_predicts_every_counter_of_deterministic_runs() {
+    let directory = scratch("simulate");
+    let configurations: [(&str, &[&str]); 5] = [
+        // Smaller than the hot set: evictions and loads again.
+        (
+            "3n-crc32-small",
+            &["--nodes", "3", "--hash", "crc32", "--cache-bytes", "4KiB"],
+        ),
+        // Larger than the key space.
+        (
+            "3n-xxh3-large",
+            &["--nodes", "3", "--hash", "xxh3", "--cache-bytes", "1MiB"],
+        ),
+        ("1n-crc32-small", &["--nodes", "1", "--cache-bytes", "4KiB"]),
+        (
+            "5n-xxh3-small-hot",
+            &[
+                "--nodes",
+                "5",
+                "--hash",
+                "xxh3",
+                "--replicas",
+                "10",
+                "--cache-bytes",
+                "8KiB",
+                "--hot-cache",
+                "on",
+            ],
+        ),
+        (
+            "5n-crc32-large-nosf",
+            &[
+                "--nodes",
+                "5",
+                "--hash",
+                "crc32",
+                "--replicas",
+                "200",
+                "--cache-bytes",
+                "1MiB",
+                "--singleflight",
+                "off",
+            ],
+        ),
+    ];
+    for (name, flags) in configurations {
+        let path = deterministic_run(&directory, name, flags);
+        let (code, report) = verify(&path);
+        assert_eq!(code, Some(0), "{name}:\n{report}");
+        assert!(
+            report.contains("every counter as predicted"),
+            "{name}:\n{report}"
+        );
+
+        // The run did what the configuration is for, so agreement means
+        // something.
+        let result = read_checked(&path);
+        let cluster = result.cluster.as_ref().unwrap();
+        let evictions: u64 = result.nodes.iter().filter_map(|node| node.evictions).sum();
+        assert!(cluster.slowdb.missing_loads.unwrap() > 0, "{name}");
+        if name.contains("small") {
+            assert!(evictions > 0, "{name}");
+            assert!(cluster.slowdb.duplicate_loads.unwrap() > 0, "{name}");
+        } else {
+            assert_eq!(evictions, 0, "{name}");
+        }
+        if result.nodes.len() > 1 {
+            assert!(cluster.peer_fetch_ratio.unwrap() > 0.3, "{name}");
+        } else {
+            assert_eq!(cluster.peer_fetch_ratio, Some(0.0), "{name}");
+        }
+        if name.contains("hot") {
+            let hot = result.nodes[0].stats.as_ref().unwrap().groups["scores"]
+                .hot_cache
+                .unwrap();
+            assert!(hot.hits > 0, "{name}: {hot:?}");
+        }
+    }
+}
+
+#[test]
+fn deterministic_runs_repeat_exactly_and_verify_names_a_counter_that_differs() {
+    let directory = scratch("simulate-repeat");
+    let flags = ["--nodes", "3", "--cache-bytes", "4KiB"];
+    let first = read_checked(&deterministic_run(&directory, "first", &flags));
+    let second_path = deterministic_run(&directory, "second", &flags);
+    let second = read_checked(&second_path);
+    let counters = |result: &geecache_bench::report::RunResult| {
+        let mut cluster = result.cluster.clone().unwrap();
+        cluster.slowdb.mean_latency_us = None;
+        let nodes: Vec<_> = result
+            .nodes
+            .iter()
+            .map(|node| {
+                (
+                    node.slowdb_loads,
+                    node.evictions,
+                    node.stats.as_ref().unwrap().groups["scores"].clone(),
+                )
+            })
+            .collect();
+        (cluster, nodes)
+    };
+    assert_eq!(counters(&first), counters(&second));
+
+    // One eviction more on node 1 than the model predicts.
+    let mut raw: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&second_path).unwrap()).unwrap();
+    let evictions = &mut raw["nodes"][1]["stats"]["groups"]["scores"]["main_cache"]["evictions"];
+    *evictions = serde_json::json!(evictions.as_u64().unwrap() + 1);
+    let tampered = directory.join("tampered.json");
+    std::fs::write(&tampered, serde_json::to_string(&raw).unwrap()).unwrap();
+    let (code, report) = verify(&tampered);
+    assert_eq!(code, Some(1), "{report}");
+    assert!(report.contains("1 figures differ"), "{report}");
+    assert!(report.contains("nodes[1].main_cache.evictions"), "{report}");
+}
+
+#[test]
+fn simulate_sweeps_a_grid_and_refuses_what_it_cannot_model() {
+    let output = run(&[
+        "simulate",
+        "--workload",
+        "ci",
+        "--nodes",
+        "1,3",
+        "--replicas",
+        "10,50",
+        "--cache-bytes",
+        "4KiB,1MiB",
+        "--format",
+        "csv",
+    ]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let csv = text(&output.stdout);
+    assert_eq!(csv.lines().count(), 1 + 8, "{csv}");
+
+    let output = run(&["simulate", "--workload", "ci", "--requests", "0"]);
+    assert_eq!(output.status.code(), Some(2));
+    let output = run(&["simulate", "--workload", "ci", "--nodes", "65"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        text(&output.stderr).contains("cluster.nodes"),
+        "{}",
+        text(&output.stderr)
+    );
+    let output = run(&["--deterministic", "--duration", "1s"]);
+    assert_eq!(output.status.code(), Some(2));
+}
