@@ -18,6 +18,7 @@ use crate::cluster::Faults;
 use crate::compare;
 use crate::driver::Control;
 use crate::geecache::HashKind;
+use crate::plot;
 use crate::report::{self, RunResult};
 use crate::ring_report;
 use crate::run::{self, RunPlan};
@@ -148,6 +149,10 @@ pub struct SimulateArgs {
     /// Also write the predictions here, as JSON (or CSV for a .csv name).
     #[arg(long, short = 'o', value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Draw hit ratio and slow-store loads against cache size and replicas
+    /// into this SVG file.
+    #[arg(long, value_name = "FILE.svg")]
+    pub plot: Option<PathBuf>,
     /// Instead of a grid: predict the run that wrote RESULT.json and list
     /// every counter that differs; exit 1 if any does.
     #[arg(long, value_name = "RESULT.json", conflicts_with_all = ["nodes", "hash", "replicas", "cache_bytes", "requests", "warmup", "seed", "singleflight", "hot_cache"])]
@@ -227,6 +232,9 @@ pub struct CompareArgs {
     /// Result files; the first is the base the changes are measured from.
     #[arg(value_name = "RESULT.json", num_args = 2.., required = true)]
     pub results: Vec<PathBuf>,
+    /// Also draw each result's latency percentile curve into this SVG file.
+    #[arg(long, value_name = "FILE.svg")]
+    pub plot: Option<PathBuf>,
     /// `table` for people, `json` for programs.
     #[arg(long, value_name = "table|json", default_value = "table", value_parser = ["table", "json"])]
     pub format: String,
@@ -693,6 +701,23 @@ fn compare_command(args: CompareArgs) -> ExitCode {
     } else {
         print!("{}", compare::table(&comparison));
     }
+    if let Some(path) = &args.plot {
+        let curves: Vec<plot::Series> = named
+            .iter()
+            .enumerate()
+            .filter_map(|(index, (path, result))| {
+                let stem = std::path::Path::new(path)
+                    .file_stem()
+                    .map_or(path.clone(), |stem| stem.to_string_lossy().into_owned());
+                plot::result_latency(&format!("{}: {stem}", compare::column_name(index)), result)
+            })
+            .collect();
+        let svg = plot::render(&[plot::latency_panel("latency percentiles", curves)]);
+        if let Err(error) = report::write_bytes_atomically(svg.as_bytes(), path) {
+            return fail(EXIT_FAILED, error);
+        }
+        eprintln!("plot: {}", path.display());
+    }
     ExitCode::SUCCESS
 }
 
@@ -814,8 +839,13 @@ fn sweep_command(args: SweepArgs) -> ExitCode {
     };
     print!("{}", sweep::table(&summary));
     match sweep::write_summary(&summary, &args.results_dir) {
-        Ok((json, csv)) => {
-            println!("summary: {} and {}", json.display(), csv.display());
+        Ok([json, csv, svg]) => {
+            println!(
+                "summary: {}, {}; charts: {}",
+                json.display(),
+                csv.display(),
+                svg.display()
+            );
             ExitCode::SUCCESS
         }
         Err(error) => fail(
@@ -883,6 +913,27 @@ fn simulate_command(args: SimulateArgs) -> ExitCode {
             return fail(EXIT_FAILED, error);
         }
         eprintln!("predictions: {}", out.display());
+    }
+    if let Some(path) = &args.plot {
+        let figures: Vec<plot::GridFigures> = predictions
+            .iter()
+            .map(|prediction| plot::GridFigures {
+                point: prediction.point,
+                hit_ratio: prediction.cluster.api_hit_ratio,
+                loads_per_request: Some(prediction.cluster.slowdb.loads_per_request),
+            })
+            .collect();
+        let panels = plot::grid_panels(&format!("model of {}", workload.name), &figures);
+        if panels.is_empty() {
+            eprintln!("plot: nothing to draw: the grid varies neither cache size nor replicas");
+        } else {
+            if let Err(error) =
+                report::write_bytes_atomically(plot::render(&panels).as_bytes(), path)
+            {
+                return fail(EXIT_FAILED, error);
+            }
+            eprintln!("plot: {}", path.display());
+        }
     }
     ExitCode::SUCCESS
 }

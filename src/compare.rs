@@ -402,7 +402,7 @@ pub fn table(comparison: &Comparison) -> String {
 }
 
 /// `A`, `B`, ... `Z`, `AA`, ...
-fn column_name(index: usize) -> String {
+pub fn column_name(index: usize) -> String {
     let letters = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ";
     if index < 26 {
         (letters[index] as char).to_string()

@@ -28,6 +28,7 @@ pub mod cluster;
 pub mod compare;
 pub mod driver;
 pub mod geecache;
+pub mod plot;
 pub mod report;
 pub mod ring_report;
 pub mod run;

@@ -14,6 +14,7 @@ use crate::bare::{self, Calibration};
 use crate::compare::{metrics, show_figure};
 use crate::driver::Control;
 use crate::geecache::HashKind;
+use crate::plot;
 use crate::report::{self, ResultFileError, RunResult};
 use crate::run::{self, Calibrate, RunError, RunPlan};
 use crate::units::{align, compact_timestamp, rfc3339, ByteSize};
@@ -382,21 +383,58 @@ pub fn table(summary: &Summary) -> String {
 
 /// Writes the summary as `sweep-<workload>-<timestamp>.json` and `.csv` in
 /// `directory`, atomically; returns both paths.
-pub fn write_summary(
-    summary: &Summary,
-    directory: &Path,
-) -> Result<(PathBuf, PathBuf), ResultFileError> {
+pub fn write_summary(summary: &Summary, directory: &Path) -> Result<[PathBuf; 3], ResultFileError> {
     let stamp = summary.started_at.replace(['-', ':'], "");
     let stem = directory.join(format!("sweep-{}-{stamp}", summary.workload.name));
     let json_path = stem.with_extension("json");
     let csv_path = stem.with_extension("csv");
+    let svg_path = stem.with_extension("svg");
     let json = serde_json::to_vec_pretty(summary).map_err(|error| ResultFileError::Format {
         path: json_path.display().to_string(),
         message: error.to_string(),
     })?;
     report::write_bytes_atomically(&json, &json_path)?;
     report::write_bytes_atomically(csv(summary).as_bytes(), &csv_path)?;
-    Ok((json_path, csv_path))
+    report::write_bytes_atomically(svg(summary).as_bytes(), &svg_path)?;
+    Ok([json_path, csv_path, svg_path])
+}
+
+/// The most configurations whose latency curves share one panel.
+const MOST_CURVES: usize = 20;
+
+/// The sweep's charts: hit ratio and slow-store loads against cache size
+/// and replicas, and, for up to [`MOST_CURVES`] configurations, their
+/// latency curves (read back from their result files).
+pub fn svg(summary: &Summary) -> String {
+    let figures: Vec<plot::GridFigures> = summary
+        .rows
+        .iter()
+        .map(|row| plot::GridFigures {
+            point: row.point,
+            hit_ratio: row.figures.get("api_hit_ratio").copied().flatten(),
+            loads_per_request: row
+                .figures
+                .get("slowdb_loads_per_request")
+                .copied()
+                .flatten(),
+        })
+        .collect();
+    let title = format!("sweep of {}", summary.workload.name);
+    let mut panels = plot::grid_panels(&title, &figures);
+    if summary.rows.len() <= MOST_CURVES {
+        let curves: Vec<plot::Series> = summary
+            .rows
+            .iter()
+            .filter_map(|row| {
+                let result = report::read(Path::new(&row.result)).ok()?;
+                plot::result_latency(&row.point.to_string(), &result)
+            })
+            .collect();
+        if !curves.is_empty() {
+            panels.push(plot::latency_panel(&format!("{title}: latency"), curves));
+        }
+    }
+    plot::render(&panels)
 }
 
 #[cfg(test)]

@@ -33,6 +33,21 @@ fn compare_shows_what_differs_and_flags_other_workloads() {
     assert!(table.contains("throughput req/s"), "{table}");
     assert!(!table.contains("WARNING"), "{table}");
 
+    // The latency curves, one per result, in an SVG.
+    let svg_path = directory.join("latency.svg");
+    let output = run(&[
+        "compare",
+        base.to_str().unwrap(),
+        wide.to_str().unwrap(),
+        "--plot",
+        svg_path.to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let svg = std::fs::read_to_string(&svg_path).unwrap();
+    assert!(svg.starts_with("<svg"), "{svg}");
+    assert_eq!(svg.matches("<polyline").count(), 2, "{svg}");
+    assert!(svg.contains("A: base") && svg.contains("B: wide"), "{svg}");
+
     let output = run(&[
         "compare",
         base.to_str().unwrap(),

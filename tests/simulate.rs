@@ -186,6 +186,25 @@ fn simulate_sweeps_a_grid_and_refuses_what_it_cannot_model() {
     let csv = text(&output.stdout);
     assert_eq!(csv.lines().count(), 1 + 8, "{csv}");
 
+    let directory = scratch("simulate-plot");
+    let svg_path = directory.join("model.svg");
+    let output = run(&[
+        "simulate",
+        "--workload",
+        "ci",
+        "--replicas",
+        "10,50,200",
+        "--cache-bytes",
+        "4KiB,64KiB,1MiB",
+        "--plot",
+        svg_path.to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let svg = std::fs::read_to_string(&svg_path).unwrap();
+    // Against cache size a line per replica count; against replicas a line
+    // per cache size; two figures each.
+    assert_eq!(svg.matches("<polyline").count(), 3 * 4, "{svg}");
+
     let output = run(&["simulate", "--workload", "ci", "--requests", "0"]);
     assert_eq!(output.status.code(), Some(2));
     let output = run(&["simulate", "--workload", "ci", "--nodes", "65"]);

@@ -108,6 +108,18 @@ fn a_sweep_runs_the_whole_grid_and_writes_each_result_and_a_summary() {
         }
     }
 
+    // The charts: hit ratio and loads against cache size (the grid varies
+    // it, not the replicas), and the eight latency curves.
+    let svg = summaries
+        .iter()
+        .find(|path| path.extension().is_some_and(|ext| ext == "svg"))
+        .expect("a summary SVG");
+    let svg = std::fs::read_to_string(svg).unwrap();
+    assert!(svg.contains("API hit ratio against cache size"), "{svg}");
+    assert!(!svg.contains("against replicas"), "{svg}");
+    // Two panels of four lines (nodes x hash), one of eight curves.
+    assert_eq!(svg.matches("<polyline").count(), 4 + 4 + 8, "{svg}");
+
     // The CSV: a header and a line per configuration.
     let csv = std::fs::read_to_string(csv).unwrap();
     let lines: Vec<&str> = csv.lines().collect();

@@ -1,0 +1,626 @@
+//! Line charts as SVG, written by hand: latency percentile curves for
+//! `compare`, hit ratio and slow-store loads against cache size and replicas
+//! for `sweep` and `simulate`. A file holds one or more panels stacked.
+
+use std::fmt::Write as _;
+
+use hdrhistogram::Histogram;
+
+use crate::report::RunResult;
+use crate::sweep::Point;
+use crate::units::ByteSize;
+
+/// How an axis maps values to positions.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Scale {
+    /// Evenly.
+    Linear,
+    /// By powers of ten (values must be positive).
+    Log,
+}
+
+/// One axis of a panel.
+#[derive(Clone, Debug)]
+pub struct Axis {
+    /// What the axis shows, with its unit.
+    pub label: String,
+    /// How values map to positions.
+    pub scale: Scale,
+    /// Tick positions and labels; `None` picks them from the data.
+    pub ticks: Option<Vec<(f64, String)>>,
+    /// The range shown; `None` fits the data (from 0 on linear axes).
+    pub range: Option<(f64, f64)>,
+}
+
+impl Axis {
+    /// An axis that picks its ticks and range from the data.
+    pub fn auto(label: &str, scale: Scale) -> Axis {
+        Axis {
+            label: label.to_owned(),
+            scale,
+            ticks: None,
+            range: None,
+        }
+    }
+}
+
+/// One line of a panel.
+#[derive(Clone, Debug)]
+pub struct Series {
+    /// Its legend entry.
+    pub name: String,
+    /// (x, y) points, drawn in order.
+    pub points: Vec<(f64, f64)>,
+}
+
+/// One chart.
+#[derive(Clone, Debug)]
+pub struct Panel {
+    /// The title above it.
+    pub title: String,
+    /// The horizontal axis.
+    pub x: Axis,
+    /// The vertical axis.
+    pub y: Axis,
+    /// The lines.
+    pub series: Vec<Series>,
+}
+
+const WIDTH: f64 = 900.0;
+const HEIGHT: f64 = 400.0;
+const LEFT: f64 = 80.0;
+const RIGHT: f64 = 260.0;
+const TOP: f64 = 40.0;
+const BOTTOM: f64 = 60.0;
+
+/// Distinct colours, one per series in turn.
+const PALETTE: [&str; 10] = [
+    "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf",
+    "#7f7f7f", "#bcbd22",
+];
+
+/// Dashes that tell series apart once the colours repeat.
+const DASHES: [&str; 3] = ["", "6 3", "2 3"];
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// A round step near `span / 5`: 1, 2 or 5 times a power of ten.
+fn nice_step(span: f64) -> f64 {
+    let rough = (span / 5.0).max(f64::MIN_POSITIVE);
+    let power = 10f64.powf(rough.log10().floor());
+    let fraction = rough / power;
+    let nice = if fraction <= 1.0 {
+        1.0
+    } else if fraction <= 2.0 {
+        2.0
+    } else if fraction <= 5.0 {
+        5.0
+    } else {
+        10.0
+    };
+    nice * power
+}
+
+/// A number as a short tick label.
+pub fn short_number(value: f64) -> String {
+    let magnitude = value.abs();
+    if magnitude >= 1e6 {
+        format!("{}M", trim(value / 1e6))
+    } else if magnitude >= 1e4 {
+        format!("{}k", trim(value / 1e3))
+    } else {
+        trim(value)
+    }
+}
+
+fn trim(value: f64) -> String {
+    let text = format!("{value:.3}");
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    if text == "-0" {
+        "0".to_owned()
+    } else {
+        text.to_owned()
+    }
+}
+
+/// The range and ticks an axis shows for `values`.
+fn layout(axis: &Axis, values: &[f64]) -> ((f64, f64), Vec<(f64, String)>) {
+    let finite: Vec<f64> = values
+        .iter()
+        .copied()
+        .filter(|value| value.is_finite() && (axis.scale == Scale::Linear || *value > 0.0))
+        .collect();
+    let low = finite.iter().copied().fold(f64::INFINITY, f64::min);
+    let high = finite.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let (low, high) = if finite.is_empty() {
+        match axis.scale {
+            Scale::Linear => (0.0, 1.0),
+            Scale::Log => (1.0, 10.0),
+        }
+    } else {
+        (low, high)
+    };
+    let range = axis.range.unwrap_or(match axis.scale {
+        Scale::Linear => {
+            let low = low.min(0.0);
+            let step = nice_step((high - low).max(f64::EPSILON));
+            (
+                (low / step).floor() * step,
+                ((high / step).ceil() * step).max(low + step),
+            )
+        }
+        Scale::Log => {
+            let low = 10f64.powf(low.log10().floor());
+            let high = 10f64.powf(high.log10().ceil()).max(low * 10.0);
+            (low, high)
+        }
+    });
+    let ticks = axis.ticks.clone().unwrap_or_else(|| match axis.scale {
+        Scale::Linear => {
+            let step = nice_step(range.1 - range.0);
+            let mut ticks = Vec::new();
+            let mut tick = (range.0 / step).ceil() * step;
+            while tick <= range.1 + step * 1e-9 {
+                ticks.push((tick, short_number(tick)));
+                tick += step;
+            }
+            ticks
+        }
+        Scale::Log => {
+            let mut ticks = Vec::new();
+            let mut tick = range.0;
+            while tick <= range.1 * 1.000_001 {
+                ticks.push((tick, short_number(tick)));
+                tick *= 10.0;
+            }
+            ticks
+        }
+    });
+    (range, ticks)
+}
+
+/// Maps `value` into [0, 1] on an axis of `scale` over `range`.
+fn unit(value: f64, scale: Scale, range: (f64, f64)) -> f64 {
+    let (value, low, high) = match scale {
+        Scale::Linear => (value, range.0, range.1),
+        Scale::Log => (
+            value.max(f64::MIN_POSITIVE).log10(),
+            range.0.log10(),
+            range.1.log10(),
+        ),
+    };
+    if high > low {
+        ((value - low) / (high - low)).clamp(-0.05, 1.05)
+    } else {
+        0.5
+    }
+}
+
+/// Legend lines are this far apart.
+const LEGEND_STEP: f64 = 16.0;
+
+/// A panel's height: tall enough for its legend.
+fn panel_height(panel: &Panel) -> f64 {
+    HEIGHT.max(TOP + 8.0 + panel.series.len() as f64 * LEGEND_STEP + BOTTOM)
+}
+
+fn render_panel(out: &mut String, panel: &Panel, top: f64) {
+    let height = panel_height(panel);
+    let xs: Vec<f64> = panel
+        .series
+        .iter()
+        .flat_map(|series| series.points.iter().map(|point| point.0))
+        .collect();
+    let ys: Vec<f64> = panel
+        .series
+        .iter()
+        .flat_map(|series| series.points.iter().map(|point| point.1))
+        .collect();
+    let (x_range, x_ticks) = layout(&panel.x, &xs);
+    let (y_range, y_ticks) = layout(&panel.y, &ys);
+    let plot_width = WIDTH - LEFT - RIGHT;
+    let plot_height = height - TOP - BOTTOM;
+    let x_at = |x: f64| LEFT + unit(x, panel.x.scale, x_range) * plot_width;
+    let y_at = |y: f64| top + TOP + (1.0 - unit(y, panel.y.scale, y_range)) * plot_height;
+
+    let _ = writeln!(
+        out,
+        r#"<text x="{:.1}" y="{:.1}" font-size="15" font-weight="bold">{}</text>"#,
+        LEFT,
+        top + TOP - 14.0,
+        escape(&panel.title)
+    );
+    // Grid and ticks.
+    for (value, label) in &y_ticks {
+        let y = y_at(*value);
+        let _ = writeln!(
+            out,
+            r##"<line x1="{LEFT:.1}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="#e0e0e0"/><text x="{:.1}" y="{:.1}" font-size="11" text-anchor="end">{}</text>"##,
+            LEFT + plot_width,
+            LEFT - 6.0,
+            y + 4.0,
+            escape(label)
+        );
+    }
+    for (value, label) in &x_ticks {
+        let x = x_at(*value);
+        let _ = writeln!(
+            out,
+            r##"<line x1="{x:.1}" y1="{:.1}" x2="{x:.1}" y2="{:.1}" stroke="#e0e0e0"/><text x="{x:.1}" y="{:.1}" font-size="11" text-anchor="middle">{}</text>"##,
+            top + TOP,
+            top + TOP + plot_height,
+            top + TOP + plot_height + 16.0,
+            escape(label)
+        );
+    }
+    let _ = writeln!(
+        out,
+        r##"<rect x="{LEFT:.1}" y="{:.1}" width="{plot_width:.1}" height="{plot_height:.1}" fill="none" stroke="#333"/>"##,
+        top + TOP
+    );
+    let _ = writeln!(
+        out,
+        r#"<text x="{:.1}" y="{:.1}" font-size="12" text-anchor="middle">{}</text>"#,
+        LEFT + plot_width / 2.0,
+        top + height - 18.0,
+        escape(&panel.x.label)
+    );
+    let _ = writeln!(
+        out,
+        r#"<text transform="translate({:.1},{:.1}) rotate(-90)" font-size="12" text-anchor="middle">{}</text>"#,
+        18.0,
+        top + TOP + plot_height / 2.0,
+        escape(&panel.y.label)
+    );
+    // Lines, points and the legend.
+    for (index, series) in panel.series.iter().enumerate() {
+        let colour = PALETTE[index % PALETTE.len()];
+        let dash = DASHES[(index / PALETTE.len()) % DASHES.len()];
+        let points: Vec<String> = series
+            .points
+            .iter()
+            .filter(|(x, y)| x.is_finite() && y.is_finite())
+            .map(|&(x, y)| format!("{:.1},{:.1}", x_at(x), y_at(y)))
+            .collect();
+        let _ = writeln!(
+            out,
+            r#"<polyline points="{}" fill="none" stroke="{colour}" stroke-width="2" stroke-dasharray="{dash}"/>"#,
+            points.join(" ")
+        );
+        for point in &points {
+            let (x, y) = point.split_once(',').unwrap_or(("0", "0"));
+            let _ = writeln!(
+                out,
+                r#"<circle cx="{x}" cy="{y}" r="2.5" fill="{colour}"/>"#
+            );
+        }
+        let legend_y = top + TOP + 8.0 + index as f64 * LEGEND_STEP;
+        {
+            let legend_x = LEFT + plot_width + 16.0;
+            let _ = writeln!(
+                out,
+                r#"<line x1="{legend_x:.1}" y1="{legend_y:.1}" x2="{:.1}" y2="{legend_y:.1}" stroke="{colour}" stroke-width="2" stroke-dasharray="{dash}"/><text x="{:.1}" y="{:.1}" font-size="11">{}</text>"#,
+                legend_x + 22.0,
+                legend_x + 28.0,
+                legend_y + 4.0,
+                escape(&series.name)
+            );
+        }
+    }
+}
+
+/// Panels stacked in one SVG document.
+pub fn render(panels: &[Panel]) -> String {
+    let height: f64 = panels.iter().map(panel_height).sum::<f64>().max(HEIGHT);
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" viewBox="0 0 {WIDTH} {height}" font-family="sans-serif">"#
+    );
+    let _ = writeln!(
+        out,
+        r#"<rect width="{WIDTH}" height="{height}" fill="white"/>"#
+    );
+    let mut top = 0.0;
+    for panel in panels {
+        render_panel(&mut out, panel, top);
+        top += panel_height(panel);
+    }
+    out.push_str("</svg>\n");
+    out
+}
+
+/// Percentiles a latency curve is drawn through, as far as the number of
+/// recorded values resolves them.
+const PERCENTILES: [f64; 14] = [
+    0.0, 25.0, 50.0, 75.0, 90.0, 95.0, 99.0, 99.5, 99.9, 99.95, 99.99, 99.995, 99.999, 99.9999,
+];
+
+/// Where percentile `p` sits on a "nines" axis: 90% at 1, 99% at 2, ...
+fn nines(p: f64) -> f64 {
+    (1.0 / (1.0 - p / 100.0)).log10()
+}
+
+/// A latency curve of `histogram` (microseconds): percentile on a nines
+/// axis against latency, up to the maximum.
+pub fn latency_curve(name: &str, histogram: &Histogram<u64>) -> Series {
+    let count = histogram.len();
+    let mut points: Vec<(f64, f64)> = Vec::new();
+    if count > 0 {
+        for p in PERCENTILES {
+            // Only the percentiles the sample resolves.
+            if 1.0 / (1.0 - p / 100.0) > count as f64 * (1.0 + 1e-9) {
+                break;
+            }
+            points.push((
+                nines(p),
+                histogram.value_at_quantile(p / 100.0).max(1) as f64,
+            ));
+        }
+        points.push(((count as f64).log10(), histogram.max().max(1) as f64));
+    }
+    Series {
+        name: name.to_owned(),
+        points,
+    }
+}
+
+/// The latency curve of a result's histogram; `None` when the histogram
+/// cannot be decoded or is empty.
+pub fn result_latency(name: &str, result: &RunResult) -> Option<Series> {
+    let histogram = result.histogram.decode().ok()?;
+    let curve = latency_curve(name, &histogram);
+    (!curve.points.is_empty()).then_some(curve)
+}
+
+/// The panel of latency curves: percentile (as nines) against latency.
+pub fn latency_panel(title: &str, series: Vec<Series>) -> Panel {
+    let widest = series
+        .iter()
+        .flat_map(|series| series.points.last())
+        .map(|point| point.0)
+        .fold(2.0, f64::max);
+    let ticks = [
+        (0.0, "0%"),
+        (1.0, "90%"),
+        (2.0, "99%"),
+        (3.0, "99.9%"),
+        (4.0, "99.99%"),
+        (5.0, "99.999%"),
+        (6.0, "99.9999%"),
+        (7.0, "99.99999%"),
+    ]
+    .into_iter()
+    .filter(|(x, _)| *x <= widest.ceil())
+    .map(|(x, label)| (x, label.to_owned()))
+    .collect();
+    Panel {
+        title: title.to_owned(),
+        x: Axis {
+            label: "percentile (the last point is the maximum)".to_owned(),
+            scale: Scale::Linear,
+            ticks: Some(ticks),
+            range: Some((0.0, widest.ceil())),
+        },
+        y: Axis {
+            label: "latency (us)".to_owned(),
+            scale: Scale::Log,
+            ticks: None,
+            range: None,
+        },
+        series,
+    }
+}
+
+/// The figures of one configuration of a grid that its panels show.
+#[derive(Clone, Copy, Debug)]
+pub struct GridFigures {
+    /// The configuration.
+    pub point: Point,
+    /// The API node's hit ratio.
+    pub hit_ratio: Option<f64>,
+    /// Slow-store loads per request.
+    pub loads_per_request: Option<f64>,
+}
+
+/// Panels of hit ratio and slow-store loads per request against cache size
+/// (a line per node count, hash and replica count) and against replicas (a
+/// line per node count, hash and cache size), for each of the two that the
+/// grid varies.
+pub fn grid_panels(title: &str, rows: &[GridFigures]) -> Vec<Panel> {
+    let mut panels = Vec::new();
+    let caches = distinct(rows.iter().map(|row| row.point.cache_bytes.bytes() as f64));
+    let replicas = distinct(rows.iter().map(|row| f64::from(row.point.replicas)));
+    let axes: [(&[f64], &str, AxisOf, LineOf); 2] = [
+        (
+            &caches,
+            "cache size per node",
+            |point| point.cache_bytes.bytes() as f64,
+            |point| format!("{}n {} {}r", point.nodes, point.hash.name(), point.replicas),
+        ),
+        (
+            &replicas,
+            "replicas (virtual nodes per node)",
+            |point| f64::from(point.replicas),
+            |point| {
+                format!(
+                    "{}n {} {}",
+                    point.nodes,
+                    point.hash.name(),
+                    point.cache_bytes
+                )
+            },
+        ),
+    ];
+    for (values, label, x_of, line_of) in axes {
+        if values.len() < 2 || values.iter().any(|value| *value <= 0.0) {
+            continue;
+        }
+        let ticks: Vec<(f64, String)> = values
+            .iter()
+            .map(|&value| {
+                let label = if label.starts_with("cache") {
+                    ByteSize(value as u64).to_string()
+                } else {
+                    short_number(value)
+                };
+                (value, label)
+            })
+            .collect();
+        let figures: [(&str, FigureOf, Option<Range>); 2] = [
+            ("API hit ratio", |row| row.hit_ratio, Some((0.0, 1.0))),
+            (
+                "slow-store loads per request",
+                |row| row.loads_per_request,
+                None,
+            ),
+        ];
+        for (figure, value_of, range) in figures {
+            let mut series: Vec<Series> = Vec::new();
+            for row in rows {
+                let Some(y) = value_of(row) else { continue };
+                let name = line_of(&row.point);
+                let point = (x_of(&row.point), y);
+                match series.iter_mut().find(|series| series.name == name) {
+                    Some(series) => series.points.push(point),
+                    None => series.push(Series {
+                        name,
+                        points: vec![point],
+                    }),
+                }
+            }
+            for series in &mut series {
+                series.points.sort_by(|a, b| a.0.total_cmp(&b.0));
+            }
+            panels.push(Panel {
+                title: format!("{title}: {figure} against {label}"),
+                x: Axis {
+                    label: label.to_owned(),
+                    scale: Scale::Log,
+                    ticks: Some(ticks.clone()),
+                    range: Some((values[0] / 1.5, values[values.len() - 1] * 1.5)),
+                },
+                y: Axis {
+                    label: figure.to_owned(),
+                    scale: Scale::Linear,
+                    ticks: None,
+                    range,
+                },
+                series,
+            });
+        }
+    }
+    panels
+}
+
+type AxisOf = fn(&Point) -> f64;
+type LineOf = fn(&Point) -> String;
+type FigureOf = fn(&GridFigures) -> Option<f64>;
+type Range = (f64, f64);
+
+/// The distinct values, in order.
+fn distinct(values: impl Iterator<Item = f64>) -> Vec<f64> {
+    let mut values: Vec<f64> = values.collect();
+    values.sort_by(f64::total_cmp);
+    values.dedup();
+    values
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::driver::new_histogram;
+
+    #[test]
+    fn nice_steps_are_one_two_or_five_times_a_power_of_ten() {
+        assert_eq!(nice_step(1.0), 0.2);
+        assert_eq!(nice_step(100.0), 20.0);
+        assert_eq!(nice_step(23.0), 5.0);
+        assert_eq!(nice_step(0.9), 0.2);
+        assert_eq!(short_number(25_000.0), "25k");
+        assert_eq!(short_number(0.25), "0.25");
+        assert_eq!(short_number(3_000_000.0), "3M");
+    }
+
+    #[test]
+    fn a_latency_curve_rises_to_the_maximum_and_stops_where_the_sample_does() {
+        let mut histogram = new_histogram();
+        for value in 1..=1000u64 {
+            histogram.record(value * 10).unwrap();
+        }
+        let curve = latency_curve("a", &histogram);
+        let ys: Vec<f64> = curve.points.iter().map(|point| point.1).collect();
+        assert!(ys.windows(2).all(|pair| pair[0] <= pair[1]), "{ys:?}");
+        // 1000 values resolve 99.9% but not 99.95%.
+        let xs: Vec<f64> = curve.points.iter().map(|point| point.0).collect();
+        assert!((xs[xs.len() - 2] - 3.0).abs() < 1e-9, "{xs:?}");
+        assert_eq!(*ys.last().unwrap(), histogram.max() as f64);
+        assert!(latency_curve("empty", &new_histogram()).points.is_empty());
+    }
+
+    #[test]
+    fn the_svg_has_a_line_and_a_legend_entry_per_series_and_escapes_text() {
+        let panel = Panel {
+            title: "a <b> & c".to_owned(),
+            x: Axis::auto("x", Scale::Log),
+            y: Axis::auto("y", Scale::Linear),
+            series: vec![
+                Series {
+                    name: "one".to_owned(),
+                    points: vec![(1.0, 0.5), (10.0, 0.7), (100.0, 0.9)],
+                },
+                Series {
+                    name: "two".to_owned(),
+                    points: vec![(1.0, 0.1), (100.0, 0.2)],
+                },
+            ],
+        };
+        let svg = render(&[panel.clone(), panel]);
+        assert!(svg.starts_with("<svg"));
+        assert!(svg.trim_end().ends_with("</svg>"));
+        assert_eq!(svg.matches("<polyline").count(), 4);
+        assert_eq!(svg.matches("<circle").count(), 10);
+        assert!(svg.contains("a &lt;b&gt; &amp; c"));
+        assert!(!svg.contains("a <b>"));
+        assert!(!svg.contains("NaN"));
+        // Log ticks at powers of ten over the data.
+        assert!(svg.contains(">100</text>"));
+    }
+
+    #[test]
+    fn a_grid_gets_panels_for_the_dimensions_it_varies() {
+        use crate::geecache::HashKind;
+        let row = |replicas: u32, cache: u64, hit: f64| GridFigures {
+            point: Point {
+                nodes: 3,
+                hash: HashKind::Crc32,
+                replicas,
+                cache_bytes: ByteSize(cache),
+            },
+            hit_ratio: Some(hit),
+            loads_per_request: Some(1.0 - hit),
+        };
+        let rows = [
+            row(10, 1 << 16, 0.2),
+            row(10, 1 << 20, 0.6),
+            row(50, 1 << 16, 0.25),
+            row(50, 1 << 20, 0.65),
+        ];
+        let panels = grid_panels("t", &rows);
+        assert_eq!(panels.len(), 4);
+        // Against cache size: a line per replica count, two points each.
+        assert_eq!(panels[0].series.len(), 2);
+        assert_eq!(
+            panels[0].series[0].points,
+            [(65536.0, 0.2), (1048576.0, 0.6)]
+        );
+        assert!(render(&panels).contains(">64KiB</text>"));
+        // One cache size and one replica count: nothing to draw.
+        assert!(grid_panels("t", &rows[..1]).is_empty());
+    }
+}
