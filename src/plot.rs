@@ -308,9 +308,21 @@ fn render_panel(out: &mut String, panel: &Panel, top: f64) {
                 legend_x + 22.0,
                 legend_x + 28.0,
                 legend_y + 4.0,
-                escape(&series.name)
+                escape(&legend_name(&series.name))
             );
         }
+    }
+}
+
+/// The most characters of a series' name the legend has room for.
+const LEGEND_CHARS: usize = 36;
+
+fn legend_name(name: &str) -> String {
+    if name.chars().count() <= LEGEND_CHARS {
+        name.to_owned()
+    } else {
+        let kept: String = name.chars().take(LEGEND_CHARS - 1).collect();
+        format!("{kept}…")
     }
 }
 

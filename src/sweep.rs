@@ -157,6 +157,17 @@ impl std::fmt::Display for Point {
 }
 
 impl Point {
+    /// A short name: `3n crc32 50r 16MiB`.
+    pub fn short(&self) -> String {
+        format!(
+            "{}n {} {}r {}",
+            self.nodes,
+            self.hash.name(),
+            self.replicas,
+            self.cache_bytes
+        )
+    }
+
     /// The configuration's cells in a table: nodes, hash, replicas, cache.
     pub fn cells(&self) -> Vec<String> {
         vec![
@@ -427,7 +438,7 @@ pub fn svg(summary: &Summary) -> String {
             .iter()
             .filter_map(|row| {
                 let result = report::read(Path::new(&row.result)).ok()?;
-                plot::result_latency(&row.point.to_string(), &result)
+                plot::result_latency(&row.point.short(), &result)
             })
             .collect();
         if !curves.is_empty() {
