@@ -26,7 +26,7 @@ use crate::serve::{self, ServeOptions, DEMO_API_PORT, DEMO_PEERS};
 use crate::simulate;
 use crate::sweep;
 use crate::units::{compact_timestamp, ByteSize, Span};
-use crate::workload::{self, Overrides};
+use crate::workload::{self, Latency, Overrides};
 
 /// Exit status for a command line or workload that cannot be used.
 pub const EXIT_USAGE: u8 = 2;
@@ -186,6 +186,9 @@ pub struct SweepArgs {
     /// Seed of the key sequence.
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
+    /// The slow store's delay per load: none, a duration or exp:MEAN.
+    #[arg(long, value_name = "none|DURATION|exp:MEAN")]
+    pub slowdb_latency: Option<Latency>,
     /// Where the results and the summary go.
     #[arg(long, value_name = "DIR", default_value = "results")]
     pub results_dir: PathBuf,
@@ -333,6 +336,10 @@ pub struct RunArgs {
     /// Seed of the key sequence [seed; default 42].
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
+    /// The slow store's delay per load: none, a duration (200us, 1ms) or
+    /// exp:MEAN [slowdb.latency; default 1ms].
+    #[arg(long, value_name = "none|DURATION|exp:MEAN")]
+    pub slowdb_latency: Option<Latency>,
     /// One request in flight, bounded by a request count: the cluster's
     /// counters are then the same in every run, and `simulate --verify`
     /// predicts them exactly.
@@ -460,6 +467,7 @@ impl RunArgs {
             },
             rate: self.rate,
             seed: self.seed,
+            slowdb_latency: self.slowdb_latency,
         }
     }
 }
@@ -795,6 +803,7 @@ fn sweep_command(args: SweepArgs) -> ExitCode {
         concurrency: args.concurrency,
         rate: args.rate,
         seed: args.seed,
+        slowdb_latency: args.slowdb_latency,
         ..Overrides::default()
     };
     let loaded = match load_workload(&args.workload, &overrides) {

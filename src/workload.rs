@@ -115,6 +115,28 @@ pub enum Latency {
     },
 }
 
+impl std::str::FromStr for Latency {
+    type Err = String;
+
+    /// `none` or `0`; a duration such as `200us` or `1ms` (fixed); `exp:1ms`
+    /// (exponential with that mean).
+    fn from_str(text: &str) -> Result<Latency, String> {
+        let text = text.trim();
+        if text == "none" || text == "0" {
+            return Ok(Latency::None);
+        }
+        let span = |text: &str| {
+            text.parse::<Span>().map_err(|error| {
+                format!("{error}; a latency is none, a duration (1ms) or exp:DURATION")
+            })
+        };
+        match text.strip_prefix("exp:") {
+            Some(mean) => Ok(Latency::Exponential { mean: span(mean)? }),
+            None => Ok(Latency::Fixed { value: span(text)? }),
+        }
+    }
+}
+
 impl Default for Latency {
     fn default() -> Self {
         Latency::Fixed {
@@ -392,6 +414,8 @@ pub struct Overrides {
     pub rate: Option<f64>,
     /// `--seed`
     pub seed: Option<u64>,
+    /// `--slowdb-latency`
+    pub slowdb_latency: Option<Latency>,
 }
 
 impl Workload {
@@ -451,6 +475,12 @@ impl Workload {
             "--concurrency"
         );
         set!(overrides.seed, self.seed, "seed", "--seed");
+        set!(
+            overrides.slowdb_latency,
+            self.slowdb.latency,
+            "slowdb.latency",
+            "--slowdb-latency"
+        );
         if let Some(requests) = overrides.requests {
             self.requests = Some(requests);
             self.duration = None;
@@ -479,7 +509,14 @@ impl Workload {
             field,
             flag: flags
                 .iter()
-                .find(|(name, _)| *name == field)
+                // A flag that sets a whole object (--slowdb-latency) sets
+                // each of its fields.
+                .find(|(name, _)| {
+                    field == *name
+                        || field
+                            .strip_prefix(*name)
+                            .is_some_and(|rest| rest.starts_with('.'))
+                })
                 .map(|(_, flag)| format!(" (set by {flag})"))
                 .unwrap_or_default(),
             message,
@@ -755,6 +792,34 @@ mod tests {
         }
         let error = error_of(r#"{"requests": 10, "duration": "1s"}"#);
         assert!(error.to_string().contains("not both"), "{error}");
+    }
+
+    #[test]
+    fn latencies_parse_from_flags() {
+        assert_eq!("none".parse::<Latency>(), Ok(Latency::None));
+        assert_eq!("0".parse::<Latency>(), Ok(Latency::None));
+        assert_eq!(
+            "200us".parse::<Latency>(),
+            Ok(Latency::Fixed {
+                value: Span(Duration::from_micros(200))
+            })
+        );
+        assert_eq!(
+            "exp:1ms".parse::<Latency>(),
+            Ok(Latency::Exponential {
+                mean: Span(Duration::from_millis(1))
+            })
+        );
+        assert!("soon".parse::<Latency>().unwrap_err().contains("exp:DURATION"));
+        let mut workload = parse_text("{}").unwrap();
+        let overrides = Overrides {
+            slowdb_latency: Some(Latency::Fixed {
+                value: Span(Duration::from_secs(120)),
+            }),
+            ..Overrides::default()
+        };
+        let error = workload.apply(&overrides, "test").unwrap_err().to_string();
+        assert!(error.contains("--slowdb-latency"), "{error}");
     }
 
     #[test]
