@@ -810,7 +810,10 @@ mod tests {
                 mean: Span(Duration::from_millis(1))
             })
         );
-        assert!("soon".parse::<Latency>().unwrap_err().contains("exp:DURATION"));
+        assert!("soon"
+            .parse::<Latency>()
+            .unwrap_err()
+            .contains("exp:DURATION"));
         let mut workload = parse_text("{}").unwrap();
         let overrides = Overrides {
             slowdb_latency: Some(Latency::Fixed {

@@ -14,15 +14,11 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Empty};
-use hyper::client::conn::http1;
-use hyper::header::HOST;
-use hyper::{Request, StatusCode, Uri};
-use hyper_util::rt::TokioIo;
-use tokio::net::TcpStream;
+use hyper::{StatusCode, Uri};
 
 use super::byteview::ByteView;
 use super::consistent_hash::{HashKind, HashRing};
+use super::h1::{Connection, ExchangeError};
 use super::peers::{BoxFuture, PeerError, PeerGetter, PeerPicker};
 
 /// Where peer requests live on every node.
@@ -125,8 +121,6 @@ pub enum ClientError {
     Url(String),
 }
 
-type Sender = http1::SendRequest<Empty<Bytes>>;
-
 /// An HTTP/1.1 client for one host that keeps its connections alive.
 ///
 /// Each request takes an idle connection (the most recently used) or opens
@@ -135,18 +129,28 @@ type Sender = http1::SendRequest<Empty<Bytes>>;
 /// connections are kept for the next burst. A request that fails on a reused
 /// connection before any answer (the server closed it while idle) is retried
 /// once on a new connection. Each request, retry included, has one timeout.
+/// The exchange runs in the caller's task (see [`super::h1`]).
 #[derive(Clone, Debug)]
 pub struct HttpClient {
     inner: Arc<HostPool>,
 }
 
-#[derive(Debug)]
 struct HostPool {
     /// `host:port`, to connect to and to send as `Host`.
     authority: String,
     timeout: Duration,
-    idle: Mutex<Vec<Sender>>,
+    idle: Mutex<Vec<Connection>>,
     opened: AtomicU64,
+}
+
+impl std::fmt::Debug for HostPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HostPool")
+            .field("authority", &self.authority)
+            .field("timeout", &self.timeout)
+            .field("opened", &self.opened)
+            .finish_non_exhaustive()
+    }
 }
 
 impl HttpClient {
@@ -180,17 +184,26 @@ impl HttpClient {
     /// GETs `path_and_query` (`/geecache/g/k`, `/api?key=k`) and reads the
     /// whole body.
     pub async fn get(&self, path_and_query: &str) -> Result<(StatusCode, Bytes), ClientError> {
+        if path_and_query
+            .bytes()
+            .any(|byte| byte <= b' ' || byte == 0x7f)
+        {
+            return Err(ClientError::Url(path_and_query.to_owned()));
+        }
         let pool = &self.inner;
         tokio::time::timeout(pool.timeout, async {
-            let (sender, reused) = pool.checkout().await?;
-            match pool.exchange(sender, path_and_query).await {
-                Err(Attempt::NotSent(_)) if reused => {
-                    let sender = pool.connect().await?;
-                    pool.exchange(sender, path_and_query)
+            let connection = match pool.take_idle() {
+                Some(connection) => connection,
+                None => pool.connect().await?,
+            };
+            match pool.exchange(connection, path_and_query).await {
+                Err((ExchangeError::NothingReceived(_), true)) => {
+                    let connection = pool.connect().await?;
+                    pool.exchange(connection, path_and_query)
                         .await
-                        .map_err(Attempt::into_error)
+                        .map_err(|(error, _)| pool.failed(error))
                 }
-                result => result.map_err(Attempt::into_error),
+                result => result.map_err(|(error, _)| pool.failed(error)),
             }
         })
         .await
@@ -213,111 +226,49 @@ impl ClientError {
     }
 }
 
-/// How a request on one connection failed.
-enum Attempt {
-    /// Before the server can have acted on it: safe to send again.
-    NotSent(ClientError),
-    /// After: the answer is lost.
-    Failed(ClientError),
-}
-
-impl Attempt {
-    fn into_error(self) -> ClientError {
-        match self {
-            Attempt::NotSent(error) | Attempt::Failed(error) => error,
-        }
-    }
-}
-
 impl HostPool {
-    /// An idle connection that is ready for a request, or a new one; says
-    /// which. Waiting for a pooled connection to finish its last exchange
-    /// takes microseconds; opening one instead would leave a spare behind.
-    async fn checkout(&self) -> Result<(Sender, bool), ClientError> {
-        while let Some(mut sender) = self.take_idle() {
-            if sender.ready().await.is_ok() {
-                return Ok((sender, true));
-            }
-        }
-        Ok((self.connect().await?, false))
-    }
-
-    async fn connect(&self) -> Result<Sender, ClientError> {
-        let failed = |error: &dyn std::error::Error| {
-            ClientError::Connection(format!(
-                "connecting to {}: {}",
-                self.authority,
-                error_chain(error)
-            ))
-        };
-        let stream = TcpStream::connect(self.authority.as_str())
-            .await
-            .map_err(|error| failed(&error))?;
-        stream.set_nodelay(true).map_err(|error| failed(&error))?;
-        let (sender, connection) = http1::handshake(TokioIo::new(stream))
-            .await
-            .map_err(|error| failed(&error))?;
-        tokio::spawn(async move {
-            if let Err(error) = connection.await {
-                log::debug!("client connection ended: {error}");
-            }
-        });
+    async fn connect(&self) -> Result<Connection, ClientError> {
+        let connection = Connection::open(&self.authority).await.map_err(|error| {
+            ClientError::Connection(format!("connecting to {}: {error}", self.authority))
+        })?;
         self.opened.fetch_add(1, Ordering::Relaxed);
-        Ok(sender)
+        Ok(connection)
     }
 
+    /// One exchange on `connection`, which goes back to the pool if it can
+    /// carry another. A failure says whether the connection had served
+    /// before (a retry on a new one is then worth it).
     async fn exchange(
         &self,
-        mut sender: Sender,
+        mut connection: Connection,
         path_and_query: &str,
-    ) -> Result<(StatusCode, Bytes), Attempt> {
-        let request = Request::get(path_and_query)
-            .header(HOST, self.authority.as_str())
-            .body(Empty::new())
-            .map_err(|_| Attempt::Failed(ClientError::Url(path_and_query.to_owned())))?;
-        let response = sender.send_request(request).await.map_err(|error| {
-            let wrapped = ClientError::Connection(error_chain(&error));
-            if error.is_canceled() || error.is_closed() || error.is_incomplete_message() {
-                Attempt::NotSent(wrapped)
-            } else {
-                Attempt::Failed(wrapped)
+    ) -> Result<(StatusCode, Bytes), (ExchangeError, bool)> {
+        let reused = connection.used();
+        match connection.get(&self.authority, path_and_query).await {
+            Ok(answer) => {
+                if answer.reusable {
+                    self.lock().push(connection);
+                }
+                Ok((answer.status, answer.body))
             }
-        })?;
-        let status = response.status();
-        let body = response
-            .into_body()
-            .collect()
-            .await
-            .map_err(|error| Attempt::Failed(ClientError::Connection(error_chain(&error))))?
-            .to_bytes();
-        if !sender.is_closed() {
-            self.lock().push(sender);
+            Err(error) => Err((error, reused)),
         }
-        Ok((status, body))
     }
 
-    fn take_idle(&self) -> Option<Sender> {
+    fn failed(&self, error: ExchangeError) -> ClientError {
+        let (ExchangeError::NothingReceived(message) | ExchangeError::Broken(message)) = error;
+        ClientError::Connection(format!("{}: {message}", self.authority))
+    }
+
+    fn take_idle(&self) -> Option<Connection> {
         self.lock().pop()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Sender>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Connection>> {
         self.idle
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
-}
-
-/// An error and its sources, joined: hyper's top-level messages alone
-/// ("connection error") do not say what went wrong.
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 /// Fetches values from one peer over HTTP.

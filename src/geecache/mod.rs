@@ -22,6 +22,7 @@ pub mod byteview;
 pub mod cache;
 pub mod consistent_hash;
 pub mod group;
+pub mod h1;
 pub mod http;
 pub mod lru;
 pub mod node;

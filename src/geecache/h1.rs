@@ -1,0 +1,464 @@
+//! One HTTP/1.1 client connection, driven by the task that sends the
+//! request: the request is written with one write, the answer read into a
+//! reusable buffer and parsed with `httparse`. There is no connection task,
+//! no channel and no header map in between, so an exchange costs its two
+//! system calls and little else; the peer client and the load driver both
+//! use it.
+//!
+//! Bodies are framed as RFC 9112 says: no body for 1xx, 204 and 304;
+//! `Transfer-Encoding: chunked`; `Content-Length`; otherwise until the
+//! server closes. A connection is kept for the next request only when the
+//! answer was framed, complete, and did not say `Connection: close`.
+
+use bytes::{Buf, Bytes, BytesMut};
+use hyper::StatusCode;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// The largest body accepted, so that a broken length cannot exhaust memory.
+pub const MAX_BODY: usize = 1 << 30;
+
+/// The most header lines an answer may have.
+const MAX_HEADERS: usize = 64;
+
+/// Bodies up to this size are copied out of the read buffer, which is then
+/// reused; larger ones are split off it without a copy.
+const COPY_BELOW: usize = 4096;
+
+/// How an exchange failed.
+#[derive(Debug)]
+pub enum ExchangeError {
+    /// Nothing of an answer arrived before the connection failed: on a
+    /// connection that had served before, the server most likely closed it
+    /// while idle, and the request can be sent again on a new one.
+    NothingReceived(String),
+    /// The answer broke off or did not parse.
+    Broken(String),
+}
+
+/// An open connection to one host.
+pub struct Connection {
+    stream: TcpStream,
+    /// What has been read and not yet used.
+    input: BytesMut,
+    /// The request being written.
+    output: Vec<u8>,
+    /// Whether an answer has been read on it before.
+    used: bool,
+}
+
+/// What one exchange brought back.
+pub struct Answer {
+    /// The status.
+    pub status: StatusCode,
+    /// The whole body.
+    pub body: Bytes,
+    /// Whether the connection may carry the next request.
+    pub reusable: bool,
+}
+
+impl Connection {
+    /// Connects to `authority` (`127.0.0.1:8001`) with Nagle's delay off.
+    pub async fn open(authority: &str) -> std::io::Result<Connection> {
+        let stream = TcpStream::connect(authority).await?;
+        stream.set_nodelay(true)?;
+        Ok(Connection {
+            stream,
+            input: BytesMut::with_capacity(8192),
+            output: Vec::with_capacity(256),
+            used: false,
+        })
+    }
+
+    /// Whether the connection has carried an exchange before.
+    pub fn used(&self) -> bool {
+        self.used
+    }
+
+    /// Sends `GET path_and_query` with `Host: host` and reads the answer.
+    pub async fn get(&mut self, host: &str, path_and_query: &str) -> Result<Answer, ExchangeError> {
+        self.output.clear();
+        self.output.extend_from_slice(b"GET ");
+        self.output.extend_from_slice(path_and_query.as_bytes());
+        self.output.extend_from_slice(b" HTTP/1.1\r\nHost: ");
+        self.output.extend_from_slice(host.as_bytes());
+        self.output.extend_from_slice(b"\r\n\r\n");
+        if let Err(error) = self.stream.write_all(&self.output).await {
+            return Err(ExchangeError::NothingReceived(format!("sending: {error}")));
+        }
+        let answer = self.read_answer().await?;
+        self.used = true;
+        Ok(answer)
+    }
+
+    /// Reads more input; `Ok(false)` at the end of the stream.
+    async fn fill(&mut self) -> std::io::Result<bool> {
+        if self.input.capacity() - self.input.len() < 1024 {
+            self.input.reserve(8192);
+        }
+        Ok(self.stream.read_buf(&mut self.input).await? > 0)
+    }
+
+    async fn read_answer(&mut self) -> Result<Answer, ExchangeError> {
+        self.input.clear();
+        // The head.
+        let (status, head_length, framing, close) = loop {
+            match parse_head(&self.input)? {
+                Head::Informational(length) => {
+                    // 100 Continue and the like: the real answer follows.
+                    self.input.advance(length);
+                    continue;
+                }
+                Head::Complete(head) => break head,
+                Head::Partial => {}
+            }
+            let nothing_yet = self.input.is_empty();
+            match self.fill().await {
+                Ok(true) => {}
+                Ok(false) if nothing_yet => {
+                    return Err(ExchangeError::NothingReceived(
+                        "the server closed the connection".to_owned(),
+                    ))
+                }
+                Ok(false) => {
+                    return Err(ExchangeError::Broken(
+                        "the server closed the connection in the middle of an answer".to_owned(),
+                    ))
+                }
+                Err(error) if nothing_yet => {
+                    return Err(ExchangeError::NothingReceived(format!("reading: {error}")))
+                }
+                Err(error) => return Err(ExchangeError::Broken(format!("reading: {error}"))),
+            }
+        };
+        self.input.advance(head_length);
+        // The body.
+        let (body, framed) = match framing {
+            Framing::Empty => (Bytes::new(), true),
+            Framing::Length(length) => (self.take_exactly(length).await?, true),
+            Framing::Chunked => (self.take_chunked().await?, true),
+            Framing::UntilClose => (self.take_until_close().await?, false),
+        };
+        // Leftover bytes would be an answer nobody asked for.
+        let reusable = framed && !close && self.input.is_empty();
+        Ok(Answer {
+            status,
+            body,
+            reusable,
+        })
+    }
+
+    /// Reads until `length` bytes are buffered.
+    async fn buffer(&mut self, length: usize) -> Result<(), ExchangeError> {
+        if self.input.len() < length {
+            self.input.reserve(length - self.input.len());
+        }
+        while self.input.len() < length {
+            match self.fill().await {
+                Ok(true) => {}
+                Ok(false) => {
+                    return Err(ExchangeError::Broken(
+                        "the server closed the connection in the middle of a body".to_owned(),
+                    ))
+                }
+                Err(error) => return Err(ExchangeError::Broken(format!("reading: {error}"))),
+            }
+        }
+        Ok(())
+    }
+
+    /// The next `length` buffered bytes, reading as needed.
+    async fn take_exactly(&mut self, length: usize) -> Result<Bytes, ExchangeError> {
+        self.buffer(length).await?;
+        Ok(if length < COPY_BELOW {
+            let body = Bytes::copy_from_slice(&self.input[..length]);
+            self.input.advance(length);
+            body
+        } else {
+            self.input.split_to(length).freeze()
+        })
+    }
+
+    async fn take_chunked(&mut self) -> Result<Bytes, ExchangeError> {
+        let mut body = BytesMut::new();
+        loop {
+            let (line, size) = loop {
+                match httparse::parse_chunk_size(&self.input) {
+                    Ok(httparse::Status::Complete((line, size))) => break (line, size),
+                    Ok(httparse::Status::Partial) => {
+                        let have = self.input.len();
+                        self.buffer(have + 1).await?;
+                    }
+                    Err(_) => return Err(ExchangeError::Broken("malformed chunk size".to_owned())),
+                }
+            };
+            let size = usize::try_from(size)
+                .ok()
+                .filter(|size| body.len() + size <= MAX_BODY)
+                .ok_or_else(|| ExchangeError::Broken("chunked body too large".to_owned()))?;
+            self.input.advance(line);
+            if size == 0 {
+                // Trailer lines, if any, up to an empty line.
+                loop {
+                    let end = loop {
+                        match self.input.windows(2).position(|pair| pair == b"\r\n") {
+                            Some(end) => break end,
+                            None => {
+                                let have = self.input.len();
+                                self.buffer(have + 1).await?;
+                            }
+                        }
+                    };
+                    self.input.advance(end + 2);
+                    if end == 0 {
+                        return Ok(body.freeze());
+                    }
+                }
+            }
+            self.buffer(size + 2).await?;
+            body.extend_from_slice(&self.input[..size]);
+            if &self.input[size..size + 2] != b"\r\n" {
+                return Err(ExchangeError::Broken(
+                    "chunk not followed by CRLF".to_owned(),
+                ));
+            }
+            self.input.advance(size + 2);
+        }
+    }
+
+    async fn take_until_close(&mut self) -> Result<Bytes, ExchangeError> {
+        loop {
+            if self.input.len() > MAX_BODY {
+                return Err(ExchangeError::Broken("body too large".to_owned()));
+            }
+            match self.fill().await {
+                Ok(true) => {}
+                Ok(false) => return Ok(self.input.split().freeze()),
+                Err(error) => return Err(ExchangeError::Broken(format!("reading: {error}"))),
+            }
+        }
+    }
+}
+
+/// What the buffered input holds of an answer's head.
+enum Head {
+    /// Not all of it yet.
+    Partial,
+    /// A 1xx head of this length, to skip.
+    Informational(usize),
+    /// The head: status, length, framing, whether the server will close.
+    Complete((StatusCode, usize, Framing, bool)),
+}
+
+fn parse_head(input: &[u8]) -> Result<Head, ExchangeError> {
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut response = httparse::Response::new(&mut headers);
+    match response.parse(input) {
+        Ok(httparse::Status::Complete(length)) => {
+            let code = response.code.unwrap_or(0);
+            let status = StatusCode::from_u16(code)
+                .map_err(|_| ExchangeError::Broken(format!("answer with status {code}")))?;
+            if status.is_informational() {
+                return Ok(Head::Informational(length));
+            }
+            let (framing, close) = framing(&response, status)?;
+            Ok(Head::Complete((status, length, framing, close)))
+        }
+        Ok(httparse::Status::Partial) => Ok(Head::Partial),
+        Err(error) => Err(ExchangeError::Broken(format!("malformed answer: {error}"))),
+    }
+}
+
+/// How an answer's body is delimited.
+#[derive(Debug, PartialEq, Eq)]
+enum Framing {
+    Empty,
+    Length(usize),
+    Chunked,
+    UntilClose,
+}
+
+/// The body's framing and whether the server will close the connection.
+fn framing(
+    response: &httparse::Response<'_, '_>,
+    status: StatusCode,
+) -> Result<(Framing, bool), ExchangeError> {
+    let mut length: Option<usize> = None;
+    let mut chunked = false;
+    let mut close = response.version == Some(0);
+    for header in response.headers.iter() {
+        let value = std::str::from_utf8(header.value).unwrap_or("").trim();
+        if header.name.eq_ignore_ascii_case("content-length") {
+            let parsed = value
+                .parse::<usize>()
+                .ok()
+                .filter(|parsed| *parsed <= MAX_BODY)
+                .ok_or_else(|| ExchangeError::Broken(format!("bad Content-Length {value:?}")))?;
+            if length.is_some_and(|earlier| earlier != parsed) {
+                return Err(ExchangeError::Broken(
+                    "conflicting Content-Length headers".to_owned(),
+                ));
+            }
+            length = Some(parsed);
+        } else if header.name.eq_ignore_ascii_case("transfer-encoding") {
+            chunked = value
+                .rsplit(',')
+                .next()
+                .is_some_and(|last| last.trim().eq_ignore_ascii_case("chunked"));
+        } else if header.name.eq_ignore_ascii_case("connection") {
+            for token in value.split(',').map(str::trim) {
+                if token.eq_ignore_ascii_case("close") {
+                    close = true;
+                } else if token.eq_ignore_ascii_case("keep-alive") && response.version == Some(0) {
+                    close = false;
+                }
+            }
+        }
+    }
+    let framing = if status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED {
+        Framing::Empty
+    } else if chunked {
+        Framing::Chunked
+    } else if let Some(length) = length {
+        Framing::Length(length)
+    } else {
+        Framing::UntilClose
+    };
+    Ok((framing, close))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::net::TcpListener;
+
+    /// A server that answers each request on a connection with the next of
+    /// `answers`, as raw bytes, then closes the connection when out.
+    async fn scripted(answers: Vec<&'static [u8]>) -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let mut request = vec![0u8; 4096];
+            for answer in answers {
+                let mut seen = Vec::new();
+                while !seen.windows(4).any(|window| window == b"\r\n\r\n") {
+                    let read = stream.read(&mut request).await.unwrap();
+                    if read == 0 {
+                        return;
+                    }
+                    seen.extend_from_slice(&request[..read]);
+                }
+                // Dribble the answer out in small pieces.
+                for piece in answer.chunks(7) {
+                    stream.write_all(piece).await.unwrap();
+                    stream.flush().await.unwrap();
+                    tokio::task::yield_now().await;
+                }
+            }
+        });
+        addr
+    }
+
+    #[tokio::test]
+    async fn answers_of_every_framing_are_read_and_the_connection_kept_when_it_can_be() {
+        let addr = scripted(vec![
+            b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Type: text/plain\r\n\r\nhello",
+            b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n4;ext=1\r\ndefg\r\n0\r\nTrailer: x\r\n\r\n",
+            b"HTTP/1.1 204 No Content\r\n\r\n",
+            b"HTTP/1.1 500 Internal Server Error\r\nConnection: close\r\nContent-Length: 4\r\n\r\noops",
+        ])
+        .await;
+        let mut connection = Connection::open(&addr).await.unwrap();
+        let answer = connection.get("h", "/a").await.unwrap();
+        assert_eq!(
+            (answer.status, &answer.body[..], answer.reusable),
+            (StatusCode::OK, &b"hello"[..], true)
+        );
+        assert!(connection.used());
+        let answer = connection.get("h", "/b").await.unwrap();
+        assert_eq!(
+            (answer.status, answer.body.len()),
+            (StatusCode::NOT_FOUND, 0)
+        );
+        let answer = connection.get("h", "/c").await.unwrap();
+        assert_eq!((&answer.body[..], answer.reusable), (&b"abcdefg"[..], true));
+        let answer = connection.get("h", "/d").await.unwrap();
+        assert_eq!(
+            (answer.status, answer.reusable),
+            (StatusCode::NO_CONTENT, true)
+        );
+        let answer = connection.get("h", "/e").await.unwrap();
+        assert_eq!(
+            (answer.status, &answer.body[..], answer.reusable),
+            (StatusCode::INTERNAL_SERVER_ERROR, &b"oops"[..], false)
+        );
+        // The server is out of answers and closes: nothing received.
+        assert!(matches!(
+            connection.get("h", "/f").await,
+            Err(ExchangeError::NothingReceived(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn an_answer_without_a_length_runs_to_the_close_and_is_not_reused() {
+        let addr = scripted(vec![b"HTTP/1.0 200 OK\r\n\r\nall of it"]).await;
+        let mut connection = Connection::open(&addr).await.unwrap();
+        let answer = connection.get("h", "/").await.unwrap();
+        assert_eq!(
+            (&answer.body[..], answer.reusable),
+            (&b"all of it"[..], false)
+        );
+    }
+
+    #[tokio::test]
+    async fn broken_answers_are_errors_that_say_what_broke() {
+        for (answer, says) in [
+            (
+                &b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort"[..],
+                "middle of a body",
+            ),
+            (
+                &b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n"[..],
+                "Content-Length",
+            ),
+            (&b"NOT HTTP AT ALL\r\n\r\n"[..], "malformed answer"),
+            (&b"HTTP/1.1 200 OK\r\nContent-Le"[..], "middle of an answer"),
+            (
+                &b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"[..],
+                "chunk size",
+            ),
+        ] {
+            let addr = scripted(vec![answer]).await;
+            let mut connection = Connection::open(&addr).await.unwrap();
+            match connection.get("h", "/").await {
+                Err(ExchangeError::Broken(message)) => {
+                    assert!(message.contains(says), "{message} for {answer:?}")
+                }
+                other => panic!("{answer:?}: {:?}", other.map(|answer| answer.status)),
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn large_bodies_arrive_whole() {
+        let body = vec![b'v'; 300_000];
+        let mut answer =
+            format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", body.len()).into_bytes();
+        answer.extend_from_slice(&body);
+        let answer: &'static [u8] = Box::leak(answer.into_boxed_slice());
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let mut request = [0u8; 1024];
+            let _ = stream.read(&mut request).await.unwrap();
+            stream.write_all(answer).await.unwrap();
+        });
+        let mut connection = Connection::open(&addr).await.unwrap();
+        let got = connection.get("h", "/").await.unwrap();
+        assert_eq!(got.body.len(), 300_000);
+        assert!(got.body.iter().all(|&byte| byte == b'v'));
+    }
+}
