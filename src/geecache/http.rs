@@ -8,6 +8,7 @@
 //! escaped inside a segment, keys with slashes, spaces, `%` or any Unicode
 //! round-trip exactly.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -35,25 +36,34 @@ pub enum PathError {
     Escape(String),
 }
 
-/// Escapes one path segment or query value.
-pub fn escape(text: &str) -> String {
+/// Appends `text` to `out`, escaped as one path segment or query value.
+pub fn escape_into(out: &mut String, text: &str) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    let mut escaped = String::with_capacity(text.len());
     for &byte in text.as_bytes() {
         if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
-            escaped.push(byte as char);
+            out.push(byte as char);
         } else {
-            escaped.push('%');
-            escaped.push(HEX[usize::from(byte >> 4)] as char);
-            escaped.push(HEX[usize::from(byte & 0xf)] as char);
+            out.push('%');
+            out.push(HEX[usize::from(byte >> 4)] as char);
+            out.push(HEX[usize::from(byte & 0xf)] as char);
         }
     }
+}
+
+/// Escapes one path segment or query value.
+pub fn escape(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    escape_into(&mut escaped, text);
     escaped
 }
 
 /// Undoes [`escape`] and Go's `url.QueryEscape`: `%XX` becomes the byte,
-/// `+` a space. Bad escapes and bytes that are not UTF-8 are errors.
-pub fn unescape(raw: &str) -> Result<String, PathError> {
+/// `+` a space. Bad escapes and bytes that are not UTF-8 are errors. Text
+/// with nothing escaped is borrowed, not copied.
+pub fn unescape(raw: &str) -> Result<Cow<'_, str>, PathError> {
+    if !raw.bytes().any(|byte| byte == b'%' || byte == b'+') {
+        return Ok(Cow::Borrowed(raw));
+    }
     let bad = || PathError::Escape(raw.to_owned());
     let bytes = raw.as_bytes();
     let mut decoded = Vec::with_capacity(bytes.len());
@@ -76,17 +86,24 @@ pub fn unescape(raw: &str) -> Result<String, PathError> {
             }
         }
     }
-    String::from_utf8(decoded).map_err(|_| bad())
+    String::from_utf8(decoded)
+        .map(Cow::Owned)
+        .map_err(|_| bad())
 }
 
-/// The path of a peer request for `key` in `group`.
+/// The path of a peer request for `key` in `group`, in one allocation.
 pub fn peer_path(group: &str, key: &str) -> String {
-    format!("{BASE_PATH}{}/{}", escape(group), escape(key))
+    let mut path = String::with_capacity(BASE_PATH.len() + group.len() + key.len() + 8);
+    path.push_str(BASE_PATH);
+    escape_into(&mut path, group);
+    path.push('/');
+    escape_into(&mut path, key);
+    path
 }
 
 /// Splits a peer request's raw path into its group and key. The key may be
 /// empty (the group then answers "key is required"); the group may not.
-pub fn parse_peer_path(path: &str) -> Result<(String, String), PathError> {
+pub fn parse_peer_path(path: &str) -> Result<(Cow<'_, str>, Cow<'_, str>), PathError> {
     let shape = || PathError::Shape(path.to_owned());
     let rest = path.strip_prefix(BASE_PATH).ok_or_else(shape)?;
     let (group, key) = rest.split_once('/').ok_or_else(shape)?;
@@ -97,7 +114,7 @@ pub fn parse_peer_path(path: &str) -> Result<(String, String), PathError> {
 }
 
 /// The first value of `name` in a raw query string, unescaped.
-pub fn query_param(query: &str, name: &str) -> Result<Option<String>, PathError> {
+pub fn query_param<'a>(query: &'a str, name: &str) -> Result<Option<Cow<'a, str>>, PathError> {
     for pair in query.split('&') {
         let (field, value) = pair.split_once('=').unwrap_or((pair, ""));
         if unescape(field)? == name {
@@ -333,7 +350,9 @@ impl PeerGetter for HttpGetter {
 
 struct PoolState {
     ring: HashRing,
-    getters: HashMap<String, Arc<HttpGetter>>,
+    /// A getter for each peer of the ring, by its index there; `None` for
+    /// this node.
+    getters: Vec<Option<Arc<HttpGetter>>>,
 }
 
 /// Picks peers from a consistent hash ring and fetches from them over HTTP,
@@ -360,7 +379,7 @@ impl HttpPool {
             hash,
             state: RwLock::new(PoolState {
                 ring: HashRing::new(replicas, hash),
-                getters: HashMap::new(),
+                getters: Vec::new(),
             }),
         }
     }
@@ -385,11 +404,15 @@ impl HttpPool {
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         let mut ring = HashRing::with_hasher(state.ring.replicas(), state.ring.hasher());
         ring.add(routes.iter().map(|(name, _)| (*name).to_owned()));
-        state.getters = routes
+        let urls: HashMap<&str, &str> = routes.iter().copied().collect();
+        state.getters = ring
+            .peers()
             .iter()
-            .map(|(name, url)| {
-                let getter = Arc::new(HttpGetter::at(*name, url, self.timeout));
-                ((*name).to_owned(), getter)
+            .map(|name| {
+                (name != &self.self_url).then(|| {
+                    let url = urls.get(name.as_str()).copied().unwrap_or(name.as_str());
+                    Arc::new(HttpGetter::at(name.as_str(), url, self.timeout))
+                })
             })
             .collect();
         state.ring = ring;
@@ -420,12 +443,8 @@ impl HttpPool {
 impl PeerPicker for HttpPool {
     fn pick_peer(&self, key: &str) -> Option<Arc<dyn PeerGetter>> {
         let state = self.read();
-        let owner = state.ring.get(key)?;
-        if owner == self.self_url {
-            return None;
-        }
-        log::debug!("[Server {}] Pick peer {owner}", self.self_url);
-        let getter = state.getters.get(owner)?;
+        let getter = state.getters.get(state.ring.owner_index(key)?)?.as_ref()?;
+        log::debug!("[Server {}] Pick peer {}", self.self_url, getter.peer());
         Some(Arc::clone(getter) as Arc<dyn PeerGetter>)
     }
 }

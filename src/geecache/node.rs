@@ -375,7 +375,7 @@ async fn serve_peer(state: &NodeState, path: &str) -> Answer {
         Ok(parts) => parts,
         Err(error) => return text(StatusCode::BAD_REQUEST, &error.to_string()),
     };
-    let Some(group) = state.groups.get(&group_name) else {
+    let Some(group) = state.groups.get(group_name.as_ref()) else {
         return text(
             StatusCode::NOT_FOUND,
             &format!("no such group: {group_name}"),
@@ -393,7 +393,7 @@ async fn serve_api(state: &NodeState, query: &str) -> Answer {
         Err(error) => return text(StatusCode::BAD_REQUEST, &error.to_string()),
     };
     let group = match &group_name {
-        Some(name) => state.groups.get(name),
+        Some(name) => state.groups.get(name.as_ref()),
         None => state.api_group.as_ref(),
     };
     let Some(group) = group else {

@@ -9,17 +9,28 @@
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 
-use tokio::sync::watch;
+use tokio::sync::Notify;
+
+/// One call in flight: its value once the leader has it, and the waiters.
+struct Call<V> {
+    value: OnceLock<V>,
+    /// The leader ended without a value (its future was dropped).
+    abandoned: AtomicBool,
+    done: Notify,
+}
+
+type Calls<V> = HashMap<Box<str>, Arc<Call<V>>>;
 
 /// A set of calls in flight, keyed by string.
 pub struct Flight<V> {
-    calls: Mutex<HashMap<String, watch::Receiver<Option<V>>>>,
+    calls: Mutex<Calls<V>>,
 }
 
 impl<V> Flight<V> {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, watch::Receiver<Option<V>>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Calls<V>> {
         // The map stays consistent even if a holder panicked: every critical
         // section is a single insert, lookup or remove.
         self.calls
@@ -39,20 +50,26 @@ impl<V> Default for Flight<V> {
 /// What a caller found when it reached the flight.
 enum Joined<V> {
     /// A call was in flight: wait for its value.
-    Waiting(watch::Receiver<Option<V>>),
-    /// None was: run the work and send its value.
-    Leading(watch::Sender<Option<V>>),
+    Waiting(Arc<Call<V>>),
+    /// None was: run the work and publish its value.
+    Leading(Arc<Call<V>>),
 }
 
-/// Takes a leader's entry out of the map however the leader ends.
+/// Takes a leader's entry out of the map however the leader ends, and wakes
+/// the waiters: with the value, or to take over.
 struct Leading<'a, V> {
     flight: &'a Flight<V>,
     key: &'a str,
+    call: Arc<Call<V>>,
 }
 
 impl<V> Drop for Leading<'_, V> {
     fn drop(&mut self) {
         self.flight.lock().remove(self.key);
+        if self.call.value.get().is_none() {
+            self.call.abandoned.store(true, Ordering::Release);
+        }
+        self.call.done.notify_waiters();
     }
 }
 
@@ -71,22 +88,30 @@ impl<V: Clone> Flight<V> {
     {
         let mut work = Some(work);
         loop {
-            let mut waiting = match self.join_or_lead(key) {
-                Joined::Waiting(receiver) => receiver,
-                Joined::Leading(sender) => {
-                    let _leading = Leading { flight: self, key };
+            let call = match self.join_or_lead(key) {
+                Joined::Waiting(call) => call,
+                Joined::Leading(call) => {
+                    let leading = Leading {
+                        flight: self,
+                        key,
+                        call,
+                    };
                     let work = work.take().expect("a caller leads at most once");
                     let value = work().await;
-                    sender.send_replace(Some(value.clone()));
+                    let _ = leading.call.value.set(value.clone());
                     return value;
                 }
             };
-            let done = match waiting.wait_for(Option::is_some).await {
-                Ok(done) => done.clone(),
-                Err(_) => None,
-            };
-            if let Some(value) = done {
-                return value;
+            let done = call.done.notified();
+            tokio::pin!(done);
+            // Registered before looking, so a wake between the look and the
+            // wait is not lost.
+            done.as_mut().enable();
+            if call.value.get().is_none() && !call.abandoned.load(Ordering::Acquire) {
+                done.await;
+            }
+            if let Some(value) = call.value.get() {
+                return value.clone();
             }
             // The leader was dropped before it finished: try again, and lead
             // if nobody else has taken over.
@@ -95,12 +120,16 @@ impl<V: Clone> Flight<V> {
 
     fn join_or_lead(&self, key: &str) -> Joined<V> {
         let mut calls = self.lock();
-        if let Some(receiver) = calls.get(key) {
-            return Joined::Waiting(receiver.clone());
+        if let Some(call) = calls.get(key) {
+            return Joined::Waiting(Arc::clone(call));
         }
-        let (sender, receiver) = watch::channel(None);
-        calls.insert(key.to_owned(), receiver);
-        Joined::Leading(sender)
+        let call = Arc::new(Call {
+            value: OnceLock::new(),
+            abandoned: AtomicBool::new(false),
+            done: Notify::new(),
+        });
+        calls.insert(key.into(), Arc::clone(&call));
+        Joined::Leading(call)
     }
 
     /// The number of keys with a call in flight.
