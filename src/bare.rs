@@ -130,6 +130,42 @@ pub struct LoadFigures {
     pub p99_us: f64,
 }
 
+/// CPU time this process has used so far, user and system together.
+pub fn process_cpu() -> Option<Duration> {
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::uninit();
+    // SAFETY: getrusage writes a whole `rusage` into the pointer it is given
+    // and returns 0 when it did.
+    let usage = unsafe {
+        if libc::getrusage(libc::RUSAGE_SELF, usage.as_mut_ptr()) != 0 {
+            return None;
+        }
+        usage.assume_init()
+    };
+    let time = |value: libc::timeval| {
+        Duration::from_secs(value.tv_sec.max(0) as u64)
+            + Duration::from_micros(value.tv_usec.max(0) as u64)
+    };
+    Some(time(usage.ru_utime) + time(usage.ru_stime))
+}
+
+/// The process's resident memory now, from `/proc/self/statm`.
+pub fn resident_bytes() -> Option<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    // SAFETY: sysconf only reads a configuration value.
+    let page_size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    u64::try_from(page_size).ok().map(|size| pages * size)
+}
+
+/// A phase's CPU use: process CPU time per request while it ran.
+pub fn cpu_per_request(before: Option<Duration>, requests: u64) -> Option<f64> {
+    let spent = process_cpu()?.checked_sub(before?)?;
+    (requests > 0).then(|| spent.as_secs_f64() * 1e6 / requests as f64)
+}
+
+/// The driver's name in [`LoadFigures::tool`].
+pub const DRIVER_TOOL: &str = "geecache-bench driver";
+
 /// Drives `base_url` with the harness's driver, closed loop, for `duration`.
 pub async fn drive(
     base_url: &str,
@@ -156,7 +192,7 @@ pub async fn drive(
     let report = driver.run(phase, &control).await;
     let latency = LatencyFigures::of(&report.histogram);
     Ok(LoadFigures {
-        tool: "geecache-bench driver".to_owned(),
+        tool: DRIVER_TOOL.to_owned(),
         requests: report.counts.requests,
         errors: report.counts.errors.total,
         throughput_rps: report.counts.requests as f64 / report.elapsed.as_secs_f64(),
@@ -375,6 +411,21 @@ Transfer/sec:     27.46MB
         assert!((limit - 75_000.0).abs() < 1e-6, "{limit}");
         calibration.blend(None, 75_000.0);
         assert_eq!(calibration.limit_fraction, None);
+    }
+
+    #[test]
+    fn cpu_time_and_memory_are_read() {
+        let before = process_cpu().unwrap();
+        // Some work to count.
+        let mut sum = 0u64;
+        for i in 0..20_000_000u64 {
+            sum = sum.wrapping_add(std::hint::black_box(i));
+        }
+        std::hint::black_box(sum);
+        assert!(process_cpu().unwrap() > before);
+        assert!(cpu_per_request(Some(before), 1000).unwrap() > 0.0);
+        assert_eq!(cpu_per_request(Some(before), 0), None);
+        assert!(resident_bytes().unwrap() > 1 << 20);
     }
 
     #[tokio::test]

@@ -372,17 +372,21 @@ impl Tally {
             self.second_errors += 1;
         }
         if answered {
+            // Into the second's histogram only: it joins the whole
+            // phase's when the second is flushed.
             let micros = (latency.as_micros() as u64).max(1);
-            self.histogram.saturating_record(micros);
             self.second_histogram.saturating_record(micros);
         }
     }
 
-    /// Hands the current second's figures to the series.
+    /// Hands the current second's figures to the series and its latencies
+    /// to the whole phase's histogram.
     fn flush(&mut self, state: &PhaseState) {
         if self.second_requests == 0 {
             return;
         }
+        // Same bounds on both sides: adding cannot fail.
+        let _ = self.histogram.add(&self.second_histogram);
         if let Ok(mut series) = state.series.lock() {
             series.add(
                 self.second,

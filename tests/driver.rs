@@ -175,3 +175,38 @@ fn a_target_that_fails_every_request_is_a_failed_run_with_a_result() {
     runtime.block_on(cluster.shutdown());
     std::fs::remove_dir_all(&directory).unwrap();
 }
+
+#[test]
+fn driver_check_reports_each_round_the_cpu_per_request_and_memory() {
+    let output = run(&[
+        "driver-check",
+        "--duration",
+        "300ms",
+        "--concurrency",
+        "8",
+        "--rounds",
+        "2",
+        "--no-wrk",
+    ]);
+    let stdout = text(&output.stdout);
+    assert!(output.status.success(), "{stdout}{}", text(&output.stderr));
+    let rows: Vec<&str> = stdout
+        .lines()
+        .filter(|line| line.contains("geecache-bench driver"))
+        .collect();
+    assert_eq!(rows.len(), 2, "{stdout}");
+    for row in rows {
+        let cells: Vec<&str> = row.split_whitespace().collect();
+        // round, tool (two words), requests, req/s, p50, p99, errors, cpu
+        let requests: u64 = cells[3].parse().unwrap();
+        assert!(requests > 100, "{row}");
+        assert_eq!(cells[7], "0", "{row}");
+        let cpu: f64 = cells[8].parse().unwrap();
+        assert!(cpu > 0.0, "{row}");
+    }
+    assert!(stdout.contains("driver memory: resident"), "{stdout}");
+
+    let output = run(&["driver-check", "--rounds", "0"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(text(&output.stderr).contains("--rounds"));
+}

@@ -278,6 +278,19 @@ enum Framing {
     UntilClose,
 }
 
+/// A Content-Length value: decimal digits, optionally padded with spaces.
+fn parse_length(value: &[u8]) -> Option<usize> {
+    let digits = value.trim_ascii();
+    if digits.is_empty() || digits.len() > 19 {
+        return None;
+    }
+    digits.iter().try_fold(0usize, |length, &digit| {
+        digit
+            .is_ascii_digit()
+            .then(|| length * 10 + usize::from(digit - b'0'))
+    })
+}
+
 /// The body's framing and whether the server will close the connection.
 fn framing(
     response: &httparse::Response<'_, '_>,
@@ -286,14 +299,13 @@ fn framing(
     let mut length: Option<usize> = None;
     let mut chunked = false;
     let mut close = response.version == Some(0);
+    let text = |value: &[u8]| std::str::from_utf8(value).unwrap_or("").trim().to_owned();
     for header in response.headers.iter() {
-        let value = std::str::from_utf8(header.value).unwrap_or("").trim();
         if header.name.eq_ignore_ascii_case("content-length") {
-            let parsed = value
-                .parse::<usize>()
-                .ok()
-                .filter(|parsed| *parsed <= MAX_BODY)
-                .ok_or_else(|| ExchangeError::Broken(format!("bad Content-Length {value:?}")))?;
+            let value = parse_length(header.value);
+            let parsed = value.filter(|parsed| *parsed <= MAX_BODY).ok_or_else(|| {
+                ExchangeError::Broken(format!("bad Content-Length {:?}", text(header.value)))
+            })?;
             if length.is_some_and(|earlier| earlier != parsed) {
                 return Err(ExchangeError::Broken(
                     "conflicting Content-Length headers".to_owned(),
@@ -301,12 +313,12 @@ fn framing(
             }
             length = Some(parsed);
         } else if header.name.eq_ignore_ascii_case("transfer-encoding") {
-            chunked = value
+            chunked = text(header.value)
                 .rsplit(',')
                 .next()
                 .is_some_and(|last| last.trim().eq_ignore_ascii_case("chunked"));
         } else if header.name.eq_ignore_ascii_case("connection") {
-            for token in value.split(',').map(str::trim) {
+            for token in text(header.value).split(',').map(str::trim) {
                 if token.eq_ignore_ascii_case("close") {
                     close = true;
                 } else if token.eq_ignore_ascii_case("keep-alive") && response.version == Some(0) {
