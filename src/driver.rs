@@ -284,9 +284,10 @@ struct PhaseState {
 }
 
 impl PhaseState {
-    /// The next request's number and when it is meant to be sent, or `None`
-    /// when the phase is over.
-    fn next_request(&self) -> Option<(u64, Option<Instant>)> {
+    /// The next request's number, when it is meant to be sent (open loop)
+    /// or now (closed loop), and whether that is a schedule to wait for; or
+    /// `None` when the phase is over.
+    fn next_request(&self) -> Option<(u64, Instant, bool)> {
         if self.control.stop.load(Ordering::Relaxed) {
             return None;
         }
@@ -305,7 +306,7 @@ impl PhaseState {
             self.hit_time_limit.store(true, Ordering::Relaxed);
             return None;
         }
-        Some((request, intended))
+        Some((request, at, intended.is_some()))
     }
 }
 
@@ -401,18 +402,24 @@ impl Tally {
     }
 }
 
+/// Each worker adds its answers to the shared count this many at a time: one
+/// cache line written by every worker on every answer costs more than the
+/// progress bar is worth.
+const PROGRESS_BATCH: u64 = 16;
+
 async fn worker(state: Arc<PhaseState>, client: HttpClient) -> Tally {
     let config = &state.config;
     let mut tally = Tally::new();
     let mut path = String::with_capacity(config.path_prefix.len() + 20);
-    while let Some((request, intended)) = state.next_request() {
-        if let Some(intended) = intended {
-            tokio::time::sleep_until(intended.into()).await;
+    // Answers not yet added to the shared count the progress bar reads.
+    let mut uncounted = 0u64;
+    while let Some((request, sent, scheduled)) = state.next_request() {
+        if scheduled {
+            tokio::time::sleep_until(sent.into()).await;
         }
         let index = config.sampler.index(state.phase.stream, request);
         path.clear();
         let _ = write!(path, "{}{index}", config.path_prefix);
-        let sent = intended.unwrap_or_else(Instant::now);
         let result = client.get(&path).await;
         let done = Instant::now();
         let outcome = match result {
@@ -430,8 +437,13 @@ async fn worker(state: Arc<PhaseState>, client: HttpClient) -> Tally {
             Err(_) => Outcome::Connection,
         };
         tally.record(&state, outcome, done.saturating_duration_since(sent), done);
-        state.control.done.fetch_add(1, Ordering::Relaxed);
+        uncounted += 1;
+        if uncounted == PROGRESS_BATCH {
+            state.control.done.fetch_add(uncounted, Ordering::Relaxed);
+            uncounted = 0;
+        }
     }
+    state.control.done.fetch_add(uncounted, Ordering::Relaxed);
     tally.flush(&state);
     tally
 }
