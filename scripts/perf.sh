@@ -21,7 +21,7 @@ $bench driver-check --concurrency 64 --duration 5s --rounds 3
 for hot in off on; do
     echo "== zipf, 3 nodes, 16MiB per node, no store delay, hot cache $hot"
     $bench --workload zipf --nodes 3 --slowdb-latency none --requests 500000 \
-        --warmup 100000 --hot-cache "$hot" --no-progress --out "$out/zipf-hot-$hot.json"
+        --warmup 300000 --hot-cache "$hot" --no-progress --out "$out/zipf-hot-$hot.json"
 done
 
 echo "== hot cache off against on"
