@@ -168,27 +168,9 @@ pub struct SweepArgs {
     /// The configurations.
     #[command(flatten)]
     pub grid: GridArgs,
-    /// Measured requests per run.
-    #[arg(long, value_name = "N", conflicts_with = "duration")]
-    pub requests: Option<u64>,
-    /// How long to measure each run.
-    #[arg(long, value_name = "DURATION")]
-    pub duration: Option<Span>,
-    /// Warm-up requests per run.
-    #[arg(long, value_name = "N")]
-    pub warmup: Option<u64>,
-    /// Requests in flight.
-    #[arg(long, short = 'c', value_name = "N")]
-    pub concurrency: Option<u32>,
-    /// Open loop at this rate.
-    #[arg(long, value_name = "PER_SECOND")]
-    pub rate: Option<f64>,
-    /// Seed of the key sequence.
-    #[arg(long, value_name = "N")]
-    pub seed: Option<u64>,
-    /// The slow store's delay per load: none, a duration or exp:MEAN.
-    #[arg(long, value_name = "none|DURATION|exp:MEAN")]
-    pub slowdb_latency: Option<Latency>,
+    /// The shape of each run.
+    #[command(flatten)]
+    pub shape: ShapeArgs,
     /// Where the results and the summary go.
     #[arg(long, value_name = "DIR", default_value = "results")]
     pub results_dir: PathBuf,
@@ -320,31 +302,9 @@ pub struct RunArgs {
     /// Keep some values fetched from peers in a hot cache [cluster.hot_cache; default off].
     #[arg(long, value_name = "on|off", value_parser = parse_switch)]
     pub hot_cache: Option<bool>,
-    /// Measured requests; replaces the workload's duration [requests; default 100000].
-    #[arg(long, value_name = "N", conflicts_with = "duration")]
-    pub requests: Option<u64>,
-    /// How long to measure, such as 10s or 2m; replaces the workload's
-    /// request count [duration].
-    #[arg(long, value_name = "DURATION")]
-    pub duration: Option<Span>,
-    /// Requests sent before measuring, not recorded [warmup_requests; default 0].
-    #[arg(long, value_name = "N")]
-    pub warmup: Option<u64>,
-    /// Requests in flight (closed loop), or the most in flight with --rate
-    /// [concurrency; default 64].
-    #[arg(long, short = 'c', value_name = "N")]
-    pub concurrency: Option<u32>,
-    /// Open loop: send this many requests per second on schedule; latency
-    /// counts from each intended send time [rate; default: closed loop].
-    #[arg(long, value_name = "PER_SECOND")]
-    pub rate: Option<f64>,
-    /// Seed of the key sequence [seed; default 42].
-    #[arg(long, value_name = "N")]
-    pub seed: Option<u64>,
-    /// The slow store's delay per load: none, a duration (200us, 1ms) or
-    /// exp:MEAN [slowdb.latency; default 1ms].
-    #[arg(long, value_name = "none|DURATION|exp:MEAN")]
-    pub slowdb_latency: Option<Latency>,
+    /// The load and the store.
+    #[command(flatten)]
+    pub shape: ShapeArgs,
     /// One request in flight, bounded by a request count: the cluster's
     /// counters are then the same in every run, and `simulate --verify`
     /// predicts them exactly.
@@ -398,6 +358,52 @@ pub struct RunArgs {
     /// More log output: -v info, -vv debug (shows every slow-store load).
     #[arg(long, short = 'v', action = clap::ArgAction::Count)]
     pub verbose: u8,
+}
+
+/// How a run loads the cluster, in a run or each run of a sweep.
+#[derive(Debug, Args, Clone)]
+pub struct ShapeArgs {
+    /// Measured requests; replaces the workload's duration [requests; default 100000].
+    #[arg(long, value_name = "N", conflicts_with = "duration")]
+    pub requests: Option<u64>,
+    /// How long to measure, such as 10s or 2m; replaces the workload's
+    /// request count [duration].
+    #[arg(long, value_name = "DURATION")]
+    pub duration: Option<Span>,
+    /// Requests sent before measuring, not recorded [warmup_requests; default 0].
+    #[arg(long, value_name = "N")]
+    pub warmup: Option<u64>,
+    /// Requests in flight (closed loop), or the most in flight with --rate
+    /// [concurrency; default 64].
+    #[arg(long, short = 'c', value_name = "N")]
+    pub concurrency: Option<u32>,
+    /// Open loop: send this many requests per second on schedule; latency
+    /// counts from each intended send time [rate; default: closed loop].
+    #[arg(long, value_name = "PER_SECOND")]
+    pub rate: Option<f64>,
+    /// Seed of the key sequence [seed; default 42].
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// The slow store's delay per load: none, a duration (200us, 1ms) or
+    /// exp:MEAN [slowdb.latency; default 1ms].
+    #[arg(long, value_name = "none|DURATION|exp:MEAN")]
+    pub slowdb_latency: Option<Latency>,
+}
+
+impl ShapeArgs {
+    /// These flags over a workload.
+    fn overrides(&self) -> Overrides {
+        Overrides {
+            requests: self.requests,
+            duration: self.duration,
+            warmup_requests: self.warmup,
+            concurrency: self.concurrency,
+            rate: self.rate,
+            seed: self.seed,
+            slowdb_latency: self.slowdb_latency,
+            ..Overrides::default()
+        }
+    }
 }
 
 /// Flags every node takes, in a run or in `serve`.
@@ -462,17 +468,12 @@ impl RunArgs {
             hash: self.node.hash,
             singleflight: self.singleflight,
             hot_cache: self.hot_cache,
-            requests: self.requests,
-            duration: self.duration,
-            warmup_requests: self.warmup,
             concurrency: if self.deterministic {
                 Some(1)
             } else {
-                self.concurrency
+                self.shape.concurrency
             },
-            rate: self.rate,
-            seed: self.seed,
-            slowdb_latency: self.slowdb_latency,
+            ..self.shape.overrides()
         }
     }
 }
@@ -896,16 +897,7 @@ fn sweep_command(args: SweepArgs) -> ExitCode {
             "warning: this is a debug build; its figures are not representative. Use --release."
         );
     }
-    let overrides = Overrides {
-        requests: args.requests,
-        duration: args.duration,
-        warmup_requests: args.warmup,
-        concurrency: args.concurrency,
-        rate: args.rate,
-        seed: args.seed,
-        slowdb_latency: args.slowdb_latency,
-        ..Overrides::default()
-    };
+    let overrides = args.shape.overrides();
     let loaded = match load_workload(&args.workload, &overrides) {
         Ok(loaded) => loaded,
         Err(code) => return code,
@@ -1239,7 +1231,7 @@ mod tests {
         assert_eq!(cli.run.singleflight, Some(false));
         assert_eq!(cli.run.node.hash, Some(HashKind::Xxh3));
         let cli = Cli::try_parse_from(["geecache-bench", "run", "--duration", "10s"]).unwrap();
-        assert!(matches!(cli.command, Some(Command::Run(args)) if args.duration.is_some()));
+        assert!(matches!(cli.command, Some(Command::Run(args)) if args.shape.duration.is_some()));
     }
 
     #[test]
