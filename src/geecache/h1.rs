@@ -194,7 +194,7 @@ impl Connection {
             };
             let size = usize::try_from(size)
                 .ok()
-                .filter(|size| body.len() + size <= MAX_BODY)
+                .filter(|size| body.len().saturating_add(*size) <= MAX_BODY)
                 .ok_or_else(|| ExchangeError::Broken("chunked body too large".to_owned()))?;
             self.input.advance(line);
             if size == 0 {
@@ -285,9 +285,12 @@ fn parse_length(value: &[u8]) -> Option<usize> {
         return None;
     }
     digits.iter().try_fold(0usize, |length, &digit| {
-        digit
-            .is_ascii_digit()
-            .then(|| length * 10 + usize::from(digit - b'0'))
+        if !digit.is_ascii_digit() {
+            return None;
+        }
+        length
+            .checked_mul(10)?
+            .checked_add(usize::from(digit - b'0'))
     })
 }
 
@@ -434,6 +437,14 @@ mod tests {
             (
                 &b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n"[..],
                 "Content-Length",
+            ),
+            (
+                &b"HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999\r\n\r\n"[..],
+                "Content-Length",
+            ),
+            (
+                &b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffff\r\n"[..],
+                "too large",
             ),
             (&b"NOT HTTP AT ALL\r\n\r\n"[..], "malformed answer"),
             (&b"HTTP/1.1 200 OK\r\nContent-Le"[..], "middle of an answer"),
