@@ -464,6 +464,46 @@ mod tests {
         }
     }
 
+    mod arbitrary {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            /// Whatever a server sends, reading its head ends in a verdict,
+            /// never a panic; a complete head's length fits the input.
+            #[test]
+            fn any_bytes_get_a_verdict(input in proptest::collection::vec(any::<u8>(), 0..300)) {
+                if let Ok(Head::Complete((_, length, _, _)) | Head::Informational(length)) =
+                    parse_head(&input)
+                {
+                    prop_assert!(length <= input.len());
+                }
+            }
+
+            /// Heads with arbitrary header values: a length is read when it
+            /// is a number and refused otherwise.
+            #[test]
+            fn any_content_length_is_read_or_refused(value in "[ -~]{0,24}|[0-9]{1,22}|\\+[0-9]{1,3}") {
+                let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {value}\r\n\r\n");
+                let digits = value.trim();
+                let expected = (!digits.is_empty() && digits.bytes().all(|byte| byte.is_ascii_digit()))
+                    .then(|| digits.parse::<usize>().ok())
+                    .flatten()
+                    .filter(|length| *length <= MAX_BODY);
+                match parse_head(head.as_bytes()) {
+                    Ok(Head::Complete((_, _, Framing::Length(length), _))) => {
+                        prop_assert_eq!(Some(length), expected);
+                    }
+                    Ok(Head::Complete((_, _, framing, _))) => {
+                        prop_assert!(false, "framing {:?} for {:?}", framing, value);
+                    }
+                    Ok(_) => prop_assert!(false, "incomplete head for {:?}", value),
+                    Err(_) => prop_assert_eq!(expected, None),
+                }
+            }
+        }
+    }
+
     #[tokio::test]
     async fn large_bodies_arrive_whole() {
         let body = vec![b'v'; 300_000];
