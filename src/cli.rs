@@ -882,6 +882,15 @@ fn check_command(args: CheckArgs) -> ExitCode {
             println!("note: the machines differ; timed figures are compared through each run's calibration");
         }
         print!("{}", check::table(&outcome));
+        for (name, run) in [("the baseline", &baseline), ("the new run", &result)] {
+            if let Some(steadiness) = report::Steadiness::of(&run.series).filter(|s| s.unsteady()) {
+                println!(
+                    "note: {name} was unsteady (throughput {:.0}-{:.0} req/s between seconds, \
+                     median {:.0}): its timed figures are doubtful",
+                    steadiness.min_rps, steadiness.max_rps, steadiness.median_rps
+                );
+            }
+        }
     }
     if outcome.regressions > 0 {
         ExitCode::from(EXIT_FAILED)

@@ -512,6 +512,41 @@ pub fn read(path: &Path) -> Result<RunResult, ResultFileError> {
     serde_json::from_value(value).map_err(|error| format(error.to_string()))
 }
 
+/// How steady throughput was from second to second.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Steadiness {
+    /// The slowest whole second.
+    pub min_rps: f64,
+    /// The median whole second.
+    pub median_rps: f64,
+    /// The fastest whole second.
+    pub max_rps: f64,
+}
+
+impl Steadiness {
+    /// The whole seconds of a series (the last, partial one left out);
+    /// `None` with fewer than three.
+    pub fn of(series: &[SecondFigures]) -> Option<Steadiness> {
+        let whole = series.get(..series.len().saturating_sub(1))?;
+        if whole.len() < 3 {
+            return None;
+        }
+        let mut rates: Vec<f64> = whole.iter().map(|second| second.throughput_rps).collect();
+        rates.sort_by(f64::total_cmp);
+        Some(Steadiness {
+            min_rps: rates[0],
+            median_rps: rates[rates.len() / 2],
+            max_rps: rates[rates.len() - 1],
+        })
+    }
+
+    /// Whether a second fell more than 15% below the median: on a shared
+    /// machine, a neighbour took the CPU.
+    pub fn unsteady(&self) -> bool {
+        self.min_rps < 0.85 * self.median_rps
+    }
+}
+
 /// Formats a ratio as a percentage, or `-` when absent.
 fn percent(ratio: Option<f64>) -> String {
     ratio.map_or("-".to_owned(), |ratio| format!("{:.1}%", ratio * 100.0))
@@ -588,6 +623,16 @@ pub fn summary(result: &RunResult, path: Option<&Path>) -> String {
         "latency us  p50 {}  p90 {}  p99 {}  p99.9 {}  max {}  mean {:.0}",
         latency.p50, latency.p90, latency.p99, latency.p99_9, latency.max, latency.mean
     );
+    if let Some(steadiness) = Steadiness::of(&result.series) {
+        if steadiness.unsteady() {
+            let _ = writeln!(
+                out,
+                "UNSTEADY: throughput ranged {:.0}-{:.0} req/s between seconds (median {:.0}): \
+                 something else may have had the CPU; the timed figures are doubtful, run again",
+                steadiness.min_rps, steadiness.max_rps, steadiness.median_rps
+            );
+        }
+    }
     if let Some(calibration) = &result.calibration {
         let limit = match (calibration.blended_limit_rps, calibration.limit_fraction) {
             (Some(limit), Some(fraction)) => format!(
@@ -747,6 +792,31 @@ mod tests {
         let error = read(&path).unwrap_err();
         assert!(error.to_string().contains("schema version 99"), "{error}");
         std::fs::remove_dir_all(&directory).unwrap();
+    }
+
+    #[test]
+    fn a_run_whose_seconds_differ_much_is_unsteady() {
+        let series = |rates: &[f64]| -> Vec<SecondFigures> {
+            rates
+                .iter()
+                .enumerate()
+                .map(|(second, &throughput_rps)| SecondFigures {
+                    second: second as u64,
+                    requests: throughput_rps as u64,
+                    throughput_rps,
+                    p99_us: Some(1000),
+                    errors: 0,
+                })
+                .collect()
+        };
+        let steady = Steadiness::of(&series(&[80e3, 82e3, 79e3, 81e3, 10e3])).unwrap();
+        // The last, partial second does not count.
+        assert_eq!(steady.min_rps, 79e3);
+        assert!(!steady.unsteady());
+        let dipped = Steadiness::of(&series(&[80e3, 56e3, 81e3, 82e3, 40e3])).unwrap();
+        assert_eq!((dipped.min_rps, dipped.median_rps), (56e3, 81e3));
+        assert!(dipped.unsteady());
+        assert_eq!(Steadiness::of(&series(&[80e3, 81e3, 1e3])), None);
     }
 
     #[test]
