@@ -80,8 +80,8 @@ pub enum Command {
     /// run's own calibration. For CI.
     Check(CheckArgs),
     /// Run every combination of node counts, hashes, replicas and cache
-    /// sizes on a fresh cluster each; write each result, a summary (JSON and
-    /// CSV) and print a row per configuration.
+    /// sizes on a fresh cluster each; write each result, a summary (JSON,
+    /// CSV, and SVG charts) and print a row per configuration.
     Sweep(SweepArgs),
     /// Predict a run's counters (slow-store loads, peer loads, hits,
     /// evictions) from an in-memory model of the ring, the caches and the
