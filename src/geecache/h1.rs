@@ -18,6 +18,9 @@ use tokio::net::TcpStream;
 /// The largest body accepted, so that a broken length cannot exhaust memory.
 pub const MAX_BODY: usize = 1 << 30;
 
+/// The longest answer head accepted.
+const MAX_HEAD: usize = 64 << 10;
+
 /// The most header lines an answer may have.
 const MAX_HEADERS: usize = 64;
 
@@ -110,6 +113,11 @@ impl Connection {
                     continue;
                 }
                 Head::Complete(head) => break head,
+                Head::Partial if self.input.len() > MAX_HEAD => {
+                    return Err(ExchangeError::Broken(format!(
+                        "answer head longer than {MAX_HEAD} bytes"
+                    )))
+                }
                 Head::Partial => {}
             }
             let nothing_yet = self.input.is_empty();
@@ -447,6 +455,14 @@ mod tests {
                 "too large",
             ),
             (&b"NOT HTTP AT ALL\r\n\r\n"[..], "malformed answer"),
+            (
+                Box::leak(
+                    [&b"HTTP/1.1 200 OK\r\nX: "[..], &vec![b'a'; 70_000]]
+                        .concat()
+                        .into_boxed_slice(),
+                ),
+                "head longer",
+            ),
             (&b"HTTP/1.1 200 OK\r\nContent-Le"[..], "middle of an answer"),
             (
                 &b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"[..],
