@@ -27,6 +27,7 @@ use crate::driver::{Control, Driver, DriverConfig, KeySampler, Phase};
 use crate::geecache::http::HttpClient;
 use crate::geecache::server::{Answer, Server};
 use crate::report::LatencyFigures;
+use crate::units::number_and_unit;
 use crate::workload::{Bound, Distribution};
 
 /// A reference server on 127.0.0.1.
@@ -43,10 +44,6 @@ fn octets(body: Bytes) -> Answer {
     answer
 }
 
-async fn listen() -> std::io::Result<TcpListener> {
-    TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await
-}
-
 impl BareServer {
     /// Answers every request with `body_size` bytes.
     pub async fn one_hop(body_size: usize) -> std::io::Result<BareServer> {
@@ -55,14 +52,7 @@ impl BareServer {
             let body = body.clone();
             async move { octets(body) }
         };
-        let server = Server::spawn(
-            listen().await?,
-            "one-hop server".to_owned(),
-            handler,
-            Arc::new(AtomicU64::new(0)),
-            Duration::from_secs(1),
-        )?;
-        Ok(BareServer { server })
+        BareServer::start("one-hop server", handler).await
     }
 
     /// Forwards every request's path and query to `upstream`
@@ -91,9 +81,19 @@ impl BareServer {
                 }
             }
         };
+        BareServer::start("two-hop server", handler).await
+    }
+
+    /// Serves `handler` on an ephemeral port of 127.0.0.1.
+    async fn start<H, F>(name: &str, handler: H) -> std::io::Result<BareServer>
+    where
+        H: Fn(Request<Incoming>) -> F + Clone + Send + Sync + 'static,
+        F: std::future::Future<Output = Answer> + Send + 'static,
+    {
+        let listener = TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await?;
         let server = Server::spawn(
-            listen().await?,
-            "two-hop server".to_owned(),
+            listener,
+            name.to_owned(),
             handler,
             Arc::new(AtomicU64::new(0)),
             Duration::from_secs(1),
@@ -335,10 +335,7 @@ pub fn parse_wrk(text: &str, threads: usize) -> Result<LoadFigures, String> {
 
 /// `812.00us`, `1.30ms`, `2.01s` in microseconds.
 fn wrk_micros(text: &str) -> Result<f64, String> {
-    let split = text
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
+    let (number, unit) = number_and_unit(text);
     let value: f64 = number
         .parse()
         .map_err(|_| format!("wrk latency {text:?} is not a number"))?;

@@ -548,7 +548,7 @@ impl Steadiness {
 }
 
 /// Formats a ratio as a percentage, or `-` when absent.
-fn percent(ratio: Option<f64>) -> String {
+pub fn percent(ratio: Option<f64>) -> String {
     ratio.map_or("-".to_owned(), |ratio| format!("{:.1}%", ratio * 100.0))
 }
 

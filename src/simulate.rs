@@ -24,7 +24,7 @@ use crate::geecache::group::keeps_hot;
 use crate::geecache::node::GroupReport;
 use crate::geecache::stats::{CacheStats, GroupStatsSnapshot};
 use crate::geecache::{GroupOptions, HashKind, HashRing};
-use crate::report::{ClusterFigures, Mode, RunResult};
+use crate::report::{percent, ClusterFigures, Mode, RunResult};
 use crate::ring_report::max_over_mean;
 use crate::run::{MEASURE_STREAM, WARMUP_STREAM};
 use crate::slowdb::{is_missing, key_name, SlowDbSnapshot};
@@ -696,8 +696,6 @@ const COLUMNS: [&str; 9] = [
 
 fn cells(prediction: &Prediction) -> [String; 9] {
     let cluster = &prediction.cluster;
-    let percent =
-        |ratio: Option<f64>| ratio.map_or("-".to_owned(), |r| format!("{:.1}%", r * 100.0));
     [
         percent(cluster.api_hit_ratio),
         percent(Some(cluster.cluster_hit_ratio)),

@@ -6,6 +6,16 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+/// Splits `16MiB`, `1.5 s` or `812.00us` into its number and its unit,
+/// the unit trimmed.
+pub fn number_and_unit(text: &str) -> (&str, &str) {
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    (number, unit.trim())
+}
+
 /// A size in bytes, written as a plain number of bytes or with a unit:
 /// `B`, `KiB`, `MiB`, `GiB` (powers of 1024) or `KB`, `MB`, `GB` (of 1000).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -26,11 +36,7 @@ impl ByteSize {
     /// Parses `16MiB`, `64KiB`, `1.5MiB`, `100000` or `100000B`.
     pub fn parse(text: &str) -> Result<ByteSize, String> {
         let text = text.trim();
-        let split = text
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(text.len());
-        let (number, unit) = text.split_at(split);
-        let unit = unit.trim();
+        let (number, unit) = number_and_unit(text);
         let multiplier = if unit.is_empty() {
             1
         } else {
@@ -162,11 +168,7 @@ impl Span {
     /// Parses `10s`, `500ms`, `250us`, `2m`, `1h`, `1.5s`.
     pub fn parse(text: &str) -> Result<Span, String> {
         let text = text.trim();
-        let split = text
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(text.len());
-        let (number, unit) = text.split_at(split);
-        let unit = unit.trim();
+        let (number, unit) = number_and_unit(text);
         let seconds_per_unit = SPAN_UNITS
             .iter()
             .find(|(name, _)| *name == unit)
