@@ -75,25 +75,17 @@ impl KeySequence {
         }
         let sampler = KeySampler::new(workload.keys, workload.distribution, workload.seed)
             .map_err(SimulateError::Sampler)?;
+        // Each request's key depends only on its number: draw them in
+        // chunks on every core.
         let sample = |stream: u64, count: u64| -> Vec<u64> {
-            let count = count as usize;
-            let threads = std::thread::available_parallelism()
-                .map(usize::from)
-                .unwrap_or(1);
-            let chunk = count.div_ceil(threads).max(1);
-            let mut out = vec![0u64; count];
-            std::thread::scope(|scope| {
-                for (part, slice) in out.chunks_mut(chunk).enumerate() {
-                    let sampler = &sampler;
-                    scope.spawn(move || {
-                        let first = (part * chunk) as u64;
-                        for (offset, slot) in slice.iter_mut().enumerate() {
-                            *slot = sampler.index(stream, first + offset as u64);
-                        }
-                    });
-                }
-            });
-            out
+            const CHUNK: u64 = 1 << 16;
+            in_parallel(count.div_ceil(CHUNK) as usize, |chunk| {
+                let first = chunk as u64 * CHUNK;
+                (first..count.min(first + CHUNK))
+                    .map(|request| sampler.index(stream, request))
+                    .collect::<Vec<u64>>()
+            })
+            .concat()
         };
         let warmup_keys = sample(WARMUP_STREAM, warmup);
         let measure_keys = sample(MEASURE_STREAM, measure);

@@ -54,25 +54,10 @@ impl Grid {
     /// workload's values where a list is empty.
     pub fn points(&self, workload: &Workload) -> Vec<Point> {
         let cluster = &workload.cluster;
-        let or = |list: &[u32], default: u32| {
-            if list.is_empty() {
-                vec![default]
-            } else {
-                list.to_vec()
-            }
-        };
-        let nodes = or(&self.nodes, cluster.nodes);
-        let replicas = or(&self.replicas, cluster.replicas);
-        let hashes = if self.hashes.is_empty() {
-            vec![cluster.hash]
-        } else {
-            self.hashes.clone()
-        };
-        let caches = if self.cache_bytes.is_empty() {
-            vec![cluster.cache_bytes]
-        } else {
-            self.cache_bytes.clone()
-        };
+        let nodes = or_else(&self.nodes, cluster.nodes);
+        let hashes = or_else(&self.hashes, cluster.hash);
+        let replicas = or_else(&self.replicas, cluster.replicas);
+        let caches = or_else(&self.cache_bytes, cluster.cache_bytes);
         let mut points = Vec::new();
         for &nodes in &nodes {
             for &hash in &hashes {
@@ -89,6 +74,15 @@ impl Grid {
             }
         }
         points
+    }
+}
+
+/// `list`, or the one value `default` when it is empty.
+fn or_else<T: Clone>(list: &[T], default: T) -> Vec<T> {
+    if list.is_empty() {
+        vec![default]
+    } else {
+        list.to_vec()
     }
 }
 

@@ -286,6 +286,11 @@ enum Framing {
     UntilClose,
 }
 
+/// A header value as trimmed text; empty when it is not UTF-8.
+fn text(value: &[u8]) -> &str {
+    std::str::from_utf8(value).unwrap_or("").trim()
+}
+
 /// A Content-Length value: decimal digits, optionally padded with spaces.
 fn parse_length(value: &[u8]) -> Option<usize> {
     let digits = value.trim_ascii();
@@ -310,7 +315,6 @@ fn framing(
     let mut length: Option<usize> = None;
     let mut chunked = false;
     let mut close = response.version == Some(0);
-    let text = |value: &[u8]| std::str::from_utf8(value).unwrap_or("").trim().to_owned();
     for header in response.headers.iter() {
         if header.name.eq_ignore_ascii_case("content-length") {
             let value = parse_length(header.value);
