@@ -10,12 +10,12 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use geecache_bench::driver::KeySampler;
+use geecache_bench::analysis::grid::Grid;
+use geecache_bench::analysis::simulate;
 use geecache_bench::geecache::HashKind;
-use geecache_bench::simulate;
-use geecache_bench::sweep::Grid;
+use geecache_bench::harness::driver::KeySampler;
+use geecache_bench::harness::workload::{self, Distribution};
 use geecache_bench::units::ByteSize;
-use geecache_bench::workload::{self, Distribution};
 
 fn key_sampling(c: &mut Criterion) {
     let mut group = c.benchmark_group("key_sampling");

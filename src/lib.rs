@@ -1,40 +1,46 @@
 //! geecache-bench: starts a GeeCache cluster on localhost, drives key
 //! workloads at it, and records what it measured.
 //!
-//! Layout:
+//! # Layout
+//!
+//! Five rooms; each uses only the rooms listed before it (a test,
+//! `tests/layout.rs`, holds them to it):
+//!
+//! - [`units`]: sizes, durations, timestamps and table columns as people
+//!   write and read them.
 //! - [`geecache`]: the system under test, a Rust rebuild of GeeCache
-//!   (byte-bounded LRU, consistent hashing, singleflight, groups, HTTP peers).
-//!   It is a library of its own and knows nothing of the harness.
-//! - The harness beside it, using only the system's public API:
-//!   - [`workload`]: workload files, their checks and the flags that override them.
-//!   - [`slowdb`]: the slow backing store, counting loads per node and per key.
-//!   - [`cluster`]: N nodes in one process; node 0 serves the API.
-//!   - [`driver`]: the load generator (closed or open loop) and its histograms.
-//!   - [`report`]: the result JSON, its file, and the summary table.
-//!   - [`compare`]: results side by side, and the headline figures `check` uses.
-//!   - [`check`]: a result against a baseline with thresholds, for CI.
-//!   - [`sweep`]: a grid of configurations, a fresh cluster each, and its summary.
-//!   - [`run`]: one run from start to result: cluster or target, warm-up, measurement.
-//!   - [`serve`]: one node as its own process, for clusters of processes.
-//!   - [`bare`]: reference servers without a cache, and the driver's check against wrk.
-//!   - [`ring_report`]: how evenly a ring spreads hash space and keys, without load.
-//!   - [`cli`]: the command line.
-//!   - [`units`]: sizes, durations and timestamps as people write them.
+//!   (byte-bounded LRU, consistent hashing, singleflight, groups, HTTP
+//!   peers). A library of its own: it knows nothing of the harness.
+//! - [`harness`]: what a run is made of, in the order a run meets it:
+//!   [`harness::workload`] (the file and the flags over it), the
+//!   [`harness::slowdb`] store, the [`harness::cluster`], the
+//!   [`harness::driver`], its [`harness::latency`] histograms, the
+//!   [`harness::reference`] servers that calibrate it, the
+//!   [`harness::run`] that puts them together, the [`harness::report`] it
+//!   writes and the [`harness::summary`] it prints; beside them
+//!   [`harness::serve`] (one node as a process) and [`harness::wrk`].
+//! - [`analysis`]: what reads results and configurations:
+//!   [`analysis::compare`], [`analysis::check`], [`analysis::grid`],
+//!   [`analysis::sweep`], [`analysis::simulate`] (the model),
+//!   [`analysis::ring`] and [`analysis::plot`].
+//! - [`commands`]: one file per subcommand with its flags and its body;
+//!   [`cli`]: the top-level parser and the dispatch.
+//!
+//! # Where to look
+//!
+//! - **A flag** is defined in `commands/<subcommand>.rs` (flags several
+//!   subcommands share, in `commands/mod.rs`). A flag that replaces a
+//!   workload field becomes a field of [`harness::workload::Overrides`],
+//!   applied by `Workload::apply`; the rest are used in the same file.
+//! - **A figure of a result** is computed in [`harness::report`] (client,
+//!   cluster and node figures from the counters of [`harness::run`]),
+//!   [`harness::latency`] (percentiles) or [`harness::reference`] (the
+//!   calibration and the limit fraction). The headline figures `compare`,
+//!   `check` and `sweep` use are named in `analysis::compare::metrics`.
 
-pub mod bare;
-pub mod check;
+pub mod analysis;
 pub mod cli;
-pub mod cluster;
-pub mod compare;
-pub mod driver;
+pub mod commands;
 pub mod geecache;
-pub mod plot;
-pub mod report;
-pub mod ring_report;
-pub mod run;
-pub mod serve;
-pub mod simulate;
-pub mod slowdb;
-pub mod sweep;
+pub mod harness;
 pub mod units;
-pub mod workload;

@@ -8,10 +8,10 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use geecache_bench::cluster::Cluster;
 use geecache_bench::geecache::http::HttpClient;
-use geecache_bench::slowdb::{key_name, SlowDb};
-use geecache_bench::workload::{self, Latency};
+use geecache_bench::harness::cluster::Cluster;
+use geecache_bench::harness::slowdb::{key_name, SlowDb};
+use geecache_bench::harness::workload::{self, Latency};
 
 struct Counting;
 

@@ -7,10 +7,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::{run, scratch, text};
-use geecache_bench::cluster::Cluster;
-use geecache_bench::driver::{Control, Driver, DriverConfig, KeySampler, Phase, PhaseReport};
-use geecache_bench::slowdb::SlowDb;
-use geecache_bench::workload::{self, Bound, Distribution};
+use geecache_bench::harness::cluster::Cluster;
+use geecache_bench::harness::driver::{
+    Control, Driver, DriverConfig, KeySampler, Phase, PhaseReport,
+};
+use geecache_bench::harness::slowdb::SlowDb;
+use geecache_bench::harness::workload::{self, Bound, Distribution};
 
 async fn drive(
     base_url: &str,

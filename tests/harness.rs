@@ -12,12 +12,12 @@ use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use geecache_bench::cluster::Cluster;
-use geecache_bench::driver::{Control, Driver, DriverConfig, KeySampler, Phase};
 use geecache_bench::geecache::{HashRing, NodeStats};
-use geecache_bench::report::Mode;
-use geecache_bench::slowdb::SlowDb;
-use geecache_bench::workload::{self, Bound};
+use geecache_bench::harness::cluster::Cluster;
+use geecache_bench::harness::driver::{Control, Driver, DriverConfig, KeySampler, Phase};
+use geecache_bench::harness::report::Mode;
+use geecache_bench::harness::slowdb::SlowDb;
+use geecache_bench::harness::workload::{self, Bound};
 
 fn group_loads(stats: &NodeStats) -> u64 {
     stats

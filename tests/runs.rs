@@ -8,10 +8,10 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::{binary, read_checked, run, scratch, text};
-use geecache_bench::driver::{KeySampler, StopReason};
-use geecache_bench::report::RunResult;
-use geecache_bench::slowdb::is_missing;
-use geecache_bench::workload::Distribution;
+use geecache_bench::harness::driver::{KeySampler, StopReason};
+use geecache_bench::harness::report::RunResult;
+use geecache_bench::harness::slowdb::is_missing;
+use geecache_bench::harness::workload::Distribution;
 
 /// Runs a workload given as JSON text with extra flags; returns the result.
 fn run_workload(directory: &Path, name: &str, workload: &str, flags: &[&str]) -> RunResult {

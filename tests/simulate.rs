@@ -136,7 +136,7 @@ fn deterministic_runs_repeat_exactly_and_verify_names_a_counter_that_differs() {
     let first = read_checked(&deterministic_run(&directory, "first", &flags));
     let second_path = deterministic_run(&directory, "second", &flags);
     let second = read_checked(&second_path);
-    let counters = |result: &geecache_bench::report::RunResult| {
+    let counters = |result: &geecache_bench::harness::report::RunResult| {
         let mut cluster = result.cluster.clone().unwrap();
         cluster.slowdb.mean_latency_us = None;
         let nodes: Vec<_> = result

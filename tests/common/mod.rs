@@ -202,7 +202,7 @@ pub fn text(bytes: &[u8]) -> String {
 }
 
 /// Reads a result, checks it against `schema.json`, and returns it typed.
-pub fn read_checked(path: &std::path::Path) -> geecache_bench::report::RunResult {
+pub fn read_checked(path: &std::path::Path) -> geecache_bench::harness::report::RunResult {
     let schema: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string("schema.json").unwrap()).unwrap();
     let raw: serde_json::Value =
@@ -213,5 +213,5 @@ pub fn read_checked(path: &std::path::Path) -> geecache_bench::report::RunResult
         "{path:?} breaks schema.json:\n{}",
         violations.join("\n")
     );
-    geecache_bench::report::read(path).expect("the result reads back")
+    geecache_bench::harness::report::read(path).expect("the result reads back")
 }

@@ -1,23 +1,21 @@
-//! The result of a run: the JSON file described by `schema.json`, written
-//! atomically, and the summary table printed at the end.
+//! The result of a run: the JSON file described by `schema.json`, how its
+//! figures are computed from the counters, and the file written atomically
+//! and read back. The summary printed at the end is [`super::summary`].
 
-use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use base64::Engine as _;
-use hdrhistogram::serialization::{Deserializer, Serializer as _, V2Serializer};
-use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
-use crate::bare::Calibration;
-use crate::cluster::Faults;
-use crate::driver::{ErrorCounts, SecondFigures, StopReason};
 use crate::geecache::stats::GroupStatsSnapshot;
 use crate::geecache::NodeStats;
-use crate::slowdb::SlowDbFigures;
-use crate::units::{align, ByteSize};
-use crate::workload::Workload;
+use crate::harness::cluster::Faults;
+use crate::harness::driver::{ErrorCounts, SecondFigures, StopReason};
+use crate::harness::latency::{HistogramData, LatencyFigures};
+use crate::harness::reference::Calibration;
+use crate::harness::slowdb::SlowDbFigures;
+use crate::harness::workload::Workload;
+use crate::units::ByteSize;
 
 /// The result format's version: raised whenever a field changes meaning or
 /// goes away, so readers can refuse what they do not understand.
@@ -176,56 +174,6 @@ pub struct ClientFigures {
     pub connections: u64,
 }
 
-/// Latency percentiles, in microseconds; all 0 when nothing was answered.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LatencyFigures {
-    /// The fastest answer.
-    pub min: u64,
-    /// The mean.
-    pub mean: f64,
-    /// The standard deviation.
-    pub stdev: f64,
-    /// The median.
-    pub p50: u64,
-    /// The 90th percentile.
-    pub p90: u64,
-    /// The 99th percentile.
-    pub p99: u64,
-    /// The 99.9th percentile.
-    pub p99_9: u64,
-    /// The slowest answer.
-    pub max: u64,
-}
-
-impl LatencyFigures {
-    /// The figures of a histogram of microseconds.
-    pub fn of(histogram: &Histogram<u64>) -> LatencyFigures {
-        if histogram.is_empty() {
-            return LatencyFigures {
-                min: 0,
-                mean: 0.0,
-                stdev: 0.0,
-                p50: 0,
-                p90: 0,
-                p99: 0,
-                p99_9: 0,
-                max: 0,
-            };
-        }
-        LatencyFigures {
-            min: histogram.min(),
-            mean: histogram.mean(),
-            stdev: histogram.stdev(),
-            p50: histogram.value_at_quantile(0.5),
-            p90: histogram.value_at_quantile(0.9),
-            p99: histogram.value_at_quantile(0.99),
-            p99_9: histogram.value_at_quantile(0.999),
-            max: histogram.max(),
-        }
-    }
-}
-
 /// What the cluster did during the measurement.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -340,54 +288,6 @@ pub struct NodeFigures {
     /// The node's full `/_stats` over the measurement: counters as
     /// differences, cache sizes as at the end.
     pub stats: Option<NodeStats>,
-}
-
-/// A histogram in HdrHistogram's V2 serialized form (uncompressed), base64:
-/// the Java, Go, Rust and C HdrHistogram libraries read it, and results can
-/// be merged.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct HistogramData {
-    /// `hdrhistogram-v2+base64`.
-    pub encoding: String,
-    /// `us`: values are microseconds.
-    pub unit: String,
-    /// The serialized histogram.
-    pub data: String,
-}
-
-/// The encoding [`HistogramData`] uses.
-pub const HISTOGRAM_ENCODING: &str = "hdrhistogram-v2+base64";
-
-impl HistogramData {
-    /// Serializes a histogram of microseconds.
-    pub fn encode(histogram: &Histogram<u64>) -> Result<HistogramData, String> {
-        let mut bytes = Vec::new();
-        V2Serializer::new()
-            .serialize(histogram, &mut bytes)
-            .map_err(|error| format!("serializing the histogram: {error:?}"))?;
-        Ok(HistogramData {
-            encoding: HISTOGRAM_ENCODING.to_owned(),
-            unit: "us".to_owned(),
-            data: base64::engine::general_purpose::STANDARD.encode(bytes),
-        })
-    }
-
-    /// Reads the histogram back.
-    pub fn decode(&self) -> Result<Histogram<u64>, String> {
-        if self.encoding != HISTOGRAM_ENCODING {
-            return Err(format!(
-                "histogram encoding {:?} is not {HISTOGRAM_ENCODING:?}",
-                self.encoding
-            ));
-        }
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(&self.data)
-            .map_err(|error| format!("histogram data is not base64: {error}"))?;
-        Deserializer::new()
-            .deserialize(&mut bytes.as_slice())
-            .map_err(|error| format!("histogram data is not an HdrHistogram: {error:?}"))
-    }
 }
 
 /// Why a result could not be written or read.
@@ -547,216 +447,10 @@ impl Steadiness {
     }
 }
 
-/// Formats a ratio as a percentage, or `-` when absent.
-pub fn percent(ratio: Option<f64>) -> String {
-    ratio.map_or("-".to_owned(), |ratio| format!("{:.1}%", ratio * 100.0))
-}
-
-fn number(value: Option<u64>) -> String {
-    value.map_or("-".to_owned(), |value| value.to_string())
-}
-
-/// The table printed when a run ends: the figures a user looks at first.
-pub fn summary(result: &RunResult, path: Option<&Path>) -> String {
-    let workload = &result.workload;
-    let cluster = &workload.cluster;
-    let client = &result.client;
-    let latency = &client.latency_us;
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "{} {}  {}  {} nodes  {} replicas  {}  {}/node  singleflight {}  {}{}",
-        result.tool.name,
-        result.tool.version,
-        workload.name,
-        result.nodes.len(),
-        cluster.replicas,
-        serde_json::to_value(cluster.hash)
-            .ok()
-            .and_then(|value| value.as_str().map(str::to_owned))
-            .unwrap_or_default(),
-        cluster.cache_bytes,
-        if cluster.singleflight { "on" } else { "off" },
-        result.machine.profile,
-        match result.mode {
-            Mode::Cluster => String::new(),
-            Mode::Target => format!("  target {}", result.target),
-        }
-    );
-    let errors = &client.errors;
-    let mut error_kinds = Vec::new();
-    for (code, count) in &errors.status {
-        error_kinds.push(format!("{count}x{code}"));
-    }
-    for (name, count) in [
-        ("timeout", errors.timeout),
-        ("connection", errors.connection),
-        ("wrong value", errors.wrong_value),
-    ] {
-        if count > 0 {
-            error_kinds.push(format!("{count} {name}"));
-        }
-    }
-    let error_detail = if error_kinds.is_empty() {
-        String::new()
-    } else {
-        format!(" ({})", error_kinds.join(", "))
-    };
-    let _ = writeln!(
-        out,
-        "requests {}  ok {}  missing {}  errors {}{}  duration {:.2} s  throughput {:.0} req/s{}",
-        client.requests,
-        client.ok,
-        client.missing,
-        errors.total,
-        error_detail,
-        client.duration_secs,
-        client.throughput_rps,
-        match client.stopped_by {
-            StopReason::TimeLimit => "  (stopped by the time limit)",
-            StopReason::Interrupted => "  (interrupted)",
-            _ => "",
-        }
-    );
-    let _ = writeln!(
-        out,
-        "latency us  p50 {}  p90 {}  p99 {}  p99.9 {}  max {}  mean {:.0}",
-        latency.p50, latency.p90, latency.p99, latency.p99_9, latency.max, latency.mean
-    );
-    if let Some(steadiness) = Steadiness::of(&result.series) {
-        if steadiness.unsteady() {
-            let _ = writeln!(
-                out,
-                "UNSTEADY: throughput ranged {:.0}-{:.0} req/s between seconds (median {:.0}): \
-                 something else may have had the CPU; the timed figures are doubtful, run again",
-                steadiness.min_rps, steadiness.max_rps, steadiness.median_rps
-            );
-        }
-    }
-    if let Some(calibration) = &result.calibration {
-        let limit = match (calibration.blended_limit_rps, calibration.limit_fraction) {
-            (Some(limit), Some(fraction)) => format!(
-                "  blended limit {limit:.0} req/s: this run reached {:.1}% of it",
-                fraction * 100.0
-            ),
-            _ => String::new(),
-        };
-        let _ = writeln!(
-            out,
-            "calibration  one-hop {:.0} req/s (p99 {:.0} us)  two-hop {:.0} req/s (p99 {:.0} us){limit}",
-            calibration.one_hop.throughput_rps,
-            calibration.one_hop.p99_us,
-            calibration.two_hop.throughput_rps,
-            calibration.two_hop.p99_us,
-        );
-    }
-    if let Some(faults) = &result.faults {
-        if let Some(delay) = faults.delay {
-            let _ = writeln!(
-                out,
-                "INJECTED FAULT: {delay} added to every request each node served"
-            );
-        }
-        if faults.cache_off {
-            let _ = writeln!(out, "INJECTED FAULT: every node's caches kept nothing");
-        }
-    }
-    match &result.cluster {
-        Some(figures) => {
-            let slowdb = &figures.slowdb;
-            let _ = writeln!(
-                out,
-                "api hit ratio {}  peer-fetch ratio {}  slowdb loads {} ({:.4} per request, duplicates {})",
-                percent(figures.api_hit_ratio),
-                percent(figures.peer_fetch_ratio),
-                slowdb.loads,
-                slowdb.loads_per_request,
-                number(slowdb.duplicate_loads),
-            );
-        }
-        None => {
-            let _ = writeln!(
-                out,
-                "cluster figures: absent (give --peers to read each node's /_stats)"
-            );
-        }
-    }
-    let headers = [
-        "node",
-        "name on ring",
-        "listens at",
-        "ring share",
-        "keys owned",
-        "served",
-        "slowdb loads",
-        "cache",
-        "evictions",
-    ];
-    let mut rows: Vec<Vec<String>> = vec![headers.map(str::to_owned).to_vec()];
-    rows.extend(result.nodes.iter().map(|node| {
-        vec![
-            format!("{}{}", node.index, if node.api { "*" } else { "" }),
-            node.url.clone(),
-            node.listen.trim_start_matches("http://").to_owned(),
-            format!("{:.1}%", node.ring_share * 100.0),
-            node.keys_owned.to_string(),
-            number(node.requests_served),
-            number(node.slowdb_loads),
-            node.cache_bytes
-                .map_or("-".to_owned(), |bytes| ByteSize(bytes).human()),
-            number(node.evictions),
-        ]
-    }));
-    // Text left, figures right.
-    out.push_str(&align(&rows, |column| column < 3));
-    if let Some(path) = path {
-        let _ = writeln!(out, "result: {}", path.display());
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::driver::new_histogram;
-
-    #[test]
-    fn histograms_round_trip_through_v2_base64() {
-        let mut histogram = new_histogram();
-        for value in [1, 10, 100, 1000, 12_345, 9_999_999] {
-            histogram.record(value).unwrap();
-        }
-        let data = HistogramData::encode(&histogram).unwrap();
-        assert_eq!(data.encoding, HISTOGRAM_ENCODING);
-        // The V2 cookie, uncompressed (0x1c849303 with the word-size bit 0x10).
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(&data.data)
-            .unwrap();
-        assert_eq!(bytes[..4], [0x1c, 0x84, 0x93, 0x13]);
-        let back = data.decode().unwrap();
-        assert_eq!(back.len(), 6);
-        assert_eq!(back.max(), histogram.max());
-        assert_eq!(
-            back.value_at_quantile(0.5),
-            histogram.value_at_quantile(0.5)
-        );
-        let wrong = HistogramData {
-            encoding: "csv".to_owned(),
-            ..data.clone()
-        };
-        assert!(wrong.decode().unwrap_err().contains("csv"));
-        let garbled = HistogramData {
-            data: "!!!".to_owned(),
-            ..data
-        };
-        assert!(garbled.decode().unwrap_err().contains("base64"));
-    }
-
-    #[test]
-    fn latency_figures_of_an_empty_histogram_are_zero() {
-        let figures = LatencyFigures::of(&new_histogram());
-        assert_eq!((figures.p50, figures.max, figures.mean), (0, 0, 0.0));
-    }
+    use crate::harness::driver::new_histogram;
 
     #[test]
     fn atomic_writes_leave_no_temporary_file_behind_and_fail_clearly() {
@@ -830,7 +524,7 @@ mod tests {
 
     /// A small result with every section filled.
     fn sample() -> RunResult {
-        let workload = crate::workload::parse("{}", "test", "test").unwrap();
+        let workload = crate::harness::workload::parse("{}", "test", "test").unwrap();
         let mut histogram = new_histogram();
         histogram.record(250).unwrap();
         RunResult {

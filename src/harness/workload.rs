@@ -16,10 +16,10 @@ use crate::units::{ByteSize, Span};
 /// The workloads that ship with the binary, found by name even where there is
 /// no `workloads/` directory.
 pub const BUILT_IN: [(&str, &str); 4] = [
-    ("zipf", include_str!("../workloads/zipf.json")),
-    ("uniform", include_str!("../workloads/uniform.json")),
-    ("hot-key", include_str!("../workloads/hot-key.json")),
-    ("ci", include_str!("../workloads/ci.json")),
+    ("zipf", include_str!("../../workloads/zipf.json")),
+    ("uniform", include_str!("../../workloads/uniform.json")),
+    ("hot-key", include_str!("../../workloads/hot-key.json")),
+    ("ci", include_str!("../../workloads/ci.json")),
 ];
 
 /// Largest key space: the slow store keeps a load counter per key.

@@ -5,8 +5,8 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::cluster::ring_name;
 use crate::geecache::{HashKind, HashRing};
+use crate::harness::cluster::ring_name;
 
 /// One ring to examine.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]

@@ -21,8 +21,8 @@ use rand_distr::{Distribution as _, Zipf};
 use serde::{Deserialize, Serialize};
 
 use crate::geecache::http::{ClientError, HttpClient};
-use crate::slowdb::{is_missing, is_value_of, mix64};
-use crate::workload::{Bound, Distribution};
+use crate::harness::slowdb::{is_missing, is_value_of, mix64};
+use crate::harness::workload::{Bound, Distribution};
 
 /// The largest latency the histograms hold: one hour, in microseconds.
 pub const MAX_LATENCY_US: u64 = 3_600_000_000;

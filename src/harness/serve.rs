@@ -7,11 +7,11 @@ use std::future::Future;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
-use crate::cluster::{group_options, node_config, GROUP};
 use crate::geecache::{Group, Node, NodeError};
-use crate::run::check_local;
-use crate::slowdb::SlowDb;
-use crate::workload::Workload;
+use crate::harness::cluster::{group_options, node_config, GROUP};
+use crate::harness::run::check_local;
+use crate::harness::slowdb::SlowDb;
+use crate::harness::workload::Workload;
 
 /// The source document's peers: `http://localhost:8001` to `8003`.
 pub const DEMO_PEERS: [&str; 3] = [

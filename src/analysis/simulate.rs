@@ -18,19 +18,20 @@ use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
-use crate::cluster::{ring_name, Faults, GROUP};
-use crate::driver::KeySampler;
+use crate::analysis::grid::{Grid, Point};
+use crate::analysis::ring::max_over_mean;
 use crate::geecache::group::keeps_hot;
 use crate::geecache::node::GroupReport;
 use crate::geecache::stats::{CacheStats, GroupStatsSnapshot};
 use crate::geecache::{GroupOptions, HashKind, HashRing};
-use crate::report::{percent, ClusterFigures, Mode, RunResult};
-use crate::ring_report::max_over_mean;
-use crate::run::{MEASURE_STREAM, WARMUP_STREAM};
-use crate::slowdb::{is_missing, key_name, SlowDbSnapshot};
-use crate::sweep::{Grid, Point};
+use crate::harness::cluster::{ring_name, Faults, GROUP};
+use crate::harness::driver::KeySampler;
+use crate::harness::report::{ClusterFigures, Mode, RunResult};
+use crate::harness::run::{MEASURE_STREAM, WARMUP_STREAM};
+use crate::harness::slowdb::{is_missing, key_name, SlowDbSnapshot};
+use crate::harness::summary::percent;
+use crate::harness::workload::{Bound, Workload};
 use crate::units::align;
-use crate::workload::{Bound, Workload};
 
 /// Why a simulation cannot run.
 #[derive(Debug, thiserror::Error)]
@@ -827,7 +828,7 @@ mod tests {
     }
 
     fn workload(text: &str) -> Workload {
-        crate::workload::parse(text, "test", "test").unwrap()
+        crate::harness::workload::parse(text, "test", "test").unwrap()
     }
 
     #[test]

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use crate::geecache::peers::BoxFuture;
 use crate::geecache::{BoxError, ByteView, Getter};
-use crate::workload::{Latency, SlowDbSettings};
+use crate::harness::workload::{Latency, SlowDbSettings};
 
 /// The source document's scores.
 pub const DEMO_SCORES: [(&str, &str); 3] = [("Tom", "630"), ("Jack", "589"), ("Sam", "567")];

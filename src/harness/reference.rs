@@ -1,16 +1,12 @@
-//! Reference servers with no cache behind them, to measure the driver and,
-//! later, the loopback limit a cluster is compared with:
+//! Reference servers with no cache behind them, and what is measured on
+//! them: the driver's own speed (`driver-check`) and the loopback limit a
+//! run is compared with (its [`Calibration`]).
 //!
 //! - one hop: answers every request with a fixed body;
 //! - two hops: forwards every request to another server through the same
 //!   pooled client the nodes use, and answers with what it got.
-//!
-//! And `driver-check`: the driver against the one-hop server, next to `wrk`
-//! at the same concurrency on the same server, so the driver can be shown
-//! not to be the bottleneck.
 
 use std::net::{Ipv4Addr, SocketAddr};
-use std::process::Command;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -23,12 +19,11 @@ use hyper::{Request, Response, StatusCode};
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
 
-use crate::driver::{Control, Driver, DriverConfig, KeySampler, Phase};
 use crate::geecache::http::HttpClient;
 use crate::geecache::server::{Answer, Server};
-use crate::report::LatencyFigures;
-use crate::units::number_and_unit;
-use crate::workload::{Bound, Distribution};
+use crate::harness::driver::{Control, Driver, DriverConfig, KeySampler, Phase};
+use crate::harness::latency::LatencyFigures;
+use crate::harness::workload::{Bound, Distribution};
 
 /// A reference server on 127.0.0.1.
 pub struct BareServer {
@@ -128,39 +123,6 @@ pub struct LoadFigures {
     pub p50_us: f64,
     /// 99th percentile latency, microseconds.
     pub p99_us: f64,
-}
-
-/// CPU time this process has used so far, user and system together.
-pub fn process_cpu() -> Option<Duration> {
-    let mut usage = std::mem::MaybeUninit::<libc::rusage>::uninit();
-    // SAFETY: getrusage writes a whole `rusage` into the pointer it is given
-    // and returns 0 when it did.
-    let usage = unsafe {
-        if libc::getrusage(libc::RUSAGE_SELF, usage.as_mut_ptr()) != 0 {
-            return None;
-        }
-        usage.assume_init()
-    };
-    let time = |value: libc::timeval| {
-        Duration::from_secs(value.tv_sec.max(0) as u64)
-            + Duration::from_micros(value.tv_usec.max(0) as u64)
-    };
-    Some(time(usage.ru_utime) + time(usage.ru_stime))
-}
-
-/// The process's resident memory now, from `/proc/self/statm`.
-pub fn resident_bytes() -> Option<u64> {
-    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
-    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
-    // SAFETY: sysconf only reads a configuration value.
-    let page_size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    u64::try_from(page_size).ok().map(|size| pages * size)
-}
-
-/// A phase's CPU use: process CPU time per request while it ran.
-pub fn cpu_per_request(before: Option<Duration>, requests: u64) -> Option<f64> {
-    let spent = process_cpu()?.checked_sub(before?)?;
-    (requests > 0).then(|| spent.as_secs_f64() * 1e6 / requests as f64)
 }
 
 /// The driver's name in [`LoadFigures::tool`].
@@ -266,120 +228,9 @@ impl Calibration {
     }
 }
 
-/// Runs `wrk` against `url` with `threads` threads and `connections`
-/// connections for `duration`; `None` when wrk is not installed.
-pub fn wrk(
-    url: &str,
-    threads: usize,
-    connections: usize,
-    duration: Duration,
-) -> Option<Result<LoadFigures, String>> {
-    let seconds = duration.as_secs().max(1);
-    let output = match Command::new("wrk")
-        .args([
-            format!("-t{threads}"),
-            format!("-c{connections}"),
-            format!("-d{seconds}s"),
-            "--latency".to_owned(),
-            url.to_owned(),
-        ])
-        .output()
-    {
-        Ok(output) => output,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return None,
-        Err(error) => return Some(Err(format!("wrk: {error}"))),
-    };
-    let text = String::from_utf8_lossy(&output.stdout);
-    if !output.status.success() {
-        return Some(Err(format!(
-            "wrk failed: {}{}",
-            text,
-            String::from_utf8_lossy(&output.stderr)
-        )));
-    }
-    Some(parse_wrk(&text, threads))
-}
-
-/// Reads throughput and latency from wrk's `--latency` output.
-pub fn parse_wrk(text: &str, threads: usize) -> Result<LoadFigures, String> {
-    let field = |prefix: &str| {
-        text.lines()
-            .map(str::trim)
-            .find_map(|line| line.strip_prefix(prefix))
-            .map(str::trim)
-            .ok_or_else(|| format!("wrk's output has no {prefix:?} line:\n{text}"))
-    };
-    let throughput: f64 = field("Requests/sec:")?
-        .parse()
-        .map_err(|_| format!("wrk's Requests/sec is not a number:\n{text}"))?;
-    let requests: u64 = text
-        .lines()
-        .find(|line| line.contains("requests in"))
-        .and_then(|line| line.split_whitespace().next())
-        .and_then(|count| count.parse().ok())
-        .ok_or_else(|| format!("wrk's output has no request count:\n{text}"))?;
-    let errors = text
-        .lines()
-        .find_map(|line| line.trim().strip_prefix("Non-2xx or 3xx responses:"))
-        .and_then(|count| count.trim().parse().ok())
-        .unwrap_or(0);
-    Ok(LoadFigures {
-        tool: format!("wrk -t{threads}"),
-        requests,
-        errors,
-        throughput_rps: throughput,
-        p50_us: wrk_micros(field("50%")?)?,
-        p99_us: wrk_micros(field("99%")?)?,
-    })
-}
-
-/// `812.00us`, `1.30ms`, `2.01s` in microseconds.
-fn wrk_micros(text: &str) -> Result<f64, String> {
-    let (number, unit) = number_and_unit(text);
-    let value: f64 = number
-        .parse()
-        .map_err(|_| format!("wrk latency {text:?} is not a number"))?;
-    let factor = match unit {
-        "us" => 1.0,
-        "ms" => 1e3,
-        "s" => 1e6,
-        "m" => 60e6,
-        other => return Err(format!("wrk latency unit {other:?} is unknown")),
-    };
-    Ok(value * factor)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const WRK_OUTPUT: &str = "Running 5s test @ http://127.0.0.1:4000/api?key=key1
-  2 threads and 64 connections
-  Thread Stats   Avg      Stdev     Max   +/- Stdev
-    Latency   412.51us  230.12us   9.87ms   88.01%
-    Req/Sec    78.21k     4.12k   85.10k    71.00%
-  Latency Distribution
-     50%  380.00us
-     75%  451.00us
-     90%  560.00us
-     99%    1.30ms
-  778321 requests in 5.00s, 137.33MB read
-Requests/sec: 155651.42
-Transfer/sec:     27.46MB
-";
-
-    #[test]
-    fn wrk_output_is_read() {
-        let figures = parse_wrk(WRK_OUTPUT, 2).unwrap();
-        assert_eq!(figures.requests, 778_321);
-        assert_eq!(figures.throughput_rps, 155_651.42);
-        assert_eq!(figures.p50_us, 380.0);
-        assert_eq!(figures.p99_us, 1300.0);
-        assert_eq!(figures.errors, 0);
-        assert!(parse_wrk("garbage", 2)
-            .unwrap_err()
-            .contains("Requests/sec"));
-    }
 
     #[test]
     fn the_blended_limit_weighs_each_hop_by_its_share() {
@@ -408,21 +259,6 @@ Transfer/sec:     27.46MB
         assert!((limit - 75_000.0).abs() < 1e-6, "{limit}");
         calibration.blend(None, 75_000.0);
         assert_eq!(calibration.limit_fraction, None);
-    }
-
-    #[test]
-    fn cpu_time_and_memory_are_read() {
-        let before = process_cpu().unwrap();
-        // Some work to count.
-        let mut sum = 0u64;
-        for i in 0..20_000_000u64 {
-            sum = sum.wrapping_add(std::hint::black_box(i));
-        }
-        std::hint::black_box(sum);
-        assert!(process_cpu().unwrap() > before);
-        assert!(cpu_per_request(Some(before), 1000).unwrap() > 0.0);
-        assert_eq!(cpu_per_request(Some(before), 0), None);
-        assert!(resident_bytes().unwrap() > 1 << 20);
     }
 
     #[tokio::test]

@@ -9,19 +9,19 @@ use std::time::{Duration, Instant, SystemTime};
 use indicatif::{ProgressBar, ProgressStyle};
 use tokio::sync::oneshot;
 
-use crate::bare::{self, Calibration};
-use crate::cluster::{Cluster, ClusterError, Faults, GROUP};
-use crate::driver::{Control, Driver, DriverConfig, KeySampler, Phase, PhaseReport};
 use crate::geecache::http::HttpClient;
 use crate::geecache::stats::{CacheStats, GroupStatsSnapshot};
 use crate::geecache::{HashRing, NodeStats};
-use crate::report::{
-    ClientFigures, ClusterFigures, HistogramData, LatencyFigures, Machine, Mode, NodeFigures,
-    RunResult, Tool, SCHEMA_VERSION,
+use crate::harness::cluster::{Cluster, ClusterError, Faults, GROUP};
+use crate::harness::driver::{Control, Driver, DriverConfig, KeySampler, Phase, PhaseReport};
+use crate::harness::latency::{HistogramData, LatencyFigures};
+use crate::harness::reference::{self, Calibration};
+use crate::harness::report::{
+    ClientFigures, ClusterFigures, Machine, Mode, NodeFigures, RunResult, Tool, SCHEMA_VERSION,
 };
-use crate::slowdb::{key_name, SlowDb, SlowDbFigures};
+use crate::harness::slowdb::{key_name, SlowDb, SlowDbFigures};
+use crate::harness::workload::{Bound, Workload};
 use crate::units::rfc3339;
-use crate::workload::{Bound, Workload};
 
 /// Key streams: warm-up and measurement ask for different keys.
 pub const WARMUP_STREAM: u64 = 0;
@@ -106,7 +106,7 @@ struct Reading {
     /// Each node, when readable.
     nodes: Vec<Option<NodeStats>>,
     /// The store, in cluster mode.
-    db: Option<crate::slowdb::SlowDbSnapshot>,
+    db: Option<crate::harness::slowdb::SlowDbSnapshot>,
 }
 
 impl Observer {
@@ -257,7 +257,7 @@ pub async fn run(plan: &RunPlan, control: &Arc<Control>) -> Result<RunResult, Ru
     // loopback limit.
     let calibration = match &plan.calibrate {
         Calibrate::Measure(duration) => Some(
-            bare::calibrate(
+            reference::calibrate(
                 workload.concurrency as usize,
                 *duration,
                 workload.value_size as usize,

@@ -10,81 +10,18 @@ use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
-use crate::bare::{self, Calibration};
-use crate::compare::{metrics, show_figure};
-use crate::driver::Control;
-use crate::geecache::HashKind;
-use crate::plot;
-use crate::report::{self, ResultFileError, RunResult};
-use crate::run::{self, Calibrate, RunError, RunPlan};
-use crate::units::{align, compact_timestamp, rfc3339, ByteSize};
-use crate::workload::{Overrides, Workload, WorkloadError};
+use crate::analysis::compare::{metrics, show_figure};
+use crate::analysis::grid::{Grid, Point};
+use crate::analysis::plot;
+use crate::harness::driver::Control;
+use crate::harness::reference::{self, Calibration};
+use crate::harness::report::{self, ResultFileError, RunResult};
+use crate::harness::run::{self, Calibrate, RunError, RunPlan};
+use crate::harness::workload::{Workload, WorkloadError};
+use crate::units::{align, compact_timestamp, rfc3339};
 
 /// The version of the sweep summary's format.
 pub const SWEEP_SCHEMA_VERSION: u32 = 1;
-
-/// The values to combine; an empty list keeps the workload's value.
-#[derive(Clone, Debug, Default)]
-pub struct Grid {
-    /// Node counts.
-    pub nodes: Vec<u32>,
-    /// Hashes.
-    pub hashes: Vec<HashKind>,
-    /// Replica counts.
-    pub replicas: Vec<u32>,
-    /// Cache sizes.
-    pub cache_bytes: Vec<ByteSize>,
-}
-
-/// One configuration of a grid.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Point {
-    /// Nodes.
-    pub nodes: u32,
-    /// The ring's hash.
-    pub hash: HashKind,
-    /// Virtual nodes per node.
-    pub replicas: u32,
-    /// Each node's main cache.
-    pub cache_bytes: ByteSize,
-}
-
-impl Grid {
-    /// Every combination, nodes outermost and cache sizes innermost, with the
-    /// workload's values where a list is empty.
-    pub fn points(&self, workload: &Workload) -> Vec<Point> {
-        let cluster = &workload.cluster;
-        let nodes = or_else(&self.nodes, cluster.nodes);
-        let hashes = or_else(&self.hashes, cluster.hash);
-        let replicas = or_else(&self.replicas, cluster.replicas);
-        let caches = or_else(&self.cache_bytes, cluster.cache_bytes);
-        let mut points = Vec::new();
-        for &nodes in &nodes {
-            for &hash in &hashes {
-                for &replicas in &replicas {
-                    for &cache_bytes in &caches {
-                        points.push(Point {
-                            nodes,
-                            hash,
-                            replicas,
-                            cache_bytes,
-                        });
-                    }
-                }
-            }
-        }
-        points
-    }
-}
-
-/// `list`, or the one value `default` when it is empty.
-fn or_else<T: Clone>(list: &[T], default: T) -> Vec<T> {
-    if list.is_empty() {
-        vec![default]
-    } else {
-        list.to_vec()
-    }
-}
 
 /// A row of the summary: one configuration and its figures.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -137,77 +74,6 @@ pub enum SweepError {
     Calibration(String),
 }
 
-impl std::fmt::Display for Point {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{} nodes, {}, {} replicas, {}",
-            self.nodes,
-            self.hash.name(),
-            self.replicas,
-            self.cache_bytes
-        )
-    }
-}
-
-impl Point {
-    /// A short name: `3n crc32 50r 16MiB`.
-    pub fn short(&self) -> String {
-        format!(
-            "{}n {} {}r {}",
-            self.nodes,
-            self.hash.name(),
-            self.replicas,
-            self.cache_bytes
-        )
-    }
-
-    /// The configuration's cells in a table: nodes, hash, replicas, cache.
-    pub fn cells(&self) -> Vec<String> {
-        vec![
-            self.nodes.to_string(),
-            self.hash.name().to_owned(),
-            self.replicas.to_string(),
-            self.cache_bytes.to_string(),
-        ]
-    }
-
-    /// The configuration as the first fields of a CSV line, the cache size
-    /// in bytes: `3,crc32,50,1048576`.
-    pub fn csv(&self) -> String {
-        format!(
-            "{},{},{},{}",
-            self.nodes,
-            self.hash.name(),
-            self.replicas,
-            self.cache_bytes.bytes()
-        )
-    }
-
-    /// This configuration as flags over a workload.
-    pub fn overrides(&self) -> Overrides {
-        Overrides {
-            nodes: Some(self.nodes),
-            hash: Some(self.hash),
-            replicas: Some(self.replicas),
-            cache_bytes: Some(self.cache_bytes),
-            ..Overrides::default()
-        }
-    }
-
-    /// The name of this configuration's result inside the sweep's directory:
-    /// `<workload>-<nodes>n-<replicas>r-<cache>-<hash>.json`.
-    pub fn file_name(&self, workload: &str) -> String {
-        format!(
-            "{workload}-{}n-{}r-{}-{}.json",
-            self.nodes,
-            self.replicas,
-            self.cache_bytes,
-            self.hash.name()
-        )
-    }
-}
-
 /// What a sweep needs besides the grid.
 pub struct SweepPlan<'a> {
     /// The workload, flags other than the grid's applied.
@@ -242,7 +108,7 @@ pub async fn sweep(
     }
     let calibration: Option<Calibration> = match plan.calibrate {
         Some(duration) => Some(
-            bare::calibrate(
+            reference::calibrate(
                 plan.workload.concurrency as usize,
                 duration,
                 plan.workload.value_size as usize,
@@ -440,35 +306,4 @@ pub fn svg(summary: &Summary) -> String {
         }
     }
     plot::render(&panels)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_grid_combines_every_value_and_keeps_the_workloads_elsewhere() {
-        let workload = crate::workload::parse("{}", "test", "test").unwrap();
-        let grid = Grid {
-            nodes: vec![3, 5],
-            hashes: Vec::new(),
-            replicas: vec![1, 50],
-            cache_bytes: vec![ByteSize(1 << 10), ByteSize(1 << 20)],
-        };
-        let points = grid.points(&workload);
-        assert_eq!(points.len(), 8);
-        assert!(points.iter().all(|point| point.hash == HashKind::Crc32));
-        assert_eq!(
-            points[0],
-            Point {
-                nodes: 3,
-                hash: HashKind::Crc32,
-                replicas: 1,
-                cache_bytes: ByteSize(1 << 10)
-            }
-        );
-        assert_eq!(points[7].nodes, 5);
-        assert_eq!(points[7].cache_bytes, ByteSize(1 << 20));
-        assert_eq!(Grid::default().points(&workload).len(), 1);
-    }
 }

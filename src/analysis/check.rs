@@ -12,8 +12,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::compare::{self, show_figure, Better, Metric, Nature};
-use crate::report::RunResult;
+use crate::analysis::compare::{self, show_figure, Better, Metric, Nature};
+use crate::harness::report::RunResult;
 
 /// How much worse a figure may get: the larger of `relative` times the
 /// baseline's value and `absolute`.

@@ -13,9 +13,9 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::geecache::{Group, GroupOptions, HashRing, Node, NodeConfig, NodeError, NodeStats};
-use crate::slowdb::SlowDb;
+use crate::harness::slowdb::SlowDb;
+use crate::harness::workload::ClusterSettings;
 use crate::units::Span;
-use crate::workload::ClusterSettings;
 
 /// The group every node serves, named as in the source document.
 pub const GROUP: &str = "scores";

@@ -9,8 +9,8 @@ use crate::units::align;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::report::RunResult;
-use crate::ring_report::max_over_mean;
+use crate::analysis::ring::max_over_mean;
+use crate::harness::report::RunResult;
 
 /// Which way a figure improves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]

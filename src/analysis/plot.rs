@@ -6,8 +6,8 @@ use std::fmt::Write as _;
 
 use hdrhistogram::Histogram;
 
-use crate::report::RunResult;
-use crate::sweep::Point;
+use crate::analysis::grid::Point;
+use crate::harness::report::RunResult;
 use crate::units::ByteSize;
 
 /// How an axis maps values to positions.
@@ -546,7 +546,7 @@ fn distinct(values: impl Iterator<Item = f64>) -> Vec<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::driver::new_histogram;
+    use crate::harness::driver::new_histogram;
 
     #[test]
     fn nice_steps_are_one_two_or_five_times_a_power_of_ten() {

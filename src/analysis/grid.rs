@@ -1,0 +1,175 @@
+//! A grid of configurations: lists of node counts, hashes, replica counts
+//! and cache sizes, and each combination of them, a [`Point`]. `sweep` runs
+//! every point on a real cluster, `simulate` predicts each, and the charts
+//! draw figures against them.
+
+use serde::{Deserialize, Serialize};
+
+use crate::geecache::HashKind;
+use crate::harness::workload::{Overrides, Workload};
+use crate::units::ByteSize;
+
+/// The values to combine; an empty list keeps the workload's value.
+#[derive(Clone, Debug, Default)]
+pub struct Grid {
+    /// Node counts.
+    pub nodes: Vec<u32>,
+    /// Hashes.
+    pub hashes: Vec<HashKind>,
+    /// Replica counts.
+    pub replicas: Vec<u32>,
+    /// Cache sizes.
+    pub cache_bytes: Vec<ByteSize>,
+}
+
+/// One configuration of a grid.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Point {
+    /// Nodes.
+    pub nodes: u32,
+    /// The ring's hash.
+    pub hash: HashKind,
+    /// Virtual nodes per node.
+    pub replicas: u32,
+    /// Each node's main cache.
+    pub cache_bytes: ByteSize,
+}
+
+impl Grid {
+    /// Every combination, nodes outermost and cache sizes innermost, with the
+    /// workload's values where a list is empty.
+    pub fn points(&self, workload: &Workload) -> Vec<Point> {
+        let cluster = &workload.cluster;
+        let nodes = or_else(&self.nodes, cluster.nodes);
+        let hashes = or_else(&self.hashes, cluster.hash);
+        let replicas = or_else(&self.replicas, cluster.replicas);
+        let caches = or_else(&self.cache_bytes, cluster.cache_bytes);
+        let mut points = Vec::new();
+        for &nodes in &nodes {
+            for &hash in &hashes {
+                for &replicas in &replicas {
+                    for &cache_bytes in &caches {
+                        points.push(Point {
+                            nodes,
+                            hash,
+                            replicas,
+                            cache_bytes,
+                        });
+                    }
+                }
+            }
+        }
+        points
+    }
+}
+
+/// `list`, or the one value `default` when it is empty.
+fn or_else<T: Clone>(list: &[T], default: T) -> Vec<T> {
+    if list.is_empty() {
+        vec![default]
+    } else {
+        list.to_vec()
+    }
+}
+
+impl std::fmt::Display for Point {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} nodes, {}, {} replicas, {}",
+            self.nodes,
+            self.hash.name(),
+            self.replicas,
+            self.cache_bytes
+        )
+    }
+}
+
+impl Point {
+    /// A short name: `3n crc32 50r 16MiB`.
+    pub fn short(&self) -> String {
+        format!(
+            "{}n {} {}r {}",
+            self.nodes,
+            self.hash.name(),
+            self.replicas,
+            self.cache_bytes
+        )
+    }
+
+    /// The configuration's cells in a table: nodes, hash, replicas, cache.
+    pub fn cells(&self) -> Vec<String> {
+        vec![
+            self.nodes.to_string(),
+            self.hash.name().to_owned(),
+            self.replicas.to_string(),
+            self.cache_bytes.to_string(),
+        ]
+    }
+
+    /// The configuration as the first fields of a CSV line, the cache size
+    /// in bytes: `3,crc32,50,1048576`.
+    pub fn csv(&self) -> String {
+        format!(
+            "{},{},{},{}",
+            self.nodes,
+            self.hash.name(),
+            self.replicas,
+            self.cache_bytes.bytes()
+        )
+    }
+
+    /// This configuration as flags over a workload.
+    pub fn overrides(&self) -> Overrides {
+        Overrides {
+            nodes: Some(self.nodes),
+            hash: Some(self.hash),
+            replicas: Some(self.replicas),
+            cache_bytes: Some(self.cache_bytes),
+            ..Overrides::default()
+        }
+    }
+
+    /// The name of this configuration's result inside the sweep's directory:
+    /// `<workload>-<nodes>n-<replicas>r-<cache>-<hash>.json`.
+    pub fn file_name(&self, workload: &str) -> String {
+        format!(
+            "{workload}-{}n-{}r-{}-{}.json",
+            self.nodes,
+            self.replicas,
+            self.cache_bytes,
+            self.hash.name()
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_grid_combines_every_value_and_keeps_the_workloads_elsewhere() {
+        let workload = crate::harness::workload::parse("{}", "test", "test").unwrap();
+        let grid = Grid {
+            nodes: vec![3, 5],
+            hashes: Vec::new(),
+            replicas: vec![1, 50],
+            cache_bytes: vec![ByteSize(1 << 10), ByteSize(1 << 20)],
+        };
+        let points = grid.points(&workload);
+        assert_eq!(points.len(), 8);
+        assert!(points.iter().all(|point| point.hash == HashKind::Crc32));
+        assert_eq!(
+            points[0],
+            Point {
+                nodes: 3,
+                hash: HashKind::Crc32,
+                replicas: 1,
+                cache_bytes: ByteSize(1 << 10)
+            }
+        );
+        assert_eq!(points[7].nodes, 5);
+        assert_eq!(points[7].cache_bytes, ByteSize(1 << 20));
+        assert_eq!(Grid::default().points(&workload).len(), 1);
+    }
+}

@@ -1,0 +1,13 @@
+//! What reads results and configurations: results side by side
+//! ([`compare`]), a result against a baseline ([`check`]), grids of
+//! configurations ([`grid`]) run for real ([`sweep`]) or predicted by the
+//! model ([`simulate`]), rings without load ([`ring`]), and charts
+//! ([`plot`]).
+
+pub mod check;
+pub mod compare;
+pub mod grid;
+pub mod plot;
+pub mod ring;
+pub mod simulate;
+pub mod sweep;

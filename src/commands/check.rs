@@ -1,0 +1,107 @@
+//! `check`: a result against a baseline with thresholds, for CI; exit 1 on
+//! a regression. The comparison itself is [`crate::analysis::check`].
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+
+use super::{fail, EXIT_FAILED, EXIT_USAGE};
+use crate::analysis::check;
+use crate::harness::report;
+
+/// Flags of `check`.
+#[derive(Debug, Args, Clone)]
+pub struct CheckArgs {
+    /// The result to compare against (results/baseline/ci.json in CI).
+    #[arg(long, value_name = "RESULT.json")]
+    pub baseline: PathBuf,
+    /// The new result.
+    #[arg(value_name = "RESULT.json")]
+    pub result: PathBuf,
+    /// Thresholds as JSON: {"figure": {"relative": R, "absolute": A}, ...},
+    /// over the defaults.
+    #[arg(long, value_name = "FILE")]
+    pub thresholds: Option<PathBuf>,
+    /// How far throughput as a fraction of the loopback limit may fall, as a
+    /// share of the baseline's [default 0.35].
+    #[arg(long, value_name = "SHARE")]
+    pub throughput_drop: Option<f64>,
+    /// How far p99 over the two-hop server's p99 may rise, as a share of the
+    /// baseline's [default 1.0: it may double].
+    #[arg(long, value_name = "SHARE")]
+    pub p99_rise: Option<f64>,
+    /// `table` for people, `json` for programs.
+    #[arg(long, value_name = "table|json", default_value = "table", value_parser = ["table", "json"])]
+    pub format: String,
+}
+
+/// Runs the subcommand.
+pub fn exec(args: CheckArgs) -> ExitCode {
+    let baseline = match report::read(&args.baseline) {
+        Ok(result) => result,
+        Err(error) => return fail(EXIT_USAGE, format!("baseline: {error}")),
+    };
+    let result = match report::read(&args.result) {
+        Ok(result) => result,
+        Err(error) => return fail(EXIT_USAGE, error),
+    };
+    if let Some(why) = check::incomparable(&baseline, &result) {
+        return fail(EXIT_USAGE, why);
+    }
+    let mut thresholds = match &args.thresholds {
+        Some(path) => match check::read_thresholds(path) {
+            Ok(thresholds) => thresholds,
+            Err(error) => return fail(EXIT_USAGE, error),
+        },
+        None => check::default_thresholds(),
+    };
+    for (key, flag, share) in [
+        ("limit_fraction", "--throughput-drop", args.throughput_drop),
+        ("p99_over_two_hop", "--p99-rise", args.p99_rise),
+    ] {
+        if let Some(share) = share {
+            if !(share.is_finite() && share >= 0.0) {
+                return fail(EXIT_USAGE, format!("{flag}: {share} must be 0 or more"));
+            }
+            thresholds.insert(
+                key.to_owned(),
+                check::Threshold {
+                    relative: share,
+                    absolute: 0.0,
+                },
+            );
+        }
+    }
+    let outcome = check::check(&baseline, &result, &thresholds);
+    if args.format == "json" {
+        match serde_json::to_string_pretty(&outcome) {
+            Ok(json) => println!("{json}"),
+            Err(error) => return fail(EXIT_FAILED, error),
+        }
+    } else {
+        println!(
+            "check {} against the baseline {}",
+            args.result.display(),
+            args.baseline.display()
+        );
+        if baseline.machine != result.machine {
+            println!("note: the machines differ; timed figures are compared through each run's calibration");
+        }
+        print!("{}", check::table(&outcome));
+        for (name, run) in [("the baseline", &baseline), ("the new run", &result)] {
+            if let Some(steadiness) = report::Steadiness::of(&run.series).filter(|s| s.unsteady()) {
+                println!(
+                    "note: {name} was unsteady (throughput {:.0}-{:.0} req/s between seconds, \
+                     median {:.0}): its timed figures are doubtful",
+                    steadiness.min_rps, steadiness.max_rps, steadiness.median_rps
+                );
+            }
+        }
+    }
+    if outcome.regressions > 0 {
+        ExitCode::from(EXIT_FAILED)
+    } else {
+        ExitCode::SUCCESS
+    }
+}

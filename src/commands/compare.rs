@@ -1,0 +1,63 @@
+//! `compare`: results side by side, as a table, JSON or a latency chart.
+//! The comparison itself is [`crate::analysis::compare`].
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+
+use super::{fail, EXIT_FAILED, EXIT_USAGE};
+use crate::analysis::{compare, plot};
+use crate::harness::report;
+
+/// Flags of `compare`.
+#[derive(Debug, Args, Clone)]
+pub struct CompareArgs {
+    /// Result files; the first is the base the changes are measured from.
+    #[arg(value_name = "RESULT.json", num_args = 2.., required = true)]
+    pub results: Vec<PathBuf>,
+    /// Also draw each result's latency percentile curve into this SVG file.
+    #[arg(long, value_name = "FILE.svg")]
+    pub plot: Option<PathBuf>,
+    /// `table` for people, `json` for programs.
+    #[arg(long, value_name = "table|json", default_value = "table", value_parser = ["table", "json"])]
+    pub format: String,
+}
+
+/// Runs the subcommand.
+pub fn exec(args: CompareArgs) -> ExitCode {
+    let mut named = Vec::new();
+    for path in &args.results {
+        match report::read(path) {
+            Ok(result) => named.push((path.display().to_string(), result)),
+            Err(error) => return fail(EXIT_USAGE, error),
+        }
+    }
+    let comparison = compare::compare(&named);
+    if args.format == "json" {
+        match serde_json::to_string_pretty(&comparison) {
+            Ok(json) => println!("{json}"),
+            Err(error) => return fail(EXIT_FAILED, error),
+        }
+    } else {
+        print!("{}", compare::table(&comparison));
+    }
+    if let Some(path) = &args.plot {
+        let curves: Vec<plot::Series> = named
+            .iter()
+            .enumerate()
+            .filter_map(|(index, (path, result))| {
+                let stem = std::path::Path::new(path)
+                    .file_stem()
+                    .map_or(path.clone(), |stem| stem.to_string_lossy().into_owned());
+                plot::result_latency(&format!("{}: {stem}", compare::column_name(index)), result)
+            })
+            .collect();
+        let svg = plot::render(&[plot::latency_panel("latency percentiles", curves)]);
+        if let Err(error) = report::write_bytes_atomically(svg.as_bytes(), path) {
+            return fail(EXIT_FAILED, error);
+        }
+        eprintln!("plot: {}", path.display());
+    }
+    ExitCode::SUCCESS
+}

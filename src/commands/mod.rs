@@ -1,0 +1,211 @@
+//! One file per subcommand, as cargo's `src/bin/cargo/commands/`: each holds
+//! the subcommand's flags (a clap `Args` struct) and its body, `exec`, which
+//! calls the library ([`crate::harness`], [`crate::analysis`]) and turns the
+//! outcome into an exit status. This file holds what several share: exit
+//! statuses, flag groups, workload loading, the runtime and the logger.
+
+use std::future::Future;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Args;
+
+use crate::analysis::grid::Grid;
+use crate::geecache::HashKind;
+use crate::harness::driver::Control;
+use crate::harness::workload::{self, Latency, Overrides};
+use crate::units::{ByteSize, Span};
+
+pub mod check;
+pub mod compare;
+pub mod driver_check;
+pub mod ring;
+pub mod run;
+pub mod serve;
+pub mod simulate;
+pub mod sweep;
+
+/// Exit status for a command line or workload that cannot be used.
+pub const EXIT_USAGE: u8 = 2;
+/// Exit status for a run that failed.
+pub const EXIT_FAILED: u8 = 1;
+
+/// The grid of `sweep` and `simulate`: lists where a run takes one value;
+/// every combination is run.
+#[derive(Debug, Args, Clone)]
+pub struct GridArgs {
+    /// Node counts [default: the workload's].
+    #[arg(long, value_name = "N,...", value_delimiter = ',')]
+    pub nodes: Vec<u32>,
+    /// Hashes [default: the workload's].
+    #[arg(long, value_name = "crc32|xxh3,...", value_delimiter = ',')]
+    pub hash: Vec<HashKind>,
+    /// Replica counts [default: the workload's].
+    #[arg(long, value_name = "N,...", value_delimiter = ',')]
+    pub replicas: Vec<u32>,
+    /// Cache sizes, such as 64KiB,1MiB,16MiB [default: the workload's].
+    #[arg(long, value_name = "SIZE,...", value_delimiter = ',')]
+    pub cache_bytes: Vec<ByteSize>,
+}
+
+impl GridArgs {
+    pub fn grid(&self) -> Grid {
+        Grid {
+            nodes: self.nodes.clone(),
+            hashes: self.hash.clone(),
+            replicas: self.replicas.clone(),
+            cache_bytes: self.cache_bytes.clone(),
+        }
+    }
+}
+
+/// How a run loads the cluster, in a run or each run of a sweep.
+#[derive(Debug, Args, Clone)]
+pub struct ShapeArgs {
+    /// Measured requests; replaces the workload's duration [requests; default 100000].
+    #[arg(long, value_name = "N", conflicts_with = "duration")]
+    pub requests: Option<u64>,
+    /// How long to measure, such as 10s or 2m; replaces the workload's
+    /// request count [duration].
+    #[arg(long, value_name = "DURATION")]
+    pub duration: Option<Span>,
+    /// Requests sent before measuring, not recorded [warmup_requests; default 0].
+    #[arg(long, value_name = "N")]
+    pub warmup: Option<u64>,
+    /// Requests in flight (closed loop), or the most in flight with --rate
+    /// [concurrency; default 64].
+    #[arg(long, short = 'c', value_name = "N")]
+    pub concurrency: Option<u32>,
+    /// Open loop: send this many requests per second on schedule; latency
+    /// counts from each intended send time [rate; default: closed loop].
+    #[arg(long, value_name = "PER_SECOND")]
+    pub rate: Option<f64>,
+    /// Seed of the key sequence [seed; default 42].
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// The slow store's delay per load: none, a duration (200us, 1ms) or
+    /// exp:MEAN [slowdb.latency; default 1ms].
+    #[arg(long, value_name = "none|DURATION|exp:MEAN")]
+    pub slowdb_latency: Option<Latency>,
+}
+
+impl ShapeArgs {
+    /// These flags over a workload.
+    pub fn overrides(&self) -> Overrides {
+        Overrides {
+            requests: self.requests,
+            duration: self.duration,
+            warmup_requests: self.warmup,
+            concurrency: self.concurrency,
+            rate: self.rate,
+            seed: self.seed,
+            slowdb_latency: self.slowdb_latency,
+            ..Overrides::default()
+        }
+    }
+}
+
+/// Flags every node takes, in a run or in `serve`.
+#[derive(Debug, Args, Clone)]
+pub struct NodeArgs {
+    /// Virtual nodes per node on the ring, 1 to 10000 [cluster.replicas; default 50].
+    #[arg(long, value_name = "N")]
+    pub replicas: Option<u32>,
+    /// Each node's main cache: bytes or 64KiB, 16MiB, 1GiB; 0 is unbounded
+    /// [cluster.cache_bytes; default 16MiB].
+    #[arg(long, value_name = "SIZE")]
+    pub cache_bytes: Option<ByteSize>,
+    /// The ring's hash: crc32 (as the source document, Go-compatible
+    /// placement) or xxh3 [cluster.hash; default crc32].
+    #[arg(long, value_name = "crc32|xxh3")]
+    pub hash: Option<HashKind>,
+}
+
+/// An on/off flag value.
+pub fn parse_switch(text: &str) -> Result<bool, String> {
+    match text {
+        "on" | "true" | "yes" => Ok(true),
+        "off" | "false" | "no" => Ok(false),
+        other => Err(format!("{other:?} is not a switch: use on or off")),
+    }
+}
+
+/// Prints `message` as an error and gives the exit status `code`.
+pub fn fail(code: u8, message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::from(code)
+}
+
+/// The multi-threaded async runtime the commands run on.
+pub fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|error| {
+            fail(
+                EXIT_FAILED,
+                format!("cannot start the async runtime: {error}"),
+            )
+        })
+}
+
+/// Runs `work` to its end on a new runtime with a fresh [`Control`]. Ctrl-C
+/// prints `on_interrupt` and asks the work to stop, so that it ends early
+/// and keeps what it measured.
+pub fn until_interrupted<F: Future>(
+    on_interrupt: &'static str,
+    work: impl FnOnce(Arc<Control>) -> F,
+) -> Result<F::Output, ExitCode> {
+    let runtime = runtime()?;
+    let control = Arc::new(Control::default());
+    Ok(runtime.block_on(async {
+        let stopper = Arc::clone(&control);
+        let interrupt = tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!("interrupted: {on_interrupt}");
+                stopper
+                    .stop
+                    .store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+        });
+        let outcome = work(control).await;
+        interrupt.abort();
+        outcome
+    }))
+}
+
+/// Loads the workload `spec` names and applies the flags to it; a usage
+/// error's exit status otherwise.
+pub fn load_workload(spec: &str, overrides: &Overrides) -> Result<workload::Loaded, ExitCode> {
+    let mut loaded = workload::load(spec).map_err(|error| fail(EXIT_USAGE, error))?;
+    loaded
+        .workload
+        .apply(overrides, &loaded.source)
+        .map_err(|error| fail(EXIT_USAGE, error))?;
+    Ok(loaded)
+}
+
+/// A logger to stderr: `[level] message`, at `base` raised by `-v`s.
+pub fn init_logging(verbose: u8, base: log::LevelFilter) {
+    struct Stderr;
+    impl log::Log for Stderr {
+        fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
+            metadata.level() <= log::max_level()
+        }
+        fn log(&self, record: &log::Record<'_>) {
+            if self.enabled(record.metadata()) {
+                eprintln!("[{}] {}", record.level(), record.args());
+            }
+        }
+        fn flush(&self) {}
+    }
+    static LOGGER: Stderr = Stderr;
+    let level = match (base, verbose) {
+        (level, 0) => level,
+        (log::LevelFilter::Warn, 1) | (log::LevelFilter::Info, 1) => log::LevelFilter::Info,
+        _ => log::LevelFilter::Debug,
+    };
+    if log::set_logger(&LOGGER).is_ok() {
+        log::set_max_level(level);
+    }
+}

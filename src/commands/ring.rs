@@ -1,0 +1,80 @@
+//! `ring`: how evenly rings spread the hash space and a key space, from the
+//! ring alone. The figures are computed in [`crate::analysis::ring`].
+
+use std::process::ExitCode;
+
+use clap::Args;
+
+use super::{fail, EXIT_FAILED, EXIT_USAGE};
+use crate::analysis::ring;
+use crate::geecache::HashKind;
+
+/// Flags of `ring`.
+#[derive(Debug, Args, Clone)]
+pub struct RingArgs {
+    /// Node counts, comma-separated; nodes are named as a run names them.
+    #[arg(long, value_name = "N,...", value_delimiter = ',', default_value = "3")]
+    pub nodes: Vec<usize>,
+    /// Virtual nodes per node, comma-separated.
+    #[arg(
+        long,
+        value_name = "N,...",
+        value_delimiter = ',',
+        default_value = "1,10,50,200,1000"
+    )]
+    pub replicas: Vec<usize>,
+    /// Hashes, comma-separated.
+    #[arg(
+        long,
+        value_name = "crc32|xxh3,...",
+        value_delimiter = ',',
+        default_value = "crc32,xxh3"
+    )]
+    pub hash: Vec<HashKind>,
+    /// Keys to place: key0 .. key{N-1}.
+    #[arg(long, value_name = "N", default_value_t = 1_000_000)]
+    pub keys: u64,
+    /// Each node's shares under its ring's row.
+    #[arg(long)]
+    pub detail: bool,
+    /// `table` for people, `json` for programs.
+    #[arg(long, value_name = "table|json", default_value = "table", value_parser = ["table", "json"])]
+    pub format: String,
+}
+
+/// Runs the subcommand.
+pub fn exec(args: RingArgs) -> ExitCode {
+    if let Some(&nodes) = args
+        .nodes
+        .iter()
+        .find(|&&nodes| !(1..=1000).contains(&nodes))
+    {
+        return fail(
+            EXIT_USAGE,
+            format!("--nodes: {nodes} is out of range: allowed 1 to 1000"),
+        );
+    }
+    if let Some(&replicas) = args
+        .replicas
+        .iter()
+        .find(|&&replicas| !(1..=100_000).contains(&replicas))
+    {
+        return fail(
+            EXIT_USAGE,
+            format!("--replicas: {replicas} is out of range: allowed 1 to 100000"),
+        );
+    }
+    if args.keys > 100_000_000 {
+        return fail(EXIT_USAGE, "--keys: allowed 0 to 100000000");
+    }
+    let reports = ring::analyse_grid(&args.nodes, &args.replicas, &args.hash, args.keys);
+    if args.format == "json" {
+        match serde_json::to_string_pretty(&reports) {
+            Ok(json) => println!("{json}"),
+            Err(error) => return fail(EXIT_FAILED, error),
+        }
+    } else {
+        print!("{}", ring::table(&reports, args.detail));
+    }
+    ExitCode::SUCCESS
+}

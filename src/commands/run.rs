@@ -1,0 +1,215 @@
+//! `run`, the default command: start a cluster (or drive `--target`), run
+//! the workload, write the result and print the summary. The run itself is
+//! [`crate::harness::run`].
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Args;
+
+use super::{
+    fail, init_logging, load_workload, parse_switch, until_interrupted, NodeArgs, ShapeArgs,
+    EXIT_FAILED, EXIT_USAGE,
+};
+use crate::harness::cluster::Faults;
+use crate::harness::report::{self, RunResult};
+use crate::harness::run::{self, RunPlan};
+use crate::harness::summary;
+use crate::harness::workload::Overrides;
+use crate::units::{compact_timestamp, Span};
+
+/// Flags of a run.
+#[derive(Debug, Args, Clone)]
+pub struct RunArgs {
+    /// The workload: a path, or a name looked up in workloads/ (`zipf`,
+    /// `zipf.json`), or one built into the program (zipf, uniform, hot-key, ci).
+    #[arg(long, short = 'w', value_name = "NAME|PATH", default_value = "zipf")]
+    pub workload: String,
+    /// Nodes in the cluster, 1 to 64 [workload's cluster.nodes; default 3].
+    #[arg(long, value_name = "N")]
+    pub nodes: Option<u32>,
+    /// The ring and the cache.
+    #[command(flatten)]
+    pub node: NodeArgs,
+    /// Merge concurrent loads of one key [cluster.singleflight; default on].
+    #[arg(long, value_name = "on|off", value_parser = parse_switch)]
+    pub singleflight: Option<bool>,
+    /// Keep some values fetched from peers in a hot cache [cluster.hot_cache; default off].
+    #[arg(long, value_name = "on|off", value_parser = parse_switch)]
+    pub hot_cache: Option<bool>,
+    /// The load and the store.
+    #[command(flatten)]
+    pub shape: ShapeArgs,
+    /// One request in flight, bounded by a request count: the cluster's
+    /// counters are then the same in every run, and `simulate --verify`
+    /// predicts them exactly.
+    #[arg(long, conflicts_with_all = ["concurrency", "duration", "target"])]
+    pub deterministic: bool,
+    /// Write the result here instead of
+    /// results/<workload>-<nodes>n-<replicas>r-<cache>-<timestamp>.json.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Where results go when --out is not given.
+    #[arg(long, value_name = "DIR", default_value = "results")]
+    pub results_dir: PathBuf,
+    /// Start the nodes on this port and the ones after it instead of
+    /// ephemeral ports.
+    #[arg(long, value_name = "PORT")]
+    pub base_port: Option<u16>,
+    /// Drive this already running API (http://localhost:9999/api) instead of
+    /// starting a cluster.
+    #[arg(long, value_name = "URL")]
+    pub target: Option<String>,
+    /// With --target: the nodes whose /_stats give the cluster figures,
+    /// comma-separated. Without it, cluster figures are marked absent.
+    #[arg(
+        long,
+        value_name = "URL,...",
+        value_delimiter = ',',
+        requires = "target"
+    )]
+    pub peers: Vec<String>,
+    /// Measure the loopback limit (a bare one-hop and a two-hop server,
+    /// driven as the run is) for this long each before the run.
+    #[arg(long, value_name = "DURATION", default_value = "2s")]
+    pub calibrate: Span,
+    /// Skip the calibration: the result then has no limit fraction, and
+    /// `check` compares no timed figures.
+    #[arg(long)]
+    pub no_calibrate: bool,
+    /// Add this delay to every request each node serves: a regression on
+    /// purpose, to see `check` catch it.
+    #[arg(long, value_name = "DURATION", hide = true)]
+    pub inject_delay: Option<Span>,
+    /// Keep nothing in any node's caches: a regression on purpose.
+    #[arg(long, hide = true)]
+    pub inject_cache_off: bool,
+    /// No progress bar (it is hidden anyway when stderr is not a terminal).
+    #[arg(long)]
+    pub no_progress: bool,
+    /// Exit with status 1 if any request failed.
+    #[arg(long)]
+    pub fail_on_errors: bool,
+    /// More log output: -v info, -vv debug (shows every slow-store load).
+    #[arg(long, short = 'v', action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+impl RunArgs {
+    fn overrides(&self) -> Overrides {
+        Overrides {
+            nodes: self.nodes,
+            replicas: self.node.replicas,
+            cache_bytes: self.node.cache_bytes,
+            hash: self.node.hash,
+            singleflight: self.singleflight,
+            hot_cache: self.hot_cache,
+            concurrency: if self.deterministic {
+                Some(1)
+            } else {
+                self.shape.concurrency
+            },
+            ..self.shape.overrides()
+        }
+    }
+}
+
+/// Runs the subcommand.
+pub fn exec(args: RunArgs) -> ExitCode {
+    init_logging(args.verbose, log::LevelFilter::Warn);
+    if cfg!(debug_assertions) {
+        eprintln!(
+            "warning: this is a debug build; its figures are not representative. Use `cargo run --release`."
+        );
+    }
+    let loaded = match load_workload(&args.workload, &args.overrides()) {
+        Ok(loaded) => loaded,
+        Err(code) => return code,
+    };
+    let workload = loaded.workload;
+    if args.deterministic && workload.requests.is_none() && workload.duration.is_some() {
+        return fail(
+            EXIT_USAGE,
+            "--deterministic: the workload is bounded by a duration; give --requests",
+        );
+    }
+    let plan = RunPlan {
+        workload,
+        source: loaded.source,
+        target: args.target.clone(),
+        peers: args.peers.clone(),
+        base_port: args.base_port,
+        progress: !args.no_progress,
+        calibrate: if args.no_calibrate {
+            run::Calibrate::Skip
+        } else {
+            run::Calibrate::Measure(args.calibrate.0)
+        },
+        faults: Faults {
+            delay: args.inject_delay,
+            cache_off: args.inject_cache_off,
+        },
+    };
+    if !(Duration::from_millis(100)..=Duration::from_secs(600)).contains(&args.calibrate.0) {
+        return fail(EXIT_USAGE, "--calibrate: allowed 100ms to 10m");
+    }
+    let plan = &plan;
+    let outcome = match until_interrupted(
+        "finishing the requests in flight and writing what was measured",
+        |control| async move { run::run(plan, &control).await },
+    ) {
+        Ok(outcome) => outcome,
+        Err(code) => return code,
+    };
+    let result = match outcome {
+        Ok(result) => result,
+        Err(error @ run::RunError::Url(_)) => return fail(EXIT_USAGE, error),
+        Err(error) => return fail(EXIT_FAILED, error),
+    };
+    finish_run(&args, &result)
+}
+
+/// Writes the result and prints the summary; the summary is printed even
+/// when the file cannot be written, so nothing measured is lost.
+fn finish_run(args: &RunArgs, result: &RunResult) -> ExitCode {
+    let written = match &args.out {
+        Some(path) => report::write_atomically(result, path).map(|()| path.clone()),
+        None => {
+            let timestamp = compact_timestamp(std::time::SystemTime::now());
+            report::write_in(result, &args.results_dir, &timestamp)
+        }
+    };
+    match written {
+        Ok(path) => {
+            print!("{}", summary::summary(result, Some(&path)));
+            let client = &result.client;
+            if client.requests > 0 && client.errors.total == client.requests {
+                return fail(
+                    EXIT_FAILED,
+                    format!("every one of the {} requests failed", client.requests),
+                );
+            }
+            if args.fail_on_errors && result.client.errors.total > 0 {
+                return fail(
+                    EXIT_FAILED,
+                    format!("{} requests failed", result.client.errors.total),
+                );
+            }
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            print!("{}", summary::summary(result, None));
+            match serde_json::to_string(result) {
+                Ok(json) => println!("{json}"),
+                Err(json_error) => {
+                    eprintln!("error: the result cannot be printed either: {json_error}")
+                }
+            }
+            fail(
+                EXIT_FAILED,
+                format!("cannot write the result ({error}); it is printed above instead"),
+            )
+        }
+    }
+}

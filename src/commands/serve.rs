@@ -1,0 +1,113 @@
+//! `serve`: one GeeCache node as its own process, for clusters of
+//! processes as in the source document. The node is
+//! [`crate::harness::serve`].
+
+use std::process::ExitCode;
+
+use clap::Args;
+
+use super::{fail, init_logging, load_workload, runtime, NodeArgs, EXIT_FAILED, EXIT_USAGE};
+use crate::harness::serve::{self, ServeOptions, DEMO_API_PORT, DEMO_PEERS};
+use crate::harness::workload::Overrides;
+
+/// Flags of `serve`.
+#[derive(Debug, Args, Clone)]
+pub struct ServeArgs {
+    /// The node's port on 127.0.0.1.
+    #[arg(long, value_name = "PORT", default_value_t = 8001)]
+    pub port: u16,
+    /// Every node's base URL, this one included, comma-separated
+    /// [default: the source document's http://localhost:8001,8002,8003].
+    #[arg(long, value_name = "URL,...", value_delimiter = ',')]
+    pub peers: Vec<String>,
+    /// Also serve /api (and /_stats) on this port of its own.
+    #[arg(long, value_name = "PORT")]
+    pub api_port: Option<u16>,
+    /// Serve the API on port 9999, as the source document's -api flag does.
+    #[arg(long, conflicts_with = "api_port")]
+    pub api: bool,
+    /// The workload whose key space, values, slow-store latency and cluster
+    /// settings the node uses.
+    #[arg(long, short = 'w', value_name = "NAME|PATH", default_value = "zipf")]
+    pub workload: String,
+    /// The ring and the cache.
+    #[command(flatten)]
+    pub node: NodeArgs,
+    /// More log output: -v info (the default for serve), -vv debug (every
+    /// slow-store search, as the source document logs them).
+    #[arg(long, short = 'v', action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+/// Runs the subcommand.
+pub fn exec(args: ServeArgs) -> ExitCode {
+    init_logging(args.verbose.max(1), log::LevelFilter::Info);
+    let overrides = Overrides {
+        replicas: args.node.replicas,
+        cache_bytes: args.node.cache_bytes,
+        hash: args.node.hash,
+        ..Overrides::default()
+    };
+    let loaded = match load_workload(&args.workload, &overrides) {
+        Ok(loaded) => loaded,
+        Err(code) => return code,
+    };
+    let workload = loaded.workload;
+    let peers = if args.peers.is_empty() {
+        DEMO_PEERS.iter().map(|peer| peer.to_string()).collect()
+    } else {
+        args.peers
+    };
+    let options = ServeOptions {
+        port: args.port,
+        peers,
+        api_port: if args.api {
+            Some(DEMO_API_PORT)
+        } else {
+            args.api_port
+        },
+        workload,
+    };
+    let runtime = match runtime() {
+        Ok(runtime) => runtime,
+        Err(code) => return code,
+    };
+    let outcome = runtime.block_on(serve::serve(
+        options,
+        |node, url| {
+            println!("geecache is running at {url}");
+            if let Some(api) = node.api_addr() {
+                println!("api server is running at http://{api}/api");
+            }
+        },
+        shutdown_signal(),
+    ));
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error @ serve::ServeError::Node(_)) => fail(EXIT_FAILED, error),
+        Err(error) => fail(EXIT_USAGE, error),
+    }
+}
+
+/// Completes on Ctrl-C or, on Unix, SIGTERM.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = terminate.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,0 +1,16 @@
+//! What a run is made of: the workload, the slow store, the cluster, the
+//! driver and its histograms, the reference servers that calibrate a run,
+//! the run itself, and the result it writes and prints. It uses only the
+//! system's public API ([`crate::geecache`]) and reads no results.
+
+pub mod cluster;
+pub mod driver;
+pub mod latency;
+pub mod reference;
+pub mod report;
+pub mod run;
+pub mod serve;
+pub mod slowdb;
+pub mod summary;
+pub mod workload;
+pub mod wrk;

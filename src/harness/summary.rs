@@ -1,0 +1,177 @@
+//! The summary printed when a run ends: the figures a user looks at first,
+//! from the result (see [`super::report`]).
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use crate::harness::driver::StopReason;
+use crate::harness::report::{Mode, RunResult, Steadiness};
+use crate::units::{align, ByteSize};
+
+/// Formats a ratio as a percentage, or `-` when absent.
+pub fn percent(ratio: Option<f64>) -> String {
+    ratio.map_or("-".to_owned(), |ratio| format!("{:.1}%", ratio * 100.0))
+}
+
+fn number(value: Option<u64>) -> String {
+    value.map_or("-".to_owned(), |value| value.to_string())
+}
+
+/// The table printed when a run ends: the figures a user looks at first.
+pub fn summary(result: &RunResult, path: Option<&Path>) -> String {
+    let workload = &result.workload;
+    let cluster = &workload.cluster;
+    let client = &result.client;
+    let latency = &client.latency_us;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} {}  {}  {} nodes  {} replicas  {}  {}/node  singleflight {}  {}{}",
+        result.tool.name,
+        result.tool.version,
+        workload.name,
+        result.nodes.len(),
+        cluster.replicas,
+        serde_json::to_value(cluster.hash)
+            .ok()
+            .and_then(|value| value.as_str().map(str::to_owned))
+            .unwrap_or_default(),
+        cluster.cache_bytes,
+        if cluster.singleflight { "on" } else { "off" },
+        result.machine.profile,
+        match result.mode {
+            Mode::Cluster => String::new(),
+            Mode::Target => format!("  target {}", result.target),
+        }
+    );
+    let errors = &client.errors;
+    let mut error_kinds = Vec::new();
+    for (code, count) in &errors.status {
+        error_kinds.push(format!("{count}x{code}"));
+    }
+    for (name, count) in [
+        ("timeout", errors.timeout),
+        ("connection", errors.connection),
+        ("wrong value", errors.wrong_value),
+    ] {
+        if count > 0 {
+            error_kinds.push(format!("{count} {name}"));
+        }
+    }
+    let error_detail = if error_kinds.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", error_kinds.join(", "))
+    };
+    let _ = writeln!(
+        out,
+        "requests {}  ok {}  missing {}  errors {}{}  duration {:.2} s  throughput {:.0} req/s{}",
+        client.requests,
+        client.ok,
+        client.missing,
+        errors.total,
+        error_detail,
+        client.duration_secs,
+        client.throughput_rps,
+        match client.stopped_by {
+            StopReason::TimeLimit => "  (stopped by the time limit)",
+            StopReason::Interrupted => "  (interrupted)",
+            _ => "",
+        }
+    );
+    let _ = writeln!(
+        out,
+        "latency us  p50 {}  p90 {}  p99 {}  p99.9 {}  max {}  mean {:.0}",
+        latency.p50, latency.p90, latency.p99, latency.p99_9, latency.max, latency.mean
+    );
+    if let Some(steadiness) = Steadiness::of(&result.series) {
+        if steadiness.unsteady() {
+            let _ = writeln!(
+                out,
+                "UNSTEADY: throughput ranged {:.0}-{:.0} req/s between seconds (median {:.0}): \
+                 something else may have had the CPU; the timed figures are doubtful, run again",
+                steadiness.min_rps, steadiness.max_rps, steadiness.median_rps
+            );
+        }
+    }
+    if let Some(calibration) = &result.calibration {
+        let limit = match (calibration.blended_limit_rps, calibration.limit_fraction) {
+            (Some(limit), Some(fraction)) => format!(
+                "  blended limit {limit:.0} req/s: this run reached {:.1}% of it",
+                fraction * 100.0
+            ),
+            _ => String::new(),
+        };
+        let _ = writeln!(
+            out,
+            "calibration  one-hop {:.0} req/s (p99 {:.0} us)  two-hop {:.0} req/s (p99 {:.0} us){limit}",
+            calibration.one_hop.throughput_rps,
+            calibration.one_hop.p99_us,
+            calibration.two_hop.throughput_rps,
+            calibration.two_hop.p99_us,
+        );
+    }
+    if let Some(faults) = &result.faults {
+        if let Some(delay) = faults.delay {
+            let _ = writeln!(
+                out,
+                "INJECTED FAULT: {delay} added to every request each node served"
+            );
+        }
+        if faults.cache_off {
+            let _ = writeln!(out, "INJECTED FAULT: every node's caches kept nothing");
+        }
+    }
+    match &result.cluster {
+        Some(figures) => {
+            let slowdb = &figures.slowdb;
+            let _ = writeln!(
+                out,
+                "api hit ratio {}  peer-fetch ratio {}  slowdb loads {} ({:.4} per request, duplicates {})",
+                percent(figures.api_hit_ratio),
+                percent(figures.peer_fetch_ratio),
+                slowdb.loads,
+                slowdb.loads_per_request,
+                number(slowdb.duplicate_loads),
+            );
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "cluster figures: absent (give --peers to read each node's /_stats)"
+            );
+        }
+    }
+    let headers = [
+        "node",
+        "name on ring",
+        "listens at",
+        "ring share",
+        "keys owned",
+        "served",
+        "slowdb loads",
+        "cache",
+        "evictions",
+    ];
+    let mut rows: Vec<Vec<String>> = vec![headers.map(str::to_owned).to_vec()];
+    rows.extend(result.nodes.iter().map(|node| {
+        vec![
+            format!("{}{}", node.index, if node.api { "*" } else { "" }),
+            node.url.clone(),
+            node.listen.trim_start_matches("http://").to_owned(),
+            format!("{:.1}%", node.ring_share * 100.0),
+            node.keys_owned.to_string(),
+            number(node.requests_served),
+            number(node.slowdb_loads),
+            node.cache_bytes
+                .map_or("-".to_owned(), |bytes| ByteSize(bytes).human()),
+            number(node.evictions),
+        ]
+    }));
+    // Text left, figures right.
+    out.push_str(&align(&rows, |column| column < 3));
+    if let Some(path) = path {
+        let _ = writeln!(out, "result: {}", path.display());
+    }
+    out
+}
