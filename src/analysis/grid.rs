@@ -3,6 +3,9 @@
 //! every point on a real cluster, `simulate` predicts each, and the charts
 //! draw figures against them.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
 use serde::{Deserialize, Serialize};
 
 use crate::geecache::HashKind;
@@ -141,6 +144,36 @@ impl Point {
             self.hash.name()
         )
     }
+}
+
+/// `work(0..count)` on every core, results in order.
+pub fn in_parallel<T: Send>(count: usize, work: impl Fn(usize) -> T + Sync) -> Vec<T> {
+    let threads = std::thread::available_parallelism()
+        .map(usize::from)
+        .unwrap_or(1)
+        .min(count.max(1));
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<T>>> = Mutex::new((0..count).map(|_| None).collect());
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| loop {
+                let at = next.fetch_add(1, Ordering::Relaxed);
+                if at >= count {
+                    break;
+                }
+                let result = work(at);
+                results
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner())[at] = Some(result);
+            });
+        }
+    });
+    results
+        .into_inner()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .into_iter()
+        .map(|result| result.expect("every index is worked"))
+        .collect()
 }
 
 #[cfg(test)]

@@ -5,8 +5,11 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
+use crate::analysis::grid::in_parallel;
 use crate::geecache::{HashKind, HashRing};
 use crate::harness::cluster::ring_name;
+use crate::harness::events::key_moves;
+use crate::units::align;
 
 /// One ring to examine.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -110,14 +113,8 @@ pub fn analyse(config: RingConfig, keys: u64) -> RingReport {
     }
 }
 
-/// Every combination of `nodes`, `replicas` and `hashes`, analysed on all
-/// cores, in that order.
-pub fn analyse_grid(
-    nodes: &[usize],
-    replicas: &[usize],
-    hashes: &[HashKind],
-    keys: u64,
-) -> Vec<RingReport> {
+/// Every combination of `nodes`, hashes and `replicas`, in that order.
+pub fn configs(nodes: &[usize], replicas: &[usize], hashes: &[HashKind]) -> Vec<RingConfig> {
     let mut configs = Vec::new();
     for &nodes in nodes {
         for &hash in hashes {
@@ -130,24 +127,207 @@ pub fn analyse_grid(
             }
         }
     }
-    let threads = std::thread::available_parallelism().map_or(1, usize::from);
-    let chunk = configs.len().div_ceil(threads).max(1);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = configs
-            .chunks(chunk)
-            .map(|part| {
-                scope.spawn(move || {
-                    part.iter()
-                        .map(|&config| analyse(config, keys))
-                        .collect::<Vec<_>>()
-                })
-            })
+    configs
+}
+
+/// Every combination of `nodes`, `replicas` and `hashes`, analysed on all
+/// cores, in the order of [`configs`].
+pub fn analyse_grid(
+    nodes: &[usize],
+    replicas: &[usize],
+    hashes: &[HashKind],
+    keys: u64,
+) -> Vec<RingReport> {
+    let configs = configs(nodes, replicas, hashes);
+    in_parallel(configs.len(), |at| analyse(configs[at], keys))
+}
+
+/// A change of membership: nodes join a ring, or one leaves it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Change {
+    /// This many nodes join, named after the last ones.
+    Join(usize),
+    /// The node of this index leaves.
+    Leave(usize),
+}
+
+/// One node's keys around a change.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct NodeMove {
+    /// The node's name on the ring.
+    pub name: String,
+    /// Keys it owns before the change (0 for a node that joins).
+    pub keys_before: u64,
+    /// Keys it owns after (0 for a node that leaves).
+    pub keys_after: u64,
+    /// Moved keys that came from it.
+    pub moved_from: u64,
+    /// Moved keys that went to it.
+    pub moved_to: u64,
+}
+
+/// What a change of membership does to one ring.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ChangeReport {
+    /// The ring before the change.
+    #[serde(flatten)]
+    pub config: RingConfig,
+    /// `join` or `leave`.
+    pub change: &'static str,
+    /// Nodes that join, or the index of the node that leaves.
+    pub count_or_index: usize,
+    /// Keys placed: `key0` .. `key{keys-1}`.
+    pub keys: u64,
+    /// Keys whose owner changed.
+    pub moved_keys: u64,
+    /// `moved_keys / keys`.
+    pub moved_share: f64,
+    /// The least a change can move: K/(n+K) for K nodes joining n, the
+    /// leaver's key share for a leave.
+    pub ideal_moved_share: f64,
+    /// The largest key count over the mean, before the change.
+    pub key_imbalance_before: f64,
+    /// The same after it.
+    pub key_imbalance_after: f64,
+    /// Every node of either ring, before's first.
+    pub per_node: Vec<NodeMove>,
+}
+
+/// Places `keys` keys on the ring of `config` and on the ring after `change`.
+pub fn analyse_change(config: RingConfig, change: Change, keys: u64) -> ChangeReport {
+    let ring_of = |names: &[String]| {
+        let mut ring = HashRing::new(config.replicas, config.hash);
+        ring.add(names.iter().cloned());
+        ring
+    };
+    let names: Vec<String> = (0..config.nodes).map(ring_name).collect();
+    let after_names: Vec<String> = match change {
+        Change::Join(count) => (0..config.nodes + count).map(ring_name).collect(),
+        Change::Leave(index) => names
+            .iter()
+            .enumerate()
+            .filter(|&(at, _)| at != index)
+            .map(|(_, name)| name.clone())
+            .collect(),
+    };
+    let moves = key_moves(&ring_of(&names), &ring_of(&after_names), keys);
+    let share = |count: u64| {
+        if keys > 0 {
+            count as f64 / keys as f64
+        } else {
+            0.0
+        }
+    };
+    let (kind, count_or_index, ideal) = match change {
+        Change::Join(count) => ("join", count, count as f64 / (config.nodes + count) as f64),
+        Change::Leave(index) => (
+            "leave",
+            index,
+            share(moves.before.get(index).copied().unwrap_or(0)),
+        ),
+    };
+    let imbalance = |owned: &[u64]| {
+        let counts: Vec<f64> = owned
+            .iter()
+            .filter(|&&count| count > 0)
+            .map(|&count| count as f64)
             .collect();
-        handles
-            .into_iter()
-            .flat_map(|handle| handle.join().unwrap_or_default())
-            .collect()
+        max_over_mean(&counts)
+    };
+    let per_node = (0..moves.nodes.len())
+        .map(|at| NodeMove {
+            name: moves.nodes[at].clone(),
+            keys_before: moves.before[at],
+            keys_after: moves.after[at],
+            moved_from: moves.lost[at],
+            moved_to: moves.gained[at],
+        })
+        .collect();
+    ChangeReport {
+        config,
+        change: kind,
+        count_or_index,
+        keys,
+        moved_keys: moves.moved,
+        moved_share: moves.moved_share(),
+        ideal_moved_share: ideal,
+        key_imbalance_before: imbalance(&moves.before),
+        key_imbalance_after: imbalance(&moves.after),
+        per_node,
+    }
+}
+
+/// [`analyse_change`] for every ring of `configs`, on all cores, in order.
+pub fn analyse_changes(configs: &[RingConfig], change: Change, keys: u64) -> Vec<ChangeReport> {
+    in_parallel(configs.len(), |at| {
+        analyse_change(configs[at], change, keys)
     })
+}
+
+/// A table with a row per ring and change; with `detail`, where each node's
+/// keys went below it.
+pub fn change_table(reports: &[ChangeReport], detail: bool) -> String {
+    let mut out = String::new();
+    if let Some(first) = reports.first() {
+        let what = match first.change {
+            "join" => format!("{} node(s) join", first.count_or_index),
+            _ => format!("node {} leaves", first.count_or_index),
+        };
+        let _ = writeln!(
+            out,
+            "{what}; moved = keys whose owner changed, of {} keys; ideal = K/(n+K) for a join, \
+             the leaver's key share for a leave; imbalance = largest / mean key count",
+            first.keys
+        );
+    }
+    let mut rows = vec![[
+        "nodes",
+        "replicas",
+        "hash",
+        "moved",
+        "ideal",
+        "moved/ideal",
+        "imbalance before",
+        "imbalance after",
+    ]
+    .map(str::to_owned)
+    .to_vec()];
+    let percent = |share: f64| format!("{:.2}%", share * 100.0);
+    for report in reports {
+        let config = report.config;
+        rows.push(vec![
+            config.nodes.to_string(),
+            config.replicas.to_string(),
+            config.hash.name().to_owned(),
+            percent(report.moved_share),
+            percent(report.ideal_moved_share),
+            if report.ideal_moved_share > 0.0 {
+                format!("{:.3}", report.moved_share / report.ideal_moved_share)
+            } else {
+                "-".to_owned()
+            },
+            format!("{:.3}", report.key_imbalance_before),
+            format!("{:.3}", report.key_imbalance_after),
+        ]);
+    }
+    let aligned = align(&rows, |column| column == 2);
+    let mut lines = aligned.lines();
+    if let Some(header) = lines.next() {
+        let _ = writeln!(out, "{header}");
+    }
+    for (line, report) in lines.zip(reports) {
+        let _ = writeln!(out, "{line}");
+        if detail {
+            for node in &report.per_node {
+                let _ = writeln!(
+                    out,
+                    "       {:<24} keys {:>9} -> {:>9}  moved from it {:>9}, to it {:>9}",
+                    node.name, node.keys_before, node.keys_after, node.moved_from, node.moved_to
+                );
+            }
+        }
+    }
+    out
 }
 
 /// A table with a row per ring; with `detail`, each node's shares below it.
@@ -274,6 +454,48 @@ mod tests {
                 "{nodes} nodes"
             );
         }
+    }
+
+    #[test]
+    fn a_leave_moves_exactly_the_leavers_keys_and_a_join_close_to_the_ideal() {
+        let config = |nodes, replicas| RingConfig {
+            nodes,
+            replicas,
+            hash: HashKind::Xxh3,
+        };
+        let leave = analyse_change(config(3, 50), Change::Leave(1), 30_000);
+        // Consistent hashing: only the leaver's keys move, so moved equals
+        // the ideal to the key.
+        assert_eq!(leave.moved_keys, leave.per_node[1].keys_before);
+        assert_eq!(leave.moved_share, leave.ideal_moved_share);
+        assert_eq!(leave.per_node[1].moved_from, leave.moved_keys);
+        assert_eq!(
+            leave.per_node[0].moved_to + leave.per_node[2].moved_to,
+            leave.moved_keys
+        );
+        assert_eq!(leave.per_node[1].keys_after, 0);
+
+        let join = analyse_change(config(3, 1000), Change::Join(1), 200_000);
+        assert_eq!(join.ideal_moved_share, 0.25);
+        assert_eq!(join.per_node.len(), 4);
+        assert_eq!(join.per_node[3].moved_to, join.moved_keys);
+        assert_eq!(join.per_node[3].keys_before, 0);
+        assert_eq!(
+            join.per_node
+                .iter()
+                .map(|node| node.moved_from)
+                .sum::<u64>(),
+            join.moved_keys
+        );
+        // 1000 XXH3 replicas: within 3% of a quarter.
+        assert!(
+            (join.moved_share - 0.25).abs() < 0.0075,
+            "{}",
+            join.moved_share
+        );
+        let two = analyse_change(config(8, 200), Change::Join(2), 100_000);
+        assert_eq!(two.ideal_moved_share, 0.2);
+        assert_eq!(two.per_node.len(), 10);
     }
 
     #[test]

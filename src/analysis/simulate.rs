@@ -13,12 +13,10 @@
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
-use crate::analysis::grid::{Grid, Point};
+use crate::analysis::grid::{in_parallel, Grid, Point};
 use crate::analysis::ring::max_over_mean;
 use crate::geecache::group::keeps_hot;
 use crate::geecache::node::GroupReport;
@@ -504,36 +502,6 @@ pub fn simulate(workload: &Workload, grid: &Grid) -> Result<Vec<Prediction>, Sim
         let options = options_of(workload, &point, &Faults::default());
         predict(&keys, point, options, owners, shares.clone())
     }))
-}
-
-/// `work(0..count)` on every core, results in order.
-fn in_parallel<T: Send>(count: usize, work: impl Fn(usize) -> T + Sync) -> Vec<T> {
-    let threads = std::thread::available_parallelism()
-        .map(usize::from)
-        .unwrap_or(1)
-        .min(count.max(1));
-    let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<T>>> = Mutex::new((0..count).map(|_| None).collect());
-    std::thread::scope(|scope| {
-        for _ in 0..threads {
-            scope.spawn(|| loop {
-                let at = next.fetch_add(1, Ordering::Relaxed);
-                if at >= count {
-                    break;
-                }
-                let result = work(at);
-                results
-                    .lock()
-                    .unwrap_or_else(|poisoned| poisoned.into_inner())[at] = Some(result);
-            });
-        }
-    });
-    results
-        .into_inner()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-        .into_iter()
-        .map(|result| result.expect("every index is worked"))
-        .collect()
 }
 
 /// Where a run's counters and the model's prediction disagree.

@@ -34,9 +34,18 @@ pub struct RingArgs {
     /// Keys to place: key0 .. key{N-1}.
     #[arg(long, value_name = "N", default_value_t = 1_000_000)]
     pub keys: u64,
-    /// Each node's shares under its ring's row.
+    /// Each node's shares (with --join or --leave: where its keys went)
+    /// under its ring's row.
     #[arg(long)]
     pub detail: bool,
+    /// Instead of the spread: what K nodes joining each ring do, the share
+    /// of keys that move against the ideal K/(n+K), and the spread after.
+    #[arg(long, value_name = "K", conflicts_with = "leave")]
+    pub join: Option<usize>,
+    /// Instead of the spread: what node I (0 is the first) leaving each
+    /// ring does, the share of keys that move against the leaver's share.
+    #[arg(long, value_name = "I")]
+    pub leave: Option<usize>,
     /// `table` for people, `json` for programs.
     #[arg(long, value_name = "table|json", default_value = "table", value_parser = ["table", "json"])]
     pub format: String,
@@ -67,14 +76,49 @@ pub fn exec(args: RingArgs) -> ExitCode {
     if args.keys > 100_000_000 {
         return fail(EXIT_USAGE, "--keys: allowed 0 to 100000000");
     }
+    let change = match (args.join, args.leave) {
+        (Some(count), _) if !(1..=1000).contains(&count) => {
+            return fail(
+                EXIT_USAGE,
+                format!("--join: {count} is out of range: allowed 1 to 1000"),
+            )
+        }
+        (Some(count), _) => Some(ring::Change::Join(count)),
+        (None, Some(index)) => match args.nodes.iter().find(|&&nodes| index >= nodes) {
+            Some(nodes) => {
+                return fail(
+                    EXIT_USAGE,
+                    format!(
+                    "--leave: there is no node {index} in a ring of {nodes} (nodes count from 0)"
+                ),
+                )
+            }
+            None => Some(ring::Change::Leave(index)),
+        },
+        (None, None) => None,
+    };
+    if let Some(change) = change {
+        let configs = ring::configs(&args.nodes, &args.replicas, &args.hash);
+        let reports = ring::analyse_changes(&configs, change, args.keys);
+        return print(&reports, &args.format, || {
+            ring::change_table(&reports, args.detail)
+        });
+    }
     let reports = ring::analyse_grid(&args.nodes, &args.replicas, &args.hash, args.keys);
-    if args.format == "json" {
-        match serde_json::to_string_pretty(&reports) {
+    print(&reports, &args.format, || {
+        ring::table(&reports, args.detail)
+    })
+}
+
+/// Prints `reports` as JSON, or `table()` for people.
+fn print<T: serde::Serialize>(reports: &T, format: &str, table: impl Fn() -> String) -> ExitCode {
+    if format == "json" {
+        match serde_json::to_string_pretty(reports) {
             Ok(json) => println!("{json}"),
             Err(error) => return fail(EXIT_FAILED, error),
         }
     } else {
-        print!("{}", ring::table(&reports, args.detail));
+        print!("{}", table());
     }
     ExitCode::SUCCESS
 }

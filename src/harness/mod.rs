@@ -5,6 +5,7 @@
 
 pub mod cluster;
 pub mod driver;
+pub mod events;
 pub mod latency;
 pub mod reference;
 pub mod report;
