@@ -31,11 +31,11 @@ async fn drive(
         value_size,
     })
     .unwrap();
-    let phase = Phase {
-        stream: 1,
-        bound: Bound::Requests(requests),
-        time_limit: Instant::now() + Duration::from_secs(60),
-    };
+    let phase = Phase::new(
+        1,
+        Bound::Requests(requests),
+        Instant::now() + Duration::from_secs(60),
+    );
     driver.run(phase, &Arc::new(Control::default())).await
 }
 

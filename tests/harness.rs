@@ -59,8 +59,32 @@ fn a_ci_run_on_three_nodes_writes_a_consistent_result() {
     assert_eq!(client.ok, client.requests);
     assert_eq!(client.errors.total, 0);
     assert_eq!(client.latency_us.max, histogram.max());
-    let series_total: u64 = result.series.iter().map(|second| second.requests).sum();
+    let series_total: u64 = result
+        .series
+        .iter()
+        .map(|interval| interval.client.requests)
+        .sum();
     assert_eq!(series_total, client.requests);
+    // The cluster's counters, read at each interval's end, add up to the
+    // run's totals.
+    let cluster_of = |at: usize| result.series[at].cluster.as_ref().expect("cluster series");
+    let loads: u64 = (0..result.series.len())
+        .map(|at| cluster_of(at).slowdb_loads)
+        .sum();
+    let peer_fetches: u64 = (0..result.series.len())
+        .map(|at| cluster_of(at).peer_fetches)
+        .sum();
+    let api_hits: u64 = (0..result.series.len())
+        .map(|at| cluster_of(at).api_hits.unwrap())
+        .sum();
+    let api_stats = result.nodes[0].stats.as_ref().unwrap().groups["scores"].stats;
+    assert_eq!(loads, result.cluster.as_ref().unwrap().slowdb.loads);
+    assert_eq!(peer_fetches, api_stats.peer_loads);
+    assert_eq!(api_hits, api_stats.cache_hits);
+    assert!(result
+        .series
+        .iter()
+        .all(|interval| cluster_of(interval.client.interval as usize).nodes.len() == 3));
     // One keep-alive connection per worker, warm-up included.
     assert_eq!(client.connections, u64::from(workload.concurrency));
 
@@ -169,11 +193,11 @@ async fn a_second_identical_pass_loads_nothing_new() {
     })
     .unwrap();
     let requests = 5000;
-    let phase = Phase {
-        stream: 1,
-        bound: Bound::Requests(requests),
-        time_limit: Instant::now() + Duration::from_secs(120),
-    };
+    let phase = Phase::new(
+        1,
+        Bound::Requests(requests),
+        Instant::now() + Duration::from_secs(120),
+    );
     let control = Arc::new(Control::default());
 
     let start = db.snapshot();

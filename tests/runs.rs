@@ -82,7 +82,11 @@ fn duration_and_time_limit_bound_a_closed_loop() {
     assert!(client.duration_secs >= 1.0);
     assert!(client.requests > 0);
     assert!(result.series.len() >= 2, "{:?}", result.series);
-    let series_total: u64 = result.series.iter().map(|second| second.requests).sum();
+    let series_total: u64 = result
+        .series
+        .iter()
+        .map(|interval| interval.client.requests)
+        .sum();
     assert_eq!(series_total, client.requests);
 
     // The time limit wins over a longer duration.

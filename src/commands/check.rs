@@ -90,7 +90,7 @@ pub fn exec(args: CheckArgs) -> ExitCode {
         }
         print!("{}", check::table(&outcome));
         for (name, run) in [("the baseline", &baseline), ("the new run", &result)] {
-            if let Some(steadiness) = report::Steadiness::of(&run.series).filter(|s| s.unsteady()) {
+            if let Some(steadiness) = run.steadiness().filter(|s| s.unsteady()) {
                 println!(
                     "note: {name} was unsteady (throughput {:.0}-{:.0} req/s between seconds, \
                      median {:.0}): its timed figures are doubtful",

@@ -87,6 +87,10 @@ pub struct ShapeArgs {
     /// exp:MEAN [slowdb.latency; default 1ms].
     #[arg(long, value_name = "none|DURATION|exp:MEAN")]
     pub slowdb_latency: Option<Latency>,
+    /// The length of each interval of the result's series, 100ms to 1m
+    /// [interval; default 1s].
+    #[arg(long, value_name = "DURATION")]
+    pub interval: Option<Span>,
 }
 
 impl ShapeArgs {
@@ -100,6 +104,7 @@ impl ShapeArgs {
             rate: self.rate,
             seed: self.seed,
             slowdb_latency: self.slowdb_latency,
+            interval: self.interval,
             ..Overrides::default()
         }
     }

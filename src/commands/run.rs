@@ -91,6 +91,10 @@ pub struct RunArgs {
     /// Exit with status 1 if any request failed.
     #[arg(long)]
     pub fail_on_errors: bool,
+    /// Also print the series: a row per interval with the driver's and the
+    /// cluster's figures.
+    #[arg(long)]
+    pub series: bool,
     /// More log output: -v info, -vv debug (shows every slow-store load).
     #[arg(long, short = 'v', action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -182,6 +186,9 @@ fn finish_run(args: &RunArgs, result: &RunResult) -> ExitCode {
     };
     match written {
         Ok(path) => {
+            if args.series {
+                print!("{}", summary::series_table(result));
+            }
             print!("{}", summary::summary(result, Some(&path)));
             let client = &result.client;
             if client.requests > 0 && client.errors.total == client.requests {
@@ -199,6 +206,9 @@ fn finish_run(args: &RunArgs, result: &RunResult) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(error) => {
+            if args.series {
+                print!("{}", summary::series_table(result));
+            }
             print!("{}", summary::summary(result, None));
             match serde_json::to_string(result) {
                 Ok(json) => println!("{json}"),

@@ -98,6 +98,25 @@ pub struct Phase {
     pub bound: Bound,
     /// No request starts after this, whatever the bound says.
     pub time_limit: Instant,
+    /// When the phase begins, the origin of its intervals and of an open
+    /// loop's schedule; `None` for the moment it is run. A run that reads
+    /// the cluster at each interval's end gives both the same start.
+    pub start: Option<Instant>,
+    /// The length of each interval of the series.
+    pub interval: Duration,
+}
+
+impl Phase {
+    /// A phase that starts when it is run, with one-second intervals.
+    pub fn new(stream: u64, bound: Bound, time_limit: Instant) -> Phase {
+        Phase {
+            stream,
+            bound,
+            time_limit,
+            start: None,
+            interval: Duration::from_secs(1),
+        }
+    }
 }
 
 /// What stops a run early, and what it counts.
@@ -151,19 +170,23 @@ pub struct ErrorCounts {
     pub connection: u64,
 }
 
-/// One second of the measurement.
+/// One interval of the measurement, as the driver saw it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct SecondFigures {
-    /// Seconds since the measurement began.
-    pub second: u64,
-    /// Requests that ended in this second.
+pub struct ClientInterval {
+    /// The interval's number, from 0.
+    pub interval: u64,
+    /// When it began, in seconds since the measurement began.
+    pub start_secs: f64,
+    /// Requests that ended in this interval.
     pub requests: u64,
-    /// Requests per second (the last second may be partial).
+    /// Requests per second (the last interval may be partial).
     pub throughput_rps: f64,
-    /// The 99th percentile latency of the second's answers, in microseconds
+    /// The median latency of the interval's answers, in microseconds
     /// (`null` when there were none).
+    pub p50_us: Option<u64>,
+    /// The 99th percentile, likewise.
     pub p99_us: Option<u64>,
-    /// Failures in this second.
+    /// Failures in this interval.
     pub errors: u64,
 }
 
@@ -176,8 +199,8 @@ pub struct PhaseReport {
     pub histogram: Histogram<u64>,
     /// From the first request sent to the last answer.
     pub elapsed: Duration,
-    /// Second by second.
-    pub series: Vec<SecondFigures>,
+    /// Interval by interval.
+    pub series: Vec<ClientInterval>,
     /// Why the phase ended.
     pub stopped_by: StopReason,
 }
@@ -221,13 +244,15 @@ impl Driver {
 
     /// Runs one phase to its bound, its time limit or a stop.
     pub async fn run(&self, phase: Phase, control: &Arc<Control>) -> PhaseReport {
+        let interval = phase.interval.max(Duration::from_millis(1));
         let shared = Arc::new(PhaseState {
             config: Arc::clone(&self.config),
             phase,
             control: Arc::clone(control),
             next: AtomicU64::new(0),
-            start: Instant::now(),
-            series: Mutex::new(SeriesBuilder::default()),
+            start: phase.start.unwrap_or_else(Instant::now),
+            interval_nanos: interval.as_nanos().max(1),
+            series: Mutex::new(SeriesBuilder::new(interval)),
             hit_time_limit: AtomicBool::new(false),
         });
         let workers: Vec<_> = self
@@ -251,7 +276,9 @@ impl Driver {
         let series = shared
             .series
             .lock()
-            .map(|mut builder| std::mem::take(&mut *builder).finish(elapsed))
+            .map(|mut builder| {
+                std::mem::replace(&mut *builder, SeriesBuilder::new(interval)).finish(elapsed)
+            })
             .unwrap_or_default();
         let stopped_by = if control.stop.load(Ordering::Relaxed) {
             StopReason::Interrupted
@@ -279,6 +306,8 @@ struct PhaseState {
     control: Arc<Control>,
     next: AtomicU64,
     start: Instant,
+    /// The series' interval, in nanoseconds.
+    interval_nanos: u128,
     series: Mutex<SeriesBuilder>,
     hit_time_limit: AtomicBool,
 }
@@ -314,11 +343,11 @@ impl PhaseState {
 struct Tally {
     counts: Counts,
     histogram: Histogram<u64>,
-    /// The current second's answers, handed to the series when it ends.
-    second: u64,
-    second_histogram: Histogram<u64>,
-    second_requests: u64,
-    second_errors: u64,
+    /// The current interval's answers, handed to the series when it ends.
+    slot: u64,
+    slot_histogram: Histogram<u64>,
+    slot_requests: u64,
+    slot_errors: u64,
 }
 
 impl Tally {
@@ -326,22 +355,23 @@ impl Tally {
         Tally {
             counts: Counts::default(),
             histogram: new_histogram(),
-            second: 0,
-            second_histogram: new_histogram(),
-            second_requests: 0,
-            second_errors: 0,
+            slot: 0,
+            slot_histogram: new_histogram(),
+            slot_requests: 0,
+            slot_errors: 0,
         }
     }
 
     fn record(&mut self, state: &PhaseState, outcome: Outcome, latency: Duration, at: Instant) {
-        let second = at.saturating_duration_since(state.start).as_secs();
-        if second != self.second {
+        let slot =
+            (at.saturating_duration_since(state.start).as_nanos() / state.interval_nanos) as u64;
+        if slot != self.slot {
             self.flush(state);
-            self.second = second;
+            self.slot = slot;
         }
         let counts = &mut self.counts;
         counts.requests += 1;
-        self.second_requests += 1;
+        self.slot_requests += 1;
         let answered = match outcome {
             Outcome::Ok => {
                 counts.ok += 1;
@@ -370,35 +400,35 @@ impl Tally {
         };
         if !matches!(outcome, Outcome::Ok | Outcome::Missing) {
             counts.errors.total += 1;
-            self.second_errors += 1;
+            self.slot_errors += 1;
         }
         if answered {
-            // Into the second's histogram only: it joins the whole
-            // phase's when the second is flushed.
+            // Into the interval's histogram only: it joins the whole
+            // phase's when the interval is flushed.
             let micros = (latency.as_micros() as u64).max(1);
-            self.second_histogram.saturating_record(micros);
+            self.slot_histogram.saturating_record(micros);
         }
     }
 
-    /// Hands the current second's figures to the series and its latencies
-    /// to the whole phase's histogram.
+    /// Hands the current interval's figures to the series and its
+    /// latencies to the whole phase's histogram.
     fn flush(&mut self, state: &PhaseState) {
-        if self.second_requests == 0 {
+        if self.slot_requests == 0 {
             return;
         }
         // Same bounds on both sides: adding cannot fail.
-        let _ = self.histogram.add(&self.second_histogram);
+        let _ = self.histogram.add(&self.slot_histogram);
         if let Ok(mut series) = state.series.lock() {
             series.add(
-                self.second,
-                &self.second_histogram,
-                self.second_requests,
-                self.second_errors,
+                self.slot,
+                &self.slot_histogram,
+                self.slot_requests,
+                self.slot_errors,
             );
         }
-        self.second_histogram.reset();
-        self.second_requests = 0;
-        self.second_errors = 0;
+        self.slot_histogram.reset();
+        self.slot_requests = 0;
+        self.slot_errors = 0;
     }
 }
 
@@ -465,75 +495,95 @@ impl Counts {
     }
 }
 
-/// Seconds still open for late answers before their p99 is fixed.
-const OPEN_SECONDS: u64 = 3;
+/// How long an interval stays open for late answers before its
+/// percentiles are fixed.
+const OPEN_FOR: Duration = Duration::from_secs(3);
 
-/// Builds the per-second series from the workers' seconds, keeping only the
-/// last few seconds' histograms open, so memory stays flat.
-#[derive(Default)]
+/// Builds the interval series from the workers' intervals, keeping only
+/// the last few seconds' histograms open, so memory stays flat.
 struct SeriesBuilder {
+    interval: Duration,
+    /// Intervals kept open: those within [`OPEN_FOR`] of the newest.
+    open_intervals: u64,
     open: BTreeMap<u64, (Histogram<u64>, u64, u64)>,
-    closed: HashMap<u64, SecondFigures>,
+    closed: HashMap<u64, ClientInterval>,
 }
 
 impl SeriesBuilder {
-    fn add(&mut self, second: u64, histogram: &Histogram<u64>, requests: u64, errors: u64) {
-        if let Some(closed) = self.closed.get_mut(&second) {
+    fn new(interval: Duration) -> SeriesBuilder {
+        SeriesBuilder {
+            interval,
+            open_intervals: (OPEN_FOR.as_nanos() / interval.as_nanos().max(1)).max(1) as u64,
+            open: BTreeMap::new(),
+            closed: HashMap::new(),
+        }
+    }
+
+    fn add(&mut self, slot: u64, histogram: &Histogram<u64>, requests: u64, errors: u64) {
+        if let Some(closed) = self.closed.get_mut(&slot) {
             // A straggler: its count still counts, its latency is too late
-            // for that second's p99.
+            // for that interval's percentiles.
             closed.requests += requests;
             closed.errors += errors;
             return;
         }
         let entry = self
             .open
-            .entry(second)
+            .entry(slot)
             .or_insert_with(|| (new_histogram(), 0, 0));
         let _ = entry.0.add(histogram);
         entry.1 += requests;
         entry.2 += errors;
         while let Some((&oldest, _)) = self.open.first_key_value() {
-            if oldest + OPEN_SECONDS >= second {
+            if oldest + self.open_intervals >= slot {
                 break;
             }
             self.close(oldest);
         }
     }
 
-    fn close(&mut self, second: u64) {
-        if let Some((histogram, requests, errors)) = self.open.remove(&second) {
-            let p99_us = (!histogram.is_empty()).then(|| histogram.value_at_quantile(0.99));
+    fn close(&mut self, slot: u64) {
+        if let Some((histogram, requests, errors)) = self.open.remove(&slot) {
+            let at =
+                |quantile| (!histogram.is_empty()).then(|| histogram.value_at_quantile(quantile));
             self.closed.insert(
-                second,
-                SecondFigures {
-                    second,
+                slot,
+                ClientInterval {
+                    interval: slot,
+                    start_secs: 0.0,
                     requests,
                     throughput_rps: 0.0,
-                    p99_us,
+                    p50_us: at(0.5),
+                    p99_us: at(0.99),
                     errors,
                 },
             );
         }
     }
 
-    /// The whole series, every second from 0 to the end, quiet ones included.
-    fn finish(mut self, elapsed: Duration) -> Vec<SecondFigures> {
+    /// The whole series, every interval from 0 to the end, quiet ones
+    /// included.
+    fn finish(mut self, elapsed: Duration) -> Vec<ClientInterval> {
         let open: Vec<u64> = self.open.keys().copied().collect();
-        for second in open {
-            self.close(second);
+        for slot in open {
+            self.close(slot);
         }
         let last = self.closed.keys().max().copied().unwrap_or(0);
+        let length = self.interval.as_secs_f64();
         let seconds = elapsed.as_secs_f64();
         (0..=last)
-            .map(|second| {
-                let mut figures = self.closed.remove(&second).unwrap_or(SecondFigures {
-                    second,
+            .map(|slot| {
+                let mut figures = self.closed.remove(&slot).unwrap_or(ClientInterval {
+                    interval: slot,
+                    start_secs: 0.0,
                     requests: 0,
                     throughput_rps: 0.0,
+                    p50_us: None,
                     p99_us: None,
                     errors: 0,
                 });
-                let span = (seconds - second as f64).clamp(1e-3, 1.0);
+                figures.start_secs = slot as f64 * length;
+                let span = (seconds - figures.start_secs).clamp(1e-3, length);
                 figures.throughput_rps = figures.requests as f64 / span;
                 figures
             })
@@ -593,7 +643,7 @@ mod tests {
 
     #[test]
     fn the_series_closes_old_seconds_and_counts_stragglers() {
-        let mut builder = SeriesBuilder::default();
+        let mut builder = SeriesBuilder::new(Duration::from_secs(1));
         let mut histogram = new_histogram();
         histogram.record(100).unwrap();
         histogram.record(300).unwrap();
@@ -611,6 +661,32 @@ mod tests {
         assert_eq!((series[3].requests, series[3].p99_us), (0, None));
         // The last half second runs at twice its count.
         assert_eq!(series[5].throughput_rps, 4.0);
+    }
+
+    #[test]
+    fn intervals_shorter_than_a_second_keep_their_own_rates_and_percentiles() {
+        let mut builder = SeriesBuilder::new(Duration::from_millis(100));
+        // Three seconds open: thirty intervals.
+        assert_eq!(builder.open_intervals, 30);
+        let mut fast = new_histogram();
+        fast.record(100).unwrap();
+        let mut slow = new_histogram();
+        slow.record(5000).unwrap();
+        builder.add(0, &fast, 10, 0);
+        builder.add(1, &slow, 5, 2);
+        builder.add(4, &fast, 1, 0);
+        let series = builder.finish(Duration::from_millis(450));
+        assert_eq!(series.len(), 5);
+        assert_eq!(series[1].start_secs, 0.1);
+        assert_eq!(
+            (series[0].throughput_rps, series[0].p50_us),
+            (100.0, Some(100))
+        );
+        assert_eq!((series[1].throughput_rps, series[1].errors), (50.0, 2));
+        assert_eq!(series[1].p99_us, Some(slow.value_at_quantile(0.99)));
+        assert_eq!((series[2].requests, series[2].p50_us), (0, None));
+        // The last interval ran 50 ms: one request is 20 per second.
+        assert!((series[4].throughput_rps - 20.0).abs() < 1e-9);
     }
 
     #[test]

@@ -146,11 +146,11 @@ pub async fn drive(
     })
     .map_err(|error| error.to_string())?;
     let control = Arc::new(Control::default());
-    let phase = Phase {
-        stream: 1,
-        bound: Bound::Duration(duration),
-        time_limit: Instant::now() + duration + Duration::from_secs(30),
-    };
+    let phase = Phase::new(
+        1,
+        Bound::Duration(duration),
+        Instant::now() + duration + Duration::from_secs(30),
+    );
     let report = driver.run(phase, &control).await;
     let latency = LatencyFigures::of(&report.histogram);
     Ok(LoadFigures {

@@ -7,10 +7,11 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::geecache::stats::CacheStats;
 use crate::geecache::stats::GroupStatsSnapshot;
 use crate::geecache::NodeStats;
 use crate::harness::cluster::Faults;
-use crate::harness::driver::{ErrorCounts, SecondFigures, StopReason};
+use crate::harness::driver::{ClientInterval, ErrorCounts, StopReason};
 use crate::harness::latency::{HistogramData, LatencyFigures};
 use crate::harness::reference::Calibration;
 use crate::harness::slowdb::SlowDbFigures;
@@ -19,7 +20,7 @@ use crate::units::ByteSize;
 
 /// The result format's version: raised whenever a field changes meaning or
 /// goes away, so readers can refuse what they do not understand.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Everything one run measured.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -50,8 +51,8 @@ pub struct RunResult {
     pub cluster: Option<ClusterFigures>,
     /// Each node, in node order.
     pub nodes: Vec<NodeFigures>,
-    /// The measurement second by second.
-    pub series: Vec<SecondFigures>,
+    /// The measurement interval by interval (`workload.interval` long).
+    pub series: Vec<IntervalFigures>,
     /// The latency histogram itself.
     pub histogram: HistogramData,
     /// The loopback limit measured before the run; `null` with
@@ -62,6 +63,13 @@ pub struct RunResult {
     /// `--inject-cache-off`); absent in normal runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub faults: Option<Faults>,
+}
+
+impl RunResult {
+    /// How steady the run's throughput was, before its first event.
+    pub fn steadiness(&self) -> Option<Steadiness> {
+        Steadiness::of(&self.series, None)
+    }
 }
 
 /// The program that wrote a result.
@@ -290,6 +298,122 @@ pub struct NodeFigures {
     pub stats: Option<NodeStats>,
 }
 
+/// One interval of the measurement: what the driver saw and, where the
+/// nodes' counters could be read, what the cluster did. The driver's
+/// interval boundaries are the cluster's: the run reads every counter at
+/// each interval's end.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct IntervalFigures {
+    /// The driver's figures.
+    #[serde(flatten)]
+    pub client: ClientInterval,
+    /// The cluster's; absent when no node's counters could be read.
+    #[serde(flatten)]
+    pub cluster: Option<ClusterInterval>,
+}
+
+/// What the cluster did in one interval, over every node it could read.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ClusterInterval {
+    /// Cache hits on the API node (`null` when it could not be read).
+    pub api_hits: Option<u64>,
+    /// The API node's hits over its gets.
+    pub api_hit_ratio: Option<f64>,
+    /// Successful fetches from peers, every node together.
+    pub peer_fetches: u64,
+    /// Failed fetches from peers (the node then loaded locally).
+    pub peer_errors: u64,
+    /// Slow-store loads, failed ones included.
+    pub slowdb_loads: u64,
+    /// Slow-store loads that failed (missing keys, a brownout's errors).
+    pub slowdb_load_errors: u64,
+    /// Entries the main caches evicted.
+    pub evictions: u64,
+    /// Each node, in node order; `null` for a node that could not be read.
+    pub nodes: Vec<Option<NodeInterval>>,
+}
+
+/// What one node did in one interval.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeInterval {
+    /// Gets, from the API and from peers.
+    pub gets: u64,
+    /// Main and hot cache hits.
+    pub cache_hits: u64,
+    /// Successful fetches from peers.
+    pub peer_fetches: u64,
+    /// Failed fetches from peers.
+    pub peer_errors: u64,
+    /// Slow-store loads, failed ones included.
+    pub slowdb_loads: u64,
+    /// Slow-store loads that failed.
+    pub slowdb_load_errors: u64,
+    /// Main-cache evictions.
+    pub evictions: u64,
+}
+
+/// One node's counters at one moment: its group's and its main cache's.
+pub type NodeCounters = Option<(GroupStatsSnapshot, CacheStats)>;
+
+impl ClusterInterval {
+    /// What happened between two readings of every node's counters.
+    /// `api` is the API node's index; `db_loads`, the slow store's loads
+    /// per node at both ends where the run owns the store (else the
+    /// groups' local loads count). `None` when no node could be read.
+    pub fn between(
+        before: &[NodeCounters],
+        after: &[NodeCounters],
+        api: Option<usize>,
+        db_loads: Option<(&[u64], &[u64])>,
+    ) -> Option<ClusterInterval> {
+        let nodes: Vec<Option<NodeInterval>> = after
+            .iter()
+            .enumerate()
+            .map(|(index, now)| {
+                let (now, then) = (now.as_ref()?, before.get(index)?.as_ref());
+                let (stats, cache) = match then {
+                    Some((stats, cache)) => (now.0.since(stats), now.1.since(cache)),
+                    None => (now.0, now.1),
+                };
+                let slowdb_loads = match db_loads {
+                    Some((then, now)) => now
+                        .get(index)
+                        .copied()
+                        .unwrap_or(0)
+                        .saturating_sub(then.get(index).copied().unwrap_or(0)),
+                    None => stats.local_loads + stats.local_load_errs,
+                };
+                Some(NodeInterval {
+                    gets: stats.gets,
+                    cache_hits: stats.cache_hits,
+                    peer_fetches: stats.peer_loads,
+                    peer_errors: stats.peer_errors,
+                    slowdb_loads,
+                    slowdb_load_errors: stats.local_load_errs,
+                    evictions: cache.evictions,
+                })
+            })
+            .collect();
+        if nodes.iter().all(Option::is_none) {
+            return None;
+        }
+        let sum = |field: fn(&NodeInterval) -> u64| nodes.iter().flatten().map(field).sum();
+        let api_node = api.and_then(|index| nodes.get(index).copied().flatten());
+        Some(ClusterInterval {
+            api_hits: api_node.map(|node| node.cache_hits),
+            api_hit_ratio: api_node
+                .filter(|node| node.gets > 0)
+                .map(|node| node.cache_hits as f64 / node.gets as f64),
+            peer_fetches: sum(|node| node.peer_fetches),
+            peer_errors: sum(|node| node.peer_errors),
+            slowdb_loads: sum(|node| node.slowdb_loads),
+            slowdb_load_errors: sum(|node| node.slowdb_load_errors),
+            evictions: sum(|node| node.evictions),
+            nodes,
+        })
+    }
+}
+
 /// Why a result could not be written or read.
 #[derive(Debug, thiserror::Error)]
 pub enum ResultFileError {
@@ -424,14 +548,27 @@ pub struct Steadiness {
 }
 
 impl Steadiness {
-    /// The whole seconds of a series (the last, partial one left out);
-    /// `None` with fewer than three.
-    pub fn of(series: &[SecondFigures]) -> Option<Steadiness> {
-        let whole = series.get(..series.len().saturating_sub(1))?;
-        if whole.len() < 3 {
+    /// The whole seconds of a series (intervals added up to seconds; the
+    /// last, partial second left out) before `until_secs` (the first
+    /// event: a scenario's dips are its subject, not noise); `None` with
+    /// fewer than three.
+    pub fn of(series: &[IntervalFigures], until_secs: Option<f64>) -> Option<Steadiness> {
+        let mut seconds: Vec<u64> = Vec::new();
+        for entry in series {
+            let second = entry.client.start_secs.floor() as usize;
+            if seconds.len() <= second {
+                seconds.resize(second + 1, 0);
+            }
+            seconds[second] += entry.client.requests;
+        }
+        seconds.pop();
+        if let Some(until) = until_secs {
+            seconds.truncate(until.floor().max(0.0) as usize);
+        }
+        if seconds.len() < 3 {
             return None;
         }
-        let mut rates: Vec<f64> = whole.iter().map(|second| second.throughput_rps).collect();
+        let mut rates: Vec<f64> = seconds.iter().map(|&requests| requests as f64).collect();
         rates.sort_by(f64::total_cmp);
         Some(Steadiness {
             min_rps: rates[0],
@@ -490,27 +627,60 @@ mod tests {
 
     #[test]
     fn a_run_whose_seconds_differ_much_is_unsteady() {
-        let series = |rates: &[f64]| -> Vec<SecondFigures> {
-            rates
+        let series = |length: f64, counts: &[u64]| -> Vec<IntervalFigures> {
+            counts
                 .iter()
                 .enumerate()
-                .map(|(second, &throughput_rps)| SecondFigures {
-                    second: second as u64,
-                    requests: throughput_rps as u64,
-                    throughput_rps,
-                    p99_us: Some(1000),
-                    errors: 0,
+                .map(|(at, &requests)| IntervalFigures {
+                    client: ClientInterval {
+                        interval: at as u64,
+                        start_secs: at as f64 * length,
+                        requests,
+                        throughput_rps: requests as f64 / length,
+                        p50_us: Some(500),
+                        p99_us: Some(1000),
+                        errors: 0,
+                    },
+                    cluster: None,
                 })
                 .collect()
         };
-        let steady = Steadiness::of(&series(&[80e3, 82e3, 79e3, 81e3, 10e3])).unwrap();
+        let steady = Steadiness::of(
+            &series(1.0, &[80_000, 82_000, 79_000, 81_000, 10_000]),
+            None,
+        )
+        .unwrap();
         // The last, partial second does not count.
         assert_eq!(steady.min_rps, 79e3);
         assert!(!steady.unsteady());
-        let dipped = Steadiness::of(&series(&[80e3, 56e3, 81e3, 82e3, 40e3])).unwrap();
+        let dipped = Steadiness::of(
+            &series(1.0, &[80_000, 56_000, 81_000, 82_000, 40_000]),
+            None,
+        )
+        .unwrap();
         assert_eq!((dipped.min_rps, dipped.median_rps), (56e3, 81e3));
         assert!(dipped.unsteady());
-        assert_eq!(Steadiness::of(&series(&[80e3, 81e3, 1e3])), None);
+        assert_eq!(
+            Steadiness::of(&series(1.0, &[80_000, 81_000, 1_000]), None),
+            None
+        );
+        // Half-second intervals add up to seconds.
+        let halves = series(
+            0.5,
+            &[
+                40_000, 40_000, 41_000, 41_000, 20_000, 20_000, 39_000, 40_000, 5,
+            ],
+        );
+        let seconds = Steadiness::of(&halves, None).unwrap();
+        assert_eq!((seconds.min_rps, seconds.max_rps), (40e3, 82e3));
+        assert!(seconds.unsteady());
+        // Before an event at 2 s, the run was steady.
+        assert_eq!(Steadiness::of(&halves, Some(2.0)), None);
+        let before = Steadiness::of(
+            &series(1.0, &[80_000, 81_000, 80_000, 20_000, 80_000, 1]),
+            Some(3.5),
+        );
+        assert!(!before.unwrap().unsteady());
     }
 
     #[test]

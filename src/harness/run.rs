@@ -7,17 +7,20 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use indicatif::{ProgressBar, ProgressStyle};
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, Notify};
 
 use crate::geecache::http::HttpClient;
 use crate::geecache::stats::{CacheStats, GroupStatsSnapshot};
 use crate::geecache::{HashRing, NodeStats};
 use crate::harness::cluster::{Cluster, ClusterError, Faults, GROUP};
-use crate::harness::driver::{Control, Driver, DriverConfig, KeySampler, Phase, PhaseReport};
+use crate::harness::driver::{
+    ClientInterval, Control, Driver, DriverConfig, KeySampler, Phase, PhaseReport,
+};
 use crate::harness::latency::{HistogramData, LatencyFigures};
 use crate::harness::reference::{self, Calibration};
 use crate::harness::report::{
-    ClientFigures, ClusterFigures, Machine, Mode, NodeFigures, RunResult, Tool, SCHEMA_VERSION,
+    ClientFigures, ClusterFigures, ClusterInterval, IntervalFigures, Machine, Mode, NodeCounters,
+    NodeFigures, RunResult, Tool, SCHEMA_VERSION,
 };
 use crate::harness::slowdb::{key_name, SlowDb, SlowDbFigures};
 use crate::harness::workload::{Bound, Workload};
@@ -99,6 +102,26 @@ enum Observer {
     },
 }
 
+/// Every node's group counters at one moment, and the store's loads by
+/// node where the run owns the store: what the series is made of.
+struct Counters {
+    nodes: Vec<NodeCounters>,
+    db_loads: Option<Vec<u64>>,
+}
+
+impl Counters {
+    fn of(reading: &Reading) -> Counters {
+        Counters {
+            nodes: reading
+                .nodes
+                .iter()
+                .map(|node| node.as_ref().and_then(group_of))
+                .collect(),
+            db_loads: reading.db.as_ref().map(|db| db.per_node.clone()),
+        }
+    }
+}
+
 /// Every counter at one moment.
 struct Reading {
     /// The API node, when readable.
@@ -130,6 +153,32 @@ impl Observer {
                     nodes,
                     db: None,
                 }
+            }
+        }
+    }
+
+    /// The counters the series needs, without the store's per-key counts.
+    async fn counters(&self) -> Counters {
+        match self {
+            Observer::Local(cluster) => Counters {
+                nodes: cluster
+                    .stats()
+                    .iter()
+                    .map(|node| node.as_ref().and_then(group_of))
+                    .collect(),
+                db_loads: Some(cluster.db().loads_per_node()),
+            },
+            Observer::Remote { .. } => Counters::of(&self.read().await),
+        }
+    }
+
+    /// Which node serves the API, by index.
+    fn api_index(&self, reading: &Reading) -> Option<usize> {
+        match self {
+            Observer::Local(_) => Some(0),
+            Observer::Remote { peers, .. } => {
+                let url = &reading.api.as_ref()?.url;
+                peers.iter().position(|(peer, _)| peer == url)
             }
         }
     }
@@ -286,24 +335,36 @@ pub async fn run(plan: &RunPlan, control: &Arc<Control>) -> Result<RunResult, Ru
     let time_limit = Instant::now() + workload.time_limit.0;
     let progress = plan.progress.then(|| Progress::start(workload, control));
     if workload.warmup_requests > 0 {
-        let warmup = Phase {
-            stream: WARMUP_STREAM,
-            bound: Bound::Requests(workload.warmup_requests),
+        let warmup = Phase::new(
+            WARMUP_STREAM,
+            Bound::Requests(workload.warmup_requests),
             time_limit,
-        };
+        );
         driver.run(warmup, control).await;
     }
     if let Some(progress) = &progress {
         progress.measuring(control.done.load(Ordering::Relaxed));
     }
     let before = observer.read().await;
+    let start = Instant::now();
     let measure = Phase {
-        stream: MEASURE_STREAM,
-        bound: workload.bound(),
-        time_limit,
+        start: Some(start),
+        interval: workload.interval.0,
+        ..Phase::new(MEASURE_STREAM, workload.bound(), time_limit)
     };
-    let report = driver.run(measure, control).await;
+    let finished = Notify::new();
+    let (report, mut samples) = tokio::join!(
+        async {
+            let report = driver.run(measure, control).await;
+            finished.notify_one();
+            report
+        },
+        sample(&observer, start, workload.interval.0, &finished),
+    );
     let after = observer.read().await;
+    samples.insert(0, Counters::of(&before));
+    samples.push(Counters::of(&after));
+    let api_index = observer.api_index(&after);
     if let Some(progress) = progress {
         progress.finish().await;
     }
@@ -325,6 +386,8 @@ pub async fn run(plan: &RunPlan, control: &Arc<Control>) -> Result<RunResult, Ru
         nodes: &node_names,
         ring: ring.as_ref(),
         calibration,
+        samples: &samples,
+        api_index,
     })?;
     if let Observer::Local(cluster) = observer {
         cluster.shutdown().await;
@@ -370,6 +433,56 @@ struct Assembly<'a> {
     nodes: &'a [(String, String)],
     ring: Option<&'a HashRing>,
     calibration: Option<Calibration>,
+    /// The counters at the start, at each interval's end, and at the end.
+    samples: &'a [Counters],
+    /// The API node, by index.
+    api_index: Option<usize>,
+}
+
+/// Reads the counters at the end of each interval from `start` until
+/// `finished` is notified.
+async fn sample(
+    observer: &Observer,
+    start: Instant,
+    interval: Duration,
+    finished: &Notify,
+) -> Vec<Counters> {
+    let mut samples = Vec::new();
+    let mut next = start + interval;
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep_until(next.into()) => {}
+            _ = finished.notified() => return samples,
+        }
+        samples.push(observer.counters().await);
+        next += interval;
+    }
+}
+
+/// The driver's series with the cluster's figures of each interval beside
+/// them.
+fn series_of(
+    client: &[ClientInterval],
+    samples: &[Counters],
+    api_index: Option<usize>,
+) -> Vec<IntervalFigures> {
+    client
+        .iter()
+        .enumerate()
+        .map(|(at, entry)| {
+            let cluster = samples
+                .get(at)
+                .zip(samples.get(at + 1))
+                .and_then(|(then, now)| {
+                    let db = then.db_loads.as_deref().zip(now.db_loads.as_deref());
+                    ClusterInterval::between(&then.nodes, &now.nodes, api_index, db)
+                });
+            IntervalFigures {
+                client: entry.clone(),
+                cluster,
+            }
+        })
+        .collect()
 }
 
 /// The group figures of a node: the harness's group, or its only one.
@@ -507,7 +620,7 @@ fn assemble(input: Assembly<'_>) -> Result<RunResult, RunError> {
         client,
         cluster,
         nodes,
-        series: report.series.clone(),
+        series: series_of(&report.series, input.samples, input.api_index),
         histogram: HistogramData::encode(&report.histogram).map_err(RunError::Histogram)?,
         calibration,
         faults: (!input.plan.faults.is_none()).then_some(input.plan.faults),

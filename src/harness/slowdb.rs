@@ -168,6 +168,15 @@ impl SlowDb {
         }
     }
 
+    /// Loads by each node so far: the cheap part of a snapshot.
+    pub fn loads_per_node(&self) -> Vec<u64> {
+        self.inner
+            .per_node
+            .iter()
+            .map(|count| count.load(Ordering::Relaxed))
+            .collect()
+    }
+
     /// The delay of one load.
     fn delay(&self) -> Duration {
         match self.inner.settings.latency {

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use crate::harness::driver::StopReason;
-use crate::harness::report::{Mode, RunResult, Steadiness};
+use crate::harness::report::{Mode, RunResult};
 use crate::units::{align, ByteSize};
 
 /// Formats a ratio as a percentage, or `-` when absent.
@@ -84,7 +84,7 @@ pub fn summary(result: &RunResult, path: Option<&Path>) -> String {
         "latency us  p50 {}  p90 {}  p99 {}  p99.9 {}  max {}  mean {:.0}",
         latency.p50, latency.p90, latency.p99, latency.p99_9, latency.max, latency.mean
     );
-    if let Some(steadiness) = Steadiness::of(&result.series) {
+    if let Some(steadiness) = result.steadiness() {
         if steadiness.unsteady() {
             let _ = writeln!(
                 out,
@@ -174,4 +174,45 @@ pub fn summary(result: &RunResult, path: Option<&Path>) -> String {
         let _ = writeln!(out, "result: {}", path.display());
     }
     out
+}
+
+/// The series as a compact table, a row per interval: the driver's
+/// throughput, latency and errors, and the cluster's hits, peer fetches and
+/// slow-store loads (`-` where the cluster could not be read).
+pub fn series_table(result: &RunResult) -> String {
+    let mut rows = vec![[
+        "start s",
+        "req/s",
+        "p50 us",
+        "p99 us",
+        "errors",
+        "api hit",
+        "peer fetch",
+        "peer err",
+        "loads",
+        "load err",
+        "evictions",
+    ]
+    .map(str::to_owned)
+    .to_vec()];
+    for entry in &result.series {
+        let client = &entry.client;
+        let cluster = entry.cluster.as_ref();
+        let count =
+            |field: fn(&crate::harness::report::ClusterInterval) -> u64| number(cluster.map(field));
+        rows.push(vec![
+            format!("{:.1}", client.start_secs),
+            format!("{:.0}", client.throughput_rps),
+            number(client.p50_us),
+            number(client.p99_us),
+            client.errors.to_string(),
+            percent(cluster.and_then(|cluster| cluster.api_hit_ratio)),
+            count(|cluster| cluster.peer_fetches),
+            count(|cluster| cluster.peer_errors),
+            count(|cluster| cluster.slowdb_loads),
+            count(|cluster| cluster.slowdb_load_errors),
+            count(|cluster| cluster.evictions),
+        ]);
+    }
+    align(&rows, |_| false)
 }

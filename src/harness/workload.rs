@@ -75,6 +75,9 @@ pub struct Workload {
     /// The longest a run may take, warm-up included, whatever else it says.
     #[serde(default = "defaults::time_limit")]
     pub time_limit: Span,
+    /// The length of each interval of the result's series, 100ms to 1m.
+    #[serde(default = "defaults::interval")]
+    pub interval: Span,
 }
 
 /// How requests pick keys.
@@ -227,6 +230,9 @@ mod defaults {
     }
     pub fn time_limit() -> Span {
         Span(Duration::from_secs(600))
+    }
+    pub fn interval() -> Span {
+        Span(Duration::from_secs(1))
     }
     pub fn nodes() -> u32 {
         3
@@ -416,6 +422,8 @@ pub struct Overrides {
     pub seed: Option<u64>,
     /// `--slowdb-latency`
     pub slowdb_latency: Option<Latency>,
+    /// `--interval`
+    pub interval: Option<Span>,
 }
 
 impl Workload {
@@ -481,6 +489,7 @@ impl Workload {
             "slowdb.latency",
             "--slowdb-latency"
         );
+        set!(overrides.interval, self.interval, "interval", "--interval");
         if let Some(requests) = overrides.requests {
             self.requests = Some(requests);
             self.duration = None;
@@ -644,6 +653,12 @@ impl Workload {
             self.time_limit,
             Duration::from_secs(1),
             Duration::from_secs(24 * 3600),
+        )?;
+        span(
+            "interval",
+            self.interval,
+            Duration::from_millis(100),
+            Duration::from_secs(60),
         )?;
         Ok(())
     }
