@@ -1,13 +1,409 @@
-//! Membership changes on a ring: which keys of a key space change owner
-//! when nodes join or leave, and from which node to which. A run's ring
-//! events and the `ring --join/--leave` table both count moved keys here.
+//! Scenario events: what a workload's `events` ask to happen during a run
+//! (a node stops, starts, joins, leaves or slows down; the store browns
+//! out; the hot set moves; the rate changes), when (`at` a time since the
+//! measurement began, or `at_request` a request number), and the checks
+//! that refuse a scenario that cannot happen. Also the count of keys that
+//! change owner when the ring changes, which ring events and
+//! `ring --join/--leave` share.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
+use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::geecache::HashRing;
+use crate::harness::workload::Latency;
+use crate::units::Span;
+
+/// One event of a scenario: an action and when it happens.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Event {
+    /// When, as time since the measurement began (`"5s"`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub at: Option<Span>,
+    /// When, as the number of the measured request before which it happens
+    /// (from 0): exact, as deterministic runs and the model need.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub at_request: Option<u64>,
+    /// What happens.
+    #[serde(flatten)]
+    pub action: Action,
+}
+
+/// What an event does.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Action {
+    /// The node stops accepting and drops its connections; the others keep
+    /// it on their rings, so their fetches from it fail and they load
+    /// locally.
+    StopNode {
+        /// The node, by index (0 serves the API and cannot stop).
+        node: u32,
+    },
+    /// A stopped node comes back on the same address.
+    StartNode {
+        /// The node.
+        node: u32,
+        /// Come back with the cache it had; by default it comes back empty,
+        /// as a restarted process would.
+        #[serde(default)]
+        keep_cache: bool,
+    },
+    /// A new node starts and every node's ring gets it: a join.
+    AddNode {},
+    /// Every other node's ring drops the node, then it stops: a graceful
+    /// leave. The API node cannot leave.
+    RemoveNode {
+        /// The node.
+        node: u32,
+    },
+    /// Every request the node serves waits this long first (`"0s"` ends
+    /// it); its peers give up after `cluster.peer_timeout` and load
+    /// locally.
+    SlowNode {
+        /// The node.
+        node: u32,
+        /// The wait.
+        delay: Span,
+    },
+    /// The slow store's latency and share of failing loads change from now
+    /// on: a brownout, and its end.
+    Slowdb {
+        /// The new latency; unchanged when absent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        latency: Option<Latency>,
+        /// The share of loads that fail, 0 to 1; unchanged when absent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error_share: Option<f64>,
+    },
+    /// The hot set moves: the key of popularity rank r becomes key
+    /// (r + offset) mod keys.
+    ShiftKeys {
+        /// How far, 1 to keys - 1.
+        offset: u64,
+    },
+    /// The open loop's rate changes from now on.
+    SetRate {
+        /// Requests per second.
+        rate: f64,
+    },
+}
+
+impl Action {
+    /// The action's name as a workload writes it: `stop_node`, ...
+    pub fn name(&self) -> &'static str {
+        match self {
+            Action::StopNode { .. } => "stop_node",
+            Action::StartNode { .. } => "start_node",
+            Action::AddNode {} => "add_node",
+            Action::RemoveNode { .. } => "remove_node",
+            Action::SlowNode { .. } => "slow_node",
+            Action::Slowdb { .. } => "slowdb",
+            Action::ShiftKeys { .. } => "shift_keys",
+            Action::SetRate { .. } => "set_rate",
+        }
+    }
+
+    /// Whether the harness can do it to a cluster it does not own: only
+    /// what the driver itself changes.
+    pub fn applies_to_a_target(&self) -> bool {
+        matches!(self, Action::ShiftKeys { .. } | Action::SetRate { .. })
+    }
+
+    /// Whether it changes the ring every node uses.
+    pub fn changes_the_ring(&self) -> bool {
+        matches!(self, Action::AddNode {} | Action::RemoveNode { .. })
+    }
+}
+
+impl std::fmt::Display for Event {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (self.at, self.at_request) {
+            (Some(at), _) => write!(f, "at {at}: ")?,
+            (None, Some(request)) => write!(f, "at request {request}: ")?,
+            (None, None) => {}
+        }
+        f.write_str(self.action.name())?;
+        match self.action {
+            Action::StopNode { node } | Action::RemoveNode { node } => write!(f, " {node}"),
+            Action::StartNode { node, keep_cache } => {
+                write!(
+                    f,
+                    " {node}{}",
+                    if keep_cache { " (cache kept)" } else { "" }
+                )
+            }
+            Action::AddNode {} => Ok(()),
+            Action::SlowNode { node, delay } => write!(f, " {node} by {delay}"),
+            Action::Slowdb {
+                latency,
+                error_share,
+            } => {
+                if let Some(latency) = latency {
+                    write!(f, " latency {latency}")?;
+                }
+                if let Some(share) = error_share {
+                    write!(f, " errors {:.0}%", share * 100.0)?;
+                }
+                Ok(())
+            }
+            Action::ShiftKeys { offset } => write!(f, " by {offset}"),
+            Action::SetRate { rate } => write!(f, " to {rate}/s"),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Event {
+    /// `{"at": "5s", "action": "stop_node", "node": 2}`: the timing fields
+    /// beside the action's own, each checked by name.
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Event, D::Error> {
+        use serde::de::Error as _;
+        let mut fields = serde_json::Map::<String, serde_json::Value>::deserialize(deserializer)?;
+        let at = fields
+            .remove("at")
+            .map(Span::deserialize)
+            .transpose()
+            .map_err(|error| D::Error::custom(format!("at: {error}")))?;
+        let at_request = fields
+            .remove("at_request")
+            .map(u64::deserialize)
+            .transpose()
+            .map_err(|error| D::Error::custom(format!("at_request: {error}")))?;
+        let action =
+            Action::deserialize(serde_json::Value::Object(fields)).map_err(D::Error::custom)?;
+        Ok(Event {
+            at,
+            at_request,
+            action,
+        })
+    }
+}
+
+/// What bounds the run the events happen in, for the checks.
+#[derive(Clone, Copy, Debug)]
+pub struct Frame {
+    /// Nodes at the start.
+    pub nodes: u32,
+    /// The most nodes a cluster may have.
+    pub max_nodes: u32,
+    /// Keys in the key space.
+    pub keys: u64,
+    /// Measured requests, when a count bounds the run.
+    pub requests: Option<u64>,
+    /// The measurement's length, when a duration bounds the run.
+    pub duration: Option<Duration>,
+    /// Whether the run is an open loop (set_rate needs one).
+    pub open_loop: bool,
+}
+
+/// A node's state as the events leave it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum NodeState {
+    Running,
+    Stopped,
+    Removed,
+}
+
+/// Checks a scenario: every event names a moment inside the run and a node
+/// that exists in the state the event needs. On failure, the field at fault
+/// (`events[2].node`) and why.
+pub fn check(events: &[Event], frame: Frame) -> Result<(), (String, String)> {
+    let field = |at: usize, name: &str| {
+        if name.is_empty() {
+            format!("events[{at}]")
+        } else {
+            format!("events[{at}].{name}")
+        }
+    };
+    let by_time = events.iter().any(|event| event.at.is_some());
+    for (at, event) in events.iter().enumerate() {
+        match (event.at, event.at_request) {
+            (None, None) => {
+                return Err((
+                    field(at, ""),
+                    "give at (a time such as \"5s\") or at_request (a request number)".into(),
+                ))
+            }
+            (Some(_), Some(_)) => {
+                return Err((field(at, ""), "give at or at_request, not both".into()))
+            }
+            (None, Some(_)) if by_time => {
+                return Err((
+                    field(at, "at_request"),
+                    "the events mix at and at_request: use one clock for all".into(),
+                ))
+            }
+            _ => {}
+        }
+        if let Some(time) = event.at {
+            if let Some(duration) = frame.duration {
+                if time.0 >= duration {
+                    return Err((
+                        field(at, "at"),
+                        format!("{time} is after the end of the run ({})", Span(duration)),
+                    ));
+                }
+            }
+        }
+        if let (Some(request), Some(requests)) = (event.at_request, frame.requests) {
+            if request >= requests {
+                return Err((
+                    field(at, "at_request"),
+                    format!("request {request} is after the end of the run ({requests} requests)"),
+                ));
+            }
+        }
+    }
+    // Replay the events in time order over each node's state.
+    let mut order: Vec<usize> = (0..events.len()).collect();
+    order.sort_by(|&a, &b| {
+        let key = |event: &Event| (event.at.map(|at| at.0), event.at_request);
+        key(&events[a]).cmp(&key(&events[b]))
+    });
+    let mut nodes = vec![NodeState::Running; frame.nodes as usize];
+    for at in order {
+        let event = &events[at];
+        let node_field = field(at, "node");
+        let node_in = |node: u32, nodes: &[NodeState]| -> Result<usize, (String, String)> {
+            match nodes.get(node as usize) {
+                None => Err((
+                    node_field.clone(),
+                    format!(
+                        "there is no node {node} at that moment (nodes 0 to {}; add_node adds the next)",
+                        nodes.len() - 1
+                    ),
+                )),
+                Some(NodeState::Removed) => Err((
+                    node_field.clone(),
+                    format!("node {node} has left the cluster by then"),
+                )),
+                Some(_) => Ok(node as usize),
+            }
+        };
+        match event.action {
+            Action::StopNode { node } => {
+                let index = node_in(node, &nodes)?;
+                if index == 0 {
+                    return Err((
+                        node_field,
+                        "node 0 serves the API: stopping it would fail every request; stop another"
+                            .into(),
+                    ));
+                }
+                if nodes[index] == NodeState::Stopped {
+                    return Err((node_field, format!("node {node} is already stopped then")));
+                }
+                nodes[index] = NodeState::Stopped;
+            }
+            Action::StartNode { node, .. } => {
+                let index = node_in(node, &nodes)?;
+                if nodes[index] != NodeState::Stopped {
+                    return Err((
+                        node_field,
+                        format!("node {node} is running then: stop it first"),
+                    ));
+                }
+                nodes[index] = NodeState::Running;
+            }
+            Action::AddNode {} => {
+                if nodes.len() >= frame.max_nodes as usize {
+                    return Err((
+                        field(at, "action"),
+                        format!("add_node: a cluster has at most {} nodes", frame.max_nodes),
+                    ));
+                }
+                nodes.push(NodeState::Running);
+            }
+            Action::RemoveNode { node } => {
+                let index = node_in(node, &nodes)?;
+                if index == 0 {
+                    return Err((node_field, "node 0 serves the API and cannot leave".into()));
+                }
+                if nodes[index] == NodeState::Stopped {
+                    return Err((node_field, format!("node {node} is stopped then: a stopped node cannot leave gracefully; start it first")));
+                }
+                nodes[index] = NodeState::Removed;
+            }
+            Action::SlowNode { node, delay } => {
+                node_in(node, &nodes)?;
+                if delay.0 > Duration::from_secs(60) {
+                    return Err((
+                        field(at, "delay"),
+                        format!("{delay} is out of range: allowed 0s to 1m"),
+                    ));
+                }
+            }
+            Action::Slowdb {
+                latency,
+                error_share,
+            } => {
+                if latency.is_none() && error_share.is_none() {
+                    return Err((
+                        field(at, ""),
+                        "slowdb: give latency, error_share or both".into(),
+                    ));
+                }
+                if let Some(share) = error_share {
+                    if !(share.is_finite() && (0.0..=1.0).contains(&share)) {
+                        return Err((
+                            field(at, "error_share"),
+                            format!("{share} is out of range: allowed 0 to 1"),
+                        ));
+                    }
+                }
+                let longest = match latency {
+                    Some(Latency::Fixed { value }) => value.0,
+                    Some(Latency::Exponential { mean }) => mean.0,
+                    _ => Duration::ZERO,
+                };
+                if longest > Duration::from_secs(60) {
+                    return Err((
+                        field(at, "latency"),
+                        "out of range: allowed up to 1m".into(),
+                    ));
+                }
+            }
+            Action::ShiftKeys { offset } => {
+                if offset == 0 || offset >= frame.keys {
+                    return Err((
+                        field(at, "offset"),
+                        format!(
+                            "{offset} is out of range: allowed 1 to {} (keys - 1)",
+                            frame.keys.saturating_sub(1)
+                        ),
+                    ));
+                }
+            }
+            Action::SetRate { rate } => {
+                if !frame.open_loop {
+                    return Err((
+                        field(at, "action"),
+                        "set_rate needs an open loop: give the workload a rate".into(),
+                    ));
+                }
+                if !(rate.is_finite() && (1.0..=10_000_000.0).contains(&rate)) {
+                    return Err((
+                        field(at, "rate"),
+                        format!(
+                            "{rate} is out of range: allowed 1 to 10000000 requests per second"
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Nodes the scenario adds: a cluster starts with room for them.
+pub fn added_nodes(events: &[Event]) -> u32 {
+    events
+        .iter()
+        .filter(|event| matches!(event.action, Action::AddNode {}))
+        .count() as u32
+}
 
 /// Keys of a key space that change owner between two rings.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -104,6 +500,177 @@ mod tests {
         let mut ring = HashRing::new(replicas, HashKind::Xxh3);
         ring.add(names.iter().copied());
         ring
+    }
+
+    fn workload(events: &str, extra: &str) -> Result<crate::harness::workload::Workload, String> {
+        let text = format!(r#"{{"keys": 1000, "duration": "15s", {extra} "events": {events}}}"#);
+        crate::harness::workload::parse(&text, "scenario.json", "scenario")
+            .map_err(|error| error.to_string())
+    }
+
+    #[test]
+    fn events_parse_with_their_timing_beside_the_action() {
+        let parsed = workload(
+            r#"[{"at": "5s", "action": "stop_node", "node": 2},
+                {"at": "10s", "action": "start_node", "node": 2, "keep_cache": true},
+                {"at": "11s", "action": "add_node"},
+                {"at": "12s", "action": "slowdb", "latency": {"kind": "fixed", "value": "20ms"}, "error_share": 0.5},
+                {"at": "13s", "action": "shift_keys", "offset": 500},
+                {"at": "14s", "action": "slow_node", "node": 3, "delay": "50ms"}]"#,
+            "",
+        )
+        .unwrap();
+        let events = &parsed.events;
+        assert_eq!(events.len(), 6);
+        assert_eq!(events[0].at, Some(Span(Duration::from_secs(5))));
+        assert_eq!(events[0].action, Action::StopNode { node: 2 });
+        assert_eq!(
+            events[1].action,
+            Action::StartNode {
+                node: 2,
+                keep_cache: true
+            }
+        );
+        assert_eq!(events[2].action, Action::AddNode {});
+        assert_eq!(events[4].to_string(), "at 13s: shift_keys by 500");
+        // They serialize back to what was read.
+        let json = serde_json::to_value(events).unwrap();
+        assert_eq!(json[0]["action"], "stop_node");
+        assert_eq!(json[0]["at"], "5s");
+        assert!(json[0].get("at_request").is_none());
+        let back: Vec<Event> = serde_json::from_value(json).unwrap();
+        assert_eq!(&back, events);
+    }
+
+    #[test]
+    fn bad_events_are_refused_with_the_field_named() {
+        for (events, extra, field, why) in [
+            (
+                r#"[{"at": "5s", "action": "explode"}]"#,
+                "",
+                "events[0]",
+                "explode",
+            ),
+            (
+                r#"[{"at": "5s", "action": "stop_node", "nod": 1}]"#,
+                "",
+                "events[0]",
+                "nod",
+            ),
+            (
+                r#"[{"at": "5s", "action": "stop_node", "node": 7}]"#,
+                "",
+                "events[0].node",
+                "no node 7",
+            ),
+            (
+                r#"[{"at": "20s", "action": "stop_node", "node": 1}]"#,
+                "",
+                "events[0].at",
+                "after the end",
+            ),
+            (
+                r#"[{"action": "stop_node", "node": 1}]"#,
+                "",
+                "events[0]",
+                "at_request",
+            ),
+            (
+                r#"[{"at": "1s", "at_request": 5, "action": "add_node"}]"#,
+                "",
+                "events[0]",
+                "not both",
+            ),
+            (
+                r#"[{"at": "1s", "action": "add_node"}, {"at_request": 5, "action": "add_node"}]"#,
+                "",
+                "events[1].at_request",
+                "one clock",
+            ),
+            (
+                r#"[{"at": "1s", "action": "stop_node", "node": 0}]"#,
+                "",
+                "events[0].node",
+                "API",
+            ),
+            (
+                r#"[{"at": "1s", "action": "remove_node", "node": 0}]"#,
+                "",
+                "events[0].node",
+                "cannot leave",
+            ),
+            (
+                r#"[{"at": "1s", "action": "stop_node", "node": 1}, {"at": "2s", "action": "stop_node", "node": 1}]"#,
+                "",
+                "events[1].node",
+                "already stopped",
+            ),
+            (
+                r#"[{"at": "1s", "action": "start_node", "node": 1}]"#,
+                "",
+                "events[0].node",
+                "running",
+            ),
+            (
+                r#"[{"at": "1s", "action": "remove_node", "node": 2}, {"at": "2s", "action": "slow_node", "node": 2, "delay": "1s"}]"#,
+                "",
+                "events[1].node",
+                "has left",
+            ),
+            (
+                r#"[{"at": "1s", "action": "stop_node", "node": 2}, {"at": "2s", "action": "remove_node", "node": 2}]"#,
+                "",
+                "events[1].node",
+                "start it first",
+            ),
+            (
+                r#"[{"at": "1s", "action": "slowdb"}]"#,
+                "",
+                "events[0]",
+                "latency, error_share",
+            ),
+            (
+                r#"[{"at": "1s", "action": "slowdb", "error_share": 1.5}]"#,
+                "",
+                "events[0].error_share",
+                "0 to 1",
+            ),
+            (
+                r#"[{"at": "1s", "action": "shift_keys", "offset": 1000}]"#,
+                "",
+                "events[0].offset",
+                "1 to 999",
+            ),
+            (
+                r#"[{"at": "1s", "action": "set_rate", "rate": 100}]"#,
+                "",
+                "events[0].action",
+                "open loop",
+            ),
+            (
+                r#"[{"at": "1s", "action": "set_rate", "rate": 0}]"#,
+                r#""rate": 100,"#,
+                "events[0].rate",
+                "out of range",
+            ),
+        ] {
+            let outcome = workload(events, extra);
+            let error = outcome.expect_err(events);
+            assert!(error.contains(&format!(": {field}")), "{events}: {error}");
+            assert!(error.contains(why), "{events}: {error}");
+        }
+        assert!(workload(r#"[{"at": "1s", "action": "stop_node", "node": 3}, {"at": "0.5s", "action": "add_node"}]"#, "").is_ok());
+        let past_the_end = crate::harness::workload::parse(
+            r#"{"requests": 50, "events": [{"at_request": 50, "action": "add_node"}]}"#,
+            "x.json",
+            "x",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            past_the_end.contains("events[0].at_request") && past_the_end.contains("after the end"),
+            "{past_the_end}"
+        );
     }
 
     #[test]

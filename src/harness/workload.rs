@@ -11,6 +11,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::geecache::HashKind;
+use crate::harness::events::{self, Event, Frame};
 use crate::units::{ByteSize, Span};
 
 /// The workloads that ship with the binary, found by name even where there is
@@ -21,6 +22,9 @@ pub const BUILT_IN: [(&str, &str); 4] = [
     ("hot-key", include_str!("../../workloads/hot-key.json")),
     ("ci", include_str!("../../workloads/ci.json")),
 ];
+
+/// The most nodes a cluster may have, those events add included.
+pub const MAX_NODES: u32 = 64;
 
 /// Largest key space: the slow store keeps a load counter per key.
 pub const MAX_KEYS: u64 = 10_000_000;
@@ -78,6 +82,11 @@ pub struct Workload {
     /// The length of each interval of the result's series, 100ms to 1m.
     #[serde(default = "defaults::interval")]
     pub interval: Span,
+    /// What happens during the measurement: nodes stop, start, join, leave
+    /// or slow down, the store browns out, the hot set moves, the rate
+    /// changes. See [`crate::harness::events`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<Event>,
 }
 
 /// How requests pick keys.
@@ -136,6 +145,16 @@ impl std::str::FromStr for Latency {
         match text.strip_prefix("exp:") {
             Some(mean) => Ok(Latency::Exponential { mean: span(mean)? }),
             None => Ok(Latency::Fixed { value: span(text)? }),
+        }
+    }
+}
+
+impl fmt::Display for Latency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Latency::None => f.write_str("none"),
+            Latency::Fixed { value } => write!(f, "{value}"),
+            Latency::Exponential { mean } => write!(f, "exp:{mean}"),
         }
     }
 }
@@ -299,7 +318,7 @@ pub enum WorkloadError {
         /// Where the workload came from.
         origin: String,
         /// The field, as a dotted path.
-        field: &'static str,
+        field: String,
         /// ` (set by --flag)` when a flag gave the value.
         flag: String,
         /// The value and the allowed range.
@@ -513,9 +532,9 @@ impl Workload {
         source: &str,
         flags: &[(&'static str, &'static str)],
     ) -> Result<(), WorkloadError> {
-        let invalid = |field: &'static str, message: String| WorkloadError::Invalid {
+        let invalid = |field: &str, message: String| WorkloadError::Invalid {
             origin: source.to_owned(),
-            field,
+            field: field.to_owned(),
             flag: flags
                 .iter()
                 // A flag that sets a whole object (--slowdb-latency) sets
@@ -623,7 +642,12 @@ impl Workload {
                 format!("{share} is out of range: allowed 0 to 1"),
             ));
         }
-        range("cluster.nodes", u64::from(self.cluster.nodes), 1, 64)?;
+        range(
+            "cluster.nodes",
+            u64::from(self.cluster.nodes),
+            1,
+            u64::from(MAX_NODES),
+        )?;
         range(
             "cluster.replicas",
             u64::from(self.cluster.replicas),
@@ -660,6 +684,18 @@ impl Workload {
             Duration::from_millis(100),
             Duration::from_secs(60),
         )?;
+        let frame = Frame {
+            nodes: self.cluster.nodes,
+            max_nodes: MAX_NODES,
+            keys: self.keys,
+            requests: match self.bound() {
+                Bound::Requests(requests) => Some(requests),
+                Bound::Duration(_) => None,
+            },
+            duration: self.duration.map(Span::duration),
+            open_loop: self.rate.is_some(),
+        };
+        events::check(&self.events, frame).map_err(|(field, message)| invalid(&field, message))?;
         Ok(())
     }
 
