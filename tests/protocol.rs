@@ -326,3 +326,58 @@ async fn a_node_refuses_duplicate_groups() {
         "{error}"
     );
 }
+
+#[tokio::test]
+async fn a_stopped_node_is_dead_to_its_peers_and_comes_back_on_its_address() {
+    let cluster = Cluster::<EchoDb>::start(2, 0, "g", GroupOptions::default()).await;
+    let (api, other) = (&cluster.nodes[0], &cluster.nodes[1]);
+    let key = (0..)
+        .map(|at| format!("key{at}"))
+        .find(|key| cluster.owner_of(key) == 1)
+        .unwrap();
+    let through_api = format!("/api?key={key}");
+    assert_eq!(get(api.addr(), &through_api).await.status, 200);
+    let group = other.group("g").unwrap();
+    assert_eq!(group.main_cache_stats().items, 1);
+
+    other.stop_listening().await;
+    assert!(!other.is_listening());
+    assert!(tokio::net::TcpStream::connect(other.addr()).await.is_err());
+    // The API node still has it on its ring: the fetch fails, it loads
+    // locally, and the client sees no error.
+    let errors = api.stats().groups["g"].stats.peer_errors;
+    let fresh = format!("/api?key={key}-x");
+    let reply = get(api.addr(), &through_api).await;
+    assert_eq!(reply.status, 200);
+    let reply_fresh = get(api.addr(), &fresh).await;
+    assert_eq!(reply_fresh.status, 200);
+    let after = api.stats().groups["g"].stats.peer_errors;
+    assert!(after > errors, "peer errors {errors} -> {after}");
+    // Counters and caches stay readable while stopped.
+    assert_eq!(group.main_cache_stats().items, 1);
+
+    other
+        .listen_again()
+        .await
+        .expect("the address is free again");
+    assert!(other.is_listening());
+    assert_eq!(
+        get(other.addr(), &format!("/geecache/g/{key}"))
+            .await
+            .status,
+        200
+    );
+    // Its cache survived; clearing it is what a restart does.
+    let hits = group.stats().cache_hits;
+    assert!(hits >= 1);
+    group.clear_caches();
+    assert_eq!(group.main_cache_stats().items, 0);
+
+    // A slow node: every request waits first.
+    other.set_delay(Duration::from_millis(120));
+    let started = std::time::Instant::now();
+    assert_eq!(get(other.addr(), "/geecache/g/slow").await.status, 200);
+    assert!(started.elapsed() >= Duration::from_millis(120));
+    other.set_delay(Duration::ZERO);
+    cluster.shutdown().await;
+}

@@ -17,15 +17,17 @@ impl Cache {
     /// A cache of at most `max_bytes` bytes; 0 means unbounded.
     pub fn new(max_bytes: usize) -> Self {
         let counters = Arc::new(CacheCounters::default());
-        let on_evict = Arc::clone(&counters);
-        let lru = Lru::with_on_evicted(
-            max_bytes,
-            Box::new(move |_: &str, _: &ByteView| bump(&on_evict.evictions)),
-        );
         Cache {
-            lru: Mutex::new(lru),
+            lru: Mutex::new(counting_lru(max_bytes, &counters)),
             counters,
         }
+    }
+
+    /// Drops every entry, as a restarted process would find its cache; the
+    /// counters go on, and dropped entries are not evictions.
+    pub fn clear(&self) {
+        let mut lru = self.lock();
+        *lru = counting_lru(lru.max_bytes(), &self.counters);
     }
 
     /// Looks a key up, making it the most recently used.
@@ -73,6 +75,15 @@ impl Cache {
     }
 }
 
+/// An LRU of `max_bytes` that counts its evictions in `counters`.
+fn counting_lru(max_bytes: usize, counters: &Arc<CacheCounters>) -> Lru<ByteView> {
+    let on_evict = Arc::clone(counters);
+    Lru::with_on_evicted(
+        max_bytes,
+        Box::new(move |_: &str, _: &ByteView| bump(&on_evict.evictions)),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -98,5 +109,14 @@ mod tests {
         );
         assert_eq!(cache.evictions(), 1);
         assert!(cache.get("b").is_none());
+        cache.clear();
+        assert!(cache.get("a").is_none());
+        let cleared = cache.stats();
+        assert_eq!((cleared.bytes, cleared.items, cleared.evictions), (0, 0, 1));
+        // The bound holds after a clear.
+        cache.add("d", ByteView::from("123"));
+        cache.add("e", ByteView::from("123"));
+        cache.add("f", ByteView::from("123"));
+        assert_eq!((cache.stats().items, cache.evictions()), (2, 2));
     }
 }

@@ -185,6 +185,15 @@ impl Group {
         self.stats.snapshot()
     }
 
+    /// Empties the main and hot caches, as a restart would; the counters
+    /// go on.
+    pub fn clear_caches(&self) {
+        self.main_cache.clear();
+        if let Some(hot) = &self.hot_cache {
+            hot.clear();
+        }
+    }
+
     /// The main cache's figures now.
     pub fn main_cache_stats(&self) -> CacheStats {
         self.main_cache.stats()

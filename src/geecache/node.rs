@@ -15,7 +15,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -155,8 +155,8 @@ impl NodeStats {
 
 struct NodeState {
     url: String,
-    /// Added to every request (fault injection).
-    injected_delay: Duration,
+    /// Nanoseconds added to every request (fault injection, a slow node).
+    injected_delay: AtomicU64,
     pool: Arc<HttpPool>,
     api: bool,
     groups: HashMap<String, Arc<Group>>,
@@ -171,7 +171,13 @@ struct NodeState {
 pub struct Node {
     state: Arc<NodeState>,
     pool: Arc<HttpPool>,
-    server: Server,
+    /// The peer listener; `None` while the node is stopped
+    /// ([`Node::stop_listening`]).
+    server: Mutex<Option<Server>>,
+    /// Where the peer listener listens, kept for [`Node::listen_again`].
+    addr: SocketAddr,
+    /// How long a stop waits for open requests.
+    grace: Duration,
     api_server: Option<Server>,
 }
 
@@ -207,34 +213,19 @@ impl Node {
         }
         let state = Arc::new(NodeState {
             url,
-            injected_delay: config.injected_delay,
+            injected_delay: AtomicU64::new(nanos(config.injected_delay)),
             pool: Arc::clone(&pool),
             api: config.api,
             groups: by_name,
             api_group,
             connections: Arc::new(AtomicU64::new(0)),
         });
-        let spawn = |listener: TcpListener, addr: SocketAddr, kind: Listener, name: String| {
-            let handler_state = Arc::clone(&state);
-            let handler = move |request: Request<Incoming>| {
-                let state = Arc::clone(&handler_state);
-                async move { route(&state, kind, request).await }
-            };
-            let connections = Arc::clone(&state.connections);
-            Server::spawn(listener, name, handler, connections, config.shutdown_grace)
-                .map_err(|source| NodeError::Bind { addr, source })
-        };
-        let server = spawn(
-            listener,
-            addr,
-            Listener::Node,
-            format!("node {}", state.url),
-        )?;
+        let grace = config.shutdown_grace;
+        let server = serve(&state, listener, addr, Listener::Node, grace)?;
         log::debug!("geecache is running at {}", state.url);
         let api_server = match api_listener {
             Some((api_listener, api_addr)) => {
-                let name = format!("api of {}", state.url);
-                let server = spawn(api_listener, api_addr, Listener::Api, name)?;
+                let server = serve(&state, api_listener, api_addr, Listener::Api, grace)?;
                 log::debug!("api server is running at http://{api_addr}");
                 Some(server)
             }
@@ -243,9 +234,55 @@ impl Node {
         Ok(Node {
             state,
             pool,
-            server,
+            server: Mutex::new(Some(server)),
+            addr,
+            grace,
             api_server,
         })
+    }
+
+    /// Stops the peer listener as a crashed process would stop answering:
+    /// no new connections, open ones closed once their requests finish (up
+    /// to the grace period). The groups, caches, counters and ring stay;
+    /// [`Node::listen_again`] serves them again on the same address.
+    pub async fn stop_listening(&self) {
+        let server = self.server_slot().take();
+        if let Some(server) = server {
+            server.shutdown().await;
+            log::debug!("{} stopped listening", self.state.url);
+        }
+    }
+
+    /// Listens again on the address the node had, after
+    /// [`Node::stop_listening`]; does nothing while it is listening.
+    pub async fn listen_again(&self) -> Result<(), NodeError> {
+        if self.server_slot().is_some() {
+            return Ok(());
+        }
+        let (listener, addr) = bind(self.addr).await?;
+        let server = serve(&self.state, listener, addr, Listener::Node, self.grace)?;
+        *self.server_slot() = Some(server);
+        log::debug!("{} is listening again", self.state.url);
+        Ok(())
+    }
+
+    /// Whether the peer listener is up.
+    pub fn is_listening(&self) -> bool {
+        self.server_slot().is_some()
+    }
+
+    /// Makes every request the node serves wait `delay` first (zero for
+    /// none): a slow node.
+    pub fn set_delay(&self, delay: Duration) {
+        self.state
+            .injected_delay
+            .store(nanos(delay), Ordering::Relaxed);
+    }
+
+    fn server_slot(&self) -> std::sync::MutexGuard<'_, Option<Server>> {
+        self.server
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Sets the ring's peers: the base URLs of every node, this one included.
@@ -259,9 +296,9 @@ impl Node {
         self.pool.set_routes(routes);
     }
 
-    /// The address the node listens on.
+    /// The address the node listens on (or did, while it is stopped).
     pub fn addr(&self) -> SocketAddr {
-        self.server.addr()
+        self.addr
     }
 
     /// The address of the separate API listener, when there is one.
@@ -297,7 +334,13 @@ impl Node {
         if let Some(api_server) = self.api_server {
             api_server.shutdown().await;
         }
-        self.server.shutdown().await;
+        let server = self
+            .server
+            .into_inner()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(server) = server {
+            server.shutdown().await;
+        }
     }
 }
 
@@ -327,6 +370,33 @@ impl NodeState {
     }
 }
 
+/// Serves `listener` with the node's routes for `kind`.
+fn serve(
+    state: &Arc<NodeState>,
+    listener: TcpListener,
+    addr: SocketAddr,
+    kind: Listener,
+    grace: Duration,
+) -> Result<Server, NodeError> {
+    let handler_state = Arc::clone(state);
+    let handler = move |request: Request<Incoming>| {
+        let state = Arc::clone(&handler_state);
+        async move { route(&state, kind, request).await }
+    };
+    let name = match kind {
+        Listener::Node => format!("node {}", state.url),
+        Listener::Api => format!("api of {}", state.url),
+    };
+    let connections = Arc::clone(&state.connections);
+    Server::spawn(listener, name, handler, connections, grace)
+        .map_err(|source| NodeError::Bind { addr, source })
+}
+
+/// A duration in nanoseconds, saturating.
+fn nanos(duration: Duration) -> u64 {
+    u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
+}
+
 /// Binds `addr` and says which address it got (port 0 picks one).
 async fn bind(addr: SocketAddr) -> Result<(TcpListener, SocketAddr), NodeError> {
     let failed = |source| NodeError::Bind { addr, source };
@@ -345,8 +415,9 @@ enum Listener {
 }
 
 async fn route(state: &NodeState, kind: Listener, request: Request<Incoming>) -> Answer {
-    if !state.injected_delay.is_zero() {
-        tokio::time::sleep(state.injected_delay).await;
+    let delay = state.injected_delay.load(Ordering::Relaxed);
+    if delay > 0 {
+        tokio::time::sleep(Duration::from_nanos(delay)).await;
     }
     if request.method() != Method::GET {
         let mut answer = text(StatusCode::METHOD_NOT_ALLOWED, "only GET is allowed");
