@@ -66,7 +66,7 @@ async fn requests_allocate_a_bounded_handful() {
             .find(|key| ring.owner_index(key) == Some(node))
             .unwrap()
     };
-    let client = HttpClient::new(cluster.api_url(), Duration::from_secs(5)).unwrap();
+    let client = HttpClient::new(&cluster.api_url(), Duration::from_secs(5)).unwrap();
 
     let local = per_request(&client, &owned_by(0), 2000).await;
     let remote = per_request(&client, &owned_by(1), 2000).await;

@@ -201,7 +201,7 @@ async fn a_second_identical_pass_loads_nothing_new() {
     let control = Arc::new(Control::default());
 
     let start = db.snapshot();
-    let first = driver.run(phase, &control).await;
+    let first = driver.run(phase.clone(), &control).await;
     let middle = db.snapshot();
     let second = driver.run(phase, &control).await;
     let end = db.snapshot();

@@ -8,7 +8,7 @@
 //! compare, and the placement is the source document's.
 
 use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use serde::{Deserialize, Serialize};
 
@@ -99,14 +99,34 @@ pub fn node_config(settings: &ClusterSettings, addr: SocketAddr, api: bool) -> N
     }
 }
 
-/// Running nodes that know each other.
+/// Running nodes that know each other. Membership can change while load
+/// runs: nodes stop and start, join and leave (a scenario's events).
 pub struct Cluster {
-    nodes: Vec<Option<Node>>,
+    settings: ClusterSettings,
+    faults: Faults,
+    base_port: Option<u16>,
+    members: RwLock<Members>,
+    db: SlowDb,
+}
+
+/// Every node the cluster has had, in node order; a node that left stays,
+/// stopped and off the rings, so its counters can still be read.
+struct Members {
+    nodes: Vec<Arc<Node>>,
     /// Names on the ring.
     names: Vec<String>,
     /// Where each node listens.
     urls: Vec<String>,
-    db: SlowDb,
+    /// Whether each node is on the rings (false once it left).
+    on_ring: Vec<bool>,
+}
+
+/// The rings before and after a membership change.
+pub struct RingChange {
+    /// The ring every node had before.
+    pub before: HashRing,
+    /// The ring every member has after.
+    pub after: HashRing,
 }
 
 impl Cluster {
@@ -127,59 +147,95 @@ impl Cluster {
         base_port: Option<u16>,
         faults: Faults,
     ) -> Result<Cluster, ClusterError> {
-        let count = settings.nodes as usize;
-        let mut nodes = Vec::with_capacity(count);
-        for index in 0..count {
-            let port = match base_port {
-                None => 0,
-                Some(base) => u16::try_from(usize::from(base) + index)
-                    .map_err(|_| ClusterError::Ports { base, nodes: count })?,
-            };
-            let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-            let options = faults.group_options(settings);
-            let group = Arc::new(Group::new(GROUP, options, db.getter(index)));
-            let mut config = node_config(settings, addr, index == 0);
-            config.url = Some(ring_name(index));
-            config.injected_delay = faults.delay.map(Span::duration).unwrap_or_default();
-            let node = Node::start(config, vec![group])
-                .await
-                .map_err(|source| ClusterError::Node { index, source })?;
-            nodes.push(node);
-        }
-        let names: Vec<String> = (0..count).map(ring_name).collect();
-        let urls: Vec<String> = nodes
-            .iter()
-            .map(|node| format!("http://{}", node.addr()))
-            .collect();
-        let routes: Vec<(&str, &str)> = names
-            .iter()
-            .zip(&urls)
-            .map(|(name, url)| (name.as_str(), url.as_str()))
-            .collect();
-        for node in &nodes {
-            node.set_routes(&routes);
-        }
-        Ok(Cluster {
-            nodes: nodes.into_iter().map(Some).collect(),
-            names,
-            urls,
+        let cluster = Cluster {
+            settings: *settings,
+            faults,
+            base_port,
+            members: RwLock::new(Members {
+                nodes: Vec::new(),
+                names: Vec::new(),
+                urls: Vec::new(),
+                on_ring: Vec::new(),
+            }),
             db,
-        })
+        };
+        for _ in 0..settings.nodes {
+            let (index, node) = cluster.launch().await?;
+            cluster.members_mut().push(index, node);
+        }
+        cluster.route_members();
+        Ok(cluster)
+    }
+
+    /// Starts the next node (index = the nodes so far) without routes.
+    async fn launch(&self) -> Result<(usize, Node), ClusterError> {
+        let index = self.members().nodes.len();
+        let port = match self.base_port {
+            None => 0,
+            Some(base) => {
+                u16::try_from(usize::from(base) + index).map_err(|_| ClusterError::Ports {
+                    base,
+                    nodes: index + 1,
+                })?
+            }
+        };
+        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+        let options = self.faults.group_options(&self.settings);
+        let group = Arc::new(Group::new(GROUP, options, self.db.getter(index)));
+        let mut config = node_config(&self.settings, addr, index == 0);
+        config.url = Some(ring_name(index));
+        config.injected_delay = self.faults.delay.map(Span::duration).unwrap_or_default();
+        let node = Node::start(config, vec![group])
+            .await
+            .map_err(|source| ClusterError::Node { index, source })?;
+        Ok((index, node))
+    }
+
+    /// Gives every node on the ring the ring of the members.
+    fn route_members(&self) {
+        let members = self.members();
+        let routes: Vec<(&str, &str)> = (0..members.nodes.len())
+            .filter(|&index| members.on_ring[index])
+            .map(|index| (members.names[index].as_str(), members.urls[index].as_str()))
+            .collect();
+        for (index, node) in members.nodes.iter().enumerate() {
+            if members.on_ring[index] {
+                node.set_routes(&routes);
+            }
+        }
+    }
+
+    fn members(&self) -> RwLockReadGuard<'_, Members> {
+        self.members
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn members_mut(&self) -> RwLockWriteGuard<'_, Members> {
+        self.members
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Node `index`, when there is one.
+    fn node(&self, index: usize) -> Option<Arc<Node>> {
+        self.members().nodes.get(index).cloned()
     }
 
     /// The API node's base URL.
-    pub fn api_url(&self) -> &str {
-        &self.urls[0]
+    pub fn api_url(&self) -> String {
+        self.members().urls[0].clone()
     }
 
-    /// Every node's name on the ring, in node order.
-    pub fn names(&self) -> &[String] {
-        &self.names
+    /// Every node's name on the ring, in node order, those that left
+    /// included.
+    pub fn names(&self) -> Vec<String> {
+        self.members().names.clone()
     }
 
     /// Every node's base URL (where it listens), in node order.
-    pub fn urls(&self) -> &[String] {
-        &self.urls
+    pub fn urls(&self) -> Vec<String> {
+        self.members().urls.clone()
     }
 
     /// The slow store.
@@ -187,31 +243,110 @@ impl Cluster {
         &self.db
     }
 
-    /// The ring as every node has it.
+    /// The ring as every member has it.
     pub fn ring(&self) -> Option<HashRing> {
-        self.nodes.iter().flatten().next().map(Node::ring)
+        self.members().nodes.first().map(|node| node.ring())
     }
 
-    /// Every running node's figures, in node order (`None` for a stopped node).
+    /// Every node's figures, in node order; a stopped node's and a departed
+    /// one's are as they were when it stopped.
     pub fn stats(&self) -> Vec<Option<NodeStats>> {
-        self.nodes
+        self.members()
+            .nodes
             .iter()
-            .map(|node| node.as_ref().map(Node::stats))
+            .map(|node| Some(node.stats()))
             .collect()
     }
 
-    /// Stops node `index` (fault injection): its peers' fetches fail from
-    /// now on and they load locally. Stopping node 0 stops the API.
-    pub async fn stop_node(&mut self, index: usize) {
-        if let Some(node) = self.nodes.get_mut(index).and_then(Option::take) {
-            node.shutdown().await;
+    /// Stops node `index`: it answers nothing, and its peers, which still
+    /// have it on their rings, fail to fetch from it and load locally.
+    pub async fn stop_node(&self, index: usize) {
+        if let Some(node) = self.node(index) {
+            node.stop_listening().await;
+        }
+    }
+
+    /// Starts stopped node `index` again on its address, with the cache it
+    /// had when `keep_cache`, else empty as a restarted process's.
+    pub async fn start_node(&self, index: usize, keep_cache: bool) -> Result<(), ClusterError> {
+        let Some(node) = self.node(index) else {
+            return Ok(());
+        };
+        if !keep_cache {
+            if let Some(group) = node.group(GROUP) {
+                group.clear_caches();
+            }
+        }
+        node.listen_again()
+            .await
+            .map_err(|source| ClusterError::Node { index, source })
+    }
+
+    /// Makes every request node `index` serves wait `delay` first.
+    pub fn slow_node(&self, index: usize, delay: std::time::Duration) {
+        if let Some(node) = self.node(index) {
+            node.set_delay(delay);
+        }
+    }
+
+    /// A new node joins: it starts, and every member's ring gets it.
+    pub async fn add_node(&self) -> Result<RingChange, ClusterError> {
+        let before = self.ring();
+        let (index, node) = self.launch().await?;
+        self.members_mut().push(index, node);
+        self.route_members();
+        Ok(self.change_since(before))
+    }
+
+    /// Node `index` leaves gracefully: every other member's ring drops it,
+    /// then it stops.
+    pub async fn remove_node(&self, index: usize) -> RingChange {
+        let before = self.ring();
+        let node = {
+            let mut members = self.members_mut();
+            if let Some(on_ring) = members.on_ring.get_mut(index) {
+                *on_ring = false;
+            }
+            members.nodes.get(index).cloned()
+        };
+        self.route_members();
+        if let Some(node) = node {
+            node.stop_listening().await;
+        }
+        self.change_since(before)
+    }
+
+    fn change_since(&self, before: Option<HashRing>) -> RingChange {
+        let after = self
+            .ring()
+            .unwrap_or_else(|| HashRing::new(self.settings.replicas as usize, self.settings.hash));
+        RingChange {
+            before: before.unwrap_or_else(|| after.clone()),
+            after,
         }
     }
 
     /// Stops every node and waits for each.
     pub async fn shutdown(self) {
-        for node in self.nodes.into_iter().flatten() {
-            node.shutdown().await;
+        let members = self
+            .members
+            .into_inner()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        for node in members.nodes {
+            match Arc::try_unwrap(node) {
+                Ok(node) => node.shutdown().await,
+                Err(shared) => shared.stop_listening().await,
+            }
         }
+    }
+}
+
+impl Members {
+    fn push(&mut self, index: usize, node: Node) {
+        debug_assert_eq!(index, self.nodes.len());
+        self.names.push(ring_name(index));
+        self.urls.push(format!("http://{}", node.addr()));
+        self.on_ring.push(true);
+        self.nodes.push(Arc::new(node));
     }
 }

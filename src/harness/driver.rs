@@ -21,6 +21,7 @@ use rand_distr::{Distribution as _, Zipf};
 use serde::{Deserialize, Serialize};
 
 use crate::geecache::http::{ClientError, HttpClient};
+use crate::geecache::peers::BoxFuture;
 use crate::harness::slowdb::{is_missing, is_value_of, mix64};
 use crate::harness::workload::{Bound, Distribution};
 
@@ -35,7 +36,8 @@ pub fn new_histogram() -> Histogram<u64> {
 /// Picks the key of each request.
 #[derive(Clone, Debug)]
 pub struct KeySampler {
-    keys: u64,
+    /// The key space's size.
+    pub keys: u64,
     seed: u64,
     zipf: Option<Zipf<f64>>,
 }
@@ -90,7 +92,7 @@ pub struct DriverConfig {
 }
 
 /// One part of a run: the warm-up or the measurement.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone)]
 pub struct Phase {
     /// Which key stream: the same stream gives the same keys.
     pub stream: u64,
@@ -104,6 +106,8 @@ pub struct Phase {
     pub start: Option<Instant>,
     /// The length of each interval of the series.
     pub interval: Duration,
+    /// What a scenario changes on the driver's side; `None` for none.
+    pub steering: Option<Arc<Steering>>,
 }
 
 impl Phase {
@@ -115,7 +119,148 @@ impl Phase {
             time_limit,
             start: None,
             interval: Duration::from_secs(1),
+            steering: None,
         }
+    }
+}
+
+/// Applies a scenario's event, by its index in the workload's events.
+pub trait EventHook: Send + Sync {
+    /// Carries out event `event` and returns when it is done.
+    fn apply(&self, event: usize) -> BoxFuture<'_, ()>;
+}
+
+/// What a scenario changes on the driver's side of a phase: the keys asked
+/// for, the open loop's schedule, and the events that must happen before a
+/// given request is sent.
+pub struct Steering {
+    /// Requests of the phase handed out so far: the number of the next.
+    requests: AtomicU64,
+    /// Added to each request's key index, modulo the key space (the hot
+    /// set moved).
+    key_offset: AtomicU64,
+    /// Request-indexed events, applied by the worker about to send the
+    /// request they name.
+    gate: Option<RequestGate>,
+    /// The open loop's schedule with its rate changes.
+    schedule: Option<RateSchedule>,
+}
+
+/// Request-indexed events, in request order.
+struct RequestGate {
+    /// (request number, event index), sorted.
+    due: Vec<(u64, usize)>,
+    /// The request number of the next event not yet applied; `u64::MAX`
+    /// when none is left.
+    next_due: AtomicU64,
+    /// How many of `due` have been applied.
+    cursor: tokio::sync::Mutex<usize>,
+    hook: Arc<dyn EventHook>,
+}
+
+impl Steering {
+    /// Steering with request-indexed events `due` ((request, event index))
+    /// carried out by `hook`, and an open loop's `schedule`.
+    pub fn new(
+        mut due: Vec<(u64, usize)>,
+        hook: Option<Arc<dyn EventHook>>,
+        schedule: Option<RateSchedule>,
+    ) -> Steering {
+        due.sort_unstable();
+        let gate = hook.filter(|_| !due.is_empty()).map(|hook| RequestGate {
+            next_due: AtomicU64::new(due[0].0),
+            due,
+            cursor: tokio::sync::Mutex::new(0),
+            hook,
+        });
+        Steering {
+            requests: AtomicU64::new(0),
+            key_offset: AtomicU64::new(0),
+            gate,
+            schedule,
+        }
+    }
+
+    /// Moves the hot set: from now on request keys are shifted by `offset`.
+    pub fn shift_keys(&self, offset: u64) {
+        self.key_offset.store(offset, Ordering::Relaxed);
+    }
+
+    /// Requests of the phase handed out so far.
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    /// Applies every event due at or before `request`, once, before the
+    /// request is sent; other workers reaching a due request wait for it.
+    async fn before(&self, request: u64) {
+        let Some(gate) = &self.gate else {
+            return;
+        };
+        if request < gate.next_due.load(Ordering::Acquire) {
+            return;
+        }
+        let mut cursor = gate.cursor.lock().await;
+        while let Some(&(at, event)) = gate.due.get(*cursor) {
+            if at > request {
+                break;
+            }
+            gate.hook.apply(event).await;
+            *cursor += 1;
+        }
+        let next = gate.due.get(*cursor).map_or(u64::MAX, |&(at, _)| at);
+        gate.next_due.store(next, Ordering::Release);
+    }
+}
+
+/// An open loop's schedule: the rate, and where it changes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RateSchedule {
+    /// (first request, its time since the start, rate from there on),
+    /// in request order; the first starts at request 0.
+    segments: Vec<(u64, Duration, f64)>,
+}
+
+/// When a rate change happens.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum RateChange {
+    /// At this time since the start.
+    At(Duration),
+    /// Before this request.
+    AtRequest(u64),
+}
+
+impl RateSchedule {
+    /// `rate` from the start, then each change in turn (in time order).
+    pub fn new(rate: f64, changes: &[(RateChange, f64)]) -> RateSchedule {
+        let mut segments = vec![(0, Duration::ZERO, rate)];
+        for &(when, rate) in changes {
+            let &(first, offset, previous) = segments.last().expect("one segment at least");
+            let (request, time) = match when {
+                RateChange::At(time) => {
+                    let since = time.saturating_sub(offset).as_secs_f64();
+                    (first + (since * previous).ceil() as u64, time.max(offset))
+                }
+                RateChange::AtRequest(request) => {
+                    let request = request.max(first);
+                    let since = (request - first) as f64 / previous;
+                    (request, offset + Duration::from_secs_f64(since))
+                }
+            };
+            segments.push((request, time, rate));
+        }
+        RateSchedule { segments }
+    }
+
+    /// When request `request` is meant to be sent, as time since the start.
+    pub fn intended(&self, request: u64) -> Duration {
+        let &(first, offset, rate) = self
+            .segments
+            .iter()
+            .rev()
+            .find(|segment| segment.0 <= request)
+            .unwrap_or(&self.segments[0]);
+        offset + Duration::from_secs_f64((request - first) as f64 / rate)
     }
 }
 
@@ -245,12 +390,19 @@ impl Driver {
     /// Runs one phase to its bound, its time limit or a stop.
     pub async fn run(&self, phase: Phase, control: &Arc<Control>) -> PhaseReport {
         let interval = phase.interval.max(Duration::from_millis(1));
+        let steering = phase.steering.clone().unwrap_or_else(|| {
+            Arc::new(Steering::new(
+                Vec::new(),
+                None,
+                self.config.rate.map(|rate| RateSchedule::new(rate, &[])),
+            ))
+        });
         let shared = Arc::new(PhaseState {
             config: Arc::clone(&self.config),
+            steering,
+            start: phase.start.unwrap_or_else(Instant::now),
             phase,
             control: Arc::clone(control),
-            next: AtomicU64::new(0),
-            start: phase.start.unwrap_or_else(Instant::now),
             interval_nanos: interval.as_nanos().max(1),
             series: Mutex::new(SeriesBuilder::new(interval)),
             hit_time_limit: AtomicBool::new(false),
@@ -285,7 +437,7 @@ impl Driver {
         } else if shared.hit_time_limit.load(Ordering::Relaxed) {
             StopReason::TimeLimit
         } else {
-            match phase.bound {
+            match shared.phase.bound {
                 Bound::Requests(_) => StopReason::Requests,
                 Bound::Duration(_) => StopReason::Duration,
             }
@@ -302,9 +454,10 @@ impl Driver {
 
 struct PhaseState {
     config: Arc<DriverConfig>,
+    /// The request counter, the key offset, the schedule and the events.
+    steering: Arc<Steering>,
     phase: Phase,
     control: Arc<Control>,
-    next: AtomicU64,
     start: Instant,
     /// The series' interval, in nanoseconds.
     interval_nanos: u128,
@@ -320,11 +473,12 @@ impl PhaseState {
         if self.control.stop.load(Ordering::Relaxed) {
             return None;
         }
-        let request = self.next.fetch_add(1, Ordering::Relaxed);
+        let request = self.steering.requests.fetch_add(1, Ordering::Relaxed);
         let intended = self
-            .config
-            .rate
-            .map(|rate| self.start + Duration::from_secs_f64(request as f64 / rate));
+            .steering
+            .schedule
+            .as_ref()
+            .map(|schedule| self.start + schedule.intended(request));
         let at = intended.unwrap_or_else(Instant::now);
         match self.phase.bound {
             Bound::Requests(count) if request >= count => return None,
@@ -447,7 +601,14 @@ async fn worker(state: Arc<PhaseState>, client: HttpClient) -> Tally {
         if scheduled {
             tokio::time::sleep_until(sent.into()).await;
         }
-        let index = config.sampler.index(state.phase.stream, request);
+        state.steering.before(request).await;
+        let rank = config.sampler.index(state.phase.stream, request);
+        let offset = state.steering.key_offset.load(Ordering::Relaxed);
+        let index = if offset == 0 {
+            rank
+        } else {
+            (rank + offset) % config.sampler.keys
+        };
         path.clear();
         let _ = write!(path, "{}{index}", config.path_prefix);
         let result = client.get(&path).await;
@@ -687,6 +848,34 @@ mod tests {
         assert_eq!((series[2].requests, series[2].p50_us), (0, None));
         // The last interval ran 50 ms: one request is 20 per second.
         assert!((series[4].throughput_rps - 20.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_rate_schedule_changes_rate_at_a_time_or_a_request() {
+        let ms = Duration::from_millis;
+        let steady = RateSchedule::new(100.0, &[]);
+        assert_eq!(steady.intended(0), Duration::ZERO);
+        assert_eq!(steady.intended(250), ms(2500));
+        // 100/s for 2 s (requests 0 to 199), then 1000/s from 2 s on.
+        let by_time = RateSchedule::new(100.0, &[(RateChange::At(ms(2000)), 1000.0)]);
+        assert_eq!(by_time.intended(199), ms(1990));
+        assert_eq!(by_time.intended(200), ms(2000));
+        assert_eq!(by_time.intended(300), ms(2100));
+        // Then back down at request 1200 (3 s).
+        let and_back = RateSchedule::new(
+            100.0,
+            &[
+                (RateChange::At(ms(2000)), 1000.0),
+                (RateChange::AtRequest(1200), 10.0),
+            ],
+        );
+        assert_eq!(and_back.intended(1200), ms(3000));
+        assert_eq!(and_back.intended(1201), ms(3100));
+        // A change between two sends takes effect at its time.
+        let odd = RateSchedule::new(3.0, &[(RateChange::At(ms(500)), 2.0)]);
+        assert_eq!(odd.intended(1), Duration::from_secs_f64(1.0 / 3.0));
+        assert_eq!(odd.intended(2), ms(500));
+        assert_eq!(odd.intended(3), ms(1000));
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //! in it too, so its demo works on any cluster the harness starts.
 
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use crate::geecache::peers::BoxFuture;
@@ -51,6 +51,16 @@ pub fn is_missing(index: u64, share: f64) -> bool {
     share > 0.0 && (mix64(index ^ 0x6d69_7373_696e_6721) as f64 / u64::MAX as f64) < share
 }
 
+/// Whether the load of key `index` that follows `earlier_loads` loads of it
+/// fails in a brownout that fails a share `share` of loads. Depends on
+/// nothing else, so the model fails the same loads as the store.
+pub fn fails_in_brownout(index: u64, earlier_loads: u32, share: f64) -> bool {
+    share > 0.0
+        && (mix64(index ^ mix64(u64::from(earlier_loads) ^ 0x6272_6f77_6e6f_7574)) as f64
+            / u64::MAX as f64)
+            < share
+}
+
 /// The value of key `index`: `size` characters that depend on the key.
 pub fn value_of(index: u64, size: usize) -> Vec<u8> {
     let start = mix64(index) as usize;
@@ -78,6 +88,12 @@ struct Inner {
     keys: u64,
     value_size: usize,
     settings: SlowDbSettings,
+    /// The delay of a load now: the settings', until a brownout changes it.
+    latency: RwLock<Latency>,
+    /// The share of loads that fail now (a brownout), as `f64` bits.
+    error_share: AtomicU64,
+    /// Loads that failed that way.
+    brownout_errors: AtomicU64,
     /// Loads of each key of the key space.
     per_key: Box<[AtomicU32]>,
     /// Loads by each node.
@@ -132,6 +148,9 @@ impl SlowDb {
                 keys,
                 value_size,
                 settings,
+                latency: RwLock::new(settings.latency),
+                error_share: AtomicU64::new(0f64.to_bits()),
+                brownout_errors: AtomicU64::new(0),
                 per_key: (0..keys).map(|_| AtomicU32::new(0)).collect(),
                 per_node: (0..nodes).map(|_| AtomicU64::new(0)).collect(),
                 missing: AtomicU64::new(0),
@@ -177,9 +196,37 @@ impl SlowDb {
             .collect()
     }
 
+    /// From now on, loads take `latency` (unchanged when `None`) and a
+    /// share `error_share` of them fail (unchanged when `None`): a brownout,
+    /// or its end.
+    pub fn brownout(&self, latency: Option<Latency>, error_share: Option<f64>) {
+        if let Some(latency) = latency {
+            *self
+                .inner
+                .latency
+                .write()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()) = latency;
+        }
+        if let Some(share) = error_share {
+            self.inner
+                .error_share
+                .store(share.clamp(0.0, 1.0).to_bits(), Ordering::Relaxed);
+        }
+    }
+
+    /// Loads that failed because of a brownout so far.
+    pub fn brownout_errors(&self) -> u64 {
+        self.inner.brownout_errors.load(Ordering::Relaxed)
+    }
+
     /// The delay of one load.
     fn delay(&self) -> Duration {
-        match self.inner.settings.latency {
+        let latency = *self
+            .inner
+            .latency
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        match latency {
             Latency::None => Duration::ZERO,
             Latency::Fixed { value } => value.0,
             Latency::Exponential { mean } => {
@@ -205,7 +252,12 @@ impl SlowDb {
         }
         log::debug!("[SlowDB] search key {key}");
         if let Some(index) = key_index(key, inner.keys) {
-            inner.per_key[index as usize].fetch_add(1, Ordering::Relaxed);
+            let earlier_loads = inner.per_key[index as usize].fetch_add(1, Ordering::Relaxed);
+            let error_share = f64::from_bits(inner.error_share.load(Ordering::Relaxed));
+            if fails_in_brownout(index, earlier_loads, error_share) {
+                inner.brownout_errors.fetch_add(1, Ordering::Relaxed);
+                return Err(format!("{key}: the store failed (brownout)").into());
+            }
             if !is_missing(index, inner.settings.missing_share) {
                 return Ok(ByteView::from(value_of(index, inner.value_size)));
             }
@@ -338,6 +390,44 @@ mod tests {
             (figures.loads, figures.missing_loads, figures.keys_loaded),
             (2, 1, 2)
         );
+    }
+
+    #[tokio::test]
+    async fn a_brownout_fails_its_share_of_loads_and_ends() {
+        let db = SlowDb::new(2000, 8, settings(Latency::None, 0.0), 1);
+        let getter = db.getter(0);
+        db.brownout(None, Some(0.25));
+        let mut failed = 0;
+        for index in 0..2000u64 {
+            let outcome = getter.get(&key_name(index)).await;
+            // Exactly the loads the rule names fail, and only those.
+            assert_eq!(
+                outcome.is_err(),
+                fails_in_brownout(index, 0, 0.25),
+                "key{index}"
+            );
+            if let Err(error) = outcome {
+                assert!(error.to_string().contains("brownout"));
+                failed += 1;
+            }
+        }
+        assert_eq!(db.brownout_errors(), failed);
+        assert!((400..600).contains(&failed), "{failed} of 2000");
+        // A second load of a key draws again.
+        let again = (0..2000u64)
+            .filter(|&index| fails_in_brownout(index, 1, 0.25) != fails_in_brownout(index, 0, 0.25))
+            .count();
+        assert!(again > 0);
+        db.brownout(
+            Some(Latency::Fixed {
+                value: Span(Duration::from_millis(30)),
+            }),
+            Some(0.0),
+        );
+        let started = Instant::now();
+        assert!(getter.get("key1").await.is_ok());
+        assert!(started.elapsed() >= Duration::from_millis(30));
+        assert_eq!(db.brownout_errors(), failed);
     }
 
     #[tokio::test]
