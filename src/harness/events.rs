@@ -13,7 +13,7 @@ use std::time::Duration;
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::geecache::HashRing;
-use crate::harness::workload::Latency;
+use crate::harness::slowdb::Latency;
 use crate::units::Span;
 
 /// One event of a scenario: an action and when it happens.

@@ -6,13 +6,96 @@
 //! The source document's three scores (`Tom` 630, `Jack` 589, `Sam` 567) are
 //! in it too, so its demo works on any cluster the harness starts.
 
+use std::fmt;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use crate::geecache::peers::BoxFuture;
 use crate::geecache::{BoxError, ByteView, Getter};
-use crate::harness::workload::{Latency, SlowDbSettings};
+use serde::{Deserialize, Serialize};
+
+use crate::units::Span;
+
+/// How long the slow store takes per load.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
+pub enum Latency {
+    /// No delay at all.
+    None,
+    /// The same delay every time.
+    Fixed {
+        /// The delay, such as `"1ms"`.
+        value: Span,
+    },
+    /// Delays drawn from an exponential distribution.
+    Exponential {
+        /// The mean delay.
+        mean: Span,
+    },
+}
+
+impl std::str::FromStr for Latency {
+    type Err = String;
+
+    /// `none` or `0`; a duration such as `200us` or `1ms` (fixed); `exp:1ms`
+    /// (exponential with that mean).
+    fn from_str(text: &str) -> Result<Latency, String> {
+        let text = text.trim();
+        if text == "none" || text == "0" {
+            return Ok(Latency::None);
+        }
+        let span = |text: &str| {
+            text.parse::<Span>().map_err(|error| {
+                format!("{error}; a latency is none, a duration (1ms) or exp:DURATION")
+            })
+        };
+        match text.strip_prefix("exp:") {
+            Some(mean) => Ok(Latency::Exponential { mean: span(mean)? }),
+            None => Ok(Latency::Fixed { value: span(text)? }),
+        }
+    }
+}
+
+impl fmt::Display for Latency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Latency::None => f.write_str("none"),
+            Latency::Fixed { value } => write!(f, "{value}"),
+            Latency::Exponential { mean } => write!(f, "exp:{mean}"),
+        }
+    }
+}
+
+impl Default for Latency {
+    fn default() -> Self {
+        Latency::Fixed {
+            value: Span(Duration::from_millis(1)),
+        }
+    }
+}
+
+/// The slow store behind every node.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlowDbSettings {
+    /// The delay of each load.
+    #[serde(default)]
+    pub latency: Latency,
+    /// The share of keys that do not exist (from 0 to 1): loading one fails
+    /// and the API answers 500.
+    #[serde(default)]
+    pub missing_share: f64,
+}
+
+impl Default for SlowDbSettings {
+    fn default() -> Self {
+        SlowDbSettings {
+            latency: Latency::default(),
+            missing_share: 0.0,
+        }
+    }
+}
 
 /// The source document's scores.
 pub const DEMO_SCORES: [(&str, &str); 3] = [("Tom", "630"), ("Jack", "589"), ("Sam", "567")];
