@@ -642,6 +642,7 @@ impl fmt::Display for Distribution {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::harness::events::Action;
 
     fn parse_text(text: &str) -> Result<Workload, WorkloadError> {
         parse(text, "test.json", "test")
@@ -840,5 +841,175 @@ mod tests {
         );
         let error = load("/nonexistent/dir/zipf.json").unwrap_err();
         assert!(matches!(error, WorkloadError::NotFound { .. }), "{error}");
+    }
+
+    fn workload(events: &str, extra: &str) -> Result<Workload, String> {
+        let text = format!(r#"{{"keys": 1000, "duration": "15s", {extra} "events": {events}}}"#);
+        parse(&text, "scenario.json", "scenario").map_err(|error| error.to_string())
+    }
+
+    #[test]
+    fn events_parse_with_their_timing_beside_the_action() {
+        let parsed = workload(
+            r#"[{"at": "5s", "action": "stop_node", "node": 2},
+                {"at": "10s", "action": "start_node", "node": 2, "keep_cache": true},
+                {"at": "11s", "action": "add_node"},
+                {"at": "12s", "action": "slowdb", "latency": {"kind": "fixed", "value": "20ms"}, "error_share": 0.5},
+                {"at": "13s", "action": "shift_keys", "offset": 500},
+                {"at": "14s", "action": "slow_node", "node": 3, "delay": "50ms"}]"#,
+            "",
+        )
+        .unwrap();
+        let events = &parsed.events;
+        assert_eq!(events.len(), 6);
+        assert_eq!(events[0].at, Some(Span(Duration::from_secs(5))));
+        assert_eq!(events[0].action, Action::StopNode { node: 2 });
+        assert_eq!(
+            events[1].action,
+            Action::StartNode {
+                node: 2,
+                keep_cache: true
+            }
+        );
+        assert_eq!(events[2].action, Action::AddNode {});
+        assert_eq!(events[4].to_string(), "at 13s: shift_keys by 500");
+        // They serialize back to what was read.
+        let json = serde_json::to_value(events).unwrap();
+        assert_eq!(json[0]["action"], "stop_node");
+        assert_eq!(json[0]["at"], "5s");
+        assert!(json[0].get("at_request").is_none());
+        let back: Vec<Event> = serde_json::from_value(json).unwrap();
+        assert_eq!(&back, events);
+    }
+
+    #[test]
+    fn bad_events_are_refused_with_the_field_named() {
+        for (events, extra, field, why) in [
+            (
+                r#"[{"at": "5s", "action": "explode"}]"#,
+                "",
+                "events[0]",
+                "explode",
+            ),
+            (
+                r#"[{"at": "5s", "action": "stop_node", "nod": 1}]"#,
+                "",
+                "events[0]",
+                "nod",
+            ),
+            (
+                r#"[{"at": "5s", "action": "stop_node", "node": 7}]"#,
+                "",
+                "events[0].node",
+                "no node 7",
+            ),
+            (
+                r#"[{"at": "20s", "action": "stop_node", "node": 1}]"#,
+                "",
+                "events[0].at",
+                "after the end",
+            ),
+            (
+                r#"[{"action": "stop_node", "node": 1}]"#,
+                "",
+                "events[0]",
+                "at_request",
+            ),
+            (
+                r#"[{"at": "1s", "at_request": 5, "action": "add_node"}]"#,
+                "",
+                "events[0]",
+                "not both",
+            ),
+            (
+                r#"[{"at": "1s", "action": "add_node"}, {"at_request": 5, "action": "add_node"}]"#,
+                "",
+                "events[1].at_request",
+                "one clock",
+            ),
+            (
+                r#"[{"at": "1s", "action": "stop_node", "node": 0}]"#,
+                "",
+                "events[0].node",
+                "API",
+            ),
+            (
+                r#"[{"at": "1s", "action": "remove_node", "node": 0}]"#,
+                "",
+                "events[0].node",
+                "cannot leave",
+            ),
+            (
+                r#"[{"at": "1s", "action": "stop_node", "node": 1}, {"at": "2s", "action": "stop_node", "node": 1}]"#,
+                "",
+                "events[1].node",
+                "already stopped",
+            ),
+            (
+                r#"[{"at": "1s", "action": "start_node", "node": 1}]"#,
+                "",
+                "events[0].node",
+                "running",
+            ),
+            (
+                r#"[{"at": "1s", "action": "remove_node", "node": 2}, {"at": "2s", "action": "slow_node", "node": 2, "delay": "1s"}]"#,
+                "",
+                "events[1].node",
+                "has left",
+            ),
+            (
+                r#"[{"at": "1s", "action": "stop_node", "node": 2}, {"at": "2s", "action": "remove_node", "node": 2}]"#,
+                "",
+                "events[1].node",
+                "start it first",
+            ),
+            (
+                r#"[{"at": "1s", "action": "slowdb"}]"#,
+                "",
+                "events[0]",
+                "latency, error_share",
+            ),
+            (
+                r#"[{"at": "1s", "action": "slowdb", "error_share": 1.5}]"#,
+                "",
+                "events[0].error_share",
+                "0 to 1",
+            ),
+            (
+                r#"[{"at": "1s", "action": "shift_keys", "offset": 1000}]"#,
+                "",
+                "events[0].offset",
+                "1 to 999",
+            ),
+            (
+                r#"[{"at": "1s", "action": "set_rate", "rate": 100}]"#,
+                "",
+                "events[0].action",
+                "open loop",
+            ),
+            (
+                r#"[{"at": "1s", "action": "set_rate", "rate": 0}]"#,
+                r#""rate": 100,"#,
+                "events[0].rate",
+                "out of range",
+            ),
+        ] {
+            let outcome = workload(events, extra);
+            let error = outcome.expect_err(events);
+            assert!(error.contains(&format!(": {field}")), "{events}: {error}");
+            assert!(error.contains(why), "{events}: {error}");
+        }
+        assert!(workload(r#"[{"at": "1s", "action": "stop_node", "node": 3}, {"at": "0.5s", "action": "add_node"}]"#, "").is_ok());
+        let past_the_end = parse(
+            r#"{"requests": 50, "events": [{"at_request": 50, "action": "add_node"}]}"#,
+            "x.json",
+            "x",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            past_the_end.contains("events[0].at_request") && past_the_end.contains("after the end"),
+            "{past_the_end}"
+        );
     }
 }
