@@ -168,7 +168,9 @@ pub fn exec(args: RunArgs) -> ExitCode {
     };
     let result = match outcome {
         Ok(result) => result,
-        Err(error @ run::RunError::Url(_)) => return fail(EXIT_USAGE, error),
+        Err(error @ (run::RunError::Url(_) | run::RunError::Usage(_))) => {
+            return fail(EXIT_USAGE, error)
+        }
         Err(error) => return fail(EXIT_FAILED, error),
     };
     finish_run(&args, &result)

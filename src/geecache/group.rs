@@ -12,10 +12,11 @@
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
+use std::time::Instant;
 
 use super::byteview::ByteView;
 use super::cache::Cache;
-use super::peers::{BoxFuture, PeerPicker};
+use super::peers::{BoxFuture, PeerError, PeerPicker};
 use super::singleflight::Flight;
 use super::stats::{bump, CacheStats, GroupStats, GroupStatsSnapshot};
 
@@ -103,6 +104,13 @@ pub struct Group {
     stats: GroupStats,
     /// Drives the deterministic one-in-ten choice for the hot cache.
     hot_draws: AtomicU64,
+    /// When the group was made: the clock of the peer-failure warnings.
+    created: Instant,
+    /// The second (since `created`, from 1) of the last warning of a
+    /// failed peer fetch.
+    peer_failure_logged: AtomicU64,
+    /// Failed peer fetches not warned of since.
+    peer_failures_unlogged: AtomicU64,
 }
 
 impl Group {
@@ -120,6 +128,9 @@ impl Group {
             flight: options.singleflight.then(Flight::new),
             stats: GroupStats::default(),
             hot_draws: AtomicU64::new(0),
+            created: Instant::now(),
+            peer_failure_logged: AtomicU64::new(0),
+            peer_failures_unlogged: AtomicU64::new(0),
         }
     }
 
@@ -219,15 +230,38 @@ impl Group {
                         if let Some(text) = error.owner_load_error() {
                             return Err(GroupError::Load(Arc::from(text)));
                         }
-                        log::warn!(
-                            "[GeeCache] group {}: fetching {key:?} from a peer failed, loading locally: {error}",
-                            self.name
-                        );
+                        self.log_peer_failure(key, &error);
                     }
                 }
             }
         }
         self.load_locally(key).await
+    }
+
+    /// Logs a failed peer fetch: the first of each second as a warning
+    /// (with how many were left out since), the others at debug level, so a
+    /// dead peer under load does not flood the log.
+    fn log_peer_failure(&self, key: &str, error: &PeerError) {
+        let second = self.created.elapsed().as_secs() + 1;
+        let last = self.peer_failure_logged.swap(second, Ordering::Relaxed);
+        if last == second {
+            self.peer_failures_unlogged.fetch_add(1, Ordering::Relaxed);
+            log::debug!(
+                "[GeeCache] group {}: fetching {key:?} from a peer failed, loading locally: {error}",
+                self.name
+            );
+            return;
+        }
+        let left_out = self.peer_failures_unlogged.swap(0, Ordering::Relaxed);
+        let more = if left_out > 0 {
+            format!(" ({left_out} more failed fetches since the last warning)")
+        } else {
+            String::new()
+        };
+        log::warn!(
+            "[GeeCache] group {}: fetching {key:?} from a peer failed, loading locally: {error}{more}",
+            self.name
+        );
     }
 
     async fn load_locally(&self, key: &str) -> LoadResult {

@@ -327,12 +327,9 @@ impl Cluster {
     }
 
     /// Stops every node and waits for each.
-    pub async fn shutdown(self) {
-        let members = self
-            .members
-            .into_inner()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        for node in members.nodes {
+    pub async fn shutdown(&self) {
+        let nodes = std::mem::take(&mut self.members_mut().nodes);
+        for node in nodes {
             match Arc::try_unwrap(node) {
                 Ok(node) => node.shutdown().await,
                 Err(shared) => shared.stop_listening().await,

@@ -10,6 +10,7 @@ pub mod latency;
 pub mod reference;
 pub mod report;
 pub mod run;
+pub mod scenario;
 pub mod serve;
 pub mod slowdb;
 pub mod summary;

@@ -12,8 +12,10 @@ use crate::geecache::stats::GroupStatsSnapshot;
 use crate::geecache::NodeStats;
 use crate::harness::cluster::Faults;
 use crate::harness::driver::{ClientInterval, ErrorCounts, StopReason};
+use crate::harness::events::Event;
 use crate::harness::latency::{HistogramData, LatencyFigures};
 use crate::harness::reference::Calibration;
+use crate::harness::scenario::Applied;
 use crate::harness::slowdb::SlowDbFigures;
 use crate::harness::workload::Workload;
 use crate::units::ByteSize;
@@ -53,6 +55,10 @@ pub struct RunResult {
     pub nodes: Vec<NodeFigures>,
     /// The measurement interval by interval (`workload.interval` long).
     pub series: Vec<IntervalFigures>,
+    /// Each of the workload's events: what was asked, what it did and
+    /// what it cost (see `harness::scenario`).
+    #[serde(default)]
+    pub events: Vec<EventFigures>,
     /// The latency histogram itself.
     pub histogram: HistogramData,
     /// The loopback limit measured before the run; `null` with
@@ -68,7 +74,12 @@ pub struct RunResult {
 impl RunResult {
     /// How steady the run's throughput was, before its first event.
     pub fn steadiness(&self) -> Option<Steadiness> {
-        Steadiness::of(&self.series, None)
+        let first_event = self
+            .events
+            .iter()
+            .filter_map(|event| event.at_secs)
+            .min_by(f64::total_cmp);
+        Steadiness::of(&self.series, first_event)
     }
 }
 
@@ -414,6 +425,191 @@ impl ClusterInterval {
     }
 }
 
+// The cost of an event, in the result's `events` and the README:
+// - the *baseline* is the mean of up to three intervals before the one the
+//   event falls in: slow-store loads per second and the API hit ratio;
+// - the event has *recovered* at the start of the first of three
+//   consecutive intervals after its own in which loads per second are at
+//   most 10% (plus one load per interval) above the baseline and the API
+//   hit ratio at most 10% below it; `recovery_secs` is the time from the
+//   event to then, `null` when that does not happen before the next event
+//   or the end of the run;
+// - its *window* runs from its interval to the recovery (or to the next
+//   event, or the end); `errors` are the client errors in the window and
+//   `extra_slowdb_loads` the loads in it beyond the baseline's rate.
+
+/// The level of the cluster before an event.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Baseline {
+    /// Slow-store loads per second.
+    pub slowdb_loads_per_sec: f64,
+    /// The API node's hit ratio; `null` when unknown.
+    pub api_hit_ratio: Option<f64>,
+}
+
+/// One event of a run: what was asked, what it did and what it cost.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EventFigures {
+    /// The event as the workload gives it.
+    #[serde(flatten)]
+    pub event: Event,
+    /// Whether it happened before the measurement ended.
+    pub applied: bool,
+    /// When it happened, in seconds since the measurement began.
+    pub at_secs: Option<f64>,
+    /// The measured requests handed out by then.
+    pub applied_at_request: Option<u64>,
+    /// Why it could not be carried out, if it could not.
+    pub error: Option<String>,
+    /// The level before it; `null` when no interval preceded it.
+    pub baseline: Option<Baseline>,
+    /// Client errors in its window.
+    pub errors: u64,
+    /// Slow-store loads in its window beyond the baseline's rate.
+    pub extra_slowdb_loads: Option<i64>,
+    /// Seconds from the event until loads and hit ratio were back within
+    /// 10% of the baseline for three intervals; `null` when they were not
+    /// before the next event or the end.
+    pub recovery_secs: Option<f64>,
+    /// The window's length in seconds: to the recovery, the next event or
+    /// the end.
+    pub window_secs: Option<f64>,
+    /// For a join or a leave: the share of the key space whose owner
+    /// changed.
+    pub moved_share: Option<f64>,
+    /// The least a join (1/(n+1)) or a leave (the leaver's key share) can
+    /// move.
+    pub ideal_moved_share: Option<f64>,
+}
+
+/// Intervals before an event that make its baseline.
+const BASELINE_INTERVALS: usize = 3;
+/// Consecutive intervals back at the baseline that make a recovery.
+const RECOVERY_INTERVALS: usize = 3;
+
+/// What each event did and cost, from what applying it recorded and the
+/// run's series of `interval_secs` intervals.
+pub fn costs(
+    events: &[Event],
+    applied: &[Option<Applied>],
+    series: &[IntervalFigures],
+    interval_secs: f64,
+) -> Vec<EventFigures> {
+    let mut times: Vec<f64> = applied.iter().flatten().map(|done| done.at_secs).collect();
+    times.sort_by(f64::total_cmp);
+    events
+        .iter()
+        .enumerate()
+        .map(|(index, event)| {
+            let done = applied.get(index).cloned().flatten();
+            let mut figures = EventFigures {
+                event: event.clone(),
+                applied: done.is_some(),
+                at_secs: done.as_ref().map(|done| done.at_secs),
+                applied_at_request: done.as_ref().map(|done| done.at_request),
+                error: done.as_ref().and_then(|done| done.error.clone()),
+                baseline: None,
+                errors: 0,
+                extra_slowdb_loads: None,
+                recovery_secs: None,
+                window_secs: None,
+                moved_share: done.as_ref().and_then(|done| done.moved_share),
+                ideal_moved_share: done.as_ref().and_then(|done| done.ideal_moved_share),
+            };
+            if let Some(done) = done {
+                let next = times.iter().copied().find(|&time| time > done.at_secs);
+                cost_of(&mut figures, done.at_secs, next, series, interval_secs);
+            }
+            figures
+        })
+        .collect()
+}
+
+/// Fills in the baseline, recovery and window of an event at `at` seconds,
+/// the next one (if any) at `next`.
+fn cost_of(
+    figures: &mut EventFigures,
+    at: f64,
+    next: Option<f64>,
+    series: &[IntervalFigures],
+    length: f64,
+) {
+    if series.is_empty() || length <= 0.0 {
+        return;
+    }
+    let slot = |time: f64| ((time / length).floor().max(0.0) as usize).min(series.len());
+    let first = slot(at);
+    // The window may reach the next event's interval, not past it.
+    let last = next.map_or(series.len(), |next| {
+        slot(next).max(first + 1).min(series.len())
+    });
+    let loads = |at: usize| {
+        series[at]
+            .cluster
+            .as_ref()
+            .map(|cluster| cluster.slowdb_loads)
+    };
+    let hit = |at: usize| {
+        series[at]
+            .cluster
+            .as_ref()
+            .and_then(|cluster| cluster.api_hit_ratio)
+    };
+    let before: Vec<usize> = (first.saturating_sub(BASELINE_INTERVALS)..first).collect();
+    let base_loads: Vec<u64> = before.iter().filter_map(|&at| loads(at)).collect();
+    let baseline = (!base_loads.is_empty()).then(|| {
+        let hits: Vec<f64> = before.iter().filter_map(|&at| hit(at)).collect();
+        Baseline {
+            slowdb_loads_per_sec: base_loads.iter().sum::<u64>() as f64
+                / base_loads.len() as f64
+                / length,
+            api_hit_ratio: (!hits.is_empty()).then(|| hits.iter().sum::<f64>() / hits.len() as f64),
+        }
+    });
+    figures.baseline = baseline;
+    let recovered = |at: usize| -> bool {
+        let Some(baseline) = baseline else {
+            return false;
+        };
+        let Some(count) = loads(at) else {
+            return false;
+        };
+        let loads_ok = count as f64 <= baseline.slowdb_loads_per_sec * length * 1.1 + 1.0;
+        let hit_ok = match baseline.api_hit_ratio {
+            None => true,
+            Some(base) => hit(at).is_some_and(|ratio| ratio >= base * 0.9),
+        };
+        loads_ok && hit_ok
+    };
+    let recovery = (first + 1..last).find(|&start| {
+        start + RECOVERY_INTERVALS <= last
+            && (start..start + RECOVERY_INTERVALS).all(&recovered)
+    });
+    let end = recovery.unwrap_or(last);
+    let end_secs = match (recovery, next) {
+        (Some(recovery), _) => recovery as f64 * length,
+        (None, Some(next)) => next,
+        (None, None) => {
+            let tail = series
+                .last()
+                .map_or(0.0, |entry| entry.client.start_secs + length);
+            tail
+        }
+    };
+    figures.recovery_secs = recovery.map(|recovery| (recovery as f64 * length - at).max(0.0));
+    figures.window_secs = Some((end_secs - at).max(0.0));
+    figures.errors = series[first..end]
+        .iter()
+        .map(|entry| entry.client.errors)
+        .sum();
+    if let Some(baseline) = baseline {
+        let window: Vec<u64> = (first..end).filter_map(loads).collect();
+        let expected = baseline.slowdb_loads_per_sec * length * window.len() as f64;
+        figures.extra_slowdb_loads =
+            Some((window.iter().sum::<u64>() as f64 - expected).round() as i64);
+    }
+}
+
 /// Why a result could not be written or read.
 #[derive(Debug, thiserror::Error)]
 pub enum ResultFileError {
@@ -723,6 +919,7 @@ mod tests {
             cluster: None,
             nodes: Vec::new(),
             series: Vec::new(),
+            events: Vec::new(),
             histogram: HistogramData::encode(&histogram).unwrap(),
             calibration: None,
             faults: None,

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use indicatif::{ProgressBar, ProgressStyle};
-use tokio::sync::{oneshot, Notify};
+use tokio::sync::{oneshot, watch};
 
 use crate::geecache::http::HttpClient;
 use crate::geecache::stats::{CacheStats, GroupStatsSnapshot};
@@ -16,12 +16,14 @@ use crate::harness::cluster::{Cluster, ClusterError, Faults, GROUP};
 use crate::harness::driver::{
     ClientInterval, Control, Driver, DriverConfig, KeySampler, Phase, PhaseReport,
 };
+use crate::harness::events::added_nodes;
 use crate::harness::latency::{HistogramData, LatencyFigures};
 use crate::harness::reference::{self, Calibration};
 use crate::harness::report::{
-    ClientFigures, ClusterFigures, ClusterInterval, IntervalFigures, Machine, Mode, NodeCounters,
-    NodeFigures, RunResult, Tool, SCHEMA_VERSION,
+    self, ClientFigures, ClusterFigures, ClusterInterval, IntervalFigures, Machine, Mode,
+    NodeCounters, NodeFigures, RunResult, Tool, SCHEMA_VERSION,
 };
+use crate::harness::scenario::{Applied, Levers, Scenario};
 use crate::harness::slowdb::{key_name, SlowDb, SlowDbFigures};
 use crate::harness::workload::{Bound, Workload};
 use crate::units::rfc3339;
@@ -72,6 +74,9 @@ pub enum RunError {
     /// The target or a peer URL is not usable.
     #[error("{0}")]
     Url(String),
+    /// The plan asks for what cannot be done.
+    #[error("{0}")]
+    Usage(String),
     /// The workload cannot be sampled.
     #[error("{0}")]
     Workload(String),
@@ -94,7 +99,7 @@ pub enum RunError {
 /// Where the run reads the cluster's counters.
 enum Observer {
     /// Its own cluster: straight from the nodes and the store.
-    Local(Cluster),
+    Local(Arc<Cluster>),
     /// A cluster elsewhere: the API node's and each peer's `/_stats`.
     Remote {
         api: HttpClient,
@@ -259,19 +264,32 @@ pub fn check_local(host: &str) -> Result<(), String> {
 pub async fn run(plan: &RunPlan, control: &Arc<Control>) -> Result<RunResult, RunError> {
     let workload = &plan.workload;
     let started_at = SystemTime::now();
+    if plan.target.is_some() {
+        if let Some((index, event)) = workload
+            .events
+            .iter()
+            .enumerate()
+            .find(|(_, event)| !event.action.applies_to_a_target())
+        {
+            return Err(RunError::Usage(format!(
+                "events[{index}] ({event}): with --target only shift_keys and set_rate can \
+                 happen, as the harness does not own the target's nodes"
+            )));
+        }
+    }
     let (observer, base_url, path_prefix, mode) = match &plan.target {
         None => {
             let db = SlowDb::new(
                 workload.keys,
                 workload.value_size as usize,
                 workload.slowdb,
-                workload.cluster.nodes as usize,
+                (workload.cluster.nodes + added_nodes(&workload.events)) as usize,
             );
             let cluster =
                 Cluster::start_with(&workload.cluster, db, plan.base_port, plan.faults).await?;
-            let base = cluster.api_url().to_owned();
+            let base = cluster.api_url();
             (
-                Observer::Local(cluster),
+                Observer::Local(Arc::new(cluster)),
                 base,
                 "/api?key=key".to_owned(),
                 Mode::Cluster,
@@ -347,19 +365,46 @@ pub async fn run(plan: &RunPlan, control: &Arc<Control>) -> Result<RunResult, Ru
     }
     let before = observer.read().await;
     let start = Instant::now();
+    let scenario = (!workload.events.is_empty()).then(|| {
+        let levers = match &observer {
+            Observer::Local(cluster) => Levers {
+                cluster: Some(Arc::clone(cluster)),
+                db: Some(cluster.db().clone()),
+                keys: workload.keys,
+            },
+            Observer::Remote { .. } => Levers {
+                cluster: None,
+                db: None,
+                keys: workload.keys,
+            },
+        };
+        Scenario::new(&workload.events, levers, start, workload.rate)
+    });
     let measure = Phase {
         start: Some(start),
         interval: workload.interval.0,
+        steering: scenario.as_ref().map(|(_, steering)| Arc::clone(steering)),
         ..Phase::new(MEASURE_STREAM, workload.bound(), time_limit)
     };
-    let finished = Notify::new();
-    let (report, mut samples) = tokio::join!(
+    let (finish, finished) = watch::channel(false);
+    let until_finished = || {
+        let mut finished = finished.clone();
+        async move {
+            let _ = finished.wait_for(|done| *done).await;
+        }
+    };
+    let (report, mut samples, ()) = tokio::join!(
         async {
             let report = driver.run(measure, control).await;
-            finished.notify_one();
+            finish.send_replace(true);
             report
         },
-        sample(&observer, start, workload.interval.0, &finished),
+        sample(&observer, start, workload.interval.0, until_finished()),
+        async {
+            if let Some((scenario, _)) = &scenario {
+                scenario.run_timed(until_finished()).await;
+            }
+        },
     );
     let after = observer.read().await;
     samples.insert(0, Counters::of(&before));
@@ -371,6 +416,9 @@ pub async fn run(plan: &RunPlan, control: &Arc<Control>) -> Result<RunResult, Ru
 
     let ring = ring_of(&observer, &after, workload);
     let node_names = observer.nodes();
+    let applied = scenario
+        .map(|(scenario, _)| scenario.applied())
+        .unwrap_or_default();
     let result = assemble(Assembly {
         plan,
         mode,
@@ -388,6 +436,7 @@ pub async fn run(plan: &RunPlan, control: &Arc<Control>) -> Result<RunResult, Ru
         calibration,
         samples: &samples,
         api_index,
+        applied: &applied,
     })?;
     if let Observer::Local(cluster) = observer {
         cluster.shutdown().await;
@@ -437,6 +486,8 @@ struct Assembly<'a> {
     samples: &'a [Counters],
     /// The API node, by index.
     api_index: Option<usize>,
+    /// What each of the workload's events did.
+    applied: &'a [Option<Applied>],
 }
 
 /// Reads the counters at the end of each interval from `start` until
@@ -445,14 +496,15 @@ async fn sample(
     observer: &Observer,
     start: Instant,
     interval: Duration,
-    finished: &Notify,
+    finished: impl std::future::Future<Output = ()>,
 ) -> Vec<Counters> {
     let mut samples = Vec::new();
     let mut next = start + interval;
+    tokio::pin!(finished);
     loop {
         tokio::select! {
             _ = tokio::time::sleep_until(next.into()) => {}
-            _ = finished.notified() => return samples,
+            _ = &mut finished => return samples,
         }
         samples.push(observer.counters().await);
         next += interval;
@@ -517,14 +569,20 @@ fn assemble(input: Assembly<'_>) -> Result<RunResult, RunError> {
         connections: input.connections,
     };
 
+    // A node that joined during the measurement has no reading before it:
+    // all it did is new.
     let deltas: Vec<Option<NodeStats>> = input
         .after
         .nodes
         .iter()
-        .zip(&input.before.nodes)
-        .map(|(after, before)| match (after, before) {
-            (Some(after), Some(before)) => Some(after.since(before)),
-            _ => None,
+        .enumerate()
+        .map(|(index, after)| {
+            let after = after.as_ref()?;
+            Some(match input.before.nodes.get(index) {
+                Some(Some(before)) => after.since(before),
+                Some(None) => return None,
+                None => after.clone(),
+            })
         })
         .collect();
     let api_delta = match (&input.after.api, &input.before.api) {
@@ -607,6 +665,7 @@ fn assemble(input: Assembly<'_>) -> Result<RunResult, RunError> {
         calibration.blend(peer_fetch_ratio, client.throughput_rps);
         calibration
     });
+    let series = series_of(&report.series, input.samples, input.api_index);
     Ok(RunResult {
         schema_version: SCHEMA_VERSION,
         tool: Tool::current(),
@@ -620,7 +679,13 @@ fn assemble(input: Assembly<'_>) -> Result<RunResult, RunError> {
         client,
         cluster,
         nodes,
-        series: series_of(&report.series, input.samples, input.api_index),
+        events: report::costs(
+            &workload.events,
+            input.applied,
+            &series,
+            workload.interval.0.as_secs_f64(),
+        ),
+        series,
         histogram: HistogramData::encode(&report.histogram).map_err(RunError::Histogram)?,
         calibration,
         faults: (!input.plan.faults.is_none()).then_some(input.plan.faults),

@@ -142,6 +142,7 @@ pub fn summary(result: &RunResult, path: Option<&Path>) -> String {
             );
         }
     }
+    out.push_str(&event_lines(result));
     let headers = [
         "node",
         "name on ring",
@@ -215,4 +216,52 @@ pub fn series_table(result: &RunResult) -> String {
         ]);
     }
     align(&rows, |_| false)
+}
+
+/// A line per event: when it happened, and what it cost.
+pub fn event_lines(result: &RunResult) -> String {
+    let mut out = String::new();
+    for (index, figures) in result.events.iter().enumerate() {
+        let asked = &figures.event;
+        let Some(at) = figures.at_secs else {
+            let _ = writeln!(
+                out,
+                "event {index} ({asked}): did not happen, the measurement ended first"
+            );
+            continue;
+        };
+        let mut line = format!("event {index} at {at:.2} s ({asked})");
+        if let Some(error) = &figures.error {
+            let _ = write!(line, ": FAILED: {error}");
+        } else {
+            let _ = write!(line, ": {} client errors", figures.errors);
+            if let Some(extra) = figures.extra_slowdb_loads {
+                let _ = write!(line, ", {extra:+} slow-store loads beyond the rate before");
+            }
+            if let (Some(moved), Some(ideal)) = (figures.moved_share, figures.ideal_moved_share) {
+                let _ = write!(
+                    line,
+                    ", {:.1}% of keys moved (ideal {:.1}%)",
+                    moved * 100.0,
+                    ideal * 100.0
+                );
+            }
+            match (figures.recovery_secs, figures.baseline) {
+                (Some(recovery), _) => {
+                    let _ = write!(line, ", back to its level after {recovery:.2} s");
+                }
+                (None, None) => line.push_str(", no interval before it to compare with"),
+                (None, Some(_)) => {
+                    let until = if index + 1 < result.events.len() {
+                        "the next event"
+                    } else {
+                        "the end"
+                    };
+                    let _ = write!(line, ", NOT back to its level before {until}");
+                }
+            }
+        }
+        let _ = writeln!(out, "{line}");
+    }
+    out
 }

@@ -1,0 +1,228 @@
+//! A scenario carried out: each event of the workload applied to the
+//! cluster, the store or the driver at its moment (a timer for `at`, the
+//! driver's gate for `at_request`), what it did recorded, and afterwards
+//! what it cost, read off the interval series.
+//!
+//! The cost of each event is computed from the series in
+//! [`crate::harness::report`].
+
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Instant;
+
+use crate::geecache::peers::BoxFuture;
+use crate::harness::cluster::Cluster;
+use crate::harness::driver::{EventHook, RateChange, RateSchedule, Steering};
+use crate::harness::events::{key_moves, Action, Event};
+use crate::harness::slowdb::SlowDb;
+
+/// What the harness can act on in a run.
+pub struct Levers {
+    /// The cluster, when the run started its own.
+    pub cluster: Option<Arc<Cluster>>,
+    /// The run's slow store, likewise.
+    pub db: Option<SlowDb>,
+    /// The keys in the key space, for moved keys.
+    pub keys: u64,
+}
+
+/// What applying an event did.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Applied {
+    /// When, in seconds since the measurement began.
+    pub at_secs: f64,
+    /// The measured requests handed out by then.
+    pub at_request: u64,
+    /// For a join or a leave: keys whose owner changed, of the key space.
+    pub moved_share: Option<f64>,
+    /// The least a join or a leave could move.
+    pub ideal_moved_share: Option<f64>,
+    /// Why it could not be carried out.
+    pub error: Option<String>,
+}
+
+/// A workload's events during one measurement.
+pub struct Scenario {
+    events: Vec<Event>,
+    levers: Levers,
+    steering: Arc<Steering>,
+    start: Instant,
+    applied: Mutex<Vec<Option<Applied>>>,
+}
+
+impl Scenario {
+    /// The scenario of `events` over `levers`, for a measurement that
+    /// starts at `start` with an open loop at `rate` (or a closed loop).
+    /// Returns it with the steering the driver's measured phase takes.
+    pub fn new(
+        events: &[Event],
+        levers: Levers,
+        start: Instant,
+        rate: Option<f64>,
+    ) -> (Arc<Scenario>, Arc<Steering>) {
+        let mut changes: Vec<(RateChange, f64)> = events
+            .iter()
+            .filter_map(|event| match event.action {
+                Action::SetRate { rate } => Some((
+                    match (event.at, event.at_request) {
+                        (Some(at), _) => RateChange::At(at.0),
+                        (None, request) => RateChange::AtRequest(request.unwrap_or(0)),
+                    },
+                    rate,
+                )),
+                _ => None,
+            })
+            .collect();
+        changes.sort_by(|a, b| match (a.0, b.0) {
+            (RateChange::At(x), RateChange::At(y)) => x.cmp(&y),
+            (RateChange::AtRequest(x), RateChange::AtRequest(y)) => x.cmp(&y),
+            _ => std::cmp::Ordering::Equal,
+        });
+        let schedule = rate.map(|rate| RateSchedule::new(rate, &changes));
+        let due: Vec<(u64, usize)> = events
+            .iter()
+            .enumerate()
+            .filter_map(|(index, event)| event.at_request.map(|request| (request, index)))
+            .collect();
+        // The scenario is the gate's hook and holds the steering: the hook
+        // points back at it weakly.
+        let scenario = Arc::new_cyclic(|weak: &Weak<Scenario>| {
+            let hook = Arc::new(Deferred(weak.clone())) as Arc<dyn EventHook>;
+            Scenario {
+                events: events.to_vec(),
+                levers,
+                steering: Arc::new(Steering::new(due, Some(hook), schedule)),
+                start,
+                applied: Mutex::new(vec![None; events.len()]),
+            }
+        });
+        let steering = Arc::clone(&scenario.steering);
+        (scenario, steering)
+    }
+
+    /// Applies the time-indexed events, each at its time, until
+    /// `finished` completes (the measurement is over).
+    pub async fn run_timed(&self, finished: impl std::future::Future<Output = ()>) {
+        let mut order: Vec<usize> = (0..self.events.len())
+            .filter(|&index| self.events[index].at.is_some())
+            .collect();
+        order.sort_by_key(|&index| self.events[index].at.map(|at| at.0));
+        tokio::pin!(finished);
+        for index in order {
+            let Some(at) = self.events[index].at else {
+                continue;
+            };
+            tokio::select! {
+                _ = tokio::time::sleep_until((self.start + at.0).into()) => {}
+                _ = &mut finished => return,
+            }
+            self.apply(index).await;
+        }
+    }
+
+    /// Carries out event `index` and records what it did.
+    pub async fn apply(&self, index: usize) {
+        let Some(event) = self.events.get(index) else {
+            return;
+        };
+        let mut applied = Applied {
+            at_secs: self.start.elapsed().as_secs_f64(),
+            at_request: self.steering.requests(),
+            ..Applied::default()
+        };
+        let cluster = self.levers.cluster.as_deref();
+        let node = |node: u32| node as usize;
+        match event.action {
+            Action::StopNode { node: index } => {
+                if let Some(cluster) = cluster {
+                    cluster.stop_node(node(index)).await;
+                }
+            }
+            Action::StartNode {
+                node: index,
+                keep_cache,
+            } => {
+                if let Some(cluster) = cluster {
+                    if let Err(error) = cluster.start_node(node(index), keep_cache).await {
+                        applied.error = Some(error.to_string());
+                    }
+                }
+            }
+            Action::SlowNode { node: index, delay } => {
+                if let Some(cluster) = cluster {
+                    cluster.slow_node(node(index), delay.0);
+                }
+            }
+            Action::AddNode {} | Action::RemoveNode { .. } => {
+                if let Some(cluster) = cluster {
+                    let change = match event.action {
+                        Action::RemoveNode { node: index } => {
+                            Ok(cluster.remove_node(node(index)).await)
+                        }
+                        _ => cluster.add_node().await,
+                    };
+                    match change {
+                        Ok(change) => {
+                            let moves = key_moves(&change.before, &change.after, self.levers.keys);
+                            applied.moved_share = Some(moves.moved_share());
+                            let keys = self.levers.keys.max(1) as f64;
+                            applied.ideal_moved_share = Some(match event.action {
+                                // The leaver's own keys are the least that
+                                // can move.
+                                Action::RemoveNode { node: index } => {
+                                    let name = crate::harness::cluster::ring_name(node(index));
+                                    moves
+                                        .nodes
+                                        .iter()
+                                        .position(|known| *known == name)
+                                        .map_or(0.0, |at| moves.before[at] as f64 / keys)
+                                }
+                                _ => 1.0 / change.after.peers().len().max(1) as f64,
+                            });
+                        }
+                        Err(error) => applied.error = Some(error.to_string()),
+                    }
+                }
+            }
+            Action::Slowdb {
+                latency,
+                error_share,
+            } => {
+                if let Some(db) = &self.levers.db {
+                    db.brownout(latency, error_share);
+                }
+            }
+            Action::ShiftKeys { offset } => self.steering.shift_keys(offset),
+            // The schedule already holds the change.
+            Action::SetRate { .. } => {}
+        }
+        if let Some(error) = &applied.error {
+            log::warn!("event {index} ({event}) failed: {error}");
+        }
+        self.applied
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())[index] = Some(applied);
+    }
+
+    /// What each event did, in the workload's order; `None` for an event
+    /// the measurement ended before.
+    pub fn applied(&self) -> Vec<Option<Applied>> {
+        self.applied
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+}
+
+/// The gate's hook: the scenario, held weakly.
+struct Deferred(Weak<Scenario>);
+
+impl EventHook for Deferred {
+    fn apply(&self, event: usize) -> BoxFuture<'_, ()> {
+        let scenario = self.0.upgrade();
+        Box::pin(async move {
+            if let Some(scenario) = scenario {
+                scenario.apply(event).await;
+            }
+        })
+    }
+}
