@@ -582,8 +582,7 @@ fn cost_of(
         loads_ok && hit_ok
     };
     let recovery = (first + 1..last).find(|&start| {
-        start + RECOVERY_INTERVALS <= last
-            && (start..start + RECOVERY_INTERVALS).all(&recovered)
+        start + RECOVERY_INTERVALS <= last && (start..start + RECOVERY_INTERVALS).all(&recovered)
     });
     let end = recovery.unwrap_or(last);
     let end_secs = match (recovery, next) {
@@ -784,6 +783,7 @@ impl Steadiness {
 mod tests {
     use super::*;
     use crate::harness::driver::new_histogram;
+    use crate::harness::events::Action;
 
     #[test]
     fn atomic_writes_leave_no_temporary_file_behind_and_fail_clearly() {
@@ -819,6 +819,121 @@ mod tests {
         let error = read(&path).unwrap_err();
         assert!(error.to_string().contains("schema version 99"), "{error}");
         std::fs::remove_dir_all(&directory).unwrap();
+    }
+
+    /// A series of one-second intervals with these loads, hit ratios and
+    /// errors.
+    fn scenario_series(loads: &[u64], hits: &[f64], errors: &[u64]) -> Vec<IntervalFigures> {
+        (0..loads.len())
+            .map(|at| IntervalFigures {
+                client: ClientInterval {
+                    interval: at as u64,
+                    start_secs: at as f64,
+                    requests: 1000,
+                    throughput_rps: 1000.0,
+                    p50_us: Some(100),
+                    p99_us: Some(900),
+                    errors: errors[at],
+                },
+                cluster: Some(ClusterInterval {
+                    api_hits: Some((hits[at] * 1000.0) as u64),
+                    api_hit_ratio: Some(hits[at]),
+                    peer_fetches: 0,
+                    peer_errors: 0,
+                    slowdb_loads: loads[at],
+                    slowdb_load_errors: 0,
+                    evictions: 0,
+                    nodes: Vec::new(),
+                }),
+            })
+            .collect()
+    }
+
+    fn stop(at: f64) -> (Event, Applied) {
+        let event: Event =
+            serde_json::from_str(r#"{"at": "3s", "action": "stop_node", "node": 2}"#).unwrap();
+        let applied = Applied {
+            at_secs: at,
+            at_request: 3000,
+            ..Applied::default()
+        };
+        (event, applied)
+    }
+
+    #[test]
+    fn an_events_cost_is_read_off_the_series() {
+        let loads = [10, 10, 10, 100, 60, 20, 10, 11, 10, 10];
+        let hits = [0.5, 0.5, 0.5, 0.3, 0.4, 0.44, 0.46, 0.5, 0.5, 0.5];
+        let errors = [0, 0, 0, 4, 1, 0, 0, 0, 7, 0];
+        let series = scenario_series(&loads, &hits, &errors);
+        let (event, applied) = stop(3.2);
+        let figures = costs(&[event.clone()], &[Some(applied.clone())], &series, 1.0);
+        let cost = &figures[0];
+        let baseline = cost.baseline.unwrap();
+        assert_eq!(baseline.slowdb_loads_per_sec, 10.0);
+        assert_eq!(baseline.api_hit_ratio, Some(0.5));
+        // Intervals 6, 7 and 8 are back (11 <= 10 x 1.1 + 1, 0.46 >= 0.45):
+        // recovered at 6 s, 2.8 s after the event.
+        assert!((cost.recovery_secs.unwrap() - 2.8).abs() < 1e-9);
+        assert!((cost.window_secs.unwrap() - 2.8).abs() < 1e-9);
+        // The window is intervals 3 to 5: 180 loads where 30 were the rate.
+        assert_eq!(cost.extra_slowdb_loads, Some(150));
+        assert_eq!(cost.errors, 5);
+        assert_eq!(cost.applied_at_request, Some(3000));
+
+        // A next event at 5.5 s ends the window before the recovery.
+        let (mut next, mut next_applied) = stop(5.5);
+        next.action = Action::StartNode {
+            node: 2,
+            keep_cache: false,
+        };
+        next_applied.at_secs = 5.5;
+        let both = costs(
+            &[event.clone(), next],
+            &[Some(applied.clone()), Some(next_applied)],
+            &series,
+            1.0,
+        );
+        assert_eq!(both[0].recovery_secs, None);
+        assert!((both[0].window_secs.unwrap() - 2.3).abs() < 1e-9);
+        // The next event's interval is the next event's: intervals 3 and 4.
+        assert_eq!(both[0].extra_slowdb_loads, Some(140));
+        // Its own baseline is intervals 2 to 4, the stop's aftermath.
+        assert_eq!(both[1].baseline.unwrap().slowdb_loads_per_sec, 170.0 / 3.0);
+
+        // Never back: loads stay high to the end.
+        let high = scenario_series(
+            &[10, 10, 10, 50, 50, 50, 50, 50, 50, 50],
+            &[0.5; 10],
+            &[0; 10],
+        );
+        let never = costs(&[event.clone()], &[Some(applied.clone())], &high, 1.0);
+        assert_eq!(never[0].recovery_secs, None);
+        assert!((never[0].window_secs.unwrap() - 6.8).abs() < 1e-9);
+        assert_eq!(never[0].extra_slowdb_loads, Some(7 * 40));
+
+        // In the first interval there is nothing to compare with.
+        let early = costs(&[event.clone()], &[Some(stop(0.4).1)], &series, 1.0);
+        assert_eq!(
+            (early[0].baseline, early[0].extra_slowdb_loads),
+            (None, None)
+        );
+        // An event the run ended before is marked so.
+        let missed = costs(&[event], &[None], &series, 1.0);
+        assert!(!missed[0].applied && missed[0].at_secs.is_none());
+    }
+
+    #[test]
+    fn event_figures_read_back_with_the_event_flattened() {
+        let series = scenario_series(&[10; 6], &[0.5; 6], &[0; 6]);
+        let (event, applied) = stop(3.2);
+        let figures = costs(&[event], &[Some(applied)], &series, 1.0);
+        let json = serde_json::to_value(&figures).unwrap();
+        assert_eq!(json[0]["action"], "stop_node");
+        assert_eq!(json[0]["node"], 2);
+        assert_eq!(json[0]["at"], "3s");
+        let back: Vec<EventFigures> = serde_json::from_value(json).unwrap();
+        assert_eq!(back, figures);
     }
 
     #[test]
