@@ -381,7 +381,12 @@ impl ClusterInterval {
             .iter()
             .enumerate()
             .map(|(index, now)| {
-                let (now, then) = (now.as_ref()?, before.get(index)?.as_ref());
+                // A node that joined in the interval has no reading before;
+                // one that could not be read then has no figures now.
+                let (now, then) = match before.get(index) {
+                    None => (now.as_ref()?, None),
+                    Some(then) => (now.as_ref()?, Some(then.as_ref()?)),
+                };
                 let (stats, cache) = match then {
                     Some((stats, cache)) => (now.0.since(stats), now.1.since(cache)),
                     None => (now.0, now.1),

@@ -502,9 +502,19 @@ async fn sample(
     let mut next = start + interval;
     tokio::pin!(finished);
     loop {
+        // An interval's end that has come is read even when the
+        // measurement finished at the same moment.
         tokio::select! {
+            biased;
             _ = tokio::time::sleep_until(next.into()) => {}
-            _ = &mut finished => return samples,
+            _ = &mut finished => {
+                // The timer may lag the end by a millisecond: an interval
+                // end already past is still read.
+                if Instant::now() >= next {
+                    samples.push(observer.counters().await);
+                }
+                return samples;
+            }
         }
         samples.push(observer.counters().await);
         next += interval;

@@ -126,7 +126,9 @@ impl Scenario {
         };
         let mut applied = Applied {
             at_secs: self.start.elapsed().as_secs_f64(),
-            at_request: self.steering.requests(),
+            // A request-indexed event happens before the request it names;
+            // a timed one when the driver has handed out this many.
+            at_request: event.at_request.unwrap_or_else(|| self.steering.requests()),
             ..Applied::default()
         };
         let cluster = self.levers.cluster.as_deref();

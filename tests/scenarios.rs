@@ -1,0 +1,386 @@
+//! Scenarios on real clusters: each event action, carried out during a run
+//! of the real binary on 127.0.0.1, must do what it says, seen in the
+//! result's series and events. Small workloads with short intervals keep
+//! each run to a few seconds.
+
+mod common;
+
+use std::path::Path;
+
+use common::{read_checked, run, scratch, text};
+use geecache_bench::geecache::HashRing;
+use geecache_bench::harness::cluster::ring_name;
+use geecache_bench::harness::events::key_moves;
+use geecache_bench::harness::report::{ClusterInterval, IntervalFigures, RunResult};
+
+/// The shared part of every scenario: a warm cluster of three nodes under
+/// a closed loop for 3 s in 250 ms intervals.
+const BASE: &str = r#"{ "keys": 2000, "distribution": { "kind": "uniform" }, "duration": "3s",
+    "warmup_requests": 6000, "concurrency": 8, "interval": "250ms",
+    "slowdb": { "latency": { "kind": "fixed", "value": "200us" } } }"#;
+
+/// Runs [`BASE`] with the fields of `body` (the inside of a JSON object)
+/// put over it; a field given as `null` is taken out.
+fn scenario(directory: &Path, name: &str, body: &str, flags: &[&str]) -> RunResult {
+    let mut workload: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(BASE).unwrap();
+    let changes: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(&format!("{{ {body} }}")).unwrap();
+    for (field, value) in changes {
+        if value.is_null() {
+            workload.remove(&field);
+        } else {
+            workload.insert(field, value);
+        }
+    }
+    let file = directory.join(format!("{name}.json"));
+    std::fs::write(&file, serde_json::Value::Object(workload).to_string()).unwrap();
+    let out = directory.join(format!("{name}-result.json"));
+    let mut args = vec![
+        "--workload",
+        file.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--no-calibrate",
+        "--no-progress",
+    ];
+    args.extend_from_slice(flags);
+    let output = run(&args);
+    assert!(output.status.success(), "{name}: {}", text(&output.stderr));
+    let summary = text(&output.stdout);
+    assert!(summary.contains("event 0 at"), "{summary}");
+    read_checked(&out)
+}
+
+fn cluster(interval: &IntervalFigures) -> &ClusterInterval {
+    interval
+        .cluster
+        .as_ref()
+        .expect("cluster figures in every interval")
+}
+
+/// Intervals that end at or before `secs`.
+fn before(result: &RunResult, secs: f64) -> Vec<&IntervalFigures> {
+    let length = result.workload.interval.0.as_secs_f64();
+    result
+        .series
+        .iter()
+        .filter(|interval| interval.client.start_secs + length <= secs + 1e-9)
+        .collect()
+}
+
+/// Intervals that start at or after `secs`, the last (partial) one left out.
+fn after(result: &RunResult, secs: f64) -> Vec<&IntervalFigures> {
+    let whole = &result.series[..result.series.len() - 1];
+    whole
+        .iter()
+        .filter(|interval| interval.client.start_secs >= secs - 1e-9)
+        .collect()
+}
+
+fn node_field(
+    interval: &IntervalFigures,
+    node: usize,
+    field: fn(&geecache_bench::harness::report::NodeInterval) -> u64,
+) -> u64 {
+    cluster(interval)
+        .nodes
+        .get(node)
+        .copied()
+        .flatten()
+        .map_or(0, |figures| field(&figures))
+}
+
+#[test]
+fn a_stopped_node_is_covered_by_fallback_loads_and_peer_errors_last_until_it_starts() {
+    let directory = scratch("scenario-stop");
+    let result = scenario(
+        &directory,
+        "stop",
+        r#""events": [{ "at": "1s", "action": "stop_node", "node": 2 },
+                      { "at": "2s", "action": "start_node", "node": 2 }]"#,
+        &[],
+    );
+    // Every key was answered: the API node loaded node 2's keys itself.
+    assert_eq!(result.client.errors.total, 0, "{:?}", result.client.errors);
+    assert!(result
+        .events
+        .iter()
+        .all(|event| event.applied && event.error.is_none()));
+    let peer_errors = |intervals: Vec<&IntervalFigures>| -> u64 {
+        intervals
+            .iter()
+            .map(|interval| cluster(interval).peer_errors)
+            .sum()
+    };
+    assert_eq!(peer_errors(before(&result, 1.0)), 0);
+    // After the start, node 2 answers again (one interval for the API
+    // node's connections to notice).
+    assert_eq!(peer_errors(after(&result, 2.25)), 0);
+    let stopped: Vec<&IntervalFigures> = result
+        .series
+        .iter()
+        .filter(|interval| interval.client.start_secs >= 1.0 && interval.client.start_secs < 1.75)
+        .collect();
+    assert!(peer_errors(stopped.clone()) > 0);
+    // While stopped (after the requests it had in hand at the stop), node
+    // 2 served nothing, and the API node loaded more.
+    for interval in &stopped[1..] {
+        assert_eq!(node_field(interval, 2, |node| node.gets), 0);
+    }
+    let api_loads_stopped: u64 = stopped
+        .iter()
+        .map(|interval| node_field(interval, 0, |node| node.slowdb_loads))
+        .sum();
+    let api_loads_before: u64 = before(&result, 1.0)
+        .iter()
+        .map(|interval| node_field(interval, 0, |node| node.slowdb_loads))
+        .sum();
+    assert!(
+        api_loads_stopped > api_loads_before,
+        "{api_loads_stopped} <= {api_loads_before}"
+    );
+    let stop = &result.events[0];
+    assert!(stop.extra_slowdb_loads.unwrap() > 0, "{stop:?}");
+    assert!(stop.at_secs.unwrap() >= 1.0);
+}
+
+#[test]
+fn a_join_moves_the_rings_share_of_keys_and_the_new_node_loads_from_then_on() {
+    let directory = scratch("scenario-join");
+    let result = scenario(
+        &directory,
+        "join",
+        r#""events": [{ "at": "1s", "action": "add_node" }]"#,
+        &[],
+    );
+    assert_eq!(result.client.errors.total, 0);
+    assert_eq!(result.nodes.len(), 4);
+    let settings = &result.workload.cluster;
+    let ring = |nodes: usize| {
+        let mut ring = HashRing::new(settings.replicas as usize, settings.hash);
+        ring.add((0..nodes).map(ring_name));
+        ring
+    };
+    let moves = key_moves(&ring(3), &ring(4), result.workload.keys);
+    let join = &result.events[0];
+    assert_eq!(join.moved_share, Some(moves.moved_share()));
+    assert_eq!(join.ideal_moved_share, Some(0.25));
+    // The new node had no part before the join and loads its keys after.
+    for interval in before(&result, 1.0) {
+        assert!(
+            cluster(interval).nodes.len() == 3 || node_field(interval, 3, |node| node.gets) == 0
+        );
+    }
+    let new_loads: u64 = after(&result, 1.0)
+        .iter()
+        .map(|interval| node_field(interval, 3, |node| node.slowdb_loads))
+        .sum();
+    assert!(new_loads > 0);
+    assert!(join.extra_slowdb_loads.unwrap() > 0, "{join:?}");
+    // The result's nodes: the fourth owns its ring share of the keys.
+    assert_eq!(result.nodes[3].keys_owned, moves.after[3]);
+}
+
+#[test]
+fn a_leave_hands_the_leavers_keys_to_the_others() {
+    let directory = scratch("scenario-leave");
+    let result = scenario(
+        &directory,
+        "leave",
+        r#""events": [{ "at": "1s", "action": "remove_node", "node": 1 }]"#,
+        &[],
+    );
+    assert_eq!(result.client.errors.total, 0);
+    let leave = &result.events[0];
+    // Consistent hashing: exactly the leaver's keys move.
+    assert_eq!(leave.moved_share, leave.ideal_moved_share);
+    assert!(leave.moved_share.unwrap() > 0.2);
+    for interval in after(&result, 1.25) {
+        assert_eq!(node_field(interval, 1, |node| node.gets), 0);
+        assert_eq!(cluster(interval).peer_errors, 0);
+    }
+    let others: u64 = after(&result, 1.0)
+        .iter()
+        .map(|interval| {
+            node_field(interval, 0, |node| node.slowdb_loads)
+                + node_field(interval, 2, |node| node.slowdb_loads)
+        })
+        .sum();
+    assert!(others > 0);
+    assert!(leave.extra_slowdb_loads.unwrap() > 0, "{leave:?}");
+    assert_eq!(result.nodes[1].keys_owned, 0);
+}
+
+#[test]
+fn a_node_slower_than_the_peer_timeout_costs_peer_timeouts_not_client_errors() {
+    let directory = scratch("scenario-slow");
+    let result = scenario(
+        &directory,
+        "slow",
+        r#""cluster": { "peer_timeout": "50ms" },
+           "events": [{ "at": "1s", "action": "slow_node", "node": 2, "delay": "200ms" },
+                      { "at": "2s", "action": "slow_node", "node": 2, "delay": "0s" }]"#,
+        &[],
+    );
+    assert_eq!(result.client.errors.total, 0, "{:?}", result.client.errors);
+    let peer_errors = |intervals: Vec<&IntervalFigures>| -> u64 {
+        intervals
+            .iter()
+            .map(|interval| cluster(interval).peer_errors)
+            .sum()
+    };
+    assert_eq!(peer_errors(before(&result, 1.0)), 0);
+    let slow: Vec<&IntervalFigures> = result
+        .series
+        .iter()
+        .filter(|interval| interval.client.start_secs >= 1.0 && interval.client.start_secs < 2.0)
+        .collect();
+    assert!(peer_errors(slow.clone()) > 0);
+    let api_loads: u64 = slow
+        .iter()
+        .map(|interval| node_field(interval, 0, |node| node.slowdb_loads))
+        .sum();
+    assert!(
+        api_loads > 0,
+        "the API node loads what node 2 is too slow to give"
+    );
+    // Requests in flight at 2 s still wait out their delay.
+    assert_eq!(peer_errors(after(&result, 2.5)), 0);
+}
+
+#[test]
+fn a_brownout_fails_loads_that_surface_as_500s_apart_from_missing_keys() {
+    let directory = scratch("scenario-brownout");
+    let result = scenario(
+        &directory,
+        "brownout",
+        r#""cluster": { "cache_bytes": "1B" },
+           "events": [{ "at": "1s", "action": "slowdb", "error_share": 0.3 },
+                      { "at": "2s", "action": "slowdb", "error_share": 0 }]"#,
+        &[],
+    );
+    let client = &result.client;
+    assert_eq!(client.missing, 0);
+    let failed = client.errors.status.get(&500).copied().unwrap_or(0);
+    assert!(failed > 0);
+    assert_eq!(client.errors.total, failed, "{:?}", client.errors);
+    let load_errors = |intervals: Vec<&IntervalFigures>| -> u64 {
+        intervals
+            .iter()
+            .map(|interval| cluster(interval).slowdb_load_errors)
+            .sum()
+    };
+    assert_eq!(load_errors(before(&result, 1.0)), 0);
+    assert_eq!(load_errors(after(&result, 2.25)), 0);
+    let total: u64 = result
+        .series
+        .iter()
+        .map(|interval| cluster(interval).slowdb_load_errors)
+        .sum();
+    // Every failed load failed a request (nothing is cached); two requests
+    // for one key in flight at once share a load (singleflight), so a few
+    // more requests fail than loads. About 30% of the brownout's did.
+    assert!(
+        total <= failed && failed <= total + total / 20,
+        "{total} failed loads, {failed} 500s"
+    );
+    let brownout_requests: u64 = result
+        .series
+        .iter()
+        .filter(|interval| interval.client.start_secs >= 1.0 && interval.client.start_secs < 2.0)
+        .map(|interval| interval.client.requests)
+        .sum();
+    let share = failed as f64 / brownout_requests as f64;
+    assert!((0.2..0.4).contains(&share), "{share}");
+    assert!(result.events[0].errors > 0);
+}
+
+#[test]
+fn shifting_the_hot_set_raises_slow_store_loads_right_after() {
+    let directory = scratch("scenario-shift");
+    let result = scenario(
+        &directory,
+        "shift",
+        r#""keys": 20000, "distribution": { "kind": "zipf", "exponent": 1.0 },
+           "warmup_requests": 30000, "slowdb": { "latency": { "kind": "none" } },
+           "events": [{ "at": "1s", "action": "shift_keys", "offset": 10000 }]"#,
+        &[],
+    );
+    assert_eq!(result.client.errors.total, 0);
+    let loads = |interval: &&IntervalFigures| cluster(interval).slowdb_loads;
+    let just_before = before(&result, 1.0).last().map(loads).unwrap();
+    let just_after = after(&result, 1.0).first().map(loads).unwrap();
+    // The new hot set is cold: loads jump, where they had been falling as
+    // the cluster warmed.
+    assert!(
+        2 * just_after > 3 * just_before,
+        "{just_before} -> {just_after}"
+    );
+    assert!(result.events[0].applied);
+}
+
+#[test]
+fn an_open_loops_rate_changes_on_schedule() {
+    let directory = scratch("scenario-rate");
+    let result = scenario(
+        &directory,
+        "rate",
+        r#""rate": 400, "interval": "500ms",
+           "events": [{ "at": "1s", "action": "set_rate", "rate": 1600 }]"#,
+        &[],
+    );
+    let requests = |intervals: Vec<&IntervalFigures>| -> Vec<u64> {
+        intervals
+            .iter()
+            .map(|interval| interval.client.requests)
+            .collect()
+    };
+    for count in requests(before(&result, 1.0)) {
+        assert!((160..=240).contains(&count), "{count} at 400/s");
+    }
+    for count in requests(after(&result, 1.5)) {
+        assert!((640..=960).contains(&count), "{count} at 1600/s");
+    }
+}
+
+#[test]
+fn request_indexed_events_happen_before_the_request_they_name() {
+    let directory = scratch("scenario-at-request");
+    let result = scenario(
+        &directory,
+        "at-request",
+        r#""duration": null, "requests": 3000, "concurrency": 1,
+           "events": [{ "at_request": 1000, "action": "stop_node", "node": 2 },
+                      { "at_request": 2000, "action": "start_node", "node": 2, "keep_cache": true }]"#,
+        &[],
+    );
+    assert_eq!(result.events[0].applied_at_request, Some(1000));
+    assert_eq!(result.events[1].applied_at_request, Some(2000));
+    assert_eq!(result.client.errors.total, 0);
+}
+
+#[test]
+fn a_target_run_refuses_events_the_harness_cannot_carry_out() {
+    let directory = scratch("scenario-target");
+    let file = directory.join("stop.json");
+    std::fs::write(
+        &file,
+        r#"{ "duration": "2s", "events": [{ "at": "1s", "action": "stop_node", "node": 1 }] }"#,
+    )
+    .unwrap();
+    let output = run(&[
+        "--workload",
+        file.to_str().unwrap(),
+        "--target",
+        "http://127.0.0.1:9/api",
+        "--no-calibrate",
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("events[0]") && stderr.contains("stop_node"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("shift_keys and set_rate"), "{stderr}");
+}
