@@ -872,7 +872,7 @@ mod tests {
         let errors = [0, 0, 0, 4, 1, 0, 0, 0, 7, 0];
         let series = scenario_series(&loads, &hits, &errors);
         let (event, applied) = stop(3.2);
-        let figures = costs(&[event.clone()], &[Some(applied.clone())], &series, 1.0);
+        let figures = costs(std::slice::from_ref(&event), &[Some(applied.clone())], &series, 1.0);
         let cost = &figures[0];
         let baseline = cost.baseline.unwrap();
         assert_eq!(baseline.slowdb_loads_per_sec, 10.0);
@@ -912,13 +912,13 @@ mod tests {
             &[0.5; 10],
             &[0; 10],
         );
-        let never = costs(&[event.clone()], &[Some(applied.clone())], &high, 1.0);
+        let never = costs(std::slice::from_ref(&event), &[Some(applied.clone())], &high, 1.0);
         assert_eq!(never[0].recovery_secs, None);
         assert!((never[0].window_secs.unwrap() - 6.8).abs() < 1e-9);
         assert_eq!(never[0].extra_slowdb_loads, Some(7 * 40));
 
         // In the first interval there is nothing to compare with.
-        let early = costs(&[event.clone()], &[Some(stop(0.4).1)], &series, 1.0);
+        let early = costs(std::slice::from_ref(&event), &[Some(stop(0.4).1)], &series, 1.0);
         assert_eq!(
             (early[0].baseline, early[0].extra_slowdb_loads),
             (None, None)
