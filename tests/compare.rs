@@ -45,7 +45,9 @@ fn compare_shows_what_differs_and_flags_other_workloads() {
     assert!(output.status.success(), "{}", text(&output.stderr));
     let svg = std::fs::read_to_string(&svg_path).unwrap();
     assert!(svg.starts_with("<svg"), "{svg}");
-    assert_eq!(svg.matches("<polyline").count(), 2, "{svg}");
+    // Two latency curves, then the two series in each of four panels.
+    assert_eq!(svg.matches("<polyline").count(), 2 + 2 * 4, "{svg}");
+    assert!(svg.contains(">slow-store loads</text>"), "{svg}");
     assert!(svg.contains("A: base") && svg.contains("B: wide"), "{svg}");
 
     let output = run(&[

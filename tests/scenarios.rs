@@ -94,13 +94,28 @@ fn node_field(
 #[test]
 fn a_stopped_node_is_covered_by_fallback_loads_and_peer_errors_last_until_it_starts() {
     let directory = scratch("scenario-stop");
+    let svg = directory.join("stop.svg");
     let result = scenario(
         &directory,
         "stop",
         r#""events": [{ "at": "1s", "action": "stop_node", "node": 2 },
                       { "at": "2s", "action": "start_node", "node": 2 }]"#,
-        &[],
+        &["--plot", svg.to_str().unwrap()],
     );
+    // The chart: four panels of the series, each with both events marked.
+    let chart = std::fs::read_to_string(&svg).unwrap();
+    for title in [
+        "throughput",
+        "p99 latency",
+        "API hit ratio",
+        "slow-store loads",
+    ] {
+        assert!(chart.contains(&format!(">{title}</text>")), "{title}");
+    }
+    assert_eq!(chart.matches(r#"class="event""#).count(), 8);
+    assert_eq!(chart.matches(">0: stop_node 2</text>").count(), 4);
+    assert_eq!(chart.matches(">1: start_node 2</text>").count(), 4);
+    assert_eq!(chart.matches("<polyline").count(), 4);
     // Every key was answered: the API node loaded node 2's keys itself.
     assert_eq!(result.client.errors.total, 0, "{:?}", result.client.errors);
     assert!(result

@@ -64,6 +64,9 @@ pub struct Panel {
     pub y: Axis,
     /// The lines.
     pub series: Vec<Series>,
+    /// Vertical lines across the panel at these x values, each labelled:
+    /// the events of a run.
+    pub markers: Vec<(f64, String)>,
 }
 
 const WIDTH: f64 = 900.0;
@@ -277,6 +280,23 @@ fn render_panel(out: &mut String, panel: &Panel, top: f64) {
         top + TOP + plot_height / 2.0,
         escape(&panel.y.label)
     );
+    // Event markers: a dashed vertical line and its label, the labels
+    // staggered so that close events stay readable.
+    for (index, (x, label)) in panel.markers.iter().enumerate() {
+        if !x.is_finite() {
+            continue;
+        }
+        let at = x_at(*x);
+        let label_y = top + TOP + 14.0 + (index % 4) as f64 * 14.0;
+        let _ = writeln!(
+            out,
+            r##"<line class="event" x1="{at:.1}" y1="{:.1}" x2="{at:.1}" y2="{:.1}" stroke="#555" stroke-width="1" stroke-dasharray="4 3"/><text x="{:.1}" y="{label_y:.1}" font-size="10" fill="#333">{}</text>"##,
+            top + TOP,
+            top + TOP + plot_height,
+            at + 3.0,
+            escape(label)
+        );
+    }
     // Lines, points and the legend.
     for (index, series) in panel.series.iter().enumerate() {
         let colour = PALETTE[index % PALETTE.len()];
@@ -426,7 +446,94 @@ pub fn latency_panel(title: &str, series: Vec<Series>) -> Panel {
             range: None,
         },
         series,
+        markers: Vec::new(),
     }
+}
+
+/// The interval series of runs, one line per run in each panel:
+/// throughput, p99, the API hit ratio and slow-store loads per second
+/// against time, with each run's events marked.
+pub fn series_panels(runs: &[(String, &RunResult)]) -> Vec<Panel> {
+    type Figure = fn(&crate::harness::report::IntervalFigures, f64) -> Option<f64>;
+    let figures: [(&str, &str, Scale, Figure); 4] = [
+        (
+            "throughput",
+            "requests per second",
+            Scale::Linear,
+            |entry, _| Some(entry.client.throughput_rps),
+        ),
+        ("p99 latency", "p99 (us)", Scale::Log, |entry, _| {
+            entry.client.p99_us.map(|p99| p99 as f64)
+        }),
+        (
+            "API hit ratio",
+            "API hit ratio (%)",
+            Scale::Linear,
+            |entry, _| {
+                entry
+                    .cluster
+                    .as_ref()
+                    .and_then(|cluster| cluster.api_hit_ratio)
+                    .map(|ratio| ratio * 100.0)
+            },
+        ),
+        (
+            "slow-store loads",
+            "loads per second",
+            Scale::Linear,
+            |entry, length| {
+                entry
+                    .cluster
+                    .as_ref()
+                    .map(|cluster| cluster.slowdb_loads as f64 / length)
+            },
+        ),
+    ];
+    let mut markers: Vec<(f64, String)> = Vec::new();
+    for (_, result) in runs {
+        for (index, event) in result.events.iter().enumerate() {
+            let Some(at) = event.at_secs else {
+                continue;
+            };
+            let label = format!("{index}: {}", event.event.action);
+            if !markers
+                .iter()
+                .any(|(x, known)| (x - at).abs() < 0.05 && *known == label)
+            {
+                markers.push((at, label));
+            }
+        }
+    }
+    figures
+        .iter()
+        .map(|&(title, label, scale, figure)| {
+            let series = runs
+                .iter()
+                .map(|(name, result)| {
+                    let length = result.workload.interval.0.as_secs_f64();
+                    // The last interval is partial: its rate is noise.
+                    let whole = &result.series[..result.series.len().saturating_sub(1)];
+                    Series {
+                        name: name.clone(),
+                        points: whole
+                            .iter()
+                            .filter_map(|entry| {
+                                let value = figure(entry, length)?;
+                                Some((entry.client.start_secs + length / 2.0, value))
+                            })
+                            .collect(),
+                    }
+                })
+                .collect();
+            Panel {
+                title: title.to_owned(),
+                x: Axis::auto("seconds since the measurement began", Scale::Linear),
+                y: Axis::auto(label, scale),
+                series,
+                markers: markers.clone(),
+            }
+        })
+        .collect()
 }
 
 /// The figures of one configuration of a grid that its panels show.
@@ -524,6 +631,7 @@ pub fn grid_panels(title: &str, rows: &[GridFigures]) -> Vec<Panel> {
                     range,
                 },
                 series,
+                markers: Vec::new(),
             });
         }
     }
@@ -591,6 +699,7 @@ mod tests {
                     points: vec![(1.0, 0.1), (100.0, 0.2)],
                 },
             ],
+            markers: Vec::new(),
         };
         let svg = render(&[panel.clone(), panel]);
         assert!(svg.starts_with("<svg"));

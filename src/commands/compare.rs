@@ -8,7 +8,7 @@ use clap::Args;
 
 use super::{fail, EXIT_FAILED, EXIT_USAGE};
 use crate::analysis::{compare, plot};
-use crate::harness::report;
+use crate::harness::report::{self, RunResult};
 
 /// Flags of `compare`.
 #[derive(Debug, Args, Clone)]
@@ -16,7 +16,9 @@ pub struct CompareArgs {
     /// Result files; the first is the base the changes are measured from.
     #[arg(value_name = "RESULT.json", num_args = 2.., required = true)]
     pub results: Vec<PathBuf>,
-    /// Also draw each result's latency percentile curve into this SVG file.
+    /// Also draw each result's latency percentile curve, and its series
+    /// (throughput, p99, API hit ratio and slow-store loads over time, with
+    /// its events marked), into this SVG file.
     #[arg(long, value_name = "FILE.svg")]
     pub plot: Option<PathBuf>,
     /// `table` for people, `json` for programs.
@@ -43,17 +45,29 @@ pub fn exec(args: CompareArgs) -> ExitCode {
         print!("{}", compare::table(&comparison));
     }
     if let Some(path) = &args.plot {
-        let curves: Vec<plot::Series> = named
+        let names: Vec<String> = named
             .iter()
             .enumerate()
-            .filter_map(|(index, (path, result))| {
+            .map(|(index, (path, _))| {
                 let stem = std::path::Path::new(path)
                     .file_stem()
                     .map_or(path.clone(), |stem| stem.to_string_lossy().into_owned());
-                plot::result_latency(&format!("{}: {stem}", compare::column_name(index)), result)
+                format!("{}: {stem}", compare::column_name(index))
             })
             .collect();
-        let svg = plot::render(&[plot::latency_panel("latency percentiles", curves)]);
+        let curves: Vec<plot::Series> = named
+            .iter()
+            .zip(&names)
+            .filter_map(|((_, result), name)| plot::result_latency(name, result))
+            .collect();
+        let mut panels = vec![plot::latency_panel("latency percentiles", curves)];
+        let runs: Vec<(String, &RunResult)> = names
+            .iter()
+            .cloned()
+            .zip(named.iter().map(|(_, result)| result))
+            .collect();
+        panels.extend(plot::series_panels(&runs));
+        let svg = plot::render(&panels);
         if let Err(error) = report::write_bytes_atomically(svg.as_bytes(), path) {
             return fail(EXIT_FAILED, error);
         }

@@ -12,6 +12,7 @@ use super::{
     fail, init_logging, load_workload, parse_switch, until_interrupted, NodeArgs, ShapeArgs,
     EXIT_FAILED, EXIT_USAGE,
 };
+use crate::analysis::plot;
 use crate::harness::cluster::Faults;
 use crate::harness::report::{self, RunResult};
 use crate::harness::run::{self, RunPlan};
@@ -95,6 +96,11 @@ pub struct RunArgs {
     /// cluster's figures.
     #[arg(long)]
     pub series: bool,
+    /// Draw the series into this SVG file: throughput, p99, the API hit
+    /// ratio and slow-store loads per second over time, one panel each,
+    /// with each event marked.
+    #[arg(long, value_name = "FILE.svg")]
+    pub plot: Option<PathBuf>,
     /// More log output: -v info, -vv debug (shows every slow-store load).
     #[arg(long, short = 'v', action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -192,6 +198,16 @@ fn finish_run(args: &RunArgs, result: &RunResult) -> ExitCode {
                 print!("{}", summary::series_table(result));
             }
             print!("{}", summary::summary(result, Some(&path)));
+            if let Some(plot_path) = &args.plot {
+                let name = result.workload.name.clone();
+                let svg = plot::render(&plot::series_panels(&[(name, result)]));
+                match report::write_bytes_atomically(svg.as_bytes(), plot_path) {
+                    Ok(()) => eprintln!("plot: {}", plot_path.display()),
+                    Err(error) => {
+                        return fail(EXIT_FAILED, format!("cannot write the plot: {error}"))
+                    }
+                }
+            }
             let client = &result.client;
             if client.requests > 0 && client.errors.total == client.requests {
                 return fail(

@@ -125,8 +125,14 @@ impl std::fmt::Display for Event {
             (None, Some(request)) => write!(f, "at request {request}: ")?,
             (None, None) => {}
         }
-        f.write_str(self.action.name())?;
-        match self.action {
+        write!(f, "{}", self.action)
+    }
+}
+
+impl std::fmt::Display for Action {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())?;
+        match *self {
             Action::StopNode { node } | Action::RemoveNode { node } => write!(f, " {node}"),
             Action::StartNode { node, keep_cache } => {
                 write!(

@@ -434,11 +434,11 @@ impl ClusterInterval {
 // - the *baseline* is the mean of up to three intervals before the one the
 //   event falls in: slow-store loads per second and the API hit ratio;
 // - the event has *recovered* at the start of the first of three
-//   consecutive intervals after its own in which loads per second are at
-//   most 10% (plus one load per interval) above the baseline and the API
-//   hit ratio at most 10% below it; `recovery_secs` is the time from the
-//   event to then, `null` when that does not happen before the next event
-//   or the end of the run;
+//   consecutive intervals after its own in which slow-store loads and
+//   client errors per second are at most 10% (plus one per interval) above
+//   the baseline and the API hit ratio at most 10% below it;
+//   `recovery_secs` is the time from the event to then, `null` when that
+//   does not happen before the next event or the end of the run;
 // - its *window* runs from its interval to the recovery (or to the next
 //   event, or the end); `errors` are the client errors in the window and
 //   `extra_slowdb_loads` the loads in it beyond the baseline's rate.
@@ -448,6 +448,8 @@ impl ClusterInterval {
 pub struct Baseline {
     /// Slow-store loads per second.
     pub slowdb_loads_per_sec: f64,
+    /// Client errors per second.
+    pub errors_per_sec: f64,
     /// The API node's hit ratio; `null` when unknown.
     pub api_hit_ratio: Option<f64>,
 }
@@ -472,9 +474,9 @@ pub struct EventFigures {
     pub errors: u64,
     /// Slow-store loads in its window beyond the baseline's rate.
     pub extra_slowdb_loads: Option<i64>,
-    /// Seconds from the event until loads and hit ratio were back within
-    /// 10% of the baseline for three intervals; `null` when they were not
-    /// before the next event or the end.
+    /// Seconds from the event until loads, errors and hit ratio were back
+    /// within 10% of the baseline for three intervals; `null` when they
+    /// were not before the next event or the end.
     pub recovery_secs: Option<f64>,
     /// The window's length in seconds: to the recovery, the next event or
     /// the end.
@@ -568,6 +570,12 @@ fn cost_of(
             slowdb_loads_per_sec: base_loads.iter().sum::<u64>() as f64
                 / base_loads.len() as f64
                 / length,
+            errors_per_sec: before
+                .iter()
+                .map(|&at| series[at].client.errors)
+                .sum::<u64>() as f64
+                / before.len() as f64
+                / length,
             api_hit_ratio: (!hits.is_empty()).then(|| hits.iter().sum::<f64>() / hits.len() as f64),
         }
     });
@@ -580,11 +588,13 @@ fn cost_of(
             return false;
         };
         let loads_ok = count as f64 <= baseline.slowdb_loads_per_sec * length * 1.1 + 1.0;
+        let errors_ok =
+            series[at].client.errors as f64 <= baseline.errors_per_sec * length * 1.1 + 1.0;
         let hit_ok = match baseline.api_hit_ratio {
             None => true,
             Some(base) => hit(at).is_some_and(|ratio| ratio >= base * 0.9),
         };
-        loads_ok && hit_ok
+        loads_ok && hit_ok && errors_ok
     };
     let recovery = (first + 1..last).find(|&start| {
         start + RECOVERY_INTERVALS <= last && (start..start + RECOVERY_INTERVALS).all(&recovered)
@@ -869,10 +879,15 @@ mod tests {
     fn an_events_cost_is_read_off_the_series() {
         let loads = [10, 10, 10, 100, 60, 20, 10, 11, 10, 10];
         let hits = [0.5, 0.5, 0.5, 0.3, 0.4, 0.44, 0.46, 0.5, 0.5, 0.5];
-        let errors = [0, 0, 0, 4, 1, 0, 0, 0, 7, 0];
+        let errors = [0, 0, 0, 4, 1, 0, 0, 0, 0, 7];
         let series = scenario_series(&loads, &hits, &errors);
         let (event, applied) = stop(3.2);
-        let figures = costs(std::slice::from_ref(&event), &[Some(applied.clone())], &series, 1.0);
+        let figures = costs(
+            std::slice::from_ref(&event),
+            &[Some(applied.clone())],
+            &series,
+            1.0,
+        );
         let cost = &figures[0];
         let baseline = cost.baseline.unwrap();
         assert_eq!(baseline.slowdb_loads_per_sec, 10.0);
@@ -912,13 +927,23 @@ mod tests {
             &[0.5; 10],
             &[0; 10],
         );
-        let never = costs(std::slice::from_ref(&event), &[Some(applied.clone())], &high, 1.0);
+        let never = costs(
+            std::slice::from_ref(&event),
+            &[Some(applied.clone())],
+            &high,
+            1.0,
+        );
         assert_eq!(never[0].recovery_secs, None);
         assert!((never[0].window_secs.unwrap() - 6.8).abs() < 1e-9);
         assert_eq!(never[0].extra_slowdb_loads, Some(7 * 40));
 
         // In the first interval there is nothing to compare with.
-        let early = costs(std::slice::from_ref(&event), &[Some(stop(0.4).1)], &series, 1.0);
+        let early = costs(
+            std::slice::from_ref(&event),
+            &[Some(stop(0.4).1)],
+            &series,
+            1.0,
+        );
         assert_eq!(
             (early[0].baseline, early[0].extra_slowdb_loads),
             (None, None)
