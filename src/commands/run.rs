@@ -24,7 +24,8 @@ use crate::units::{compact_timestamp, Span};
 #[derive(Debug, Args, Clone)]
 pub struct RunArgs {
     /// The workload: a path, or a name looked up in workloads/ (`zipf`,
-    /// `zipf.json`), or one built into the program (zipf, uniform, hot-key, ci).
+    /// `zipf.json`), or one built into the program (zipf, uniform, hot-key, ci, and the
+    /// scenarios node-failure, scale-out, scale-in, brownout, hot-shift).
     #[arg(long, short = 'w', value_name = "NAME|PATH", default_value = "zipf")]
     pub workload: String,
     /// Nodes in the cluster, 1 to 64 [workload's cluster.nodes; default 3].

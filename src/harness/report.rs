@@ -432,7 +432,10 @@ impl ClusterInterval {
 
 // The cost of an event, in the result's `events` and the README:
 // - the *baseline* is the mean of up to three intervals before the one the
-//   event falls in: slow-store loads per second and the API hit ratio;
+//   event falls in: slow-store loads and client errors per second and the
+//   API hit ratio; an event that comes before the previous one recovered
+//   (a node starts again, a brownout ends) keeps the previous one's
+//   baseline, the level of the undisturbed cluster;
 // - the event has *recovered* at the start of the first of three
 //   consecutive intervals after its own in which slow-store loads and
 //   client errors per second are at most 10% (plus one per interval) above
@@ -504,12 +507,12 @@ pub fn costs(
 ) -> Vec<EventFigures> {
     let mut times: Vec<f64> = applied.iter().flatten().map(|done| done.at_secs).collect();
     times.sort_by(f64::total_cmp);
-    events
+    let mut figures: Vec<EventFigures> = events
         .iter()
         .enumerate()
         .map(|(index, event)| {
             let done = applied.get(index).cloned().flatten();
-            let mut figures = EventFigures {
+            let figures = EventFigures {
                 event: event.clone(),
                 applied: done.is_some(),
                 at_secs: done.as_ref().map(|done| done.at_secs),
@@ -523,13 +526,39 @@ pub fn costs(
                 moved_share: done.as_ref().and_then(|done| done.moved_share),
                 ideal_moved_share: done.as_ref().and_then(|done| done.ideal_moved_share),
             };
-            if let Some(done) = done {
-                let next = times.iter().copied().find(|&time| time > done.at_secs);
-                cost_of(&mut figures, done.at_secs, next, series, interval_secs);
-            }
             figures
         })
-        .collect()
+        .collect();
+    // In time order: an event that comes before the one before it has
+    // recovered (a node starts again, a brownout ends) is measured against
+    // the level before that one, the undisturbed cluster.
+    let mut order: Vec<usize> = (0..figures.len())
+        .filter(|&index| figures[index].at_secs.is_some())
+        .collect();
+    order.sort_by(|&a, &b| {
+        figures[a]
+            .at_secs
+            .unwrap_or(0.0)
+            .total_cmp(&figures[b].at_secs.unwrap_or(0.0))
+    });
+    let mut carried: Option<Baseline> = None;
+    for index in order {
+        let Some(at) = figures[index].at_secs else {
+            continue;
+        };
+        let next = times.iter().copied().find(|&time| time > at);
+        cost_of(
+            &mut figures[index],
+            at,
+            next,
+            carried,
+            series,
+            interval_secs,
+        );
+        let figures = &figures[index];
+        carried = figures.baseline.filter(|_| figures.recovery_secs.is_none());
+    }
+    figures
 }
 
 /// Fills in the baseline, recovery and window of an event at `at` seconds,
@@ -538,6 +567,7 @@ fn cost_of(
     figures: &mut EventFigures,
     at: f64,
     next: Option<f64>,
+    carried: Option<Baseline>,
     series: &[IntervalFigures],
     length: f64,
 ) {
@@ -564,20 +594,23 @@ fn cost_of(
     };
     let before: Vec<usize> = (first.saturating_sub(BASELINE_INTERVALS)..first).collect();
     let base_loads: Vec<u64> = before.iter().filter_map(|&at| loads(at)).collect();
-    let baseline = (!base_loads.is_empty()).then(|| {
-        let hits: Vec<f64> = before.iter().filter_map(|&at| hit(at)).collect();
-        Baseline {
-            slowdb_loads_per_sec: base_loads.iter().sum::<u64>() as f64
-                / base_loads.len() as f64
-                / length,
-            errors_per_sec: before
-                .iter()
-                .map(|&at| series[at].client.errors)
-                .sum::<u64>() as f64
-                / before.len() as f64
-                / length,
-            api_hit_ratio: (!hits.is_empty()).then(|| hits.iter().sum::<f64>() / hits.len() as f64),
-        }
+    let baseline = carried.or_else(|| {
+        (!base_loads.is_empty()).then(|| {
+            let hits: Vec<f64> = before.iter().filter_map(|&at| hit(at)).collect();
+            Baseline {
+                slowdb_loads_per_sec: base_loads.iter().sum::<u64>() as f64
+                    / base_loads.len() as f64
+                    / length,
+                errors_per_sec: before
+                    .iter()
+                    .map(|&at| series[at].client.errors)
+                    .sum::<u64>() as f64
+                    / before.len() as f64
+                    / length,
+                api_hit_ratio: (!hits.is_empty())
+                    .then(|| hits.iter().sum::<f64>() / hits.len() as f64),
+            }
+        })
     });
     figures.baseline = baseline;
     let recovered = |at: usize| -> bool {
@@ -918,8 +951,9 @@ mod tests {
         assert!((both[0].window_secs.unwrap() - 2.3).abs() < 1e-9);
         // The next event's interval is the next event's: intervals 3 and 4.
         assert_eq!(both[0].extra_slowdb_loads, Some(140));
-        // Its own baseline is intervals 2 to 4, the stop's aftermath.
-        assert_eq!(both[1].baseline.unwrap().slowdb_loads_per_sec, 170.0 / 3.0);
+        // The stop had not recovered: the start is measured against the
+        // level before the stop.
+        assert_eq!(both[1].baseline, both[0].baseline);
 
         // Never back: loads stay high to the end.
         let high = scenario_series(

@@ -17,11 +17,19 @@ use crate::units::{ByteSize, Span};
 
 /// The workloads that ship with the binary, found by name even where there is
 /// no `workloads/` directory.
-pub const BUILT_IN: [(&str, &str); 4] = [
+pub const BUILT_IN: [(&str, &str); 9] = [
     ("zipf", include_str!("../../workloads/zipf.json")),
     ("uniform", include_str!("../../workloads/uniform.json")),
     ("hot-key", include_str!("../../workloads/hot-key.json")),
     ("ci", include_str!("../../workloads/ci.json")),
+    (
+        "node-failure",
+        include_str!("../../workloads/node-failure.json"),
+    ),
+    ("scale-out", include_str!("../../workloads/scale-out.json")),
+    ("scale-in", include_str!("../../workloads/scale-in.json")),
+    ("brownout", include_str!("../../workloads/brownout.json")),
+    ("hot-shift", include_str!("../../workloads/hot-shift.json")),
 ];
 
 /// The most nodes a cluster may have, those events add included.
@@ -208,7 +216,7 @@ pub enum Bound {
 #[derive(Debug, thiserror::Error)]
 pub enum WorkloadError {
     /// No file by that path or name.
-    #[error("workload {spec:?} not found (looked for {tried}; built-in names: zipf, uniform, hot-key, ci)")]
+    #[error("workload {spec:?} not found (looked for {tried}; built-in names: zipf, uniform, hot-key, ci, node-failure, scale-out, scale-in, brownout, hot-shift)")]
     NotFound {
         /// What was asked for.
         spec: String,
