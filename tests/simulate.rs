@@ -216,4 +216,18 @@ fn simulate_sweeps_a_grid_and_refuses_what_it_cannot_model() {
     );
     let output = run(&["--deterministic", "--duration", "1s"]);
     assert_eq!(output.status.code(), Some(2));
+    // A scenario is not predicted as if its events did not happen.
+    let output = run(&[
+        "simulate",
+        "--workload",
+        "node-failure",
+        "--requests",
+        "1000",
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        text(&output.stderr).contains("stop_node"),
+        "{}",
+        text(&output.stderr)
+    );
 }

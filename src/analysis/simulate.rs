@@ -48,6 +48,21 @@ pub enum SimulateError {
     /// A result the model cannot predict.
     #[error("{0}")]
     Unverifiable(String),
+    /// The workload has events, which the model does not follow yet.
+    #[error("the workload has events ({0}), which the model does not follow yet: run the scenario, or simulate the workload without its events")]
+    Events(String),
+}
+
+/// Refuses a workload with events: predicting it as if they did not happen
+/// would be wrong without saying so.
+fn without_events(workload: &Workload) -> Result<(), SimulateError> {
+    match workload.events.first() {
+        None => Ok(()),
+        Some(first) => Err(SimulateError::Events(format!(
+            "{} of them, the first {first}",
+            workload.events.len()
+        ))),
+    }
 }
 
 /// The keys a workload asks for, in order, numbered densely in order of
@@ -478,6 +493,7 @@ pub fn request_count(workload: &Workload) -> Result<u64, SimulateError> {
 /// Predicts every configuration of `grid` for `workload`, in grid order,
 /// on every core.
 pub fn simulate(workload: &Workload, grid: &Grid) -> Result<Vec<Prediction>, SimulateError> {
+    without_events(workload)?;
     let keys = KeySequence::new(workload, workload.warmup_requests, request_count(workload)?)?;
     let points = grid.points(workload);
     // One ring per (nodes, hash, replicas), shared by its cache sizes.
@@ -543,6 +559,7 @@ pub fn verify(result: &RunResult) -> Result<Verification, SimulateError> {
         ));
     };
     let workload = &result.workload;
+    without_events(workload)?;
     let cluster = &workload.cluster;
     let point = Point {
         nodes: cluster.nodes,
