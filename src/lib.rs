@@ -17,8 +17,11 @@
 //!   [`harness::driver`], its [`harness::latency`] histograms, the
 //!   [`harness::reference`] servers that calibrate it, the
 //!   [`harness::run`] that puts them together, the [`harness::report`] it
-//!   writes and the [`harness::summary`] it prints; beside them
-//!   [`harness::serve`] (one node as a process) and [`harness::wrk`].
+//!   writes and the [`harness::summary`] it prints; a scenario's
+//!   [`harness::events`] (what a workload asks to happen, and keys moved by
+//!   ring changes) and [`harness::scenario`] (carrying them out during a
+//!   run); beside them [`harness::serve`] (one node as a process) and
+//!   [`harness::wrk`].
 //! - [`analysis`]: what reads results and configurations:
 //!   [`analysis::compare`], [`analysis::check`], [`analysis::grid`],
 //!   [`analysis::sweep`], [`analysis::simulate`] (the model),
@@ -35,7 +38,8 @@
 //! - **A figure of a result** is computed in [`harness::report`] (client,
 //!   cluster and node figures from the counters of [`harness::run`]),
 //!   [`harness::latency`] (percentiles) or [`harness::reference`] (the
-//!   calibration and the limit fraction). The headline figures `compare`,
+//!   calibration and the limit fraction); an event's cost from the series,
+//!   in `harness::report::costs`. The headline figures `compare`,
 //!   `check` and `sweep` use are named in `analysis::compare::metrics`.
 
 pub mod analysis;
