@@ -4,32 +4,12 @@
 
 mod common;
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::{binary, read_checked, run, scratch, text};
+use common::{binary, read_checked, run_workload, scratch, text};
 use geecache_bench::harness::driver::{KeySampler, StopReason};
-use geecache_bench::harness::report::RunResult;
 use geecache_bench::harness::slowdb::is_missing;
 use geecache_bench::harness::workload::Distribution;
-
-/// Runs a workload given as JSON text with extra flags; returns the result.
-fn run_workload(directory: &Path, name: &str, workload: &str, flags: &[&str]) -> RunResult {
-    let file = directory.join(format!("{name}.json"));
-    std::fs::write(&file, workload).unwrap();
-    let out = directory.join(format!("{name}-result.json"));
-    let mut args = vec![
-        "--workload",
-        file.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--no-calibrate",
-    ];
-    args.extend_from_slice(flags);
-    let output = run(&args);
-    assert!(output.status.success(), "{name}: {}", text(&output.stderr));
-    read_checked(&out)
-}
 
 #[test]
 fn open_loop_latency_counts_from_the_intended_send_time() {

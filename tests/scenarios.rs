@@ -7,7 +7,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{read_checked, run, scratch, text};
+use common::{run, run_workload, scratch, text};
 use geecache_bench::geecache::HashRing;
 use geecache_bench::harness::cluster::ring_name;
 use geecache_bench::harness::events::key_moves;
@@ -33,23 +33,31 @@ fn scenario(directory: &Path, name: &str, body: &str, flags: &[&str]) -> RunResu
             workload.insert(field, value);
         }
     }
-    let file = directory.join(format!("{name}.json"));
-    std::fs::write(&file, serde_json::Value::Object(workload).to_string()).unwrap();
-    let out = directory.join(format!("{name}-result.json"));
-    let mut args = vec![
-        "--workload",
-        file.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--no-calibrate",
-        "--no-progress",
-    ];
-    args.extend_from_slice(flags);
-    let output = run(&args);
-    assert!(output.status.success(), "{name}: {}", text(&output.stderr));
-    let summary = text(&output.stdout);
-    assert!(summary.contains("event 0 at"), "{summary}");
-    read_checked(&out)
+    let result = run_workload(
+        directory,
+        name,
+        &serde_json::Value::Object(workload).to_string(),
+        flags,
+    );
+    assert!(!result.events.is_empty());
+    result
+}
+
+/// A cluster figure added up over intervals.
+fn total(intervals: &[&IntervalFigures], field: fn(&ClusterInterval) -> u64) -> u64 {
+    intervals
+        .iter()
+        .map(|interval| field(cluster(interval)))
+        .sum()
+}
+
+/// Intervals that start in [from, to).
+fn between(result: &RunResult, from: f64, to: f64) -> Vec<&IntervalFigures> {
+    result
+        .series
+        .iter()
+        .filter(|interval| interval.client.start_secs >= from && interval.client.start_secs < to)
+        .collect()
 }
 
 fn cluster(interval: &IntervalFigures) -> &ClusterInterval {
@@ -102,6 +110,12 @@ fn a_stopped_node_is_covered_by_fallback_loads_and_peer_errors_last_until_it_sta
                       { "at": "2s", "action": "start_node", "node": 2 }]"#,
         &["--plot", svg.to_str().unwrap()],
     );
+    let lines = geecache_bench::harness::summary::event_lines(&result);
+    assert!(lines.starts_with("event 0 at 1.0"), "{lines}");
+    assert!(
+        lines.contains("(at 2s: start_node 2): 0 client errors"),
+        "{lines}"
+    );
     // The chart: four panels of the series, each with both events marked.
     let chart = std::fs::read_to_string(&svg).unwrap();
     for title in [
@@ -122,22 +136,18 @@ fn a_stopped_node_is_covered_by_fallback_loads_and_peer_errors_last_until_it_sta
         .events
         .iter()
         .all(|event| event.applied && event.error.is_none()));
-    let peer_errors = |intervals: Vec<&IntervalFigures>| -> u64 {
-        intervals
-            .iter()
-            .map(|interval| cluster(interval).peer_errors)
-            .sum()
-    };
-    assert_eq!(peer_errors(before(&result, 1.0)), 0);
+    assert_eq!(
+        total(&before(&result, 1.0), |cluster| cluster.peer_errors),
+        0
+    );
     // After the start, node 2 answers again (one interval for the API
     // node's connections to notice).
-    assert_eq!(peer_errors(after(&result, 2.25)), 0);
-    let stopped: Vec<&IntervalFigures> = result
-        .series
-        .iter()
-        .filter(|interval| interval.client.start_secs >= 1.0 && interval.client.start_secs < 1.75)
-        .collect();
-    assert!(peer_errors(stopped.clone()) > 0);
+    assert_eq!(
+        total(&after(&result, 2.25), |cluster| cluster.peer_errors),
+        0
+    );
+    let stopped: Vec<&IntervalFigures> = between(&result, 1.0, 1.75);
+    assert!(total(&stopped, |cluster| cluster.peer_errors) > 0);
     // While stopped (after the requests it had in hand at the stop), node
     // 2 served nothing, and the API node loaded more.
     for interval in &stopped[1..] {
@@ -239,19 +249,12 @@ fn a_node_slower_than_the_peer_timeout_costs_peer_timeouts_not_client_errors() {
         &[],
     );
     assert_eq!(result.client.errors.total, 0, "{:?}", result.client.errors);
-    let peer_errors = |intervals: Vec<&IntervalFigures>| -> u64 {
-        intervals
-            .iter()
-            .map(|interval| cluster(interval).peer_errors)
-            .sum()
-    };
-    assert_eq!(peer_errors(before(&result, 1.0)), 0);
-    let slow: Vec<&IntervalFigures> = result
-        .series
-        .iter()
-        .filter(|interval| interval.client.start_secs >= 1.0 && interval.client.start_secs < 2.0)
-        .collect();
-    assert!(peer_errors(slow.clone()) > 0);
+    assert_eq!(
+        total(&before(&result, 1.0), |cluster| cluster.peer_errors),
+        0
+    );
+    let slow: Vec<&IntervalFigures> = between(&result, 1.0, 2.0);
+    assert!(total(&slow, |cluster| cluster.peer_errors) > 0);
     let api_loads: u64 = slow
         .iter()
         .map(|interval| node_field(interval, 0, |node| node.slowdb_loads))
@@ -261,7 +264,10 @@ fn a_node_slower_than_the_peer_timeout_costs_peer_timeouts_not_client_errors() {
         "the API node loads what node 2 is too slow to give"
     );
     // Requests in flight at 2 s still wait out their delay.
-    assert_eq!(peer_errors(after(&result, 2.5)), 0);
+    assert_eq!(
+        total(&after(&result, 2.5), |cluster| cluster.peer_errors),
+        0
+    );
 }
 
 #[test]
@@ -280,30 +286,25 @@ fn a_brownout_fails_loads_that_surface_as_500s_apart_from_missing_keys() {
     let failed = client.errors.status.get(&500).copied().unwrap_or(0);
     assert!(failed > 0);
     assert_eq!(client.errors.total, failed, "{:?}", client.errors);
-    let load_errors = |intervals: Vec<&IntervalFigures>| -> u64 {
-        intervals
-            .iter()
-            .map(|interval| cluster(interval).slowdb_load_errors)
-            .sum()
-    };
-    assert_eq!(load_errors(before(&result, 1.0)), 0);
-    assert_eq!(load_errors(after(&result, 2.25)), 0);
-    let total: u64 = result
-        .series
-        .iter()
-        .map(|interval| cluster(interval).slowdb_load_errors)
-        .sum();
+    assert_eq!(
+        total(&before(&result, 1.0), |cluster| cluster.slowdb_load_errors),
+        0
+    );
+    assert_eq!(
+        total(&after(&result, 2.25), |cluster| cluster.slowdb_load_errors),
+        0
+    );
+    let every: Vec<&IntervalFigures> = result.series.iter().collect();
+    let failed_loads = total(&every, |cluster| cluster.slowdb_load_errors);
     // Every failed load failed a request (nothing is cached); two requests
     // for one key in flight at once share a load (singleflight), so a few
     // more requests fail than loads. About 30% of the brownout's did.
     assert!(
-        total <= failed && failed <= total + total / 20,
-        "{total} failed loads, {failed} 500s"
+        failed_loads <= failed && failed <= failed_loads + failed_loads / 20,
+        "{failed_loads} failed loads, {failed} 500s"
     );
-    let brownout_requests: u64 = result
-        .series
-        .iter()
-        .filter(|interval| interval.client.start_secs >= 1.0 && interval.client.start_secs < 2.0)
+    let brownout_requests: u64 = between(&result, 1.0, 2.0)
+        .into_iter()
         .map(|interval| interval.client.requests)
         .sum();
     let share = failed as f64 / brownout_requests as f64;

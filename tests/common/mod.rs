@@ -215,3 +215,28 @@ pub fn read_checked(path: &std::path::Path) -> geecache_bench::harness::report::
     );
     geecache_bench::harness::report::read(path).expect("the result reads back")
 }
+
+/// Writes `workload` (JSON text) to a file, runs it with `flags` on a fresh
+/// cluster without calibration, and returns the schema-checked result.
+pub fn run_workload(
+    directory: &std::path::Path,
+    name: &str,
+    workload: &str,
+    flags: &[&str],
+) -> geecache_bench::harness::report::RunResult {
+    let file = directory.join(format!("{name}.json"));
+    std::fs::write(&file, workload).unwrap();
+    let out = directory.join(format!("{name}-result.json"));
+    let mut args = vec![
+        "--workload",
+        file.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--no-calibrate",
+        "--no-progress",
+    ];
+    args.extend_from_slice(flags);
+    let output = run(&args);
+    assert!(output.status.success(), "{name}: {}", text(&output.stderr));
+    read_checked(&out)
+}
