@@ -533,6 +533,23 @@ fn serve_mode_answers_the_source_documents_demo_and_target_runs_read_its_nodes()
     assert_eq!(cluster.slowdb.keys_loaded, None);
     let owned: u64 = result.nodes.iter().map(|node| node.keys_owned).sum();
     assert_eq!(owned, result.workload.keys);
+    // The series' cluster figures come from each peer's /_stats, read at
+    // every interval's end, and add up to the run's.
+    let series_loads: u64 = result
+        .series
+        .iter()
+        .map(|interval| {
+            interval
+                .cluster
+                .as_ref()
+                .map_or(0, |cluster| cluster.slowdb_loads)
+        })
+        .sum();
+    assert_eq!(series_loads, cluster.slowdb.loads);
+    assert!(result.series.iter().all(|interval| interval
+        .cluster
+        .as_ref()
+        .is_some_and(|cluster| cluster.nodes.len() == 3)));
 
     // Without --peers the cluster figures are marked absent.
     let bare = directory.join("bare.json");
@@ -552,6 +569,10 @@ fn serve_mode_answers_the_source_documents_demo_and_target_runs_read_its_nodes()
     assert!(output.status.success(), "{}", text(&output.stderr));
     let result = read_checked(&bare);
     assert!(result.cluster.is_none());
+    assert!(result
+        .series
+        .iter()
+        .all(|interval| interval.cluster.is_none()));
     assert!(result.nodes.is_empty());
     assert!(text(&output.stdout).contains("cluster figures: absent"));
 
