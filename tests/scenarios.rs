@@ -205,6 +205,27 @@ fn a_join_moves_the_rings_share_of_keys_and_the_new_node_loads_from_then_on() {
     assert!(join.extra_slowdb_loads.unwrap() > 0, "{join:?}");
     // The result's nodes: the fourth owns its ring share of the keys.
     assert_eq!(result.nodes[3].keys_owned, moves.after[3]);
+    // compare sets the event's cost beside another run's.
+    let out = directory.join("join-result.json");
+    let output = run(&[
+        "compare",
+        out.to_str().unwrap(),
+        out.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let comparison: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let rows = comparison["rows"].as_array().unwrap();
+    let moved = rows
+        .iter()
+        .find(|row| row["key"] == "events[0].moved_share")
+        .expect("the join's moved share is compared");
+    assert_eq!(moved["values"][0], moved["values"][1]);
+    assert_eq!(moved["label"], "event 0 (add_node): keys moved");
+    assert!(rows
+        .iter()
+        .any(|row| row["key"] == "events[0].extra_slowdb_loads"));
 }
 
 #[test]

@@ -10,7 +10,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::analysis::ring::max_over_mean;
-use crate::harness::report::RunResult;
+use crate::harness::report::{EventFigures, RunResult};
 
 /// Which way a figure improves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -191,10 +191,11 @@ pub struct Difference {
 /// A figure across results.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Row {
-    /// The metric's stable name.
-    pub key: &'static str,
+    /// The metric's stable name; an event's figures are
+    /// `events[I].FIGURE`.
+    pub key: String,
     /// Its label.
-    pub label: &'static str,
+    pub label: String,
     /// Which way is better.
     pub better: Better,
     /// The value in each result.
@@ -219,6 +220,56 @@ pub struct Comparison {
     pub rows: Vec<Row>,
 }
 
+/// Each event's cost across results, matched by the event's place in the
+/// workload: client errors, extra slow-store loads, recovery time and, for
+/// ring changes, the share of keys moved.
+fn event_rows(named: &[(String, RunResult)]) -> Vec<Row> {
+    let Some((_, first)) = named.first() else {
+        return Vec::new();
+    };
+    type Figure = fn(&EventFigures) -> Option<f64>;
+    let figures: [(&str, &str, Better, Figure); 4] = [
+        ("errors", "client errors", Better::Lower, |event| {
+            event.applied.then_some(event.errors as f64)
+        }),
+        (
+            "extra_slowdb_loads",
+            "extra slowdb loads",
+            Better::Lower,
+            |event| event.extra_slowdb_loads.map(|loads| loads as f64),
+        ),
+        ("recovery_secs", "recovery s", Better::Lower, |event| {
+            event.recovery_secs
+        }),
+        ("moved_share", "keys moved", Better::Lower, |event| {
+            event.moved_share
+        }),
+    ];
+    let mut rows = Vec::new();
+    for (index, event) in first.events.iter().enumerate() {
+        for (key, label, better, figure) in figures {
+            let values: Vec<Option<f64>> = named
+                .iter()
+                .map(|(_, result)| result.events.get(index).and_then(figure))
+                .collect();
+            if values.iter().all(Option::is_none) {
+                continue;
+            }
+            rows.push(Row {
+                key: format!("events[{index}].{key}"),
+                label: format!("event {index} ({}): {label}", event.event.action),
+                better,
+                change_percent: values
+                    .iter()
+                    .map(|&value| change_percent(values[0], value))
+                    .collect(),
+                values,
+            });
+        }
+    }
+    rows
+}
+
 /// Flattens JSON into dotted paths and leaf values.
 fn flatten(prefix: &str, value: &Value, into: &mut BTreeMap<String, Value>) {
     match value {
@@ -240,7 +291,8 @@ fn flatten(prefix: &str, value: &Value, into: &mut BTreeMap<String, Value>) {
 
 /// The fields that make two workloads measure different things; the cluster
 /// settings, seed and bounds of time are what comparisons vary.
-const WORKLOAD_IDENTITY: [&str; 6] = [
+const WORKLOAD_IDENTITY: [&str; 7] = [
+    "workload.events",
     "workload.keys",
     "workload.distribution",
     "workload.value_size",
@@ -293,7 +345,7 @@ pub fn compare(named: &[(String, RunResult)]) -> Comparison {
         .collect();
 
     let all_metrics: Vec<Vec<Metric>> = named.iter().map(|(_, result)| metrics(result)).collect();
-    let rows = all_metrics
+    let mut rows: Vec<Row> = all_metrics
         .first()
         .map(|first| {
             first
@@ -309,8 +361,8 @@ pub fn compare(named: &[(String, RunResult)]) -> Comparison {
                         .map(|&value| change_percent(values[0], value))
                         .collect();
                     Row {
-                        key: metric.key,
-                        label: metric.label,
+                        key: metric.key.to_owned(),
+                        label: metric.label.to_owned(),
                         better: metric.better,
                         values,
                         change_percent,
@@ -319,6 +371,7 @@ pub fn compare(named: &[(String, RunResult)]) -> Comparison {
                 .collect()
         })
         .unwrap_or_default();
+    rows.extend(event_rows(named));
     Comparison {
         results: named.iter().map(|(name, _)| name.clone()).collect(),
         different_workloads: !workload_differences.is_empty(),
@@ -340,7 +393,10 @@ fn show_value(value: &Value) -> String {
 pub fn show_figure(key: &str, value: Option<f64>) -> String {
     match value {
         None => "-".to_owned(),
-        Some(value) if key.ends_with("_ratio") => format!("{:.2}%", value * 100.0),
+        Some(value) if key.ends_with("_ratio") || key.ends_with("_share") => {
+            format!("{:.2}%", value * 100.0)
+        }
+        Some(value) if key.ends_with("_secs") => format!("{value:.2}"),
         Some(value) if key.ends_with("imbalance") || key.ends_with("per_request") => {
             format!("{value:.3}")
         }
@@ -385,9 +441,9 @@ pub fn table(comparison: &Comparison) -> String {
     }
     rows.push(header);
     for row in &comparison.rows {
-        let mut cells = vec![row.label.to_owned()];
+        let mut cells = vec![row.label.clone()];
         for (index, value) in row.values.iter().enumerate() {
-            cells.push(show_figure(row.key, *value));
+            cells.push(show_figure(&row.key, *value));
             if index > 0 {
                 cells.push(
                     row.change_percent[index]
