@@ -231,3 +231,81 @@ fn simulate_sweeps_a_grid_and_refuses_what_it_cannot_model() {
         text(&output.stderr)
     );
 }
+
+#[test]
+fn the_model_follows_request_indexed_events_counter_by_counter() {
+    let directory = scratch("simulate-events");
+    let workload = directory.join("events.json");
+    // A node stops and comes back empty, the store fails 30% of loads for
+    // a while, the hot set moves, another node stops and comes back with
+    // its cache: every counter of every node must still be predicted.
+    std::fs::write(
+        &workload,
+        r#"{
+          "name": "model-events", "keys": 2000,
+          "distribution": { "kind": "zipf", "exponent": 1.0 },
+          "requests": 4000, "warmup_requests": 500, "value_size": 100,
+          "slowdb": { "latency": { "kind": "none" }, "missing_share": 0.05 },
+          "cluster": { "cache_bytes": "64KiB" }, "seed": 11,
+          "events": [
+            { "at_request": 800, "action": "stop_node", "node": 2 },
+            { "at_request": 1600, "action": "slowdb", "error_share": 0.3 },
+            { "at_request": 2000, "action": "start_node", "node": 2 },
+            { "at_request": 2400, "action": "slowdb", "error_share": 0 },
+            { "at_request": 2800, "action": "shift_keys", "offset": 700 },
+            { "at_request": 3200, "action": "stop_node", "node": 1 },
+            { "at_request": 3600, "action": "start_node", "node": 1, "keep_cache": true }
+          ]
+        }"#,
+    )
+    .unwrap();
+    let out = directory.join("events-result.json");
+    let output = run(&[
+        "--workload",
+        workload.to_str().unwrap(),
+        "--deterministic",
+        "--no-calibrate",
+        "--no-progress",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let result = read_checked(&out);
+    // The events did something the model has to follow: peer errors while
+    // nodes were down, failed loads in the brownout.
+    let api = &result.nodes[0].stats.as_ref().unwrap().groups["scores"].stats;
+    assert!(api.peer_errors > 0 && api.local_load_errs > 0, "{api:?}");
+    let (code, report) = verify(&out);
+    assert_eq!(code, Some(0), "{report}");
+    assert!(report.contains("every counter as predicted"), "{report}");
+
+    // simulate predicts the same loads from the workload alone.
+    let output = run(&[
+        "simulate",
+        "--workload",
+        workload.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let predictions: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(
+        predictions[0]["cluster"]["slowdb"]["loads"].as_u64(),
+        Some(result.cluster.as_ref().unwrap().slowdb.loads)
+    );
+
+    // What the model cannot follow yet is refused, naming the event.
+    let joins = directory.join("join.json");
+    std::fs::write(
+        &joins,
+        r#"{ "requests": 100, "events": [{ "at_request": 10, "action": "add_node" }] }"#,
+    )
+    .unwrap();
+    let output = run(&["simulate", "--workload", joins.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        text(&output.stderr).contains("not add_node yet"),
+        "{}",
+        text(&output.stderr)
+    );
+}

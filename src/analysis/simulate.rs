@@ -24,9 +24,10 @@ use crate::geecache::stats::{CacheStats, GroupStatsSnapshot};
 use crate::geecache::{GroupOptions, HashKind, HashRing};
 use crate::harness::cluster::{ring_name, Faults, GROUP};
 use crate::harness::driver::KeySampler;
+use crate::harness::events::Action;
 use crate::harness::report::{ClusterFigures, Mode, RunResult};
 use crate::harness::run::{MEASURE_STREAM, WARMUP_STREAM};
-use crate::harness::slowdb::{is_missing, key_name, SlowDbSnapshot};
+use crate::harness::slowdb::{fails_in_brownout, is_missing, key_name, SlowDbSnapshot};
 use crate::harness::summary::percent;
 use crate::harness::workload::{Bound, Workload};
 use crate::units::align;
@@ -48,21 +49,60 @@ pub enum SimulateError {
     /// A result the model cannot predict.
     #[error("{0}")]
     Unverifiable(String),
-    /// The workload has events, which the model does not follow yet.
-    #[error("the workload has events ({0}), which the model does not follow yet: run the scenario, or simulate the workload without its events")]
+    /// An event the model cannot carry out.
+    #[error("{0}")]
     Events(String),
 }
 
-/// Refuses a workload with events: predicting it as if they did not happen
-/// would be wrong without saying so.
-fn without_events(workload: &Workload) -> Result<(), SimulateError> {
-    match workload.events.first() {
-        None => Ok(()),
-        Some(first) => Err(SimulateError::Events(format!(
-            "{} of them, the first {first}",
-            workload.events.len()
-        ))),
+/// An event as the model carries it out: before measured request `at`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ModelEvent {
+    /// The measured request it comes before.
+    pub at: u64,
+    /// What it does.
+    pub action: Action,
+}
+
+/// The workload's events in the order the model carries them out. Each
+/// needs a request number: its `at_request`, or, for a result, the request
+/// the run had reached when it happened (`applied`, by event; `None` for
+/// one that did not happen). Ring changes and slow nodes are not modelled
+/// yet, and a workload with them is refused.
+pub fn model_events(
+    workload: &Workload,
+    applied: Option<&[Option<u64>]>,
+) -> Result<Vec<ModelEvent>, SimulateError> {
+    let mut events = Vec::new();
+    for (index, event) in workload.events.iter().enumerate() {
+        if matches!(
+            event.action,
+            Action::AddNode {} | Action::RemoveNode { .. } | Action::SlowNode { .. }
+        ) {
+            return Err(SimulateError::Events(format!(
+                "events[{index}] ({event}): the model follows stop_node, start_node, slowdb, \
+                 shift_keys and set_rate, not {} yet",
+                event.action.name()
+            )));
+        }
+        let at = match (event.at_request, applied) {
+            (Some(request), None) => Some(request),
+            (_, Some(applied)) => applied.get(index).copied().flatten(),
+            (None, None) => {
+                return Err(SimulateError::Events(format!(
+                    "events[{index}] ({event}) happens at a time, and the model counts \
+                     requests: give it at_request, or verify a result of the run"
+                )))
+            }
+        };
+        if let Some(at) = at {
+            events.push(ModelEvent {
+                at,
+                action: event.action,
+            });
+        }
     }
+    events.sort_by_key(|event| event.at);
+    Ok(events)
 }
 
 /// The keys a workload asks for, in order, numbered densely in order of
@@ -82,6 +122,17 @@ impl KeySequence {
     /// The keys of `warmup` warm-up and `measure` measured requests of
     /// `workload`, as the driver picks them.
     pub fn new(workload: &Workload, warmup: u64, measure: u64) -> Result<Self, SimulateError> {
+        KeySequence::shifted(workload, warmup, measure, &[])
+    }
+
+    /// As [`KeySequence::new`], with the hot set moved by `events`'
+    /// `shift_keys` from the measured request each names.
+    pub fn shifted(
+        workload: &Workload,
+        warmup: u64,
+        measure: u64,
+        events: &[ModelEvent],
+    ) -> Result<Self, SimulateError> {
         for count in [warmup, measure] {
             if count >= u64::from(u32::MAX) {
                 return Err(SimulateError::TooManyRequests(count));
@@ -102,7 +153,21 @@ impl KeySequence {
             .concat()
         };
         let warmup_keys = sample(WARMUP_STREAM, warmup);
-        let measure_keys = sample(MEASURE_STREAM, measure);
+        let mut measure_keys = sample(MEASURE_STREAM, measure);
+        let shifts: Vec<(u64, u64)> = events
+            .iter()
+            .filter_map(|event| match event.action {
+                Action::ShiftKeys { offset } => Some((event.at, offset)),
+                _ => None,
+            })
+            .collect();
+        for (at, &(from, offset)) in shifts.iter().enumerate() {
+            let until = shifts.get(at + 1).map_or(measure, |next| next.0);
+            for index in &mut measure_keys[from.min(measure) as usize..until.min(measure) as usize]
+            {
+                *index = (*index + offset) % workload.keys;
+            }
+        }
         let mut numbers: HashMap<u64, u32> = HashMap::new();
         let mut sequence = KeySequence {
             warmup: Vec::with_capacity(warmup_keys.len()),
@@ -247,6 +312,15 @@ impl DenseLru {
         }
     }
 
+    /// Drops every entry; the counters go on, and nothing is evicted.
+    fn clear(&mut self) {
+        self.present.fill(false);
+        self.bytes = 0;
+        self.items = 0;
+        self.head = NIL;
+        self.tail = NIL;
+    }
+
     fn stats(&self) -> CacheStats {
         CacheStats {
             bytes: self.bytes,
@@ -292,10 +366,15 @@ struct ClusterModel<'a> {
     per_key: Vec<u32>,
     /// Store loads of keys that do not exist.
     missing_loads: u64,
+    /// Nodes stopped by an event.
+    stopped: Vec<bool>,
+    /// The share of store loads that fail (a brownout).
+    error_share: f64,
 }
 
 impl<'a> ClusterModel<'a> {
     fn new(keys: &'a KeySequence, owners: &'a [u16], nodes: u32, options: GroupOptions) -> Self {
+        let nodes_count = nodes;
         let distinct = keys.distinct();
         let nodes = (0..nodes)
             .map(|_| NodeModel {
@@ -315,6 +394,37 @@ impl<'a> ClusterModel<'a> {
             nodes,
             per_key: vec![0; distinct],
             missing_loads: 0,
+            stopped: vec![false; nodes_count as usize],
+            error_share: 0.0,
+        }
+    }
+
+    /// Carries out an event.
+    fn apply(&mut self, action: Action) {
+        match action {
+            Action::StopNode { node } => {
+                if let Some(stopped) = self.stopped.get_mut(node as usize) {
+                    *stopped = true;
+                }
+            }
+            Action::StartNode { node, keep_cache } => {
+                if let Some(stopped) = self.stopped.get_mut(node as usize) {
+                    *stopped = false;
+                }
+                if let (false, Some(model)) = (keep_cache, self.nodes.get_mut(node as usize)) {
+                    model.main.clear();
+                    if let Some(hot) = &mut model.hot {
+                        hot.clear();
+                    }
+                }
+            }
+            Action::Slowdb {
+                error_share: Some(share),
+                ..
+            } => self.error_share = share,
+            // Shifts are in the key sequence; rates and latencies change no
+            // counter; ring changes are refused before.
+            _ => {}
         }
     }
 
@@ -335,7 +445,10 @@ impl<'a> ClusterModel<'a> {
         }
         this.stats.loads_deduped += 1;
         let owner = self.owners[key as usize] as usize;
-        if any_owner && owner != node {
+        if any_owner && owner != node && self.stopped[owner] {
+            // The fetch from a stopped node fails; the node loads locally.
+            self.nodes[node].stats.peer_errors += 1;
+        } else if any_owner && owner != node {
             self.nodes[owner].stats.server_requests += 1;
             let found = self.get(owner, key, false);
             let this = &mut self.nodes[node];
@@ -359,7 +472,12 @@ impl<'a> ClusterModel<'a> {
     fn load_locally(&mut self, node: usize, key: u32) -> bool {
         let this = &mut self.nodes[node];
         this.slowdb_loads += 1;
+        let earlier = self.per_key[key as usize];
         self.per_key[key as usize] += 1;
+        if fails_in_brownout(self.keys.index[key as usize], earlier, self.error_share) {
+            this.stats.local_load_errs += 1;
+            return false;
+        }
         if self.keys.missing[key as usize] {
             self.missing_loads += 1;
             this.stats.local_load_errs += 1;
@@ -426,6 +544,7 @@ fn predict(
     options: GroupOptions,
     owners: &[u16],
     shares: Vec<f64>,
+    events: &[ModelEvent],
 ) -> Prediction {
     let mut model = ClusterModel::new(keys, owners, point.nodes, options);
     for &key in &keys.warmup {
@@ -433,7 +552,11 @@ fn predict(
     }
     let before_db = model.slowdb();
     let before: Vec<GroupReport> = model.nodes.iter().map(NodeModel::report).collect();
-    for &key in &keys.measure {
+    let mut pending = events.iter().peekable();
+    for (request, &key) in keys.measure.iter().enumerate() {
+        while let Some(event) = pending.next_if(|event| event.at <= request as u64) {
+            model.apply(event.action);
+        }
         model.get(0, key, true);
     }
     let db = model.slowdb().since(&before_db);
@@ -493,8 +616,13 @@ pub fn request_count(workload: &Workload) -> Result<u64, SimulateError> {
 /// Predicts every configuration of `grid` for `workload`, in grid order,
 /// on every core.
 pub fn simulate(workload: &Workload, grid: &Grid) -> Result<Vec<Prediction>, SimulateError> {
-    without_events(workload)?;
-    let keys = KeySequence::new(workload, workload.warmup_requests, request_count(workload)?)?;
+    let events = model_events(workload, None)?;
+    let keys = KeySequence::shifted(
+        workload,
+        workload.warmup_requests,
+        request_count(workload)?,
+        &events,
+    )?;
     let points = grid.points(workload);
     // One ring per (nodes, hash, replicas), shared by its cache sizes.
     let mut rings: Vec<(u32, HashKind, u32)> = Vec::new();
@@ -516,7 +644,7 @@ pub fn simulate(workload: &Workload, grid: &Grid) -> Result<Vec<Prediction>, Sim
             .expect("every point's ring is listed");
         let (owners, shares) = &owners[ring];
         let options = options_of(workload, &point, &Faults::default());
-        predict(&keys, point, options, owners, shares.clone())
+        predict(&keys, point, options, owners, shares.clone(), &events)
     }))
 }
 
@@ -559,7 +687,18 @@ pub fn verify(result: &RunResult) -> Result<Verification, SimulateError> {
         ));
     };
     let workload = &result.workload;
-    without_events(workload)?;
+    let applied: Vec<Option<u64>> = workload
+        .events
+        .iter()
+        .enumerate()
+        .map(|(index, _)| {
+            result
+                .events
+                .get(index)
+                .and_then(|figures| figures.applied_at_request)
+        })
+        .collect();
+    let events = model_events(workload, Some(&applied))?;
     let cluster = &workload.cluster;
     let point = Point {
         nodes: cluster.nodes,
@@ -570,7 +709,12 @@ pub fn verify(result: &RunResult) -> Result<Verification, SimulateError> {
     let faults = result.faults.unwrap_or_default();
     // At one request in flight, the measurement asked for the first
     // `requests` keys of its stream, however the run was bounded.
-    let keys = KeySequence::new(workload, workload.warmup_requests, result.client.requests)?;
+    let keys = KeySequence::shifted(
+        workload,
+        workload.warmup_requests,
+        result.client.requests,
+        &events,
+    )?;
     let (owners, shares) = keys.owners(point.nodes, point.replicas, point.hash);
     let prediction = predict(
         &keys,
@@ -578,6 +722,7 @@ pub fn verify(result: &RunResult) -> Result<Verification, SimulateError> {
         options_of(workload, &point, &faults),
         &owners,
         shares,
+        &events,
     );
 
     let mut run_cluster = run_cluster.clone();
@@ -611,13 +756,22 @@ pub fn verify(result: &RunResult) -> Result<Verification, SimulateError> {
         &json(&run_loads),
         &mut differences,
     );
-    let caveat = (workload.concurrency > 1).then(|| {
-        format!(
+    let mut caveats = Vec::new();
+    if workload.concurrency > 1 {
+        caveats.push(format!(
             "the run had up to {} requests in flight: the model is exact only with one \
              (--deterministic); overlapping loads and singleflight make runs differ",
             workload.concurrency
-        )
-    });
+        ));
+    }
+    if workload.events.iter().any(|event| event.at.is_some()) {
+        caveats.push(
+            "its events happened at times: the model places each before the request the run \
+             had reached then (applied_at_request), which is exact only for at_request events"
+                .to_owned(),
+        );
+    }
+    let caveat = (!caveats.is_empty()).then(|| caveats.join("; "));
     Ok(Verification {
         prediction,
         differences,
