@@ -238,7 +238,8 @@ fn the_model_follows_request_indexed_events_counter_by_counter() {
     let workload = directory.join("events.json");
     // A node stops and comes back empty, the store fails 30% of loads for
     // a while, the hot set moves, another node stops and comes back with
-    // its cache: every counter of every node must still be predicted.
+    // its cache, a node joins and one leaves: every counter of every node
+    // must still be predicted.
     std::fs::write(
         &workload,
         r#"{
@@ -254,7 +255,9 @@ fn the_model_follows_request_indexed_events_counter_by_counter() {
             { "at_request": 2400, "action": "slowdb", "error_share": 0 },
             { "at_request": 2800, "action": "shift_keys", "offset": 700 },
             { "at_request": 3200, "action": "stop_node", "node": 1 },
-            { "at_request": 3600, "action": "start_node", "node": 1, "keep_cache": true }
+            { "at_request": 3600, "action": "start_node", "node": 1, "keep_cache": true },
+            { "at_request": 3700, "action": "add_node" },
+            { "at_request": 3850, "action": "remove_node", "node": 2 }
           ]
         }"#,
     )
@@ -294,17 +297,22 @@ fn the_model_follows_request_indexed_events_counter_by_counter() {
         Some(result.cluster.as_ref().unwrap().slowdb.loads)
     );
 
-    // What the model cannot follow yet is refused, naming the event.
-    let joins = directory.join("join.json");
+    // The joined node is predicted as the fourth.
+    assert_eq!(result.nodes.len(), 4);
+    assert_eq!(predictions[0]["nodes"].as_array().unwrap().len(), 4);
+
+    // What the model cannot follow is refused, naming the event.
+    let slow = directory.join("slow.json");
     std::fs::write(
-        &joins,
-        r#"{ "requests": 100, "events": [{ "at_request": 10, "action": "add_node" }] }"#,
+        &slow,
+        r#"{ "requests": 100,
+             "events": [{ "at_request": 10, "action": "slow_node", "node": 1, "delay": "1s" }] }"#,
     )
     .unwrap();
-    let output = run(&["simulate", "--workload", joins.to_str().unwrap()]);
+    let output = run(&["simulate", "--workload", slow.to_str().unwrap()]);
     assert_eq!(output.status.code(), Some(2));
     assert!(
-        text(&output.stderr).contains("not add_node yet"),
+        text(&output.stderr).contains("slow_node"),
         "{}",
         text(&output.stderr)
     );

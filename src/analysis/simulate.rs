@@ -74,14 +74,10 @@ pub fn model_events(
 ) -> Result<Vec<ModelEvent>, SimulateError> {
     let mut events = Vec::new();
     for (index, event) in workload.events.iter().enumerate() {
-        if matches!(
-            event.action,
-            Action::AddNode {} | Action::RemoveNode { .. } | Action::SlowNode { .. }
-        ) {
+        if matches!(event.action, Action::SlowNode { .. }) {
             return Err(SimulateError::Events(format!(
-                "events[{index}] ({event}): the model follows stop_node, start_node, slowdb, \
-                 shift_keys and set_rate, not {} yet",
-                event.action.name()
+                "events[{index}] ({event}): the model follows every action but slow_node, \
+                 whose effect depends on timing"
             )));
         }
         let at = match (event.at_request, applied) {
@@ -206,12 +202,27 @@ impl KeySequence {
     /// The owner of each key on a ring of `nodes` nodes named as a run
     /// names them, and each node's ring share.
     pub fn owners(&self, nodes: u32, replicas: u32, hash: HashKind) -> (Vec<u16>, Vec<f64>) {
+        let members: Vec<usize> = (0..nodes as usize).collect();
+        self.owners_among(&members, replicas, hash)
+    }
+
+    /// The owner of each key (a node index) on the ring of `members` (node
+    /// indices, in the order the nodes add them), and each member's share.
+    pub fn owners_among(
+        &self,
+        members: &[usize],
+        replicas: u32,
+        hash: HashKind,
+    ) -> (Vec<u16>, Vec<f64>) {
         let mut ring = HashRing::new(replicas as usize, hash);
-        ring.add((0..nodes as usize).map(ring_name));
+        ring.add(members.iter().map(|&member| ring_name(member)));
         let owners = self
             .index
             .iter()
-            .map(|&index| ring.owner_index(&key_name(index)).unwrap_or(0) as u16)
+            .map(|&index| {
+                let slot = ring.owner_index(&key_name(index)).unwrap_or(0);
+                members.get(slot).copied().unwrap_or(0) as u16
+            })
             .collect();
         (owners, ring.shares())
     }
@@ -342,6 +353,19 @@ struct NodeModel {
 }
 
 impl NodeModel {
+    /// A node with empty caches.
+    fn new(options: GroupOptions, distinct: usize) -> NodeModel {
+        NodeModel {
+            stats: GroupStatsSnapshot::default(),
+            main: DenseLru::new(options.cache_bytes as u64, distinct),
+            hot: options
+                .hot_cache
+                .then(|| DenseLru::new((options.cache_bytes / 8).max(1) as u64, distinct)),
+            hot_draws: 0,
+            slowdb_loads: 0,
+        }
+    }
+
     /// The group's cache lookup: the main cache, then the hot cache.
     fn lookup(&mut self, key: u32) -> bool {
         self.main.get(key) || self.hot.as_mut().is_some_and(|hot| hot.get(key))
@@ -359,7 +383,11 @@ impl NodeModel {
 /// A cluster: node 0 takes the API's gets, as in a run.
 struct ClusterModel<'a> {
     keys: &'a KeySequence,
-    owners: &'a [u16],
+    owners: std::borrow::Cow<'a, [u16]>,
+    /// The ring's settings and its members in order, for ring changes.
+    ring: (u32, HashKind),
+    members: Vec<usize>,
+    options: GroupOptions,
     singleflight: bool,
     nodes: Vec<NodeModel>,
     /// Store loads of each key.
@@ -373,23 +401,19 @@ struct ClusterModel<'a> {
 }
 
 impl<'a> ClusterModel<'a> {
-    fn new(keys: &'a KeySequence, owners: &'a [u16], nodes: u32, options: GroupOptions) -> Self {
+    fn new(keys: &'a KeySequence, owners: &'a [u16], point: Point, options: GroupOptions) -> Self {
+        let nodes = point.nodes;
         let nodes_count = nodes;
         let distinct = keys.distinct();
         let nodes = (0..nodes)
-            .map(|_| NodeModel {
-                stats: GroupStatsSnapshot::default(),
-                main: DenseLru::new(options.cache_bytes as u64, distinct),
-                hot: options
-                    .hot_cache
-                    .then(|| DenseLru::new((options.cache_bytes / 8).max(1) as u64, distinct)),
-                hot_draws: 0,
-                slowdb_loads: 0,
-            })
+            .map(|_| NodeModel::new(options, distinct))
             .collect();
         ClusterModel {
             keys,
-            owners,
+            owners: std::borrow::Cow::Borrowed(owners),
+            ring: (point.replicas, point.hash),
+            members: (0..point.nodes as usize).collect(),
+            options,
             singleflight: options.singleflight,
             nodes,
             per_key: vec![0; distinct],
@@ -397,6 +421,13 @@ impl<'a> ClusterModel<'a> {
             stopped: vec![false; nodes_count as usize],
             error_share: 0.0,
         }
+    }
+
+    /// Every key's owner on the ring of the members now.
+    fn reroute(&mut self) {
+        let (replicas, hash) = self.ring;
+        let (owners, _) = self.keys.owners_among(&self.members, replicas, hash);
+        self.owners = std::borrow::Cow::Owned(owners);
     }
 
     /// Carries out an event.
@@ -422,8 +453,20 @@ impl<'a> ClusterModel<'a> {
                 error_share: Some(share),
                 ..
             } => self.error_share = share,
+            Action::AddNode {} => {
+                let index = self.nodes.len();
+                self.nodes
+                    .push(NodeModel::new(self.options, self.keys.distinct()));
+                self.stopped.push(false);
+                self.members.push(index);
+                self.reroute();
+            }
+            Action::RemoveNode { node } => {
+                self.members.retain(|&member| member != node as usize);
+                self.reroute();
+            }
             // Shifts are in the key sequence; rates and latencies change no
-            // counter; ring changes are refused before.
+            // counter; slow nodes are refused before.
             _ => {}
         }
     }
@@ -546,7 +589,7 @@ fn predict(
     shares: Vec<f64>,
     events: &[ModelEvent],
 ) -> Prediction {
-    let mut model = ClusterModel::new(keys, owners, point.nodes, options);
+    let mut model = ClusterModel::new(keys, owners, point, options);
     for &key in &keys.warmup {
         model.get(0, key, true);
     }
@@ -560,12 +603,16 @@ fn predict(
         model.get(0, key, true);
     }
     let db = model.slowdb().since(&before_db);
+    // A node that joined during the measurement did all it did then.
     let nodes: Vec<GroupReport> = model
         .nodes
         .iter()
-        .zip(&before)
-        .map(|(node, before)| {
+        .enumerate()
+        .map(|(index, node)| {
             let now = node.report();
+            let Some(before) = before.get(index) else {
+                return now;
+            };
             GroupReport {
                 stats: now.stats.since(&before.stats),
                 main_cache: now.main_cache.since(&before.main_cache),
