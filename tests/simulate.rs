@@ -22,8 +22,14 @@ const WORKLOAD: &str = r#"{
 }"#;
 
 fn deterministic_run(directory: &Path, name: &str, flags: &[&str]) -> PathBuf {
-    let workload = directory.join("model.json");
-    std::fs::write(&workload, WORKLOAD).unwrap();
+    deterministic_run_of(directory, name, WORKLOAD, flags)
+}
+
+/// Runs the workload `text` with one request in flight; returns the
+/// result's path.
+fn deterministic_run_of(directory: &Path, name: &str, text_of: &str, flags: &[&str]) -> PathBuf {
+    let workload = directory.join(format!("{name}-workload.json"));
+    std::fs::write(&workload, text_of).unwrap();
     let out = directory.join(format!("{name}.json"));
     let mut args = vec![
         "--workload",
@@ -235,13 +241,9 @@ fn simulate_sweeps_a_grid_and_refuses_what_it_cannot_model() {
 #[test]
 fn the_model_follows_request_indexed_events_counter_by_counter() {
     let directory = scratch("simulate-events");
-    let workload = directory.join("events.json");
-    // A node stops and comes back empty, the store fails 30% of loads for
-    // a while, the hot set moves, another node stops and comes back with
-    // its cache, a node joins and one leaves: every counter of every node
-    // must still be predicted.
-    std::fs::write(
-        &workload,
+    let out = deterministic_run_of(
+        &directory,
+        "events",
         r#"{
           "name": "model-events", "keys": 2000,
           "distribution": { "kind": "zipf", "exponent": 1.0 },
@@ -260,19 +262,8 @@ fn the_model_follows_request_indexed_events_counter_by_counter() {
             { "at_request": 3850, "action": "remove_node", "node": 2 }
           ]
         }"#,
-    )
-    .unwrap();
-    let out = directory.join("events-result.json");
-    let output = run(&[
-        "--workload",
-        workload.to_str().unwrap(),
-        "--deterministic",
-        "--no-calibrate",
-        "--no-progress",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    assert!(output.status.success(), "{}", text(&output.stderr));
+        &[],
+    );
     let result = read_checked(&out);
     // The events did something the model has to follow: peer errors while
     // nodes were down, failed loads in the brownout.
@@ -286,7 +277,7 @@ fn the_model_follows_request_indexed_events_counter_by_counter() {
     let output = run(&[
         "simulate",
         "--workload",
-        workload.to_str().unwrap(),
+        directory.join("events-workload.json").to_str().unwrap(),
         "--format",
         "json",
     ]);
