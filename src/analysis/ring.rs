@@ -211,20 +211,9 @@ pub fn analyse_change(config: RingConfig, change: Change, keys: u64) -> ChangeRe
             .collect(),
     };
     let moves = key_moves(&ring_of(&names), &ring_of(&after_names), keys);
-    let share = |count: u64| {
-        if keys > 0 {
-            count as f64 / keys as f64
-        } else {
-            0.0
-        }
-    };
-    let (kind, count_or_index, ideal) = match change {
-        Change::Join(count) => ("join", count, count as f64 / (config.nodes + count) as f64),
-        Change::Leave(index) => (
-            "leave",
-            index,
-            share(moves.before.get(index).copied().unwrap_or(0)),
-        ),
+    let (kind, count_or_index) = match change {
+        Change::Join(count) => ("join", count),
+        Change::Leave(index) => ("leave", index),
     };
     let imbalance = |owned: &[u64]| {
         let counts: Vec<f64> = owned
@@ -250,7 +239,7 @@ pub fn analyse_change(config: RingConfig, change: Change, keys: u64) -> ChangeRe
         keys,
         moved_keys: moves.moved,
         moved_share: moves.moved_share(),
-        ideal_moved_share: ideal,
+        ideal_moved_share: moves.ideal_share,
         key_imbalance_before: imbalance(&moves.before),
         key_imbalance_after: imbalance(&moves.after),
         per_node,

@@ -428,6 +428,10 @@ pub struct KeyMoves {
     pub lost: Vec<u64>,
     /// Moved keys each node gained.
     pub gained: Vec<u64>,
+    /// The least any placement could move: the keys of the nodes that left
+    /// (they must go), plus for nodes that joined their even share of the
+    /// ring after (K/(n+K) for K joining n).
+    pub ideal_share: f64,
 }
 
 impl KeyMoves {
@@ -471,6 +475,7 @@ pub fn key_moves(before: &HashRing, after: &HashRing, keys: u64) -> KeyMoves {
         after: vec![0; count],
         lost: vec![0; count],
         gained: vec![0; count],
+        ideal_share: 0.0,
     };
     let mut key = String::with_capacity(24);
     for index in 0..keys {
@@ -494,6 +499,15 @@ pub fn key_moves(before: &HashRing, after: &HashRing, keys: u64) -> KeyMoves {
             }
         }
     }
+    let on = |ring: &HashRing, name: &String| ring.peers().contains(name);
+    let left_keys: u64 = (0..count)
+        .filter(|&at| !on(after, &moves.nodes[at]))
+        .map(|at| moves.before[at])
+        .sum();
+    let joined = moves.nodes.iter().filter(|name| !on(before, name)).count();
+    let share = |part: f64, whole: f64| if whole > 0.0 { part / whole } else { 0.0 };
+    moves.ideal_share =
+        share(left_keys as f64, keys as f64) + share(joined as f64, after.peers().len() as f64);
     moves
 }
 
@@ -520,6 +534,7 @@ mod tests {
         assert_eq!(moves.after[3], moves.moved);
         assert_eq!(moves.before.iter().sum::<u64>(), 50_000);
         assert_eq!(moves.after.iter().sum::<u64>(), 50_000);
+        assert_eq!(moves.ideal_share, 0.25);
         // About a quarter: the new node's share of four.
         assert!(
             (0.20..0.30).contains(&moves.moved_share()),
@@ -537,6 +552,7 @@ mod tests {
         assert_eq!(moves.lost[1], moves.moved);
         assert_eq!(moves.after[1], 0);
         assert_eq!(moves.gained[0] + moves.gained[2], moves.moved);
+        assert_eq!(moves.ideal_share, moves.moved_share());
         let same = key_moves(&before, &before, 20_000);
         assert_eq!(same.moved, 0);
         assert_eq!(same.moved_share(), 0.0);

@@ -366,17 +366,12 @@ pub async fn run(plan: &RunPlan, control: &Arc<Control>) -> Result<RunResult, Ru
     let before = observer.read().await;
     let start = Instant::now();
     let scenario = (!workload.events.is_empty()).then(|| {
-        let levers = match &observer {
-            Observer::Local(cluster) => Levers {
-                cluster: Some(Arc::clone(cluster)),
-                db: Some(cluster.db().clone()),
-                keys: workload.keys,
+        let levers = Levers {
+            cluster: match &observer {
+                Observer::Local(cluster) => Some(Arc::clone(cluster)),
+                Observer::Remote { .. } => None,
             },
-            Observer::Remote { .. } => Levers {
-                cluster: None,
-                db: None,
-                keys: workload.keys,
-            },
+            keys: workload.keys,
         };
         Scenario::new(&workload.events, levers, start, workload.rate)
     });

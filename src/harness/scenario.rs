@@ -13,14 +13,11 @@ use crate::geecache::peers::BoxFuture;
 use crate::harness::cluster::Cluster;
 use crate::harness::driver::{EventHook, RateChange, RateSchedule, Steering};
 use crate::harness::events::{key_moves, Action, Event};
-use crate::harness::slowdb::SlowDb;
 
 /// What the harness can act on in a run.
 pub struct Levers {
-    /// The cluster, when the run started its own.
+    /// The cluster and its slow store, when the run started its own.
     pub cluster: Option<Arc<Cluster>>,
-    /// The run's slow store, likewise.
-    pub db: Option<SlowDb>,
     /// The keys in the key space, for moved keys.
     pub keys: u64,
 }
@@ -166,20 +163,7 @@ impl Scenario {
                         Ok(change) => {
                             let moves = key_moves(&change.before, &change.after, self.levers.keys);
                             applied.moved_share = Some(moves.moved_share());
-                            let keys = self.levers.keys.max(1) as f64;
-                            applied.ideal_moved_share = Some(match event.action {
-                                // The leaver's own keys are the least that
-                                // can move.
-                                Action::RemoveNode { node: index } => {
-                                    let name = crate::harness::cluster::ring_name(node(index));
-                                    moves
-                                        .nodes
-                                        .iter()
-                                        .position(|known| *known == name)
-                                        .map_or(0.0, |at| moves.before[at] as f64 / keys)
-                                }
-                                _ => 1.0 / change.after.peers().len().max(1) as f64,
-                            });
+                            applied.ideal_moved_share = Some(moves.ideal_share);
                         }
                         Err(error) => applied.error = Some(error.to_string()),
                     }
@@ -189,8 +173,8 @@ impl Scenario {
                 latency,
                 error_share,
             } => {
-                if let Some(db) = &self.levers.db {
-                    db.brownout(latency, error_share);
+                if let Some(cluster) = cluster {
+                    cluster.db().brownout(latency, error_share);
                 }
             }
             Action::ShiftKeys { offset } => self.steering.shift_keys(offset),
