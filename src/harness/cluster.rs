@@ -109,14 +109,11 @@ pub struct Cluster {
     db: SlowDb,
 }
 
-/// Every node the cluster has had, in node order; a node that left stays,
-/// stopped and off the rings, so its counters can still be read.
+/// Every node the cluster has had, in node order (node `i` is
+/// [`ring_name`]`(i)` on the ring); a node that left stays, stopped and off
+/// the rings, so its counters can still be read.
 struct Members {
     nodes: Vec<Arc<Node>>,
-    /// Names on the ring.
-    names: Vec<String>,
-    /// Where each node listens.
-    urls: Vec<String>,
     /// Whether each node is on the rings (false once it left).
     on_ring: Vec<bool>,
 }
@@ -153,22 +150,20 @@ impl Cluster {
             base_port,
             members: RwLock::new(Members {
                 nodes: Vec::new(),
-                names: Vec::new(),
-                urls: Vec::new(),
                 on_ring: Vec::new(),
             }),
             db,
         };
         for _ in 0..settings.nodes {
-            let (index, node) = cluster.launch().await?;
-            cluster.members_mut().push(index, node);
+            let node = cluster.launch().await?;
+            cluster.members_mut().push(node);
         }
         cluster.route_members();
         Ok(cluster)
     }
 
     /// Starts the next node (index = the nodes so far) without routes.
-    async fn launch(&self) -> Result<(usize, Node), ClusterError> {
+    async fn launch(&self) -> Result<Node, ClusterError> {
         let index = self.members().nodes.len();
         let port = match self.base_port {
             None => 0,
@@ -185,18 +180,18 @@ impl Cluster {
         let mut config = node_config(&self.settings, addr, index == 0);
         config.url = Some(ring_name(index));
         config.injected_delay = self.faults.delay.map(Span::duration).unwrap_or_default();
-        let node = Node::start(config, vec![group])
+        Node::start(config, vec![group])
             .await
-            .map_err(|source| ClusterError::Node { index, source })?;
-        Ok((index, node))
+            .map_err(|source| ClusterError::Node { index, source })
     }
 
     /// Gives every node on the ring the ring of the members.
     fn route_members(&self) {
         let members = self.members();
+        let (names, urls) = (members.names(), members.urls());
         let routes: Vec<(&str, &str)> = (0..members.nodes.len())
             .filter(|&index| members.on_ring[index])
-            .map(|index| (members.names[index].as_str(), members.urls[index].as_str()))
+            .map(|index| (names[index].as_str(), urls[index].as_str()))
             .collect();
         for (index, node) in members.nodes.iter().enumerate() {
             if members.on_ring[index] {
@@ -224,18 +219,18 @@ impl Cluster {
 
     /// The API node's base URL.
     pub fn api_url(&self) -> String {
-        self.members().urls[0].clone()
+        self.urls().swap_remove(0)
     }
 
     /// Every node's name on the ring, in node order, those that left
     /// included.
     pub fn names(&self) -> Vec<String> {
-        self.members().names.clone()
+        self.members().names()
     }
 
     /// Every node's base URL (where it listens), in node order.
     pub fn urls(&self) -> Vec<String> {
-        self.members().urls.clone()
+        self.members().urls()
     }
 
     /// The slow store.
@@ -292,8 +287,8 @@ impl Cluster {
     /// A new node joins: it starts, and every member's ring gets it.
     pub async fn add_node(&self) -> Result<RingChange, ClusterError> {
         let before = self.ring();
-        let (index, node) = self.launch().await?;
-        self.members_mut().push(index, node);
+        let node = self.launch().await?;
+        self.members_mut().push(node);
         self.route_members();
         Ok(self.change_since(before))
     }
@@ -339,10 +334,20 @@ impl Cluster {
 }
 
 impl Members {
-    fn push(&mut self, index: usize, node: Node) {
-        debug_assert_eq!(index, self.nodes.len());
-        self.names.push(ring_name(index));
-        self.urls.push(format!("http://{}", node.addr()));
+    /// Each node's name on the ring.
+    fn names(&self) -> Vec<String> {
+        (0..self.nodes.len()).map(ring_name).collect()
+    }
+
+    /// Each node's base URL, where it listens.
+    fn urls(&self) -> Vec<String> {
+        self.nodes
+            .iter()
+            .map(|node| format!("http://{}", node.addr()))
+            .collect()
+    }
+
+    fn push(&mut self, node: Node) {
         self.on_ring.push(true);
         self.nodes.push(Arc::new(node));
     }

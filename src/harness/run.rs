@@ -117,14 +117,18 @@ struct Counters {
 impl Counters {
     fn of(reading: &Reading) -> Counters {
         Counters {
-            nodes: reading
-                .nodes
-                .iter()
-                .map(|node| node.as_ref().and_then(group_of))
-                .collect(),
+            nodes: group_counters(&reading.nodes),
             db_loads: reading.db.as_ref().map(|db| db.per_node.clone()),
         }
     }
+}
+
+/// Each node's group counters, from its figures where it could be read.
+fn group_counters(nodes: &[Option<NodeStats>]) -> Vec<NodeCounters> {
+    nodes
+        .iter()
+        .map(|node| node.as_ref().and_then(group_of))
+        .collect()
 }
 
 /// Every counter at one moment.
@@ -166,11 +170,7 @@ impl Observer {
     async fn counters(&self) -> Counters {
         match self {
             Observer::Local(cluster) => Counters {
-                nodes: cluster
-                    .stats()
-                    .iter()
-                    .map(|node| node.as_ref().and_then(group_of))
-                    .collect(),
+                nodes: group_counters(&cluster.stats()),
                 db_loads: Some(cluster.db().loads_per_node()),
             },
             Observer::Remote { .. } => Counters::of(&self.read().await),
@@ -191,12 +191,7 @@ impl Observer {
     /// Each node's name on the ring and where it listens.
     fn nodes(&self) -> Vec<(String, String)> {
         match self {
-            Observer::Local(cluster) => cluster
-                .names()
-                .iter()
-                .cloned()
-                .zip(cluster.urls().iter().cloned())
-                .collect(),
+            Observer::Local(cluster) => cluster.names().into_iter().zip(cluster.urls()).collect(),
             Observer::Remote { peers, .. } => peers
                 .iter()
                 .map(|(url, _)| (url.clone(), url.clone()))
