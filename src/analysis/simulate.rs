@@ -350,6 +350,8 @@ struct NodeModel {
     hot: Option<DenseLru>,
     hot_draws: u64,
     slowdb_loads: u64,
+    /// Stopped by an event: its peers' fetches fail.
+    stopped: bool,
 }
 
 impl NodeModel {
@@ -363,6 +365,7 @@ impl NodeModel {
                 .then(|| DenseLru::new((options.cache_bytes / 8).max(1) as u64, distinct)),
             hot_draws: 0,
             slowdb_loads: 0,
+            stopped: false,
         }
     }
 
@@ -384,49 +387,43 @@ impl NodeModel {
 struct ClusterModel<'a> {
     keys: &'a KeySequence,
     owners: std::borrow::Cow<'a, [u16]>,
-    /// The ring's settings and its members in order, for ring changes.
-    ring: (u32, HashKind),
+    /// The configuration, whose ring settings ring changes keep.
+    point: Point,
+    /// The nodes on the ring, in the order they joined.
     members: Vec<usize>,
     options: GroupOptions,
-    singleflight: bool,
     nodes: Vec<NodeModel>,
     /// Store loads of each key.
     per_key: Vec<u32>,
     /// Store loads of keys that do not exist.
     missing_loads: u64,
-    /// Nodes stopped by an event.
-    stopped: Vec<bool>,
     /// The share of store loads that fail (a brownout).
     error_share: f64,
 }
 
 impl<'a> ClusterModel<'a> {
     fn new(keys: &'a KeySequence, owners: &'a [u16], point: Point, options: GroupOptions) -> Self {
-        let nodes = point.nodes;
-        let nodes_count = nodes;
         let distinct = keys.distinct();
-        let nodes = (0..nodes)
-            .map(|_| NodeModel::new(options, distinct))
-            .collect();
         ClusterModel {
             keys,
             owners: std::borrow::Cow::Borrowed(owners),
-            ring: (point.replicas, point.hash),
+            point,
             members: (0..point.nodes as usize).collect(),
             options,
-            singleflight: options.singleflight,
-            nodes,
+            nodes: (0..point.nodes)
+                .map(|_| NodeModel::new(options, distinct))
+                .collect(),
             per_key: vec![0; distinct],
             missing_loads: 0,
-            stopped: vec![false; nodes_count as usize],
             error_share: 0.0,
         }
     }
 
     /// Every key's owner on the ring of the members now.
     fn reroute(&mut self) {
-        let (replicas, hash) = self.ring;
-        let (owners, _) = self.keys.owners_among(&self.members, replicas, hash);
+        let (owners, _) =
+            self.keys
+                .owners_among(&self.members, self.point.replicas, self.point.hash);
         self.owners = std::borrow::Cow::Owned(owners);
     }
 
@@ -434,18 +431,18 @@ impl<'a> ClusterModel<'a> {
     fn apply(&mut self, action: Action) {
         match action {
             Action::StopNode { node } => {
-                if let Some(stopped) = self.stopped.get_mut(node as usize) {
-                    *stopped = true;
+                if let Some(model) = self.nodes.get_mut(node as usize) {
+                    model.stopped = true;
                 }
             }
             Action::StartNode { node, keep_cache } => {
-                if let Some(stopped) = self.stopped.get_mut(node as usize) {
-                    *stopped = false;
-                }
-                if let (false, Some(model)) = (keep_cache, self.nodes.get_mut(node as usize)) {
-                    model.main.clear();
-                    if let Some(hot) = &mut model.hot {
-                        hot.clear();
+                if let Some(model) = self.nodes.get_mut(node as usize) {
+                    model.stopped = false;
+                    if !keep_cache {
+                        model.main.clear();
+                        if let Some(hot) = &mut model.hot {
+                            hot.clear();
+                        }
                     }
                 }
             }
@@ -457,7 +454,6 @@ impl<'a> ClusterModel<'a> {
                 let index = self.nodes.len();
                 self.nodes
                     .push(NodeModel::new(self.options, self.keys.distinct()));
-                self.stopped.push(false);
                 self.members.push(index);
                 self.reroute();
             }
@@ -482,13 +478,13 @@ impl<'a> ClusterModel<'a> {
         this.stats.loads += 1;
         // Singleflight looks again inside the flight (one request in
         // flight: it never finds the key, but the lookup counts).
-        if self.singleflight && this.lookup(key) {
+        if self.options.singleflight && this.lookup(key) {
             this.stats.cache_hits += 1;
             return true;
         }
         this.stats.loads_deduped += 1;
         let owner = self.owners[key as usize] as usize;
-        if any_owner && owner != node && self.stopped[owner] {
+        if any_owner && owner != node && self.nodes[owner].stopped {
             // The fetch from a stopped node fails; the node loads locally.
             self.nodes[node].stats.peer_errors += 1;
         } else if any_owner && owner != node {

@@ -505,14 +505,12 @@ pub fn costs(
     series: &[IntervalFigures],
     interval_secs: f64,
 ) -> Vec<EventFigures> {
-    let mut times: Vec<f64> = applied.iter().flatten().map(|done| done.at_secs).collect();
-    times.sort_by(f64::total_cmp);
     let mut figures: Vec<EventFigures> = events
         .iter()
         .enumerate()
         .map(|(index, event)| {
             let done = applied.get(index).cloned().flatten();
-            let figures = EventFigures {
+            EventFigures {
                 event: event.clone(),
                 applied: done.is_some(),
                 at_secs: done.as_ref().map(|done| done.at_secs),
@@ -525,28 +523,24 @@ pub fn costs(
                 window_secs: None,
                 moved_share: done.as_ref().and_then(|done| done.moved_share),
                 ideal_moved_share: done.as_ref().and_then(|done| done.ideal_moved_share),
-            };
-            figures
+            }
         })
         .collect();
     // In time order: an event that comes before the one before it has
     // recovered (a node starts again, a brownout ends) is measured against
     // the level before that one, the undisturbed cluster.
-    let mut order: Vec<usize> = (0..figures.len())
-        .filter(|&index| figures[index].at_secs.is_some())
+    let mut order: Vec<(f64, usize)> = figures
+        .iter()
+        .enumerate()
+        .filter_map(|(index, figures)| Some((figures.at_secs?, index)))
         .collect();
-    order.sort_by(|&a, &b| {
-        figures[a]
-            .at_secs
-            .unwrap_or(0.0)
-            .total_cmp(&figures[b].at_secs.unwrap_or(0.0))
-    });
+    order.sort_by(|a, b| a.0.total_cmp(&b.0));
     let mut carried: Option<Baseline> = None;
-    for index in order {
-        let Some(at) = figures[index].at_secs else {
-            continue;
-        };
-        let next = times.iter().copied().find(|&time| time > at);
+    for (position, &(at, index)) in order.iter().enumerate() {
+        let next = order[position + 1..]
+            .iter()
+            .map(|&(time, _)| time)
+            .find(|&time| time > at);
         cost_of(
             &mut figures[index],
             at,
@@ -636,12 +630,9 @@ fn cost_of(
     let end_secs = match (recovery, next) {
         (Some(recovery), _) => recovery as f64 * length,
         (None, Some(next)) => next,
-        (None, None) => {
-            let tail = series
-                .last()
-                .map_or(0.0, |entry| entry.client.start_secs + length);
-            tail
-        }
+        (None, None) => series
+            .last()
+            .map_or(0.0, |entry| entry.client.start_secs + length),
     };
     figures.recovery_secs = recovery.map(|recovery| (recovery as f64 * length - at).max(0.0));
     figures.window_secs = Some((end_secs - at).max(0.0));
