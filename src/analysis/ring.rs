@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::analysis::grid::in_parallel;
 use crate::geecache::{HashKind, HashRing};
 use crate::harness::cluster::ring_name;
-use crate::harness::events::key_moves;
+use crate::harness::events::{key_moves, keys_owned};
 use crate::units::align;
 
 /// One ring to examine.
@@ -76,15 +76,7 @@ pub fn analyse(config: RingConfig, keys: u64) -> RingReport {
     let mut ring = HashRing::new(config.replicas, config.hash);
     let names: Vec<String> = (0..config.nodes).map(ring_name).collect();
     ring.add(names.iter().cloned());
-    let mut owned = vec![0u64; config.nodes];
-    let mut key = String::with_capacity(24);
-    for index in 0..keys {
-        key.clear();
-        let _ = write!(key, "key{index}");
-        if let Some(owner) = ring.owner_index(&key) {
-            owned[owner] += 1;
-        }
-    }
+    let owned = keys_owned(&ring, keys);
     let shares = ring.shares();
     let per_node: Vec<NodeShare> = names
         .into_iter()

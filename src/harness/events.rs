@@ -445,6 +445,21 @@ impl KeyMoves {
     }
 }
 
+/// Keys of `key0` .. `key{keys-1}` each peer of `ring` owns, in the order
+/// of [`HashRing::peers`].
+pub fn keys_owned(ring: &HashRing, keys: u64) -> Vec<u64> {
+    let mut owned = vec![0u64; ring.peers().len()];
+    let mut key = String::with_capacity(24);
+    for index in 0..keys {
+        key.clear();
+        let _ = write!(key, "key{index}");
+        if let Some(owner) = ring.owner_index(&key) {
+            owned[owner] += 1;
+        }
+    }
+    owned
+}
+
 /// Places `key0` .. `key{keys-1}` on both rings and counts the keys whose
 /// owner changed, node by node. Nodes are matched by name.
 pub fn key_moves(before: &HashRing, after: &HashRing, keys: u64) -> KeyMoves {

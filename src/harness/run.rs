@@ -16,7 +16,7 @@ use crate::harness::cluster::{Cluster, ClusterError, Faults, GROUP};
 use crate::harness::driver::{
     ClientInterval, Control, Driver, DriverConfig, KeySampler, Phase, PhaseReport,
 };
-use crate::harness::events::added_nodes;
+use crate::harness::events::{added_nodes, keys_owned};
 use crate::harness::latency::{HistogramData, LatencyFigures};
 use crate::harness::reference::{self, Calibration};
 use crate::harness::report::{
@@ -24,7 +24,7 @@ use crate::harness::report::{
     NodeCounters, NodeFigures, RunResult, Tool, SCHEMA_VERSION,
 };
 use crate::harness::scenario::{Applied, Levers, Scenario};
-use crate::harness::slowdb::{key_name, SlowDb, SlowDbFigures};
+use crate::harness::slowdb::{SlowDb, SlowDbFigures};
 use crate::harness::workload::{Bound, Workload};
 use crate::units::rfc3339;
 
@@ -596,15 +596,7 @@ fn assemble(input: Assembly<'_>) -> Result<RunResult, RunError> {
 
     // Ring shares and owned keys, by node URL.
     let (shares, owned) = match input.ring {
-        Some(ring) => {
-            let mut owned = vec![0u64; ring.peers().len()];
-            for index in 0..workload.keys {
-                if let Some(owner) = ring.owner_index(&key_name(index)) {
-                    owned[owner] += 1;
-                }
-            }
-            (ring.shares(), owned)
-        }
+        Some(ring) => (ring.shares(), keys_owned(ring, workload.keys)),
         None => (Vec::new(), Vec::new()),
     };
     let place = |url: &str| {
