@@ -9,6 +9,7 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use common::{read_checked, run, scratch, text};
+use geecache_bench::harness::report::SeriesReading;
 
 const WORKLOAD: &str = r#"{
   "name": "model",
@@ -248,8 +249,8 @@ fn the_model_follows_request_indexed_events_counter_by_counter() {
           "name": "model-events", "keys": 2000,
           "distribution": { "kind": "zipf", "exponent": 1.0 },
           "requests": 4000, "warmup_requests": 500, "value_size": 100,
-          "slowdb": { "latency": { "kind": "none" }, "missing_share": 0.05 },
-          "cluster": { "cache_bytes": "64KiB" }, "seed": 11,
+          "slowdb": { "latency": { "kind": "fixed", "value": "300us" }, "missing_share": 0.05 },
+          "cluster": { "cache_bytes": "64KiB" }, "seed": 11, "interval": "100ms",
           "events": [
             { "at_request": 800, "action": "stop_node", "node": 2 },
             { "at_request": 1600, "action": "slowdb", "error_share": 0.3 },
@@ -272,6 +273,44 @@ fn the_model_follows_request_indexed_events_counter_by_counter() {
     let (code, report) = verify(&out);
     assert_eq!(code, Some(0), "{report}");
     assert!(report.contains("every counter as predicted"), "{report}");
+
+    // Interval by interval too: the series was read between requests, and
+    // every interval's cluster figures are the model's for its requests.
+    assert_eq!(result.series_reading, SeriesReading::BetweenRequests);
+    let intervals = result.series.len();
+    assert!(intervals >= 4, "{intervals} intervals: too few to test");
+    assert!(
+        report.contains(&format!("each of the series' {intervals} intervals")),
+        "{report}"
+    );
+    let sent: u64 = result
+        .series
+        .iter()
+        .map(|entry| entry.client.requests)
+        .sum();
+    assert_eq!(sent, result.client.requests);
+    // One load moved from one interval to the next is found, by name.
+    let mut raw: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let busy = result
+        .series
+        .iter()
+        .position(|entry| entry.cluster.as_ref().is_some_and(|c| c.slowdb_loads > 0))
+        .expect("an interval with loads");
+    assert!(busy + 1 < intervals, "loads only in the last interval");
+    for (at, change) in [(busy, -1), (busy + 1, 1)] {
+        let loads = &mut raw["series"][at]["slowdb_loads"];
+        *loads = (loads.as_i64().unwrap() + change).into();
+    }
+    let moved = directory.join("moved.json");
+    std::fs::write(&moved, serde_json::to_string(&raw).unwrap()).unwrap();
+    let (code, report) = verify(&moved);
+    assert_eq!(code, Some(1), "{report}");
+    assert!(
+        report.contains(&format!("series[{busy}].cluster.slowdb_loads"))
+            && report.contains(&format!("series[{}].cluster.slowdb_loads", busy + 1)),
+        "{report}"
+    );
 
     // simulate predicts the same loads from the workload alone.
     let output = run(&[

@@ -25,7 +25,9 @@ use crate::geecache::{GroupOptions, HashKind, HashRing};
 use crate::harness::cluster::{ring_name, Faults, GROUP};
 use crate::harness::driver::KeySampler;
 use crate::harness::events::Action;
-use crate::harness::report::{ClusterFigures, Mode, RunResult};
+use crate::harness::report::{
+    ClusterFigures, ClusterInterval, Mode, NodeCounters, RunResult, SeriesReading,
+};
 use crate::harness::run::{MEASURE_STREAM, WARMUP_STREAM};
 use crate::harness::slowdb::{fails_in_brownout, is_missing, key_name, SlowDbSnapshot};
 use crate::harness::summary::percent;
@@ -575,8 +577,30 @@ impl Prediction {
     }
 }
 
+/// The model's counters at one moment, as a run reads them for its series.
+struct ModelReading {
+    nodes: Vec<NodeCounters>,
+    db_loads: Vec<u64>,
+}
+
+impl ClusterModel<'_> {
+    fn reading(&self) -> ModelReading {
+        ModelReading {
+            nodes: self
+                .nodes
+                .iter()
+                .map(|node| Some((node.stats, node.main.stats())))
+                .collect(),
+            db_loads: self.nodes.iter().map(|node| node.slowdb_loads).collect(),
+        }
+    }
+}
+
 /// Runs the warm-up and the measurement of `keys` through a model of a
-/// cluster with `options`, its ring given by `owners` and `shares`.
+/// cluster with `options`, its ring given by `owners` and `shares`. Also
+/// reads the counters after each count of measured requests in `marks`
+/// (ascending), before the events due at that request, as a run with one
+/// request in flight reads them at each interval's end.
 fn predict(
     keys: &KeySequence,
     point: Point,
@@ -584,7 +608,8 @@ fn predict(
     owners: &[u16],
     shares: Vec<f64>,
     events: &[ModelEvent],
-) -> Prediction {
+    marks: &[u64],
+) -> (Prediction, Vec<ModelReading>) {
     let mut model = ClusterModel::new(keys, owners, point, options);
     for &key in &keys.warmup {
         model.get(0, key, true);
@@ -592,11 +617,20 @@ fn predict(
     let before_db = model.slowdb();
     let before: Vec<GroupReport> = model.nodes.iter().map(NodeModel::report).collect();
     let mut pending = events.iter().peekable();
+    let mut marks = marks.iter().peekable();
+    let mut readings = Vec::new();
     for (request, &key) in keys.measure.iter().enumerate() {
-        while let Some(event) = pending.next_if(|event| event.at <= request as u64) {
+        let request = request as u64;
+        while marks.next_if(|&&mark| mark <= request).is_some() {
+            readings.push(model.reading());
+        }
+        while let Some(event) = pending.next_if(|event| event.at <= request) {
             model.apply(event.action);
         }
         model.get(0, key, true);
+    }
+    for _ in marks {
+        readings.push(model.reading());
     }
     let db = model.slowdb().since(&before_db);
     // A node that joined during the measurement did all it did then.
@@ -628,14 +662,15 @@ fn predict(
     )
     .expect("a cluster has at least one node");
     cluster.slowdb.mean_latency_us = None;
-    Prediction {
+    let prediction = Prediction {
         point,
         requests,
         cluster,
         nodes,
         slowdb_loads: db.per_node,
         ring_shares: shares,
-    }
+    };
+    (prediction, readings)
 }
 
 /// The options of every node of a configuration.
@@ -687,7 +722,7 @@ pub fn simulate(workload: &Workload, grid: &Grid) -> Result<Vec<Prediction>, Sim
             .expect("every point's ring is listed");
         let (owners, shares) = &owners[ring];
         let options = options_of(workload, &point, &Faults::default());
-        predict(&keys, point, options, owners, shares.clone(), &events)
+        predict(&keys, point, options, owners, shares.clone(), &events, &[]).0
     }))
 }
 
@@ -707,6 +742,9 @@ pub struct Difference {
 pub struct Verification {
     /// The model's prediction for the result's configuration.
     pub prediction: Prediction,
+    /// Intervals of the series checked one by one (0 when the series was
+    /// read by a timer).
+    pub intervals: usize,
     /// Every figure that differs; empty when the run is as predicted.
     pub differences: Vec<Difference>,
     /// Why the result may differ from the model without anything being
@@ -759,13 +797,28 @@ pub fn verify(result: &RunResult) -> Result<Verification, SimulateError> {
         &events,
     )?;
     let (owners, shares) = keys.owners(point.nodes, point.replicas, point.hash);
-    let prediction = predict(
+    // A series read between requests is checked interval by interval: the
+    // model is read where each interval's requests end.
+    let by_interval =
+        result.series_reading == SeriesReading::BetweenRequests && !result.series.is_empty();
+    let marks: Vec<u64> = if by_interval {
+        std::iter::once(0)
+            .chain(result.series.iter().scan(0, |sent, interval| {
+                *sent += interval.client.requests;
+                Some(*sent)
+            }))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let (prediction, readings) = predict(
         &keys,
         point,
         options_of(workload, &point, &faults),
         &owners,
         shares,
         &events,
+        &marks,
     );
 
     let mut run_cluster = run_cluster.clone();
@@ -799,7 +852,32 @@ pub fn verify(result: &RunResult) -> Result<Verification, SimulateError> {
         &json(&run_loads),
         &mut differences,
     );
+    for (at, interval) in result.series.iter().enumerate() {
+        let Some((then, now)) = readings.get(at).zip(readings.get(at + 1)) else {
+            break;
+        };
+        let model = ClusterInterval::between(
+            &then.nodes,
+            &now.nodes,
+            Some(0),
+            Some((&then.db_loads, &now.db_loads)),
+        );
+        diff(
+            &format!("series[{at}].cluster"),
+            &json(&model),
+            &json(&interval.cluster),
+            &mut differences,
+        );
+    }
     let mut caveats = Vec::new();
+    if !by_interval && workload.concurrency == 1 {
+        caveats.push(
+            "the series was read by a timer while requests were in flight, so only the \
+             totals are checked; a run with one request in flight (--deterministic) is \
+             checked interval by interval"
+                .to_owned(),
+        );
+    }
     if workload.concurrency > 1 {
         caveats.push(format!(
             "the run had up to {} requests in flight: the model is exact only with one \
@@ -817,6 +895,7 @@ pub fn verify(result: &RunResult) -> Result<Verification, SimulateError> {
     let caveat = (!caveats.is_empty()).then(|| caveats.join("; "));
     Ok(Verification {
         prediction,
+        intervals: readings.len().saturating_sub(1),
         differences,
         caveat,
     })
@@ -943,6 +1022,13 @@ pub fn verification_report(verification: &Verification, source: &str) -> String 
             out,
             "every counter as predicted: slow-store loads, peer loads, hits, evictions, on every node"
         );
+        if verification.intervals > 0 {
+            let _ = writeln!(
+                out,
+                "and in each of the series' {} intervals",
+                verification.intervals
+            );
+        }
     } else {
         let _ = writeln!(out, "{} figures differ:", verification.differences.len());
         let width = verification

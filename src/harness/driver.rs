@@ -108,6 +108,11 @@ pub struct Phase {
     pub interval: Duration,
     /// What a scenario changes on the driver's side; `None` for none.
     pub steering: Option<Arc<Steering>>,
+    /// Called between requests when intervals have ended; `None` to read
+    /// nothing. Given one, an interval holds the requests *sent* in it, so
+    /// with one request in flight a reading at an interval's end sees
+    /// exactly that interval's requests.
+    pub reader: Option<Arc<dyn IntervalReader>>,
 }
 
 impl Phase {
@@ -120,8 +125,17 @@ impl Phase {
             start: None,
             interval: Duration::from_secs(1),
             steering: None,
+            reader: None,
         }
     }
+}
+
+/// Reads what a phase's intervals need at their ends, between requests.
+pub trait IntervalReader: Send + Sync {
+    /// `ended` more intervals have ended since the last call (more than one
+    /// when no request was sent in some): reads once for each, before the
+    /// next request is sent.
+    fn intervals_ended(&self, ended: u64) -> BoxFuture<'_, ()>;
 }
 
 /// Applies a scenario's event, by its index in the workload's events.
@@ -466,6 +480,11 @@ struct PhaseState {
 }
 
 impl PhaseState {
+    /// The interval `at` falls in.
+    fn slot_of(&self, at: Instant) -> u64 {
+        nanos(at.saturating_duration_since(self.start)) / self.interval_nanos
+    }
+
     /// The next request's number, when it is meant to be sent (open loop)
     /// or now (closed loop), and whether that is a schedule to wait for; or
     /// `None` when the phase is over.
@@ -516,8 +535,9 @@ impl Tally {
         }
     }
 
+    /// Records an answer, in the interval of `at`.
     fn record(&mut self, state: &PhaseState, outcome: Outcome, latency: Duration, at: Instant) {
-        let slot = nanos(at.saturating_duration_since(state.start)) / state.interval_nanos;
+        let slot = state.slot_of(at);
         if slot != self.slot {
             self.flush(state);
             self.slot = slot;
@@ -602,9 +622,18 @@ async fn worker(state: Arc<PhaseState>, client: HttpClient) -> Tally {
     let mut path = String::with_capacity(config.path_prefix.len() + 20);
     // Answers not yet added to the shared count the progress bar reads.
     let mut uncounted = 0u64;
+    // Interval ends the reader has been called for.
+    let mut read = 0u64;
     while let Some((request, sent, scheduled)) = state.next_request() {
         if scheduled {
             tokio::time::sleep_until(sent.into()).await;
+        }
+        if let Some(reader) = &state.phase.reader {
+            let slot = state.slot_of(sent);
+            if slot > read {
+                reader.intervals_ended(slot - read).await;
+                read = slot;
+            }
         }
         state.steering.before(request).await;
         let rank = config.sampler.index(state.phase.stream, request);
@@ -632,7 +661,18 @@ async fn worker(state: Arc<PhaseState>, client: HttpClient) -> Tally {
             Err(ClientError::Timeout(_)) => Outcome::Timeout,
             Err(_) => Outcome::Connection,
         };
-        tally.record(&state, outcome, done.saturating_duration_since(sent), done);
+        // With a reader, an answer counts in the interval it was sent in.
+        let slot_time = if state.phase.reader.is_some() {
+            sent
+        } else {
+            done
+        };
+        tally.record(
+            &state,
+            outcome,
+            done.saturating_duration_since(sent),
+            slot_time,
+        );
         uncounted += 1;
         if uncounted == PROGRESS_BATCH {
             state.control.done.fetch_add(uncounted, Ordering::Relaxed);

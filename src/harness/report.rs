@@ -24,6 +24,20 @@ use crate::units::ByteSize;
 /// goes away, so readers can refuse what they do not understand.
 pub const SCHEMA_VERSION: u32 = 2;
 
+/// How a run's series was read.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SeriesReading {
+    /// An interval holds the requests that ended in it; the cluster is read
+    /// by a timer at each interval's end, while requests are in flight.
+    #[default]
+    Timer,
+    /// One request in flight: an interval holds the requests sent in it,
+    /// and the cluster is read between two requests, so each interval's
+    /// cluster figures are exactly those of its requests.
+    BetweenRequests,
+}
+
 /// Everything one run measured.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -55,6 +69,9 @@ pub struct RunResult {
     pub nodes: Vec<NodeFigures>,
     /// The measurement interval by interval (`workload.interval` long).
     pub series: Vec<IntervalFigures>,
+    /// How the series was read (older results: `timer`).
+    #[serde(default)]
+    pub series_reading: SeriesReading,
     /// Each of the workload's events: what was asked, what it did and
     /// what it cost (see `harness::scenario`).
     #[serde(default)]
@@ -1089,6 +1106,7 @@ mod tests {
             cluster: None,
             nodes: Vec::new(),
             series: Vec::new(),
+            series_reading: SeriesReading::Timer,
             events: Vec::new(),
             histogram: HistogramData::encode(&histogram).unwrap(),
             calibration: None,

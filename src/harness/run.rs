@@ -10,18 +10,19 @@ use indicatif::{ProgressBar, ProgressStyle};
 use tokio::sync::{oneshot, watch};
 
 use crate::geecache::http::HttpClient;
+use crate::geecache::peers::BoxFuture;
 use crate::geecache::stats::{CacheStats, GroupStatsSnapshot};
 use crate::geecache::{HashRing, NodeStats};
 use crate::harness::cluster::{Cluster, ClusterError, Faults, GROUP};
 use crate::harness::driver::{
-    ClientInterval, Control, Driver, DriverConfig, KeySampler, Phase, PhaseReport,
+    ClientInterval, Control, Driver, DriverConfig, IntervalReader, KeySampler, Phase, PhaseReport,
 };
 use crate::harness::events::{added_nodes, keys_owned};
 use crate::harness::latency::{HistogramData, LatencyFigures};
 use crate::harness::reference::{self, Calibration};
 use crate::harness::report::{
     self, ClientFigures, ClusterFigures, ClusterInterval, IntervalFigures, Machine, Mode,
-    NodeCounters, NodeFigures, RunResult, Tool, SCHEMA_VERSION,
+    NodeCounters, NodeFigures, RunResult, SeriesReading, Tool, SCHEMA_VERSION,
 };
 use crate::harness::scenario::{Applied, Levers, Scenario};
 use crate::harness::slowdb::{SlowDb, SlowDbFigures};
@@ -109,6 +110,7 @@ enum Observer {
 
 /// Every node's group counters at one moment, and the store's loads by
 /// node where the run owns the store: what the series is made of.
+#[derive(Clone)]
 struct Counters {
     nodes: Vec<NodeCounters>,
     db_loads: Option<Vec<u64>>,
@@ -315,6 +317,7 @@ pub async fn run(plan: &RunPlan, control: &Arc<Control>) -> Result<RunResult, Ru
             (Observer::Remote { api, peers }, base, prefix, Mode::Target)
         }
     };
+    let observer = Arc::new(observer);
     // With the cluster up (so a port in use fails at once) but idle: the
     // loopback limit.
     let calibration = match &plan.calibrate {
@@ -362,7 +365,7 @@ pub async fn run(plan: &RunPlan, control: &Arc<Control>) -> Result<RunResult, Ru
     let start = Instant::now();
     let scenario = (!workload.events.is_empty()).then(|| {
         let levers = Levers {
-            cluster: match &observer {
+            cluster: match &*observer {
                 Observer::Local(cluster) => Some(Arc::clone(cluster)),
                 Observer::Remote { .. } => None,
             },
@@ -370,10 +373,21 @@ pub async fn run(plan: &RunPlan, control: &Arc<Control>) -> Result<RunResult, Ru
         };
         Scenario::new(&workload.events, levers, start, workload.rate)
     });
+    // One request in flight: the cluster is read between requests, so each
+    // interval's cluster figures are exactly its requests'.
+    let between = (workload.concurrency == 1).then(|| {
+        Arc::new(BetweenRequests {
+            observer: Arc::clone(&observer),
+            samples: Mutex::new(Vec::new()),
+        })
+    });
     let measure = Phase {
         start: Some(start),
         interval: workload.interval.0,
         steering: scenario.as_ref().map(|(_, steering)| Arc::clone(steering)),
+        reader: between
+            .clone()
+            .map(|reader| reader as Arc<dyn IntervalReader>),
         ..Phase::new(MEASURE_STREAM, workload.bound(), time_limit)
     };
     let (finish, finished) = watch::channel(false);
@@ -389,7 +403,15 @@ pub async fn run(plan: &RunPlan, control: &Arc<Control>) -> Result<RunResult, Ru
             finish.send_replace(true);
             report
         },
-        sample(&observer, start, workload.interval.0, until_finished()),
+        async {
+            match &between {
+                Some(reader) => {
+                    until_finished().await;
+                    reader.take()
+                }
+                None => sample(&observer, start, workload.interval.0, until_finished()).await,
+            }
+        },
         async {
             if let Some((scenario, _)) = &scenario {
                 scenario.run_timed(until_finished()).await;
@@ -427,8 +449,13 @@ pub async fn run(plan: &RunPlan, control: &Arc<Control>) -> Result<RunResult, Ru
         samples: &samples,
         api_index,
         applied: &applied,
+        series_reading: if between.is_some() {
+            SeriesReading::BetweenRequests
+        } else {
+            SeriesReading::Timer
+        },
     })?;
-    if let Observer::Local(cluster) = observer {
+    if let Observer::Local(cluster) = &*observer {
         cluster.shutdown().await;
     }
     Ok(result)
@@ -478,6 +505,39 @@ struct Assembly<'a> {
     api_index: Option<usize>,
     /// What each of the workload's events did.
     applied: &'a [Option<Applied>],
+    /// How the series was read.
+    series_reading: SeriesReading,
+}
+
+/// Reads the counters when the driver's only worker says intervals have
+/// ended, between two requests.
+struct BetweenRequests {
+    observer: Arc<Observer>,
+    samples: Mutex<Vec<Counters>>,
+}
+
+impl BetweenRequests {
+    /// The readings so far, taken out.
+    fn take(&self) -> Vec<Counters> {
+        self.samples
+            .lock()
+            .map(|mut samples| std::mem::take(&mut *samples))
+            .unwrap_or_default()
+    }
+}
+
+impl IntervalReader for BetweenRequests {
+    fn intervals_ended(&self, ended: u64) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            let counters = self.observer.counters().await;
+            if let Ok(mut samples) = self.samples.lock() {
+                for _ in 1..ended {
+                    samples.push(counters.clone());
+                }
+                samples.push(counters);
+            }
+        })
+    }
 }
 
 /// Reads the counters at the end of each interval from `start` until
@@ -678,6 +738,7 @@ fn assemble(input: Assembly<'_>) -> Result<RunResult, RunError> {
             workload.interval.0.as_secs_f64(),
         ),
         series,
+        series_reading: input.series_reading,
         histogram: HistogramData::encode(&report.histogram).map_err(RunError::Histogram)?,
         calibration,
         faults: (!input.plan.faults.is_none()).then_some(input.plan.faults),
