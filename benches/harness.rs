@@ -59,7 +59,7 @@ fn simulate_grid(c: &mut Criterion) {
     group.sample_size(10);
     group.measurement_time(Duration::from_secs(20));
     group.bench_function("100_configs_x_1M_requests", |b| {
-        b.iter(|| black_box(simulate::simulate(&workload, &grid).expect("a simulation")))
+        b.iter(|| black_box(simulate::simulate(&workload, &grid, None).expect("a simulation")))
     });
     group.finish();
 }

@@ -331,6 +331,19 @@ fn the_model_follows_request_indexed_events_counter_by_counter() {
     assert_eq!(result.nodes.len(), 4);
     assert_eq!(predictions[0]["nodes"].as_array().unwrap().len(), 4);
 
+    // Each event's cost comes with the prediction; the join and the leave
+    // move the keys the run's rings moved.
+    let costs = predictions[0]["events"].as_array().unwrap();
+    assert_eq!(costs.len(), result.events.len());
+    for at in [7, 8] {
+        let run_share = result.events[at].moved_share.expect("a ring change");
+        assert_eq!(costs[at]["moved_share"].as_f64(), Some(run_share), "{at}");
+        assert!(run_share > 0.0);
+    }
+    assert_eq!(costs[0]["moved_share"], serde_json::Value::Null);
+    // The brownout (events 1 to 3) fails requests; the model counts them.
+    assert!(costs[1]["errors"].as_u64().unwrap() > 0, "{costs:?}");
+
     // What the model cannot follow is refused, naming the event.
     let slow = directory.join("slow.json");
     std::fs::write(
@@ -346,4 +359,90 @@ fn the_model_follows_request_indexed_events_counter_by_counter() {
         "{}",
         text(&output.stderr)
     );
+}
+
+#[test]
+fn simulate_reports_each_events_cost_per_configuration_without_a_server() {
+    let directory = scratch("simulate-event-costs");
+    let workload = directory.join("join.json");
+    std::fs::write(
+        &workload,
+        r#"{ "name": "join", "keys": 20000, "requests": 200000, "warmup_requests": 50000,
+             "distribution": { "kind": "zipf", "exponent": 1.0 }, "seed": 5,
+             "cluster": { "cache_bytes": "16MiB" },
+             "events": [{ "at_request": 100000, "action": "add_node" }] }"#,
+    )
+    .unwrap();
+    let path = workload.to_str().unwrap();
+    let grid = ["--nodes", "3", "--hash", "xxh3", "--replicas", "1,1000"];
+    let mut args = vec!["simulate", "--workload", path, "--format", "json"];
+    args.extend_from_slice(&grid);
+    let output = run(&args);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let predictions: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let predictions = predictions.as_array().unwrap();
+    assert_eq!(predictions.len(), 2);
+    for prediction in predictions {
+        // 1% of the requests by default.
+        assert_eq!(prediction["interval_requests"].as_u64(), Some(2000));
+        let join = &prediction["events"][0];
+        // The keys moved are ring's for the same ring and key space.
+        let replicas = prediction["replicas"].as_u64().unwrap().to_string();
+        let ring = run(&[
+            "ring",
+            "--nodes",
+            "3",
+            "--hash",
+            "xxh3",
+            "--replicas",
+            &replicas,
+            "--join",
+            "1",
+            "--keys",
+            "20000",
+            "--format",
+            "json",
+        ]);
+        assert!(ring.status.success(), "{}", text(&ring.stderr));
+        let ring: serde_json::Value = serde_json::from_slice(&ring.stdout).unwrap();
+        assert_eq!(join["moved_share"], ring[0]["moved_share"], "{replicas}");
+        assert_eq!(join["ideal_moved_share"].as_f64(), Some(0.25));
+        // A cache that held the hot set loads the moved keys again.
+        assert!(join["extra_slowdb_loads"].as_i64().unwrap() > 0, "{join}");
+        assert!(join["baseline_loads_per_request"].as_f64().unwrap() > 0.0);
+        assert_eq!(join["errors"].as_u64(), Some(0));
+    }
+    // 1000 replicas move about the ideal share; one replica per node does not.
+    let distance = |prediction: &serde_json::Value| {
+        (prediction["events"][0]["moved_share"].as_f64().unwrap() - 0.25).abs()
+    };
+    assert!(
+        distance(&predictions[1]) < 0.02,
+        "{}",
+        predictions[1]["events"]
+    );
+    assert!(distance(&predictions[0]) > distance(&predictions[1]));
+
+    // The table has a row per configuration and event; CSV four columns more.
+    let mut args = vec![
+        "simulate",
+        "--workload",
+        path,
+        "--interval-requests",
+        "5000",
+    ];
+    args.extend_from_slice(&grid);
+    let table = text(&run(&args).stdout);
+    assert!(
+        table.contains("at request 100000: add_node")
+            && table.contains("intervals of 5000 requests"),
+        "{table}"
+    );
+    let mut args = vec!["simulate", "--workload", path, "--format", "csv"];
+    args.extend_from_slice(&grid);
+    let csv = text(&run(&args).stdout);
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    let row: Vec<&str> = csv.lines().nth(1).unwrap().split(',').collect();
+    assert_eq!(header.len(), row.len());
+    assert_eq!(header[header.len() - 4], "event0_moved_share");
 }

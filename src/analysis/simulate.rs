@@ -23,12 +23,15 @@ use crate::geecache::node::GroupReport;
 use crate::geecache::stats::{CacheStats, GroupStatsSnapshot};
 use crate::geecache::{GroupOptions, HashKind, HashRing};
 use crate::harness::cluster::{ring_name, Faults, GROUP};
+use crate::harness::driver::ClientInterval;
 use crate::harness::driver::KeySampler;
-use crate::harness::events::Action;
+use crate::harness::events::{key_moves, Action, Event, KeyMoves};
 use crate::harness::report::{
-    ClusterFigures, ClusterInterval, Mode, NodeCounters, RunResult, SeriesReading,
+    self, ClusterFigures, ClusterInterval, IntervalFigures, Mode, NodeCounters, RunResult,
+    SeriesReading,
 };
 use crate::harness::run::{MEASURE_STREAM, WARMUP_STREAM};
+use crate::harness::scenario::Applied;
 use crate::harness::slowdb::{fails_in_brownout, is_missing, key_name, SlowDbSnapshot};
 use crate::harness::summary::percent;
 use crate::harness::workload::{Bound, Workload};
@@ -59,6 +62,8 @@ pub enum SimulateError {
 /// An event as the model carries it out: before measured request `at`.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct ModelEvent {
+    /// Its index in the workload's events.
+    pub index: usize,
     /// The measured request it comes before.
     pub at: u64,
     /// What it does.
@@ -94,6 +99,7 @@ pub fn model_events(
         };
         if let Some(at) = at {
             events.push(ModelEvent {
+                index,
                 at,
                 action: event.action,
             });
@@ -401,6 +407,8 @@ struct ClusterModel<'a> {
     missing_loads: u64,
     /// The share of store loads that fail (a brownout).
     error_share: f64,
+    /// Measured requests that failed (a 500 for a key the store has).
+    errors: u64,
 }
 
 impl<'a> ClusterModel<'a> {
@@ -418,6 +426,7 @@ impl<'a> ClusterModel<'a> {
             per_key: vec![0; distinct],
             missing_loads: 0,
             error_share: 0.0,
+            errors: 0,
         }
     }
 
@@ -555,6 +564,12 @@ pub struct Prediction {
     pub slowdb_loads: Vec<u64>,
     /// Each node's share of the ring.
     pub ring_shares: Vec<f64>,
+    /// The requests of each interval by which `events` are measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interval_requests: Option<u64>,
+    /// What each of the workload's events costs, in its order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<EventCost>,
 }
 
 impl Prediction {
@@ -581,6 +596,8 @@ impl Prediction {
 struct ModelReading {
     nodes: Vec<NodeCounters>,
     db_loads: Vec<u64>,
+    /// Measured requests that failed so far.
+    errors: u64,
 }
 
 impl ClusterModel<'_> {
@@ -592,6 +609,7 @@ impl ClusterModel<'_> {
                 .map(|node| Some((node.stats, node.main.stats())))
                 .collect(),
             db_loads: self.nodes.iter().map(|node| node.slowdb_loads).collect(),
+            errors: self.errors,
         }
     }
 }
@@ -627,7 +645,9 @@ fn predict(
         while let Some(event) = pending.next_if(|event| event.at <= request) {
             model.apply(event.action);
         }
-        model.get(0, key, true);
+        if !model.get(0, key, true) && !keys.missing[key as usize] {
+            model.errors += 1;
+        }
     }
     for _ in marks {
         readings.push(model.reading());
@@ -669,6 +689,8 @@ fn predict(
         nodes,
         slowdb_loads: db.per_node,
         ring_shares: shares,
+        interval_requests: None,
+        events: Vec::new(),
     };
     (prediction, readings)
 }
@@ -691,16 +713,40 @@ pub fn request_count(workload: &Workload) -> Result<u64, SimulateError> {
     }
 }
 
+/// The requests of each interval of the model's series, by which event
+/// costs are measured: `asked`, or as many as the open loop sends in one of
+/// the workload's intervals, or 1% of the measured requests.
+fn interval_requests(workload: &Workload, asked: Option<u64>) -> Result<u64, SimulateError> {
+    let measured = request_count(workload)?;
+    let requests = asked.unwrap_or_else(|| match workload.rate {
+        Some(rate) => (rate * workload.interval.0.as_secs_f64()).round() as u64,
+        None => measured.div_ceil(100),
+    });
+    Ok(requests.max(1))
+}
+
 /// Predicts every configuration of `grid` for `workload`, in grid order,
-/// on every core.
-pub fn simulate(workload: &Workload, grid: &Grid) -> Result<Vec<Prediction>, SimulateError> {
+/// on every core; with events, each one's cost, measured over intervals of
+/// `interval` requests (see [`interval_requests`]).
+pub fn simulate(
+    workload: &Workload,
+    grid: &Grid,
+    interval: Option<u64>,
+) -> Result<Vec<Prediction>, SimulateError> {
     let events = model_events(workload, None)?;
-    let keys = KeySequence::shifted(
-        workload,
-        workload.warmup_requests,
-        request_count(workload)?,
-        &events,
-    )?;
+    let measured = request_count(workload)?;
+    let keys = KeySequence::shifted(workload, workload.warmup_requests, measured, &events)?;
+    // With events, the model is read every `interval` requests.
+    let interval = interval_requests(workload, interval)?;
+    let marks: Vec<u64> = if events.is_empty() {
+        Vec::new()
+    } else {
+        let mut marks: Vec<u64> = (0..=measured).step_by(interval as usize).collect();
+        if measured % interval != 0 {
+            marks.push(measured);
+        }
+        marks
+    };
     let points = grid.points(workload);
     // One ring per (nodes, hash, replicas), shared by its cache sizes.
     let mut rings: Vec<(u32, HashKind, u32)> = Vec::new();
@@ -714,6 +760,10 @@ pub fn simulate(workload: &Workload, grid: &Grid) -> Result<Vec<Prediction>, Sim
         let (nodes, hash, replicas) = rings[at];
         keys.owners(nodes, replicas, hash)
     });
+    let moves: Vec<Vec<(usize, KeyMoves)>> = in_parallel(rings.len(), |at| {
+        let (nodes, hash, replicas) = rings[at];
+        ring_moves(nodes, replicas, hash, &events, workload.keys)
+    });
     Ok(in_parallel(points.len(), |at| {
         let point = points[at];
         let ring = rings
@@ -722,8 +772,149 @@ pub fn simulate(workload: &Workload, grid: &Grid) -> Result<Vec<Prediction>, Sim
             .expect("every point's ring is listed");
         let (owners, shares) = &owners[ring];
         let options = options_of(workload, &point, &Faults::default());
-        predict(&keys, point, options, owners, shares.clone(), &events, &[]).0
+        let (mut prediction, readings) = predict(
+            &keys,
+            point,
+            options,
+            owners,
+            shares.clone(),
+            &events,
+            &marks,
+        );
+        if !events.is_empty() {
+            prediction.interval_requests = Some(interval);
+            prediction.events =
+                event_costs(workload, &events, &moves[ring], &marks, &readings, interval);
+        }
+        prediction
     }))
+}
+
+/// The keys each join or leave among `events` moves on a ring of `nodes`
+/// nodes with `replicas` and `hash`, by event index, over the key space of
+/// `keys` keys: what a run reports as the event's `moved_share`.
+fn ring_moves(
+    nodes: u32,
+    replicas: u32,
+    hash: HashKind,
+    events: &[ModelEvent],
+    keys: u64,
+) -> Vec<(usize, KeyMoves)> {
+    let ring_of = |members: &[usize]| {
+        let mut ring = HashRing::new(replicas as usize, hash);
+        ring.add(members.iter().map(|&member| ring_name(member)));
+        ring
+    };
+    let mut members: Vec<usize> = (0..nodes as usize).collect();
+    let mut joined = nodes as usize;
+    let mut moves = Vec::new();
+    for event in events {
+        let before = members.clone();
+        match event.action {
+            Action::AddNode {} => {
+                members.push(joined);
+                joined += 1;
+            }
+            Action::RemoveNode { node } => members.retain(|&member| member != node as usize),
+            _ => continue,
+        }
+        moves.push((
+            event.index,
+            key_moves(&ring_of(&before), &ring_of(&members), keys),
+        ));
+    }
+    moves
+}
+
+/// What an event costs in the model: a run's event figures, counted in
+/// measured requests instead of seconds.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EventCost {
+    /// The event as the workload gives it.
+    #[serde(flatten)]
+    pub event: Event,
+    /// Failed requests (500s for keys the store has) in its window.
+    pub errors: u64,
+    /// Slow-store loads in its window beyond the baseline's rate; `null`
+    /// when no interval preceded it.
+    pub extra_slowdb_loads: Option<i64>,
+    /// Slow-store loads per request in up to three intervals before it.
+    pub baseline_loads_per_request: Option<f64>,
+    /// Requests from the event until loads, errors and the API hit ratio
+    /// are back within 10% of the baseline for three intervals; `null` when
+    /// they are not before the next event or the end.
+    pub recovery_requests: Option<u64>,
+    /// The window's length in requests: to the recovery, the next event or
+    /// the end.
+    pub window_requests: Option<u64>,
+    /// For a join or a leave: the share of the key space whose owner
+    /// changed.
+    pub moved_share: Option<f64>,
+    /// The least a join or a leave can move.
+    pub ideal_moved_share: Option<f64>,
+}
+
+/// Each event's cost from the model's readings at `marks` (every
+/// `interval` requests), by the rules a run's event figures follow
+/// ([`report::costs`]), with requests in place of seconds.
+fn event_costs(
+    workload: &Workload,
+    events: &[ModelEvent],
+    moves: &[(usize, KeyMoves)],
+    marks: &[u64],
+    readings: &[ModelReading],
+    interval: u64,
+) -> Vec<EventCost> {
+    let series: Vec<IntervalFigures> = readings
+        .windows(2)
+        .zip(marks.windows(2))
+        .enumerate()
+        .map(|(at, (pair, span))| IntervalFigures {
+            client: ClientInterval {
+                interval: at as u64,
+                start_secs: span[0] as f64,
+                requests: span[1] - span[0],
+                throughput_rps: 0.0,
+                p50_us: None,
+                p99_us: None,
+                errors: pair[1].errors - pair[0].errors,
+            },
+            cluster: ClusterInterval::between(
+                &pair[0].nodes,
+                &pair[1].nodes,
+                Some(0),
+                Some((&pair[0].db_loads, &pair[1].db_loads)),
+            ),
+        })
+        .collect();
+    let measured = marks.last().copied().unwrap_or(0);
+    let mut applied: Vec<Option<Applied>> = vec![None; workload.events.len()];
+    for event in events.iter().filter(|event| event.at < measured) {
+        let moved = moves.iter().find(|(index, _)| *index == event.index);
+        applied[event.index] = Some(Applied {
+            at_secs: event.at as f64,
+            at_request: event.at,
+            moved_share: moved.map(|(_, moves)| moves.moved_share()),
+            ideal_moved_share: moved.map(|(_, moves)| moves.ideal_share),
+            error: None,
+        });
+    }
+    let requests = |value: f64| value.round() as u64;
+    report::costs(&workload.events, &applied, &series, interval as f64)
+        .into_iter()
+        .map(|figures| EventCost {
+            event: figures.event,
+            errors: figures.errors,
+            extra_slowdb_loads: figures.extra_slowdb_loads,
+            baseline_loads_per_request: figures
+                .baseline
+                .map(|baseline| baseline.slowdb_loads_per_sec),
+            recovery_requests: figures.recovery_secs.map(requests),
+            window_requests: figures.window_secs.map(requests),
+            moved_share: figures.moved_share,
+            ideal_moved_share: figures.ideal_moved_share,
+        })
+        .collect()
 }
 
 /// Where a run's counters and the model's prediction disagree.
@@ -978,17 +1169,78 @@ pub fn table(predictions: &[Prediction]) -> String {
     align(&rows, |column| column == 1)
 }
 
-/// The predictions as CSV, a line per configuration, with plain numbers.
+/// Each event's cost in each configuration, a row per configuration and
+/// event.
+pub fn event_table(predictions: &[Prediction]) -> String {
+    let mut rows: Vec<Vec<String>> = vec![[
+        "nodes",
+        "hash",
+        "replicas",
+        "cache",
+        "event",
+        "keys moved",
+        "ideal",
+        "extra loads",
+        "errors",
+        "recovery (requests)",
+    ]
+    .into_iter()
+    .map(str::to_owned)
+    .collect()];
+    for prediction in predictions {
+        for cost in &prediction.events {
+            let mut row = prediction.point.cells();
+            row.push(cost.event.to_string());
+            row.push(percent(cost.moved_share));
+            row.push(percent(cost.ideal_moved_share));
+            row.push(
+                cost.extra_slowdb_loads
+                    .map_or("-".to_owned(), |extra| format!("{extra:+}")),
+            );
+            row.push(cost.errors.to_string());
+            row.push(
+                cost.recovery_requests
+                    .map_or_else(|| "NOT back".to_owned(), |requests| requests.to_string()),
+            );
+            rows.push(row);
+        }
+    }
+    let interval = predictions
+        .iter()
+        .find_map(|prediction| prediction.interval_requests)
+        .unwrap_or(0);
+    align(&rows, |column| column == 1 || column == 4)
+        + &format!(
+            "event costs over intervals of {interval} requests; recovery: loads, errors and \
+             API hit ratio back within 10% of the 3 intervals before for 3 intervals\n"
+        )
+}
+
+/// The predictions as CSV, a line per configuration, with plain numbers;
+/// with events, four columns more for each (`event0_moved_share`, ...).
 pub fn csv(predictions: &[Prediction]) -> String {
     let mut out = String::from(
         "nodes,hash,replicas,cache_bytes,requests,api_hit_ratio,cluster_hit_ratio,\
          peer_fetch_ratio,slowdb_loads,slowdb_loads_per_request,keys_loaded,duplicate_loads,\
-         evictions,load_imbalance,ring_imbalance\n",
+         evictions,load_imbalance,ring_imbalance",
     );
+    let events = predictions
+        .iter()
+        .map(|prediction| prediction.events.len())
+        .max()
+        .unwrap_or(0);
+    for event in 0..events {
+        let _ = write!(
+            out,
+            ",event{event}_moved_share,event{event}_extra_slowdb_loads,event{event}_errors,\
+             event{event}_recovery_requests"
+        );
+    }
+    out.push('\n');
     let optional = |value: Option<f64>| value.map_or(String::new(), |value| value.to_string());
     for prediction in predictions {
         let cluster = &prediction.cluster;
-        let _ = writeln!(
+        let _ = write!(
             out,
             "{},{},{},{},{},{},{},{},{},{},{},{}",
             prediction.point.csv(),
@@ -1004,6 +1256,19 @@ pub fn csv(predictions: &[Prediction]) -> String {
             prediction.load_imbalance(),
             max_over_mean(&prediction.ring_shares),
         );
+        for cost in &prediction.events {
+            let _ = write!(
+                out,
+                ",{},{},{},{}",
+                optional(cost.moved_share),
+                cost.extra_slowdb_loads
+                    .map_or(String::new(), |extra| extra.to_string()),
+                cost.errors,
+                cost.recovery_requests
+                    .map_or(String::new(), |requests| requests.to_string()),
+            );
+        }
+        out.push('\n');
     }
     out
 }
@@ -1109,7 +1374,7 @@ mod tests {
             nodes: vec![1, 3],
             ..Grid::default()
         };
-        let predictions = simulate(&workload, &grid).unwrap();
+        let predictions = simulate(&workload, &grid, None).unwrap();
         for prediction in &predictions {
             let slowdb = &prediction.cluster.slowdb;
             assert_eq!(slowdb.duplicate_loads, Some(0));
@@ -1138,7 +1403,7 @@ mod tests {
         let workload = workload(
             r#"{"keys": 5000, "requests": 20000, "cluster": {"nodes": 2, "cache_bytes": "2KiB"}}"#,
         );
-        let predictions = simulate(&workload, &Grid::default()).unwrap();
+        let predictions = simulate(&workload, &Grid::default(), None).unwrap();
         let prediction = &predictions[0];
         assert!(prediction.evictions() > 1000);
         assert!(prediction.cluster.slowdb.duplicate_loads.unwrap() > 1000);
@@ -1155,8 +1420,8 @@ mod tests {
         );
         let mut on = off.clone();
         on.cluster.hot_cache = true;
-        let off = &simulate(&off, &Grid::default()).unwrap()[0];
-        let on = &simulate(&on, &Grid::default()).unwrap()[0];
+        let off = &simulate(&off, &Grid::default(), None).unwrap()[0];
+        let on = &simulate(&on, &Grid::default(), None).unwrap()[0];
         assert!(on.nodes[0].hot_cache.unwrap().hits > 0);
         assert!(on.cluster.peer_fetch_ratio.unwrap() < off.cluster.peer_fetch_ratio.unwrap());
         assert!(on.cluster.api_hit_ratio.unwrap() > off.cluster.api_hit_ratio.unwrap());
@@ -1166,7 +1431,7 @@ mod tests {
     fn a_duration_bound_needs_a_request_count() {
         let workload = workload(r#"{"duration": "5s"}"#);
         assert!(matches!(
-            simulate(&workload, &Grid::default()),
+            simulate(&workload, &Grid::default(), None),
             Err(SimulateError::NoRequestCount)
         ));
     }

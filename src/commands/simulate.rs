@@ -37,6 +37,12 @@ pub struct SimulateArgs {
     /// Seed of the key sequence [seed].
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
+    /// With events: the model's series has an interval every N requests,
+    /// by which each event's baseline, recovery and extra loads are
+    /// measured [an open loop's requests per workload interval, else 1% of
+    /// the requests].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub interval_requests: Option<u64>,
     /// `table` for people, `json` or `csv` for programs.
     #[arg(long, value_name = "table|json|csv", default_value = "table", value_parser = ["table", "json", "csv"])]
     pub format: String,
@@ -49,7 +55,7 @@ pub struct SimulateArgs {
     pub plot: Option<PathBuf>,
     /// Instead of a grid: predict the run that wrote RESULT.json and list
     /// every counter that differs; exit 1 if any does.
-    #[arg(long, value_name = "RESULT.json", conflicts_with_all = ["nodes", "hash", "replicas", "cache_bytes", "requests", "warmup", "seed", "singleflight", "hot_cache"])]
+    #[arg(long, value_name = "RESULT.json", conflicts_with_all = ["nodes", "hash", "replicas", "cache_bytes", "requests", "warmup", "seed", "singleflight", "hot_cache", "interval_requests"])]
     pub verify: Option<PathBuf>,
 }
 
@@ -80,7 +86,7 @@ pub fn exec(args: SimulateArgs) -> ExitCode {
         }
     }
     let started = Instant::now();
-    let predictions = match simulate::simulate(&workload, &grid) {
+    let predictions = match simulate::simulate(&workload, &grid, args.interval_requests) {
         Ok(predictions) => predictions,
         Err(error) => return fail(EXIT_USAGE, error),
     };
@@ -91,6 +97,13 @@ pub fn exec(args: SimulateArgs) -> ExitCode {
         "csv" => print!("{}", simulate::csv(&predictions)),
         _ => {
             print!("{}", simulate::table(&predictions));
+            if predictions
+                .iter()
+                .any(|prediction| !prediction.events.is_empty())
+            {
+                println!();
+                print!("{}", simulate::event_table(&predictions));
+            }
             println!(
                 "{} configurations x {} requests ({} warm-up) simulated in {:.2} s",
                 predictions.len(),
