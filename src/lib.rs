@@ -3,11 +3,11 @@
 //!
 //! # Layout
 //!
-//! Five rooms; each uses only the rooms listed before it (a test,
+//! Six rooms; each uses only the rooms listed before it (a test,
 //! `tests/layout.rs`, holds them to it):
 //!
 //! - [`units`]: sizes, durations, timestamps and table columns as people
-//!   write and read them.
+//!   write and read them; [`stats`]: medians and intervals over trials.
 //! - [`geecache`]: the system under test, a Rust rebuild of GeeCache
 //!   (byte-bounded LRU, consistent hashing, singleflight, groups, HTTP
 //!   peers). A library of its own: it knows nothing of the harness.
@@ -47,4 +47,5 @@ pub mod cli;
 pub mod commands;
 pub mod geecache;
 pub mod harness;
+pub mod stats;
 pub mod units;
