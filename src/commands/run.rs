@@ -17,6 +17,7 @@ use crate::harness::cluster::Faults;
 use crate::harness::report::{self, RunResult};
 use crate::harness::run::{self, RunPlan};
 use crate::harness::summary;
+use crate::harness::trials;
 use crate::harness::workload::Overrides;
 use crate::units::{compact_timestamp, Span};
 
@@ -48,6 +49,12 @@ pub struct RunArgs {
     /// predicts them exactly.
     #[arg(long, conflicts_with_all = ["concurrency", "duration", "target"])]
     pub deterministic: bool,
+    /// Run the configuration this many times, each trial on a fresh
+    /// cluster with its own warm-up and calibration; the result keeps every
+    /// trial, and its timed figures become medians with 95% intervals
+    /// (3 trials or more).
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub repeat: u32,
     /// Write the result here instead of
     /// results/<workload>-<nodes>n-<replicas>r-<cache>-<timestamp>.json.
     #[arg(long, short = 'o', value_name = "FILE")]
@@ -166,21 +173,44 @@ pub fn exec(args: RunArgs) -> ExitCode {
         return fail(EXIT_USAGE, "--calibrate: allowed 100ms to 10m");
     }
     let plan = &plan;
-    let outcome = match until_interrupted(
+    let repeat = args.repeat;
+    let trials = match until_interrupted(
         "finishing the requests in flight and writing what was measured",
-        |control| async move { run::run(plan, &control).await },
+        |control| async move {
+            trials::run_trials(plan, &control, repeat, |trial| {
+                if repeat > 1 {
+                    eprintln!("trial {} of {repeat}", trial + 1);
+                }
+            })
+            .await
+        },
     ) {
-        Ok(outcome) => outcome,
+        Ok(trials) => trials,
         Err(code) => return code,
     };
-    let result = match outcome {
-        Ok(result) => result,
-        Err(error @ (run::RunError::Url(_) | run::RunError::Usage(_))) => {
+    let code = match (trials.result, trials.error) {
+        (None, Some(error @ (run::RunError::Url(_) | run::RunError::Usage(_)))) => {
             return fail(EXIT_USAGE, error)
         }
-        Err(error) => return fail(EXIT_FAILED, error),
+        (None, Some(error)) => return fail(EXIT_FAILED, error),
+        (None, None) => return fail(EXIT_FAILED, "no trial finished"),
+        (Some(result), error) => {
+            let code = finish_run(&args, &result);
+            match error {
+                Some(error) => fail(
+                    EXIT_FAILED,
+                    format!(
+                        "trial {} of {} failed: {error}; the result holds the {} before it",
+                        result.trials.len() + 1,
+                        trials.asked,
+                        result.trials.len()
+                    ),
+                ),
+                None => code,
+            }
+        }
     };
-    finish_run(&args, &result)
+    code
 }
 
 /// Writes the result and prints the summary; the summary is printed even

@@ -15,5 +15,6 @@ pub mod scenario;
 pub mod serve;
 pub mod slowdb;
 pub mod summary;
+pub mod trials;
 pub mod workload;
 pub mod wrk;

@@ -18,6 +18,7 @@ use crate::harness::reference::Calibration;
 use crate::harness::scenario::Applied;
 use crate::harness::slowdb::SlowDbFigures;
 use crate::harness::workload::Workload;
+use crate::stats::{estimate, Estimate};
 use crate::units::ByteSize;
 
 /// The result format's version: raised whenever a field changes meaning or
@@ -86,9 +87,160 @@ pub struct RunResult {
     /// `--inject-cache-off`); absent in normal runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub faults: Option<Faults>,
+    /// Each trial's timed figures (`--repeat`), in the order they ran;
+    /// empty in older results, which are one trial.
+    #[serde(default)]
+    pub trials: Vec<Trial>,
+    /// The median of each timed figure over the trials, with its interval.
+    #[serde(default)]
+    pub timed: Option<TimedFigures>,
+    /// For a deterministic run of several trials: whether every trial
+    /// counted the same (slow-store loads, hits, peer fetches, node by
+    /// node); `null` otherwise.
+    #[serde(default)]
+    pub trials_agree: Option<bool>,
+}
+
+/// The timed figures of one trial of a run: each trial starts its own
+/// cluster and measures its own calibration.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Trial {
+    /// When it began.
+    pub started_at: String,
+    /// How long its measurement took.
+    pub duration_secs: f64,
+    /// Its measured requests.
+    pub requests: u64,
+    /// Those that failed.
+    pub errors: u64,
+    /// Requests per second.
+    pub throughput_rps: f64,
+    /// Its latency percentiles.
+    pub latency_us: LatencyFigures,
+    /// The loopback limit it measured first; `null` without calibration.
+    pub calibration: Option<Calibration>,
+    /// Whether a second of it fell more than 15% below its median second
+    /// (see `Steadiness`): it stays in the figures, marked.
+    pub unsteady: bool,
+    /// Its slow-store loads, a counted figure.
+    pub slowdb_loads: Option<u64>,
+    /// Its API hit ratio, a counted figure.
+    pub api_hit_ratio: Option<f64>,
+}
+
+/// The timed figures of a trial, by the names `compare` and `check` use.
+pub const TIMED_FIGURES: [&str; 6] = [
+    "throughput_rps",
+    "p50_us",
+    "p99_us",
+    "p99_9_us",
+    "limit_fraction",
+    "p99_over_two_hop",
+];
+
+impl Trial {
+    /// The trial a single-trial result is.
+    pub fn of(result: &RunResult) -> Trial {
+        Trial {
+            started_at: result.started_at.clone(),
+            duration_secs: result.client.duration_secs,
+            requests: result.client.requests,
+            errors: result.client.errors.total,
+            throughput_rps: result.client.throughput_rps,
+            latency_us: result.client.latency_us.clone(),
+            calibration: result.calibration.clone(),
+            unsteady: result.steadiness().is_some_and(|s| s.unsteady()),
+            slowdb_loads: result.cluster.as_ref().map(|cluster| cluster.slowdb.loads),
+            api_hit_ratio: result
+                .cluster
+                .as_ref()
+                .and_then(|cluster| cluster.api_hit_ratio),
+        }
+    }
+
+    /// One of [`TIMED_FIGURES`]; `None` for an unknown name or a figure
+    /// the trial lacks (no calibration).
+    pub fn figure(&self, key: &str) -> Option<f64> {
+        let latency = &self.latency_us;
+        let calibration = self.calibration.as_ref();
+        match key {
+            "throughput_rps" => Some(self.throughput_rps),
+            "p50_us" => Some(latency.p50 as f64),
+            "p99_us" => Some(latency.p99 as f64),
+            "p99_9_us" => Some(latency.p99_9 as f64),
+            "limit_fraction" => calibration.and_then(|calibration| calibration.limit_fraction),
+            "p99_over_two_hop" => calibration
+                .filter(|calibration| calibration.two_hop.p99_us > 0.0)
+                .map(|calibration| latency.p99 as f64 / calibration.two_hop.p99_us),
+            _ => None,
+        }
+    }
+}
+
+/// The median of each timed figure over a result's trials, with its
+/// interval ([`crate::stats`]).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TimedFigures {
+    /// How the medians and intervals are made.
+    pub method: String,
+    /// Trials.
+    pub trials: usize,
+    /// Trials marked unsteady.
+    pub unsteady_trials: usize,
+    /// Each of [`TIMED_FIGURES`] that the trials have.
+    pub figures: std::collections::BTreeMap<String, Estimate>,
+}
+
+impl TimedFigures {
+    /// The figures of `trials`.
+    pub fn of(trials: &[Trial]) -> TimedFigures {
+        TimedFigures {
+            method: crate::stats::METHOD.to_owned(),
+            trials: trials.len(),
+            unsteady_trials: trials.iter().filter(|trial| trial.unsteady).count(),
+            figures: TIMED_FIGURES
+                .iter()
+                .filter_map(|&key| {
+                    let values: Vec<f64> = trials
+                        .iter()
+                        .filter_map(|trial| trial.figure(key))
+                        .collect();
+                    Some((key.to_owned(), estimate(&values)?))
+                })
+                .collect(),
+        }
+    }
 }
 
 impl RunResult {
+    /// The result's trials: those recorded, or, in an older result, the
+    /// one it is.
+    pub fn trial_list(&self) -> Vec<Trial> {
+        if self.trials.is_empty() {
+            vec![Trial::of(self)]
+        } else {
+            self.trials.clone()
+        }
+    }
+
+    /// The result of a single trial, with its trial and timed figures.
+    pub fn as_one_trial(mut self) -> RunResult {
+        self.trials = vec![Trial::of(&self)];
+        self.timed = Some(TimedFigures::of(&self.trials));
+        self
+    }
+
+    /// One timed figure ([`TIMED_FIGURES`]) of every trial that has it.
+    pub fn trial_values(&self, key: &str) -> Vec<f64> {
+        if self.trials.is_empty() {
+            return Trial::of(self).figure(key).into_iter().collect();
+        }
+        self.trials
+            .iter()
+            .filter_map(|trial| trial.figure(key))
+            .collect()
+    }
+
     /// How steady the run's throughput was, before its first event.
     pub fn steadiness(&self) -> Option<Steadiness> {
         let first_event = self
@@ -836,7 +988,7 @@ impl Steadiness {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::harness::driver::new_histogram;
     use crate::harness::events::Action;
@@ -1076,7 +1228,7 @@ mod tests {
     }
 
     /// A small result with every section filled.
-    fn sample() -> RunResult {
+    pub(crate) fn sample() -> RunResult {
         let workload = crate::harness::workload::parse("{}", "test", "test").unwrap();
         let mut histogram = new_histogram();
         histogram.record(250).unwrap();
@@ -1108,6 +1260,9 @@ mod tests {
             series: Vec::new(),
             series_reading: SeriesReading::Timer,
             events: Vec::new(),
+            trials: Vec::new(),
+            timed: None,
+            trials_agree: None,
             histogram: HistogramData::encode(&histogram).unwrap(),
             calibration: None,
             faults: None,

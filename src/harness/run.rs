@@ -742,7 +742,11 @@ fn assemble(input: Assembly<'_>) -> Result<RunResult, RunError> {
         histogram: HistogramData::encode(&report.histogram).map_err(RunError::Histogram)?,
         calibration,
         faults: (!input.plan.faults.is_none()).then_some(input.plan.faults),
-    })
+        trials: Vec::new(),
+        timed: None,
+        trials_agree: None,
+    }
+    .as_one_trial())
 }
 
 /// A progress bar on stderr, fed from the driver's count of answers; drawn

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use crate::harness::driver::StopReason;
-use crate::harness::report::{Mode, RunResult};
+use crate::harness::report::{Mode, RunResult, TIMED_FIGURES};
 use crate::units::{align, ByteSize};
 
 /// Formats a ratio as a percentage, or `-` when absent.
@@ -15,6 +15,91 @@ pub fn percent(ratio: Option<f64>) -> String {
 
 fn number(value: Option<u64>) -> String {
     value.map_or("-".to_owned(), |value| value.to_string())
+}
+
+/// How a timed figure is shown: `79372`, `88.1%`, `1.52x`.
+fn timed_value(key: &str, value: f64) -> String {
+    match key {
+        "limit_fraction" => format!("{:.1}%", value * 100.0),
+        "p99_over_two_hop" => format!("{value:.2}x"),
+        _ => format!("{value:.0}"),
+    }
+}
+
+/// The trials of a repeated run: each timed figure's median and interval,
+/// then a row per trial.
+pub fn trials_table(result: &RunResult) -> String {
+    let mut out = String::new();
+    let count = result.trials.len();
+    let _ = writeln!(
+        out,
+        "{count} trials: median [95% interval] ({})",
+        if count < crate::stats::MIN_TRIALS {
+            "no interval: 3 trials or more give one"
+        } else {
+            "bootstrap over the trials"
+        }
+    );
+    if let Some(timed) = &result.timed {
+        let mut rows = Vec::new();
+        for key in TIMED_FIGURES {
+            let Some(estimate) = timed.figures.get(key) else {
+                continue;
+            };
+            let interval = match (estimate.low, estimate.high) {
+                (Some(low), Some(high)) => {
+                    format!("[{}, {}]", timed_value(key, low), timed_value(key, high))
+                }
+                _ => String::new(),
+            };
+            rows.push(vec![
+                format!("  {}", timed_label(key)),
+                timed_value(key, estimate.median),
+                interval,
+            ]);
+        }
+        out.push_str(&align(&rows, |column| column != 1));
+    }
+    let mut rows = vec![vec![
+        "  trial".to_owned(),
+        "req/s".to_owned(),
+        "p50 us".to_owned(),
+        "p99 us".to_owned(),
+        "limit".to_owned(),
+        String::new(),
+    ]];
+    for (at, trial) in result.trials.iter().enumerate() {
+        rows.push(vec![
+            format!("  {}", at + 1),
+            format!("{:.0}", trial.throughput_rps),
+            trial.latency_us.p50.to_string(),
+            trial.latency_us.p99.to_string(),
+            percent(trial.figure("limit_fraction")),
+            if trial.unsteady { "UNSTEADY" } else { "" }.to_owned(),
+        ]);
+    }
+    out.push_str(&align(&rows, |column| column == 0 || column == 5));
+    if result.trials_agree == Some(false) {
+        let _ = writeln!(
+            out,
+            "TRIALS DISAGREE: this deterministic run counted differently in different trials \
+             (slow-store loads, hits or fetches): the cluster or the harness is not deterministic"
+        );
+    }
+    out
+}
+
+/// What a timed figure is called in a summary.
+pub fn timed_label(key: &str) -> &'static str {
+    match key {
+        "throughput_rps" => "throughput req/s",
+        "p50_us" => "latency p50 us",
+        "p99_us" => "latency p99 us",
+        "p99_9_us" => "latency p99.9 us",
+        "limit_fraction" => "throughput / loopback limit",
+        "p99_over_two_hop" => "p99 / two-hop p99",
+        _ => "",
+    }
 }
 
 /// The table printed when a run ends: the figures a user looks at first.
@@ -76,6 +161,8 @@ pub fn summary(result: &RunResult, path: Option<&Path>) -> String {
         match client.stopped_by {
             StopReason::TimeLimit => "  (stopped by the time limit)",
             StopReason::Interrupted => "  (interrupted)",
+            _ if result.trials.len() > 1 =>
+                "  (the median trial; throughput: median of the trials)",
             _ => "",
         }
     );
@@ -110,6 +197,9 @@ pub fn summary(result: &RunResult, path: Option<&Path>) -> String {
             calibration.two_hop.throughput_rps,
             calibration.two_hop.p99_us,
         );
+    }
+    if result.trials.len() > 1 {
+        out.push_str(&trials_table(result));
     }
     if let Some(faults) = &result.faults {
         if let Some(delay) = faults.delay {

@@ -1,0 +1,191 @@
+//! Repeated trials of one configuration (`--repeat N`) made into one
+//! result: every trial's timed figures kept, the headline throughput the
+//! median of the trials', the latency histogram of every answer of every
+//! trial (histograms add exactly), and the counted figures of the median
+//! trial, checked equal across trials where the run is deterministic.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use crate::harness::driver::{new_histogram, Control};
+use crate::harness::latency::{HistogramData, LatencyFigures};
+use crate::harness::report::{Mode, RunResult, TimedFigures, Trial};
+use crate::harness::run::{self, RunError, RunPlan};
+use crate::harness::workload::Bound;
+use crate::stats::median;
+
+/// One result of `results`, the trials of one configuration in the order
+/// they ran; `None` when there are none.
+pub fn combine(results: Vec<RunResult>) -> Result<Option<RunResult>, String> {
+    let trials: Vec<Trial> = results.iter().flat_map(RunResult::trial_list).collect();
+    let rates: Vec<f64> = results
+        .iter()
+        .map(|result| result.client.throughput_rps)
+        .collect();
+    // The median trial by throughput (the lower middle one of an even
+    // count) gives the counted figures, the series and the events.
+    let mut order: Vec<usize> = (0..results.len()).collect();
+    order.sort_by(|&a, &b| rates[a].total_cmp(&rates[b]));
+    let Some(&middle) = order.get(results.len().saturating_sub(1) / 2) else {
+        return Ok(None);
+    };
+    let mut merged = new_histogram();
+    for result in &results {
+        let histogram = result
+            .histogram
+            .decode()
+            .map_err(|error| format!("a trial's histogram: {error}"))?;
+        merged
+            .add(&histogram)
+            .map_err(|error| format!("adding the trials' histograms: {error:?}"))?;
+    }
+    let agree = (results.len() > 1 && is_deterministic(&results[0])).then(|| {
+        results
+            .windows(2)
+            .all(|pair| counted(&pair[0]) == counted(&pair[1]))
+    });
+    let mut combined = results.into_iter().nth(middle).expect("middle is an index");
+    combined.client.throughput_rps = median(&rates).unwrap_or(0.0);
+    combined.client.latency_us = LatencyFigures::of(&merged);
+    combined.histogram = HistogramData::encode(&merged)?;
+    combined.timed = Some(TimedFigures::of(&trials));
+    combined.trials = trials;
+    combined.trials_agree = agree;
+    Ok(Some(combined))
+}
+
+/// What [`run_trials`] measured: the trials done, combined, and the error
+/// that ended them early, if one did.
+pub struct Trials {
+    /// The combined result; `None` when not one trial finished.
+    pub result: Option<RunResult>,
+    /// Trials asked for.
+    pub asked: u32,
+    /// Why the trials ended before `asked`, if a trial failed.
+    pub error: Option<RunError>,
+}
+
+/// Runs `plan` `repeat` times, each trial on a fresh cluster with its own
+/// warm-up and calibration, and combines them. `announce` hears of each
+/// trial before it starts. Ctrl-C or a failed trial ends the trials; those
+/// done are still combined.
+pub async fn run_trials(
+    plan: &RunPlan,
+    control: &Arc<Control>,
+    repeat: u32,
+    mut announce: impl FnMut(u32),
+) -> Trials {
+    let mut results = Vec::new();
+    let mut error = None;
+    for trial in 0..repeat.max(1) {
+        if control.stop.load(Ordering::Relaxed) {
+            break;
+        }
+        announce(trial);
+        control.done.store(0, Ordering::Relaxed);
+        match run::run(plan, control).await {
+            Ok(result) => results.push(result),
+            Err(failure) => {
+                error = Some(failure);
+                break;
+            }
+        }
+    }
+    let result = match combine(results) {
+        Ok(result) => result,
+        Err(message) => {
+            error.get_or_insert(RunError::Histogram(message));
+            None
+        }
+    };
+    Trials {
+        result,
+        asked: repeat.max(1),
+        error,
+    }
+}
+
+/// Whether the run's counters follow from its workload alone: its own
+/// cluster, one request in flight, a request count, events by request.
+pub fn is_deterministic(result: &RunResult) -> bool {
+    let workload = &result.workload;
+    result.mode == Mode::Cluster
+        && workload.concurrency == 1
+        && matches!(workload.bound(), Bound::Requests(_))
+        && workload.events.iter().all(|event| event.at.is_none())
+}
+
+/// The counted figures two trials of a deterministic run must share.
+fn counted(result: &RunResult) -> serde_json::Value {
+    let mut cluster = result.cluster.clone();
+    if let Some(cluster) = &mut cluster {
+        // The store's mean latency is timed.
+        cluster.slowdb.mean_latency_us = None;
+    }
+    let nodes: Vec<Option<u64>> = result.nodes.iter().map(|node| node.slowdb_loads).collect();
+    serde_json::json!({ "cluster": cluster, "nodes": nodes, "requests": result.client.requests })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::harness::report::tests::sample as sample_result;
+
+    /// A one-trial result answering `latencies` at `rate` req/s.
+    fn trial(rate: f64, latencies: &[u64]) -> RunResult {
+        let mut histogram = new_histogram();
+        for &latency in latencies {
+            histogram.record(latency).unwrap();
+        }
+        let mut result = sample_result();
+        result.client.throughput_rps = rate;
+        result.client.requests = latencies.len() as u64;
+        result.client.latency_us = LatencyFigures::of(&histogram);
+        result.histogram = HistogramData::encode(&histogram).unwrap();
+        result.as_one_trial()
+    }
+
+    #[test]
+    fn trials_combine_into_medians_a_summed_histogram_and_intervals() {
+        let combined = combine(vec![
+            trial(100.0, &[10, 20]),
+            trial(300.0, &[30]),
+            trial(200.0, &[40, 50, 60]),
+        ])
+        .unwrap()
+        .unwrap();
+        assert_eq!(combined.trials.len(), 3);
+        assert_eq!(combined.client.throughput_rps, 200.0);
+        // The counted figures are the median trial's (its 3 requests).
+        assert_eq!(combined.client.requests, 3);
+        let histogram = combined.histogram.decode().unwrap();
+        assert_eq!(histogram.len(), 6);
+        assert_eq!(combined.client.latency_us.max, histogram.max());
+        let timed = combined.timed.unwrap();
+        let throughput = timed.figures["throughput_rps"];
+        assert_eq!(
+            (throughput.low, throughput.median, throughput.high),
+            (Some(100.0), 200.0, Some(300.0))
+        );
+        assert_eq!(timed.trials, 3);
+        // Not deterministic (sample_result has many in flight).
+        assert_eq!(combined.trials_agree, None);
+    }
+
+    #[test]
+    fn deterministic_trials_are_checked_to_count_alike() {
+        let deterministic = |rate, requests| {
+            let mut result = trial(rate, &[10]);
+            result.workload.concurrency = 1;
+            result.workload.requests = Some(requests);
+            result.workload.duration = None;
+            result.client.requests = requests;
+            result
+        };
+        let same = combine(vec![deterministic(1.0, 5), deterministic(2.0, 5)]).unwrap();
+        assert_eq!(same.unwrap().trials_agree, Some(true));
+        let differ = combine(vec![deterministic(1.0, 5), deterministic(2.0, 6)]).unwrap();
+        assert_eq!(differ.unwrap().trials_agree, Some(false));
+        assert!(combine(Vec::new()).unwrap().is_none());
+    }
+}

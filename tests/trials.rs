@@ -1,0 +1,77 @@
+//! Repeated trials (`--repeat`) on real clusters on 127.0.0.1: every trial
+//! kept, histograms added exactly, medians with intervals, deterministic
+//! trials checked to count alike, and comparisons that say whether a
+//! difference is real.
+
+mod common;
+
+use common::{run, run_workload, scratch, text};
+
+const SMALL: &str = r#"{
+  "name": "trials", "keys": 500, "requests": 1500, "warmup_requests": 200,
+  "concurrency": 4, "value_size": 50,
+  "slowdb": { "latency": { "kind": "none" }, "missing_share": 0.0 },
+  "seed": 3
+}"#;
+
+#[test]
+fn repeated_trials_are_kept_added_and_summarised_with_intervals() {
+    let directory = scratch("trials");
+    let result = run_workload(
+        &directory,
+        "repeat",
+        SMALL,
+        &["--repeat", "3", "--deterministic"],
+    );
+    assert_eq!(result.trials.len(), 3);
+    // Every answer of every trial is in the histogram.
+    let histogram = result.histogram.decode().unwrap();
+    let answered: u64 = result.trials.iter().map(|trial| trial.requests).sum();
+    assert_eq!(histogram.len(), answered);
+    assert_eq!(answered, 3 * 1500);
+    // One request in flight and a request count: every trial counts alike.
+    assert_eq!(result.trials_agree, Some(true));
+    let loads: Vec<Option<u64>> = result
+        .trials
+        .iter()
+        .map(|trial| trial.slowdb_loads)
+        .collect();
+    assert!(loads
+        .iter()
+        .all(|&count| count == loads[0] && count.is_some()));
+    // Medians with intervals that hold them; the headline is the median.
+    let timed = result.timed.as_ref().unwrap();
+    assert_eq!(timed.trials, 3);
+    let throughput = timed.figures["throughput_rps"];
+    let (low, high) = (throughput.low.unwrap(), throughput.high.unwrap());
+    assert!(low <= throughput.median && throughput.median <= high);
+    assert_eq!(result.client.throughput_rps, throughput.median);
+    let mut rates: Vec<f64> = result
+        .trials
+        .iter()
+        .map(|trial| trial.throughput_rps)
+        .collect();
+    rates.sort_by(f64::total_cmp);
+    assert_eq!(
+        (low, throughput.median, high),
+        (rates[0], rates[1], rates[2])
+    );
+    // No calibration: no limit fraction.
+    assert!(!timed.figures.contains_key("limit_fraction"));
+
+    // One trial: the same fields, no interval.
+    let single = run_workload(&directory, "single", SMALL, &[]);
+    assert_eq!(single.trials.len(), 1);
+    let throughput = single.timed.as_ref().unwrap().figures["throughput_rps"];
+    assert_eq!((throughput.low, throughput.high), (None, None));
+    assert_eq!(single.trials_agree, None);
+}
+
+#[test]
+fn repeat_refuses_what_it_cannot_do() {
+    for bad in ["0", "101", "many"] {
+        let output = run(&["--workload", "ci", "--repeat", bad]);
+        assert_eq!(output.status.code(), Some(2), "{bad}");
+        assert!(text(&output.stderr).contains("--repeat"), "{bad}");
+    }
+}
