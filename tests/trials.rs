@@ -65,6 +65,59 @@ fn repeated_trials_are_kept_added_and_summarised_with_intervals() {
     let throughput = single.timed.as_ref().unwrap().figures["throughput_rps"];
     assert_eq!((throughput.low, throughput.high), (None, None));
     assert_eq!(single.trials_agree, None);
+
+    // A result compared with itself: no clear difference in any timed
+    // figure; against one trial: no verdict.
+    let repeated = directory.join("repeat-result.json");
+    let once = directory.join("single-result.json");
+    let verdicts = |files: [&std::path::Path; 2]| {
+        let output = run(&[
+            "compare",
+            files[0].to_str().unwrap(),
+            files[1].to_str().unwrap(),
+            "--format",
+            "json",
+        ]);
+        assert!(output.status.success(), "{}", text(&output.stderr));
+        let comparison: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        comparison["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|row| row.get("verdicts").is_some())
+            .map(|row| {
+                (
+                    row["key"].as_str().unwrap().to_owned(),
+                    row["verdicts"][1].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect::<Vec<(String, String)>>()
+    };
+    let itself = verdicts([&repeated, &repeated]);
+    assert_eq!(itself.len(), 4, "{itself:?}");
+    assert!(
+        itself
+            .iter()
+            .all(|(_, verdict)| verdict == "no_clear_difference"),
+        "{itself:?}"
+    );
+    let against_one = verdicts([&repeated, &once]);
+    assert!(
+        against_one
+            .iter()
+            .all(|(_, verdict)| verdict == "one_trial"),
+        "{against_one:?}"
+    );
+    let output = run(&[
+        "compare",
+        repeated.to_str().unwrap(),
+        repeated.to_str().unwrap(),
+    ]);
+    let table = text(&output.stdout);
+    assert!(
+        table.contains("+0.0% [") && table.contains("no clear difference"),
+        "{table}"
+    );
 }
 
 #[test]

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::analysis::compare::{self, show_figure, Better, Metric, Nature};
 use crate::harness::report::RunResult;
+use crate::stats::Change;
 
 /// How much worse a figure may get: the larger of `relative` times the
 /// baseline's value and `absolute`.
@@ -76,29 +77,20 @@ pub fn read_thresholds(path: &Path) -> Result<BTreeMap<String, Threshold>, Strin
     Ok(thresholds)
 }
 
-/// The figures of a result that `check` compares.
+/// The timed figures `check` compares: those divided by the calibration,
+/// so a slower or faster machine does not move them much.
+const CHECKED_TIMED: [&str; 2] = ["limit_fraction", "p99_over_two_hop"];
+
+/// The figures of a result that `check` compares: the counted ones, then
+/// the timed ones divided by the calibration.
 pub fn checked_figures(result: &RunResult) -> Vec<Metric> {
-    let mut figures: Vec<Metric> = compare::metrics(result)
+    let (counted, timed): (Vec<Metric>, Vec<Metric>) = compare::metrics(result)
         .into_iter()
-        .filter(|metric| metric.nature == Nature::Counted)
-        .collect();
-    let calibration = result.calibration.as_ref();
-    figures.push(Metric {
-        key: "limit_fraction",
-        label: "throughput / loopback limit",
-        value: calibration.and_then(|calibration| calibration.limit_fraction),
-        better: Better::Higher,
-        nature: Nature::Timed,
-    });
-    figures.push(Metric {
-        key: "p99_over_two_hop",
-        label: "p99 / two-hop p99",
-        value: calibration
-            .filter(|calibration| calibration.two_hop.p99_us > 0.0)
-            .map(|calibration| result.client.latency_us.p99 as f64 / calibration.two_hop.p99_us),
-        better: Better::Lower,
-        nature: Nature::Timed,
-    });
+        .partition(|metric| metric.nature == Nature::Counted);
+    let mut figures = counted;
+    for key in CHECKED_TIMED {
+        figures.extend(timed.iter().filter(|metric| metric.key == key).cloned());
+    }
     figures
 }
 
@@ -131,6 +123,14 @@ pub struct Line {
     pub value: Option<f64>,
     /// How much worse it may get, in the figure's unit.
     pub allowed: f64,
+    /// A timed figure's trials: the baseline's and the new result's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trials: Option<[usize; 2]>,
+    /// A timed figure's change of the medians with its 95% interval, as
+    /// shares of the baseline's median; the interval is `null` without 3
+    /// trials on both sides, and the medians are then compared alone.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub change: Option<Change>,
     /// The conclusion.
     pub verdict: Verdict,
 }
@@ -186,16 +186,33 @@ pub fn check(
                 relative: 0.0,
                 absolute: 0.0,
             });
+            let timed = figure.nature == Nature::Timed;
+            let change = timed
+                .then(|| crate::stats::change(&base.trials, &figure.trials))
+                .flatten();
             let (verdict, allowed) = match (base.value, figure.value) {
                 (Some(base_value), Some(value)) => {
                     let allowed = (threshold.relative * base_value.abs()).max(threshold.absolute);
-                    let worse_by = match figure.better {
-                        Better::Higher => base_value - value,
-                        Better::Lower => value - base_value,
+                    // How much worse, at best and at worst: the ends of the
+                    // change's interval where there is one, else the
+                    // medians' difference alone.
+                    let sign = match figure.better {
+                        Better::Higher => -1.0,
+                        Better::Lower => 1.0,
                     };
-                    let verdict = if worse_by > allowed + 1e-12 {
+                    let (least, most) = match change.and_then(|c| Some((c.low?, c.high?))) {
+                        Some((low, high)) => {
+                            let (a, b) = (sign * low * base_value, sign * high * base_value);
+                            (a.min(b), a.max(b))
+                        }
+                        None => {
+                            let worse_by = sign * (value - base_value);
+                            (worse_by, worse_by)
+                        }
+                    };
+                    let verdict = if least > allowed + 1e-12 {
                         Verdict::Regression
-                    } else if -worse_by > allowed + 1e-12 {
+                    } else if -most > allowed + 1e-12 {
                         Verdict::Better
                     } else {
                         Verdict::Ok
@@ -211,6 +228,8 @@ pub fn check(
                 baseline: base.value,
                 value: figure.value,
                 allowed,
+                trials: timed.then_some([base.trials.len(), figure.trials.len()]),
+                change,
                 verdict,
             }
         })
@@ -230,6 +249,7 @@ pub fn table(outcome: &Outcome) -> String {
         "baseline".to_owned(),
         "new".to_owned(),
         "may worsen by".to_owned(),
+        "change [95% interval], trials".to_owned(),
         "verdict".to_owned(),
     ]];
     for line in &outcome.lines {
@@ -245,9 +265,10 @@ pub fn table(outcome: &Outcome) -> String {
                 Nature::Timed => "timed",
             }
             .to_owned(),
-            show(line.key, line.baseline),
-            show(line.key, line.value),
+            show_figure(line.key, line.baseline),
+            show_figure(line.key, line.value),
             allowed,
+            change_cell(line),
             match line.verdict {
                 Verdict::Ok => "ok",
                 Verdict::Better => "better",
@@ -257,7 +278,7 @@ pub fn table(outcome: &Outcome) -> String {
             .to_owned(),
         ]);
     }
-    let mut out = align(&rows, |column| column < 2 || column == 5);
+    let mut out = align(&rows, |column| column < 2 || column >= 5);
     let _ = writeln!(
         out,
         "{}",
@@ -270,17 +291,96 @@ pub fn table(outcome: &Outcome) -> String {
     out
 }
 
-fn show(key: &str, value: Option<f64>) -> String {
-    match (key, value) {
-        ("limit_fraction", Some(value)) => format!("{:.1}%", value * 100.0),
-        ("p99_over_two_hop", Some(value)) => format!("{value:.2}x"),
-        (key, value) => show_figure(key, value),
-    }
+/// A timed line's change with its interval and trial counts.
+fn change_cell(line: &Line) -> String {
+    let (Some(change), Some([base, new])) = (line.change, line.trials) else {
+        return String::new();
+    };
+    let interval = match (change.low, change.high) {
+        (Some(low), Some(high)) => format!(" [{:+.1}, {:+.1}]", low * 100.0, high * 100.0),
+        _ => " (no interval: medians only)".to_owned(),
+    };
+    format!("{:+.1}%{interval}, {base} v {new}", change.change * 100.0)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::harness::reference::{Calibration, LoadFigures};
+    use crate::harness::report::{tests::sample, TimedFigures, Trial};
+
+    /// A result whose trials reached these fractions of the loopback limit.
+    fn with_trials(fractions: &[f64]) -> RunResult {
+        let mut result = sample();
+        let figures = |throughput_rps| LoadFigures {
+            tool: "test".to_owned(),
+            requests: 1,
+            errors: 0,
+            throughput_rps,
+            p50_us: 100.0,
+            p99_us: 100.0,
+        };
+        result.trials = fractions
+            .iter()
+            .map(|&fraction| Trial {
+                calibration: Some(Calibration {
+                    seconds_each: 1.0,
+                    concurrency: 1,
+                    one_hop: figures(1000.0),
+                    two_hop: figures(1000.0),
+                    blended_limit_rps: Some(1000.0),
+                    limit_fraction: Some(fraction),
+                }),
+                ..Trial::of(&result)
+            })
+            .collect();
+        result.timed = Some(TimedFigures::of(&result.trials));
+        result
+    }
+
+    fn limit_line(baseline: &RunResult, result: &RunResult) -> Line {
+        check(baseline, result, &default_thresholds())
+            .lines
+            .into_iter()
+            .find(|line| line.key == "limit_fraction")
+            .unwrap()
+    }
+
+    #[test]
+    fn a_timed_regression_is_an_interval_beyond_the_threshold() {
+        let baseline = with_trials(&[0.80, 0.82, 0.84]);
+        // Every trial far below: the whole interval is beyond 35%.
+        let slow = limit_line(&baseline, &with_trials(&[0.40, 0.41, 0.42]));
+        assert_eq!(slow.verdict, Verdict::Regression);
+        assert_eq!(slow.trials, Some([3, 3]));
+        assert!(slow.change.unwrap().high.unwrap() < -0.35);
+        // One unlucky trial among good ones: the median is fine, and the
+        // interval reaches back within the threshold.
+        let unlucky = limit_line(&baseline, &with_trials(&[0.30, 0.81, 0.83]));
+        assert_eq!(unlucky.verdict, Verdict::Ok);
+        // Even a median beyond the threshold is not a regression while the
+        // interval reaches back within it.
+        let doubtful = limit_line(&baseline, &with_trials(&[0.40, 0.45, 0.80]));
+        assert!(doubtful.change.unwrap().change < -0.35);
+        assert_eq!(doubtful.verdict, Verdict::Ok);
+        // The same build's two baselines pass.
+        let again = limit_line(&baseline, &with_trials(&[0.79, 0.83, 0.85]));
+        assert_eq!(again.verdict, Verdict::Ok);
+        // Far better throughout: better.
+        let better = limit_line(&baseline, &with_trials(&[1.30, 1.32, 1.35]));
+        assert_eq!(better.verdict, Verdict::Better);
+    }
+
+    #[test]
+    fn with_one_trial_the_medians_are_compared_alone() {
+        let baseline = with_trials(&[0.80]);
+        let slow = limit_line(&baseline, &with_trials(&[0.50]));
+        assert_eq!(slow.verdict, Verdict::Regression);
+        assert_eq!(slow.change.unwrap().low, None);
+        assert!(change_cell(&slow).contains("medians only"));
+        let fine = limit_line(&baseline, &with_trials(&[0.70]));
+        assert_eq!(fine.verdict, Verdict::Ok);
+    }
 
     #[test]
     fn thresholds_files_override_defaults_and_refuse_unknown_figures() {

@@ -11,6 +11,8 @@ use serde_json::Value;
 
 use crate::analysis::ring::max_over_mean;
 use crate::harness::report::{EventFigures, RunResult};
+use crate::harness::summary::timed_label;
+use crate::stats::{self, median, Change};
 
 /// Which way a figure improves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -46,6 +48,9 @@ pub struct Metric {
     pub better: Better,
     /// Counted or timed.
     pub nature: Nature,
+    /// A timed figure's value in each trial (its `value` is their median);
+    /// empty for a counted one.
+    pub trials: Vec<f64>,
 }
 
 /// The headline figures of a result, in display order.
@@ -65,39 +70,29 @@ pub fn metrics(result: &RunResult) -> Vec<Metric> {
         value,
         better,
         nature,
+        trials: Vec::new(),
     };
     use Better::{Higher, Lower};
-    use Nature::{Counted, Timed};
-    let latency = &client.latency_us;
+    use Nature::Counted;
+    // Timed figures: the median of the trials, each trial kept.
+    let timed = |key: &'static str, better| {
+        let trials = result.trial_values(key);
+        Metric {
+            key,
+            label: timed_label(key),
+            value: median(&trials),
+            better,
+            nature: Nature::Timed,
+            trials,
+        }
+    };
     vec![
-        metric(
-            "throughput_rps",
-            "throughput req/s",
-            Some(client.throughput_rps),
-            Higher,
-            Timed,
-        ),
-        metric(
-            "p50_us",
-            "latency p50 us",
-            Some(latency.p50 as f64),
-            Lower,
-            Timed,
-        ),
-        metric(
-            "p99_us",
-            "latency p99 us",
-            Some(latency.p99 as f64),
-            Lower,
-            Timed,
-        ),
-        metric(
-            "p99_9_us",
-            "latency p99.9 us",
-            Some(latency.p99_9 as f64),
-            Lower,
-            Timed,
-        ),
+        timed("throughput_rps", Higher),
+        timed("p50_us", Lower),
+        timed("p99_us", Lower),
+        timed("p99_9_us", Lower),
+        timed("limit_fraction", Higher),
+        timed("p99_over_two_hop", Lower),
         metric(
             "error_ratio",
             "errors / requests",
@@ -202,6 +197,86 @@ pub struct Row {
     pub values: Vec<Option<f64>>,
     /// The change against the first result, in percent.
     pub change_percent: Vec<Option<f64>>,
+    /// For a timed figure: the change's 95% interval against the first
+    /// result, in percent (`null` for the first, and without 3 trials on
+    /// both sides).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub interval_percent: Vec<Option<[f64; 2]>>,
+    /// For a timed figure: what the change against the first result says
+    /// (`null` for the first).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub verdicts: Vec<Option<Verdict>>,
+}
+
+/// What the trials say about a timed figure's change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Throughput up: the interval lies above zero.
+    Faster,
+    /// Throughput down: the interval lies below zero.
+    Slower,
+    /// A latency down.
+    Better,
+    /// A latency up.
+    Worse,
+    /// The interval contains zero.
+    NoClearDifference,
+    /// A side has one trial: nothing to say how sure the change is.
+    OneTrial,
+    /// A side has two trials: too few for an interval.
+    TooFewTrials,
+}
+
+impl Verdict {
+    /// The verdict on a figure that is better `better`, changed by
+    /// `change` between trials of `trials` counts.
+    pub fn of(key: &str, better: Better, change: Option<&Change>, trials: [usize; 2]) -> Verdict {
+        if trials.contains(&1) || trials.contains(&0) {
+            return Verdict::OneTrial;
+        }
+        if trials.iter().any(|&count| count < stats::MIN_TRIALS) {
+            return Verdict::TooFewTrials;
+        }
+        let speed = key == "throughput_rps" || key == "limit_fraction";
+        match (change.and_then(Change::direction), better, speed) {
+            (None, _, _) => Verdict::NoClearDifference,
+            (Some(up), Better::Higher, true) => {
+                if up {
+                    Verdict::Faster
+                } else {
+                    Verdict::Slower
+                }
+            }
+            (Some(up), Better::Higher, false) => {
+                if up {
+                    Verdict::Better
+                } else {
+                    Verdict::Worse
+                }
+            }
+            (Some(up), Better::Lower, _) => {
+                if up {
+                    Verdict::Worse
+                } else {
+                    Verdict::Better
+                }
+            }
+        }
+    }
+
+    /// As a table shows it.
+    pub fn text(self) -> &'static str {
+        match self {
+            Verdict::Faster => "faster",
+            Verdict::Slower => "slower",
+            Verdict::Better => "better",
+            Verdict::Worse => "worse",
+            Verdict::NoClearDifference => "no clear difference",
+            Verdict::OneTrial => "one trial: no verdict",
+            Verdict::TooFewTrials => "2 trials: no verdict",
+        }
+    }
 }
 
 /// Results side by side.
@@ -256,6 +331,8 @@ fn event_rows(named: &[(String, RunResult)]) -> Vec<Row> {
                 continue;
             }
             rows.push(Row {
+                interval_percent: Vec::new(),
+                verdicts: Vec::new(),
                 key: format!("events[{index}].{key}"),
                 label: format!("event {index} ({}): {label}", event.event.action),
                 better,
@@ -360,14 +437,38 @@ pub fn compare(named: &[(String, RunResult)]) -> Comparison {
                         .iter()
                         .map(|&value| change_percent(values[0], value))
                         .collect();
-                    Row {
+                    let mut row = Row {
                         key: metric.key.to_owned(),
                         label: metric.label.to_owned(),
                         better: metric.better,
                         values,
                         change_percent,
+                        interval_percent: Vec::new(),
+                        verdicts: Vec::new(),
+                    };
+                    if metric.nature == Nature::Timed {
+                        let base = &metric.trials;
+                        for (index, metrics) in all_metrics.iter().enumerate() {
+                            let trials = &metrics[at].trials;
+                            let change = (index > 0).then(|| stats::change(base, trials)).flatten();
+                            row.interval_percent.push(change.and_then(|change| {
+                                Some([change.low? * 100.0, change.high? * 100.0])
+                            }));
+                            row.verdicts
+                                .push((index > 0 && row.values[index].is_some()).then(|| {
+                                    Verdict::of(
+                                        metric.key,
+                                        metric.better,
+                                        change.as_ref(),
+                                        [base.len(), trials.len()],
+                                    )
+                                }));
+                        }
                     }
+                    row
                 })
+                // A figure no result has (no calibration) is left out.
+                .filter(|row| row.values.iter().any(Option::is_some))
                 .collect()
         })
         .unwrap_or_default();
@@ -393,6 +494,8 @@ fn show_value(value: &Value) -> String {
 pub fn show_figure(key: &str, value: Option<f64>) -> String {
     match value {
         None => "-".to_owned(),
+        Some(value) if key == "limit_fraction" => format!("{:.1}%", value * 100.0),
+        Some(value) if key == "p99_over_two_hop" => format!("{value:.2}x"),
         Some(value) if key.ends_with("_ratio") || key.ends_with("_share") => {
             format!("{:.2}%", value * 100.0)
         }
@@ -445,10 +548,15 @@ pub fn table(comparison: &Comparison) -> String {
         for (index, value) in row.values.iter().enumerate() {
             cells.push(show_figure(&row.key, *value));
             if index > 0 {
-                cells.push(
-                    row.change_percent[index]
-                        .map_or("-".to_owned(), |change| format!("{change:+.1}%")),
-                );
+                let mut change = row.change_percent[index]
+                    .map_or("-".to_owned(), |change| format!("{change:+.1}%"));
+                if let Some(Some([low, high])) = row.interval_percent.get(index) {
+                    let _ = write!(change, " [{low:+.1}, {high:+.1}]");
+                }
+                if let Some(Some(verdict)) = row.verdicts.get(index) {
+                    let _ = write!(change, " {}", verdict.text());
+                }
+                cells.push(change);
             }
         }
         rows.push(cells);
@@ -478,6 +586,42 @@ mod tests {
         assert_eq!(change_percent(Some(0.0), Some(0.0)), Some(0.0));
         assert_eq!(change_percent(Some(0.0), Some(3.0)), None);
         assert_eq!(change_percent(None, Some(3.0)), None);
+    }
+
+    #[test]
+    fn verdicts_need_three_trials_and_an_interval_clear_of_zero() {
+        let change = |low, high| Change {
+            change: (low + high) / 2.0,
+            low: Some(low),
+            high: Some(high),
+        };
+        let up = change(0.03, 0.13);
+        let down = change(-0.13, -0.03);
+        let unclear = change(-0.02, 0.05);
+        let of =
+            |key, better, change: &Change, trials| Verdict::of(key, better, Some(change), trials);
+        assert_eq!(
+            of("throughput_rps", Better::Higher, &up, [3, 5]),
+            Verdict::Faster
+        );
+        assert_eq!(
+            of("throughput_rps", Better::Higher, &down, [3, 3]),
+            Verdict::Slower
+        );
+        assert_eq!(of("p99_us", Better::Lower, &up, [3, 3]), Verdict::Worse);
+        assert_eq!(of("p99_us", Better::Lower, &down, [3, 3]), Verdict::Better);
+        assert_eq!(
+            of("throughput_rps", Better::Higher, &unclear, [3, 3]),
+            Verdict::NoClearDifference
+        );
+        assert_eq!(
+            of("throughput_rps", Better::Higher, &up, [1, 5]),
+            Verdict::OneTrial
+        );
+        assert_eq!(
+            of("throughput_rps", Better::Higher, &up, [2, 5]),
+            Verdict::TooFewTrials
+        );
     }
 
     #[test]
