@@ -278,7 +278,7 @@ pub fn table(outcome: &Outcome) -> String {
             .to_owned(),
         ]);
     }
-    let mut out = align(&rows, |column| column < 2 || column >= 5);
+    let mut out = align(&rows, |column| !(2..5).contains(&column));
     let _ = writeln!(
         out,
         "{}",
