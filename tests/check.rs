@@ -1,5 +1,6 @@
 //! `check` passes a run like its baseline and fails genuine regressions:
-//! caching disabled, and a delay on every request.
+//! caching disabled, and a delay on every request; timed figures are
+//! compared over three trials each, as in the CI gate.
 
 mod common;
 
@@ -7,8 +8,8 @@ use std::path::{Path, PathBuf};
 
 use common::{run, scratch, text};
 
-/// The CI workload, shortened; the calibration is shorter too (it is not
-/// part of the workload, so the results stay comparable).
+/// The CI workload, shortened; the calibration is shorter
+/// too (it is not part of the workload, so the results stay comparable).
 const WORKLOAD: [&str; 8] = [
     "--workload",
     "ci",
@@ -17,8 +18,11 @@ const WORKLOAD: [&str; 8] = [
     "--warmup",
     "1000",
     "--calibrate",
-    "1s",
+    "500ms",
 ];
+
+/// Three trials, as the gate runs.
+const TRIALS: [&str; 2] = ["--repeat", "3"];
 
 fn result_of(directory: &Path, name: &str, extra: &[&str]) -> PathBuf {
     let out = directory.join(format!("{name}.json"));
@@ -56,17 +60,17 @@ fn line<'a>(report: &'a str, label: &str) -> &'a str {
 #[test]
 fn check_passes_a_like_run_and_fails_genuine_regressions() {
     let directory = scratch("check");
-    let baseline = result_of(&directory, "baseline", &[]);
+    let baseline = result_of(&directory, "baseline", &TRIALS);
 
-    // The same run again: counted figures match; the timed ones only have
-    // to be in the same world (other tests run beside this one).
-    let again = result_of(&directory, "again", &[]);
-    let (code, report) = check(
-        &baseline,
-        &again,
-        &["--throughput-drop", "0.9", "--p99-rise", "50"],
-    );
+    // The same run again passes with the default thresholds: a timed
+    // figure regresses only when all of its interval is beyond them.
+    let again = result_of(&directory, "again", &TRIALS);
+    let (code, report) = check(&baseline, &again, &[]);
     assert_eq!(code, Some(0), "{report}");
+    assert!(
+        line(&report, "throughput / loopback limit").contains("3 v 3"),
+        "{report}"
+    );
     assert!(report.contains("no regression"), "{report}");
     assert!(
         line(&report, "slowdb loads / request").ends_with("ok"),
@@ -92,7 +96,11 @@ fn check_passes_a_like_run_and_fails_genuine_regressions() {
 
     // A 5 ms sleep on every request: counted figures are untouched, the
     // throughput against the loopback limit collapses.
-    let slow = result_of(&directory, "slow", &["--inject-delay", "5ms"]);
+    let slow = result_of(
+        &directory,
+        "slow",
+        &["--inject-delay", "5ms", "--repeat", "3"],
+    );
     let (code, report) = check(&baseline, &slow, &[]);
     assert_eq!(code, Some(1), "{report}");
     assert!(
