@@ -117,8 +117,10 @@ fn a_sweep_runs_the_whole_grid_and_writes_each_result_and_a_summary() {
     let svg = std::fs::read_to_string(svg).unwrap();
     assert!(svg.contains("API hit ratio against cache size"), "{svg}");
     assert!(!svg.contains("against replicas"), "{svg}");
-    // Two panels of four lines (nodes x hash), one of eight curves.
-    assert_eq!(svg.matches("<polyline").count(), 4 + 4 + 8, "{svg}");
+    // Three panels of four lines (nodes x hash: hit ratio, loads,
+    // throughput), one of eight curves; one trial each: no error bars.
+    assert_eq!(svg.matches("<polyline").count(), 4 + 4 + 4 + 8, "{svg}");
+    assert!(!svg.contains(r#"class="bar""#), "{svg}");
 
     // The CSV: a header and a line per configuration.
     let csv = std::fs::read_to_string(csv).unwrap();
@@ -139,4 +141,88 @@ fn a_sweep_runs_the_whole_grid_and_writes_each_result_and_a_summary() {
         8,
         "{stdout}"
     );
+}
+
+#[test]
+fn a_repeated_sweep_interleaves_its_rounds_and_shows_intervals_and_ties() {
+    let directory = scratch("sweep-repeat");
+    let output = run(&[
+        "sweep",
+        "--workload",
+        "ci",
+        "--requests",
+        "2000",
+        "--warmup",
+        "200",
+        "--cache-bytes",
+        "16KiB,1MiB",
+        "--repeat",
+        "3",
+        "--no-calibrate",
+        "--no-progress",
+        "--results-dir",
+        directory.to_str().unwrap(),
+    ]);
+    let stdout = text(&output.stdout);
+    let stderr = text(&output.stderr);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    // Round 1 in grid order, round 2 reversed, round 3 starting later.
+    let order: Vec<&str> = stderr
+        .lines()
+        .filter(|line| line.starts_with("[round"))
+        .map(|line| {
+            if line.ends_with("16KiB") {
+                "16KiB"
+            } else {
+                "1MiB"
+            }
+        })
+        .collect();
+    assert_eq!(
+        order,
+        ["16KiB", "1MiB", "1MiB", "16KiB", "1MiB", "16KiB"],
+        "{stderr}"
+    );
+    assert!(stderr.contains("[round 2/3 1/2]"), "{stderr}");
+
+    let summary = std::fs::read_dir(&directory)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .find(|path| path.extension().is_some_and(|ext| ext == "json"))
+        .expect("a summary JSON");
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+    let rows = summary["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    let mut standings = Vec::new();
+    for row in rows {
+        assert_eq!(row["trials"], 3, "{row}");
+        let throughput = &row["timed"]["throughput_rps"];
+        let (low, median, high) = (
+            throughput["low"].as_f64().unwrap(),
+            throughput["median"].as_f64().unwrap(),
+            throughput["high"].as_f64().unwrap(),
+        );
+        assert!(low <= median && median <= high, "{row}");
+        assert_eq!(row["figures"]["throughput_rps"].as_f64(), Some(median));
+        let result = read_checked(std::path::Path::new(row["result"].as_str().unwrap()));
+        assert_eq!(result.trials.len(), 3);
+        standings.push(row["throughput_vs_best"].as_str().unwrap().to_owned());
+    }
+    standings.sort();
+    assert!(
+        standings == ["best", "tie"] || standings == ["best", "slower"],
+        "{standings:?}"
+    );
+    // The table shows intervals and the standing; the chart error bars.
+    assert!(stdout.contains("best") && stdout.contains(" ["), "{stdout}");
+    assert!(stdout.contains("3 trials per configuration"), "{stdout}");
+    let svg = std::fs::read_dir(&directory)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .find(|path| path.extension().is_some_and(|ext| ext == "svg"))
+        .expect("a summary SVG");
+    let svg = std::fs::read_to_string(svg).unwrap();
+    assert!(svg.contains("throughput req/s against cache size"), "{svg}");
+    assert_eq!(svg.matches(r#"class="bar""#).count(), 2, "{svg}");
 }

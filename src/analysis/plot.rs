@@ -8,6 +8,7 @@ use hdrhistogram::Histogram;
 
 use crate::analysis::grid::Point;
 use crate::harness::report::RunResult;
+use crate::stats::Estimate;
 use crate::units::ByteSize;
 
 /// How an axis maps values to positions.
@@ -51,6 +52,8 @@ pub struct Series {
     pub name: String,
     /// (x, y) points, drawn in order.
     pub points: Vec<(f64, f64)>,
+    /// Error bars: (x, low, high), a vertical bar each.
+    pub bars: Vec<(f64, f64, f64)>,
 }
 
 /// One chart.
@@ -222,7 +225,10 @@ fn render_panel(out: &mut String, panel: &Panel, top: f64) {
     let ys: Vec<f64> = panel
         .series
         .iter()
-        .flat_map(|series| series.points.iter().map(|point| point.1))
+        .flat_map(|series| {
+            let bars = series.bars.iter().flat_map(|bar| [bar.1, bar.2]);
+            series.points.iter().map(|point| point.1).chain(bars)
+        })
         .collect();
     let (x_range, x_ticks) = layout(&panel.x, &xs);
     let (y_range, y_ticks) = layout(&panel.y, &ys);
@@ -319,6 +325,23 @@ fn render_panel(out: &mut String, panel: &Panel, top: f64) {
                 r#"<circle cx="{x}" cy="{y}" r="2.5" fill="{colour}"/>"#
             );
         }
+        // Error bars: the interval of each point, capped at both ends, each
+        // series' a little apart so that bars at one x stay visible.
+        let nudge = (index as f64 - (panel.series.len() as f64 - 1.0) / 2.0) * 3.0;
+        for &(x, low, high) in &series.bars {
+            if !(x.is_finite() && low.is_finite() && high.is_finite()) {
+                continue;
+            }
+            let (x, low, high) = (x_at(x) + nudge, y_at(low), y_at(high));
+            let _ = writeln!(
+                out,
+                r#"<path class="bar" d="M{:.1},{low:.1}H{:.1}M{x:.1},{low:.1}V{high:.1}M{:.1},{high:.1}H{:.1}" stroke="{colour}" stroke-width="1.2" fill="none"/>"#,
+                x - 4.0,
+                x + 4.0,
+                x - 4.0,
+                x + 4.0
+            );
+        }
         let legend_y = top + TOP + 8.0 + index as f64 * LEGEND_STEP;
         {
             let legend_x = LEFT + plot_width + 16.0;
@@ -399,6 +422,7 @@ pub fn latency_curve(name: &str, histogram: &Histogram<u64>) -> Series {
     Series {
         name: name.to_owned(),
         points,
+        bars: Vec::new(),
     }
 }
 
@@ -515,6 +539,7 @@ pub fn series_panels(runs: &[(String, &RunResult)]) -> Vec<Panel> {
                     let whole = &result.series[..result.series.len().saturating_sub(1)];
                     Series {
                         name: name.clone(),
+                        bars: Vec::new(),
                         points: whole
                             .iter()
                             .filter_map(|entry| {
@@ -545,6 +570,9 @@ pub struct GridFigures {
     pub hit_ratio: Option<f64>,
     /// Slow-store loads per request.
     pub loads_per_request: Option<f64>,
+    /// Throughput: the median of the trials with its interval; `None` for
+    /// a prediction.
+    pub throughput: Option<Estimate>,
 }
 
 /// Panels of hit ratio and slow-store loads per request against cache size
@@ -591,11 +619,16 @@ pub fn grid_panels(title: &str, rows: &[GridFigures]) -> Vec<Panel> {
                 (value, label)
             })
             .collect();
-        let figures: [(&str, FigureOf, Option<Range>); 2] = [
+        let figures: [(&str, FigureOf, Option<Range>); 3] = [
             ("API hit ratio", |row| row.hit_ratio, Some((0.0, 1.0))),
             (
                 "slow-store loads per request",
                 |row| row.loads_per_request,
+                None,
+            ),
+            (
+                "throughput req/s",
+                |row| row.throughput.map(|estimate| estimate.median),
                 None,
             ),
         ];
@@ -604,14 +637,30 @@ pub fn grid_panels(title: &str, rows: &[GridFigures]) -> Vec<Panel> {
             for row in rows {
                 let Some(y) = value_of(row) else { continue };
                 let name = line_of(&row.point);
-                let point = (x_of(&row.point), y);
-                match series.iter_mut().find(|series| series.name == name) {
-                    Some(series) => series.points.push(point),
-                    None => series.push(Series {
-                        name,
-                        points: vec![point],
-                    }),
+                let x = x_of(&row.point);
+                let position = match series.iter().position(|series| series.name == name) {
+                    Some(position) => position,
+                    None => {
+                        series.push(Series {
+                            name,
+                            points: Vec::new(),
+                            bars: Vec::new(),
+                        });
+                        series.len() - 1
+                    }
+                };
+                let line = &mut series[position];
+                line.points.push((x, y));
+                // The throughput's interval, where the trials give one.
+                if figure.starts_with("throughput") {
+                    let estimate = row.throughput.as_ref();
+                    if let Some((low, high)) = estimate.and_then(|e| Some((e.low?, e.high?))) {
+                        line.bars.push((x, low, high));
+                    }
                 }
+            }
+            if series.is_empty() {
+                continue;
             }
             for series in &mut series {
                 series.points.sort_by(|a, b| a.0.total_cmp(&b.0));
@@ -693,10 +742,12 @@ mod tests {
                 Series {
                     name: "one".to_owned(),
                     points: vec![(1.0, 0.5), (10.0, 0.7), (100.0, 0.9)],
+                    bars: Vec::new(),
                 },
                 Series {
                     name: "two".to_owned(),
                     points: vec![(1.0, 0.1), (100.0, 0.2)],
+                    bars: vec![(1.0, 0.05, 0.15), (100.0, 0.15, 0.3)],
                 },
             ],
             markers: Vec::new(),
@@ -717,6 +768,7 @@ mod tests {
     fn a_grid_gets_panels_for_the_dimensions_it_varies() {
         use crate::geecache::HashKind;
         let row = |replicas: u32, cache: u64, hit: f64| GridFigures {
+            throughput: None,
             point: Point {
                 nodes: 3,
                 hash: HashKind::Crc32,

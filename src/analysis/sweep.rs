@@ -10,6 +10,8 @@ use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
+use std::collections::BTreeMap;
+
 use crate::analysis::compare::{metrics, show_figure};
 use crate::analysis::grid::{Grid, Point};
 use crate::analysis::plot;
@@ -17,7 +19,9 @@ use crate::harness::driver::Control;
 use crate::harness::reference::{self, Calibration};
 use crate::harness::report::{self, ResultFileError, RunResult};
 use crate::harness::run::{self, Calibrate, RunError, RunPlan};
+use crate::harness::trials::combine;
 use crate::harness::workload::{Workload, WorkloadError};
+use crate::stats::Estimate;
 use crate::units::{align, compact_timestamp, rfc3339};
 
 /// The version of the sweep summary's format.
@@ -33,8 +37,32 @@ pub struct Row {
     pub result: String,
     /// The headline figures by name (see `compare`).
     pub figures: std::collections::BTreeMap<String, Option<f64>>,
-    /// Throughput over the blended loopback limit.
+    /// Throughput over the blended loopback limit (the median of the
+    /// trials).
     pub limit_fraction: Option<f64>,
+    /// Trials of this configuration (`--repeat`).
+    #[serde(default)]
+    pub trials: usize,
+    /// Each timed figure's median and interval over the trials.
+    #[serde(default)]
+    pub timed: BTreeMap<String, Estimate>,
+    /// The throughput against the best row's: `best`, `tie` (the
+    /// intervals overlap) or `slower`; `null` without intervals (fewer
+    /// than 3 trials).
+    #[serde(default)]
+    pub throughput_vs_best: Option<Standing>,
+}
+
+/// A row's throughput against the fastest row's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Standing {
+    /// The highest median.
+    Best,
+    /// Its interval overlaps the best row's: no clear difference.
+    Tie,
+    /// Its interval lies below the best row's.
+    Slower,
 }
 
 /// What a sweep measured.
@@ -86,16 +114,49 @@ pub struct SweepPlan<'a> {
     pub calibrate: Option<std::time::Duration>,
     /// Show each run's progress bar.
     pub progress: bool,
+    /// Trials of each configuration, interleaved: round 1 runs every
+    /// configuration, round 2 every one in another order, and so on.
+    pub repeat: u32,
 }
 
-/// Runs every point of `grid`, writes each result and returns the summary.
-/// `announce` hears of each run before it starts. After Ctrl-C the sweep
-/// ends with the runs done so far.
+/// Where a run of a sweep stands: its round and its place in the round.
+#[derive(Clone, Copy, Debug)]
+pub struct Progress {
+    /// The round, from 0.
+    pub round: u32,
+    /// Rounds in all.
+    pub rounds: u32,
+    /// The run's place in its round, from 0.
+    pub at: usize,
+    /// Runs per round.
+    pub count: usize,
+}
+
+/// The order of the configurations in `round`: grid order first, then
+/// reversed, then both again starting one configuration later, and so on;
+/// each round differs from the one before, and each configuration runs
+/// early in some rounds and late in others, so the machine's slow drift
+/// spreads over all of them.
+pub fn round_order(count: usize, round: u32) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..count).collect();
+    if count > 0 {
+        order.rotate_left((round as usize / 2) % count);
+    }
+    if round % 2 == 1 {
+        order.reverse();
+    }
+    order
+}
+
+/// Runs every point of `grid` `plan.repeat` times in interleaved rounds,
+/// writes each configuration's result (its trials combined) and returns the
+/// summary. `announce` hears of each run before it starts. After Ctrl-C the
+/// sweep ends with the runs done so far.
 pub async fn sweep(
     plan: &SweepPlan<'_>,
     grid: &Grid,
     control: &Arc<Control>,
-    mut announce: impl FnMut(usize, usize, &Point),
+    mut announce: impl FnMut(Progress, &Point),
 ) -> Result<(Summary, Vec<PathBuf>), SweepError> {
     let started = SystemTime::now();
     let points = grid.points(plan.workload);
@@ -106,54 +167,78 @@ pub async fn sweep(
         workload.apply(&point.overrides(), plan.source)?;
         workloads.push(workload);
     }
-    let calibration: Option<Calibration> = match plan.calibrate {
-        Some(duration) => Some(
-            reference::calibrate(
-                plan.workload.concurrency as usize,
-                duration,
-                plan.workload.value_size as usize,
-            )
-            .await
-            .map_err(SweepError::Calibration)?,
-        ),
-        None => None,
-    };
     let timestamp = compact_timestamp(started);
     let directory = plan
         .results_dir
         .join(format!("sweep-{}-{timestamp}", plan.workload.name));
+    let rounds = plan.repeat.max(1);
+    let mut trials: Vec<Vec<RunResult>> = vec![Vec::new(); points.len()];
+    let mut interrupted = false;
+    'rounds: for round in 0..rounds {
+        // Each round measures the loopback limit once for its runs.
+        let calibration: Option<Calibration> = match plan.calibrate {
+            Some(duration) => Some(
+                reference::calibrate(
+                    plan.workload.concurrency as usize,
+                    duration,
+                    plan.workload.value_size as usize,
+                )
+                .await
+                .map_err(SweepError::Calibration)?,
+            ),
+            None => None,
+        };
+        for (at, index) in round_order(points.len(), round).into_iter().enumerate() {
+            if control.stop.load(Ordering::Relaxed) {
+                interrupted = true;
+                break 'rounds;
+            }
+            let point = &points[index];
+            announce(
+                Progress {
+                    round,
+                    rounds,
+                    at,
+                    count: points.len(),
+                },
+                point,
+            );
+            let run_plan = RunPlan {
+                workload: workloads[index].clone(),
+                source: plan.source.to_owned(),
+                target: None,
+                peers: Vec::new(),
+                base_port: None,
+                progress: plan.progress,
+                calibrate: calibration
+                    .clone()
+                    .map_or(Calibrate::Skip, Calibrate::Given),
+                faults: Default::default(),
+            };
+            control.done.store(0, Ordering::Relaxed);
+            let result = run::run(&run_plan, control)
+                .await
+                .map_err(|source| SweepError::Run {
+                    point: point.to_string(),
+                    source,
+                })?;
+            trials[index].push(result);
+        }
+    }
     let mut rows = Vec::new();
     let mut files = Vec::new();
-    let mut interrupted = false;
-    for (at, (point, workload)) in points.iter().zip(workloads).enumerate() {
-        if control.stop.load(Ordering::Relaxed) {
-            interrupted = true;
-            break;
-        }
-        announce(at, points.len(), point);
-        let run_plan = RunPlan {
-            workload,
-            source: plan.source.to_owned(),
-            target: None,
-            peers: Vec::new(),
-            base_port: None,
-            progress: plan.progress,
-            calibrate: calibration
-                .clone()
-                .map_or(Calibrate::Skip, Calibrate::Given),
-            faults: Default::default(),
-        };
-        let result = run::run(&run_plan, control)
-            .await
-            .map_err(|source| SweepError::Run {
-                point: point.to_string(),
-                source,
-            })?;
+    for (point, results) in points.iter().zip(trials) {
+        let combined = combine(results).map_err(|message| ResultFileError::Format {
+            path: point.to_string(),
+            message,
+        })?;
+        let Some(result) = combined else { continue };
         let path = directory.join(point.file_name(&plan.workload.name));
         report::write_atomically(&result, &path)?;
         rows.push(row(point, &path, &result));
         files.push(path);
     }
+    rank_throughput(&mut rows);
     Ok((
         Summary {
             schema_version: SWEEP_SCHEMA_VERSION,
@@ -167,17 +252,55 @@ pub async fn sweep(
 }
 
 fn row(point: &Point, path: &Path, result: &RunResult) -> Row {
+    let figures: BTreeMap<String, Option<f64>> = metrics(result)
+        .into_iter()
+        .map(|metric| (metric.key.to_owned(), metric.value))
+        .collect();
     Row {
         point: *point,
         result: path.display().to_string(),
-        figures: metrics(result)
-            .into_iter()
-            .map(|metric| (metric.key.to_owned(), metric.value))
-            .collect(),
-        limit_fraction: result
-            .calibration
+        limit_fraction: figures.get("limit_fraction").copied().flatten(),
+        figures,
+        trials: result.trials.len().max(1),
+        timed: result
+            .timed
             .as_ref()
-            .and_then(|calibration| calibration.limit_fraction),
+            .map(|timed| timed.figures.clone())
+            .unwrap_or_default(),
+        throughput_vs_best: None,
+    }
+}
+
+/// Marks each row's throughput against the row with the highest median:
+/// a row whose interval overlaps the best one's is a tie. Rows without an
+/// interval are not marked.
+pub fn rank_throughput(rows: &mut [Row]) {
+    let interval = |row: &Row| {
+        let estimate = row.timed.get("throughput_rps")?;
+        Some((estimate.median, estimate.low?, estimate.high?))
+    };
+    let Some(best) = (0..rows.len())
+        .filter(|&at| interval(&rows[at]).is_some())
+        .max_by(|&a, &b| {
+            let median = |at: usize| interval(&rows[at]).map_or(0.0, |(median, _, _)| median);
+            median(a).total_cmp(&median(b))
+        })
+    else {
+        return;
+    };
+    let Some((_, best_low, _)) = interval(&rows[best]) else {
+        return;
+    };
+    for (at, row) in rows.iter_mut().enumerate() {
+        row.throughput_vs_best = interval(row).map(|(_, _, high)| {
+            if at == best {
+                Standing::Best
+            } else if high >= best_low {
+                Standing::Tie
+            } else {
+                Standing::Slower
+            }
+        });
     }
 }
 
@@ -201,7 +324,9 @@ pub fn csv(summary: &Summary) -> String {
         out.push(',');
         out.push_str(column);
     }
-    out.push_str(",limit_fraction,result\n");
+    out.push_str(
+        ",limit_fraction,throughput_rps_low,throughput_rps_high,trials,throughput_vs_best,result\n",
+    );
     for row in &summary.rows {
         out.push_str(&row.point.csv());
         for column in COLUMNS {
@@ -213,6 +338,20 @@ pub fn csv(summary: &Summary) -> String {
         out.push(',');
         if let Some(fraction) = row.limit_fraction {
             let _ = write!(out, "{fraction}");
+        }
+        let throughput = row.timed.get("throughput_rps");
+        for end in [
+            throughput.and_then(|estimate| estimate.low),
+            throughput.and_then(|estimate| estimate.high),
+        ] {
+            out.push(',');
+            if let Some(end) = end {
+                let _ = write!(out, "{end}");
+            }
+        }
+        let _ = write!(out, ",{},", row.trials);
+        if let Some(standing) = row.throughput_vs_best {
+            out.push_str(standing.name());
         }
         let _ = writeln!(out, ",{}", row.result);
     }
@@ -235,6 +374,7 @@ pub fn table(summary: &Summary) -> String {
         "dup loads",
         "load max/mean",
         "ring max/mean",
+        "vs best",
     ]
     .iter()
     .map(|header| header.to_string())
@@ -242,14 +382,52 @@ pub fn table(summary: &Summary) -> String {
     for row in &summary.rows {
         let mut cells = row.point.cells();
         for column in COLUMNS {
-            cells.push(show_figure(
-                column,
-                row.figures.get(column).copied().flatten(),
-            ));
+            let mut cell = show_figure(column, row.figures.get(column).copied().flatten());
+            if let Some(estimate) = row.timed.get(column) {
+                if let (Some(low), Some(high)) = (estimate.low, estimate.high) {
+                    let _ = write!(
+                        cell,
+                        " [{}, {}]",
+                        show_figure(column, Some(low)),
+                        show_figure(column, Some(high))
+                    );
+                }
+            }
+            cells.push(cell);
         }
+        cells.push(
+            row.throughput_vs_best
+                .map_or("", |standing| standing.name())
+                .to_owned(),
+        );
         rows.push(cells);
     }
-    align(&rows, |column| column == 1)
+    let mut out = align(&rows, |column| column == 1 || column == COLUMNS.len() + 4);
+    let trials = summary.rows.iter().map(|row| row.trials).max().unwrap_or(1);
+    if trials >= crate::stats::MIN_TRIALS {
+        let _ = writeln!(
+            out,
+            "{trials} trials per configuration, interleaved: median [95% interval]; \
+             tie: its throughput interval overlaps the best row's"
+        );
+    } else if trials > 1 {
+        let _ = writeln!(
+            out,
+            "{trials} trials per configuration: medians, no intervals (3 trials or more give them)"
+        );
+    }
+    out
+}
+
+impl Standing {
+    /// Its name in tables and CSV.
+    pub fn name(self) -> &'static str {
+        match self {
+            Standing::Best => "best",
+            Standing::Tie => "tie",
+            Standing::Slower => "slower",
+        }
+    }
 }
 
 /// Writes the summary as `sweep-<workload>-<timestamp>.json` and `.csv` in
@@ -288,6 +466,14 @@ pub fn svg(summary: &Summary) -> String {
                 .get("slowdb_loads_per_request")
                 .copied()
                 .flatten(),
+            throughput: row.timed.get("throughput_rps").copied().or_else(|| {
+                let median = row.figures.get("throughput_rps").copied().flatten()?;
+                Some(Estimate {
+                    median,
+                    low: None,
+                    high: None,
+                })
+            }),
         })
         .collect();
     let title = format!("sweep of {}", summary.workload.name);
@@ -306,4 +492,60 @@ pub fn svg(summary: &Summary) -> String {
         }
     }
     plot::render(&panels)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::grid::Grid;
+
+    #[test]
+    fn each_round_runs_every_configuration_in_another_order() {
+        assert_eq!(round_order(3, 0), [0, 1, 2]);
+        assert_eq!(round_order(3, 1), [2, 1, 0]);
+        assert_eq!(round_order(3, 2), [1, 2, 0]);
+        assert_eq!(round_order(3, 3), [0, 2, 1]);
+        for round in 0..10 {
+            let mut order = round_order(4, round);
+            assert_ne!(order, round_order(4, round + 1), "{round}");
+            order.sort_unstable();
+            assert_eq!(order, [0, 1, 2, 3]);
+        }
+        assert!(round_order(0, 3).is_empty());
+    }
+
+    #[test]
+    fn rows_whose_throughput_interval_reaches_the_best_tie() {
+        let workload = crate::harness::workload::parse("{}", "test", "test").unwrap();
+        let point = Grid::default().points(&workload)[0];
+        let row = |median, low, high| Row {
+            point,
+            result: String::new(),
+            figures: BTreeMap::new(),
+            limit_fraction: None,
+            trials: 3,
+            timed: [("throughput_rps".to_owned(), Estimate { median, low, high })]
+                .into_iter()
+                .collect(),
+            throughput_vs_best: None,
+        };
+        let mut rows = vec![
+            row(100.0, Some(90.0), Some(110.0)),
+            row(120.0, Some(105.0), Some(130.0)),
+            row(80.0, Some(70.0), Some(104.0)),
+            row(50.0, None, None),
+        ];
+        rank_throughput(&mut rows);
+        let standings: Vec<Option<Standing>> =
+            rows.iter().map(|row| row.throughput_vs_best).collect();
+        assert_eq!(
+            standings,
+            [
+                Some(Standing::Tie),
+                Some(Standing::Best),
+                Some(Standing::Slower),
+                None
+            ]
+        );
+    }
 }

@@ -133,6 +133,7 @@ pub fn exec(args: SimulateArgs) -> ExitCode {
                 point: prediction.point,
                 hit_ratio: prediction.cluster.api_hit_ratio,
                 loads_per_request: Some(prediction.cluster.slowdb.loads_per_request),
+                throughput: None,
             })
             .collect();
         let panels = plot::grid_panels(&format!("model of {}", workload.name), &figures);

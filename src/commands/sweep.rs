@@ -28,7 +28,14 @@ pub struct SweepArgs {
     /// Where the results and the summary go.
     #[arg(long, value_name = "DIR", default_value = "results")]
     pub results_dir: PathBuf,
-    /// Measure the loopback limit once, this long per reference server.
+    /// Run every configuration this many times, in interleaved rounds
+    /// (round 1 every configuration, round 2 every one in another order,
+    /// ...); tables and charts then show medians with 95% intervals, and
+    /// mark rows whose throughput ties with the best.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub repeat: u32,
+    /// Measure the loopback limit once per round, this long per reference
+    /// server.
     #[arg(long, value_name = "DURATION", default_value = "2s")]
     pub calibrate: Span,
     /// Skip the calibration.
@@ -60,13 +67,19 @@ pub fn exec(args: SweepArgs) -> ExitCode {
         results_dir: &args.results_dir,
         calibrate: (!args.no_calibrate).then_some(args.calibrate.0),
         progress: !args.no_progress,
+        repeat: args.repeat,
     };
     let (plan, grid) = (&plan, &grid);
     let outcome = match until_interrupted(
         "finishing this run and writing the sweep so far",
         |control| async move {
-            sweep::sweep(plan, grid, &control, |at, count, point| {
-                eprintln!("[{}/{count}] {point}", at + 1);
+            sweep::sweep(plan, grid, &control, |progress, point| {
+                let round = if progress.rounds > 1 {
+                    format!("round {}/{} ", progress.round + 1, progress.rounds)
+                } else {
+                    String::new()
+                };
+                eprintln!("[{round}{}/{}] {point}", progress.at + 1, progress.count);
             })
             .await
         },
