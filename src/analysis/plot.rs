@@ -757,6 +757,9 @@ mod tests {
         assert!(svg.trim_end().ends_with("</svg>"));
         assert_eq!(svg.matches("<polyline").count(), 4);
         assert_eq!(svg.matches("<circle").count(), 10);
+        // One error bar per interval given (two panels of two), none for
+        // the series without.
+        assert_eq!(svg.matches(r#"class="bar""#).count(), 4);
         assert!(svg.contains("a &lt;b&gt; &amp; c"));
         assert!(!svg.contains("a <b>"));
         assert!(!svg.contains("NaN"));
