@@ -16,7 +16,8 @@
 //!   [`harness::slowdb`] store, the [`harness::cluster`], the
 //!   [`harness::driver`], its [`harness::latency`] histograms, the
 //!   [`harness::reference`] servers that calibrate it, the
-//!   [`harness::run`] that puts them together, the [`harness::report`] it
+//!   [`harness::run`] that puts them together, [`harness::trials`] that
+//!   makes repeated runs one result, the [`harness::report`] it
 //!   writes and the [`harness::summary`] it prints; a scenario's
 //!   [`harness::events`] (what a workload asks to happen, and keys moved by
 //!   ring changes) and [`harness::scenario`] (carrying them out during a
