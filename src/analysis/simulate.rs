@@ -727,7 +727,8 @@ fn interval_requests(workload: &Workload, asked: Option<u64>) -> Result<u64, Sim
 
 /// Predicts every configuration of `grid` for `workload`, in grid order,
 /// on every core; with events, each one's cost, measured over intervals of
-/// `interval` requests (see [`interval_requests`]).
+/// `interval` requests (by default an open loop's requests per workload
+/// interval, else 1% of the requests).
 pub fn simulate(
     workload: &Workload,
     grid: &Grid,
