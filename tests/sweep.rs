@@ -3,35 +3,60 @@
 
 mod common;
 
+use std::path::{Path, PathBuf};
+
 use common::{read_checked, run, scratch, text};
 
-#[test]
-fn a_sweep_runs_the_whole_grid_and_writes_each_result_and_a_summary() {
-    let directory = scratch("sweep");
-    let output = run(&[
+/// Sweeps the shortened CI workload over `grid` into `directory`; returns
+/// stdout and stderr.
+fn sweep(directory: &Path, requests: &str, grid: &[&str]) -> (String, String) {
+    let mut args = vec![
         "sweep",
         "--workload",
         "ci",
         "--requests",
-        "3000",
+        requests,
         "--warmup",
-        "500",
-        "--nodes",
-        "1,3",
-        "--hash",
-        "crc32,xxh3",
-        "--replicas",
-        "10",
-        "--cache-bytes",
-        "16KiB,1MiB",
+        "200",
         "--no-calibrate",
         "--no-progress",
         "--results-dir",
         directory.to_str().unwrap(),
-    ]);
+    ];
+    args.extend_from_slice(grid);
+    let output = run(&args);
     let stdout = text(&output.stdout);
     let stderr = text(&output.stderr);
     assert!(output.status.success(), "{stdout}\n{stderr}");
+    (stdout, stderr)
+}
+
+/// The sweep summary's file with this extension.
+fn summary_file(directory: &Path, extension: &str) -> PathBuf {
+    std::fs::read_dir(directory)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .find(|path| path.is_file() && path.extension().is_some_and(|ext| ext == extension))
+        .unwrap_or_else(|| panic!("no summary .{extension}"))
+}
+
+#[test]
+fn a_sweep_runs_the_whole_grid_and_writes_each_result_and_a_summary() {
+    let directory = scratch("sweep");
+    let (stdout, stderr) = sweep(
+        &directory,
+        "3000",
+        &[
+            "--nodes",
+            "1,3",
+            "--hash",
+            "crc32,xxh3",
+            "--replicas",
+            "10",
+            "--cache-bytes",
+            "16KiB,1MiB",
+        ],
+    );
     // Progress across the grid.
     assert!(
         stderr.contains("[1/8] 1 nodes, crc32, 10 replicas, 16KiB"),
@@ -43,19 +68,8 @@ fn a_sweep_runs_the_whole_grid_and_writes_each_result_and_a_summary() {
     );
 
     // The summary JSON: a row per configuration, each with its result.
-    let summaries: Vec<_> = std::fs::read_dir(&directory)
-        .unwrap()
-        .map(|entry| entry.unwrap().path())
-        .filter(|path| path.is_file())
-        .collect();
-    let json = summaries
-        .iter()
-        .find(|path| path.extension().is_some_and(|ext| ext == "json"))
-        .expect("a summary JSON");
-    let csv = summaries
-        .iter()
-        .find(|path| path.extension().is_some_and(|ext| ext == "csv"))
-        .expect("a summary CSV");
+    let json = summary_file(&directory, "json");
+    let csv = summary_file(&directory, "csv");
     let summary: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap();
     let rows = summary["rows"].as_array().unwrap();
@@ -110,11 +124,7 @@ fn a_sweep_runs_the_whole_grid_and_writes_each_result_and_a_summary() {
 
     // The charts: hit ratio and loads against cache size (the grid varies
     // it, not the replicas), and the eight latency curves.
-    let svg = summaries
-        .iter()
-        .find(|path| path.extension().is_some_and(|ext| ext == "svg"))
-        .expect("a summary SVG");
-    let svg = std::fs::read_to_string(svg).unwrap();
+    let svg = std::fs::read_to_string(summary_file(&directory, "svg")).unwrap();
     assert!(svg.contains("API hit ratio against cache size"), "{svg}");
     assert!(!svg.contains("against replicas"), "{svg}");
     // Three panels of four lines (nodes x hash: hit ratio, loads,
@@ -146,26 +156,11 @@ fn a_sweep_runs_the_whole_grid_and_writes_each_result_and_a_summary() {
 #[test]
 fn a_repeated_sweep_interleaves_its_rounds_and_shows_intervals_and_ties() {
     let directory = scratch("sweep-repeat");
-    let output = run(&[
-        "sweep",
-        "--workload",
-        "ci",
-        "--requests",
+    let (stdout, stderr) = sweep(
+        &directory,
         "2000",
-        "--warmup",
-        "200",
-        "--cache-bytes",
-        "16KiB,1MiB",
-        "--repeat",
-        "3",
-        "--no-calibrate",
-        "--no-progress",
-        "--results-dir",
-        directory.to_str().unwrap(),
-    ]);
-    let stdout = text(&output.stdout);
-    let stderr = text(&output.stderr);
-    assert!(output.status.success(), "{stdout}\n{stderr}");
+        &["--cache-bytes", "16KiB,1MiB", "--repeat", "3"],
+    );
     // Round 1 in grid order, round 2 reversed, round 3 starting later.
     let order: Vec<&str> = stderr
         .lines()
@@ -185,13 +180,9 @@ fn a_repeated_sweep_interleaves_its_rounds_and_shows_intervals_and_ties() {
     );
     assert!(stderr.contains("[round 2/3 1/2]"), "{stderr}");
 
-    let summary = std::fs::read_dir(&directory)
-        .unwrap()
-        .map(|entry| entry.unwrap().path())
-        .find(|path| path.extension().is_some_and(|ext| ext == "json"))
-        .expect("a summary JSON");
     let summary: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(summary_file(&directory, "json")).unwrap())
+            .unwrap();
     let rows = summary["rows"].as_array().unwrap();
     assert_eq!(rows.len(), 2);
     let mut standings = Vec::new();
@@ -217,12 +208,7 @@ fn a_repeated_sweep_interleaves_its_rounds_and_shows_intervals_and_ties() {
     // The table shows intervals and the standing; the chart error bars.
     assert!(stdout.contains("best") && stdout.contains(" ["), "{stdout}");
     assert!(stdout.contains("3 trials per configuration"), "{stdout}");
-    let svg = std::fs::read_dir(&directory)
-        .unwrap()
-        .map(|entry| entry.unwrap().path())
-        .find(|path| path.extension().is_some_and(|ext| ext == "svg"))
-        .expect("a summary SVG");
-    let svg = std::fs::read_to_string(svg).unwrap();
+    let svg = std::fs::read_to_string(summary_file(&directory, "svg")).unwrap();
     assert!(svg.contains("throughput req/s against cache size"), "{svg}");
     assert_eq!(svg.matches(r#"class="bar""#).count(), 2, "{svg}");
 }
