@@ -3,12 +3,9 @@
 
 mod common;
 
-use common::{binary, read_checked, run, scratch, text};
+use common::{free_ports, read_checked, run, scratch, text, Servers};
 
 use std::collections::HashSet;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -309,7 +306,7 @@ fn bad_workload_files_exit_2_and_name_the_field() {
         ),
         (
             &["--workload", "ci", "--target", "http://example.com:80/api"],
-            "only 127.0.0.1 and localhost",
+            "not a loopback address",
         ),
     ];
     for (args, expected) in flag_cases {
@@ -349,102 +346,6 @@ fn a_port_in_use_is_a_clear_error() {
     );
     drop(taken);
     std::fs::remove_dir_all(&directory).unwrap();
-}
-
-/// Ports free a moment ago.
-fn free_ports(count: usize) -> Vec<u16> {
-    let listeners: Vec<_> = (0..count)
-        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap())
-        .collect();
-    listeners
-        .iter()
-        .map(|listener| listener.local_addr().unwrap().port())
-        .collect()
-}
-
-/// Serve processes, stopped with SIGTERM when dropped.
-struct Servers(Vec<Child>);
-
-impl Servers {
-    fn start(ports: &[u16], api_port: u16) -> Servers {
-        let peers: Vec<String> = ports
-            .iter()
-            .map(|port| format!("http://localhost:{port}"))
-            .collect();
-        let peers = peers.join(",");
-        let mut servers = Servers(Vec::new());
-        let (ready, lines) = mpsc::channel();
-        for (index, port) in ports.iter().enumerate() {
-            let mut command = binary();
-            command.args([
-                "serve",
-                "--port",
-                &port.to_string(),
-                "--peers",
-                &peers,
-                "--workload",
-                "ci",
-            ]);
-            if index == ports.len() - 1 {
-                command.args(["--api-port", &api_port.to_string()]);
-            }
-            let mut child = command
-                .stdout(Stdio::piped())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap();
-            let stdout = child.stdout.take().unwrap();
-            let ready = ready.clone();
-            std::thread::spawn(move || {
-                for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                    let _ = ready.send(line);
-                }
-            });
-            servers.0.push(child);
-        }
-        let mut running = 0;
-        while running < ports.len() {
-            let line = lines
-                .recv_timeout(Duration::from_secs(30))
-                .expect("servers start");
-            if line.starts_with("geecache is running at") {
-                running += 1;
-            }
-        }
-        servers
-    }
-
-    /// Asks each to stop and checks it exits cleanly.
-    fn stop(mut self) {
-        for child in &mut self.0 {
-            // The shell's kill: a fresh machine may have no kill binary.
-            let status = Command::new("sh")
-                .args(["-c", &format!("kill -TERM {}", child.id())])
-                .status()
-                .unwrap();
-            assert!(status.success());
-        }
-        for mut child in std::mem::take(&mut self.0) {
-            let deadline = Instant::now() + Duration::from_secs(10);
-            loop {
-                if let Some(status) = child.try_wait().unwrap() {
-                    assert!(status.success(), "serve exits cleanly on SIGTERM: {status}");
-                    break;
-                }
-                assert!(Instant::now() < deadline, "serve did not stop on SIGTERM");
-                std::thread::sleep(Duration::from_millis(20));
-            }
-        }
-    }
-}
-
-impl Drop for Servers {
-    fn drop(&mut self) {
-        for child in &mut self.0 {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
 }
 
 #[test]

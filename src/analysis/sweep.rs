@@ -208,6 +208,7 @@ pub async fn sweep(
                 source: plan.source.to_owned(),
                 target: None,
                 peers: Vec::new(),
+                allow_remote: false,
                 base_port: None,
                 progress: plan.progress,
                 calibrate: calibration

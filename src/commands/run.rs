@@ -79,6 +79,10 @@ pub struct RunArgs {
         requires = "target"
     )]
     pub peers: Vec<String>,
+    /// Allow --target and --peers on hosts other than this one (by default
+    /// only 127.0.0.0/8 and localhost).
+    #[arg(long, requires = "target")]
+    pub allow_remote: bool,
     /// Measure the loopback limit (a bare one-hop and a two-hop server,
     /// driven as the run is) for this long each before the run.
     #[arg(long, value_name = "DURATION", default_value = "2s")]
@@ -157,6 +161,7 @@ pub fn exec(args: RunArgs) -> ExitCode {
         source: loaded.source,
         target: args.target.clone(),
         peers: args.peers.clone(),
+        allow_remote: args.allow_remote,
         base_port: args.base_port,
         progress: !args.no_progress,
         calibrate: if args.no_calibrate {

@@ -2,6 +2,7 @@
 //! processes as in the source document. The node is
 //! [`crate::harness::serve`].
 
+use std::net::{Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
 
 use clap::Args;
@@ -16,11 +17,25 @@ pub struct ServeArgs {
     /// The node's port on 127.0.0.1.
     #[arg(long, value_name = "PORT", default_value_t = 8001)]
     pub port: u16,
+    /// Listen on this address instead of 127.0.0.1:PORT: another loopback
+    /// address (127.0.0.2:8001) or, given explicitly, any other (the log
+    /// then warns that other machines can reach the node).
+    #[arg(long, value_name = "ADDR:PORT", conflicts_with = "port")]
+    pub listen: Option<SocketAddr>,
+    /// The node's name on the ring, the URL its peers reach it at; it must
+    /// be one of --peers [default: the peer URL with the listening port].
+    #[arg(long, value_name = "URL")]
+    pub advertise: Option<String>,
     /// Every node's base URL, this one included, comma-separated
     /// [default: the source document's http://localhost:8001,8002,8003].
     #[arg(long, value_name = "URL,...", value_delimiter = ',')]
     pub peers: Vec<String>,
-    /// Also serve /api (and /_stats) on this port of its own.
+    /// Allow peers on hosts other than this one (by default only
+    /// 127.0.0.0/8 and localhost).
+    #[arg(long)]
+    pub allow_remote: bool,
+    /// Also serve /api (and /_stats) on this port of its own, on the
+    /// listening address.
     #[arg(long, value_name = "PORT")]
     pub api_port: Option<u16>,
     /// Serve the API on port 9999, as the source document's -api flag does.
@@ -59,7 +74,11 @@ pub fn exec(args: ServeArgs) -> ExitCode {
         args.peers
     };
     let options = ServeOptions {
-        port: args.port,
+        listen: args
+            .listen
+            .unwrap_or_else(|| SocketAddr::from((Ipv4Addr::LOCALHOST, args.port))),
+        advertise: args.advertise,
+        allow_remote: args.allow_remote,
         peers,
         api_port: if args.api {
             Some(DEMO_API_PORT)

@@ -44,6 +44,8 @@ pub struct RunPlan {
     pub target: Option<String>,
     /// In target mode, the nodes whose `/_stats` to read.
     pub peers: Vec<String>,
+    /// Allow `target` and `peers` on hosts other than this one.
+    pub allow_remote: bool,
     /// Start the cluster's nodes on this port and the following ones.
     pub base_port: Option<u16>,
     /// Show a progress bar on stderr (when it is a terminal).
@@ -224,14 +226,14 @@ async fn fetch_stats(client: &HttpClient, name: &str) -> Option<NodeStats> {
 
 /// Splits an API URL into the base (`http://host:port`) and the prefix of
 /// each request's path and query (`/api?key=key`).
-pub fn split_target(url: &str) -> Result<(String, String), RunError> {
+pub fn split_target(url: &str, allow_remote: bool) -> Result<(String, String), RunError> {
     let bad = |why: &str| RunError::Url(format!("--target {url:?}: {why}"));
     let uri: hyper::Uri = url.parse().map_err(|_| bad("not a URL"))?;
     if uri.scheme_str() != Some("http") {
         return Err(bad("expected http://HOST:PORT[/api]"));
     }
     let authority = uri.authority().ok_or_else(|| bad("no host"))?;
-    check_local(authority.host()).map_err(|why| bad(&why))?;
+    check_host(authority.host(), allow_remote).map_err(|why| bad(&why))?;
     if authority.port_u16().is_none() {
         return Err(bad("no port"));
     }
@@ -246,14 +248,31 @@ pub fn split_target(url: &str) -> Result<(String, String), RunError> {
     Ok((format!("http://{authority}"), prefix))
 }
 
-/// Only this machine is reachable: refuse any other host.
-pub fn check_local(host: &str) -> Result<(), String> {
-    match host {
-        "127.0.0.1" | "localhost" => Ok(()),
-        other => Err(format!(
-            "host {other:?} is not allowed: only 127.0.0.1 and localhost are"
-        )),
+/// Whether `host` is this machine: `localhost` or a loopback address
+/// (127.0.0.0/8, `[::1]`).
+pub fn is_loopback(host: &str) -> bool {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    bare == "localhost"
+        || bare
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|address| address.is_loopback())
+}
+
+/// Loopback hosts are always allowed (127.0.0.2, .3, ... stand in for
+/// separate hosts); any other only when `allow_remote` (`--allow-remote`)
+/// says so explicitly.
+pub fn check_host(host: &str, allow_remote: bool) -> Result<(), String> {
+    if is_loopback(host) {
+        return Ok(());
     }
+    if allow_remote {
+        log::info!("{host} is not a loopback address: reaching it over the network");
+        return Ok(());
+    }
+    Err(format!(
+        "host {host:?} is not a loopback address (127.0.0.0/8, localhost): \
+         give --allow-remote to reach other hosts"
+    ))
 }
 
 /// Carries out `plan`. `control` can stop it early (Ctrl-C); what was
@@ -293,14 +312,14 @@ pub async fn run(plan: &RunPlan, control: &Arc<Control>) -> Result<RunResult, Ru
             )
         }
         Some(target) => {
-            let (base, prefix) = split_target(target)?;
+            let (base, prefix) = split_target(target, plan.allow_remote)?;
             let timeout = workload.timeout.0;
             let client = |url: &str| {
                 HttpClient::new(url, timeout).map_err(|error| RunError::Url(error.to_string()))
             };
             let mut peers = Vec::new();
             for peer in &plan.peers {
-                let (peer_base, _) = split_target(peer).map_err(|error| {
+                let (peer_base, _) = split_target(peer, plan.allow_remote).map_err(|error| {
                     RunError::Url(error.to_string().replace("--target", "--peers"))
                 })?;
                 peers.push((peer.trim_end_matches('/').to_owned(), client(&peer_base)?));

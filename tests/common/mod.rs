@@ -240,3 +240,116 @@ pub fn run_workload(
     assert!(output.status.success(), "{name}: {}", text(&output.stderr));
     read_checked(&out)
 }
+
+/// Ports free a moment ago on 127.0.0.1.
+pub fn free_ports(count: usize) -> Vec<u16> {
+    let listeners: Vec<_> = (0..count)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
+    listeners
+        .iter()
+        .map(|listener| listener.local_addr().unwrap().port())
+        .collect()
+}
+
+/// `serve` processes, stopped with SIGTERM by [`Servers::stop`] or killed
+/// when dropped.
+pub struct Servers(pub Vec<std::process::Child>);
+
+impl Servers {
+    /// The source document's cluster: a node on each of `ports` of
+    /// 127.0.0.1 running `ci`, the last also serving the API on `api_port`.
+    pub fn start(ports: &[u16], api_port: u16) -> Servers {
+        let peers: Vec<String> = ports
+            .iter()
+            .map(|port| format!("http://localhost:{port}"))
+            .collect();
+        let peers = peers.join(",");
+        let commands: Vec<Vec<String>> = ports
+            .iter()
+            .enumerate()
+            .map(|(index, port)| {
+                let mut args: Vec<String> = ["serve", "--port", &port.to_string()]
+                    .into_iter()
+                    .map(str::to_owned)
+                    .collect();
+                args.extend(["--peers".to_owned(), peers.clone()]);
+                args.extend(["--workload".to_owned(), "ci".to_owned()]);
+                if index == ports.len() - 1 {
+                    args.extend(["--api-port".to_owned(), api_port.to_string()]);
+                }
+                args
+            })
+            .collect();
+        Servers::spawn(&commands)
+    }
+
+    /// Starts one process per argument list and waits until each says it
+    /// is running.
+    pub fn spawn(commands: &[Vec<String>]) -> Servers {
+        use std::io::{BufRead, BufReader};
+        let mut servers = Servers(Vec::new());
+        let (ready, lines) = std::sync::mpsc::channel();
+        for args in commands {
+            let mut child = binary()
+                .args(args)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap();
+            let stdout = child.stdout.take().unwrap();
+            let ready = ready.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                    let _ = ready.send(line);
+                }
+            });
+            servers.0.push(child);
+        }
+        let mut running = 0;
+        while running < commands.len() {
+            let line = lines
+                .recv_timeout(Duration::from_secs(30))
+                .expect("servers start");
+            if line.starts_with("geecache is running at") {
+                running += 1;
+            }
+        }
+        servers
+    }
+
+    /// Asks each to stop and checks it exits cleanly.
+    pub fn stop(mut self) {
+        for child in &mut self.0 {
+            // The shell's kill: a fresh machine may have no kill binary.
+            let status = std::process::Command::new("sh")
+                .args(["-c", &format!("kill -TERM {}", child.id())])
+                .status()
+                .unwrap();
+            assert!(status.success());
+        }
+        for mut child in std::mem::take(&mut self.0) {
+            let deadline = std::time::Instant::now() + Duration::from_secs(10);
+            loop {
+                if let Some(status) = child.try_wait().unwrap() {
+                    assert!(status.success(), "serve exits cleanly on SIGTERM: {status}");
+                    break;
+                }
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "serve did not stop on SIGTERM"
+                );
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+    }
+}
+
+impl Drop for Servers {
+    fn drop(&mut self) {
+        for child in &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
