@@ -11,8 +11,8 @@ use clap::{Parser, Subcommand};
 
 use crate::commands;
 use crate::commands::{
-    check::CheckArgs, compare::CompareArgs, driver_check::DriverCheckArgs, ring::RingArgs,
-    run::RunArgs, serve::ServeArgs, simulate::SimulateArgs, sweep::SweepArgs,
+    check::CheckArgs, compare::CompareArgs, driver_check::DriverCheckArgs, merge::MergeArgs,
+    ring::RingArgs, run::RunArgs, serve::ServeArgs, simulate::SimulateArgs, sweep::SweepArgs,
 };
 
 /// Starts a GeeCache cluster on 127.0.0.1, drives a key workload at its API
@@ -61,6 +61,10 @@ pub enum Command {
     /// past its threshold: counted figures tightly, timed ones through each
     /// run's own calibration. For CI.
     Check(CheckArgs),
+    /// Merge the results of drivers that drove one cluster at the same time
+    /// (one per host): counts summed, histograms added, series aligned by
+    /// wall-clock interval, cluster figures over the union of their spans.
+    Merge(MergeArgs),
     /// Run every combination of node counts, hashes, replicas and cache
     /// sizes on a fresh cluster each; write each result, a summary (JSON,
     /// CSV, and SVG charts) and print a row per configuration.
@@ -82,6 +86,7 @@ pub fn main() -> ExitCode {
         Some(Command::Ring(args)) => commands::ring::exec(args),
         Some(Command::Compare(args)) => commands::compare::exec(args),
         Some(Command::Check(args)) => commands::check::exec(args),
+        Some(Command::Merge(args)) => commands::merge::exec(args),
         Some(Command::Sweep(args)) => commands::sweep::exec(args),
         Some(Command::Simulate(args)) => commands::simulate::exec(args),
         None => commands::run::exec(cli.run),

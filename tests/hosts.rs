@@ -115,3 +115,111 @@ fn nodes_on_three_loopback_hosts_form_one_cluster() {
     assert_eq!(output.status.code(), Some(2));
     assert!(text(&output.stderr).contains("--allow-remote"));
 }
+
+#[test]
+fn two_drivers_at_once_merge_into_one_result() {
+    let ports = common::free_ports(4);
+    let servers = Servers::start(&ports[..3], ports[3]);
+    let peers: Vec<String> = ports[..3]
+        .iter()
+        .map(|port| format!("http://localhost:{port}"))
+        .collect();
+    let target = format!("http://127.0.0.1:{}/api", ports[3]);
+    let directory = scratch("merge");
+    let out = |name: &str| directory.join(format!("{name}.json"));
+    // Two drivers at the same time, each with its own key sequence.
+    let drivers: Vec<std::process::Child> = [("a", "1"), ("b", "2")]
+        .iter()
+        .map(|(name, seed)| {
+            common::binary()
+                .args([
+                    "--workload",
+                    "ci",
+                    "--requests",
+                    "4000",
+                    "--warmup",
+                    "200",
+                    "--seed",
+                    seed,
+                    "--no-calibrate",
+                    "--no-progress",
+                    "--target",
+                    &target,
+                    "--peers",
+                    &peers.join(","),
+                    "--out",
+                    out(name).to_str().unwrap(),
+                ])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for driver in drivers {
+        let output = driver.wait_with_output().unwrap();
+        assert!(output.status.success(), "{}", text(&output.stderr));
+    }
+    let (a, b) = (read_checked(&out("a")), read_checked(&out("b")));
+    let output = run(&[
+        "merge",
+        out("a").to_str().unwrap(),
+        out("b").to_str().unwrap(),
+        "--out",
+        out("merged").to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let merged = read_checked(&out("merged"));
+    assert_eq!(merged.merged_from.len(), 2);
+    // Counts summed; the histogram the exact sum of the two, so its p99 is
+    // the union's, not an average of the two p99s.
+    assert_eq!(
+        merged.client.requests,
+        a.client.requests + b.client.requests
+    );
+    let mut union = a.histogram.decode().unwrap();
+    union.add(b.histogram.decode().unwrap()).unwrap();
+    let histogram = merged.histogram.decode().unwrap();
+    assert_eq!(histogram.len(), union.len());
+    assert_eq!(histogram.len(), 8000);
+    assert_eq!(merged.client.latency_us.p99, union.value_at_quantile(0.99));
+    // The API node served at least every measured request of both drivers
+    // over the union of their spans.
+    let cluster = merged.cluster.as_ref().unwrap();
+    assert!(cluster.api_gets.unwrap() >= 8000, "{cluster:?}");
+    // The series on one grid holds every request.
+    let sent: u64 = merged
+        .series
+        .iter()
+        .map(|entry| entry.client.requests)
+        .sum();
+    assert_eq!(sent, 8000);
+    servers.stop();
+
+    // Results of a run's own cluster, or of different workloads, are refused.
+    common::run_workload(&directory, "own", r#"{ "requests": 100 }"#, &[]);
+    let mut raw: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out("b")).unwrap()).unwrap();
+    raw["workload"]["keys"] = 999.into();
+    std::fs::write(out("other-keys"), raw.to_string()).unwrap();
+    let (a_path, merged_path) = (out("a"), out("refused"));
+    for (with, expected) in [
+        (directory.join("own-result.json"), "its own cluster"),
+        (out("other-keys"), "different workloads"),
+    ] {
+        let output = run(&[
+            "merge",
+            a_path.to_str().unwrap(),
+            with.to_str().unwrap(),
+            "--out",
+            merged_path.to_str().unwrap(),
+        ]);
+        assert_eq!(output.status.code(), Some(2), "{}", text(&output.stderr));
+        assert!(
+            text(&output.stderr).contains(expected),
+            "{}",
+            text(&output.stderr)
+        );
+    }
+    assert!(!merged_path.exists());
+}

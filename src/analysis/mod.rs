@@ -7,6 +7,7 @@
 pub mod check;
 pub mod compare;
 pub mod grid;
+pub mod merge;
 pub mod plot;
 pub mod ring;
 pub mod simulate;

@@ -684,20 +684,26 @@ async fn worker(state: Arc<PhaseState>, client: HttpClient) -> Tally {
     tally
 }
 
+impl ErrorCounts {
+    /// Adds `other`'s counts to these, kind by kind.
+    pub fn merge(&mut self, other: &ErrorCounts) {
+        self.total += other.total;
+        self.wrong_value += other.wrong_value;
+        self.timeout += other.timeout;
+        self.connection += other.connection;
+        for (&code, &count) in &other.status {
+            *self.status.entry(code).or_default() += count;
+        }
+    }
+}
+
 impl Counts {
     /// Adds `other`'s counts to these.
     pub fn merge(&mut self, other: &Counts) {
         self.requests += other.requests;
         self.ok += other.ok;
         self.missing += other.missing;
-        let errors = &mut self.errors;
-        errors.total += other.errors.total;
-        errors.wrong_value += other.errors.wrong_value;
-        errors.timeout += other.errors.timeout;
-        errors.connection += other.errors.connection;
-        for (&code, &count) in &other.errors.status {
-            *errors.status.entry(code).or_default() += count;
-        }
+        self.errors.merge(&other.errors);
     }
 }
 

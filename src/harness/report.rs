@@ -49,6 +49,10 @@ pub struct RunResult {
     pub tool: Tool,
     /// When the run began and ended, RFC 3339 UTC.
     pub started_at: String,
+    /// When the measurement began, in milliseconds since the Unix epoch
+    /// (what `merge` aligns drivers' series by); absent in older results.
+    #[serde(default)]
+    pub measure_started_unix_ms: Option<u64>,
     /// When the run ended.
     pub finished_at: String,
     /// `cluster`: the run started its own cluster; `target`: it drove one
@@ -94,6 +98,9 @@ pub struct RunResult {
     /// The median of each timed figure over the trials, with its interval.
     #[serde(default)]
     pub timed: Option<TimedFigures>,
+    /// The results this one merges (`merge`), by file; empty otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub merged_from: Vec<String>,
     /// For a deterministic run of several trials: whether every trial
     /// counted the same (slow-store loads, hits, peer fetches, node by
     /// node); `null` otherwise.
@@ -476,6 +483,58 @@ pub struct NodeFigures {
     /// The node's full `/_stats` over the measurement: counters as
     /// differences, cache sizes as at the end.
     pub stats: Option<NodeStats>,
+    /// A target's node: its `/_stats` as read when the measurement began
+    /// (what `merge` needs to take the union of drivers' spans).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stats_start: Option<NodeStats>,
+    /// And as read when it ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stats_end: Option<NodeStats>,
+}
+
+/// The group figures of a node: the harness's group, or its only one.
+pub fn group_of(stats: &NodeStats) -> Option<(GroupStatsSnapshot, CacheStats)> {
+    stats
+        .groups
+        .get(crate::harness::cluster::GROUP)
+        .or_else(|| stats.groups.values().next())
+        .map(|report| (report.stats, report.main_cache))
+}
+
+impl NodeFigures {
+    /// A node's place, without figures yet.
+    pub fn at(index: usize, url: &str, listen: &str, api: bool) -> NodeFigures {
+        NodeFigures {
+            index,
+            url: url.to_owned(),
+            listen: listen.to_owned(),
+            api,
+            ring_share: 0.0,
+            keys_owned: 0,
+            requests_served: None,
+            slowdb_loads: None,
+            cache_bytes: None,
+            cache_items: None,
+            evictions: None,
+            stats: None,
+            stats_start: None,
+            stats_end: None,
+        }
+    }
+
+    /// Sets the figures from the node's `/_stats` over the measurement
+    /// (`delta`); its slow-store loads are `store_loads` where the run owns
+    /// the store, else its group's local loads.
+    pub fn set_stats(&mut self, delta: Option<NodeStats>, store_loads: Option<u64>) {
+        let group = delta.as_ref().and_then(group_of);
+        self.requests_served = group.map(|(stats, _)| stats.gets);
+        self.slowdb_loads = store_loads
+            .or_else(|| group.map(|(stats, _)| stats.local_loads + stats.local_load_errs));
+        self.cache_bytes = group.map(|(_, cache)| cache.bytes);
+        self.cache_items = group.map(|(_, cache)| cache.items);
+        self.evictions = group.map(|(_, cache)| cache.evictions);
+        self.stats = delta;
+    }
 }
 
 /// One interval of the measurement: what the driver saw and, where the
@@ -1236,6 +1295,7 @@ pub(crate) mod tests {
             schema_version: SCHEMA_VERSION,
             tool: Tool::current(),
             started_at: "2026-11-24T23:15:00Z".to_owned(),
+            measure_started_unix_ms: None,
             finished_at: "2026-11-24T23:15:01Z".to_owned(),
             mode: Mode::Cluster,
             target: "http://127.0.0.1:1/api".to_owned(),
@@ -1263,6 +1323,7 @@ pub(crate) mod tests {
             trials: Vec::new(),
             timed: None,
             trials_agree: None,
+            merged_from: Vec::new(),
             histogram: HistogramData::encode(&histogram).unwrap(),
             calibration: None,
             faults: None,

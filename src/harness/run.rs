@@ -13,7 +13,7 @@ use crate::geecache::http::HttpClient;
 use crate::geecache::peers::BoxFuture;
 use crate::geecache::stats::{CacheStats, GroupStatsSnapshot};
 use crate::geecache::{HashRing, NodeStats};
-use crate::harness::cluster::{Cluster, ClusterError, Faults, GROUP};
+use crate::harness::cluster::{Cluster, ClusterError, Faults};
 use crate::harness::driver::{
     ClientInterval, Control, Driver, DriverConfig, IntervalReader, KeySampler, Phase, PhaseReport,
 };
@@ -21,7 +21,7 @@ use crate::harness::events::{added_nodes, keys_owned};
 use crate::harness::latency::{HistogramData, LatencyFigures};
 use crate::harness::reference::{self, Calibration};
 use crate::harness::report::{
-    self, ClientFigures, ClusterFigures, ClusterInterval, IntervalFigures, Machine, Mode,
+    self, group_of, ClientFigures, ClusterFigures, ClusterInterval, IntervalFigures, Machine, Mode,
     NodeCounters, NodeFigures, RunResult, SeriesReading, Tool, SCHEMA_VERSION,
 };
 use crate::harness::scenario::{Applied, Levers, Scenario};
@@ -382,6 +382,9 @@ pub async fn run(plan: &RunPlan, control: &Arc<Control>) -> Result<RunResult, Ru
     }
     let before = observer.read().await;
     let start = Instant::now();
+    let measure_started_unix_ms = SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_millis() as u64);
     let scenario = (!workload.events.is_empty()).then(|| {
         let levers = Levers {
             cluster: match &*observer {
@@ -468,6 +471,7 @@ pub async fn run(plan: &RunPlan, control: &Arc<Control>) -> Result<RunResult, Ru
         samples: &samples,
         api_index,
         applied: &applied,
+        measure_started_unix_ms,
         series_reading: if between.is_some() {
             SeriesReading::BetweenRequests
         } else {
@@ -526,6 +530,8 @@ struct Assembly<'a> {
     applied: &'a [Option<Applied>],
     /// How the series was read.
     series_reading: SeriesReading,
+    /// When the measurement began, in milliseconds since the Unix epoch.
+    measure_started_unix_ms: u64,
 }
 
 /// Reads the counters when the driver's only worker says intervals have
@@ -616,15 +622,6 @@ fn series_of(
         .collect()
 }
 
-/// The group figures of a node: the harness's group, or its only one.
-fn group_of(stats: &NodeStats) -> Option<(GroupStatsSnapshot, CacheStats)> {
-    stats
-        .groups
-        .get(GROUP)
-        .or_else(|| stats.groups.values().next())
-        .map(|report| (report.stats, report.main_cache))
-}
-
 fn assemble(input: Assembly<'_>) -> Result<RunResult, RunError> {
     let workload = &input.plan.workload;
     let report = input.report;
@@ -690,32 +687,34 @@ fn assemble(input: Assembly<'_>) -> Result<RunResult, RunError> {
         .iter()
         .enumerate()
         .map(|(index, (url, listen))| {
-            let delta = deltas.get(index).cloned().flatten();
-            let group = delta.as_ref().and_then(group_of);
             let slot = place(url);
-            NodeFigures {
+            let mut figures = NodeFigures::at(
                 index,
-                url: url.clone(),
-                listen: listen.clone(),
-                api: match input.mode {
+                url,
+                listen,
+                match input.mode {
                     Mode::Cluster => index == 0,
                     Mode::Target => api_url.as_deref() == Some(url.as_str()),
                 },
-                ring_share: slot
-                    .and_then(|slot| shares.get(slot))
-                    .copied()
-                    .unwrap_or(0.0),
-                keys_owned: slot.and_then(|slot| owned.get(slot)).copied().unwrap_or(0),
-                requests_served: group.map(|(stats, _)| stats.gets),
-                slowdb_loads: match &db_figures {
-                    Some(figures) => figures.per_node.get(index).copied(),
-                    None => group.map(|(stats, _)| stats.local_loads + stats.local_load_errs),
-                },
-                cache_bytes: group.map(|(_, cache)| cache.bytes),
-                cache_items: group.map(|(_, cache)| cache.items),
-                evictions: group.map(|(_, cache)| cache.evictions),
-                stats: delta,
+            );
+            figures.ring_share = slot
+                .and_then(|slot| shares.get(slot))
+                .copied()
+                .unwrap_or(0.0);
+            figures.keys_owned = slot.and_then(|slot| owned.get(slot)).copied().unwrap_or(0);
+            figures.set_stats(
+                deltas.get(index).cloned().flatten(),
+                db_figures
+                    .as_ref()
+                    .and_then(|figures| figures.per_node.get(index).copied()),
+            );
+            // A target's nodes keep their readings, so that the results of
+            // drivers that ran at once can be merged over their union.
+            if input.mode == Mode::Target {
+                figures.stats_start = input.before.nodes.get(index).cloned().flatten();
+                figures.stats_end = input.after.nodes.get(index).cloned().flatten();
             }
+            figures
         })
         .collect();
 
@@ -741,6 +740,7 @@ fn assemble(input: Assembly<'_>) -> Result<RunResult, RunError> {
         schema_version: SCHEMA_VERSION,
         tool: Tool::current(),
         started_at: rfc3339(input.started_at),
+        measure_started_unix_ms: Some(input.measure_started_unix_ms),
         finished_at: rfc3339(SystemTime::now()),
         mode: input.mode,
         target: input.target,
@@ -764,6 +764,7 @@ fn assemble(input: Assembly<'_>) -> Result<RunResult, RunError> {
         trials: Vec::new(),
         timed: None,
         trials_agree: None,
+        merged_from: Vec::new(),
     }
     .as_one_trial())
 }

@@ -1,0 +1,244 @@
+//! `merge`: the results of drivers that drove one cluster at the same time
+//! (one per host when one driver is not enough) made one result: counts
+//! summed, histograms added exactly (the percentiles of the union, not
+//! averages of percentiles), series aligned by wall-clock interval, and the
+//! cluster figures from each node's `/_stats` over the union of the drivers'
+//! time spans.
+
+use std::collections::BTreeMap;
+
+use crate::analysis::compare;
+use crate::harness::driver::new_histogram;
+use crate::harness::latency::{HistogramData, LatencyFigures};
+use crate::harness::report::{
+    group_of, ClusterFigures, IntervalFigures, Mode, NodeFigures, RunResult,
+};
+use crate::units::rfc3339;
+
+/// Why results cannot be merged.
+#[derive(Debug, thiserror::Error)]
+pub enum MergeError {
+    /// The results do not come from drivers of one cluster and workload.
+    #[error("{0}")]
+    Refused(String),
+    /// A histogram could not be read or added.
+    #[error("{0}")]
+    Histogram(String),
+}
+
+/// When a result's measurement began and ended, in milliseconds since the
+/// Unix epoch.
+fn span_ms(result: &RunResult) -> Option<(u64, u64)> {
+    let start = result.measure_started_unix_ms?;
+    Some((
+        start,
+        start + (result.client.duration_secs * 1000.0).round() as u64,
+    ))
+}
+
+/// Checks that `named` results can be merged: two or more `--target`
+/// results of one target and one workload, one trial each, with their
+/// measurement start recorded.
+fn check(named: &[(String, RunResult)]) -> Result<(), MergeError> {
+    let refuse = |why: String| Err(MergeError::Refused(why));
+    let Some((first_name, first)) = named.first() else {
+        return refuse("nothing to merge: give two results or more".to_owned());
+    };
+    if named.len() < 2 {
+        return refuse(format!("{first_name}: one result; merge needs two or more"));
+    }
+    for (name, result) in named {
+        if result.mode != Mode::Target {
+            return refuse(format!(
+                "{name}: a run of its own cluster; merge combines --target runs of drivers \
+                 that drove one cluster at the same time"
+            ));
+        }
+        if result.target != first.target {
+            return refuse(format!(
+                "{name} drove {} and {first_name} drove {}: different targets",
+                result.target, first.target
+            ));
+        }
+        if result.trials.len() > 1 {
+            return refuse(format!(
+                "{name}: {} trials; merge combines single trials",
+                result.trials.len()
+            ));
+        }
+        if span_ms(result).is_none() {
+            return refuse(format!(
+                "{name}: no measure_started_unix_ms (an older result): its series cannot be aligned"
+            ));
+        }
+    }
+    let comparison = compare::compare(named);
+    if comparison.different_workloads {
+        return refuse(format!(
+            "the results ran different workloads ({})",
+            comparison.workload_differences.join(", ")
+        ));
+    }
+    Ok(())
+}
+
+/// Merges `named` results (name, result) of drivers that drove one cluster
+/// at once.
+pub fn merge(named: &[(String, RunResult)]) -> Result<RunResult, MergeError> {
+    check(named)?;
+    let spans: Vec<(u64, u64)> = named
+        .iter()
+        .filter_map(|(_, result)| span_ms(result))
+        .collect();
+    let earliest = (0..named.len()).min_by_key(|&at| spans[at].0).unwrap_or(0);
+    let latest = (0..named.len()).max_by_key(|&at| spans[at].1).unwrap_or(0);
+    let (start, end) = (spans[earliest].0, spans[latest].1);
+    let mut merged = named[earliest].1.clone();
+
+    // The driver's counts, summed; the histograms, added.
+    let mut histogram = new_histogram();
+    let client = &mut merged.client;
+    *client = named[0].1.client.clone();
+    for (at, (_, result)) in named.iter().enumerate() {
+        let decoded = result
+            .histogram
+            .decode()
+            .map_err(|error| MergeError::Histogram(format!("{}: {error}", named[at].0)))?;
+        histogram
+            .add(&decoded)
+            .map_err(|error| MergeError::Histogram(format!("{error:?}")))?;
+        if at == 0 {
+            continue;
+        }
+        let other = &result.client;
+        client.requests += other.requests;
+        client.responses += other.responses;
+        client.ok += other.ok;
+        client.missing += other.missing;
+        client.errors.merge(&other.errors);
+        client.warmup_requests += other.warmup_requests;
+        client.connections += other.connections;
+    }
+    client.duration_secs = (end - start) as f64 / 1000.0;
+    client.throughput_rps = if client.duration_secs > 0.0 {
+        client.requests as f64 / client.duration_secs
+    } else {
+        0.0
+    };
+    client.latency_us = LatencyFigures::of(&histogram);
+    merged.histogram = HistogramData::encode(&histogram).map_err(MergeError::Histogram)?;
+
+    // Each node over the union of the spans: from the earliest reading at
+    // a start to the latest at an end.
+    let first_of = |index: usize| {
+        named
+            .iter()
+            .filter_map(|(_, result)| {
+                let node = result.nodes.get(index)?;
+                Some((span_ms(result)?, node))
+            })
+            .collect::<Vec<_>>()
+    };
+    for (index, node) in merged.nodes.iter_mut().enumerate() {
+        let readings = first_of(index);
+        let start_reading = readings
+            .iter()
+            .filter(|(_, node)| node.stats_start.is_some())
+            .min_by_key(|((start, _), _)| *start)
+            .and_then(|(_, node)| node.stats_start.clone());
+        let end_reading = readings
+            .iter()
+            .filter(|(_, node)| node.stats_end.is_some())
+            .max_by_key(|((_, end), _)| *end)
+            .and_then(|(_, node)| node.stats_end.clone());
+        let delta = start_reading
+            .as_ref()
+            .zip(end_reading.as_ref())
+            .map(|(start, end)| end.since(start));
+        let mut figures = NodeFigures::at(index, &node.url, &node.listen, node.api);
+        figures.ring_share = node.ring_share;
+        figures.keys_owned = node.keys_owned;
+        figures.set_stats(delta, None);
+        figures.stats_start = start_reading;
+        figures.stats_end = end_reading;
+        *node = figures;
+    }
+    let groups: Vec<_> = merged
+        .nodes
+        .iter()
+        .filter_map(|node| node.stats.as_ref().and_then(group_of))
+        .collect();
+    let api = merged
+        .nodes
+        .iter()
+        .find(|node| node.api)
+        .and_then(|node| node.stats.as_ref().and_then(group_of));
+    merged.cluster = ClusterFigures::of(
+        api.map(|(stats, _)| stats),
+        groups.iter().map(|(stats, _)| stats),
+        None,
+        merged.client.requests,
+    );
+
+    merged.series = aligned_series(named, start);
+    merged.started_at = named
+        .iter()
+        .map(|(_, result)| result.started_at.clone())
+        .min()
+        .unwrap_or_default();
+    merged.finished_at = named
+        .iter()
+        .map(|(_, result)| result.finished_at.clone())
+        .max()
+        .unwrap_or_else(|| rfc3339(std::time::SystemTime::now()));
+    merged.measure_started_unix_ms = Some(start);
+    // Each driver's calibration measured its own host's loopback: none
+    // describes the union.
+    merged.calibration = None;
+    merged.merged_from = named.iter().map(|(name, _)| name.clone()).collect();
+    merged.trials = Vec::new();
+    Ok(merged.as_one_trial())
+}
+
+/// The drivers' series on one wall-clock grid of the workload's interval
+/// from `start`: requests and errors summed; the cluster figures (each
+/// driver reads every node) from the first driver that has the interval.
+/// An interval's percentiles cannot be added without its histograms, so
+/// they are left out (`null`).
+fn aligned_series(named: &[(String, RunResult)], start: u64) -> Vec<IntervalFigures> {
+    let length_ms = named
+        .first()
+        .map_or(1000, |(_, result)| {
+            result.workload.interval.0.as_millis() as u64
+        })
+        .max(1);
+    let mut slots: BTreeMap<u64, IntervalFigures> = BTreeMap::new();
+    for (_, result) in named {
+        let Some((begin, _)) = span_ms(result) else {
+            continue;
+        };
+        for entry in &result.series {
+            let wall = begin - start + (entry.client.start_secs * 1000.0).round() as u64;
+            let slot = (wall + length_ms / 2) / length_ms;
+            match slots.get_mut(&slot) {
+                Some(merged) => {
+                    merged.client.requests += entry.client.requests;
+                    merged.client.errors += entry.client.errors;
+                    merged.client.throughput_rps += entry.client.throughput_rps;
+                    if merged.cluster.is_none() {
+                        merged.cluster = entry.cluster.clone();
+                    }
+                }
+                None => {
+                    let mut first = entry.clone();
+                    first.client.interval = slot;
+                    first.client.start_secs = (slot * length_ms) as f64 / 1000.0;
+                    first.client.p50_us = None;
+                    first.client.p99_us = None;
+                    slots.insert(slot, first);
+                }
+            }
+        }
+    }
+    slots.into_values().collect()
+}
