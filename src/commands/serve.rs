@@ -10,6 +10,7 @@ use clap::Args;
 use super::{fail, init_logging, load_workload, runtime, NodeArgs, EXIT_FAILED, EXIT_USAGE};
 use crate::harness::serve::{self, ServeOptions, DEMO_API_PORT, DEMO_PEERS};
 use crate::harness::workload::Overrides;
+use crate::units::Span;
 
 /// Flags of `serve`.
 #[derive(Debug, Args, Clone)]
@@ -48,6 +49,18 @@ pub struct ServeArgs {
     /// The ring and the cache.
     #[command(flatten)]
     pub node: NodeArgs,
+    /// Close a connection whose request head has not all arrived this long
+    /// after its first byte [cluster.header_timeout; default 10s].
+    #[arg(long, value_name = "DURATION")]
+    pub header_timeout: Option<Span>,
+    /// Close a connection with no request in progress for this long
+    /// [cluster.idle_timeout; default 60s].
+    #[arg(long, value_name = "DURATION")]
+    pub idle_timeout: Option<Span>,
+    /// Hold at most this many connections; answer more with 503 and close
+    /// them [cluster.max_connections; default 10000].
+    #[arg(long, value_name = "N")]
+    pub max_connections: Option<u32>,
     /// More log output: -v info (the default for serve), -vv debug (every
     /// slow-store search, as the source document logs them).
     #[arg(long, short = 'v', action = clap::ArgAction::Count)]
@@ -61,6 +74,9 @@ pub fn exec(args: ServeArgs) -> ExitCode {
         replicas: args.node.replicas,
         cache_bytes: args.node.cache_bytes,
         hash: args.node.hash,
+        header_timeout: args.header_timeout,
+        idle_timeout: args.idle_timeout,
+        max_connections: args.max_connections,
         ..Overrides::default()
     };
     let loaded = match load_workload(&args.workload, &overrides) {

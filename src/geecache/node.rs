@@ -31,7 +31,7 @@ use super::consistent_hash::{HashKind, HashRing};
 use super::group::{Group, GroupError, Route};
 use super::http::{parse_peer_path, query_param, HttpPool, BASE_PATH};
 use super::peers::PeerPicker;
-use super::server::{Answer, Server};
+use super::server::{Answer, Limits, Server};
 use super::stats::{CacheStats, GroupStatsSnapshot};
 
 /// How a node listens and reaches its peers.
@@ -57,6 +57,9 @@ pub struct NodeConfig {
     /// A delay added to every request the node serves: fault injection, to
     /// show that a regression is caught. Zero normally.
     pub injected_delay: Duration,
+    /// What the node allows its clients: header and idle timeouts, and the
+    /// most connections at once.
+    pub limits: Limits,
 }
 
 impl Default for NodeConfig {
@@ -71,6 +74,7 @@ impl Default for NodeConfig {
             api_addr: None,
             shutdown_grace: Duration::from_secs(2),
             injected_delay: Duration::ZERO,
+            limits: Limits::default(),
         }
     }
 }
@@ -178,6 +182,8 @@ pub struct Node {
     addr: SocketAddr,
     /// How long a stop waits for open requests.
     grace: Duration,
+    /// What the node allows its clients.
+    limits: Limits,
     api_server: Option<Server>,
 }
 
@@ -221,11 +227,12 @@ impl Node {
             connections: Arc::new(AtomicU64::new(0)),
         });
         let grace = config.shutdown_grace;
-        let server = serve(&state, listener, addr, Listener::Node, grace)?;
+        let limits = config.limits;
+        let server = serve(&state, listener, addr, Listener::Node, grace, limits)?;
         log::debug!("geecache is running at {}", state.url);
         let api_server = match api_listener {
             Some((api_listener, api_addr)) => {
-                let server = serve(&state, api_listener, api_addr, Listener::Api, grace)?;
+                let server = serve(&state, api_listener, api_addr, Listener::Api, grace, limits)?;
                 log::debug!("api server is running at http://{api_addr}");
                 Some(server)
             }
@@ -237,6 +244,7 @@ impl Node {
             server: Mutex::new(Some(server)),
             addr,
             grace,
+            limits,
             api_server,
         })
     }
@@ -260,7 +268,14 @@ impl Node {
             return Ok(());
         }
         let (listener, addr) = bind(self.addr).await?;
-        let server = serve(&self.state, listener, addr, Listener::Node, self.grace)?;
+        let server = serve(
+            &self.state,
+            listener,
+            addr,
+            Listener::Node,
+            self.grace,
+            self.limits,
+        )?;
         *self.server_slot() = Some(server);
         log::debug!("{} is listening again", self.state.url);
         Ok(())
@@ -377,6 +392,7 @@ fn serve(
     addr: SocketAddr,
     kind: Listener,
     grace: Duration,
+    limits: Limits,
 ) -> Result<Server, NodeError> {
     let handler_state = Arc::clone(state);
     let handler = move |request: Request<Incoming>| {
@@ -388,7 +404,7 @@ fn serve(
         Listener::Api => format!("api of {}", state.url),
     };
     let connections = Arc::clone(&state.connections);
-    Server::spawn(listener, name, handler, connections, grace)
+    Server::spawn(listener, name, handler, connections, grace, limits)
         .map_err(|source| NodeError::Bind { addr, source })
 }
 

@@ -1,13 +1,21 @@
 //! An HTTP/1.1 accept loop with keep-alive and graceful shutdown: the part
 //! every server of the project shares (nodes, their API listeners, and the
 //! bare reference servers the harness measures against).
+//!
+//! It holds against clients that misbehave ([`Limits`]): a request head
+//! must arrive within the header timeout once its first byte has, a
+//! keep-alive connection without a request for the idle timeout is closed,
+//! and over the connection cap a new connection gets a 503 and is closed
+//! while the open ones are served on.
 
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::Full;
@@ -17,12 +25,133 @@ use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
-use tokio::net::TcpListener;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 /// A response with its whole body in memory.
 pub type Answer = Response<Full<Bytes>>;
+
+/// What a server allows its clients.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Once a request head's first byte has arrived, the whole head must
+    /// within this long, or the connection is closed.
+    pub header_timeout: Duration,
+    /// A connection with no request in progress for this long is closed.
+    pub idle_timeout: Duration,
+    /// Connections open at once; beyond it a new one is answered 503 and
+    /// closed.
+    pub max_connections: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            header_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            max_connections: 10_000,
+        }
+    }
+}
+
+/// What one connection is doing, for its watchdog: when the first byte of
+/// a request head came (0: none pending), how many requests are being
+/// served, and when it last became idle; times in nanoseconds since the
+/// connection was accepted.
+struct Activity {
+    epoch: Instant,
+    head_started: AtomicU64,
+    busy: AtomicU64,
+    idle_since: AtomicU64,
+}
+
+impl Activity {
+    fn now(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_nanos())
+            .unwrap_or(u64::MAX)
+            .max(1)
+    }
+}
+
+/// The connection's stream, noting when bytes of a new request arrive.
+struct Watched {
+    stream: TcpStream,
+    activity: Arc<Activity>,
+}
+
+impl AsyncRead for Watched {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut self.stream).poll_read(cx, buf);
+        if buf.filled().len() > before {
+            let activity = &self.activity;
+            if activity.busy.load(Ordering::Relaxed) == 0
+                && activity.head_started.load(Ordering::Relaxed) == 0
+            {
+                activity
+                    .head_started
+                    .store(activity.now(), Ordering::Relaxed);
+            }
+        }
+        polled
+    }
+}
+
+impl AsyncWrite for Watched {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+}
+
+/// Why a connection's watchdog closed it, or `None` while it may stay.
+fn overdue(activity: &Activity, limits: &Limits) -> Option<&'static str> {
+    if activity.busy.load(Ordering::Relaxed) > 0 {
+        return None;
+    }
+    let now = activity.now();
+    let head = activity.head_started.load(Ordering::Relaxed);
+    if head > 0 {
+        let waited = Duration::from_nanos(now.saturating_sub(head));
+        return (waited > limits.header_timeout).then_some("request head not complete");
+    }
+    let idle =
+        Duration::from_nanos(now.saturating_sub(activity.idle_since.load(Ordering::Relaxed)));
+    (idle > limits.idle_timeout).then_some("idle")
+}
+
+/// What a client over the connection cap is told before it is closed.
+const OVER_CAPACITY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain\r\n\
+content-length: 31\r\nconnection: close\r\n\r\ntoo many connections: try later";
 
 /// A running accept loop. Dropping it stops accepting; [`Server::shutdown`]
 /// also waits for open connections (up to the grace period).
@@ -41,6 +170,7 @@ impl Server {
         handler: H,
         connections: Arc<AtomicU64>,
         grace: Duration,
+        limits: Limits,
     ) -> std::io::Result<Server>
     where
         H: Fn(Request<Incoming>) -> F + Clone + Send + Sync + 'static,
@@ -55,6 +185,7 @@ impl Server {
             connections,
             stopped,
             grace,
+            limits,
         ));
         Ok(Server {
             addr,
@@ -93,31 +224,80 @@ async fn accept_loop<H, F>(
     connections: Arc<AtomicU64>,
     mut stopped: watch::Receiver<bool>,
     grace: Duration,
+    limits: Limits,
 ) where
     H: Fn(Request<Incoming>) -> F + Clone + Send + Sync + 'static,
     F: Future<Output = Answer> + Send + 'static,
 {
     let graceful = GracefulShutdown::new();
+    let open = Arc::new(AtomicUsize::new(0));
+    // The watchdog looks this often: a tenth of the shorter timeout.
+    let tick = (limits.header_timeout.min(limits.idle_timeout) / 10)
+        .clamp(Duration::from_millis(10), Duration::from_secs(1));
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => {
+                Ok((stream, peer)) => {
                     connections.fetch_add(1, Ordering::Relaxed);
+                    if open.load(Ordering::Relaxed) >= limits.max_connections {
+                        // Over the cap: say so if the socket takes it at
+                        // once, and close; the open connections go on.
+                        let _ = stream.try_write(OVER_CAPACITY);
+                        log::debug!("{name}: over {} connections, refused {peer}", limits.max_connections);
+                        continue;
+                    }
                     if let Err(error) = stream.set_nodelay(true) {
                         log::debug!("set_nodelay: {error}");
                     }
-                    let handler = handler.clone();
-                    let service = service_fn(move |request| {
-                        let answer = handler(request);
-                        async move { Ok::<_, Infallible>(answer.await) }
+                    let activity = Arc::new(Activity {
+                        epoch: Instant::now(),
+                        head_started: AtomicU64::new(0),
+                        busy: AtomicU64::new(0),
+                        idle_since: AtomicU64::new(0),
                     });
-                    let connection = http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service);
-                    let connection = graceful.watch(connection);
-                    tokio::spawn(async move {
-                        if let Err(error) = connection.await {
-                            log::debug!("connection ended: {error}");
+                    let handler = handler.clone();
+                    let watched = Arc::clone(&activity);
+                    let service = service_fn(move |request| {
+                        let activity = Arc::clone(&watched);
+                        activity.busy.fetch_add(1, Ordering::Relaxed);
+                        activity.head_started.store(0, Ordering::Relaxed);
+                        let answer = handler(request);
+                        async move {
+                            let answer = answer.await;
+                            activity.idle_since.store(activity.now(), Ordering::Relaxed);
+                            activity.busy.fetch_sub(1, Ordering::Relaxed);
+                            Ok::<_, Infallible>(answer)
                         }
+                    });
+                    let io = TokioIo::new(Watched {
+                        stream,
+                        activity: Arc::clone(&activity),
+                    });
+                    let connection = graceful.watch(http1::Builder::new().serve_connection(io, service));
+                    let open = Arc::clone(&open);
+                    open.fetch_add(1, Ordering::Relaxed);
+                    let name = name.clone();
+                    tokio::spawn(async move {
+                        tokio::pin!(connection);
+                        let mut ticks = tokio::time::interval(tick);
+                        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                        loop {
+                            tokio::select! {
+                                ended = &mut connection => {
+                                    if let Err(error) = ended {
+                                        log::debug!("connection ended: {error}");
+                                    }
+                                    break;
+                                }
+                                _ = ticks.tick() => {
+                                    if let Some(why) = overdue(&activity, &limits) {
+                                        log::debug!("{name}: closed a connection from {peer}: {why}");
+                                        break;
+                                    }
+                                }
+                            }
+                        }
+                        open.fetch_sub(1, Ordering::Relaxed);
                     });
                 }
                 Err(error) => {

@@ -12,6 +12,7 @@ use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use serde::{Deserialize, Serialize};
 
+use crate::geecache::server::Limits;
 use crate::geecache::{Group, GroupOptions, HashRing, Node, NodeConfig, NodeError, NodeStats};
 use crate::harness::slowdb::SlowDb;
 use crate::harness::workload::ClusterSettings;
@@ -95,6 +96,11 @@ pub fn node_config(settings: &ClusterSettings, addr: SocketAddr, api: bool) -> N
         hash: settings.hash,
         peer_timeout: settings.peer_timeout.0,
         api,
+        limits: Limits {
+            header_timeout: settings.header_timeout.0,
+            idle_timeout: settings.idle_timeout.0,
+            max_connections: settings.max_connections as usize,
+        },
         ..NodeConfig::default()
     }
 }

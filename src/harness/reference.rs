@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
 
 use crate::geecache::http::HttpClient;
-use crate::geecache::server::{Answer, Server};
+use crate::geecache::server::{Answer, Limits, Server};
 use crate::harness::driver::{Control, Driver, DriverConfig, KeySampler, Phase};
 use crate::harness::latency::LatencyFigures;
 use crate::harness::workload::{Bound, Distribution};
@@ -92,6 +92,7 @@ impl BareServer {
             handler,
             Arc::new(AtomicU64::new(0)),
             Duration::from_secs(1),
+            Limits::default(),
         )?;
         Ok(BareServer { server })
     }

@@ -143,6 +143,18 @@ pub struct ClusterSettings {
     /// How long a node waits for a peer before loading locally.
     #[serde(default = "defaults::peer_timeout")]
     pub peer_timeout: Span,
+    /// Once a request head's first byte has arrived at a node, the whole
+    /// head must within this long, or the connection is closed.
+    #[serde(default = "defaults::header_timeout")]
+    pub header_timeout: Span,
+    /// A node closes a connection with no request in progress for this
+    /// long.
+    #[serde(default = "defaults::idle_timeout")]
+    pub idle_timeout: Span,
+    /// Connections a node holds open at once; beyond it a new connection is
+    /// answered 503 and closed.
+    #[serde(default = "defaults::max_connections")]
+    pub max_connections: u32,
 }
 
 impl Default for ClusterSettings {
@@ -155,6 +167,9 @@ impl Default for ClusterSettings {
             singleflight: true,
             hot_cache: false,
             peer_timeout: defaults::peer_timeout(),
+            header_timeout: defaults::header_timeout(),
+            idle_timeout: defaults::idle_timeout(),
+            max_connections: defaults::max_connections(),
         }
     }
 }
@@ -196,6 +211,15 @@ mod defaults {
     }
     pub fn peer_timeout() -> Span {
         Span(Duration::from_secs(2))
+    }
+    pub fn header_timeout() -> Span {
+        Span(Duration::from_secs(10))
+    }
+    pub fn idle_timeout() -> Span {
+        Span(Duration::from_secs(60))
+    }
+    pub fn max_connections() -> u32 {
+        10_000
     }
 }
 
@@ -372,6 +396,12 @@ pub struct Overrides {
     pub slowdb_latency: Option<Latency>,
     /// `--interval`
     pub interval: Option<Span>,
+    /// `--header-timeout`
+    pub header_timeout: Option<Span>,
+    /// `--idle-timeout`
+    pub idle_timeout: Option<Span>,
+    /// `--max-connections`
+    pub max_connections: Option<u32>,
 }
 
 impl Workload {
@@ -438,6 +468,24 @@ impl Workload {
             "--slowdb-latency"
         );
         set!(overrides.interval, self.interval, "interval", "--interval");
+        set!(
+            overrides.header_timeout,
+            self.cluster.header_timeout,
+            "cluster.header_timeout",
+            "--header-timeout"
+        );
+        set!(
+            overrides.idle_timeout,
+            self.cluster.idle_timeout,
+            "cluster.idle_timeout",
+            "--idle-timeout"
+        );
+        set!(
+            overrides.max_connections,
+            self.cluster.max_connections,
+            "cluster.max_connections",
+            "--max-connections"
+        );
         if let Some(requests) = overrides.requests {
             self.requests = Some(requests);
             self.duration = None;
@@ -594,6 +642,24 @@ impl Workload {
             self.cluster.peer_timeout,
             Duration::from_millis(1),
             Duration::from_secs(60),
+        )?;
+        span(
+            "cluster.header_timeout",
+            self.cluster.header_timeout,
+            Duration::from_millis(10),
+            Duration::from_secs(3600),
+        )?;
+        span(
+            "cluster.idle_timeout",
+            self.cluster.idle_timeout,
+            Duration::from_millis(10),
+            Duration::from_secs(3600),
+        )?;
+        range(
+            "cluster.max_connections",
+            u64::from(self.cluster.max_connections),
+            1,
+            1_000_000,
         )?;
         span(
             "timeout",

@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use geecache_bench::geecache::peers::BoxFuture;
+use geecache_bench::geecache::server::Limits;
 use geecache_bench::geecache::{BoxError, ByteView, Getter, Group, GroupOptions, Node, NodeConfig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -69,6 +70,17 @@ pub struct Cluster<S> {
 impl<S: Getter + Clone + Default> Cluster<S> {
     /// Starts `count` nodes; node `api` also answers `/api`.
     pub async fn start(count: usize, api: usize, group: &str, options: GroupOptions) -> Self {
+        Self::start_with(count, api, group, options, |_| Limits::default()).await
+    }
+
+    /// As [`Cluster::start`], node `i` allowing its clients `limits(i)`.
+    pub async fn start_with(
+        count: usize,
+        api: usize,
+        group: &str,
+        options: GroupOptions,
+        limits: impl Fn(usize) -> Limits,
+    ) -> Self {
         let mut nodes = Vec::new();
         let mut stores = Vec::new();
         for index in 0..count {
@@ -76,6 +88,7 @@ impl<S: Getter + Clone + Default> Cluster<S> {
             let config = NodeConfig {
                 api: index == api,
                 peer_timeout: Duration::from_secs(2),
+                limits: limits(index),
                 ..NodeConfig::default()
             };
             let group = Arc::new(Group::new(group, options, store.clone()));
