@@ -118,6 +118,7 @@ pub fn merge(named: &[(String, RunResult)]) -> Result<RunResult, MergeError> {
         client.errors.merge(&other.errors);
         client.warmup_requests += other.warmup_requests;
         client.connections += other.connections;
+        client.unsent += other.unsent;
     }
     client.duration_secs = (end - start) as f64 / 1000.0;
     client.throughput_rps = if client.duration_secs > 0.0 {

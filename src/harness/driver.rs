@@ -266,6 +266,18 @@ impl RateSchedule {
         RateSchedule { segments }
     }
 
+    /// How many requests are meant to be sent before `end` (time since
+    /// the start).
+    pub fn scheduled_before(&self, end: Duration) -> u64 {
+        let &(first, offset, rate) = self
+            .segments
+            .iter()
+            .rev()
+            .find(|segment| segment.1 < end)
+            .unwrap_or(&self.segments[0]);
+        first + (end.saturating_sub(offset).as_secs_f64() * rate).ceil() as u64
+    }
+
     /// When request `request` is meant to be sent, as time since the start.
     pub fn intended(&self, request: u64) -> Duration {
         let &(first, offset, rate) = self
@@ -362,6 +374,10 @@ pub struct PhaseReport {
     pub series: Vec<ClientInterval>,
     /// Why the phase ended.
     pub stopped_by: StopReason,
+    /// An open loop bounded by a duration: requests its schedule meant to
+    /// send before the end (or the stop) that were never sent, because
+    /// the cluster could not keep up.
+    pub unsent: u64,
 }
 
 /// The load generator, with one keep-alive connection per worker that lasts
@@ -439,6 +455,13 @@ impl Driver {
             }
         }
         let elapsed = shared.start.elapsed();
+        // An open loop that fell behind its schedule: what it never sent.
+        let unsent = match (&shared.steering.schedule, shared.phase.bound) {
+            (Some(schedule), Bound::Duration(length)) => schedule
+                .scheduled_before(length.min(elapsed))
+                .saturating_sub(counts.requests),
+            _ => 0,
+        };
         let series = shared
             .series
             .lock()
@@ -462,6 +485,7 @@ impl Driver {
             elapsed,
             series,
             stopped_by,
+            unsent,
         }
     }
 }
@@ -502,6 +526,13 @@ impl PhaseState {
         match self.phase.bound {
             Bound::Requests(count) if request >= count => return None,
             Bound::Duration(length) if at >= self.start + length => return None,
+            // An open loop behind its schedule stops sending at the end all
+            // the same: what it did not send is counted, not sent late.
+            Bound::Duration(length)
+                if intended.is_some() && Instant::now() >= self.start + length =>
+            {
+                return None
+            }
             _ => {}
         }
         if at >= self.phase.time_limit {
@@ -927,6 +958,24 @@ mod tests {
         assert_eq!(odd.intended(1), Duration::from_secs_f64(1.0 / 3.0));
         assert_eq!(odd.intended(2), ms(500));
         assert_eq!(odd.intended(3), ms(1000));
+    }
+
+    #[test]
+    fn a_schedule_counts_the_requests_meant_before_a_time() {
+        let ms = Duration::from_millis;
+        let steady = RateSchedule::new(100.0, &[]);
+        assert_eq!(steady.scheduled_before(Duration::ZERO), 0);
+        assert_eq!(steady.scheduled_before(ms(1000)), 100);
+        // Requests 0..=50 are meant before 505 ms.
+        assert_eq!(steady.scheduled_before(ms(505)), 51);
+        let staged = RateSchedule::new(100.0, &[(RateChange::At(ms(1000)), 200.0)]);
+        assert_eq!(staged.scheduled_before(ms(1000)), 100);
+        assert_eq!(staged.scheduled_before(ms(1500)), 200);
+        for request in [0, 99, 100, 150, 199] {
+            let at = staged.intended(request);
+            assert!(staged.scheduled_before(at) <= request, "{request}");
+            assert!(staged.scheduled_before(at + ms(1)) > request, "{request}");
+        }
     }
 
     #[test]

@@ -367,6 +367,11 @@ pub struct ClientFigures {
     pub stopped_by: StopReason,
     /// Connections the driver opened, warm-up included.
     pub connections: u64,
+    /// An open loop bounded by a duration that fell behind: requests its
+    /// schedule meant to send before the end that were never sent (the
+    /// cluster was overloaded). Not errors; 0 otherwise.
+    #[serde(default)]
+    pub unsent: u64,
 }
 
 /// What the cluster did during the measurement.
@@ -1314,6 +1319,7 @@ pub(crate) mod tests {
                 latency_us: LatencyFigures::of(&histogram),
                 stopped_by: StopReason::Requests,
                 connections: 1,
+                unsent: 0,
             },
             cluster: None,
             nodes: Vec::new(),

@@ -643,6 +643,7 @@ fn assemble(input: Assembly<'_>) -> Result<RunResult, RunError> {
         latency_us: LatencyFigures::of(&report.histogram),
         stopped_by: report.stopped_by,
         connections: input.connections,
+        unsent: report.unsent,
     };
 
     // A node that joined during the measurement has no reading before it:

@@ -166,6 +166,18 @@ pub fn summary(result: &RunResult, path: Option<&Path>) -> String {
             _ => "",
         }
     );
+    if client.unsent > 0 {
+        let _ = writeln!(
+            out,
+            "OVERLOADED: the open loop asked for {} req/s and the cluster served {:.0} req/s; \
+             {} requests scheduled before the end were never sent (counted as unsent, not as errors)",
+            workload
+                .rate
+                .map_or("its".to_owned(), |rate| format!("{rate:.0}")),
+            client.throughput_rps,
+            client.unsent
+        );
+    }
     let _ = writeln!(
         out,
         "latency us  p50 {}  p90 {}  p99 {}  p99.9 {}  max {}  mean {:.0}",
