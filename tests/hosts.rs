@@ -223,3 +223,66 @@ fn two_drivers_at_once_merge_into_one_result() {
     }
     assert!(!merged_path.exists());
 }
+
+#[test]
+fn runs_and_serve_take_the_upstream_base_path() {
+    let directory = scratch("base-path");
+    // A run's own cluster on /_geecache/: its peers fetch from each other.
+    let result = common::run_workload(
+        &directory,
+        "upstream",
+        r#"{ "name": "upstream", "keys": 500, "requests": 2000, "warmup_requests": 0 }"#,
+        &["--base-path", "/_geecache/"],
+    );
+    assert_eq!(result.workload.cluster.base_path, "/_geecache/");
+    assert_eq!(result.client.errors.total, 0);
+    let cluster = result.cluster.as_ref().unwrap();
+    assert!(cluster.peer_fetch_ratio.unwrap() > 0.3, "{cluster:?}");
+    assert_eq!(cluster.peer_errors, 0);
+
+    // serve on it: peer requests answered there, and not on /geecache/.
+    let ports = common::free_ports(2);
+    let peers = format!(
+        "http://localhost:{},http://localhost:{}",
+        ports[0], ports[1]
+    );
+    let commands: Vec<Vec<String>> = ports
+        .iter()
+        .map(|port| {
+            [
+                "serve",
+                "--port",
+                &port.to_string(),
+                "--peers",
+                &peers,
+                "--workload",
+                "ci",
+                "--base-path",
+                "/_geecache",
+            ]
+            .iter()
+            .map(|arg| arg.to_string())
+            .collect()
+        })
+        .collect();
+    let servers = Servers::spawn(&commands);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let node: std::net::SocketAddr = ([127, 0, 0, 1], ports[0]).into();
+        assert_eq!(
+            common::get(node, "/_geecache/scores/key1").await.status,
+            200
+        );
+        assert_eq!(common::get(node, "/geecache/scores/key1").await.status, 404);
+    });
+    servers.stop();
+
+    // A base path that is not one is refused, naming the field.
+    let output = run(&["--workload", "ci", "--base-path", "geecache"]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("cluster.base_path") && stderr.contains("--base-path"),
+        "{stderr}"
+    );
+}

@@ -34,10 +34,12 @@ async fn until_closed(stream: &mut TcpStream) -> (Duration, Vec<u8>) {
 #[tokio::test]
 async fn partial_heads_and_idle_connections_are_closed_on_time() {
     let cluster: Cluster<EchoDb> =
-        Cluster::start_with(1, 0, "scores", GroupOptions::default(), |_| Limits {
-            header_timeout: HEADER,
-            idle_timeout: IDLE,
-            max_connections: 100,
+        Cluster::start_with(1, 0, "scores", GroupOptions::default(), |_, config| {
+            config.limits = Limits {
+                header_timeout: HEADER,
+                idle_timeout: IDLE,
+                max_connections: 100,
+            }
         })
         .await;
     let addr = cluster.nodes[0].addr();
@@ -99,10 +101,12 @@ async fn partial_heads_and_idle_connections_are_closed_on_time() {
 async fn over_the_cap_newcomers_get_503_and_peers_are_served_on() {
     const CAP: usize = 4;
     let cluster: Cluster<EchoDb> =
-        Cluster::start_with(2, 0, "scores", GroupOptions::default(), |index| Limits {
-            header_timeout: Duration::from_secs(10),
-            idle_timeout: Duration::from_secs(60),
-            max_connections: if index == 1 { CAP } else { 100 },
+        Cluster::start_with(2, 0, "scores", GroupOptions::default(), |index, config| {
+            config.limits = Limits {
+                header_timeout: Duration::from_secs(10),
+                idle_timeout: Duration::from_secs(60),
+                max_connections: if index == 1 { CAP } else { 100 },
+            }
         })
         .await;
     let (api, capped) = (cluster.nodes[0].addr(), cluster.nodes[1].addr());

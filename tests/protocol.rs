@@ -7,9 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{get, raw_request, Cluster, EchoDb};
-use geecache_bench::geecache::http::{peer_path, HttpClient, HttpGetter};
+use geecache_bench::geecache::http::{peer_path, HttpClient, HttpGetter, BASE_PATH};
 use geecache_bench::geecache::{
-    GroupOptions, Node, NodeConfig, NodeError, NodeStats, PeerError, PeerGetter,
+    Group, GroupOptions, Node, NodeConfig, NodeError, NodeStats, PeerError, PeerGetter,
 };
 
 fn getter(node: &Node, timeout: Duration) -> HttpGetter {
@@ -185,7 +185,14 @@ async fn a_connection_the_server_closed_while_idle_is_replaced() {
     let cluster = Cluster::<EchoDb>::start(1, 0, "g", GroupOptions::default()).await;
     let addr = cluster.nodes[0].addr();
     let client = HttpClient::new(cluster.nodes[0].url(), Duration::from_secs(5)).unwrap();
-    assert_eq!(client.get(&peer_path("g", "key1")).await.unwrap().0, 200);
+    assert_eq!(
+        client
+            .get(&peer_path(BASE_PATH, "g", "key1"))
+            .await
+            .unwrap()
+            .0,
+        200
+    );
     cluster.shutdown().await;
 
     let config = NodeConfig {
@@ -198,7 +205,10 @@ async fn a_connection_the_server_closed_while_idle_is_replaced() {
         EchoDb::default(),
     ));
     let restarted = Node::start(config, vec![group]).await.unwrap();
-    let (status, body) = client.get(&peer_path("g", "key2")).await.unwrap();
+    let (status, body) = client
+        .get(&peer_path(BASE_PATH, "g", "key2"))
+        .await
+        .unwrap();
     assert_eq!((status.as_u16(), &body[..]), (200, &b"value-of:key2"[..]));
     assert_eq!(client.connections_opened(), 2);
     restarted.shutdown().await;
@@ -296,7 +306,7 @@ async fn shutdown_closes_the_port_and_kept_alive_connections() {
     let node = &cluster.nodes[0];
     let addr = node.addr();
     let client = HttpClient::new(node.url(), Duration::from_secs(2)).unwrap();
-    let path = peer_path("g", "key1");
+    let path = peer_path(BASE_PATH, "g", "key1");
     assert_eq!(client.get(&path).await.unwrap().0, 200);
     cluster.shutdown().await;
     assert!(
@@ -380,4 +390,58 @@ async fn a_stopped_node_is_dead_to_its_peers_and_comes_back_on_its_address() {
     assert!(started.elapsed() >= Duration::from_millis(120));
     other.set_delay(Duration::ZERO);
     cluster.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_cluster_on_the_upstream_base_path_serves_and_fetches_there() {
+    let cluster: Cluster<EchoDb> =
+        Cluster::start_with(2, 0, "scores", GroupOptions::default(), |_, config| {
+            // Without its trailing slash: the node adds it.
+            config.base_path = "/_geecache".to_owned();
+        })
+        .await;
+    let owner = cluster.nodes[1].addr();
+    // Peer requests live under /_geecache/ now, and not under /geecache/.
+    let reply = get(owner, "/_geecache/scores/key1").await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert_eq!(get(owner, "/geecache/scores/key1").await.status, 404);
+    // A node of the upstream repository would ask exactly this.
+    let upstream = HttpClient::new(&format!("http://{owner}"), Duration::from_secs(2)).unwrap();
+    let (status, _) = upstream
+        .get(&peer_path("/_geecache/", "scores", "key2"))
+        .await
+        .unwrap();
+    assert_eq!(status, 200);
+    // The API node fetches the keys node 1 owns from it under the same path.
+    let key = (0..100)
+        .map(|index| format!("k{index}"))
+        .find(|key| cluster.owner_of(key) == 1)
+        .unwrap();
+    let before = cluster.nodes[1].stats().groups["scores"]
+        .stats
+        .server_requests;
+    let reply = get(cluster.nodes[0].addr(), &format!("/api?key={key}")).await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let after = cluster.nodes[1].stats().groups["scores"]
+        .stats
+        .server_requests;
+    assert_eq!(after, before + 1);
+    assert_eq!(
+        cluster.nodes[0].stats().groups["scores"].stats.peer_errors,
+        0
+    );
+    cluster.shutdown().await;
+
+    // A base path that is not one is refused when the node starts.
+    let group = Arc::new(Group::new(
+        "bad",
+        GroupOptions::default(),
+        EchoDb::default(),
+    ));
+    let config = NodeConfig {
+        base_path: "geecache".to_owned(),
+        ..NodeConfig::default()
+    };
+    let error = Node::start(config, vec![group]).await.err().unwrap();
+    assert!(error.to_string().contains("starts with '/'"), "{error}");
 }

@@ -697,7 +697,7 @@ fn predict(
 
 /// The options of every node of a configuration.
 fn options_of(workload: &Workload, point: &Point, faults: &Faults) -> GroupOptions {
-    let mut settings = workload.cluster;
+    let mut settings = workload.cluster.clone();
     settings.nodes = point.nodes;
     settings.hash = point.hash;
     settings.replicas = point.replicas;

@@ -35,6 +35,11 @@ pub struct RunArgs {
     /// The ring and the cache.
     #[command(flatten)]
     pub node: NodeArgs,
+    /// Where peer requests live on the cluster's nodes: /_geecache/ as the
+    /// upstream repository's later days [cluster.base_path; default
+    /// /geecache/].
+    #[arg(long, value_name = "PATH")]
+    pub base_path: Option<String>,
     /// Merge concurrent loads of one key [cluster.singleflight; default on].
     #[arg(long, value_name = "on|off", value_parser = parse_switch)]
     pub singleflight: Option<bool>,
@@ -127,6 +132,7 @@ impl RunArgs {
             hash: self.node.hash,
             singleflight: self.singleflight,
             hot_cache: self.hot_cache,
+            base_path: self.base_path.clone(),
             concurrency: if self.deterministic {
                 Some(1)
             } else {

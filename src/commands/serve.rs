@@ -61,6 +61,11 @@ pub struct ServeArgs {
     /// them [cluster.max_connections; default 10000].
     #[arg(long, value_name = "N")]
     pub max_connections: Option<u32>,
+    /// Where peer requests live, on this node and its peers:
+    /// /_geecache/ to mix with nodes of the upstream repository's later
+    /// days [cluster.base_path; default /geecache/].
+    #[arg(long, value_name = "PATH")]
+    pub base_path: Option<String>,
     /// More log output: -v info (the default for serve), -vv debug (every
     /// slow-store search, as the source document logs them).
     #[arg(long, short = 'v', action = clap::ArgAction::Count)]
@@ -77,6 +82,7 @@ pub fn exec(args: ServeArgs) -> ExitCode {
         header_timeout: args.header_timeout,
         idle_timeout: args.idle_timeout,
         max_connections: args.max_connections,
+        base_path: args.base_path.clone(),
         ..Overrides::default()
     };
     let loaded = match load_workload(&args.workload, &overrides) {

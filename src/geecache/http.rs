@@ -22,14 +22,40 @@ use super::consistent_hash::{HashKind, HashRing};
 use super::h1::{Connection, ExchangeError};
 use super::peers::{BoxFuture, PeerError, PeerGetter, PeerPicker};
 
-/// Where peer requests live on every node.
+/// Where peer requests live on every node by default, as in the source
+/// document; the upstream repository's later days use `/_geecache/`.
 pub const BASE_PATH: &str = "/geecache/";
+
+/// Checks a base path for peer requests and gives it its trailing slash:
+/// `/_geecache` becomes `/_geecache/`. It must start with `/` and hold only
+/// letters, digits and `-._~/`.
+pub fn base_path(path: &str) -> Result<String, String> {
+    if !path.starts_with('/') {
+        return Err(format!("{path:?}: a base path starts with '/'"));
+    }
+    if let Some(bad) = path
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || "-._~/".contains(*c)))
+    {
+        return Err(format!(
+            "{path:?}: {bad:?} is not allowed in a base path (letters, digits and -._~/ are)"
+        ));
+    }
+    if path.contains("//") || path == "/" {
+        return Err(format!("{path:?}: not a base path such as /geecache/"));
+    }
+    Ok(if path.ends_with('/') {
+        path.to_owned()
+    } else {
+        format!("{path}/")
+    })
+}
 
 /// A path or query that does not follow the protocol.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum PathError {
-    /// The path is not `/geecache/{group}/{key}`.
-    #[error("malformed path {0:?}: expected {BASE_PATH}<group>/<key>")]
+    /// The path is not `{base}{group}/{key}`.
+    #[error("malformed path {0:?}: expected <base path><group>/<key>")]
     Shape(String),
     /// A `%` not followed by two hex digits, or bytes that are not UTF-8.
     #[error("malformed escape in {0:?}")]
@@ -91,10 +117,11 @@ pub fn unescape(raw: &str) -> Result<Cow<'_, str>, PathError> {
         .map_err(|_| bad())
 }
 
-/// The path of a peer request for `key` in `group`, in one allocation.
-pub fn peer_path(group: &str, key: &str) -> String {
-    let mut path = String::with_capacity(BASE_PATH.len() + group.len() + key.len() + 8);
-    path.push_str(BASE_PATH);
+/// The path of a peer request for `key` in `group` under `base`, in one
+/// allocation.
+pub fn peer_path(base: &str, group: &str, key: &str) -> String {
+    let mut path = String::with_capacity(base.len() + group.len() + key.len() + 8);
+    path.push_str(base);
     escape_into(&mut path, group);
     path.push('/');
     escape_into(&mut path, key);
@@ -103,9 +130,12 @@ pub fn peer_path(group: &str, key: &str) -> String {
 
 /// Splits a peer request's raw path into its group and key. The key may be
 /// empty (the group then answers "key is required"); the group may not.
-pub fn parse_peer_path(path: &str) -> Result<(Cow<'_, str>, Cow<'_, str>), PathError> {
+pub fn parse_peer_path<'a>(
+    base: &str,
+    path: &'a str,
+) -> Result<(Cow<'a, str>, Cow<'a, str>), PathError> {
     let shape = || PathError::Shape(path.to_owned());
-    let rest = path.strip_prefix(BASE_PATH).ok_or_else(shape)?;
+    let rest = path.strip_prefix(base).ok_or_else(shape)?;
     let (group, key) = rest.split_once('/').ok_or_else(shape)?;
     if group.is_empty() {
         return Err(shape());
@@ -292,6 +322,8 @@ impl HostPool {
 pub struct HttpGetter {
     peer: String,
     client: Result<HttpClient, ClientError>,
+    /// Where the peer serves peer requests: [`BASE_PATH`] unless set.
+    base: Arc<str>,
 }
 
 impl HttpGetter {
@@ -300,7 +332,17 @@ impl HttpGetter {
     pub fn new(peer: impl Into<String>, timeout: Duration) -> Self {
         let peer = peer.into();
         let client = HttpClient::new(&peer, timeout);
-        HttpGetter { peer, client }
+        HttpGetter {
+            peer,
+            client,
+            base: Arc::from(BASE_PATH),
+        }
+    }
+
+    /// The same getter, asking under base path `base` (`/_geecache/`).
+    pub fn with_base(mut self, base: Arc<str>) -> Self {
+        self.base = base;
+        self
     }
 
     /// A getter for the peer named `peer` on the ring that listens at base
@@ -309,6 +351,7 @@ impl HttpGetter {
         HttpGetter {
             peer: peer.into(),
             client: HttpClient::new(url, timeout),
+            base: Arc::from(BASE_PATH),
         }
     }
 
@@ -322,7 +365,7 @@ impl HttpGetter {
             .client
             .as_ref()
             .map_err(|error| error.clone().for_peer(&self.peer))?;
-        match client.get(&peer_path(group, key)).await {
+        match client.get(&peer_path(&self.base, group, key)).await {
             Ok((StatusCode::OK, body)) => Ok(ByteView::new(body)),
             Ok((status, body)) => Err(PeerError::Status {
                 peer: self.peer.clone(),
@@ -360,6 +403,8 @@ struct PoolState {
 pub struct HttpPool {
     self_url: String,
     timeout: Duration,
+    /// The base path of every peer's requests.
+    base: Arc<str>,
     hash: HashKind,
     state: RwLock<PoolState>,
 }
@@ -376,12 +421,19 @@ impl HttpPool {
         HttpPool {
             self_url: self_url.into(),
             timeout,
+            base: Arc::from(BASE_PATH),
             hash,
             state: RwLock::new(PoolState {
                 ring: HashRing::new(replicas, hash),
                 getters: Vec::new(),
             }),
         }
+    }
+
+    /// The same pool, asking its peers under base path `base`.
+    pub fn with_base_path(mut self, base: &str) -> Self {
+        self.base = Arc::from(base);
+        self
     }
 
     /// Replaces the set of peers (this node's own URL among them); each
@@ -411,7 +463,10 @@ impl HttpPool {
             .map(|name| {
                 (name != &self.self_url).then(|| {
                     let url = urls.get(name.as_str()).copied().unwrap_or(name.as_str());
-                    Arc::new(HttpGetter::at(name.as_str(), url, self.timeout))
+                    Arc::new(
+                        HttpGetter::at(name.as_str(), url, self.timeout)
+                            .with_base(Arc::clone(&self.base)),
+                    )
                 })
             })
             .collect();
@@ -484,18 +539,21 @@ mod tests {
 
     #[test]
     fn peer_paths_parse_back() {
-        let path = peer_path("my group", "a/b c");
+        let path = peer_path(BASE_PATH, "my group", "a/b c");
         assert_eq!(path, "/geecache/my%20group/a%2Fb%20c");
         assert_eq!(
-            parse_peer_path(&path).unwrap(),
+            parse_peer_path(BASE_PATH, &path).unwrap(),
             ("my group".into(), "a/b c".into())
         );
         assert_eq!(
-            parse_peer_path("/geecache/scores/").unwrap(),
+            parse_peer_path(BASE_PATH, "/geecache/scores/").unwrap(),
             ("scores".into(), "".into())
         );
         // A raw slash after the group belongs to the key, as with Go's SplitN.
-        assert_eq!(parse_peer_path("/geecache/g/x/y").unwrap().1, "x/y");
+        assert_eq!(
+            parse_peer_path(BASE_PATH, "/geecache/g/x/y").unwrap().1,
+            "x/y"
+        );
     }
 
     #[test]
@@ -508,12 +566,12 @@ mod tests {
             "/",
         ] {
             assert!(
-                matches!(parse_peer_path(path), Err(PathError::Shape(_))),
+                matches!(parse_peer_path(BASE_PATH, path), Err(PathError::Shape(_))),
                 "{path}"
             );
         }
         assert!(matches!(
-            parse_peer_path("/geecache/g/%zz"),
+            parse_peer_path(BASE_PATH, "/geecache/g/%zz"),
             Err(PathError::Escape(_))
         ));
     }

@@ -60,6 +60,11 @@ pub struct NodeConfig {
     /// What the node allows its clients: header and idle timeouts, and the
     /// most connections at once.
     pub limits: Limits,
+    /// Where peer requests live, on this node and on its peers (all of a
+    /// cluster's nodes share it): `/geecache/` as in the source document,
+    /// `/_geecache/` for the upstream repository's later days. Checked
+    /// with [`super::http::base_path`].
+    pub base_path: String,
 }
 
 impl Default for NodeConfig {
@@ -75,6 +80,7 @@ impl Default for NodeConfig {
             shutdown_grace: Duration::from_secs(2),
             injected_delay: Duration::ZERO,
             limits: Limits::default(),
+            base_path: BASE_PATH.to_owned(),
         }
     }
 }
@@ -96,6 +102,9 @@ pub enum NodeError {
     /// A group already belongs to another node.
     #[error("group {0:?} already has peers: a group belongs to one node")]
     GroupInUse(String),
+    /// The base path of peer requests is malformed.
+    #[error("base path {0}")]
+    BasePath(String),
 }
 
 /// A group's figures, as `/_stats` reports them.
@@ -168,6 +177,8 @@ struct NodeState {
     api_group: Option<Arc<Group>>,
     /// Connections accepted so far.
     connections: Arc<AtomicU64>,
+    /// Where peer requests live.
+    base_path: String,
 }
 
 /// A running node. Dropping it stops the server too; [`Node::shutdown`]
@@ -192,18 +203,22 @@ impl Node {
     /// and starts serving. Peers are set afterwards with [`Node::set_peers`],
     /// once every node's address is known.
     pub async fn start(config: NodeConfig, groups: Vec<Arc<Group>>) -> Result<Node, NodeError> {
+        let base_path = super::http::base_path(&config.base_path).map_err(NodeError::BasePath)?;
         let (listener, addr) = bind(config.addr).await?;
         let api_listener = match config.api_addr {
             Some(api_addr) => Some(bind(api_addr).await?),
             None => None,
         };
         let url = config.url.unwrap_or_else(|| format!("http://{addr}"));
-        let pool = Arc::new(HttpPool::new(
-            url.clone(),
-            config.replicas,
-            config.hash,
-            config.peer_timeout,
-        ));
+        let pool = Arc::new(
+            HttpPool::new(
+                url.clone(),
+                config.replicas,
+                config.hash,
+                config.peer_timeout,
+            )
+            .with_base_path(&base_path),
+        );
 
         let api_group = groups.first().cloned();
         let mut by_name = HashMap::new();
@@ -225,6 +240,7 @@ impl Node {
             groups: by_name,
             api_group,
             connections: Arc::new(AtomicU64::new(0)),
+            base_path,
         });
         let grace = config.shutdown_grace;
         let limits = config.limits;
@@ -443,7 +459,7 @@ async fn route(state: &NodeState, kind: Listener, request: Request<Incoming>) ->
         return answer;
     }
     let path = request.uri().path();
-    if path.starts_with(BASE_PATH) && kind == Listener::Node {
+    if path.starts_with(state.base_path.as_str()) && kind == Listener::Node {
         serve_peer(state, path).await
     } else if path == "/api" && (state.api || kind == Listener::Api) {
         serve_api(state, request.uri().query().unwrap_or("")).await
@@ -458,7 +474,7 @@ async fn route(state: &NodeState, kind: Listener, request: Request<Incoming>) ->
 }
 
 async fn serve_peer(state: &NodeState, path: &str) -> Answer {
-    let (group_name, key) = match parse_peer_path(path) {
+    let (group_name, key) = match parse_peer_path(&state.base_path, path) {
         Ok(parts) => parts,
         Err(error) => return text(StatusCode::BAD_REQUEST, &error.to_string()),
     };

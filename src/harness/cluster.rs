@@ -101,6 +101,7 @@ pub fn node_config(settings: &ClusterSettings, addr: SocketAddr, api: bool) -> N
             idle_timeout: settings.idle_timeout.0,
             max_connections: settings.max_connections as usize,
         },
+        base_path: settings.base_path.clone(),
         ..NodeConfig::default()
     }
 }
@@ -151,7 +152,7 @@ impl Cluster {
         faults: Faults,
     ) -> Result<Cluster, ClusterError> {
         let cluster = Cluster {
-            settings: *settings,
+            settings: settings.clone(),
             faults,
             base_port,
             members: RwLock::new(Members {

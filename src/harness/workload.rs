@@ -119,7 +119,7 @@ impl Default for Distribution {
 }
 
 /// The cluster under test.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClusterSettings {
     /// Nodes; node 0 serves the API.
@@ -155,6 +155,11 @@ pub struct ClusterSettings {
     /// answered 503 and closed.
     #[serde(default = "defaults::max_connections")]
     pub max_connections: u32,
+    /// Where peer requests live on every node: `/geecache/` as in the
+    /// source document, `/_geecache/` to mix with nodes of the upstream
+    /// repository's later days.
+    #[serde(default = "defaults::base_path")]
+    pub base_path: String,
 }
 
 impl Default for ClusterSettings {
@@ -170,6 +175,7 @@ impl Default for ClusterSettings {
             header_timeout: defaults::header_timeout(),
             idle_timeout: defaults::idle_timeout(),
             max_connections: defaults::max_connections(),
+            base_path: defaults::base_path(),
         }
     }
 }
@@ -220,6 +226,9 @@ mod defaults {
     }
     pub fn max_connections() -> u32 {
         10_000
+    }
+    pub fn base_path() -> String {
+        crate::geecache::http::BASE_PATH.to_owned()
     }
 }
 
@@ -402,6 +411,8 @@ pub struct Overrides {
     pub idle_timeout: Option<Span>,
     /// `--max-connections`
     pub max_connections: Option<u32>,
+    /// `--base-path`
+    pub base_path: Option<String>,
 }
 
 impl Workload {
@@ -485,6 +496,12 @@ impl Workload {
             self.cluster.max_connections,
             "cluster.max_connections",
             "--max-connections"
+        );
+        set!(
+            overrides.base_path.clone(),
+            self.cluster.base_path,
+            "cluster.base_path",
+            "--base-path"
         );
         if let Some(requests) = overrides.requests {
             self.requests = Some(requests);
@@ -661,6 +678,8 @@ impl Workload {
             1,
             1_000_000,
         )?;
+        crate::geecache::http::base_path(&self.cluster.base_path)
+            .map_err(|message| invalid("cluster.base_path", message))?;
         span(
             "timeout",
             self.timeout,

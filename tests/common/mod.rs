@@ -11,7 +11,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use geecache_bench::geecache::peers::BoxFuture;
-use geecache_bench::geecache::server::Limits;
 use geecache_bench::geecache::{BoxError, ByteView, Getter, Group, GroupOptions, Node, NodeConfig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -70,27 +69,28 @@ pub struct Cluster<S> {
 impl<S: Getter + Clone + Default> Cluster<S> {
     /// Starts `count` nodes; node `api` also answers `/api`.
     pub async fn start(count: usize, api: usize, group: &str, options: GroupOptions) -> Self {
-        Self::start_with(count, api, group, options, |_| Limits::default()).await
+        Self::start_with(count, api, group, options, |_, _| {}).await
     }
 
-    /// As [`Cluster::start`], node `i` allowing its clients `limits(i)`.
+    /// As [`Cluster::start`], node `i`'s configuration changed by
+    /// `configure(i, config)` first.
     pub async fn start_with(
         count: usize,
         api: usize,
         group: &str,
         options: GroupOptions,
-        limits: impl Fn(usize) -> Limits,
+        configure: impl Fn(usize, &mut NodeConfig),
     ) -> Self {
         let mut nodes = Vec::new();
         let mut stores = Vec::new();
         for index in 0..count {
             let store = S::default();
-            let config = NodeConfig {
+            let mut config = NodeConfig {
                 api: index == api,
                 peer_timeout: Duration::from_secs(2),
-                limits: limits(index),
                 ..NodeConfig::default()
             };
+            configure(index, &mut config);
             let group = Arc::new(Group::new(group, options, store.clone()));
             nodes.push(Node::start(config, vec![group]).await.expect("node starts"));
             stores.push(store);
