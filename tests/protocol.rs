@@ -445,3 +445,70 @@ async fn a_cluster_on_the_upstream_base_path_serves_and_fetches_there() {
     let error = Node::start(config, vec![group]).await.err().unwrap();
     assert!(error.to_string().contains("starts with '/'"), "{error}");
 }
+
+#[tokio::test]
+async fn metrics_give_the_stats_counters_in_the_prometheus_format() {
+    let cluster: Cluster<EchoDb> = Cluster::start(2, 0, "scores", GroupOptions::default()).await;
+    let api = cluster.nodes[0].addr();
+    for key in ["a", "b", "c", "a", "a"] {
+        assert_eq!(get(api, &format!("/api?key={key}")).await.status, 200);
+    }
+    let reply = get(api, "/metrics").await;
+    assert_eq!(reply.status, 200);
+    assert!(
+        reply
+            .header("content-type")
+            .is_some_and(|kind| kind.starts_with("text/plain; version=0.0.4")),
+        "{:?}",
+        reply.headers
+    );
+    let text = reply.text();
+    let scrape =
+        prometheus_parse::Scrape::parse(text.lines().map(|line| Ok(line.to_owned()))).unwrap();
+    let stats = cluster.nodes[0].stats();
+    let group = &stats.groups["scores"];
+    let value = |name: &str, cache: Option<&str>| {
+        let samples: Vec<&prometheus_parse::Sample> = scrape
+            .samples
+            .iter()
+            .filter(|sample| {
+                sample.metric == name
+                    && sample.labels.get("group") == Some("scores")
+                    && sample.labels.get("cache") == cache
+            })
+            .collect();
+        assert_eq!(samples.len(), 1, "{name} {cache:?} in\n{text}");
+        match samples[0].value {
+            prometheus_parse::Value::Counter(value)
+            | prometheus_parse::Value::Gauge(value)
+            | prometheus_parse::Value::Untyped(value) => value as u64,
+            ref other => panic!("{name}: {other:?}"),
+        }
+    };
+    // Every group counter, as /_stats has it (the scrape itself is no get).
+    for (name, expected) in group.stats.named() {
+        assert_eq!(
+            value(&format!("geecache_group_{name}_total"), None),
+            expected,
+            "{name}"
+        );
+    }
+    assert_eq!(value("geecache_group_gets_total", None), 5);
+    assert_eq!(
+        value("geecache_cache_bytes", Some("main")),
+        group.main_cache.bytes
+    );
+    assert_eq!(
+        value("geecache_cache_hits_total", Some("main")),
+        group.main_cache.hits
+    );
+    // Each family is typed: counters end in _total, gauges do not.
+    for (name, kind) in [
+        ("geecache_group_gets_total", "counter"),
+        ("geecache_cache_bytes", "gauge"),
+        ("geecache_connections_total", "counter"),
+    ] {
+        assert!(text.contains(&format!("# TYPE {name} {kind}\n")), "{text}");
+    }
+    cluster.shutdown().await;
+}

@@ -25,6 +25,7 @@ pub mod group;
 pub mod h1;
 pub mod http;
 pub mod lru;
+pub mod metrics;
 pub mod node;
 pub mod peers;
 pub mod server;

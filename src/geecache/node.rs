@@ -8,6 +8,8 @@
 //! - `GET /api?key=K[&group=G]`: the source document's front end, on nodes
 //!   started with `api: true`; the group defaults to the node's first.
 //! - `GET /_stats`: the node's counters as JSON ([`NodeStats`]).
+//! - `GET /metrics`: the same counters in the Prometheus text format
+//!   ([`super::metrics`]).
 //!
 //! A node can also listen on a second address that answers only `/api` and
 //! `/_stats`, like the source document's separate API server on port 9999.
@@ -468,6 +470,13 @@ async fn route(state: &NodeState, kind: Listener, request: Request<Incoming>) ->
             Ok(json) => body(StatusCode::OK, "application/json", json.into()),
             Err(error) => text(StatusCode::INTERNAL_SERVER_ERROR, &error.to_string()),
         }
+    } else if path == "/metrics" {
+        let exposition = super::metrics::render(&state.stats());
+        body(
+            StatusCode::OK,
+            super::metrics::CONTENT_TYPE,
+            exposition.into_bytes().into(),
+        )
     } else {
         text(StatusCode::NOT_FOUND, &format!("not found: {path}"))
     }

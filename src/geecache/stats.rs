@@ -32,6 +32,11 @@ macro_rules! counters {
         }
 
         impl $snapshot {
+            /// Every counter by its name, in declaration order.
+            pub fn named(&self) -> Vec<(&'static str, u64)> {
+                vec![$((stringify!($field), self.$field),)+]
+            }
+
             /// What the counters did since `earlier`, a snapshot of the same
             /// counters taken before this one.
             pub fn since(&self, earlier: &$snapshot) -> $snapshot {
