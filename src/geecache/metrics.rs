@@ -9,7 +9,7 @@
 
 use std::fmt::Write as _;
 
-use super::node::NodeStats;
+use super::stats::{CacheStats, GroupReport, NodeStats};
 
 /// The content type of the text exposition format.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -60,7 +60,7 @@ pub fn render(stats: &NodeStats) -> String {
     let _ = writeln!(out, "geecache_ring_peers {}", stats.peers.len());
 
     // Every group's counters, one family per counter.
-    let groups: Vec<(String, &super::node::GroupReport)> = stats
+    let groups: Vec<(String, &GroupReport)> = stats
         .groups
         .iter()
         .map(|(name, report)| (label(name), report))
@@ -76,7 +76,7 @@ pub fn render(stats: &NodeStats) -> String {
         }
     }
     // Every cache's figures.
-    type Figure = fn(&super::stats::CacheStats) -> u64;
+    type Figure = fn(&CacheStats) -> u64;
     let figures: [(&str, &str, &str, Figure); 5] = [
         ("bytes", "gauge", "Bytes of keys and values held.", |c| {
             c.bytes

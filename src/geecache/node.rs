@@ -14,7 +14,7 @@
 //! A node can also listen on a second address that answers only `/api` and
 //! `/_stats`, like the source document's separate API server on port 9999.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -25,7 +25,6 @@ use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::header::{HeaderValue, ALLOW, CONTENT_TYPE};
 use hyper::{Method, Request, Response, StatusCode};
-use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
 
 use super::byteview::ByteView;
@@ -34,7 +33,7 @@ use super::group::{Group, GroupError, Route};
 use super::http::{parse_peer_path, query_param, HttpPool, BASE_PATH};
 use super::peers::PeerPicker;
 use super::server::{Answer, Limits, Server};
-use super::stats::{CacheStats, GroupStatsSnapshot};
+pub use super::stats::{GroupReport, NodeStats};
 
 /// How a node listens and reaches its peers.
 #[derive(Clone, Debug)]
@@ -107,65 +106,6 @@ pub enum NodeError {
     /// The base path of peer requests is malformed.
     #[error("base path {0}")]
     BasePath(String),
-}
-
-/// A group's figures, as `/_stats` reports them.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct GroupReport {
-    /// The group's counters.
-    pub stats: GroupStatsSnapshot,
-    /// The main cache.
-    pub main_cache: CacheStats,
-    /// The hot cache, when it is on.
-    pub hot_cache: Option<CacheStats>,
-}
-
-/// A node's figures, as `/_stats` reports them.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct NodeStats {
-    /// The node's base URL, its name on the ring.
-    pub url: String,
-    /// Connections the node accepted: with keep-alive clients this stays
-    /// near the number of clients, however many requests they send.
-    pub connections: u64,
-    /// Virtual nodes per peer on the node's ring.
-    pub replicas: usize,
-    /// The ring's hash.
-    pub hash: HashKind,
-    /// The peers on the node's ring, this node included, in the order given.
-    pub peers: Vec<String>,
-    /// Each group by name.
-    pub groups: BTreeMap<String, GroupReport>,
-}
-
-impl NodeStats {
-    /// What the node did since `earlier`, an earlier reading of the same
-    /// node: counters as differences, cache sizes as they are now.
-    pub fn since(&self, earlier: &NodeStats) -> NodeStats {
-        let groups = self
-            .groups
-            .iter()
-            .map(|(name, report)| {
-                let report = match earlier.groups.get(name) {
-                    Some(before) => GroupReport {
-                        stats: report.stats.since(&before.stats),
-                        main_cache: report.main_cache.since(&before.main_cache),
-                        hot_cache: match (&report.hot_cache, &before.hot_cache) {
-                            (Some(now), Some(then)) => Some(now.since(then)),
-                            (now, _) => *now,
-                        },
-                    },
-                    None => report.clone(),
-                };
-                (name.clone(), report)
-            })
-            .collect();
-        NodeStats {
-            connections: self.connections.saturating_sub(earlier.connections),
-            groups,
-            ..self.clone()
-        }
-    }
 }
 
 struct NodeState {

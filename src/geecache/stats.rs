@@ -3,7 +3,11 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
+
+use super::consistent_hash::HashKind;
 
 /// Declares a struct of atomic counters and its snapshot twin, so the two
 /// lists of names cannot drift apart.
@@ -116,6 +120,65 @@ impl CacheStats {
 /// Adds one to a counter.
 pub(crate) fn bump(counter: &AtomicU64) {
     counter.fetch_add(1, Ordering::Relaxed);
+}
+
+/// A group's figures, as `/_stats` reports them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupReport {
+    /// The group's counters.
+    pub stats: GroupStatsSnapshot,
+    /// The main cache.
+    pub main_cache: CacheStats,
+    /// The hot cache, when it is on.
+    pub hot_cache: Option<CacheStats>,
+}
+
+/// A node's figures, as `/_stats` reports them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeStats {
+    /// The node's base URL, its name on the ring.
+    pub url: String,
+    /// Connections the node accepted: with keep-alive clients this stays
+    /// near the number of clients, however many requests they send.
+    pub connections: u64,
+    /// Virtual nodes per peer on the node's ring.
+    pub replicas: usize,
+    /// The ring's hash.
+    pub hash: HashKind,
+    /// The peers on the node's ring, this node included, in the order given.
+    pub peers: Vec<String>,
+    /// Each group by name.
+    pub groups: BTreeMap<String, GroupReport>,
+}
+
+impl NodeStats {
+    /// What the node did since `earlier`, an earlier reading of the same
+    /// node: counters as differences, cache sizes as they are now.
+    pub fn since(&self, earlier: &NodeStats) -> NodeStats {
+        let groups = self
+            .groups
+            .iter()
+            .map(|(name, report)| {
+                let report = match earlier.groups.get(name) {
+                    Some(before) => GroupReport {
+                        stats: report.stats.since(&before.stats),
+                        main_cache: report.main_cache.since(&before.main_cache),
+                        hot_cache: match (&report.hot_cache, &before.hot_cache) {
+                            (Some(now), Some(then)) => Some(now.since(then)),
+                            (now, _) => *now,
+                        },
+                    },
+                    None => report.clone(),
+                };
+                (name.clone(), report)
+            })
+            .collect();
+        NodeStats {
+            connections: self.connections.saturating_sub(earlier.connections),
+            groups,
+            ..self.clone()
+        }
+    }
 }
 
 #[cfg(test)]
