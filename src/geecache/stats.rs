@@ -1,9 +1,8 @@
 //! Counters with groupcache's names, kept as lock-free atomics and read as
 //! plain serializable snapshots.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
 
