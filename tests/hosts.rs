@@ -202,10 +202,15 @@ fn two_drivers_at_once_merge_into_one_result() {
         serde_json::from_str(&std::fs::read_to_string(out("b")).unwrap()).unwrap();
     raw["workload"]["keys"] = 999.into();
     std::fs::write(out("other-keys"), raw.to_string()).unwrap();
+    let mut raw: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out("b")).unwrap()).unwrap();
+    raw["target"] = "http://127.0.0.9:1/api".into();
+    std::fs::write(out("other-target"), raw.to_string()).unwrap();
     let (a_path, merged_path) = (out("a"), out("refused"));
     for (with, expected) in [
         (directory.join("own-result.json"), "its own cluster"),
         (out("other-keys"), "different workloads"),
+        (out("other-target"), "different targets"),
     ] {
         let output = run(&[
             "merge",
