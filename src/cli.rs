@@ -11,8 +11,9 @@ use clap::{Parser, Subcommand};
 
 use crate::commands;
 use crate::commands::{
-    check::CheckArgs, compare::CompareArgs, driver_check::DriverCheckArgs, merge::MergeArgs,
-    ring::RingArgs, run::RunArgs, serve::ServeArgs, simulate::SimulateArgs, sweep::SweepArgs,
+    check::CheckArgs, compare::CompareArgs, driver_check::DriverCheckArgs, export::ExportArgs,
+    merge::MergeArgs, ring::RingArgs, run::RunArgs, serve::ServeArgs, simulate::SimulateArgs,
+    sweep::SweepArgs,
 };
 
 /// Starts a GeeCache cluster on 127.0.0.1, drives a key workload at its API
@@ -65,6 +66,9 @@ pub enum Command {
     /// (one per host): counts summed, histograms added, series aligned by
     /// wall-clock interval, cluster figures over the union of their spans.
     Merge(MergeArgs),
+    /// Write a result's figures in other tools' formats: `--hgrm` for the
+    /// percentile distribution wrk2 prints and HdrHistogram's plotter reads.
+    Export(ExportArgs),
     /// Run every combination of node counts, hashes, replicas and cache
     /// sizes on a fresh cluster each; write each result, a summary (JSON,
     /// CSV, and SVG charts) and print a row per configuration.
@@ -87,6 +91,7 @@ pub fn main() -> ExitCode {
         Some(Command::Compare(args)) => commands::compare::exec(args),
         Some(Command::Check(args)) => commands::check::exec(args),
         Some(Command::Merge(args)) => commands::merge::exec(args),
+        Some(Command::Export(args)) => commands::export::exec(args),
         Some(Command::Sweep(args)) => commands::sweep::exec(args),
         Some(Command::Simulate(args)) => commands::simulate::exec(args),
         None => commands::run::exec(cli.run),

@@ -19,6 +19,7 @@ use crate::units::{ByteSize, Span};
 pub mod check;
 pub mod compare;
 pub mod driver_check;
+pub mod export;
 pub mod merge;
 pub mod ring;
 pub mod run;

@@ -118,6 +118,10 @@ pub struct RunArgs {
     /// with each event marked.
     #[arg(long, value_name = "FILE.svg")]
     pub plot: Option<PathBuf>,
+    /// Also write the latency histogram as the percentile distribution text
+    /// wrk2 prints and HdrHistogram's plotter reads (milliseconds).
+    #[arg(long, value_name = "FILE.hgrm")]
+    pub hgrm: Option<PathBuf>,
     /// More log output: -v info, -vv debug (shows every slow-store load).
     #[arg(long, short = 'v', action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -224,6 +228,18 @@ pub fn exec(args: RunArgs) -> ExitCode {
     code
 }
 
+/// Writes `result`'s latency histogram to `path` as a percentile
+/// distribution (`.hgrm`).
+pub fn write_hgrm(result: &RunResult, path: &std::path::Path) -> Result<(), String> {
+    let histogram = result
+        .histogram
+        .decode()
+        .map_err(|error| format!("the result's histogram: {error}"))?;
+    let text = crate::harness::latency::percentile_distribution(&histogram);
+    report::write_bytes_atomically(text.as_bytes(), path)
+        .map_err(|error| format!("cannot write the percentile distribution: {error}"))
+}
+
 /// Writes the result and prints the summary; the summary is printed even
 /// when the file cannot be written, so nothing measured is lost.
 fn finish_run(args: &RunArgs, result: &RunResult) -> ExitCode {
@@ -240,6 +256,12 @@ fn finish_run(args: &RunArgs, result: &RunResult) -> ExitCode {
                 print!("{}", summary::series_table(result));
             }
             print!("{}", summary::summary(result, Some(&path)));
+            if let Some(hgrm) = &args.hgrm {
+                if let Err(error) = write_hgrm(result, hgrm) {
+                    return fail(EXIT_FAILED, error);
+                }
+                eprintln!("percentile distribution: {}", hgrm.display());
+            }
             if let Some(plot_path) = &args.plot {
                 let name = result.workload.name.clone();
                 let svg = plot::render(&plot::series_panels(&[(name, result)]));

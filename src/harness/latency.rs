@@ -57,6 +57,97 @@ impl LatencyFigures {
     }
 }
 
+/// The percentiles a percentile distribution always lists, beside its
+/// regular steps, so that the standard figures read straight off it.
+const LISTED_QUANTILES: [f64; 6] = [0.5, 0.75, 0.9, 0.99, 0.999, 0.9999];
+
+/// A histogram of microseconds as the percentile distribution text that
+/// wrk2 prints and HdrHistogram's plotter reads (`.hgrm`): values in
+/// milliseconds, HdrHistogram's percentile steps (5 per halving of the
+/// distance to 100%) plus the percentiles of [`LISTED_QUANTILES`], then the
+/// mean, deviation, maximum, count and bucket layout.
+pub fn percentile_distribution(histogram: &Histogram<u64>) -> String {
+    use std::fmt::Write as _;
+    let ms = |micros: f64| micros / 1000.0;
+    let mut out = format!(
+        "{:>12} {:>14} {:>10} {:>14}\n\n",
+        "Value", "Percentile", "TotalCount", "1/(1-Percentile)"
+    );
+    if !histogram.is_empty() {
+        let mut levels: Vec<f64> = histogram
+            .iter_quantiles(5)
+            .map(|step| step.quantile_iterated_to())
+            .chain(LISTED_QUANTILES)
+            .collect();
+        levels.sort_by(f64::total_cmp);
+        // The steps are sums of halvings, not exact: one a rounding above a
+        // listed percentile is the same row.
+        levels.dedup_by(|later, earlier| *later - *earlier < 1e-9);
+        for level in levels {
+            let value = histogram.value_at_quantile(level);
+            let total = histogram.count_between(0, value);
+            if level < 1.0 {
+                let _ = writeln!(
+                    out,
+                    "{:12.3} {:2.12} {:10} {:14.2}",
+                    ms(value as f64),
+                    level,
+                    total,
+                    1.0 / (1.0 - level)
+                );
+            } else {
+                let _ = writeln!(out, "{:12.3} {:2.12} {:10}", ms(value as f64), level, total);
+            }
+        }
+    }
+    // HdrHistogram's sub-bucket count: the power of two that holds twice
+    // the largest value kept at unit resolution.
+    let single_unit = 2.0 * 10f64.powi(i32::from(histogram.sigfig()));
+    let sub_buckets = 2u64.pow(single_unit.log2().ceil() as u32);
+    let _ = write!(
+        out,
+        "#[Mean    = {:12.3}, StdDeviation   = {:12.3}]\n\
+         #[Max     = {:12.3}, Total count    = {:12}]\n\
+         #[Buckets = {:12}, SubBuckets     = {:12}]\n",
+        ms(histogram.mean()),
+        ms(histogram.stdev()),
+        ms(histogram.max() as f64),
+        histogram.len(),
+        histogram.buckets(),
+        sub_buckets
+    );
+    out
+}
+
+/// The rows of a percentile distribution text (as
+/// [`percentile_distribution`] writes it): (value in milliseconds,
+/// percentile as a fraction, total count), as HdrHistogram's plotter reads
+/// them.
+pub fn read_percentile_distribution(text: &str) -> Result<Vec<(f64, f64, u64)>, String> {
+    let mut rows = Vec::new();
+    for (number, line) in text.lines().enumerate() {
+        let columns: Vec<&str> = line.split_whitespace().collect();
+        if columns.is_empty() || line.starts_with('#') || columns[0] == "Value" {
+            continue;
+        }
+        let bad = || {
+            format!(
+                "line {}: {line:?} is not Value Percentile TotalCount",
+                number + 1
+            )
+        };
+        if !(3..=4).contains(&columns.len()) {
+            return Err(bad());
+        }
+        rows.push((
+            columns[0].parse().map_err(|_| bad())?,
+            columns[1].parse().map_err(|_| bad())?,
+            columns[2].parse().map_err(|_| bad())?,
+        ));
+    }
+    Ok(rows)
+}
+
 /// A histogram in HdrHistogram's V2 serialized form (uncompressed), base64:
 /// the Java, Go, Rust and C HdrHistogram libraries read it, and results can
 /// be merged.
@@ -108,6 +199,46 @@ impl HistogramData {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_percentile_distribution_reads_back_as_the_histogram() {
+        let mut histogram = crate::harness::driver::new_histogram();
+        for micros in 1..=20_000u64 {
+            histogram.record(micros * micros % 9_973 + 1).unwrap();
+        }
+        let text = percentile_distribution(&histogram);
+        assert!(text.starts_with("       Value     Percentile TotalCount 1/(1-Percentile)\n\n"));
+        let rows = read_percentile_distribution(&text).unwrap();
+        assert!(rows.len() > 20, "{text}");
+        for pair in rows.windows(2) {
+            assert!(
+                pair[0].0 <= pair[1].0 && pair[0].1 < pair[1].1 && pair[0].2 <= pair[1].2,
+                "{pair:?}"
+            );
+        }
+        let last = rows.last().unwrap();
+        assert_eq!((last.1, last.2), (1.0, histogram.len()));
+        let figures = LatencyFigures::of(&histogram);
+        for (quantile, expected) in [
+            (0.5, figures.p50),
+            (0.99, figures.p99),
+            (0.999, figures.p99_9),
+        ] {
+            let row = rows.iter().find(|row| row.1 == quantile).unwrap();
+            assert_eq!((row.0 * 1000.0).round() as u64, expected, "{quantile}");
+        }
+        assert!(text.contains(&format!("Total count    = {:12}]", histogram.len())));
+        assert!(
+            text.trim_end().ends_with("SubBuckets     =         2048]"),
+            "{text}"
+        );
+        // An empty histogram still has its header and footer.
+        let empty = percentile_distribution(&crate::harness::driver::new_histogram());
+        assert!(
+            read_percentile_distribution(&empty).unwrap().is_empty()
+                && empty.contains("Total count    =            0]")
+        );
+    }
     use crate::harness::driver::new_histogram;
 
     #[test]
