@@ -71,6 +71,16 @@ fn check_passes_a_like_run_and_fails_genuine_regressions() {
         line(&report, "throughput / loopback limit").contains("3 v 3"),
         "{report}"
     );
+    // The same check as a Markdown table, for a CI job summary.
+    let (code, markdown) = check(&baseline, &again, &["--format", "markdown"]);
+    assert_eq!(code, Some(0), "{markdown}");
+    assert!(
+        markdown.contains("\n\n| figure | kind | baseline | new |")
+            && markdown.contains("| :--- | :--- | ---: | ---: |")
+            && markdown.contains("| api hit ratio | counted |")
+            && markdown.contains("no regression"),
+        "{markdown}"
+    );
     assert!(report.contains("no regression"), "{report}");
     assert!(
         line(&report, "slowdb loads / request").ends_with("ok"),

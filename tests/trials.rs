@@ -111,6 +111,20 @@ fn repeated_trials_are_kept_added_and_summarised_with_intervals() {
     let output = run(&[
         "compare",
         repeated.to_str().unwrap(),
+        once.to_str().unwrap(),
+        "--format",
+        "markdown",
+    ]);
+    let markdown = text(&output.stdout);
+    assert!(
+        markdown.contains("| figure | A | B | change |")
+            && markdown.contains("| :--- | ---: | ---: | ---: |")
+            && markdown.contains("one trial: no verdict |"),
+        "{markdown}"
+    );
+    let output = run(&[
+        "compare",
+        repeated.to_str().unwrap(),
         repeated.to_str().unwrap(),
     ]);
     let table = text(&output.stdout);

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use crate::units::align;
+use crate::units::{self, TableStyle};
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -241,8 +241,8 @@ pub fn check(
     Outcome { lines, regressions }
 }
 
-/// The check as aligned text.
-pub fn table(outcome: &Outcome) -> String {
+/// The check as a table: aligned text, or Markdown for a CI job summary.
+pub fn table(outcome: &Outcome, style: TableStyle) -> String {
     let mut rows = vec![[
         "figure".to_owned(),
         "kind".to_owned(),
@@ -278,7 +278,18 @@ pub fn table(outcome: &Outcome) -> String {
             .to_owned(),
         ]);
     }
-    let mut out = align(&rows, |column| !(2..5).contains(&column));
+    let mut out = String::new();
+    if style == TableStyle::Markdown {
+        out.push('\n');
+    }
+    out.push_str(&units::table(
+        &rows,
+        |column| !(2..5).contains(&column),
+        style,
+    ));
+    if style == TableStyle::Markdown {
+        out.push('\n');
+    }
     let _ = writeln!(
         out,
         "{}",

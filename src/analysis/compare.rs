@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use crate::units::align;
+use crate::units::{self, TableStyle};
 
 use serde::Serialize;
 use serde_json::Value;
@@ -507,12 +507,20 @@ pub fn show_figure(key: &str, value: Option<f64>) -> String {
     }
 }
 
-/// The comparison as aligned text.
-pub fn table(comparison: &Comparison) -> String {
+/// The comparison as tables: aligned text, or Markdown for a CI job
+/// summary.
+pub fn table(comparison: &Comparison, style: TableStyle) -> String {
     let mut out = String::new();
+    // In Markdown each result is a list item, and the tables follow a
+    // blank line.
+    let item = if style == TableStyle::Markdown {
+        "- "
+    } else {
+        ""
+    };
     for (index, name) in comparison.results.iter().enumerate() {
         let base = if index == 0 { "  (base)" } else { "" };
-        let _ = writeln!(out, "{}: {name}{base}", column_name(index));
+        let _ = writeln!(out, "{item}{}: {name}{base}", column_name(index));
     }
     if comparison.different_workloads {
         let _ = writeln!(
@@ -561,7 +569,10 @@ pub fn table(comparison: &Comparison) -> String {
         }
         rows.push(cells);
     }
-    out.push_str(&align(&rows, |column| column == 0));
+    if style == TableStyle::Markdown {
+        out.push('\n');
+    }
+    out.push_str(&units::table(&rows, |column| column == 0, style));
     out
 }
 

@@ -9,6 +9,7 @@ use clap::Args;
 use super::{fail, EXIT_FAILED, EXIT_USAGE};
 use crate::analysis::check;
 use crate::harness::report;
+use crate::units::TableStyle;
 
 /// Flags of `check`.
 #[derive(Debug, Args, Clone)]
@@ -31,8 +32,9 @@ pub struct CheckArgs {
     /// baseline's [default 1.0: it may double].
     #[arg(long, value_name = "SHARE")]
     pub p99_rise: Option<f64>,
-    /// `table` for people, `json` for programs.
-    #[arg(long, value_name = "table|json", default_value = "table", value_parser = ["table", "json"])]
+    /// `table` for people, `json` for programs, `markdown` for a CI job
+    /// summary (GitHub-flavoured tables).
+    #[arg(long, value_name = "table|json|markdown", default_value = "table", value_parser = ["table", "json", "markdown"])]
     pub format: String,
 }
 
@@ -88,7 +90,12 @@ pub fn exec(args: CheckArgs) -> ExitCode {
         if baseline.machine != result.machine {
             println!("note: the machines differ; timed figures are compared through each run's calibration");
         }
-        print!("{}", check::table(&outcome));
+        let style = if args.format == "markdown" {
+            TableStyle::Markdown
+        } else {
+            TableStyle::Aligned
+        };
+        print!("{}", check::table(&outcome, style));
         for (name, run) in [("the baseline", &baseline), ("the new run", &result)] {
             if let Some(steadiness) = run.steadiness().filter(|s| s.unsteady()) {
                 println!(

@@ -9,6 +9,7 @@ use clap::Args;
 use super::{fail, EXIT_FAILED, EXIT_USAGE};
 use crate::analysis::{compare, plot};
 use crate::harness::report::{self, RunResult};
+use crate::units::TableStyle;
 
 /// Flags of `compare`.
 #[derive(Debug, Args, Clone)]
@@ -21,8 +22,9 @@ pub struct CompareArgs {
     /// its events marked), into this SVG file.
     #[arg(long, value_name = "FILE.svg")]
     pub plot: Option<PathBuf>,
-    /// `table` for people, `json` for programs.
-    #[arg(long, value_name = "table|json", default_value = "table", value_parser = ["table", "json"])]
+    /// `table` for people, `json` for programs, `markdown` for a CI job
+    /// summary (GitHub-flavoured tables).
+    #[arg(long, value_name = "table|json|markdown", default_value = "table", value_parser = ["table", "json", "markdown"])]
     pub format: String,
 }
 
@@ -42,7 +44,12 @@ pub fn exec(args: CompareArgs) -> ExitCode {
             Err(error) => return fail(EXIT_FAILED, error),
         }
     } else {
-        print!("{}", compare::table(&comparison));
+        let style = if args.format == "markdown" {
+            TableStyle::Markdown
+        } else {
+            TableStyle::Aligned
+        };
+        print!("{}", compare::table(&comparison, style));
     }
     if let Some(path) = &args.plot {
         let names: Vec<String> = named
