@@ -140,11 +140,13 @@ fn two_drivers_at_once_merge_into_one_result() {
     let directory = scratch("merge");
     let out = |name: &str| directory.join(format!("{name}.json"));
     // Two drivers at the same time, each with its own key sequence.
-    let drivers: Vec<std::process::Child> = [("a", "1"), ("b", "2")]
+    // The second driver lists the peers in another order.
+    let reversed: Vec<String> = peers.iter().rev().cloned().collect();
+    let drivers: Vec<std::process::Child> = [("a", "1", &peers), ("b", "2", &reversed)]
         .iter()
-        .map(|(name, seed)| {
+        .map(|(name, seed, peers)| {
             common::binary()
-                .args(target_run(&target, &peers, seed, &out(name)))
+                .args(target_run(&target, peers, seed, &out(name)))
                 .stdout(std::process::Stdio::null())
                 .stderr(std::process::Stdio::piped())
                 .spawn()
@@ -182,6 +184,19 @@ fn two_drivers_at_once_merge_into_one_result() {
     // over the union of their spans.
     let cluster = merged.cluster.as_ref().unwrap();
     assert!(cluster.api_gets.unwrap() >= 6000, "{cluster:?}");
+    // Each node's figures cover both drivers' spans, matched by name.
+    for node in &merged.nodes {
+        let served = |result: &geecache_bench::harness::report::RunResult| {
+            let mine = result
+                .nodes
+                .iter()
+                .find(|other| other.url == node.url)
+                .unwrap();
+            mine.requests_served.unwrap()
+        };
+        let union = node.requests_served.unwrap();
+        assert!(union >= served(&a) && union >= served(&b), "{}", node.url);
+    }
     // The series on one grid holds every request.
     let sent: u64 = merged
         .series

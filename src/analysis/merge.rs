@@ -131,17 +131,19 @@ pub fn merge(named: &[(String, RunResult)]) -> Result<RunResult, MergeError> {
 
     // Each node over the union of the spans: from the earliest reading at
     // a start to the latest at an end.
-    let first_of = |index: usize| {
+    // Each driver's figures of a node, found by its name on the ring (the
+    // drivers may list their --peers in different orders).
+    let readings_of = |url: &str| {
         named
             .iter()
             .filter_map(|(_, result)| {
-                let node = result.nodes.get(index)?;
+                let node = result.nodes.iter().find(|node| node.url == url)?;
                 Some((span_ms(result)?, node))
             })
             .collect::<Vec<_>>()
     };
     for (index, node) in merged.nodes.iter_mut().enumerate() {
-        let readings = first_of(index);
+        let readings = readings_of(&node.url);
         let start_reading = readings
             .iter()
             .filter(|(_, node)| node.stats_start.is_some())
