@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use crate::analysis::ring::max_over_mean;
 use crate::harness::report::{EventFigures, RunResult};
+pub use crate::harness::summary::show_figure;
 use crate::harness::summary::timed_label;
 use crate::stats::{self, median, Change};
 
@@ -238,30 +239,16 @@ impl Verdict {
         if trials.iter().any(|&count| count < stats::MIN_TRIALS) {
             return Verdict::TooFewTrials;
         }
+        let Some(up) = change.and_then(Change::direction) else {
+            return Verdict::NoClearDifference;
+        };
+        let improved = up == (better == Better::Higher);
         let speed = key == "throughput_rps" || key == "limit_fraction";
-        match (change.and_then(Change::direction), better, speed) {
-            (None, _, _) => Verdict::NoClearDifference,
-            (Some(up), Better::Higher, true) => {
-                if up {
-                    Verdict::Faster
-                } else {
-                    Verdict::Slower
-                }
-            }
-            (Some(up), Better::Higher, false) => {
-                if up {
-                    Verdict::Better
-                } else {
-                    Verdict::Worse
-                }
-            }
-            (Some(up), Better::Lower, _) => {
-                if up {
-                    Verdict::Worse
-                } else {
-                    Verdict::Better
-                }
-            }
+        match (speed, improved) {
+            (true, true) => Verdict::Faster,
+            (true, false) => Verdict::Slower,
+            (false, true) => Verdict::Better,
+            (false, false) => Verdict::Worse,
         }
     }
 
@@ -487,23 +474,6 @@ fn show_value(value: &Value) -> String {
         Value::String(text) => text.clone(),
         Value::Null => "-".to_owned(),
         other => other.to_string(),
-    }
-}
-
-/// A figure for a table: ratios as percentages, big numbers whole.
-pub fn show_figure(key: &str, value: Option<f64>) -> String {
-    match value {
-        None => "-".to_owned(),
-        Some(value) if key == "limit_fraction" => format!("{:.1}%", value * 100.0),
-        Some(value) if key == "p99_over_two_hop" => format!("{value:.2}x"),
-        Some(value) if key.ends_with("_ratio") || key.ends_with("_share") => {
-            format!("{:.2}%", value * 100.0)
-        }
-        Some(value) if key.ends_with("_secs") => format!("{value:.2}"),
-        Some(value) if key.ends_with("imbalance") || key.ends_with("per_request") => {
-            format!("{value:.3}")
-        }
-        Some(value) => format!("{value:.0}"),
     }
 }
 

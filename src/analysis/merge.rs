@@ -97,8 +97,8 @@ pub fn merge(named: &[(String, RunResult)]) -> Result<RunResult, MergeError> {
 
     // The driver's counts, summed; the histograms, added.
     let mut histogram = new_histogram();
+    // The earliest driver's counts are the merged result's already.
     let client = &mut merged.client;
-    *client = named[0].1.client.clone();
     for (at, (_, result)) in named.iter().enumerate() {
         let decoded = result
             .histogram
@@ -107,7 +107,7 @@ pub fn merge(named: &[(String, RunResult)]) -> Result<RunResult, MergeError> {
         histogram
             .add(&decoded)
             .map_err(|error| MergeError::Histogram(format!("{error:?}")))?;
-        if at == 0 {
+        if at == earliest {
             continue;
         }
         let other = &result.client;

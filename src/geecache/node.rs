@@ -32,7 +32,7 @@ use super::consistent_hash::{HashKind, HashRing};
 use super::group::{Group, GroupError, Route};
 use super::http::{parse_peer_path, query_param, HttpPool, BASE_PATH};
 use super::peers::PeerPicker;
-use super::server::{Answer, Limits, Server};
+use super::server::{nanos, Answer, Limits, Server};
 pub use super::stats::{GroupReport, NodeStats};
 
 /// How a node listens and reaches its peers.
@@ -364,11 +364,6 @@ fn serve(
     let connections = Arc::clone(&state.connections);
     Server::spawn(listener, name, handler, connections, grace, limits)
         .map_err(|source| NodeError::Bind { addr, source })
-}
-
-/// A duration in nanoseconds, saturating.
-fn nanos(duration: Duration) -> u64 {
-    u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
 }
 
 /// Binds `addr` and says which address it got (port 0 picks one).

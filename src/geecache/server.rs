@@ -68,11 +68,16 @@ struct Activity {
 }
 
 impl Activity {
+    /// Nanoseconds since the connection was accepted; never 0, which
+    /// means "none".
     fn now(&self) -> u64 {
-        u64::try_from(self.epoch.elapsed().as_nanos())
-            .unwrap_or(u64::MAX)
-            .max(1)
+        nanos(self.epoch.elapsed()).max(1)
     }
+}
+
+/// A duration in nanoseconds, saturating.
+pub(crate) fn nanos(duration: Duration) -> u64 {
+    u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
 }
 
 /// The connection's stream, noting when bytes of a new request arrive.

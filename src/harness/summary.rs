@@ -17,12 +17,21 @@ fn number(value: Option<u64>) -> String {
     value.map_or("-".to_owned(), |value| value.to_string())
 }
 
-/// How a timed figure is shown: `79372`, `88.1%`, `1.52x`.
-fn timed_value(key: &str, value: f64) -> String {
-    match key {
-        "limit_fraction" => format!("{:.1}%", value * 100.0),
-        "p99_over_two_hop" => format!("{value:.2}x"),
-        _ => format!("{value:.0}"),
+/// A figure for a table: ratios as percentages, big numbers whole, the
+/// limit fraction in percent and the p99 ratio as a factor.
+pub fn show_figure(key: &str, value: Option<f64>) -> String {
+    match value {
+        None => "-".to_owned(),
+        Some(value) if key == "limit_fraction" => format!("{:.1}%", value * 100.0),
+        Some(value) if key == "p99_over_two_hop" => format!("{value:.2}x"),
+        Some(value) if key.ends_with("_ratio") || key.ends_with("_share") => {
+            format!("{:.2}%", value * 100.0)
+        }
+        Some(value) if key.ends_with("_secs") => format!("{value:.2}"),
+        Some(value) if key.ends_with("imbalance") || key.ends_with("per_request") => {
+            format!("{value:.3}")
+        }
+        Some(value) => format!("{value:.0}"),
     }
 }
 
@@ -48,13 +57,17 @@ pub fn trials_table(result: &RunResult) -> String {
             };
             let interval = match (estimate.low, estimate.high) {
                 (Some(low), Some(high)) => {
-                    format!("[{}, {}]", timed_value(key, low), timed_value(key, high))
+                    format!(
+                        "[{}, {}]",
+                        show_figure(key, Some(low)),
+                        show_figure(key, Some(high))
+                    )
                 }
                 _ => String::new(),
             };
             rows.push(vec![
                 format!("  {}", timed_label(key)),
-                timed_value(key, estimate.median),
+                show_figure(key, Some(estimate.median)),
                 interval,
             ]);
         }
