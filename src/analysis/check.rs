@@ -43,6 +43,7 @@ pub fn default_thresholds() -> BTreeMap<String, Threshold> {
         ("ring_imbalance", threshold(0.0, 1e-9)),
         ("limit_fraction", threshold(0.35, 0.0)),
         ("p99_over_two_hop", threshold(1.0, 0.0)),
+        ("service_p99_over_two_hop", threshold(1.0, 0.0)),
     ]
     .into_iter()
     .map(|(key, threshold)| (key.to_owned(), threshold))
@@ -78,8 +79,13 @@ pub fn read_thresholds(path: &Path) -> Result<BTreeMap<String, Threshold>, Strin
 }
 
 /// The timed figures `check` compares: those divided by the calibration,
-/// so a slower or faster machine does not move them much.
-const CHECKED_TIMED: [&str; 2] = ["limit_fraction", "p99_over_two_hop"];
+/// so a slower or faster machine does not move them much. An open loop's
+/// p99 is from the intended send; its service time's, from the actual one.
+const CHECKED_TIMED: [&str; 3] = [
+    "limit_fraction",
+    "p99_over_two_hop",
+    "service_p99_over_two_hop",
+];
 
 /// The figures of a result that `check` compares: the counted ones, then
 /// the timed ones divided by the calibration.
@@ -233,6 +239,9 @@ pub fn check(
                 verdict,
             }
         })
+        // A figure neither result has (a closed loop's service time) is
+        // left out.
+        .filter(|line| line.baseline.is_some() || line.value.is_some())
         .collect();
     let regressions = lines
         .iter()
@@ -391,6 +400,54 @@ mod tests {
         assert!(change_cell(&slow).contains("medians only"));
         let fine = limit_line(&baseline, &with_trials(&[0.70]));
         assert_eq!(fine.verdict, Verdict::Ok);
+    }
+
+    #[test]
+    fn an_open_loops_service_time_is_checked_beside_its_latency() {
+        // Closed loops on both sides: no service-time line at all.
+        let closed = with_trials(&[0.80, 0.81, 0.82]);
+        let keys: Vec<&str> = check(&closed, &closed, &default_thresholds())
+            .lines
+            .iter()
+            .map(|line| line.key)
+            .collect();
+        assert!(keys.contains(&"p99_over_two_hop"), "{keys:?}");
+        assert!(!keys.contains(&"service_p99_over_two_hop"), "{keys:?}");
+        // Open loops: the service p99 over the two-hop p99 (100 us) is a
+        // figure of its own; service times three times slower regress
+        // although the latency from the intended send stayed the same.
+        let open = |service_p99: u64| {
+            let mut result = with_trials(&[0.80, 0.81, 0.82]);
+            for trial in &mut result.trials {
+                let mut service = trial.latency_us.clone();
+                service.p99 = service_p99;
+                trial.service_time_us = Some(service);
+            }
+            result.timed = Some(TimedFigures::of(&result.trials));
+            result
+        };
+        let outcome = check(&open(100), &open(300), &default_thresholds());
+        let line = |key: &str| {
+            outcome
+                .lines
+                .iter()
+                .find(|line| line.key == key)
+                .unwrap()
+                .clone()
+        };
+        let service = line("service_p99_over_two_hop");
+        assert_eq!((service.baseline, service.value), (Some(1.0), Some(3.0)));
+        assert_eq!(service.verdict, Verdict::Regression);
+        assert_eq!(line("p99_over_two_hop").verdict, Verdict::Ok);
+        assert_eq!(outcome.regressions, 1);
+        // A closed-loop baseline against an open-loop result: skipped.
+        let mixed = check(&closed, &open(100), &default_thresholds());
+        let skipped = mixed
+            .lines
+            .iter()
+            .find(|line| line.key == "service_p99_over_two_hop")
+            .unwrap();
+        assert_eq!(skipped.verdict, Verdict::Skipped);
     }
 
     #[test]

@@ -94,6 +94,12 @@ pub fn metrics(result: &RunResult) -> Vec<Metric> {
         timed("p99_9_us", Lower),
         timed("limit_fraction", Higher),
         timed("p99_over_two_hop", Lower),
+        // An open loop's service time, from the actual send (none in a
+        // closed loop, where it is the latency above).
+        timed("service_p50_us", Lower),
+        timed("service_p99_us", Lower),
+        timed("service_p99_9_us", Lower),
+        timed("service_p99_over_two_hop", Lower),
         metric(
             "error_ratio",
             "errors / requests",

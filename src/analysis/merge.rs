@@ -8,10 +8,8 @@
 use std::collections::BTreeMap;
 
 use crate::analysis::compare;
-use crate::harness::driver::new_histogram;
-use crate::harness::latency::{HistogramData, LatencyFigures};
 use crate::harness::report::{
-    group_of, ClusterFigures, IntervalFigures, Mode, NodeFigures, RunResult,
+    self, group_of, ClusterFigures, IntervalFigures, Mode, NodeFigures, RunResult,
 };
 use crate::units::rfc3339;
 
@@ -96,17 +94,12 @@ pub fn merge(named: &[(String, RunResult)]) -> Result<RunResult, MergeError> {
     let mut merged = named[earliest].1.clone();
 
     // The driver's counts, summed; the histograms, added.
-    let mut histogram = new_histogram();
+    let histograms =
+        report::histograms_added(named.iter().map(|(name, result)| (name.as_str(), result)))
+            .map_err(MergeError::Histogram)?;
     // The earliest driver's counts are the merged result's already.
     let client = &mut merged.client;
     for (at, (_, result)) in named.iter().enumerate() {
-        let decoded = result
-            .histogram
-            .decode()
-            .map_err(|error| MergeError::Histogram(format!("{}: {error}", named[at].0)))?;
-        histogram
-            .add(&decoded)
-            .map_err(|error| MergeError::Histogram(format!("{error:?}")))?;
         if at == earliest {
             continue;
         }
@@ -126,8 +119,9 @@ pub fn merge(named: &[(String, RunResult)]) -> Result<RunResult, MergeError> {
     } else {
         0.0
     };
-    client.latency_us = LatencyFigures::of(&histogram);
-    merged.histogram = HistogramData::encode(&histogram).map_err(MergeError::Histogram)?;
+    merged
+        .set_histograms(histograms)
+        .map_err(MergeError::Histogram)?;
 
     // Each node over the union of the spans: from the earliest reading at
     // a start to the latest at an end.

@@ -17,6 +17,10 @@ pub struct ExportArgs {
     /// milliseconds).
     #[arg(long, value_name = "RESULT.json", required = true)]
     pub hgrm: PathBuf,
+    /// The service-time histogram (from each request's actual send) of an
+    /// open-loop result instead of its latency one (from the intended send).
+    #[arg(long)]
+    pub service: bool,
     /// Write it here instead of to standard output.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub out: Option<PathBuf>,
@@ -28,7 +32,24 @@ pub fn exec(args: ExportArgs) -> ExitCode {
         Ok(result) => result,
         Err(error) => return fail(EXIT_USAGE, error),
     };
-    let histogram = match result.histogram.decode() {
+    let data = if args.service {
+        match &result.service_histogram {
+            Some(data) => data,
+            None => {
+                return fail(
+                    EXIT_USAGE,
+                    format!(
+                        "{} has no service-time histogram: only open-loop runs (a rate) keep one; \
+                         a closed loop's latency is its service time (export it without --service)",
+                        args.hgrm.display()
+                    ),
+                )
+            }
+        }
+    } else {
+        &result.histogram
+    };
+    let histogram = match data.decode() {
         Ok(histogram) => histogram,
         Err(error) => return fail(EXIT_USAGE, format!("{}: {error}", args.hgrm.display())),
     };

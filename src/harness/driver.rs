@@ -366,8 +366,14 @@ pub struct ClientInterval {
 pub struct PhaseReport {
     /// Requests by outcome.
     pub counts: Counts,
-    /// Latency of every answered request, in microseconds.
+    /// Latency of every answered request, in microseconds: in an open
+    /// loop from the time its schedule meant it to be sent (a stall counts
+    /// against the requests it delayed), in a closed loop from its send.
     pub histogram: Histogram<u64>,
+    /// An open loop's service time of every answered request: from its
+    /// actual send to its answer, in microseconds; `None` in a closed loop,
+    /// where it is the latency.
+    pub service_histogram: Option<Histogram<u64>>,
     /// From the first request sent to the last answer.
     pub elapsed: Duration,
     /// Interval by interval.
@@ -444,12 +450,16 @@ impl Driver {
             .collect();
         let mut counts = Counts::default();
         let mut histogram = new_histogram();
+        let mut service_histogram = shared.steering.schedule.as_ref().map(|_| new_histogram());
         for handle in workers {
             match handle.await {
                 Ok(tally) => {
                     counts.merge(&tally.counts);
                     // Same bounds on both sides: adding cannot fail.
                     let _ = histogram.add(&tally.histogram);
+                    if let (Some(all), Some(service)) = (&mut service_histogram, &tally.service) {
+                        let _ = all.add(service);
+                    }
                 }
                 Err(error) => log::error!("a driver worker failed: {error}"),
             }
@@ -482,6 +492,7 @@ impl Driver {
         PhaseReport {
             counts,
             histogram,
+            service_histogram,
             elapsed,
             series,
             stopped_by,
@@ -547,6 +558,8 @@ impl PhaseState {
 struct Tally {
     counts: Counts,
     histogram: Histogram<u64>,
+    /// An open loop's service times (from the actual send).
+    service: Option<Histogram<u64>>,
     /// The current interval's answers, handed to the series when it ends.
     slot: u64,
     slot_histogram: Histogram<u64>,
@@ -555,10 +568,11 @@ struct Tally {
 }
 
 impl Tally {
-    fn new() -> Tally {
+    fn new(open_loop: bool) -> Tally {
         Tally {
             counts: Counts::default(),
             histogram: new_histogram(),
+            service: open_loop.then(new_histogram),
             slot: 0,
             slot_histogram: new_histogram(),
             slot_requests: 0,
@@ -566,8 +580,15 @@ impl Tally {
         }
     }
 
-    /// Records an answer, in the interval of `at`.
-    fn record(&mut self, state: &PhaseState, outcome: Outcome, latency: Duration, at: Instant) {
+    /// Records an answer, in the interval of `at`: its latency and, in an
+    /// open loop, its service time.
+    fn record(
+        &mut self,
+        state: &PhaseState,
+        outcome: Outcome,
+        (latency, service): (Duration, Duration),
+        at: Instant,
+    ) {
         let slot = state.slot_of(at);
         if slot != self.slot {
             self.flush(state);
@@ -609,8 +630,10 @@ impl Tally {
         if answered {
             // Into the interval's histogram only: it joins the whole
             // phase's when the interval is flushed.
-            let micros = (latency.as_micros() as u64).max(1);
-            self.slot_histogram.saturating_record(micros);
+            self.slot_histogram.saturating_record(micros(latency));
+            if let Some(histogram) = &mut self.service {
+                histogram.saturating_record(micros(service));
+            }
         }
     }
 
@@ -636,6 +659,11 @@ impl Tally {
     }
 }
 
+/// A latency in whole microseconds, at least 1 (the histograms' floor).
+fn micros(latency: Duration) -> u64 {
+    (latency.as_micros() as u64).max(1)
+}
+
 /// A duration in nanoseconds as a `u64` (which holds 584 years): dividing
 /// it costs less on every answer than dividing a `u128`.
 fn nanos(duration: Duration) -> u64 {
@@ -649,7 +677,7 @@ const PROGRESS_BATCH: u64 = 16;
 
 async fn worker(state: Arc<PhaseState>, client: HttpClient) -> Tally {
     let config = &state.config;
-    let mut tally = Tally::new();
+    let mut tally = Tally::new(state.steering.schedule.is_some());
     let mut path = String::with_capacity(config.path_prefix.len() + 20);
     // Answers not yet added to the shared count the progress bar reads.
     let mut uncounted = 0u64;
@@ -676,6 +704,9 @@ async fn worker(state: Arc<PhaseState>, client: HttpClient) -> Tally {
         };
         path.clear();
         let _ = write!(path, "{}{index}", config.path_prefix);
+        // The actual send: after any wait for the schedule, the reader and
+        // the events, none of which is the cluster's doing.
+        let send = Instant::now();
         let result = client.get(&path).await;
         let done = Instant::now();
         let outcome = match result {
@@ -698,12 +729,13 @@ async fn worker(state: Arc<PhaseState>, client: HttpClient) -> Tally {
         } else {
             done
         };
-        tally.record(
-            &state,
-            outcome,
-            done.saturating_duration_since(sent),
-            slot_time,
-        );
+        let service = done.saturating_duration_since(send);
+        let latency = if scheduled {
+            done.saturating_duration_since(sent)
+        } else {
+            service
+        };
+        tally.record(&state, outcome, (latency, service), slot_time);
         uncounted += 1;
         if uncounted == PROGRESS_BATCH {
             state.control.done.fetch_add(uncounted, Ordering::Relaxed);

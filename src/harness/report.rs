@@ -5,13 +5,14 @@
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
+use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
 use crate::geecache::stats::CacheStats;
 use crate::geecache::stats::GroupStatsSnapshot;
 use crate::geecache::NodeStats;
 use crate::harness::cluster::Faults;
-use crate::harness::driver::{ClientInterval, ErrorCounts, StopReason};
+use crate::harness::driver::{new_histogram, ClientInterval, ErrorCounts, StopReason};
 use crate::harness::events::Event;
 use crate::harness::latency::{HistogramData, LatencyFigures};
 use crate::harness::reference::Calibration;
@@ -81,8 +82,12 @@ pub struct RunResult {
     /// what it cost (see `harness::scenario`).
     #[serde(default)]
     pub events: Vec<EventFigures>,
-    /// The latency histogram itself.
+    /// The latency histogram itself (`client.latency_from` says from when).
     pub histogram: HistogramData,
+    /// An open loop's service-time histogram (from each request's actual
+    /// send); absent in a closed loop, where it is `histogram`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_histogram: Option<HistogramData>,
     /// The loopback limit measured before the run; `null` with
     /// `--no-calibrate`.
     #[serde(default)]
@@ -124,6 +129,9 @@ pub struct Trial {
     pub throughput_rps: f64,
     /// Its latency percentiles.
     pub latency_us: LatencyFigures,
+    /// An open loop's service-time percentiles; absent in a closed loop.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_time_us: Option<LatencyFigures>,
     /// The loopback limit it measured first; `null` without calibration.
     pub calibration: Option<Calibration>,
     /// Whether a second of it fell more than 15% below its median second
@@ -136,13 +144,17 @@ pub struct Trial {
 }
 
 /// The timed figures of a trial, by the names `compare` and `check` use.
-pub const TIMED_FIGURES: [&str; 6] = [
+pub const TIMED_FIGURES: [&str; 10] = [
     "throughput_rps",
     "p50_us",
     "p99_us",
     "p99_9_us",
     "limit_fraction",
     "p99_over_two_hop",
+    "service_p50_us",
+    "service_p99_us",
+    "service_p99_9_us",
+    "service_p99_over_two_hop",
 ];
 
 impl Trial {
@@ -155,6 +167,7 @@ impl Trial {
             errors: result.client.errors.total,
             throughput_rps: result.client.throughput_rps,
             latency_us: result.client.latency_us.clone(),
+            service_time_us: result.client.service_time_us.clone(),
             calibration: result.calibration.clone(),
             unsteady: result.steadiness().is_some_and(|s| s.unsteady()),
             slowdb_loads: result.cluster.as_ref().map(|cluster| cluster.slowdb.loads),
@@ -168,8 +181,14 @@ impl Trial {
     /// One of [`TIMED_FIGURES`]; `None` for an unknown name or a figure
     /// the trial lacks (no calibration).
     pub fn figure(&self, key: &str) -> Option<f64> {
-        let latency = &self.latency_us;
         let calibration = self.calibration.as_ref();
+        // The service-time figures are the latency figures of the other
+        // histogram.
+        let (latency, key) = match key.strip_prefix("service_") {
+            Some("throughput_rps" | "limit_fraction") => return None,
+            Some(key) => (self.service_time_us.as_ref()?, key),
+            None => (&self.latency_us, key),
+        };
         match key {
             "throughput_rps" => Some(self.throughput_rps),
             "p50_us" => Some(latency.p50 as f64),
@@ -248,6 +267,19 @@ impl RunResult {
             .collect()
     }
 
+    /// Takes `histograms` (latency, and an open loop's service time) as
+    /// its own, with the figures they give.
+    pub fn set_histograms(
+        &mut self,
+        (latency, service): (Histogram<u64>, Option<Histogram<u64>>),
+    ) -> Result<(), String> {
+        self.client.latency_us = LatencyFigures::of(&latency);
+        self.histogram = HistogramData::encode(&latency)?;
+        self.client.service_time_us = service.as_ref().map(LatencyFigures::of);
+        self.service_histogram = service.as_ref().map(HistogramData::encode).transpose()?;
+        Ok(())
+    }
+
     /// How steady the run's throughput was, before its first event.
     pub fn steadiness(&self) -> Option<Steadiness> {
         let first_event = self
@@ -257,6 +289,31 @@ impl RunResult {
             .min_by(f64::total_cmp);
         Steadiness::of(&self.series, first_event)
     }
+}
+
+/// The histograms of `results` (each named for errors) added together:
+/// the latency ones, and the service-time ones when every result has one.
+pub fn histograms_added<'a>(
+    results: impl IntoIterator<Item = (&'a str, &'a RunResult)>,
+) -> Result<(Histogram<u64>, Option<Histogram<u64>>), String> {
+    let mut latency = new_histogram();
+    let mut service = Some(new_histogram());
+    for (name, result) in results {
+        let add = |sum: &mut Histogram<u64>, data: &HistogramData| {
+            let histogram = data.decode().map_err(|error| format!("{name}: {error}"))?;
+            sum.add(&histogram)
+                .map_err(|error| format!("{name}: adding its histogram: {error:?}"))
+        };
+        add(&mut latency, &result.histogram)?;
+        service = match (service, &result.service_histogram) {
+            (Some(mut sum), Some(data)) => {
+                add(&mut sum, data)?;
+                Some(sum)
+            }
+            _ => None,
+        };
+    }
+    Ok((latency, service))
 }
 
 /// The program that wrote a result.
@@ -361,8 +418,19 @@ pub struct ClientFigures {
     pub duration_secs: f64,
     /// `requests / duration_secs`.
     pub throughput_rps: f64,
-    /// Latency of the answered requests, in microseconds.
+    /// Latency of the answered requests, in microseconds, from the time
+    /// `latency_from` names.
     pub latency_us: LatencyFigures,
+    /// `intended_send` in an open loop (from the time the schedule meant a
+    /// request to be sent: a stall counts against every request it
+    /// delayed), `send` in a closed loop; `null` in older results.
+    #[serde(default)]
+    pub latency_from: Option<LatencyFrom>,
+    /// An open loop's service time: from each request's actual send to its
+    /// answer, in microseconds; `null` in a closed loop, where it is
+    /// `latency_us`.
+    #[serde(default)]
+    pub service_time_us: Option<LatencyFigures>,
     /// Why the measurement ended.
     pub stopped_by: StopReason,
     /// Connections the driver opened, warm-up included.
@@ -372,6 +440,16 @@ pub struct ClientFigures {
     /// cluster was overloaded). Not errors; 0 otherwise.
     #[serde(default)]
     pub unsent: u64,
+}
+
+/// Where a result's latency is counted from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LatencyFrom {
+    /// The time an open loop's schedule meant the request to be sent.
+    IntendedSend,
+    /// The request's actual send (a closed loop: the service time).
+    Send,
 }
 
 /// What the cluster did during the measurement.
@@ -1317,6 +1395,8 @@ pub(crate) mod tests {
                 duration_secs: 1.0,
                 throughput_rps: 1.0,
                 latency_us: LatencyFigures::of(&histogram),
+                latency_from: Some(LatencyFrom::Send),
+                service_time_us: None,
                 stopped_by: StopReason::Requests,
                 connections: 1,
                 unsent: 0,
@@ -1331,6 +1411,7 @@ pub(crate) mod tests {
             trials_agree: None,
             merged_from: Vec::new(),
             histogram: HistogramData::encode(&histogram).unwrap(),
+            service_histogram: None,
             calibration: None,
             faults: None,
         }

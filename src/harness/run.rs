@@ -21,8 +21,8 @@ use crate::harness::events::{added_nodes, keys_owned};
 use crate::harness::latency::{HistogramData, LatencyFigures};
 use crate::harness::reference::{self, Calibration};
 use crate::harness::report::{
-    self, group_of, ClientFigures, ClusterFigures, ClusterInterval, IntervalFigures, Machine, Mode,
-    NodeCounters, NodeFigures, RunResult, SeriesReading, Tool, SCHEMA_VERSION,
+    self, group_of, ClientFigures, ClusterFigures, ClusterInterval, IntervalFigures, LatencyFrom,
+    Machine, Mode, NodeCounters, NodeFigures, RunResult, SeriesReading, Tool, SCHEMA_VERSION,
 };
 use crate::harness::scenario::{Applied, Levers, Scenario};
 use crate::harness::slowdb::{SlowDb, SlowDbFigures};
@@ -641,6 +641,12 @@ fn assemble(input: Assembly<'_>) -> Result<RunResult, RunError> {
             0.0
         },
         latency_us: LatencyFigures::of(&report.histogram),
+        latency_from: Some(if report.service_histogram.is_some() {
+            LatencyFrom::IntendedSend
+        } else {
+            LatencyFrom::Send
+        }),
+        service_time_us: report.service_histogram.as_ref().map(LatencyFigures::of),
         stopped_by: report.stopped_by,
         connections: input.connections,
         unsent: report.unsent,
@@ -760,6 +766,12 @@ fn assemble(input: Assembly<'_>) -> Result<RunResult, RunError> {
         series,
         series_reading: input.series_reading,
         histogram: HistogramData::encode(&report.histogram).map_err(RunError::Histogram)?,
+        service_histogram: report
+            .service_histogram
+            .as_ref()
+            .map(HistogramData::encode)
+            .transpose()
+            .map_err(RunError::Histogram)?,
         calibration,
         faults: (!input.plan.faults.is_none()).then_some(input.plan.faults),
         trials: Vec::new(),

@@ -5,7 +5,8 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use crate::harness::driver::StopReason;
-use crate::harness::report::{Mode, RunResult, TIMED_FIGURES};
+use crate::harness::latency::LatencyFigures;
+use crate::harness::report::{LatencyFrom, Mode, RunResult, TIMED_FIGURES};
 use crate::units::{align, ByteSize};
 
 /// Formats a ratio as a percentage, or `-` when absent.
@@ -111,6 +112,10 @@ pub fn timed_label(key: &str) -> &'static str {
         "p99_9_us" => "latency p99.9 us",
         "limit_fraction" => "throughput / loopback limit",
         "p99_over_two_hop" => "p99 / two-hop p99",
+        "service_p50_us" => "service time p50 us",
+        "service_p99_us" => "service time p99 us",
+        "service_p99_9_us" => "service time p99.9 us",
+        "service_p99_over_two_hop" => "service p99 / two-hop p99",
         _ => "",
     }
 }
@@ -191,11 +196,36 @@ pub fn summary(result: &RunResult, path: Option<&Path>) -> String {
             client.unsent
         );
     }
-    let _ = writeln!(
-        out,
-        "latency us  p50 {}  p90 {}  p99 {}  p99.9 {}  max {}  mean {:.0}",
-        latency.p50, latency.p90, latency.p99, latency.p99_9, latency.max, latency.mean
-    );
+    let figures = |latency: &LatencyFigures| {
+        format!(
+            "p50 {}  p90 {}  p99 {}  p99.9 {}  max {}  mean {:.0}",
+            latency.p50, latency.p90, latency.p99, latency.p99_9, latency.max, latency.mean
+        )
+    };
+    match (&client.service_time_us, client.latency_from) {
+        (Some(service), _) => {
+            let _ = writeln!(
+                out,
+                "latency us  {}  (open loop: from each request's intended send)",
+                figures(latency)
+            );
+            let _ = writeln!(
+                out,
+                "service us  {}  (from the actual send)",
+                figures(service)
+            );
+        }
+        (None, Some(LatencyFrom::Send)) => {
+            let _ = writeln!(
+                out,
+                "latency us  {}  (closed loop: from each send, which makes it the service time)",
+                figures(latency)
+            );
+        }
+        (None, _) => {
+            let _ = writeln!(out, "latency us  {}", figures(latency));
+        }
+    }
     if let Some(steadiness) = result.steadiness() {
         if steadiness.unsteady() {
             let _ = writeln!(

@@ -7,9 +7,8 @@
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use crate::harness::driver::{new_histogram, Control};
-use crate::harness::latency::{HistogramData, LatencyFigures};
-use crate::harness::report::{Mode, RunResult, TimedFigures, Trial};
+use crate::harness::driver::Control;
+use crate::harness::report::{self, Mode, RunResult, TimedFigures, Trial};
 use crate::harness::run::{self, RunError, RunPlan};
 use crate::harness::workload::Bound;
 use crate::stats::median;
@@ -29,16 +28,7 @@ pub fn combine(results: Vec<RunResult>) -> Result<Option<RunResult>, String> {
     let Some(&middle) = order.get(results.len().saturating_sub(1) / 2) else {
         return Ok(None);
     };
-    let mut merged = new_histogram();
-    for result in &results {
-        let histogram = result
-            .histogram
-            .decode()
-            .map_err(|error| format!("a trial's histogram: {error}"))?;
-        merged
-            .add(&histogram)
-            .map_err(|error| format!("adding the trials' histograms: {error:?}"))?;
-    }
+    let histograms = report::histograms_added(results.iter().map(|result| ("a trial", result)))?;
     let agree = (results.len() > 1 && is_deterministic(&results[0])).then(|| {
         results
             .windows(2)
@@ -46,8 +36,7 @@ pub fn combine(results: Vec<RunResult>) -> Result<Option<RunResult>, String> {
     });
     let mut combined = results.into_iter().nth(middle).expect("middle is an index");
     combined.client.throughput_rps = median(&rates).unwrap_or(0.0);
-    combined.client.latency_us = LatencyFigures::of(&merged);
-    combined.histogram = HistogramData::encode(&merged)?;
+    combined.set_histograms(histograms)?;
     combined.timed = Some(TimedFigures::of(&trials));
     combined.trials = trials;
     combined.trials_agree = agree;
@@ -129,6 +118,8 @@ fn counted(result: &RunResult) -> serde_json::Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::harness::driver::new_histogram;
+    use crate::harness::latency::{HistogramData, LatencyFigures};
     use crate::harness::report::tests::sample as sample_result;
 
     /// A one-trial result answering `latencies` at `rate` req/s.
