@@ -217,3 +217,76 @@ fn driver_check_reports_each_round_the_cpu_per_request_and_memory() {
     assert_eq!(output.status.code(), Some(2));
     assert!(text(&output.stderr).contains("--rounds"));
 }
+
+/// An open loop's phase ends by itself however it is bounded: after its
+/// count (more workers than requests), at its duration, at its time limit
+/// and at a stop; each under a deadline, so a worker left waiting for its
+/// pacer fails the test instead of hanging it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_open_loop_phase_ends_by_itself() {
+    use geecache_bench::harness::driver::StopReason;
+    let workload = workload::load("ci").unwrap().workload;
+    let mut settings = workload.cluster;
+    settings.nodes = 1;
+    let cluster = Cluster::start(&settings, SlowDb::new(100, 10, workload.slowdb, 1), None)
+        .await
+        .unwrap();
+    let driver = |concurrency| {
+        Driver::new(DriverConfig {
+            base_url: cluster.api_url(),
+            path_prefix: "/api?key=key".to_owned(),
+            sampler: KeySampler::new(100, Distribution::Uniform, 1).unwrap(),
+            concurrency,
+            rate: Some(2000.0),
+            timeout: Duration::from_secs(1),
+            missing_share: 0.0,
+            value_size: Some(10),
+        })
+        .unwrap()
+    };
+    let ends = |driver: Driver, bound, time_limit: Duration, control: Arc<Control>| async move {
+        let phase = Phase::new(1, bound, Instant::now() + time_limit);
+        tokio::time::timeout(Duration::from_secs(20), driver.run(phase, &control))
+            .await
+            .expect("the phase ended")
+    };
+    let long = Duration::from_secs(60);
+
+    let counted = ends(driver(16), Bound::Requests(10), long, Arc::default()).await;
+    assert_eq!(counted.counts.requests, 10);
+    assert_eq!(counted.stopped_by, StopReason::Requests);
+    assert_eq!(counted.service_histogram.unwrap().len(), 10);
+
+    let timed = ends(
+        driver(64),
+        Bound::Duration(Duration::from_millis(300)),
+        long,
+        Arc::default(),
+    )
+    .await;
+    assert_eq!(timed.counts.requests + timed.unsent, 600);
+    assert_eq!(timed.stopped_by, StopReason::Duration);
+
+    let limited = ends(
+        driver(8),
+        Bound::Duration(Duration::from_secs(30)),
+        Duration::from_millis(300),
+        Arc::default(),
+    )
+    .await;
+    assert_eq!(limited.stopped_by, StopReason::TimeLimit);
+    assert!(limited.counts.requests <= 600, "{:?}", limited.counts);
+
+    let control = Arc::new(Control::default());
+    let stopper = Arc::clone(&control);
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        stopper
+            .stop
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    });
+    let stopped = ends(driver(8), Bound::Duration(long), long, control).await;
+    assert_eq!(stopped.stopped_by, StopReason::Interrupted);
+    assert!(stopped.counts.requests < 10_000, "{:?}", stopped.counts);
+    cluster.shutdown().await;
+}
