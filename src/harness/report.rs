@@ -741,7 +741,7 @@ impl ClusterInterval {
     }
 }
 
-// The cost of an event, in the result's `events` and the README:
+// The cost of an event, in the result's `events` and docs/scenarios.md:
 // - the *baseline* is the mean of up to three intervals before the one the
 //   event falls in: slow-store loads and client errors per second and the
 //   API hit ratio; an event that comes before the previous one recovered
