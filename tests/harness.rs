@@ -422,6 +422,29 @@ fn serve_mode_answers_the_source_documents_demo_and_target_runs_read_its_nodes()
         .map(|node| node.index)
         .collect();
     assert_eq!(api_nodes, [2]);
+    // GeeCache nodes report their settings: every one is observed, and
+    // the first line shows them as the target's.
+    let settings = result.target_settings.as_ref().expect("target settings");
+    assert_eq!(settings.nodes.value, 3);
+    let cluster_settings = &result.workload.cluster;
+    assert_eq!(settings.replicas.value, cluster_settings.replicas as usize);
+    assert_eq!(settings.cache_bytes.value, cluster_settings.cache_bytes);
+    assert_eq!(settings.singleflight.value, cluster_settings.singleflight);
+    for source in [
+        settings.nodes.source,
+        settings.replicas.source,
+        settings.hash.source,
+        settings.cache_bytes.source,
+        settings.singleflight.source,
+        settings.hot_cache.source,
+    ] {
+        assert_eq!(source, geecache_bench::harness::report::Source::Observed);
+    }
+    assert!(settings.disagree.is_empty());
+    let first = text(&output.stdout).lines().next().unwrap().to_owned();
+    assert!(first.contains("3 nodes on its ring"), "{first}");
+    assert!(!first.contains("unknown"), "{first}");
+    assert!(result.nodes.iter().all(|node| node.stats_error.is_none()));
     let cluster = result.cluster.expect("cluster figures from /_stats");
     let node_loads: u64 = result
         .nodes

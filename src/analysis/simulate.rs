@@ -20,6 +20,7 @@ use crate::analysis::grid::{in_parallel, Grid, Point};
 use crate::analysis::ring::max_over_mean;
 use crate::geecache::group::keeps_hot;
 use crate::geecache::node::GroupReport;
+use crate::geecache::stats::GroupSettings;
 use crate::geecache::stats::{CacheStats, GroupStatsSnapshot};
 use crate::geecache::{GroupOptions, HashKind, HashRing};
 use crate::harness::cluster::{ring_name, Faults, GROUP};
@@ -360,6 +361,8 @@ struct NodeModel {
     slowdb_loads: u64,
     /// Stopped by an event: its peers' fetches fail.
     stopped: bool,
+    /// What its `/_stats` would report of its settings.
+    settings: GroupSettings,
 }
 
 impl NodeModel {
@@ -374,6 +377,7 @@ impl NodeModel {
             hot_draws: 0,
             slowdb_loads: 0,
             stopped: false,
+            settings: options.into(),
         }
     }
 
@@ -387,6 +391,7 @@ impl NodeModel {
             stats: self.stats,
             main_cache: self.main.stats(),
             hot_cache: self.hot.as_ref().map(DenseLru::stats),
+            settings: Some(self.settings),
         }
     }
 }
@@ -670,6 +675,7 @@ fn predict(
                     .hot_cache
                     .zip(before.hot_cache)
                     .map(|(now, before)| now.since(&before)),
+                settings: now.settings,
             }
         })
         .collect();
@@ -1025,6 +1031,14 @@ pub fn verify(result: &RunResult) -> Result<Verification, SimulateError> {
         })
         .collect();
     let run_loads: Vec<Option<u64>> = result.nodes.iter().map(|node| node.slowdb_loads).collect();
+    // Results from before nodes reported their settings are checked on
+    // their counters alone.
+    let mut predicted_nodes = prediction.nodes.clone();
+    for (model, run) in predicted_nodes.iter_mut().zip(&run_nodes) {
+        if run.as_ref().is_some_and(|run| run.settings.is_none()) {
+            model.settings = None;
+        }
+    }
     let mut differences = Vec::new();
     diff(
         "cluster",
@@ -1034,7 +1048,7 @@ pub fn verify(result: &RunResult) -> Result<Verification, SimulateError> {
     );
     diff(
         "nodes",
-        &json(&prediction.nodes),
+        &json(&predicted_nodes),
         &json(&run_nodes),
         &mut differences,
     );

@@ -18,7 +18,7 @@ use super::byteview::ByteView;
 use super::cache::Cache;
 use super::peers::{BoxFuture, PeerError, PeerPicker};
 use super::singleflight::Flight;
-use super::stats::{bump, CacheStats, GroupStats, GroupStatsSnapshot};
+use super::stats::{bump, CacheStats, GroupSettings, GroupStats, GroupStatsSnapshot};
 
 /// The error type getters return.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -76,6 +76,16 @@ impl Default for GroupOptions {
             cache_bytes: 2 << 10,
             singleflight: true,
             hot_cache: false,
+        }
+    }
+}
+
+impl From<GroupOptions> for GroupSettings {
+    fn from(options: GroupOptions) -> GroupSettings {
+        GroupSettings {
+            cache_bytes: options.cache_bytes as u64,
+            singleflight: options.singleflight,
+            hot_cache: options.hot_cache,
         }
     }
 }
@@ -203,6 +213,11 @@ impl Group {
         if let Some(hot) = &self.hot_cache {
             hot.clear();
         }
+    }
+
+    /// How the group caches and loads, as `/_stats` reports it.
+    pub fn settings(&self) -> GroupSettings {
+        self.options.into()
     }
 
     /// The main cache's figures now.

@@ -327,6 +327,7 @@ impl NodeState {
                     stats: group.stats(),
                     main_cache: group.main_cache_stats(),
                     hot_cache: group.hot_cache_stats(),
+                    settings: Some(group.settings()),
                 };
                 (name.clone(), report)
             })

@@ -130,6 +130,22 @@ pub struct GroupReport {
     pub main_cache: CacheStats,
     /// The hot cache, when it is on.
     pub hot_cache: Option<CacheStats>,
+    /// How the group caches and loads; absent from nodes that do not say
+    /// (other implementations, older versions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settings: Option<GroupSettings>,
+}
+
+/// How a group caches and loads, as `/_stats` reports it, so that a driver
+/// of a cluster it did not start knows what it measured.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupSettings {
+    /// The main cache's bound in bytes; 0 is unbounded.
+    pub cache_bytes: u64,
+    /// Whether concurrent loads of one key merge into one.
+    pub singleflight: bool,
+    /// Whether some values fetched from peers are kept in a hot cache.
+    pub hot_cache: bool,
 }
 
 /// A node's figures, as `/_stats` reports them.
@@ -166,6 +182,7 @@ impl NodeStats {
                             (Some(now), Some(then)) => Some(now.since(then)),
                             (now, _) => *now,
                         },
+                        settings: report.settings,
                     },
                     None => report.clone(),
                 };

@@ -22,7 +22,8 @@ use crate::harness::latency::{HistogramData, LatencyFigures};
 use crate::harness::reference::{self, Calibration};
 use crate::harness::report::{
     self, group_of, ClientFigures, ClusterFigures, ClusterInterval, IntervalFigures, LatencyFrom,
-    Machine, Mode, NodeCounters, NodeFigures, RunResult, SeriesReading, Tool, SCHEMA_VERSION,
+    Machine, Mode, NodeCounters, NodeFigures, RunResult, SeriesReading, TargetSettings, Tool,
+    SCHEMA_VERSION,
 };
 use crate::harness::scenario::{Applied, Levers, Scenario};
 use crate::harness::slowdb::{SlowDb, SlowDbFigures};
@@ -141,6 +142,8 @@ struct Reading {
     api: Option<NodeStats>,
     /// Each node, when readable.
     nodes: Vec<Option<NodeStats>>,
+    /// A target's node that could not be read: why, by index.
+    problems: Vec<Option<String>>,
     /// The store, in cluster mode.
     db: Option<crate::harness::slowdb::SlowDbSnapshot>,
 }
@@ -153,17 +156,22 @@ impl Observer {
                 Reading {
                     api: nodes.first().cloned().flatten(),
                     nodes,
+                    problems: Vec::new(),
                     db: Some(cluster.db().snapshot()),
                 }
             }
             Observer::Remote { api, peers } => {
                 let mut nodes = Vec::with_capacity(peers.len());
+                let mut problems = Vec::with_capacity(peers.len());
                 for (url, client) in peers {
-                    nodes.push(fetch_stats(client, url).await);
+                    let read = fetch_stats(client, url).await;
+                    problems.push(read.as_ref().err().cloned());
+                    nodes.push(read.ok());
                 }
                 Reading {
-                    api: fetch_stats(api, "the target").await,
+                    api: fetch_stats(api, "the target").await.ok(),
                     nodes,
+                    problems,
                     db: None,
                 }
             }
@@ -204,24 +212,20 @@ impl Observer {
     }
 }
 
-async fn fetch_stats(client: &HttpClient, name: &str) -> Option<NodeStats> {
-    match client.get("/_stats").await {
+/// A node's `/_stats`, or why it could not be read (`answered 404 Not
+/// Found`, `answered 200 OK, not GeeCache node stats: ...`, the
+/// connection's error), which is also logged.
+async fn fetch_stats(client: &HttpClient, name: &str) -> Result<NodeStats, String> {
+    let problem = match client.get("/_stats").await {
         Ok((status, body)) if status.is_success() => match serde_json::from_slice(&body) {
-            Ok(stats) => Some(stats),
-            Err(error) => {
-                log::warn!("{name}: /_stats is not GeeCache node stats: {error}");
-                None
-            }
+            Ok(stats) => return Ok(stats),
+            Err(error) => format!("answered {status}, not GeeCache node stats: {error}"),
         },
-        Ok((status, _)) => {
-            log::warn!("{name}: /_stats answered {status}");
-            None
-        }
-        Err(error) => {
-            log::warn!("{name}: /_stats: {error}");
-            None
-        }
-    }
+        Ok((status, _)) => format!("answered {status}"),
+        Err(error) => format!("unreadable: {error}"),
+    };
+    log::warn!("{name}: /_stats {problem}");
+    Err(problem)
 }
 
 /// Splits an API URL into the base (`http://host:port`) and the prefix of
@@ -720,6 +724,9 @@ fn assemble(input: Assembly<'_>) -> Result<RunResult, RunError> {
             if input.mode == Mode::Target {
                 figures.stats_start = input.before.nodes.get(index).cloned().flatten();
                 figures.stats_end = input.after.nodes.get(index).cloned().flatten();
+                figures.stats_error = [input.before, input.after]
+                    .iter()
+                    .find_map(|reading| reading.problems.get(index).cloned().flatten());
             }
             figures
         })
@@ -778,6 +785,16 @@ fn assemble(input: Assembly<'_>) -> Result<RunResult, RunError> {
         timed: None,
         trials_agree: None,
         merged_from: Vec::new(),
+        target_settings: (input.mode == Mode::Target).then(|| {
+            // The API node's reading first, then each peer's.
+            let readings: Vec<&NodeStats> = input
+                .before
+                .api
+                .iter()
+                .chain(input.before.nodes.iter().flatten())
+                .collect();
+            TargetSettings::of(&readings, &workload.cluster, input.nodes.len())
+        }),
     }
     .as_one_trial())
 }

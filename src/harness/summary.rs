@@ -6,7 +6,7 @@ use std::path::Path;
 
 use crate::harness::driver::StopReason;
 use crate::harness::latency::LatencyFigures;
-use crate::harness::report::{LatencyFrom, Mode, RunResult, TIMED_FIGURES};
+use crate::harness::report::{LatencyFrom, Mode, RunResult, Source, TargetSettings, TIMED_FIGURES};
 use crate::units::{align, ByteSize};
 
 /// Formats a ratio as a percentage, or `-` when absent.
@@ -120,6 +120,86 @@ pub fn timed_label(key: &str) -> &'static str {
     }
 }
 
+/// The nodes whose `/_stats` could not be read, and why: `: URL answered
+/// 404 Not Found; ...`, or nothing.
+fn unread(result: &RunResult) -> String {
+    let problems: Vec<String> = result
+        .nodes
+        .iter()
+        .filter_map(|node| Some(format!("{} {}", node.url, node.stats_error.as_ref()?)))
+        .collect();
+    if problems.is_empty() {
+        String::new()
+    } else {
+        format!(": {}", problems.join("; "))
+    }
+}
+
+/// A hash's name as the workload spells it.
+fn hash_name(hash: crate::geecache::HashKind) -> String {
+    serde_json::to_value(hash)
+        .ok()
+        .and_then(|value| value.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// The first lines of a target run's summary: the target, its nodes, and
+/// its settings where the nodes' `/_stats` reported them (`unknown`
+/// elsewhere: the workload's values are not the target's).
+fn target_lines(result: &RunResult, settings: &TargetSettings) -> String {
+    let known = |setting_source: Source, shown: String, name: &str| match setting_source {
+        Source::Assumed => format!("{name} unknown"),
+        _ => shown,
+    };
+    let switch = |on: bool| if on { "on" } else { "off" };
+    let nodes = match settings.nodes.source {
+        Source::Observed => format!("{} nodes on its ring", settings.nodes.value),
+        Source::Given => format!("{} nodes given by --peers", settings.nodes.value),
+        Source::Assumed => "nodes unknown".to_owned(),
+    };
+    let mut out = format!(
+        "{} {}  {}  target {}  {nodes}  {}  {}  {}  {}  {}  {}\n",
+        result.tool.name,
+        result.tool.version,
+        result.workload.name,
+        result.target,
+        known(
+            settings.replicas.source,
+            format!("{} replicas", settings.replicas.value),
+            "replicas"
+        ),
+        known(settings.hash.source, hash_name(settings.hash.value), "hash"),
+        known(
+            settings.cache_bytes.source,
+            format!("{}/node", settings.cache_bytes.value),
+            "cache size"
+        ),
+        known(
+            settings.singleflight.source,
+            format!("singleflight {}", switch(settings.singleflight.value)),
+            "singleflight"
+        ),
+        known(
+            settings.hot_cache.source,
+            format!("hot cache {}", switch(settings.hot_cache.value)),
+            "hot cache"
+        ),
+        result.machine.profile,
+    );
+    if !result.nodes.is_empty() {
+        let peers: Vec<&str> = result.nodes.iter().map(|node| node.url.as_str()).collect();
+        let _ = writeln!(out, "peers  {}", peers.join("  "));
+    }
+    if !settings.disagree.is_empty() {
+        let _ = writeln!(
+            out,
+            "THE NODES DISAGREE on {}: the API node's (or the first read) is shown",
+            settings.disagree.join(", ")
+        );
+    }
+    out
+}
+
 /// The table printed when a run ends: the figures a user looks at first.
 pub fn summary(result: &RunResult, path: Option<&Path>) -> String {
     let workload = &result.workload;
@@ -127,26 +207,28 @@ pub fn summary(result: &RunResult, path: Option<&Path>) -> String {
     let client = &result.client;
     let latency = &client.latency_us;
     let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "{} {}  {}  {} nodes  {} replicas  {}  {}/node  singleflight {}  {}{}",
-        result.tool.name,
-        result.tool.version,
-        workload.name,
-        result.nodes.len(),
-        cluster.replicas,
-        serde_json::to_value(cluster.hash)
-            .ok()
-            .and_then(|value| value.as_str().map(str::to_owned))
-            .unwrap_or_default(),
-        cluster.cache_bytes,
-        if cluster.singleflight { "on" } else { "off" },
-        result.machine.profile,
-        match result.mode {
-            Mode::Cluster => String::new(),
-            Mode::Target => format!("  target {}", result.target),
+    match (&result.target_settings, result.mode) {
+        (Some(settings), Mode::Target) => out.push_str(&target_lines(result, settings)),
+        _ => {
+            let _ = writeln!(
+                out,
+                "{} {}  {}  {} nodes  {} replicas  {}  {}/node  singleflight {}  {}{}",
+                result.tool.name,
+                result.tool.version,
+                workload.name,
+                result.nodes.len(),
+                cluster.replicas,
+                hash_name(cluster.hash),
+                cluster.cache_bytes,
+                if cluster.singleflight { "on" } else { "off" },
+                result.machine.profile,
+                match result.mode {
+                    Mode::Cluster => String::new(),
+                    Mode::Target => format!("  target {}", result.target),
+                }
+            );
         }
-    );
+    }
     let errors = &client.errors;
     let mut error_kinds = Vec::new();
     for (code, count) in &errors.status {
@@ -280,12 +362,26 @@ pub fn summary(result: &RunResult, path: Option<&Path>) -> String {
                 number(slowdb.duplicate_loads),
             );
         }
-        None => {
+        None if result.nodes.is_empty() => {
             let _ = writeln!(
                 out,
                 "cluster figures: absent (give --peers to read each node's /_stats)"
             );
         }
+        None => {
+            let _ = writeln!(
+                out,
+                "cluster figures: absent: no node's /_stats could be read{}",
+                unread(result)
+            );
+        }
+    }
+    if result.cluster.is_some() && result.nodes.iter().any(|node| node.stats_error.is_some()) {
+        let _ = writeln!(
+            out,
+            "cluster figures: some nodes left out, their /_stats could not be read{}",
+            unread(result)
+        );
     }
     out.push_str(&event_lines(result));
     let headers = [

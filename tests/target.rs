@@ -1,0 +1,172 @@
+//! Driving a cluster that is not ours: nodes that serve the API but have no
+//! `/_stats` (another GeeCache implementation). The summary and the result
+//! say which peers could not be read and why, show the target and its
+//! peers, and mark every setting no node reported as unknown instead of
+//! printing the workload's as if it were the target's.
+
+mod common;
+
+use common::{read_checked, run, scratch, text};
+use geecache_bench::harness::report::Source;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// A node of another implementation: `GET /api?key=K` answers the key's
+/// value, anything else 404; keep-alive, one request at a time.
+async fn foreign_node() -> (u16, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let task = tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buffer = Vec::new();
+                let mut chunk = [0u8; 4096];
+                loop {
+                    let Some(end) = buffer.windows(4).position(|w| w == b"\r\n\r\n") else {
+                        match stream.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(read) => buffer.extend_from_slice(&chunk[..read]),
+                        }
+                        continue;
+                    };
+                    let head = String::from_utf8_lossy(&buffer[..end]).into_owned();
+                    buffer.drain(..end + 4);
+                    let path = head.split_whitespace().nth(1).unwrap_or("");
+                    let (status, body) = match path.strip_prefix("/api?key=") {
+                        Some(key) => ("200 OK", format!("value of {key}")),
+                        None => ("404 Not Found", "no such page".to_owned()),
+                    };
+                    let reply = format!(
+                        "HTTP/1.1 {status}\r\ncontent-length: {}\r\n\r\n{body}",
+                        body.len()
+                    );
+                    if stream.write_all(reply.as_bytes()).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (port, task)
+}
+
+#[test]
+fn peers_without_stats_are_named_and_the_targets_settings_marked_unknown() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let nodes: Vec<(u16, tokio::task::JoinHandle<()>)> = runtime.block_on(async {
+        vec![
+            foreign_node().await,
+            foreign_node().await,
+            foreign_node().await,
+        ]
+    });
+    let peers: Vec<String> = nodes
+        .iter()
+        .map(|(port, _)| format!("http://127.0.0.1:{port}"))
+        .collect();
+    let target = format!("{}/api", peers[0]);
+    let directory = scratch("target-foreign");
+    let out = directory.join("foreign.json");
+    let output = run(&[
+        "--workload",
+        "ci",
+        "--target",
+        &target,
+        "--peers",
+        &peers.join(","),
+        "--requests",
+        "500",
+        "--warmup",
+        "0",
+        "--no-calibrate",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let summary = text(&output.stdout);
+    let result = read_checked(&out);
+    assert_eq!(result.client.ok, 500);
+    assert!(result.cluster.is_none());
+
+    // Each peer's problem, in the result and in the summary.
+    for (node, url) in result.nodes.iter().zip(&peers) {
+        assert_eq!(&node.url, url);
+        assert_eq!(node.stats_error.as_deref(), Some("answered 404 Not Found"));
+    }
+    let problems: Vec<String> = peers
+        .iter()
+        .map(|url| format!("{url} answered 404 Not Found"))
+        .collect();
+    assert!(
+        summary.contains(&format!(
+            "cluster figures: absent: no node's /_stats could be read: {}",
+            problems.join("; ")
+        )),
+        "{summary}"
+    );
+    assert!(!summary.contains("give --peers"), "{summary}");
+
+    // The first line shows the target and what is known of it; the
+    // workload's settings are not passed off as the target's.
+    let first = summary.lines().next().unwrap();
+    assert!(
+        first.contains(&format!(
+            "target {target}  3 nodes given by --peers  replicas unknown  hash unknown  \
+             cache size unknown  singleflight unknown  hot cache unknown"
+        )),
+        "{first}"
+    );
+    assert!(!first.contains("0 nodes"), "{first}");
+    assert_eq!(
+        summary.lines().nth(1).unwrap(),
+        format!("peers  {}", peers.join("  "))
+    );
+    let settings = result.target_settings.expect("target settings");
+    assert_eq!(
+        (settings.nodes.value, settings.nodes.source),
+        (3, Source::Given)
+    );
+    for source in [
+        settings.replicas.source,
+        settings.hash.source,
+        settings.cache_bytes.source,
+        settings.singleflight.source,
+        settings.hot_cache.source,
+    ] {
+        assert_eq!(source, Source::Assumed);
+    }
+
+    // Without --peers: the target alone, its nodes unknown.
+    let bare = directory.join("bare.json");
+    let output = run(&[
+        "--workload",
+        "ci",
+        "--target",
+        &target,
+        "--requests",
+        "200",
+        "--warmup",
+        "0",
+        "--no-calibrate",
+        "--out",
+        bare.to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let summary = text(&output.stdout);
+    assert!(
+        summary.contains("cluster figures: absent (give --peers to read each node's /_stats)"),
+        "{summary}"
+    );
+    assert!(
+        summary
+            .lines()
+            .next()
+            .unwrap()
+            .contains("nodes unknown  replicas unknown"),
+        "{summary}"
+    );
+    let settings = read_checked(&bare).target_settings.unwrap();
+    assert_eq!(settings.nodes.source, Source::Assumed);
+    for (_, task) in nodes {
+        task.abort();
+    }
+}
