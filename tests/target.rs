@@ -166,6 +166,26 @@ fn peers_without_stats_are_named_and_the_targets_settings_marked_unknown() {
     );
     let settings = read_checked(&bare).target_settings.unwrap();
     assert_eq!(settings.nodes.source, Source::Assumed);
+    // compare lists what is known of each target among the differences.
+    let output = run(&[
+        "compare",
+        out.to_str().unwrap(),
+        bare.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let comparison: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let fields: Vec<&str> = comparison["differences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|difference| difference["field"].as_str())
+        .collect();
+    assert!(
+        fields.contains(&"target_settings.nodes.source"),
+        "{fields:?}"
+    );
     for (_, task) in nodes {
         task.abort();
     }

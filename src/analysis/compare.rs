@@ -382,6 +382,8 @@ pub fn compare(named: &[(String, RunResult)]) -> Comparison {
                 "workload": result.workload,
                 "machine": result.machine,
                 "tool": result.tool,
+                // A target's own settings, where its nodes reported them.
+                "target_settings": result.target_settings,
             });
             flatten("", &subject, &mut fields);
             fields
