@@ -85,8 +85,141 @@ const PALETTE: [&str; 10] = [
     "#7f7f7f", "#bcbd22",
 ];
 
-/// Dashes that tell series apart once the colours repeat.
-const DASHES: [&str; 3] = ["", "6 3", "2 3"];
+/// Dash patterns, one per series in turn (with the colours, ten series
+/// differ in both).
+const DASHES: [&str; 5] = ["", "7 3", "2 3", "9 3 2 3", "4 4"];
+
+/// Marker shapes, one per series in turn, so that series drawn at the
+/// same place stay told apart.
+const SHAPES: [Shape; 5] = [
+    Shape::Circle,
+    Shape::Square,
+    Shape::Triangle,
+    Shape::Diamond,
+    Shape::TriangleDown,
+];
+
+#[derive(Clone, Copy, Debug)]
+enum Shape {
+    Circle,
+    Square,
+    Triangle,
+    Diamond,
+    TriangleDown,
+}
+
+impl Shape {
+    /// The outline of the shape of radius `r` around (x, y), as SVG path
+    /// data.
+    fn path(self, x: f64, y: f64, r: f64) -> String {
+        match self {
+            Shape::Circle => format!(
+                "M{:.1},{y:.1}a{r:.1},{r:.1} 0 1,0 {:.1},0a{r:.1},{r:.1} 0 1,0 {:.1},0Z",
+                x - r,
+                2.0 * r,
+                -2.0 * r
+            ),
+            Shape::Square => format!(
+                "M{:.1},{:.1}h{:.1}v{:.1}h{:.1}Z",
+                x - r,
+                y - r,
+                2.0 * r,
+                2.0 * r,
+                -2.0 * r
+            ),
+            Shape::Triangle => format!(
+                "M{x:.1},{:.1}L{:.1},{:.1}L{:.1},{:.1}Z",
+                y - 1.2 * r,
+                x + 1.1 * r,
+                y + 0.8 * r,
+                x - 1.1 * r,
+                y + 0.8 * r
+            ),
+            Shape::Diamond => format!(
+                "M{x:.1},{:.1}L{:.1},{y:.1}L{x:.1},{:.1}L{:.1},{y:.1}Z",
+                y - 1.3 * r,
+                x + 1.3 * r,
+                y + 1.3 * r,
+                x - 1.3 * r
+            ),
+            Shape::TriangleDown => format!(
+                "M{x:.1},{:.1}L{:.1},{:.1}L{:.1},{:.1}Z",
+                y + 1.2 * r,
+                x + 1.1 * r,
+                y - 0.8 * r,
+                x - 1.1 * r,
+                y - 0.8 * r
+            ),
+        }
+    }
+}
+
+/// Two points this close, as shares of an axis, are drawn on top of each
+/// other (a pixel of the smallest plot).
+const SAME_PLACE: f64 = 1.0 / 300.0;
+
+/// Where a panel's series hide each other.
+struct Overlaps {
+    /// For each series and each of its points: how many later series
+    /// (drawn over it) have a point at the same place.
+    covered: Vec<Vec<usize>>,
+    /// For each series: the other series drawn at the same place at every
+    /// point (equal values, or within a pixel of each other).
+    same_as: Vec<Vec<usize>>,
+}
+
+impl Overlaps {
+    fn of(panel: &Panel, x_range: (f64, f64), y_range: (f64, f64)) -> Overlaps {
+        let place = |&(x, y): &(f64, f64)| {
+            (
+                unit(x, panel.x.scale, x_range),
+                unit(y, panel.y.scale, y_range),
+            )
+        };
+        let places: Vec<Vec<(f64, f64)>> = panel
+            .series
+            .iter()
+            .map(|series| series.points.iter().map(place).collect())
+            .collect();
+        let near = |a: (f64, f64), b: &(f64, f64)| {
+            (a.0 - b.0).abs() < SAME_PLACE && (a.1 - b.1).abs() < SAME_PLACE
+        };
+        let covers = |a: &[(f64, f64)], b: &[(f64, f64)]| {
+            a.iter()
+                .all(|&point| b.iter().any(|other| near(point, other)))
+        };
+        let covered = places
+            .iter()
+            .enumerate()
+            .map(|(index, points)| {
+                points
+                    .iter()
+                    .map(|&point| {
+                        places[index + 1..]
+                            .iter()
+                            .filter(|later| later.iter().any(|other| near(point, other)))
+                            .count()
+                    })
+                    .collect()
+            })
+            .collect();
+        let same_as = places
+            .iter()
+            .enumerate()
+            .map(|(index, points)| {
+                (0..places.len())
+                    .filter(|&other| {
+                        other != index
+                            && !points.is_empty()
+                            && covers(points, &places[other])
+                            && covers(&places[other], points)
+                    })
+                    .collect()
+            })
+            .collect();
+        Overlaps { covered, same_as }
+    }
+}
 
 fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
@@ -210,9 +343,10 @@ fn unit(value: f64, scale: Scale, range: (f64, f64)) -> f64 {
 /// Legend lines are this far apart.
 const LEGEND_STEP: f64 = 16.0;
 
-/// A panel's height: tall enough for its legend.
+/// A panel's height: tall enough for its legend, each entry with room for
+/// a note that it coincides with others.
 fn panel_height(panel: &Panel) -> f64 {
-    HEIGHT.max(TOP + 8.0 + panel.series.len() as f64 * LEGEND_STEP + BOTTOM)
+    HEIGHT.max(TOP + 8.0 + 2.0 * panel.series.len() as f64 * LEGEND_STEP + BOTTOM)
 }
 
 fn render_panel(out: &mut String, panel: &Panel, top: f64) {
@@ -303,26 +437,44 @@ fn render_panel(out: &mut String, panel: &Panel, top: f64) {
             escape(label)
         );
     }
-    // Lines, points and the legend.
+    // Lines, marks and the legend. A series drawn over others at the same
+    // place leaves them visible: each has its own dash and marker shape,
+    // and one that later series cover is drawn wider, its marks larger,
+    // so that it shows around them; the legend says which coincide.
+    let overlaps = Overlaps::of(panel, x_range, y_range);
+    let legend_x = LEFT + plot_width + 16.0;
+    let mut legend_y = top + TOP + 8.0;
     for (index, series) in panel.series.iter().enumerate() {
         let colour = PALETTE[index % PALETTE.len()];
-        let dash = DASHES[(index / PALETTE.len()) % DASHES.len()];
-        let points: Vec<String> = series
+        let dash = DASHES[index % DASHES.len()];
+        let shape = SHAPES[index % SHAPES.len()];
+        let drawn_over = overlaps.same_as[index]
+            .iter()
+            .filter(|&&other| other > index)
+            .count();
+        let width = 2.0 + 2.5 * drawn_over as f64;
+        let points: Vec<(f64, f64, usize)> = series
             .points
             .iter()
-            .filter(|(x, y)| x.is_finite() && y.is_finite())
-            .map(|&(x, y)| format!("{:.1},{:.1}", x_at(x), y_at(y)))
+            .zip(&overlaps.covered[index])
+            .filter(|((x, y), _)| x.is_finite() && y.is_finite())
+            .map(|(&(x, y), &covered)| (x_at(x), y_at(y), covered))
+            .collect();
+        let line: Vec<String> = points
+            .iter()
+            .map(|(x, y, _)| format!("{x:.1},{y:.1}"))
             .collect();
         let _ = writeln!(
             out,
-            r#"<polyline points="{}" fill="none" stroke="{colour}" stroke-width="2" stroke-dasharray="{dash}"/>"#,
-            points.join(" ")
+            r#"<polyline class="line s{index}" points="{}" fill="none" stroke="{colour}" stroke-width="{width:.1}" stroke-dasharray="{dash}"/>"#,
+            line.join(" ")
         );
-        for point in &points {
-            let (x, y) = point.split_once(',').unwrap_or(("0", "0"));
+        for &(x, y, covered) in &points {
+            let radius = 3.0 + 2.0 * covered as f64;
             let _ = writeln!(
                 out,
-                r#"<circle cx="{x}" cy="{y}" r="2.5" fill="{colour}"/>"#
+                r#"<path class="mark s{index}" d="{}" fill="{colour}" stroke="white" stroke-width="0.8"/>"#,
+                shape.path(x, y, radius)
             );
         }
         // Error bars: the interval of each point, capped at both ends, each
@@ -342,17 +494,32 @@ fn render_panel(out: &mut String, panel: &Panel, top: f64) {
                 x + 4.0
             );
         }
-        let legend_y = top + TOP + 8.0 + index as f64 * LEGEND_STEP;
-        {
-            let legend_x = LEFT + plot_width + 16.0;
+        let _ = writeln!(
+            out,
+            r#"<line x1="{legend_x:.1}" y1="{legend_y:.1}" x2="{:.1}" y2="{legend_y:.1}" stroke="{colour}" stroke-width="2" stroke-dasharray="{dash}"/><path class="legend-mark s{index}" d="{}" fill="{colour}" stroke="white" stroke-width="0.8"/><text x="{:.1}" y="{:.1}" font-size="11">{}</text>"#,
+            legend_x + 22.0,
+            shape.path(legend_x + 11.0, legend_y, 3.5),
+            legend_x + 28.0,
+            legend_y + 4.0,
+            escape(&legend_name(&series.name))
+        );
+        legend_y += LEGEND_STEP;
+        if !overlaps.same_as[index].is_empty() {
+            let others: Vec<String> = overlaps.same_as[index]
+                .iter()
+                .map(|&other| legend_name(&panel.series[other].name))
+                .collect();
             let _ = writeln!(
                 out,
-                r#"<line x1="{legend_x:.1}" y1="{legend_y:.1}" x2="{:.1}" y2="{legend_y:.1}" stroke="{colour}" stroke-width="2" stroke-dasharray="{dash}"/><text x="{:.1}" y="{:.1}" font-size="11">{}</text>"#,
-                legend_x + 22.0,
+                r##"<text class="coincides s{index}" x="{:.1}" y="{:.1}" font-size="10" fill="#555">{}</text>"##,
                 legend_x + 28.0,
-                legend_y + 4.0,
-                escape(&legend_name(&series.name))
+                legend_y + 2.0,
+                escape(&legend_name(&format!(
+                    "coincides with {}",
+                    others.join(", ")
+                )))
             );
+            legend_y += LEGEND_STEP;
         }
     }
 }
@@ -756,7 +923,7 @@ mod tests {
         assert!(svg.starts_with("<svg"));
         assert!(svg.trim_end().ends_with("</svg>"));
         assert_eq!(svg.matches("<polyline").count(), 4);
-        assert_eq!(svg.matches("<circle").count(), 10);
+        assert_eq!(svg.matches(r#"class="mark"#).count(), 10);
         // One error bar per interval given (two panels of two), none for
         // the series without.
         assert_eq!(svg.matches(r#"class="bar""#).count(), 4);
@@ -765,6 +932,76 @@ mod tests {
         assert!(!svg.contains("NaN"));
         // Log ticks at powers of ten over the data.
         assert!(svg.contains(">100</text>"));
+    }
+
+    #[test]
+    fn series_with_equal_values_stay_visible_and_the_legend_says_they_coincide() {
+        let line = |name: &str, ys: [f64; 3]| Series {
+            name: name.to_owned(),
+            points: vec![(1.0, ys[0]), (10.0, ys[1]), (100.0, ys[2])],
+            bars: Vec::new(),
+        };
+        // The 50-replica line would vanish behind the 1000-replica one.
+        let panel = Panel {
+            title: "loads".to_owned(),
+            x: Axis::auto("cache", Scale::Log),
+            y: Axis::auto("loads / request", Scale::Linear),
+            series: vec![
+                line("10 replicas", [0.5, 0.4, 0.3]),
+                line("50 replicas", [0.25, 0.25, 0.25]),
+                line("1000 replicas", [0.25, 0.25, 0.25]),
+                line("1 replica", [0.6, 0.25, 0.1]),
+            ],
+            markers: Vec::new(),
+        };
+        let svg = render(std::slice::from_ref(&panel));
+        let attribute = |element: &str, name: &str| -> String {
+            let start = element.find(&format!("{name}=\"")).unwrap() + name.len() + 2;
+            element[start..].split('"').next().unwrap().to_owned()
+        };
+        let lines: Vec<&str> = svg.lines().filter(|l| l.starts_with("<polyline")).collect();
+        assert_eq!(lines.len(), 4);
+        // One mark per series and point.
+        for index in 0..4 {
+            assert_eq!(svg.matches(&format!(r#"class="mark s{index}""#)).count(), 3);
+        }
+        // Every series has its own dash pattern and marker shape.
+        let dashes: std::collections::BTreeSet<String> = lines
+            .iter()
+            .map(|line| attribute(line, "stroke-dasharray"))
+            .collect();
+        assert_eq!(dashes.len(), 4);
+        let shape_of = |index: usize| {
+            let legend = svg
+                .lines()
+                .find(|l| l.contains(&format!(r#"class="legend-mark s{index}""#)))
+                .unwrap();
+            let d = attribute(&legend[legend.find("<path").unwrap()..], "d");
+            // The path's commands, without the coordinates.
+            d.chars()
+                .filter(char::is_ascii_alphabetic)
+                .collect::<String>()
+        };
+        let shapes: std::collections::BTreeSet<String> = (0..4).map(shape_of).collect();
+        assert_eq!(shapes.len(), 4, "{shapes:?}");
+        // The covered line is drawn wider than the one over it, and its
+        // marks larger, so it shows around it.
+        assert!(attribute(lines[1], "stroke-width").parse::<f64>().unwrap() > 2.0);
+        assert_eq!(attribute(lines[2], "stroke-width"), "2.0");
+        let overlaps = Overlaps::of(&panel, (1.0, 100.0), (0.0, 0.6));
+        // 1 replica meets them at the middle point only: there the marks
+        // under it are enlarged once more, and its line coincides with
+        // neither.
+        assert_eq!(overlaps.covered[1], [1, 2, 1]);
+        assert_eq!(overlaps.covered[2], [0, 1, 0]);
+        assert_eq!(overlaps.covered[3], [0, 0, 0]);
+        assert_eq!(overlaps.covered[0], [0, 0, 0]);
+        assert_eq!(overlaps.same_as, [vec![], vec![2], vec![1], vec![]]);
+        // The legend says which coincide, and only those.
+        assert!(svg.contains(r#"class="coincides s1""#));
+        assert!(svg.contains("coincides with 1000 replicas"));
+        assert!(svg.contains("coincides with 50 replicas"));
+        assert_eq!(svg.matches(r#"class="coincides"#).count(), 2);
     }
 
     #[test]
