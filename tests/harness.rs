@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{free_ports, read_checked, run, scratch, text, Servers};
+use common::{free_ports, read_checked, run, run_target, scratch, text, Servers};
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -392,21 +392,7 @@ fn serve_mode_answers_the_source_documents_demo_and_target_runs_read_its_nodes()
         .collect();
     let target = format!("http://localhost:{api_port}/api");
     let out = directory.join("target.json");
-    let output = run(&[
-        "--workload",
-        "ci",
-        "--target",
-        &target,
-        "--peers",
-        &peers.join(","),
-        "--requests",
-        "3000",
-        "--warmup",
-        "0",
-        "--out",
-        out.to_str().unwrap(),
-        "--no-calibrate",
-    ]);
+    let output = run_target(&target, &peers, 3000, &out);
     assert!(output.status.success(), "{}", text(&output.stderr));
     let result = read_checked(&out);
     assert_eq!(result.mode, Mode::Target);
@@ -477,19 +463,7 @@ fn serve_mode_answers_the_source_documents_demo_and_target_runs_read_its_nodes()
 
     // Without --peers the cluster figures are marked absent.
     let bare = directory.join("bare.json");
-    let output = run(&[
-        "--workload",
-        "ci",
-        "--target",
-        &target,
-        "--requests",
-        "500",
-        "--warmup",
-        "0",
-        "--out",
-        bare.to_str().unwrap(),
-        "--no-calibrate",
-    ]);
+    let output = run_target(&target, &[], 500, &bare);
     assert!(output.status.success(), "{}", text(&output.stderr));
     let result = read_checked(&bare);
     assert!(result.cluster.is_none());

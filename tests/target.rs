@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{read_checked, run, scratch, text};
+use common::{read_checked, run, run_target, scratch, text};
 use geecache_bench::harness::report::Source;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -66,21 +66,7 @@ fn peers_without_stats_are_named_and_the_targets_settings_marked_unknown() {
     let target = format!("{}/api", peers[0]);
     let directory = scratch("target-foreign");
     let out = directory.join("foreign.json");
-    let output = run(&[
-        "--workload",
-        "ci",
-        "--target",
-        &target,
-        "--peers",
-        &peers.join(","),
-        "--requests",
-        "500",
-        "--warmup",
-        "0",
-        "--no-calibrate",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let output = run_target(&target, &peers, 500, &out);
     assert!(output.status.success(), "{}", text(&output.stderr));
     let summary = text(&output.stdout);
     let result = read_checked(&out);
@@ -137,19 +123,7 @@ fn peers_without_stats_are_named_and_the_targets_settings_marked_unknown() {
 
     // Without --peers: the target alone, its nodes unknown.
     let bare = directory.join("bare.json");
-    let output = run(&[
-        "--workload",
-        "ci",
-        "--target",
-        &target,
-        "--requests",
-        "200",
-        "--warmup",
-        "0",
-        "--no-calibrate",
-        "--out",
-        bare.to_str().unwrap(),
-    ]);
+    let output = run_target(&target, &[], 200, &bare);
     assert!(output.status.success(), "{}", text(&output.stderr));
     let summary = text(&output.stdout);
     assert!(

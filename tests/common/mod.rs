@@ -254,6 +254,32 @@ pub fn run_workload(
     read_checked(&out)
 }
 
+/// A `ci` run of `requests` requests (no warm-up, no calibration) against
+/// `target`, reading `peers` (none: no --peers), its result to `out`.
+pub fn run_target(
+    target: &str,
+    peers: &[String],
+    requests: u32,
+    out: &std::path::Path,
+) -> std::process::Output {
+    let requests = requests.to_string();
+    let peers = peers.join(",");
+    let mut args = vec!["--workload", "ci", "--target", target];
+    if !peers.is_empty() {
+        args.extend(["--peers", &peers]);
+    }
+    args.extend([
+        "--requests",
+        &requests,
+        "--warmup",
+        "0",
+        "--no-calibrate",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    run(&args)
+}
+
 /// Ports free a moment ago on 127.0.0.1.
 pub fn free_ports(count: usize) -> Vec<u16> {
     let listeners: Vec<_> = (0..count)
