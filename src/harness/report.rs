@@ -9,7 +9,7 @@ use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
 use crate::geecache::stats::CacheStats;
-use crate::geecache::stats::{GroupSettings, GroupStatsSnapshot};
+use crate::geecache::stats::{GroupReport, GroupSettings, GroupStatsSnapshot};
 use crate::geecache::{HashKind, NodeStats};
 use crate::harness::cluster::Faults;
 use crate::harness::driver::{new_histogram, ClientInterval, ErrorCounts, StopReason};
@@ -503,13 +503,7 @@ impl TargetSettings {
     ) -> TargetSettings {
         let groups: Vec<GroupSettings> = readings
             .iter()
-            .filter_map(|stats| {
-                stats
-                    .groups
-                    .get(crate::harness::cluster::GROUP)
-                    .or_else(|| stats.groups.values().next())
-                    .and_then(|report| report.settings)
-            })
+            .filter_map(|stats| harness_group(stats)?.settings)
             .collect();
         let rings = |value: fn(&NodeStats) -> usize| -> Vec<usize> {
             readings.iter().map(|stats| value(stats)).collect()
@@ -717,13 +711,17 @@ pub struct NodeFigures {
     pub stats_error: Option<String>,
 }
 
-/// The group figures of a node: the harness's group, or its only one.
-pub fn group_of(stats: &NodeStats) -> Option<(GroupStatsSnapshot, CacheStats)> {
+/// A node's group: the harness's, or its only one.
+fn harness_group(stats: &NodeStats) -> Option<&GroupReport> {
     stats
         .groups
         .get(crate::harness::cluster::GROUP)
         .or_else(|| stats.groups.values().next())
-        .map(|report| (report.stats, report.main_cache))
+}
+
+/// The group figures of a node: the harness's group, or its only one.
+pub fn group_of(stats: &NodeStats) -> Option<(GroupStatsSnapshot, CacheStats)> {
+    harness_group(stats).map(|report| (report.stats, report.main_cache))
 }
 
 impl NodeFigures {
@@ -1505,7 +1503,6 @@ pub(crate) mod tests {
 
     #[test]
     fn a_targets_settings_are_observed_where_a_node_reported_them() {
-        use crate::geecache::stats::{GroupReport, GroupSettings};
         let workload = crate::harness::workload::parse("{}", "test", "test").unwrap();
         let node = |replicas: usize, settings: Option<GroupSettings>| {
             let mut stats = NodeStats {

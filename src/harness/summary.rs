@@ -135,14 +135,6 @@ fn unread(result: &RunResult) -> String {
     }
 }
 
-/// A hash's name as the workload spells it.
-fn hash_name(hash: crate::geecache::HashKind) -> String {
-    serde_json::to_value(hash)
-        .ok()
-        .and_then(|value| value.as_str().map(str::to_owned))
-        .unwrap_or_default()
-}
-
 /// The first lines of a target run's summary: the target, its nodes, and
 /// its settings where the nodes' `/_stats` reported them (`unknown`
 /// elsewhere: the workload's values are not the target's).
@@ -168,7 +160,11 @@ fn target_lines(result: &RunResult, settings: &TargetSettings) -> String {
             format!("{} replicas", settings.replicas.value),
             "replicas"
         ),
-        known(settings.hash.source, hash_name(settings.hash.value), "hash"),
+        known(
+            settings.hash.source,
+            settings.hash.value.to_string(),
+            "hash"
+        ),
         known(
             settings.cache_bytes.source,
             format!("{}/node", settings.cache_bytes.value),
@@ -218,7 +214,7 @@ pub fn summary(result: &RunResult, path: Option<&Path>) -> String {
                 workload.name,
                 result.nodes.len(),
                 cluster.replicas,
-                hash_name(cluster.hash),
+                cluster.hash,
                 cluster.cache_bytes,
                 if cluster.singleflight { "on" } else { "off" },
                 result.machine.profile,
