@@ -619,5 +619,7 @@ mod tests {
         assert_eq!(show_figure("throughput_rps", Some(50429.4)), "50429");
         assert_eq!(show_figure("load_imbalance", Some(1.2345)), "1.234");
         assert_eq!(show_figure("p99_us", None), "-");
+        assert_eq!(show_figure("p99_over_two_hop", Some(1.5)), "1.50x");
+        assert_eq!(show_figure("service_p99_over_two_hop", Some(0.5)), "0.50x");
     }
 }

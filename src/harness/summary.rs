@@ -24,7 +24,7 @@ pub fn show_figure(key: &str, value: Option<f64>) -> String {
     match value {
         None => "-".to_owned(),
         Some(value) if key == "limit_fraction" => format!("{:.1}%", value * 100.0),
-        Some(value) if key == "p99_over_two_hop" => format!("{value:.2}x"),
+        Some(value) if key.ends_with("p99_over_two_hop") => format!("{value:.2}x"),
         Some(value) if key.ends_with("_ratio") || key.ends_with("_share") => {
             format!("{:.2}%", value * 100.0)
         }
