@@ -40,8 +40,10 @@
 //!   cluster and node figures from the counters of [`harness::run`]),
 //!   [`harness::latency`] (percentiles) or [`harness::reference`] (the
 //!   calibration and the limit fraction); an event's cost from the series,
-//!   in `harness::report::costs`. The headline figures `compare`,
-//!   `check` and `sweep` use are named in `analysis::compare::metrics`.
+//!   in `harness::report::costs`. The headline figures that the trials
+//!   table, `compare`, `check` and `sweep` show are each one entry of
+//!   [`harness::registry`]: key, label, unit, format, direction, timed or
+//!   counted, and the gate's threshold.
 
 pub mod analysis;
 pub mod cli;

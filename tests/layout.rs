@@ -236,6 +236,11 @@ fn no_two_modules_import_each_other() {
         "the reader found too few modules: {graph:?}"
     );
     assert!(graph["commands::run"].contains("harness::run"));
+    // The gate and the sweep read figures from the registry, not compare.
+    for reader in ["analysis::check", "analysis::sweep"] {
+        assert!(graph[reader].contains("harness::registry"), "{reader}");
+        assert!(!graph[reader].contains("analysis::compare"), "{reader}");
+    }
     if let Some(cycle) = find_cycle(&graph) {
         panic!("import circle: {}", cycle.join(" -> "));
     }
@@ -273,4 +278,115 @@ fn the_harness_reads_no_results_and_runs_no_commands() {
             );
         }
     }
+}
+
+/// The string literals of Rust source text (comments skipped; plain,
+/// byte and raw strings), roughly as the compiler reads them.
+fn string_literals(text: &str) -> Vec<String> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut literals = Vec::new();
+    let mut at = 0;
+    while at < chars.len() {
+        match chars[at] {
+            '/' if chars.get(at + 1) == Some(&'/') => {
+                while at < chars.len() && chars[at] != '\n' {
+                    at += 1;
+                }
+            }
+            // A character literal: '"' is no string.
+            '\'' if chars.get(at + 2) == Some(&'\'') => at += 3,
+            '\'' if chars.get(at + 1) == Some(&'\\') && chars.get(at + 3) == Some(&'\'') => at += 4,
+            'r' if matches!(chars.get(at + 1), Some('#' | '"'))
+                && (at == 0 || !(chars[at - 1].is_alphanumeric() || chars[at - 1] == '_')) =>
+            {
+                let hashes = chars[at + 1..].iter().take_while(|&&c| c == '#').count();
+                let start = at + 1 + hashes;
+                if chars.get(start) != Some(&'"') {
+                    at += 1;
+                    continue;
+                }
+                let close: String = std::iter::once('"')
+                    .chain(std::iter::repeat_n('#', hashes))
+                    .collect();
+                let rest: String = chars[start + 1..].iter().collect();
+                let end = rest.find(&close).unwrap_or(rest.len());
+                literals.push(rest[..end].to_owned());
+                at = start + 1 + rest[..end].chars().count() + close.chars().count();
+            }
+            '"' => {
+                let mut literal = String::new();
+                at += 1;
+                while at < chars.len() && chars[at] != '"' {
+                    if chars[at] == '\\' {
+                        at += 1;
+                    }
+                    if let Some(&c) = chars.get(at) {
+                        literal.push(c);
+                    }
+                    at += 1;
+                }
+                literals.push(literal);
+                at += 1;
+            }
+            _ => at += 1,
+        }
+    }
+    literals
+}
+
+/// Whether `word` occurs in `text` with no letter, digit or `_` on either
+/// side.
+fn has_word(text: &str, word: &str) -> bool {
+    let is_word = |c: char| c.is_alphanumeric() || c == '_';
+    text.match_indices(word).any(|(at, _)| {
+        !text[..at].chars().next_back().is_some_and(is_word)
+            && !text[at + word.len()..].chars().next().is_some_and(is_word)
+    })
+}
+
+#[test]
+fn the_literal_reader_finds_plain_raw_and_escaped_strings() {
+    let text = "let a = \"p99_us\"; // \"in a comment\"\n\
+                let b = r#\"{\"limit_fraction\": 1}\"#; let c = '\"'; let d = \"x\\\"y\";";
+    assert_eq!(
+        string_literals(text),
+        ["p99_us", "{\"limit_fraction\": 1}", "x\"y"]
+    );
+    assert!(has_word("a,limit_fraction,b", "limit_fraction"));
+    assert!(!has_word("throughput_rps_low", "throughput_rps"));
+}
+
+#[test]
+fn no_file_but_the_registry_names_a_figure_key() {
+    use geecache_bench::harness::registry::{EVENT_FIGURES, FIGURES};
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    sources(&src, &src, &mut files);
+    // An event's `errors` is a plain word too common to look for.
+    let keys: Vec<&str> = FIGURES
+        .iter()
+        .chain(EVENT_FIGURES.iter())
+        .map(|figure| figure.key)
+        .filter(|key| key.contains('_'))
+        .collect();
+    assert!(keys.len() >= 20, "{keys:?}");
+    let mut named = Vec::new();
+    for file in &files {
+        if file == Path::new("harness/registry.rs") {
+            continue;
+        }
+        let text = std::fs::read_to_string(src.join(file)).unwrap();
+        for literal in string_literals(&text) {
+            for key in &keys {
+                if has_word(&literal, key) {
+                    named.push(format!("{}: {key} in {literal:?}", file.display()));
+                }
+            }
+        }
+    }
+    assert!(
+        named.is_empty(),
+        "figure keys named outside harness/registry.rs:\n{}",
+        named.join("\n")
+    );
 }

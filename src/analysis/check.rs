@@ -6,52 +6,28 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-
-use crate::units::{self, TableStyle};
 use std::path::Path;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-use crate::analysis::compare::{self, show_figure, Better, Metric, Nature};
+use crate::analysis::differences;
+use crate::harness::registry::{self, Better, Figure, Nature, Threshold, FIGURES};
 use crate::harness::report::RunResult;
 use crate::stats::Change;
+use crate::units::{self, TableStyle};
 
-/// How much worse a figure may get: the larger of `relative` times the
-/// baseline's value and `absolute`.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Threshold {
-    /// A share of the baseline's value (0.05 is 5%).
-    #[serde(default)]
-    pub relative: f64,
-    /// An amount in the figure's unit.
-    #[serde(default)]
-    pub absolute: f64,
-}
-
-/// The figures `check` compares, with their default thresholds.
+/// The figures `check` compares, with their default thresholds: those the
+/// registry gates.
 pub fn default_thresholds() -> BTreeMap<String, Threshold> {
-    let threshold = |relative, absolute| Threshold { relative, absolute };
-    [
-        ("error_ratio", threshold(0.0, 0.001)),
-        ("api_hit_ratio", threshold(0.0, 0.02)),
-        ("cluster_hit_ratio", threshold(0.0, 0.02)),
-        ("peer_fetch_ratio", threshold(0.0, 0.02)),
-        ("slowdb_loads_per_request", threshold(0.02, 0.0005)),
-        ("duplicate_loads", threshold(0.10, 5.0)),
-        ("load_imbalance", threshold(0.05, 0.0)),
-        ("ring_imbalance", threshold(0.0, 1e-9)),
-        ("limit_fraction", threshold(0.35, 0.0)),
-        ("p99_over_two_hop", threshold(1.0, 0.0)),
-        ("service_p99_over_two_hop", threshold(1.0, 0.0)),
-    ]
-    .into_iter()
-    .map(|(key, threshold)| (key.to_owned(), threshold))
-    .collect()
+    FIGURES
+        .iter()
+        .filter_map(|figure| Some((figure.key.to_owned(), figure.gate?)))
+        .collect()
 }
 
 /// Reads thresholds from a JSON object of figure name to
-/// `{"relative": R, "absolute": A}`, over the defaults.
+/// `{"relative": R, "absolute": A}`, over the defaults; a figure the gate
+/// does not compare by default is compared when given a threshold.
 pub fn read_thresholds(path: &Path) -> Result<BTreeMap<String, Threshold>, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|error| format!("cannot read thresholds {}: {error}", path.display()))?;
@@ -59,8 +35,8 @@ pub fn read_thresholds(path: &Path) -> Result<BTreeMap<String, Threshold>, Strin
         serde_json::from_str(&text).map_err(|error| format!("{}: {error}", path.display()))?;
     let mut thresholds = default_thresholds();
     for (key, threshold) in given {
-        if !thresholds.contains_key(&key) {
-            let known: Vec<&str> = thresholds.keys().map(String::as_str).collect();
+        if registry::find(&key).is_none() {
+            let known: Vec<&str> = FIGURES.iter().map(|figure| figure.key).collect();
             return Err(format!(
                 "{}: unknown figure {key:?}: known figures are {}",
                 path.display(),
@@ -78,26 +54,15 @@ pub fn read_thresholds(path: &Path) -> Result<BTreeMap<String, Threshold>, Strin
     Ok(thresholds)
 }
 
-/// The timed figures `check` compares: those divided by the calibration,
-/// so a slower or faster machine does not move them much. An open loop's
-/// p99 is from the intended send; its service time's, from the actual one.
-const CHECKED_TIMED: [&str; 3] = [
-    "limit_fraction",
-    "p99_over_two_hop",
-    "service_p99_over_two_hop",
-];
-
-/// The figures of a result that `check` compares: the counted ones, then
-/// the timed ones divided by the calibration.
-pub fn checked_figures(result: &RunResult) -> Vec<Metric> {
-    let (counted, timed): (Vec<Metric>, Vec<Metric>) = compare::metrics(result)
+/// The figures of a result that `check` shows: the counted ones, then the
+/// timed ones, in the registry's order. Those without a threshold are
+/// shown, not gated: the timed ones divided by the calibration are gated
+/// by default, so a slower or faster machine does not move them much.
+pub fn checked_figures(result: &RunResult) -> Vec<registry::Reading> {
+    let (counted, timed): (Vec<_>, Vec<_>) = registry::readings(result)
         .into_iter()
-        .partition(|metric| metric.nature == Nature::Counted);
-    let mut figures = counted;
-    for key in CHECKED_TIMED {
-        figures.extend(timed.iter().filter(|metric| metric.key == key).cloned());
-    }
-    figures
+        .partition(|reading| reading.figure.nature() == Nature::Counted);
+    counted.into_iter().chain(timed).collect()
 }
 
 /// What `check` concluded about one figure.
@@ -112,6 +77,8 @@ pub enum Verdict {
     Regression,
     /// One of the results lacks the figure.
     Skipped,
+    /// No threshold: shown, not compared.
+    NotGated,
 }
 
 /// One figure's line in the report.
@@ -121,14 +88,20 @@ pub struct Line {
     pub key: &'static str,
     /// What people read.
     pub label: &'static str,
+    /// Its unit.
+    pub unit: &'static str,
+    /// The figure in the registry: how its values are written.
+    #[serde(skip)]
+    pub figure: &'static Figure,
     /// Counted or timed.
     pub nature: Nature,
     /// The baseline's value.
     pub baseline: Option<f64>,
     /// The new value.
     pub value: Option<f64>,
-    /// How much worse it may get, in the figure's unit.
-    pub allowed: f64,
+    /// How much worse it may get, in the figure's unit; `null` where no
+    /// threshold gates it.
+    pub allowed: Option<f64>,
     /// A timed figure's trials: the baseline's and the new result's.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub trials: Option<[usize; 2]>,
@@ -152,12 +125,7 @@ pub struct Outcome {
 
 /// Why two results cannot be checked against each other.
 pub fn incomparable(baseline: &RunResult, result: &RunResult) -> Option<String> {
-    let comparison = compare::compare(&[
-        ("baseline".to_owned(), baseline.clone()),
-        ("result".to_owned(), result.clone()),
-    ]);
-    let differing: Vec<String> = comparison
-        .differences
+    let differing: Vec<String> = differences::between([baseline, result])
         .iter()
         .filter(|difference| {
             difference.field.starts_with("workload.") || difference.field == "mode"
@@ -187,17 +155,16 @@ pub fn check(
     let lines: Vec<Line> = checked_figures(result)
         .into_iter()
         .zip(base_figures)
-        .map(|(figure, base)| {
-            let threshold = thresholds.get(figure.key).copied().unwrap_or(Threshold {
-                relative: 0.0,
-                absolute: 0.0,
-            });
-            let timed = figure.nature == Nature::Timed;
+        .map(|(reading, base)| {
+            let figure = reading.figure;
+            let threshold = thresholds.get(figure.key).copied();
+            let timed = figure.nature() == Nature::Timed;
             let change = timed
-                .then(|| crate::stats::change(&base.trials, &figure.trials))
+                .then(|| crate::stats::change(&base.trials, &reading.trials))
                 .flatten();
-            let (verdict, allowed) = match (base.value, figure.value) {
-                (Some(base_value), Some(value)) => {
+            let (verdict, allowed) = match (base.value, reading.value, threshold) {
+                (Some(_), Some(_), None) => (Verdict::NotGated, None),
+                (Some(base_value), Some(value), Some(threshold)) => {
                     let allowed = (threshold.relative * base_value.abs()).max(threshold.absolute);
                     // How much worse, at best and at worst: the ends of the
                     // change's interval where there is one, else the
@@ -223,18 +190,20 @@ pub fn check(
                     } else {
                         Verdict::Ok
                     };
-                    (verdict, allowed)
+                    (verdict, Some(allowed))
                 }
-                _ => (Verdict::Skipped, 0.0),
+                _ => (Verdict::Skipped, None),
             };
             Line {
                 key: figure.key,
                 label: figure.label,
-                nature: figure.nature,
+                unit: figure.unit,
+                figure,
+                nature: figure.nature(),
                 baseline: base.value,
-                value: figure.value,
+                value: reading.value,
                 allowed,
-                trials: timed.then_some([base.trials.len(), figure.trials.len()]),
+                trials: timed.then_some([base.trials.len(), reading.trials.len()]),
                 change,
                 verdict,
             }
@@ -262,11 +231,9 @@ pub fn table(outcome: &Outcome, style: TableStyle) -> String {
         "verdict".to_owned(),
     ]];
     for line in &outcome.lines {
-        let allowed = if line.key.ends_with("_ratio") {
-            format!("{:.2} points", line.allowed * 100.0)
-        } else {
-            format!("{:.4}", line.allowed)
-        };
+        let allowed = line
+            .allowed
+            .map_or_else(String::new, |allowed| line.figure.show_amount(allowed));
         rows.push([
             line.label.to_owned(),
             match line.nature {
@@ -274,8 +241,8 @@ pub fn table(outcome: &Outcome, style: TableStyle) -> String {
                 Nature::Timed => "timed",
             }
             .to_owned(),
-            show_figure(line.key, line.baseline),
-            show_figure(line.key, line.value),
+            line.figure.show(line.baseline),
+            line.figure.show(line.value),
             allowed,
             change_cell(line),
             match line.verdict {
@@ -283,6 +250,7 @@ pub fn table(outcome: &Outcome, style: TableStyle) -> String {
                 Verdict::Better => "better",
                 Verdict::Regression => "REGRESSION",
                 Verdict::Skipped => "skipped (not in both)",
+                Verdict::NotGated => "not gated",
             }
             .to_owned(),
         ]);
@@ -327,7 +295,10 @@ fn change_cell(line: &Line) -> String {
 mod tests {
     use super::*;
     use crate::harness::reference::{Calibration, LoadFigures};
-    use crate::harness::report::{tests::sample, TimedFigures, Trial};
+    use crate::harness::registry::{
+        timed_figures, API_HIT_RATIO, LIMIT_FRACTION, P99_OVER_TWO_HOP, SERVICE_P99_OVER_TWO_HOP,
+    };
+    use crate::harness::report::{tests::sample, Trial};
 
     /// A result whose trials reached these fractions of the loopback limit.
     fn with_trials(fractions: &[f64]) -> RunResult {
@@ -354,7 +325,7 @@ mod tests {
                 ..Trial::of(&result)
             })
             .collect();
-        result.timed = Some(TimedFigures::of(&result.trials));
+        result.timed = Some(timed_figures(&result.trials));
         result
     }
 
@@ -362,7 +333,7 @@ mod tests {
         check(baseline, result, &default_thresholds())
             .lines
             .into_iter()
-            .find(|line| line.key == "limit_fraction")
+            .find(|line| line.figure == &LIMIT_FRACTION)
             .unwrap()
     }
 
@@ -411,8 +382,8 @@ mod tests {
             .iter()
             .map(|line| line.key)
             .collect();
-        assert!(keys.contains(&"p99_over_two_hop"), "{keys:?}");
-        assert!(!keys.contains(&"service_p99_over_two_hop"), "{keys:?}");
+        assert!(keys.contains(&P99_OVER_TWO_HOP.key), "{keys:?}");
+        assert!(!keys.contains(&SERVICE_P99_OVER_TWO_HOP.key), "{keys:?}");
         // Open loops: the service p99 over the two-hop p99 (100 us) is a
         // figure of its own; service times three times slower regress
         // although the latency from the intended send stayed the same.
@@ -423,29 +394,29 @@ mod tests {
                 service.p99 = service_p99;
                 trial.service_time_us = Some(service);
             }
-            result.timed = Some(TimedFigures::of(&result.trials));
+            result.timed = Some(timed_figures(&result.trials));
             result
         };
         let outcome = check(&open(100), &open(300), &default_thresholds());
-        let line = |key: &str| {
+        let line = |figure: &Figure| {
             outcome
                 .lines
                 .iter()
-                .find(|line| line.key == key)
+                .find(|line| line.figure == figure)
                 .unwrap()
                 .clone()
         };
-        let service = line("service_p99_over_two_hop");
+        let service = line(&SERVICE_P99_OVER_TWO_HOP);
         assert_eq!((service.baseline, service.value), (Some(1.0), Some(3.0)));
         assert_eq!(service.verdict, Verdict::Regression);
-        assert_eq!(line("p99_over_two_hop").verdict, Verdict::Ok);
+        assert_eq!(line(&P99_OVER_TWO_HOP).verdict, Verdict::Ok);
         assert_eq!(outcome.regressions, 1);
         // A closed-loop baseline against an open-loop result: skipped.
         let mixed = check(&closed, &open(100), &default_thresholds());
         let skipped = mixed
             .lines
             .iter()
-            .find(|line| line.key == "service_p99_over_two_hop")
+            .find(|line| line.figure == &SERVICE_P99_OVER_TWO_HOP)
             .unwrap();
         assert_eq!(skipped.verdict, Verdict::Skipped);
     }
@@ -456,19 +427,20 @@ mod tests {
             std::env::temp_dir().join(format!("geecache-thresholds-{}", std::process::id()));
         std::fs::create_dir_all(&directory).unwrap();
         let path = directory.join("t.json");
-        std::fs::write(&path, r#"{"limit_fraction": {"relative": 0.5}}"#).unwrap();
+        let limit = LIMIT_FRACTION.key;
+        std::fs::write(&path, format!(r#"{{"{limit}": {{"relative": 0.5}}}}"#)).unwrap();
         let thresholds = read_thresholds(&path).unwrap();
-        assert_eq!(thresholds["limit_fraction"].relative, 0.5);
+        assert_eq!(thresholds[limit].relative, 0.5);
         assert_eq!(
-            thresholds["api_hit_ratio"],
-            default_thresholds()["api_hit_ratio"]
+            thresholds[API_HIT_RATIO.key],
+            default_thresholds()[API_HIT_RATIO.key]
         );
         std::fs::write(&path, r#"{"speed": {"relative": 0.5}}"#).unwrap();
         let error = read_thresholds(&path).unwrap_err();
         assert!(error.contains("unknown figure \"speed\""), "{error}");
-        std::fs::write(&path, r#"{"limit_fraction": {"relative": -1}}"#).unwrap();
+        std::fs::write(&path, format!(r#"{{"{limit}": {{"relative": -1}}}}"#)).unwrap();
         assert!(read_thresholds(&path).unwrap_err().contains("0 or more"));
-        std::fs::write(&path, r#"{"limit_fraction": {"percent": 5}}"#).unwrap();
+        std::fs::write(&path, format!(r#"{{"{limit}": {{"percent": 5}}}}"#)).unwrap();
         assert!(read_thresholds(&path)
             .unwrap_err()
             .contains("unknown field"));

@@ -7,7 +7,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::analysis::compare;
+use crate::analysis::differences;
+use crate::harness::registry::one_trial;
 use crate::harness::report::{
     self, group_of, ClusterFigures, IntervalFigures, Mode, NodeFigures, RunResult,
 };
@@ -70,11 +71,13 @@ fn check(named: &[(String, RunResult)]) -> Result<(), MergeError> {
             ));
         }
     }
-    let comparison = compare::compare(named);
-    if comparison.different_workloads {
+    let workload = differences::of_workload(&differences::between(
+        named.iter().map(|(_, result)| result),
+    ));
+    if !workload.is_empty() {
         return refuse(format!(
             "the results ran different workloads ({})",
-            comparison.workload_differences.join(", ")
+            workload.join(", ")
         ));
     }
     Ok(())
@@ -194,7 +197,7 @@ pub fn merge(named: &[(String, RunResult)]) -> Result<RunResult, MergeError> {
     merged.calibration = None;
     merged.merged_from = named.iter().map(|(name, _)| name.clone()).collect();
     merged.trials = Vec::new();
-    Ok(merged.as_one_trial())
+    Ok(one_trial(merged))
 }
 
 /// The drivers' series on one wall-clock grid of the workload's interval

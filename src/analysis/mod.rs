@@ -6,6 +6,7 @@
 
 pub mod check;
 pub mod compare;
+pub mod differences;
 pub mod grid;
 pub mod merge;
 pub mod plot;

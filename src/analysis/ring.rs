@@ -9,6 +9,7 @@ use crate::analysis::grid::in_parallel;
 use crate::geecache::{HashKind, HashRing};
 use crate::harness::cluster::ring_name;
 use crate::harness::events::{key_moves, keys_owned};
+use crate::harness::registry::max_over_mean;
 use crate::units::align;
 
 /// One ring to examine.
@@ -55,20 +56,6 @@ pub struct RingReport {
     pub ring_share_max: f64,
     /// Each node.
     pub per_node: Vec<NodeShare>,
-}
-
-/// The largest value over the mean.
-pub fn max_over_mean(values: &[f64]) -> f64 {
-    if values.is_empty() {
-        return 0.0;
-    }
-    let mean = values.iter().sum::<f64>() / values.len() as f64;
-    let max = values.iter().copied().fold(f64::MIN, f64::max);
-    if mean > 0.0 {
-        max / mean
-    } else {
-        0.0
-    }
 }
 
 /// Builds the ring a run would build and places `keys` keys on it.
@@ -365,13 +352,6 @@ pub fn table(reports: &[RingReport], detail: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn max_over_mean_is_one_when_even() {
-        assert_eq!(max_over_mean(&[1.0, 1.0, 1.0]), 1.0);
-        assert_eq!(max_over_mean(&[1.0, 3.0]), 1.5);
-        assert_eq!(max_over_mean(&[]), 0.0);
-    }
 
     #[test]
     fn a_report_accounts_for_every_key_and_the_whole_ring() {

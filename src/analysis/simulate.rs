@@ -17,7 +17,6 @@ use std::fmt::Write as _;
 use serde::{Deserialize, Serialize};
 
 use crate::analysis::grid::{in_parallel, Grid, Point};
-use crate::analysis::ring::max_over_mean;
 use crate::geecache::group::keeps_hot;
 use crate::geecache::node::GroupReport;
 use crate::geecache::stats::GroupSettings;
@@ -27,6 +26,11 @@ use crate::harness::cluster::{ring_name, Faults, GROUP};
 use crate::harness::driver::ClientInterval;
 use crate::harness::driver::KeySampler;
 use crate::harness::events::{key_moves, Action, Event, KeyMoves};
+use crate::harness::registry::{
+    max_over_mean, API_HIT_RATIO, CLUSTER_HIT_RATIO, DUPLICATE_LOADS, EVENT_ERRORS,
+    EVENT_EXTRA_LOADS, EVENT_MOVED_SHARE, LOAD_IMBALANCE, PEER_FETCH_RATIO, RING_IMBALANCE,
+    SLOWDB_LOADS_PER_REQUEST,
+};
 use crate::harness::report::{
     self, ClusterFigures, ClusterInterval, IntervalFigures, Mode, NodeCounters, RunResult,
     SeriesReading,
@@ -1234,10 +1238,16 @@ pub fn event_table(predictions: &[Prediction]) -> String {
 /// The predictions as CSV, a line per configuration, with plain numbers;
 /// with events, four columns more for each (`event0_moved_share`, ...).
 pub fn csv(predictions: &[Prediction]) -> String {
-    let mut out = String::from(
-        "nodes,hash,replicas,cache_bytes,requests,api_hit_ratio,cluster_hit_ratio,\
-         peer_fetch_ratio,slowdb_loads,slowdb_loads_per_request,keys_loaded,duplicate_loads,\
-         evictions,load_imbalance,ring_imbalance",
+    let mut out = format!(
+        "nodes,hash,replicas,cache_bytes,requests,{},{},{},slowdb_loads,{},keys_loaded,{},\
+         evictions,{},{}",
+        API_HIT_RATIO.key,
+        CLUSTER_HIT_RATIO.key,
+        PEER_FETCH_RATIO.key,
+        SLOWDB_LOADS_PER_REQUEST.key,
+        DUPLICATE_LOADS.key,
+        LOAD_IMBALANCE.key,
+        RING_IMBALANCE.key,
     );
     let events = predictions
         .iter()
@@ -1245,11 +1255,10 @@ pub fn csv(predictions: &[Prediction]) -> String {
         .max()
         .unwrap_or(0);
     for event in 0..events {
-        let _ = write!(
-            out,
-            ",event{event}_moved_share,event{event}_extra_slowdb_loads,event{event}_errors,\
-             event{event}_recovery_requests"
-        );
+        for figure in [&EVENT_MOVED_SHARE, &EVENT_EXTRA_LOADS, &EVENT_ERRORS] {
+            let _ = write!(out, ",event{event}_{}", figure.key);
+        }
+        let _ = write!(out, ",event{event}_recovery_requests");
     }
     out.push('\n');
     let optional = |value: Option<f64>| value.map_or(String::new(), |value| value.to_string());

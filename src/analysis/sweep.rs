@@ -12,11 +12,14 @@ use serde::{Deserialize, Serialize};
 
 use std::collections::BTreeMap;
 
-use crate::analysis::compare::{metrics, show_figure};
 use crate::analysis::grid::{Grid, Point};
 use crate::analysis::plot;
 use crate::harness::driver::Control;
 use crate::harness::reference::{self, Calibration};
+use crate::harness::registry::{
+    self, Figure, API_HIT_RATIO, DUPLICATE_LOADS, LIMIT_FRACTION, LOAD_IMBALANCE, P50, P99,
+    PEER_FETCH_RATIO, RING_IMBALANCE, SLOWDB_LOADS_PER_REQUEST, THROUGHPUT,
+};
 use crate::harness::report::{self, ResultFileError, RunResult};
 use crate::harness::run::{self, Calibrate, RunError, RunPlan};
 use crate::harness::trials::combine;
@@ -253,14 +256,14 @@ pub async fn sweep(
 }
 
 fn row(point: &Point, path: &Path, result: &RunResult) -> Row {
-    let figures: BTreeMap<String, Option<f64>> = metrics(result)
+    let figures: BTreeMap<String, Option<f64>> = registry::readings(result)
         .into_iter()
-        .map(|metric| (metric.key.to_owned(), metric.value))
+        .map(|reading| (reading.figure.key.to_owned(), reading.value))
         .collect();
     Row {
         point: *point,
         result: path.display().to_string(),
-        limit_fraction: figures.get("limit_fraction").copied().flatten(),
+        limit_fraction: figures.get(LIMIT_FRACTION.key).copied().flatten(),
         figures,
         trials: result.trials.len().max(1),
         timed: result
@@ -277,7 +280,7 @@ fn row(point: &Point, path: &Path, result: &RunResult) -> Row {
 /// interval are not marked.
 pub fn rank_throughput(rows: &mut [Row]) {
     let interval = |row: &Row| {
-        let estimate = row.timed.get("throughput_rps")?;
+        let estimate = row.timed.get(THROUGHPUT.key)?;
         Some((estimate.median, estimate.low?, estimate.high?))
     };
     let Some(best) = (0..rows.len())
@@ -306,33 +309,43 @@ pub fn rank_throughput(rows: &mut [Row]) {
 }
 
 /// The figures a sweep table and CSV show, in order.
-pub const COLUMNS: [&str; 9] = [
-    "throughput_rps",
-    "p50_us",
-    "p99_us",
-    "api_hit_ratio",
-    "peer_fetch_ratio",
-    "slowdb_loads_per_request",
-    "duplicate_loads",
-    "load_imbalance",
-    "ring_imbalance",
+pub static COLUMNS: [&Figure; 9] = [
+    &THROUGHPUT,
+    &P50,
+    &P99,
+    &API_HIT_RATIO,
+    &PEER_FETCH_RATIO,
+    &SLOWDB_LOADS_PER_REQUEST,
+    &DUPLICATE_LOADS,
+    &LOAD_IMBALANCE,
+    &RING_IMBALANCE,
 ];
+
+impl Row {
+    /// `figure`'s value in this row.
+    pub fn figure(&self, figure: &Figure) -> Option<f64> {
+        self.figures.get(figure.key).copied().flatten()
+    }
+}
 
 /// The summary as CSV: one line per configuration.
 pub fn csv(summary: &Summary) -> String {
     let mut out = String::from("nodes,hash,replicas,cache_bytes");
     for column in COLUMNS {
         out.push(',');
-        out.push_str(column);
+        out.push_str(column.key);
     }
-    out.push_str(
-        ",limit_fraction,throughput_rps_low,throughput_rps_high,trials,throughput_vs_best,result\n",
+    let throughput = THROUGHPUT.key;
+    let _ = writeln!(
+        out,
+        ",{},{throughput}_low,{throughput}_high,trials,throughput_vs_best,result",
+        LIMIT_FRACTION.key
     );
     for row in &summary.rows {
         out.push_str(&row.point.csv());
         for column in COLUMNS {
             out.push(',');
-            if let Some(value) = row.figures.get(column).copied().flatten() {
+            if let Some(value) = row.figure(column) {
                 let _ = write!(out, "{value}");
             }
         }
@@ -340,7 +353,7 @@ pub fn csv(summary: &Summary) -> String {
         if let Some(fraction) = row.limit_fraction {
             let _ = write!(out, "{fraction}");
         }
-        let throughput = row.timed.get("throughput_rps");
+        let throughput = row.timed.get(THROUGHPUT.key);
         for end in [
             throughput.and_then(|estimate| estimate.low),
             throughput.and_then(|estimate| estimate.high),
@@ -361,36 +374,24 @@ pub fn csv(summary: &Summary) -> String {
 
 /// The summary as an aligned table.
 pub fn table(summary: &Summary) -> String {
-    let mut rows: Vec<Vec<String>> = vec![[
-        "nodes",
-        "hash",
-        "replicas",
-        "cache",
-        "req/s",
-        "p50 us",
-        "p99 us",
-        "api hit",
-        "peer fetch",
-        "loads/req",
-        "dup loads",
-        "load max/mean",
-        "ring max/mean",
-        "vs best",
-    ]
-    .iter()
-    .map(|header| header.to_string())
-    .collect()];
+    let mut header: Vec<String> = ["nodes", "hash", "replicas", "cache"]
+        .iter()
+        .map(|header| header.to_string())
+        .collect();
+    header.extend(COLUMNS.iter().map(|figure| figure.column.to_owned()));
+    header.push("vs best".to_owned());
+    let mut rows: Vec<Vec<String>> = vec![header];
     for row in &summary.rows {
         let mut cells = row.point.cells();
         for column in COLUMNS {
-            let mut cell = show_figure(column, row.figures.get(column).copied().flatten());
-            if let Some(estimate) = row.timed.get(column) {
+            let mut cell = column.show(row.figure(column));
+            if let Some(estimate) = row.timed.get(column.key) {
                 if let (Some(low), Some(high)) = (estimate.low, estimate.high) {
                     let _ = write!(
                         cell,
                         " [{}, {}]",
-                        show_figure(column, Some(low)),
-                        show_figure(column, Some(high))
+                        column.show(Some(low)),
+                        column.show(Some(high))
                     );
                 }
             }
@@ -461,14 +462,10 @@ pub fn svg(summary: &Summary) -> String {
         .iter()
         .map(|row| plot::GridFigures {
             point: row.point,
-            hit_ratio: row.figures.get("api_hit_ratio").copied().flatten(),
-            loads_per_request: row
-                .figures
-                .get("slowdb_loads_per_request")
-                .copied()
-                .flatten(),
-            throughput: row.timed.get("throughput_rps").copied().or_else(|| {
-                let median = row.figures.get("throughput_rps").copied().flatten()?;
+            hit_ratio: row.figure(&API_HIT_RATIO),
+            loads_per_request: row.figure(&SLOWDB_LOADS_PER_REQUEST),
+            throughput: row.timed.get(THROUGHPUT.key).copied().or_else(|| {
+                let median = row.figure(&THROUGHPUT)?;
                 Some(Estimate {
                     median,
                     low: None,
@@ -525,7 +522,7 @@ mod tests {
             figures: BTreeMap::new(),
             limit_fraction: None,
             trials: 3,
-            timed: [("throughput_rps".to_owned(), Estimate { median, low, high })]
+            timed: [(THROUGHPUT.key.to_owned(), Estimate { median, low, high })]
                 .into_iter()
                 .collect(),
             throughput_vs_best: None,

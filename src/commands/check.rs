@@ -8,6 +8,7 @@ use clap::Args;
 
 use super::{fail, EXIT_FAILED, EXIT_USAGE};
 use crate::analysis::check;
+use crate::harness::registry::{Threshold, LIMIT_FRACTION, P99_OVER_TWO_HOP};
 use crate::harness::report;
 use crate::units::TableStyle;
 
@@ -58,17 +59,17 @@ pub fn exec(args: CheckArgs) -> ExitCode {
         },
         None => check::default_thresholds(),
     };
-    for (key, flag, share) in [
-        ("limit_fraction", "--throughput-drop", args.throughput_drop),
-        ("p99_over_two_hop", "--p99-rise", args.p99_rise),
+    for (figure, flag, share) in [
+        (&LIMIT_FRACTION, "--throughput-drop", args.throughput_drop),
+        (&P99_OVER_TWO_HOP, "--p99-rise", args.p99_rise),
     ] {
         if let Some(share) = share {
             if !(share.is_finite() && share >= 0.0) {
                 return fail(EXIT_USAGE, format!("{flag}: {share} must be 0 or more"));
             }
             thresholds.insert(
-                key.to_owned(),
-                check::Threshold {
+                figure.key.to_owned(),
+                Threshold {
                     relative: share,
                     absolute: 0.0,
                 },

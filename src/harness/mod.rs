@@ -9,6 +9,7 @@ pub mod driver;
 pub mod events;
 pub mod latency;
 pub mod reference;
+pub mod registry;
 pub mod report;
 pub mod run;
 pub mod scenario;

@@ -19,7 +19,7 @@ use crate::harness::reference::Calibration;
 use crate::harness::scenario::Applied;
 use crate::harness::slowdb::SlowDbFigures;
 use crate::harness::workload::Workload;
-use crate::stats::{estimate, Estimate};
+use crate::stats::Estimate;
 use crate::units::ByteSize;
 
 /// The result format's version: raised whenever a field changes meaning or
@@ -149,20 +149,6 @@ pub struct Trial {
     pub api_hit_ratio: Option<f64>,
 }
 
-/// The timed figures of a trial, by the names `compare` and `check` use.
-pub const TIMED_FIGURES: [&str; 10] = [
-    "throughput_rps",
-    "p50_us",
-    "p99_us",
-    "p99_9_us",
-    "limit_fraction",
-    "p99_over_two_hop",
-    "service_p50_us",
-    "service_p99_us",
-    "service_p99_9_us",
-    "service_p99_over_two_hop",
-];
-
 impl Trial {
     /// The trial a single-trial result is.
     pub fn of(result: &RunResult) -> Trial {
@@ -183,30 +169,6 @@ impl Trial {
                 .and_then(|cluster| cluster.api_hit_ratio),
         }
     }
-
-    /// One of [`TIMED_FIGURES`]; `None` for an unknown name or a figure
-    /// the trial lacks (no calibration).
-    pub fn figure(&self, key: &str) -> Option<f64> {
-        let calibration = self.calibration.as_ref();
-        // The service-time figures are the latency figures of the other
-        // histogram.
-        let (latency, key) = match key.strip_prefix("service_") {
-            Some("throughput_rps" | "limit_fraction") => return None,
-            Some(key) => (self.service_time_us.as_ref()?, key),
-            None => (&self.latency_us, key),
-        };
-        match key {
-            "throughput_rps" => Some(self.throughput_rps),
-            "p50_us" => Some(latency.p50 as f64),
-            "p99_us" => Some(latency.p99 as f64),
-            "p99_9_us" => Some(latency.p99_9 as f64),
-            "limit_fraction" => calibration.and_then(|calibration| calibration.limit_fraction),
-            "p99_over_two_hop" => calibration
-                .filter(|calibration| calibration.two_hop.p99_us > 0.0)
-                .map(|calibration| latency.p99 as f64 / calibration.two_hop.p99_us),
-            _ => None,
-        }
-    }
 }
 
 /// The median of each timed figure over a result's trials, with its
@@ -219,29 +181,9 @@ pub struct TimedFigures {
     pub trials: usize,
     /// Trials marked unsteady.
     pub unsteady_trials: usize,
-    /// Each of [`TIMED_FIGURES`] that the trials have.
+    /// Each timed figure that the trials have, by its key
+    /// (`harness::registry`).
     pub figures: std::collections::BTreeMap<String, Estimate>,
-}
-
-impl TimedFigures {
-    /// The figures of `trials`.
-    pub fn of(trials: &[Trial]) -> TimedFigures {
-        TimedFigures {
-            method: crate::stats::METHOD.to_owned(),
-            trials: trials.len(),
-            unsteady_trials: trials.iter().filter(|trial| trial.unsteady).count(),
-            figures: TIMED_FIGURES
-                .iter()
-                .filter_map(|&key| {
-                    let values: Vec<f64> = trials
-                        .iter()
-                        .filter_map(|trial| trial.figure(key))
-                        .collect();
-                    Some((key.to_owned(), estimate(&values)?))
-                })
-                .collect(),
-        }
-    }
 }
 
 impl RunResult {
@@ -253,24 +195,6 @@ impl RunResult {
         } else {
             self.trials.clone()
         }
-    }
-
-    /// The result of a single trial, with its trial and timed figures.
-    pub fn as_one_trial(mut self) -> RunResult {
-        self.trials = vec![Trial::of(&self)];
-        self.timed = Some(TimedFigures::of(&self.trials));
-        self
-    }
-
-    /// One timed figure ([`TIMED_FIGURES`]) of every trial that has it.
-    pub fn trial_values(&self, key: &str) -> Vec<f64> {
-        if self.trials.is_empty() {
-            return Trial::of(self).figure(key).into_iter().collect();
-        }
-        self.trials
-            .iter()
-            .filter_map(|trial| trial.figure(key))
-            .collect()
     }
 
     /// Takes `histograms` (latency, and an open loop's service time) as

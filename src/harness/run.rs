@@ -20,6 +20,7 @@ use crate::harness::driver::{
 use crate::harness::events::{added_nodes, keys_owned};
 use crate::harness::latency::{HistogramData, LatencyFigures};
 use crate::harness::reference::{self, Calibration};
+use crate::harness::registry::one_trial;
 use crate::harness::report::{
     self, group_of, ClientFigures, ClusterFigures, ClusterInterval, IntervalFigures, LatencyFrom,
     Machine, Mode, NodeCounters, NodeFigures, RunResult, SeriesReading, TargetSettings, Tool,
@@ -750,7 +751,7 @@ fn assemble(input: Assembly<'_>) -> Result<RunResult, RunError> {
         calibration
     });
     let series = series_of(&report.series, input.samples, input.api_index);
-    Ok(RunResult {
+    Ok(one_trial(RunResult {
         schema_version: SCHEMA_VERSION,
         tool: Tool::current(),
         started_at: rfc3339(input.started_at),
@@ -795,8 +796,7 @@ fn assemble(input: Assembly<'_>) -> Result<RunResult, RunError> {
                 .collect();
             TargetSettings::of(&readings, &workload.cluster, input.nodes.len())
         }),
-    }
-    .as_one_trial())
+    }))
 }
 
 /// A progress bar on stderr, fed from the driver's count of answers; drawn

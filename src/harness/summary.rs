@@ -6,7 +6,8 @@ use std::path::Path;
 
 use crate::harness::driver::StopReason;
 use crate::harness::latency::LatencyFigures;
-use crate::harness::report::{LatencyFrom, Mode, RunResult, Source, TargetSettings, TIMED_FIGURES};
+use crate::harness::registry::{self, LIMIT_FRACTION, P50, P99, THROUGHPUT};
+use crate::harness::report::{LatencyFrom, Mode, RunResult, Source, TargetSettings};
 use crate::units::{align, ByteSize};
 
 /// Formats a ratio as a percentage, or `-` when absent.
@@ -16,24 +17,6 @@ pub fn percent(ratio: Option<f64>) -> String {
 
 fn number(value: Option<u64>) -> String {
     value.map_or("-".to_owned(), |value| value.to_string())
-}
-
-/// A figure for a table: ratios as percentages, big numbers whole, the
-/// limit fraction in percent and the p99 ratio as a factor.
-pub fn show_figure(key: &str, value: Option<f64>) -> String {
-    match value {
-        None => "-".to_owned(),
-        Some(value) if key == "limit_fraction" => format!("{:.1}%", value * 100.0),
-        Some(value) if key.ends_with("p99_over_two_hop") => format!("{value:.2}x"),
-        Some(value) if key.ends_with("_ratio") || key.ends_with("_share") => {
-            format!("{:.2}%", value * 100.0)
-        }
-        Some(value) if key.ends_with("_secs") => format!("{value:.2}"),
-        Some(value) if key.ends_with("imbalance") || key.ends_with("per_request") => {
-            format!("{value:.3}")
-        }
-        Some(value) => format!("{value:.0}"),
-    }
 }
 
 /// The trials of a repeated run: each timed figure's median and interval,
@@ -52,47 +35,43 @@ pub fn trials_table(result: &RunResult) -> String {
     );
     if let Some(timed) = &result.timed {
         let mut rows = Vec::new();
-        for key in TIMED_FIGURES {
-            let Some(estimate) = timed.figures.get(key) else {
+        for figure in registry::timed() {
+            let Some(estimate) = timed.figures.get(figure.key) else {
                 continue;
             };
             let interval = match (estimate.low, estimate.high) {
                 (Some(low), Some(high)) => {
-                    format!(
-                        "[{}, {}]",
-                        show_figure(key, Some(low)),
-                        show_figure(key, Some(high))
-                    )
+                    format!("[{}, {}]", figure.show(Some(low)), figure.show(Some(high)))
                 }
                 _ => String::new(),
             };
             rows.push(vec![
-                format!("  {}", timed_label(key)),
-                show_figure(key, Some(estimate.median)),
+                format!("  {}", figure.label),
+                figure.show(Some(estimate.median)),
                 interval,
             ]);
         }
         out.push_str(&align(&rows, |column| column != 1));
     }
-    let mut rows = vec![vec![
-        "  trial".to_owned(),
-        "req/s".to_owned(),
-        "p50 us".to_owned(),
-        "p99 us".to_owned(),
-        "limit".to_owned(),
-        String::new(),
-    ]];
+    // A row per trial: these figures of each.
+    let columns = [&THROUGHPUT, &P50, &P99, &LIMIT_FRACTION];
+    let mut header = vec!["  trial".to_owned()];
+    header.extend(columns.iter().map(|figure| figure.column.to_owned()));
+    header.push(String::new());
+    let mut rows = vec![header];
     for (at, trial) in result.trials.iter().enumerate() {
-        rows.push(vec![
-            format!("  {}", at + 1),
-            format!("{:.0}", trial.throughput_rps),
-            trial.latency_us.p50.to_string(),
-            trial.latency_us.p99.to_string(),
-            percent(trial.figure("limit_fraction")),
-            if trial.unsteady { "UNSTEADY" } else { "" }.to_owned(),
-        ]);
+        let mut row = vec![format!("  {}", at + 1)];
+        row.extend(
+            columns
+                .iter()
+                .map(|figure| figure.show(figure.of_trial(trial))),
+        );
+        row.push(if trial.unsteady { "UNSTEADY" } else { "" }.to_owned());
+        rows.push(row);
     }
-    out.push_str(&align(&rows, |column| column == 0 || column == 5));
+    out.push_str(&align(&rows, |column| {
+        column == 0 || column == columns.len() + 1
+    }));
     if result.trials_agree == Some(false) {
         let _ = writeln!(
             out,
@@ -101,23 +80,6 @@ pub fn trials_table(result: &RunResult) -> String {
         );
     }
     out
-}
-
-/// What a timed figure is called in a summary.
-pub fn timed_label(key: &str) -> &'static str {
-    match key {
-        "throughput_rps" => "throughput req/s",
-        "p50_us" => "latency p50 us",
-        "p99_us" => "latency p99 us",
-        "p99_9_us" => "latency p99.9 us",
-        "limit_fraction" => "throughput / loopback limit",
-        "p99_over_two_hop" => "p99 / two-hop p99",
-        "service_p50_us" => "service time p50 us",
-        "service_p99_us" => "service time p99 us",
-        "service_p99_9_us" => "service time p99.9 us",
-        "service_p99_over_two_hop" => "service p99 / two-hop p99",
-        _ => "",
-    }
 }
 
 /// The nodes whose `/_stats` could not be read, and why: `: URL answered

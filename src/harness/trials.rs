@@ -8,7 +8,8 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use crate::harness::driver::Control;
-use crate::harness::report::{self, Mode, RunResult, TimedFigures, Trial};
+use crate::harness::registry::timed_figures;
+use crate::harness::report::{self, Mode, RunResult, Trial};
 use crate::harness::run::{self, RunError, RunPlan};
 use crate::harness::workload::Bound;
 use crate::stats::median;
@@ -37,7 +38,7 @@ pub fn combine(results: Vec<RunResult>) -> Result<Option<RunResult>, String> {
     let mut combined = results.into_iter().nth(middle).expect("middle is an index");
     combined.client.throughput_rps = median(&rates).unwrap_or(0.0);
     combined.set_histograms(histograms)?;
-    combined.timed = Some(TimedFigures::of(&trials));
+    combined.timed = Some(timed_figures(&trials));
     combined.trials = trials;
     combined.trials_agree = agree;
     Ok(Some(combined))
@@ -120,6 +121,7 @@ mod tests {
     use super::*;
     use crate::harness::driver::new_histogram;
     use crate::harness::latency::{HistogramData, LatencyFigures};
+    use crate::harness::registry::{one_trial, THROUGHPUT};
     use crate::harness::report::tests::sample as sample_result;
 
     /// A one-trial result answering `latencies` at `rate` req/s.
@@ -133,7 +135,7 @@ mod tests {
         result.client.requests = latencies.len() as u64;
         result.client.latency_us = LatencyFigures::of(&histogram);
         result.histogram = HistogramData::encode(&histogram).unwrap();
-        result.as_one_trial()
+        one_trial(result)
     }
 
     #[test]
@@ -153,7 +155,7 @@ mod tests {
         assert_eq!(histogram.len(), 6);
         assert_eq!(combined.client.latency_us.max, histogram.max());
         let timed = combined.timed.unwrap();
-        let throughput = timed.figures["throughput_rps"];
+        let throughput = timed.figures[THROUGHPUT.key];
         assert_eq!(
             (throughput.low, throughput.median, throughput.high),
             (Some(100.0), 200.0, Some(300.0))
