@@ -298,7 +298,7 @@ mod tests {
     use crate::harness::registry::{
         timed_figures, API_HIT_RATIO, LIMIT_FRACTION, P99_OVER_TWO_HOP, SERVICE_P99_OVER_TWO_HOP,
     };
-    use crate::harness::report::{tests::sample, Trial};
+    use crate::harness::report::{schema::tests::sample, Trial};
 
     /// A result whose trials reached these fractions of the loopback limit.
     fn with_trials(fractions: &[f64]) -> RunResult {

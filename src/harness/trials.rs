@@ -122,7 +122,7 @@ mod tests {
     use crate::harness::driver::new_histogram;
     use crate::harness::latency::{HistogramData, LatencyFigures};
     use crate::harness::registry::{one_trial, THROUGHPUT};
-    use crate::harness::report::tests::sample as sample_result;
+    use crate::harness::report::schema::tests::sample as sample_result;
 
     /// A one-trial result answering `latencies` at `rate` req/s.
     fn trial(rate: f64, latencies: &[u64]) -> RunResult {

@@ -1,0 +1,184 @@
+//! Result files: their default names, writing them atomically and reading
+//! them back (refusing other schema versions).
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use super::schema::{Mode, RunResult, SCHEMA_VERSION};
+use crate::units::ByteSize;
+
+/// Why a result could not be written or read.
+#[derive(Debug, thiserror::Error)]
+pub enum ResultFileError {
+    /// The file system refused.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// What the operating system said.
+        source: std::io::Error,
+    },
+    /// The file is not a result this version understands.
+    #[error("{path}: {message}")]
+    Format {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// The default file name of a result:
+/// `<workload>-<nodes>n-<replicas>r-<cache>-<timestamp>.json`.
+pub fn default_file_name(result: &RunResult, timestamp: &str) -> String {
+    let cluster = &result.workload.cluster;
+    let nodes = match result.mode {
+        Mode::Cluster => cluster.nodes as usize,
+        Mode::Target => result.nodes.len().max(1),
+    };
+    format!(
+        "{}-{}n-{}r-{}-{timestamp}.json",
+        result.workload.name,
+        nodes,
+        cluster.replicas,
+        ByteSize(cluster.cache_bytes.bytes())
+    )
+}
+
+/// Writes `result` to `path` atomically: to a temporary file in the same
+/// directory first, then renamed, so a reader never sees half a result.
+/// Creates the directory if need be.
+pub fn write_atomically(result: &RunResult, path: &Path) -> Result<(), ResultFileError> {
+    let mut json = serde_json::to_vec_pretty(result).map_err(|error| ResultFileError::Format {
+        path: path.display().to_string(),
+        message: error.to_string(),
+    })?;
+    json.push(b'\n');
+    write_bytes_atomically(&json, path)
+}
+
+/// Writes `bytes` to `path` through a temporary file and a rename, creating
+/// the directory if need be.
+pub fn write_bytes_atomically(bytes: &[u8], path: &Path) -> Result<(), ResultFileError> {
+    let failed = |source| ResultFileError::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    let directory = path
+        .parent()
+        .filter(|parent| !parent.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(directory).map_err(failed)?;
+    let file_name = path
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "result.json".to_owned());
+    let temporary = directory.join(format!(".{file_name}.{}.tmp", std::process::id()));
+    let written = (|| {
+        let mut file = std::fs::File::create(&temporary)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&temporary, path)
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&temporary);
+    }
+    written.map_err(failed)
+}
+
+/// Writes `result` into `directory` under its default name (with `-2`, `-3`
+/// ... if a file of that name exists) and returns the path.
+pub fn write_in(
+    result: &RunResult,
+    directory: &Path,
+    timestamp: &str,
+) -> Result<PathBuf, ResultFileError> {
+    let name = default_file_name(result, timestamp);
+    let mut path = directory.join(&name);
+    let stem = name.trim_end_matches(".json");
+    let mut attempt = 2;
+    while path.exists() {
+        path = directory.join(format!("{stem}-{attempt}.json"));
+        attempt += 1;
+    }
+    write_atomically(result, &path)?;
+    Ok(path)
+}
+
+/// Reads a result file, refusing other schema versions.
+pub fn read(path: &Path) -> Result<RunResult, ResultFileError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ResultFileError::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
+    let format = |message: String| ResultFileError::Format {
+        path: path.display().to_string(),
+        message,
+    };
+    let value: serde_json::Value =
+        serde_json::from_str(&text).map_err(|error| format(error.to_string()))?;
+    let version = value
+        .get("schema_version")
+        .and_then(serde_json::Value::as_u64);
+    if version != Some(u64::from(SCHEMA_VERSION)) {
+        return Err(format(format!(
+            "schema version {} is not {SCHEMA_VERSION}, the version this program reads",
+            version.map_or("missing".to_owned(), |version| version.to_string())
+        )));
+    }
+    serde_json::from_value(value).map_err(|error| format(error.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::harness::report::schema::tests::sample;
+
+    #[test]
+    fn atomic_writes_leave_no_temporary_file_behind_and_fail_clearly() {
+        let directory =
+            std::env::temp_dir().join(format!("geecache-report-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&directory);
+        let path = directory.join("nested").join("x.json");
+        let result = sample();
+        write_atomically(&result, &path).unwrap();
+        let entries: Vec<_> = std::fs::read_dir(path.parent().unwrap())
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name())
+            .collect();
+        assert_eq!(entries, ["x.json"]);
+        assert_eq!(read(&path).unwrap().client, result.client);
+
+        // A directory where the file should go.
+        let blocked = directory.join("nested");
+        let error = write_atomically(&result, &blocked).unwrap_err();
+        assert!(error.to_string().contains("nested"), "{error}");
+        std::fs::remove_dir_all(&directory).unwrap();
+    }
+
+    #[test]
+    fn other_schema_versions_are_refused() {
+        let directory =
+            std::env::temp_dir().join(format!("geecache-schema-{}", std::process::id()));
+        std::fs::create_dir_all(&directory).unwrap();
+        let path = directory.join("old.json");
+        let mut value = serde_json::to_value(sample()).unwrap();
+        value["schema_version"] = 99.into();
+        std::fs::write(&path, value.to_string()).unwrap();
+        let error = read(&path).unwrap_err();
+        assert!(error.to_string().contains("schema version 99"), "{error}");
+        std::fs::remove_dir_all(&directory).unwrap();
+    }
+
+    /// A series of one-second intervals with these loads, hit ratios and
+    /// errors.
+
+    #[test]
+    fn file_names_say_workload_nodes_replicas_and_cache() {
+        let result = sample();
+        assert_eq!(
+            default_file_name(&result, "20261124T231500Z"),
+            "test-3n-50r-16MiB-20261124T231500Z.json"
+        );
+    }
+}

@@ -1,0 +1,27 @@
+//! The result of a run: the JSON file described by `schema.json`. One idea
+//! per file: [`schema`] (the structs of the file and how their figures are
+//! computed from the counters), [`costs`] (what a scenario's events cost,
+//! read off the series), [`files`] (names, atomic writes, reading back),
+//! [`machine`] (the program and the machine that wrote it),
+//! [`steadiness`] (whether a trial's seconds were even) and [`target`] (a
+//! target's settings as its nodes reported them). Every item is
+//! re-exported here, so that a reader of results names
+//! `harness::report::RunResult`. The summary printed at the end is
+//! [`super::summary`]; the figures that tables and the gate show are
+//! [`super::registry`]'s.
+
+pub mod costs;
+pub mod files;
+pub mod machine;
+pub mod schema;
+pub mod steadiness;
+pub mod target;
+
+pub use costs::costs;
+pub use files::{
+    default_file_name, read, write_atomically, write_bytes_atomically, write_in, ResultFileError,
+};
+pub use machine::{Machine, Tool};
+pub use schema::*;
+pub use steadiness::Steadiness;
+pub use target::{Setting, Source, TargetSettings};
