@@ -82,6 +82,23 @@ fn expand(prefix: &str, tree: &str, out: &mut Vec<String>) {
 /// Every path the file names from the crate's root, as module paths
 /// (`crate::` and `super::` resolved).
 fn named_paths(module: &str, is_mod_file: bool, text: &str) -> Vec<String> {
+    // A file's test module, at its end: there `super` is the file's module.
+    let test_module = [
+        "#[cfg(test)]\nmod tests",
+        "#[cfg(test)]\npub(crate) mod tests",
+    ]
+    .iter()
+    .find_map(|start| Some((text.find(start)?, start.len())));
+    if let Some((at, length)) = test_module {
+        let mut paths = named_paths(module, is_mod_file, &text[..at]);
+        let inner = if module.is_empty() {
+            "tests".to_owned()
+        } else {
+            format!("{module}::tests")
+        };
+        paths.extend(named_paths(&inner, false, &text[at + length..]));
+        return paths;
+    }
     let code = code_only(text);
     let parent = {
         let mut parts: Vec<&str> = module.split("::").filter(|p| !p.is_empty()).collect();
@@ -98,10 +115,26 @@ fn named_paths(module: &str, is_mod_file: bool, text: &str) -> Vec<String> {
             .next_back()
             .is_none_or(|before| before.is_whitespace() || before == '{');
         let statement = &code[at + 4..];
-        if at_word && (statement.starts_with("crate::") || statement.starts_with("super::")) {
-            let end = statement.find(';').unwrap_or(statement.len());
-            let statement: String = statement[..end].split_whitespace().collect();
+        if !at_word {
+            continue;
+        }
+        let end = statement.find(';').unwrap_or(statement.len());
+        let statement: String = statement[..end].split_whitespace().collect();
+        if statement.starts_with("crate::") || statement.starts_with("super::") {
             expand("", &statement, &mut paths);
+        } else if statement.starts_with(|c: char| c.is_ascii_lowercase())
+            && !code[..at].trim_end().ends_with("pub")
+        {
+            // A path from the module itself: its child modules (or an
+            // outside crate, which no module of ours owns). A folder's
+            // `pub use` of a child is its facade, not a use of the child.
+            let statement = statement.trim_start_matches("self::");
+            let prefix = if module.is_empty() {
+                "crate::".to_owned()
+            } else {
+                format!("crate::{module}::")
+            };
+            expand(&prefix, statement, &mut paths);
         }
     }
     // Paths written inline in the code.
@@ -217,6 +250,27 @@ fn the_import_reader_sees_braces_super_and_inline_paths() {
             "harness::report::RunResult",
             "harness::run",
             "units::align",
+        ]
+    );
+    // A folder's mod.rs naming its children: relative paths.
+    // A test module's `super` is the file's own module.
+    let text = "use super::X;\n#[cfg(test)]\nmod tests {\n    use super::*;\n}\n";
+    let mut paths = named_paths("harness::driver::steering", false, text);
+    paths.dedup();
+    assert_eq!(
+        paths,
+        ["harness::driver::X", "harness::driver::steering::*"]
+    );
+    // A folder's mod.rs using its children by relative paths; its `pub
+    // use` is a facade, not a use.
+    let text = "mod pacer;\npub use keys::KeySampler;\nuse pacer::{pace, Pacer};\n";
+    let mut paths = named_paths("harness::driver", true, text);
+    paths.sort();
+    assert_eq!(
+        paths,
+        [
+            "harness::driver::pacer::Pacer",
+            "harness::driver::pacer::pace"
         ]
     );
     let mut graph = BTreeMap::new();

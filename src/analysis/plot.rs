@@ -870,7 +870,7 @@ fn distinct(values: impl Iterator<Item = f64>) -> Vec<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::harness::driver::new_histogram;
+    use crate::harness::latency::new_histogram;
 
     #[test]
     fn nice_steps_are_one_two_or_five_times_a_power_of_ten() {

@@ -7,6 +7,14 @@ use hdrhistogram::serialization::{Deserializer, Serializer as _, V2Serializer};
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
+/// The largest latency the histograms hold: one hour, in microseconds.
+pub const MAX_LATENCY_US: u64 = 3_600_000_000;
+
+/// A histogram of latencies in microseconds, 3 significant digits.
+pub fn new_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, MAX_LATENCY_US, 3).expect("constant bounds are valid")
+}
+
 /// Latency percentiles, in microseconds; all 0 when nothing was answered.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -202,7 +210,7 @@ mod tests {
 
     #[test]
     fn the_percentile_distribution_reads_back_as_the_histogram() {
-        let mut histogram = crate::harness::driver::new_histogram();
+        let mut histogram = new_histogram();
         for micros in 1..=20_000u64 {
             histogram.record(micros * micros % 9_973 + 1).unwrap();
         }
@@ -233,13 +241,12 @@ mod tests {
             "{text}"
         );
         // An empty histogram still has its header and footer.
-        let empty = percentile_distribution(&crate::harness::driver::new_histogram());
+        let empty = percentile_distribution(&new_histogram());
         assert!(
             read_percentile_distribution(&empty).unwrap().is_empty()
                 && empty.contains("Total count    =            0]")
         );
     }
-    use crate::harness::driver::new_histogram;
 
     #[test]
     fn histograms_round_trip_through_v2_base64() {

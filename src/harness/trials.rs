@@ -119,7 +119,7 @@ fn counted(result: &RunResult) -> serde_json::Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::harness::driver::new_histogram;
+    use crate::harness::latency::new_histogram;
     use crate::harness::latency::{HistogramData, LatencyFigures};
     use crate::harness::registry::{one_trial, THROUGHPUT};
     use crate::harness::report::schema::tests::sample as sample_result;
