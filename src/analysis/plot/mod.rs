@@ -1,0 +1,12 @@
+//! Line charts as SVG, written by hand: latency percentile curves for
+//! `compare`, hit ratio and slow-store loads against cache size and replicas
+//! for `sweep` and `simulate`. A file holds one or more panels stacked.
+//!
+//! Two files: [`svg`] draws (axes, lines, markers, legends) and [`charts`]
+//! says what is drawn (latency curves, series, grids).
+
+pub mod charts;
+pub mod svg;
+
+pub use charts::*;
+pub use svg::*;
