@@ -444,3 +444,24 @@ fn no_file_but_the_registry_names_a_figure_key() {
         named.join("\n")
     );
 }
+
+#[test]
+fn no_source_file_is_over_800_lines_unless_it_says_why() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    sources(&src, &src, &mut files);
+    for file in files {
+        let text = std::fs::read_to_string(src.join(&file)).unwrap();
+        let lines = text.lines().count();
+        let opening: String = text
+            .lines()
+            .take_while(|line| line.starts_with("//!"))
+            .collect();
+        assert!(
+            lines <= 800 || opening.contains("over 800 lines"),
+            "{}: {lines} lines; split it by idea, or say in its opening comment why \
+             one idea needs over 800 lines",
+            file.display()
+        );
+    }
+}

@@ -1,0 +1,54 @@
+//! A target's API URL and the hosts a run may drive: loopback always,
+//! any other only when asked explicitly.
+
+use super::plan::RunError;
+/// Splits an API URL into the base (`http://host:port`) and the prefix of
+/// each request's path and query (`/api?key=key`).
+pub fn split_target(url: &str, allow_remote: bool) -> Result<(String, String), RunError> {
+    let bad = |why: &str| RunError::Url(format!("--target {url:?}: {why}"));
+    let uri: hyper::Uri = url.parse().map_err(|_| bad("not a URL"))?;
+    if uri.scheme_str() != Some("http") {
+        return Err(bad("expected http://HOST:PORT[/api]"));
+    }
+    let authority = uri.authority().ok_or_else(|| bad("no host"))?;
+    check_host(authority.host(), allow_remote).map_err(|why| bad(&why))?;
+    if authority.port_u16().is_none() {
+        return Err(bad("no port"));
+    }
+    let path = match uri.path() {
+        "" | "/" => "/api",
+        path => path,
+    };
+    let prefix = match uri.query() {
+        Some(query) if !query.is_empty() => format!("{path}?{query}&key=key"),
+        _ => format!("{path}?key=key"),
+    };
+    Ok((format!("http://{authority}"), prefix))
+}
+
+/// Whether `host` is this machine: `localhost` or a loopback address
+/// (127.0.0.0/8, `[::1]`).
+pub fn is_loopback(host: &str) -> bool {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    bare == "localhost"
+        || bare
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|address| address.is_loopback())
+}
+
+/// Loopback hosts are always allowed (127.0.0.2, .3, ... stand in for
+/// separate hosts); any other only when `allow_remote` (`--allow-remote`)
+/// says so explicitly.
+pub fn check_host(host: &str, allow_remote: bool) -> Result<(), String> {
+    if is_loopback(host) {
+        return Ok(());
+    }
+    if allow_remote {
+        log::info!("{host} is not a loopback address: reaching it over the network");
+        return Ok(());
+    }
+    Err(format!(
+        "host {host:?} is not a loopback address (127.0.0.0/8, localhost): \
+         give --allow-remote to reach other hosts"
+    ))
+}

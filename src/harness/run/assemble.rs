@@ -1,0 +1,244 @@
+//! Turning what a run read into its result: the driver's figures, the
+//! counters' differences node by node and interval by interval, the
+//! events' costs and the target's settings.
+
+use std::time::SystemTime;
+
+use super::observe::{Counters, Reading};
+use super::plan::{RunError, RunPlan};
+use crate::geecache::stats::{CacheStats, GroupStatsSnapshot};
+use crate::geecache::{HashRing, NodeStats};
+use crate::harness::driver::{ClientInterval, PhaseReport};
+use crate::harness::events::keys_owned;
+use crate::harness::latency::{HistogramData, LatencyFigures};
+use crate::harness::reference::Calibration;
+use crate::harness::registry::one_trial;
+use crate::harness::report::{
+    self, group_of, ClientFigures, ClusterFigures, ClusterInterval, IntervalFigures, LatencyFrom,
+    Machine, Mode, NodeFigures, RunResult, SeriesReading, TargetSettings, Tool, SCHEMA_VERSION,
+};
+use crate::harness::scenario::Applied;
+use crate::harness::slowdb::SlowDbFigures;
+use crate::units::rfc3339;
+pub(super) struct Assembly<'a> {
+    pub(super) plan: &'a RunPlan,
+    pub(super) mode: Mode,
+    pub(super) target: String,
+    pub(super) started_at: SystemTime,
+    pub(super) report: &'a PhaseReport,
+    pub(super) connections: u64,
+    pub(super) before: &'a Reading,
+    pub(super) after: &'a Reading,
+    /// (name on the ring, listening URL) of each node.
+    pub(super) nodes: &'a [(String, String)],
+    pub(super) ring: Option<&'a HashRing>,
+    pub(super) calibration: Option<Calibration>,
+    /// The counters at the start, at each interval's end, and at the end.
+    pub(super) samples: &'a [Counters],
+    /// The API node, by index.
+    pub(super) api_index: Option<usize>,
+    /// What each of the workload's events did.
+    pub(super) applied: &'a [Option<Applied>],
+    /// How the series was read.
+    pub(super) series_reading: SeriesReading,
+    /// When the measurement began, in milliseconds since the Unix epoch.
+    pub(super) measure_started_unix_ms: u64,
+}
+
+/// The driver's series with the cluster's figures of each interval beside
+/// them.
+pub(super) fn series_of(
+    client: &[ClientInterval],
+    samples: &[Counters],
+    api_index: Option<usize>,
+) -> Vec<IntervalFigures> {
+    client
+        .iter()
+        .enumerate()
+        .map(|(at, entry)| {
+            let cluster = samples
+                .get(at)
+                .zip(samples.get(at + 1))
+                .and_then(|(then, now)| {
+                    let db = then.db_loads.as_deref().zip(now.db_loads.as_deref());
+                    ClusterInterval::between(&then.nodes, &now.nodes, api_index, db)
+                });
+            IntervalFigures {
+                client: entry.clone(),
+                cluster,
+            }
+        })
+        .collect()
+}
+
+pub(super) fn assemble(input: Assembly<'_>) -> Result<RunResult, RunError> {
+    let workload = &input.plan.workload;
+    let report = input.report;
+    let counts = &report.counts;
+    let seconds = report.elapsed.as_secs_f64();
+    let client = ClientFigures {
+        requests: counts.requests,
+        responses: report.histogram.len(),
+        ok: counts.ok,
+        missing: counts.missing,
+        errors: counts.errors.clone(),
+        warmup_requests: workload.warmup_requests,
+        duration_secs: seconds,
+        throughput_rps: if seconds > 0.0 {
+            counts.requests as f64 / seconds
+        } else {
+            0.0
+        },
+        latency_us: LatencyFigures::of(&report.histogram),
+        latency_from: Some(if report.service_histogram.is_some() {
+            LatencyFrom::IntendedSend
+        } else {
+            LatencyFrom::Send
+        }),
+        service_time_us: report.service_histogram.as_ref().map(LatencyFigures::of),
+        stopped_by: report.stopped_by,
+        connections: input.connections,
+        unsent: report.unsent,
+    };
+
+    // A node that joined during the measurement has no reading before it:
+    // all it did is new.
+    let deltas: Vec<Option<NodeStats>> = input
+        .after
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(index, after)| {
+            let after = after.as_ref()?;
+            Some(match input.before.nodes.get(index) {
+                Some(Some(before)) => after.since(before),
+                Some(None) => return None,
+                None => after.clone(),
+            })
+        })
+        .collect();
+    let api_delta = match (&input.after.api, &input.before.api) {
+        (Some(after), Some(before)) => Some(after.since(before)),
+        _ => None,
+    };
+    let db_figures: Option<SlowDbFigures> = match (&input.after.db, &input.before.db) {
+        (Some(after), Some(before)) => Some(after.since(before)),
+        _ => None,
+    };
+
+    // Ring shares and owned keys, by node URL.
+    let (shares, owned) = match input.ring {
+        Some(ring) => (ring.shares(), keys_owned(ring, workload.keys)),
+        None => (Vec::new(), Vec::new()),
+    };
+    let place = |url: &str| {
+        input
+            .ring
+            .and_then(|ring| ring.peers().iter().position(|peer| peer == url))
+    };
+
+    let api_url = input.after.api.as_ref().map(|stats| stats.url.clone());
+    let nodes: Vec<NodeFigures> = input
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(index, (url, listen))| {
+            let slot = place(url);
+            let mut figures = NodeFigures::at(
+                index,
+                url,
+                listen,
+                match input.mode {
+                    Mode::Cluster => index == 0,
+                    Mode::Target => api_url.as_deref() == Some(url.as_str()),
+                },
+            );
+            figures.ring_share = slot
+                .and_then(|slot| shares.get(slot))
+                .copied()
+                .unwrap_or(0.0);
+            figures.keys_owned = slot.and_then(|slot| owned.get(slot)).copied().unwrap_or(0);
+            figures.set_stats(
+                deltas.get(index).cloned().flatten(),
+                db_figures
+                    .as_ref()
+                    .and_then(|figures| figures.per_node.get(index).copied()),
+            );
+            // A target's nodes keep their readings, so that the results of
+            // drivers that ran at once can be merged over their union.
+            if input.mode == Mode::Target {
+                figures.stats_start = input.before.nodes.get(index).cloned().flatten();
+                figures.stats_end = input.after.nodes.get(index).cloned().flatten();
+                figures.stats_error = [input.before, input.after]
+                    .iter()
+                    .find_map(|reading| reading.problems.get(index).cloned().flatten());
+            }
+            figures
+        })
+        .collect();
+
+    let node_groups: Vec<(GroupStatsSnapshot, CacheStats)> =
+        deltas.iter().flatten().filter_map(group_of).collect();
+    let api_group = api_delta.as_ref().and_then(group_of);
+    let cluster = ClusterFigures::of(
+        api_group.map(|(stats, _)| stats),
+        node_groups.iter().map(|(stats, _)| stats),
+        db_figures.as_ref(),
+        counts.requests,
+    );
+
+    let calibration = input.calibration.map(|mut calibration| {
+        let peer_fetch_ratio = cluster
+            .as_ref()
+            .and_then(|cluster| cluster.peer_fetch_ratio);
+        calibration.blend(peer_fetch_ratio, client.throughput_rps);
+        calibration
+    });
+    let series = series_of(&report.series, input.samples, input.api_index);
+    Ok(one_trial(RunResult {
+        schema_version: SCHEMA_VERSION,
+        tool: Tool::current(),
+        started_at: rfc3339(input.started_at),
+        measure_started_unix_ms: Some(input.measure_started_unix_ms),
+        finished_at: rfc3339(SystemTime::now()),
+        mode: input.mode,
+        target: input.target,
+        workload_source: input.plan.source.clone(),
+        workload: workload.clone(),
+        machine: Machine::current(),
+        client,
+        cluster,
+        nodes,
+        events: report::costs(
+            &workload.events,
+            input.applied,
+            &series,
+            workload.interval.0.as_secs_f64(),
+        ),
+        series,
+        series_reading: input.series_reading,
+        histogram: HistogramData::encode(&report.histogram).map_err(RunError::Histogram)?,
+        service_histogram: report
+            .service_histogram
+            .as_ref()
+            .map(HistogramData::encode)
+            .transpose()
+            .map_err(RunError::Histogram)?,
+        calibration,
+        faults: (!input.plan.faults.is_none()).then_some(input.plan.faults),
+        trials: Vec::new(),
+        timed: None,
+        trials_agree: None,
+        merged_from: Vec::new(),
+        target_settings: (input.mode == Mode::Target).then(|| {
+            // The API node's reading first, then each peer's.
+            let readings: Vec<&NodeStats> = input
+                .before
+                .api
+                .iter()
+                .chain(input.before.nodes.iter().flatten())
+                .collect();
+            TargetSettings::of(&readings, &workload.cluster, input.nodes.len())
+        }),
+    }))
+}

@@ -1,0 +1,324 @@
+//! One run from start to result: start a cluster (or find the target's
+//! nodes), warm up, read every counter, measure, read them again, and turn
+//! the differences into a [`RunResult`].
+//!
+//! Beside this file: [`plan`] (what to run, and its errors), [`observe`]
+//! (reading the counters), [`address`] (a target's URL and allowed hosts)
+//! and [`assemble`] (the result made of what was read).
+
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use indicatif::{ProgressBar, ProgressStyle};
+use tokio::sync::{oneshot, watch};
+
+use crate::geecache::http::HttpClient;
+use crate::harness::cluster::Cluster;
+use crate::harness::driver::{Control, Driver, DriverConfig, IntervalReader, KeySampler, Phase};
+use crate::harness::events::added_nodes;
+use crate::harness::reference::{self};
+use crate::harness::report::{Mode, RunResult, SeriesReading};
+use crate::harness::scenario::{Levers, Scenario};
+use crate::harness::slowdb::SlowDb;
+use crate::harness::workload::{Bound, Workload};
+
+pub mod address;
+mod assemble;
+mod observe;
+pub mod plan;
+
+pub use address::{check_host, is_loopback, split_target};
+use assemble::{assemble, Assembly};
+use observe::{ring_of, sample, BetweenRequests, Counters, Observer};
+pub use plan::{Calibrate, RunError, RunPlan, MEASURE_STREAM, WARMUP_STREAM};
+
+/// Carries out `plan`. `control` can stop it early (Ctrl-C); what was
+/// measured until then is still reported.
+pub async fn run(plan: &RunPlan, control: &Arc<Control>) -> Result<RunResult, RunError> {
+    let workload = &plan.workload;
+    let started_at = SystemTime::now();
+    if plan.target.is_some() {
+        if let Some((index, event)) = workload
+            .events
+            .iter()
+            .enumerate()
+            .find(|(_, event)| !event.action.applies_to_a_target())
+        {
+            return Err(RunError::Usage(format!(
+                "events[{index}] ({event}): with --target only shift_keys and set_rate can \
+                 happen, as the harness does not own the target's nodes"
+            )));
+        }
+    }
+    let (observer, base_url, path_prefix, mode) = match &plan.target {
+        None => {
+            let db = SlowDb::new(
+                workload.keys,
+                workload.value_size as usize,
+                workload.slowdb,
+                (workload.cluster.nodes + added_nodes(&workload.events)) as usize,
+            );
+            let cluster =
+                Cluster::start_with(&workload.cluster, db, plan.base_port, plan.faults).await?;
+            let base = cluster.api_url();
+            (
+                Observer::Local(Arc::new(cluster)),
+                base,
+                "/api?key=key".to_owned(),
+                Mode::Cluster,
+            )
+        }
+        Some(target) => {
+            let (base, prefix) = split_target(target, plan.allow_remote)?;
+            let timeout = workload.timeout.0;
+            let client = |url: &str| {
+                HttpClient::new(url, timeout).map_err(|error| RunError::Url(error.to_string()))
+            };
+            let mut peers = Vec::new();
+            for peer in &plan.peers {
+                let (peer_base, _) = split_target(peer, plan.allow_remote).map_err(|error| {
+                    RunError::Url(error.to_string().replace("--target", "--peers"))
+                })?;
+                peers.push((peer.trim_end_matches('/').to_owned(), client(&peer_base)?));
+            }
+            let api = client(&base)?;
+            // A target that cannot be reached ends the run before it starts;
+            // one that answers anything (even 404) is there.
+            if let Err(error) = api.get("/_stats").await {
+                return Err(RunError::Unreachable {
+                    url: target.clone(),
+                    message: error.to_string(),
+                });
+            }
+            (Observer::Remote { api, peers }, base, prefix, Mode::Target)
+        }
+    };
+    let observer = Arc::new(observer);
+    // With the cluster up (so a port in use fails at once) but idle: the
+    // loopback limit.
+    let calibration = match &plan.calibrate {
+        Calibrate::Measure(duration) => Some(
+            reference::calibrate(
+                workload.concurrency as usize,
+                *duration,
+                workload.value_size as usize,
+            )
+            .await
+            .map_err(RunError::Calibration)?,
+        ),
+        Calibrate::Given(calibration) => Some(calibration.clone()),
+        Calibrate::Skip => None,
+    };
+    let sampler = KeySampler::new(workload.keys, workload.distribution, workload.seed)
+        .map_err(RunError::Workload)?;
+    let driver = Driver::new(DriverConfig {
+        base_url: base_url.clone(),
+        path_prefix: path_prefix.clone(),
+        sampler,
+        concurrency: workload.concurrency as usize,
+        rate: workload.rate,
+        timeout: workload.timeout.0,
+        missing_share: workload.slowdb.missing_share,
+        // Another process's store may make other values.
+        value_size: (mode == Mode::Cluster).then_some(workload.value_size),
+    })
+    .map_err(|error| RunError::Url(error.to_string()))?;
+
+    let time_limit = Instant::now() + workload.time_limit.0;
+    let progress = plan.progress.then(|| Progress::start(workload, control));
+    if workload.warmup_requests > 0 {
+        let warmup = Phase::new(
+            WARMUP_STREAM,
+            Bound::Requests(workload.warmup_requests),
+            time_limit,
+        );
+        driver.run(warmup, control).await;
+    }
+    if let Some(progress) = &progress {
+        progress.measuring(control.done.load(Ordering::Relaxed));
+    }
+    let before = observer.read().await;
+    let start = Instant::now();
+    let measure_started_unix_ms = SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_millis() as u64);
+    let scenario = (!workload.events.is_empty()).then(|| {
+        let levers = Levers {
+            cluster: match &*observer {
+                Observer::Local(cluster) => Some(Arc::clone(cluster)),
+                Observer::Remote { .. } => None,
+            },
+            keys: workload.keys,
+        };
+        Scenario::new(&workload.events, levers, start, workload.rate)
+    });
+    // One request in flight: the cluster is read between requests, so each
+    // interval's cluster figures are exactly its requests'.
+    let between = (workload.concurrency == 1).then(|| {
+        Arc::new(BetweenRequests {
+            observer: Arc::clone(&observer),
+            samples: Mutex::new(Vec::new()),
+        })
+    });
+    let measure = Phase {
+        start: Some(start),
+        interval: workload.interval.0,
+        steering: scenario.as_ref().map(|(_, steering)| Arc::clone(steering)),
+        reader: between
+            .clone()
+            .map(|reader| reader as Arc<dyn IntervalReader>),
+        ..Phase::new(MEASURE_STREAM, workload.bound(), time_limit)
+    };
+    let (finish, finished) = watch::channel(false);
+    let until_finished = || {
+        let mut finished = finished.clone();
+        async move {
+            let _ = finished.wait_for(|done| *done).await;
+        }
+    };
+    let (report, mut samples, ()) = tokio::join!(
+        async {
+            let report = driver.run(measure, control).await;
+            finish.send_replace(true);
+            report
+        },
+        async {
+            match &between {
+                Some(reader) => {
+                    until_finished().await;
+                    reader.take()
+                }
+                None => sample(&observer, start, workload.interval.0, until_finished()).await,
+            }
+        },
+        async {
+            if let Some((scenario, _)) = &scenario {
+                scenario.run_timed(until_finished()).await;
+            }
+        },
+    );
+    let after = observer.read().await;
+    samples.insert(0, Counters::of(&before));
+    samples.push(Counters::of(&after));
+    let api_index = observer.api_index(&after);
+    if let Some(progress) = progress {
+        progress.finish().await;
+    }
+
+    let ring = ring_of(&observer, &after, workload);
+    let node_names = observer.nodes();
+    let applied = scenario
+        .map(|(scenario, _)| scenario.applied())
+        .unwrap_or_default();
+    let result = assemble(Assembly {
+        plan,
+        mode,
+        target: plan
+            .target
+            .clone()
+            .unwrap_or_else(|| format!("{base_url}/api")),
+        started_at,
+        report: &report,
+        connections: driver.connections_opened(),
+        before: &before,
+        after: &after,
+        nodes: &node_names,
+        ring: ring.as_ref(),
+        calibration,
+        samples: &samples,
+        api_index,
+        applied: &applied,
+        measure_started_unix_ms,
+        series_reading: if between.is_some() {
+            SeriesReading::BetweenRequests
+        } else {
+            SeriesReading::Timer
+        },
+    })?;
+    if let Observer::Local(cluster) = &*observer {
+        cluster.shutdown().await;
+    }
+    Ok(result)
+}
+
+/// A progress bar on stderr, fed from the driver's count of answers; drawn
+/// only when stderr is a terminal.
+struct Progress {
+    bar: ProgressBar,
+    stop: oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<()>,
+    /// When the measurement began, and the driver's count then.
+    measuring: Arc<Mutex<Option<(Instant, u64)>>>,
+    /// The measurement's length: requests, or seconds.
+    length: u64,
+}
+
+impl Progress {
+    fn start(workload: &Workload, control: &Arc<Control>) -> Progress {
+        let (length, by_time) = match workload.bound() {
+            Bound::Requests(requests) => (requests, false),
+            Bound::Duration(duration) => (duration.as_secs().max(1), true),
+        };
+        let bar = ProgressBar::new(workload.warmup_requests.max(1));
+        let unit = if by_time { "s" } else { "" };
+        let template = format!("{{msg:>9}} [{{bar:30}}] {{pos}}/{{len}}{unit} {{prefix}}");
+        if let Ok(style) = ProgressStyle::with_template(&template) {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar.set_message("warm-up");
+        let measuring: Arc<Mutex<Option<(Instant, u64)>>> = Arc::default();
+        let (stop, mut stopped) = oneshot::channel();
+        let task = {
+            let bar = bar.clone();
+            let control = Arc::clone(control);
+            let measuring = Arc::clone(&measuring);
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(Duration::from_millis(200));
+                loop {
+                    tokio::select! {
+                        _ = tick.tick() => {}
+                        _ = &mut stopped => break,
+                    }
+                    let done = control.done.load(Ordering::Relaxed);
+                    let since = *measuring
+                        .lock()
+                        .unwrap_or_else(|poisoned| poisoned.into_inner());
+                    match since {
+                        None => bar.set_position(done),
+                        Some((started, base)) => {
+                            let measured = done.saturating_sub(base);
+                            let elapsed = started.elapsed().as_secs_f64().max(1e-3);
+                            bar.set_prefix(format!("{:.0} req/s", measured as f64 / elapsed));
+                            bar.set_position(if by_time { elapsed as u64 } else { measured });
+                        }
+                    }
+                }
+            })
+        };
+        Progress {
+            bar,
+            stop,
+            task,
+            measuring,
+            length,
+        }
+    }
+
+    /// The warm-up is over after `done` answers: count from here.
+    fn measuring(&self, done: u64) {
+        *self
+            .measuring
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some((Instant::now(), done));
+        self.bar.set_message("measuring");
+        self.bar.set_length(self.length);
+        self.bar.set_position(0);
+    }
+
+    async fn finish(self) {
+        let _ = self.stop.send(());
+        let _ = self.task.await;
+        self.bar.finish_and_clear();
+    }
+}

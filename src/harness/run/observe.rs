@@ -1,0 +1,232 @@
+//! Reading the cluster's counters: from the run's own nodes and store, or
+//! from a target's `/_stats`; between requests or on a timer at each
+//! interval's end; and the ring the nodes use.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::geecache::http::HttpClient;
+use crate::geecache::peers::BoxFuture;
+use crate::geecache::{HashRing, NodeStats};
+use crate::harness::cluster::Cluster;
+use crate::harness::driver::IntervalReader;
+use crate::harness::report::{group_of, NodeCounters};
+use crate::harness::workload::Workload;
+/// Where the run reads the cluster's counters.
+pub(super) enum Observer {
+    /// Its own cluster: straight from the nodes and the store.
+    Local(Arc<Cluster>),
+    /// A cluster elsewhere: the API node's and each peer's `/_stats`.
+    Remote {
+        api: HttpClient,
+        peers: Vec<(String, HttpClient)>,
+    },
+}
+
+/// Every node's group counters at one moment, and the store's loads by
+/// node where the run owns the store: what the series is made of.
+#[derive(Clone)]
+pub(super) struct Counters {
+    pub(super) nodes: Vec<NodeCounters>,
+    pub(super) db_loads: Option<Vec<u64>>,
+}
+
+impl Counters {
+    pub(super) fn of(reading: &Reading) -> Counters {
+        Counters {
+            nodes: group_counters(&reading.nodes),
+            db_loads: reading.db.as_ref().map(|db| db.per_node.clone()),
+        }
+    }
+}
+
+/// Each node's group counters, from its figures where it could be read.
+pub(super) fn group_counters(nodes: &[Option<NodeStats>]) -> Vec<NodeCounters> {
+    nodes
+        .iter()
+        .map(|node| node.as_ref().and_then(group_of))
+        .collect()
+}
+
+/// Every counter at one moment.
+pub(super) struct Reading {
+    /// The API node, when readable.
+    pub(super) api: Option<NodeStats>,
+    /// Each node, when readable.
+    pub(super) nodes: Vec<Option<NodeStats>>,
+    /// A target's node that could not be read: why, by index.
+    pub(super) problems: Vec<Option<String>>,
+    /// The store, in cluster mode.
+    pub(super) db: Option<crate::harness::slowdb::SlowDbSnapshot>,
+}
+
+impl Observer {
+    pub(super) async fn read(&self) -> Reading {
+        match self {
+            Observer::Local(cluster) => {
+                let nodes = cluster.stats();
+                Reading {
+                    api: nodes.first().cloned().flatten(),
+                    nodes,
+                    problems: Vec::new(),
+                    db: Some(cluster.db().snapshot()),
+                }
+            }
+            Observer::Remote { api, peers } => {
+                let mut nodes = Vec::with_capacity(peers.len());
+                let mut problems = Vec::with_capacity(peers.len());
+                for (url, client) in peers {
+                    let read = fetch_stats(client, url).await;
+                    problems.push(read.as_ref().err().cloned());
+                    nodes.push(read.ok());
+                }
+                Reading {
+                    api: fetch_stats(api, "the target").await.ok(),
+                    nodes,
+                    problems,
+                    db: None,
+                }
+            }
+        }
+    }
+
+    /// The counters the series needs, without the store's per-key counts.
+    pub(super) async fn counters(&self) -> Counters {
+        match self {
+            Observer::Local(cluster) => Counters {
+                nodes: group_counters(&cluster.stats()),
+                db_loads: Some(cluster.db().loads_per_node()),
+            },
+            Observer::Remote { .. } => Counters::of(&self.read().await),
+        }
+    }
+
+    /// Which node serves the API, by index.
+    pub(super) fn api_index(&self, reading: &Reading) -> Option<usize> {
+        match self {
+            Observer::Local(_) => Some(0),
+            Observer::Remote { peers, .. } => {
+                let url = &reading.api.as_ref()?.url;
+                peers.iter().position(|(peer, _)| peer == url)
+            }
+        }
+    }
+
+    /// Each node's name on the ring and where it listens.
+    pub(super) fn nodes(&self) -> Vec<(String, String)> {
+        match self {
+            Observer::Local(cluster) => cluster.names().into_iter().zip(cluster.urls()).collect(),
+            Observer::Remote { peers, .. } => peers
+                .iter()
+                .map(|(url, _)| (url.clone(), url.clone()))
+                .collect(),
+        }
+    }
+}
+
+/// A node's `/_stats`, or why it could not be read (`answered 404 Not
+/// Found`, `answered 200 OK, not GeeCache node stats: ...`, the
+/// connection's error), which is also logged.
+pub(super) async fn fetch_stats(client: &HttpClient, name: &str) -> Result<NodeStats, String> {
+    let problem = match client.get("/_stats").await {
+        Ok((status, body)) if status.is_success() => match serde_json::from_slice(&body) {
+            Ok(stats) => return Ok(stats),
+            Err(error) => format!("answered {status}, not GeeCache node stats: {error}"),
+        },
+        Ok((status, _)) => format!("answered {status}"),
+        Err(error) => format!("unreadable: {error}"),
+    };
+    log::warn!("{name}: /_stats {problem}");
+    Err(problem)
+}
+
+/// The ring the nodes use: the cluster's own, or one rebuilt from what the
+/// target's nodes report (or, failing that, from the workload).
+pub(super) fn ring_of(
+    observer: &Observer,
+    reading: &Reading,
+    workload: &Workload,
+) -> Option<HashRing> {
+    match observer {
+        Observer::Local(cluster) => cluster.ring(),
+        Observer::Remote { peers, .. } => {
+            let reported = reading.nodes.iter().flatten().chain(&reading.api).next();
+            let (replicas, hash, members) = match reported {
+                Some(stats) => (stats.replicas, stats.hash, stats.peers.clone()),
+                None => (
+                    workload.cluster.replicas as usize,
+                    workload.cluster.hash,
+                    peers.iter().map(|(url, _)| url.clone()).collect(),
+                ),
+            };
+            if members.is_empty() {
+                return None;
+            }
+            let mut ring = HashRing::new(replicas, hash);
+            ring.add(members);
+            Some(ring)
+        }
+    }
+}
+
+/// Reads the counters when the driver's only worker says intervals have
+/// ended, between two requests.
+pub(super) struct BetweenRequests {
+    pub(super) observer: Arc<Observer>,
+    pub(super) samples: Mutex<Vec<Counters>>,
+}
+
+impl BetweenRequests {
+    /// The readings so far, taken out.
+    pub(super) fn take(&self) -> Vec<Counters> {
+        self.samples
+            .lock()
+            .map(|mut samples| std::mem::take(&mut *samples))
+            .unwrap_or_default()
+    }
+}
+
+impl IntervalReader for BetweenRequests {
+    fn intervals_ended(&self, ended: u64) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            let counters = self.observer.counters().await;
+            if let Ok(mut samples) = self.samples.lock() {
+                for _ in 1..ended {
+                    samples.push(counters.clone());
+                }
+                samples.push(counters);
+            }
+        })
+    }
+}
+
+/// Reads the counters at the end of each interval from `start` until
+/// `finished` is notified.
+pub(super) async fn sample(
+    observer: &Observer,
+    start: Instant,
+    interval: Duration,
+    finished: impl std::future::Future<Output = ()>,
+) -> Vec<Counters> {
+    let mut samples = Vec::new();
+    let mut next = start + interval;
+    tokio::pin!(finished);
+    loop {
+        // An interval's end that has come is read even when the
+        // measurement finished at the same moment.
+        tokio::select! {
+            biased;
+            _ = tokio::time::sleep_until(next.into()) => {}
+            _ = &mut finished => {
+                // The timer may lag the end by a millisecond: an interval
+                // end already past is still read.
+                if Instant::now() >= next {
+                    samples.push(observer.counters().await);
+                }
+                return samples;
+            }
+        }
+        samples.push(observer.counters().await);
+        next += interval;
+    }
+}

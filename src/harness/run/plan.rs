@@ -1,0 +1,77 @@
+//! What a run is asked to do ([`RunPlan`]), where its calibration comes
+//! from, and why it could fail.
+
+use std::time::Duration;
+
+use crate::harness::cluster::{ClusterError, Faults};
+use crate::harness::reference::Calibration;
+use crate::harness::workload::Workload;
+/// Key streams: warm-up and measurement ask for different keys.
+pub const WARMUP_STREAM: u64 = 0;
+pub const MEASURE_STREAM: u64 = 1;
+
+/// What to run.
+#[derive(Clone, Debug)]
+pub struct RunPlan {
+    /// The workload, flags applied.
+    pub workload: Workload,
+    /// Where it came from.
+    pub source: String,
+    /// Drive this API URL instead of starting a cluster.
+    pub target: Option<String>,
+    /// In target mode, the nodes whose `/_stats` to read.
+    pub peers: Vec<String>,
+    /// Allow `target` and `peers` on hosts other than this one.
+    pub allow_remote: bool,
+    /// Start the cluster's nodes on this port and the following ones.
+    pub base_port: Option<u16>,
+    /// Show a progress bar on stderr (when it is a terminal).
+    pub progress: bool,
+    /// The loopback limit: measured before the run, taken as given (a sweep
+    /// measures it once for all its runs), or skipped.
+    pub calibrate: Calibrate,
+    /// Regressions on purpose, to show that `check` catches them.
+    pub faults: Faults,
+}
+
+/// Where a run's calibration comes from.
+#[derive(Clone, Debug)]
+pub enum Calibrate {
+    /// Measure each reference server for this long before the run.
+    Measure(Duration),
+    /// Use this one, measured earlier with the same driver settings.
+    Given(Calibration),
+    /// None: the result has no limit fraction.
+    Skip,
+}
+
+/// Why a run could not be carried out.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The cluster did not start.
+    #[error("cannot start the cluster: {0}")]
+    Cluster(#[from] ClusterError),
+    /// The target or a peer URL is not usable.
+    #[error("{0}")]
+    Url(String),
+    /// The plan asks for what cannot be done.
+    #[error("{0}")]
+    Usage(String),
+    /// The workload cannot be sampled.
+    #[error("{0}")]
+    Workload(String),
+    /// The target does not answer.
+    #[error("cannot reach the target {url}: {message}")]
+    Unreachable {
+        /// The target.
+        url: String,
+        /// What the client saw.
+        message: String,
+    },
+    /// The reference servers could not be measured.
+    #[error("{0}")]
+    Calibration(String),
+    /// The histogram could not be serialized.
+    #[error("{0}")]
+    Histogram(String),
+}
