@@ -164,3 +164,71 @@ fn peers_without_stats_are_named_and_the_targets_settings_marked_unknown() {
         task.abort();
     }
 }
+
+#[test]
+fn an_unreadable_peer_is_warned_about_once_and_its_ring_share_is_unknown() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let nodes: Vec<(u16, tokio::task::JoinHandle<()>)> =
+        runtime.block_on(async { vec![foreign_node().await, foreign_node().await] });
+    let peers: Vec<String> = nodes
+        .iter()
+        .map(|(port, _)| format!("http://127.0.0.1:{port}"))
+        .collect();
+    let target = format!("{}/api", peers[0]);
+    let out = scratch("target-warn-once").join("warned.json");
+    let joined = peers.join(",");
+    // Ten 100 ms intervals: the counters are read at each interval's end.
+    let output = run(&[
+        "--workload",
+        "ci",
+        "--target",
+        &target,
+        "--peers",
+        &joined,
+        "--duration",
+        "1s",
+        "--interval",
+        "100ms",
+        "--warmup",
+        "0",
+        "--no-calibrate",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let stderr = text(&output.stderr);
+    for url in &peers {
+        let first = format!("{url}: /_stats answered 404 Not Found");
+        assert_eq!(
+            stderr.lines().filter(|line| line.contains(&first)).count(),
+            1,
+            "{stderr}"
+        );
+        let total = stderr
+            .lines()
+            .find(|line| line.contains(&format!("{url}: /_stats could not be read ")))
+            .unwrap_or_else(|| panic!("no count for {url} in\n{stderr}"));
+        let count: u64 = total
+            .split("could not be read ")
+            .nth(1)
+            .and_then(|rest| rest.split(' ').next())
+            .and_then(|count| count.parse().ok())
+            .unwrap();
+        assert!(count >= 10, "{total}");
+    }
+    // The ring's replicas and hash are unknown: so are shares and keys.
+    let result = read_checked(&out);
+    for node in &result.nodes {
+        assert_eq!((node.ring_share, node.keys_owned), (None, None));
+    }
+    let summary = text(&output.stdout);
+    let row = summary
+        .lines()
+        .find(|line| line.contains(&peers[1]) && line.trim_start().starts_with('1'))
+        .unwrap_or_else(|| panic!("no node row in\n{summary}"));
+    let cells: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(&cells[3..5], ["-", "-"], "{row}");
+    for (_, task) in nodes {
+        task.abort();
+    }
+}

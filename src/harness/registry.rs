@@ -530,8 +530,10 @@ pub static RING_IMBALANCE: Figure = Figure {
     speed: false,
     gate: threshold(0.0, 1e-9),
     read: Read::Result(|result| {
-        let shares: Vec<f64> = result.nodes.iter().map(|node| node.ring_share).collect();
-        (!shares.is_empty()).then(|| max_over_mean(&shares))
+        let shares: Option<Vec<f64>> = result.nodes.iter().map(|node| node.ring_share).collect();
+        shares
+            .filter(|shares| !shares.is_empty())
+            .map(|shares| max_over_mean(&shares))
     }),
 };
 

@@ -359,8 +359,8 @@ pub fn summary(result: &RunResult, path: Option<&Path>) -> String {
             format!("{}{}", node.index, if node.api { "*" } else { "" }),
             node.url.clone(),
             node.listen.trim_start_matches("http://").to_owned(),
-            format!("{:.1}%", node.ring_share * 100.0),
-            node.keys_owned.to_string(),
+            percent(node.ring_share),
+            number(node.keys_owned),
             number(node.requests_served),
             number(node.slowdb_loads),
             node.cache_bytes

@@ -405,10 +405,13 @@ pub struct NodeFigures {
     pub listen: String,
     /// Whether this node served the API.
     pub api: bool,
-    /// The share of the 32-bit hash space the ring gives the node.
-    pub ring_share: f64,
-    /// Keys of the workload's key space the ring gives the node.
-    pub keys_owned: u64,
+    /// The share of the 32-bit hash space the ring gives the node; `null`
+    /// when the ring is unknown (a target whose nodes did not report their
+    /// replicas and hash).
+    pub ring_share: Option<f64>,
+    /// Keys of the workload's key space the ring gives the node; `null`
+    /// when the ring is unknown.
+    pub keys_owned: Option<u64>,
     /// Gets the node served (API and peer requests); `null` when its figures
     /// could not be read.
     pub requests_served: Option<u64>,
@@ -449,8 +452,8 @@ impl NodeFigures {
             url: url.to_owned(),
             listen: listen.to_owned(),
             api,
-            ring_share: 0.0,
-            keys_owned: 0,
+            ring_share: None,
+            keys_owned: None,
             requests_served: None,
             slowdb_loads: None,
             cache_bytes: None,

@@ -153,11 +153,17 @@ pub(super) fn assemble(input: Assembly<'_>) -> Result<RunResult, RunError> {
                     Mode::Target => api_url.as_deref() == Some(url.as_str()),
                 },
             );
-            figures.ring_share = slot
-                .and_then(|slot| shares.get(slot))
-                .copied()
-                .unwrap_or(0.0);
-            figures.keys_owned = slot.and_then(|slot| owned.get(slot)).copied().unwrap_or(0);
+            // A node off a known ring owns nothing; without the ring (a
+            // target whose nodes did not report it) nothing is known.
+            if input.ring.is_some() {
+                figures.ring_share = Some(
+                    slot.and_then(|slot| shares.get(slot))
+                        .copied()
+                        .unwrap_or(0.0),
+                );
+                figures.keys_owned =
+                    Some(slot.and_then(|slot| owned.get(slot)).copied().unwrap_or(0));
+            }
             figures.set_stats(
                 deltas.get(index).cloned().flatten(),
                 db_figures

@@ -30,7 +30,7 @@ pub mod plan;
 
 pub use address::{check_host, is_loopback, split_target};
 use assemble::{assemble, Assembly};
-use observe::{ring_of, sample, BetweenRequests, Counters, Observer};
+use observe::{ring_of, sample, BetweenRequests, Counters, Observer, Unread};
 pub use plan::{Calibrate, RunError, RunPlan, MEASURE_STREAM, WARMUP_STREAM};
 
 /// Carries out `plan`. `control` can stop it early (Ctrl-C); what was
@@ -91,7 +91,16 @@ pub async fn run(plan: &RunPlan, control: &Arc<Control>) -> Result<RunResult, Ru
                     message: error.to_string(),
                 });
             }
-            (Observer::Remote { api, peers }, base, prefix, Mode::Target)
+            (
+                Observer::Remote {
+                    api,
+                    peers,
+                    failures: Unread::default(),
+                },
+                base,
+                prefix,
+                Mode::Target,
+            )
         }
     };
     let observer = Arc::new(observer);
@@ -199,6 +208,9 @@ pub async fn run(plan: &RunPlan, control: &Arc<Control>) -> Result<RunResult, Ru
         },
     );
     let after = observer.read().await;
+    if let Observer::Remote { failures, .. } = &*observer {
+        failures.finish();
+    }
     samples.insert(0, Counters::of(&before));
     samples.push(Counters::of(&after));
     let api_index = observer.api_index(&after);
@@ -206,7 +218,7 @@ pub async fn run(plan: &RunPlan, control: &Arc<Control>) -> Result<RunResult, Ru
         progress.finish().await;
     }
 
-    let ring = ring_of(&observer, &after, workload);
+    let ring = ring_of(&observer, &after);
     let node_names = observer.nodes();
     let applied = scenario
         .map(|(scenario, _)| scenario.applied())

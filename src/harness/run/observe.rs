@@ -2,6 +2,7 @@
 //! from a target's `/_stats`; between requests or on a timer at each
 //! interval's end; and the ring the nodes use.
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -11,7 +12,7 @@ use crate::geecache::{HashRing, NodeStats};
 use crate::harness::cluster::Cluster;
 use crate::harness::driver::IntervalReader;
 use crate::harness::report::{group_of, NodeCounters};
-use crate::harness::workload::Workload;
+
 /// Where the run reads the cluster's counters.
 pub(super) enum Observer {
     /// Its own cluster: straight from the nodes and the store.
@@ -20,7 +21,41 @@ pub(super) enum Observer {
     Remote {
         api: HttpClient,
         peers: Vec<(String, HttpClient)>,
+        /// Each node whose `/_stats` could not be read: its first problem
+        /// and how many readings failed.
+        failures: Unread,
     },
+}
+
+/// The `/_stats` readings that failed, by node: each is warned about once,
+/// when it first fails, and counted ([`Unread::finish`] tells the count).
+#[derive(Default)]
+pub(super) struct Unread(Mutex<BTreeMap<String, (String, u64)>>);
+
+impl Unread {
+    /// Notes `name`'s reading; warns at its first failure.
+    fn note(&self, name: &str, read: &Result<NodeStats, String>) {
+        let Err(problem) = read else { return };
+        let Ok(mut failures) = self.0.lock() else {
+            return;
+        };
+        let entry = failures
+            .entry(name.to_owned())
+            .or_insert_with(|| (problem.clone(), 0));
+        if entry.1 == 0 {
+            log::warn!("{name}: /_stats {problem}");
+        }
+        entry.1 += 1;
+    }
+
+    /// Says how often each node's `/_stats` failed in all, where it failed
+    /// more than once.
+    pub(super) fn finish(&self) {
+        let Ok(failures) = self.0.lock() else { return };
+        for (name, (problem, count)) in failures.iter().filter(|(_, (_, count))| *count > 1) {
+            log::warn!("{name}: /_stats could not be read {count} times in all ({problem})");
+        }
+    }
 }
 
 /// Every node's group counters at one moment, and the store's loads by
@@ -72,16 +107,23 @@ impl Observer {
                     db: Some(cluster.db().snapshot()),
                 }
             }
-            Observer::Remote { api, peers } => {
+            Observer::Remote {
+                api,
+                peers,
+                failures,
+            } => {
                 let mut nodes = Vec::with_capacity(peers.len());
                 let mut problems = Vec::with_capacity(peers.len());
                 for (url, client) in peers {
-                    let read = fetch_stats(client, url).await;
+                    let read = fetch_stats(client).await;
+                    failures.note(url, &read);
                     problems.push(read.as_ref().err().cloned());
                     nodes.push(read.ok());
                 }
+                let api_read = fetch_stats(api).await;
+                failures.note("the target", &api_read);
                 Reading {
-                    api: fetch_stats(api, "the target").await.ok(),
+                    api: api_read.ok(),
                     nodes,
                     problems,
                     db: None,
@@ -126,8 +168,8 @@ impl Observer {
 
 /// A node's `/_stats`, or why it could not be read (`answered 404 Not
 /// Found`, `answered 200 OK, not GeeCache node stats: ...`, the
-/// connection's error), which is also logged.
-pub(super) async fn fetch_stats(client: &HttpClient, name: &str) -> Result<NodeStats, String> {
+/// connection's error).
+async fn fetch_stats(client: &HttpClient) -> Result<NodeStats, String> {
     let problem = match client.get("/_stats").await {
         Ok((status, body)) if status.is_success() => match serde_json::from_slice(&body) {
             Ok(stats) => return Ok(stats),
@@ -136,29 +178,18 @@ pub(super) async fn fetch_stats(client: &HttpClient, name: &str) -> Result<NodeS
         Ok((status, _)) => format!("answered {status}"),
         Err(error) => format!("unreadable: {error}"),
     };
-    log::warn!("{name}: /_stats {problem}");
     Err(problem)
 }
 
 /// The ring the nodes use: the cluster's own, or one rebuilt from what the
-/// target's nodes report (or, failing that, from the workload).
-pub(super) fn ring_of(
-    observer: &Observer,
-    reading: &Reading,
-    workload: &Workload,
-) -> Option<HashRing> {
+/// target's nodes report; `None` when no node reported its replicas and
+/// hash (the workload's are not the target's).
+pub(super) fn ring_of(observer: &Observer, reading: &Reading) -> Option<HashRing> {
     match observer {
         Observer::Local(cluster) => cluster.ring(),
-        Observer::Remote { peers, .. } => {
-            let reported = reading.nodes.iter().flatten().chain(&reading.api).next();
-            let (replicas, hash, members) = match reported {
-                Some(stats) => (stats.replicas, stats.hash, stats.peers.clone()),
-                None => (
-                    workload.cluster.replicas as usize,
-                    workload.cluster.hash,
-                    peers.iter().map(|(url, _)| url.clone()).collect(),
-                ),
-            };
+        Observer::Remote { .. } => {
+            let stats = reading.nodes.iter().flatten().chain(&reading.api).next()?;
+            let (replicas, hash, members) = (stats.replicas, stats.hash, stats.peers.clone());
             if members.is_empty() {
                 return None;
             }
