@@ -15,7 +15,7 @@
 //!   [`harness::workload`] (the file and the flags over it), the
 //!   [`harness::slowdb`] store, the [`harness::cluster`], the
 //!   [`harness::driver`], its [`harness::latency`] histograms, the
-//!   [`harness::reference`] servers that calibrate it, the
+//!   [`harness::calibration`] servers that calibrate it, the
 //!   [`harness::run`] that puts them together, [`harness::trials`] that
 //!   makes repeated runs one result, the [`harness::report`] it
 //!   writes and the [`harness::summary`] it prints; a scenario's
@@ -38,7 +38,7 @@
 //!   applied by `Workload::apply`; the rest are used in the same file.
 //! - **A figure of a result** is computed in [`harness::report`] (client,
 //!   cluster and node figures from the counters of [`harness::run`]),
-//!   [`harness::latency`] (percentiles) or [`harness::reference`] (the
+//!   [`harness::latency`] (percentiles) or [`harness::calibration`] (the
 //!   calibration and the limit fraction); an event's cost from the series,
 //!   in `harness::report::costs`. The headline figures that the trials
 //!   table, `compare`, `check` and `sweep` show are each one entry of
@@ -46,9 +46,8 @@
 //!   counted, and the gate's threshold.
 
 pub mod analysis;
-pub mod cli;
-pub mod commands;
 pub mod geecache;
 pub mod harness;
-pub mod stats;
+pub mod intervals;
+pub mod table;
 pub mod units;

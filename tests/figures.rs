@@ -10,7 +10,7 @@ use geecache_bench::analysis::{check, compare};
 use geecache_bench::harness::registry::{self, Figure, Nature, FIGURES};
 use geecache_bench::harness::report::{self, RunResult};
 use geecache_bench::harness::summary;
-use geecache_bench::units::TableStyle;
+use geecache_bench::table::TableStyle;
 
 /// The committed CI baseline (3 trials, calibrated, a closed loop), and the
 /// same result as an open loop whose service times are a third of its

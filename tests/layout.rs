@@ -22,8 +22,18 @@ fn sources(src: &Path, dir: &Path, out: &mut Vec<PathBuf>) {
 }
 
 /// The module path of a source file: `harness/run.rs` -> `harness::run`,
-/// `commands/mod.rs` -> `commands`, `lib.rs` -> ``.
+/// `analysis/plot/mod.rs` -> `analysis::plot`, `lib.rs` -> ``; the
+/// binary's files under `bin`: `bin/geecache-bench/commands/run.rs` ->
+/// `bin::commands::run`, its `main.rs` -> `bin`.
 fn module_of(file: &Path) -> String {
+    if let Ok(inner) = file.strip_prefix("bin/geecache-bench") {
+        let module = module_of(inner);
+        return if module.is_empty() {
+            "bin".to_owned()
+        } else {
+            format!("bin::{module}")
+        };
+    }
     let mut parts: Vec<String> = file
         .with_extension("")
         .components()
@@ -120,7 +130,10 @@ fn named_paths(module: &str, is_mod_file: bool, text: &str) -> Vec<String> {
         }
         let end = statement.find(';').unwrap_or(statement.len());
         let statement: String = statement[..end].split_whitespace().collect();
-        if statement.starts_with("crate::") || statement.starts_with("super::") {
+        if ["crate::", "super::", "geecache_bench::"]
+            .iter()
+            .any(|start| statement.starts_with(start))
+        {
             expand("", &statement, &mut paths);
         } else if statement.starts_with(|c: char| c.is_ascii_lowercase())
             && !code[..at].trim_end().ends_with("pub")
@@ -130,15 +143,15 @@ fn named_paths(module: &str, is_mod_file: bool, text: &str) -> Vec<String> {
             // `pub use` of a child is its facade, not a use of the child.
             let statement = statement.trim_start_matches("self::");
             let prefix = if module.is_empty() {
-                "crate::".to_owned()
+                "@".to_owned()
             } else {
-                format!("crate::{module}::")
+                format!("@{module}::")
             };
             expand(&prefix, statement, &mut paths);
         }
     }
     // Paths written inline in the code.
-    for start in ["crate::", "super::"] {
+    for start in ["crate::", "super::", "geecache_bench::"] {
         let mut rest = code.as_str();
         while let Some(at) = rest.find(start) {
             let tail = &rest[at..];
@@ -152,17 +165,30 @@ fn named_paths(module: &str, is_mod_file: bool, text: &str) -> Vec<String> {
             rest = &tail[end..];
         }
     }
+    // `crate::` is the binary's root in its files, the library's elsewhere;
+    // the binary names the library `geecache_bench::`.
+    let root = if module == "bin" || module.starts_with("bin::") {
+        "bin::"
+    } else {
+        ""
+    };
+    let join = |head: &str, tail: &str| format!("{head}{tail}");
     paths
         .into_iter()
         .filter_map(|path| {
             let path = path.trim_end_matches("::self");
-            match path.strip_prefix("super::") {
-                Some(tail) => Some(
+            if let Some(tail) = path.strip_prefix("super::") {
+                Some(
                     format!("{parent}::{tail}")
                         .trim_start_matches("::")
                         .to_owned(),
-                ),
-                None => path.strip_prefix("crate::").map(str::to_owned),
+                )
+            } else if let Some(tail) = path.strip_prefix("crate::") {
+                Some(join(root, tail))
+            } else if let Some(tail) = path.strip_prefix("geecache_bench::") {
+                Some(tail.to_owned())
+            } else {
+                path.strip_prefix('@').map(str::to_owned)
             }
         })
         .collect()
@@ -238,18 +264,37 @@ fn the_import_reader_sees_braces_super_and_inline_paths() {
     let text = "use crate::harness::{report::{self, RunResult}, run};\n\
                 use super::{fail, GridArgs};\n\
                 // crate::analysis::plot in a comment is no import\n\
-                fn f() { crate::units::align(&[], |_| true); }\n";
-    let mut paths = named_paths("commands::sweep", false, text);
+                fn f() { crate::table::align(&[], |_| true); }\n";
+    let mut paths = named_paths("analysis::sweep", false, text);
     paths.sort();
     assert_eq!(
         paths,
         [
-            "commands::GridArgs",
-            "commands::fail",
+            "analysis::GridArgs",
+            "analysis::fail",
             "harness::report",
             "harness::report::RunResult",
             "harness::run",
-            "units::align",
+            "table::align",
+        ]
+    );
+    // In the binary, `crate::` is its own root and the library is
+    // `geecache_bench::`.
+    let text = "use geecache_bench::harness::{report, run};\n\
+                use super::{fail, GridArgs};\n\
+                fn f() { crate::cli::main(); geecache_bench::table::align(&[], |_| true); }\n";
+    let mut paths = named_paths("bin::commands::sweep", false, text);
+    paths.sort();
+    paths.dedup();
+    assert_eq!(
+        paths,
+        [
+            "bin::cli::main",
+            "bin::commands::GridArgs",
+            "bin::commands::fail",
+            "harness::report",
+            "harness::run",
+            "table::align",
         ]
     );
     // A folder's mod.rs naming its children: relative paths.
@@ -289,7 +334,12 @@ fn no_two_modules_import_each_other() {
         graph.len() > 30,
         "the reader found too few modules: {graph:?}"
     );
-    assert!(graph["commands::run"].contains("harness::run"));
+    assert!(graph["bin::commands::run"].contains("harness::run"));
+    assert!(graph["bin::cli"].contains("bin::commands"));
+    // The command line belongs to the binary: the library has none.
+    assert!(!graph
+        .keys()
+        .any(|module| module == "commands" || module == "cli"));
     // The gate and the sweep read figures from the registry, not compare.
     for reader in ["analysis::check", "analysis::sweep"] {
         assert!(graph[reader].contains("harness::registry"), "{reader}");
@@ -319,9 +369,16 @@ fn the_harness_reads_no_results_and_runs_no_commands() {
     for (module, imports) in import_graph() {
         let layer = |name: &str| name.split("::").next().unwrap_or("").to_owned();
         let allowed: &[&str] = match layer(&module).as_str() {
-            "harness" => &["geecache", "harness", "units", "stats"],
-            "analysis" => &["geecache", "harness", "analysis", "units", "stats"],
-            "units" | "stats" => &[],
+            "harness" => &["geecache", "harness", "units", "table", "intervals"],
+            "analysis" => &[
+                "geecache",
+                "harness",
+                "analysis",
+                "units",
+                "table",
+                "intervals",
+            ],
+            "units" | "table" | "intervals" => &[],
             _ => continue,
         };
         for import in imports {

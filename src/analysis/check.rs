@@ -13,8 +13,8 @@ use serde::Serialize;
 use crate::analysis::differences;
 use crate::harness::registry::{self, Better, Figure, Nature, Threshold, FIGURES};
 use crate::harness::report::RunResult;
-use crate::stats::Change;
-use crate::units::{self, TableStyle};
+use crate::intervals::Change;
+use crate::table::{self, TableStyle};
 
 /// The figures `check` compares, with their default thresholds: those the
 /// registry gates.
@@ -58,7 +58,7 @@ pub fn read_thresholds(path: &Path) -> Result<BTreeMap<String, Threshold>, Strin
 /// timed ones, in the registry's order. Those without a threshold are
 /// shown, not gated: the timed ones divided by the calibration are gated
 /// by default, so a slower or faster machine does not move them much.
-pub fn checked_figures(result: &RunResult) -> Vec<registry::Reading> {
+pub(crate) fn checked_figures(result: &RunResult) -> Vec<registry::Reading> {
     let (counted, timed): (Vec<_>, Vec<_>) = registry::readings(result)
         .into_iter()
         .partition(|reading| reading.figure.nature() == Nature::Counted);
@@ -160,7 +160,7 @@ pub fn check(
             let threshold = thresholds.get(figure.key).copied();
             let timed = figure.nature() == Nature::Timed;
             let change = timed
-                .then(|| crate::stats::change(&base.trials, &reading.trials))
+                .then(|| crate::intervals::change(&base.trials, &reading.trials))
                 .flatten();
             let (verdict, allowed) = match (base.value, reading.value, threshold) {
                 (Some(_), Some(_), None) => (Verdict::NotGated, None),
@@ -259,7 +259,7 @@ pub fn table(outcome: &Outcome, style: TableStyle) -> String {
     if style == TableStyle::Markdown {
         out.push('\n');
     }
-    out.push_str(&units::table(
+    out.push_str(&table::table(
         &rows,
         |column| !(2..5).contains(&column),
         style,
@@ -294,7 +294,7 @@ fn change_cell(line: &Line) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::harness::reference::{Calibration, LoadFigures};
+    use crate::harness::calibration::{Calibration, LoadFigures};
     use crate::harness::registry::{
         timed_figures, API_HIT_RATIO, LIMIT_FRACTION, P99_OVER_TWO_HOP, SERVICE_P99_OVER_TWO_HOP,
     };

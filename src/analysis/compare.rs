@@ -9,8 +9,8 @@ use serde_json::Value;
 use crate::analysis::differences::{self, Difference};
 use crate::harness::registry::{self, Better, Figure, Nature, EVENT_FIGURES};
 use crate::harness::report::RunResult;
-use crate::stats::{self, Change};
-use crate::units::{self, TableStyle};
+use crate::intervals::{self, Change};
+use crate::table::{self, TableStyle};
 
 /// The change from `base` to `value` in percent; `None` without both or
 /// from zero.
@@ -78,7 +78,7 @@ impl Verdict {
         if trials.contains(&1) || trials.contains(&0) {
             return Verdict::OneTrial;
         }
-        if trials.iter().any(|&count| count < stats::MIN_TRIALS) {
+        if trials.iter().any(|&count| count < intervals::MIN_TRIALS) {
             return Verdict::TooFewTrials;
         }
         let Some(up) = change.and_then(Change::direction) else {
@@ -203,7 +203,9 @@ pub fn compare(named: &[(String, RunResult)]) -> Comparison {
                         let base = &reading.trials;
                         for (index, readings) in all_readings.iter().enumerate() {
                             let trials = &readings[at].trials;
-                            let change = (index > 0).then(|| stats::change(base, trials)).flatten();
+                            let change = (index > 0)
+                                .then(|| intervals::change(base, trials))
+                                .flatten();
                             row.interval_percent.push(change.and_then(|change| {
                                 Some([change.low? * 100.0, change.high? * 100.0])
                             }));
@@ -303,7 +305,7 @@ pub fn table(comparison: &Comparison, style: TableStyle) -> String {
     if style == TableStyle::Markdown {
         out.push('\n');
     }
-    out.push_str(&units::table(&rows, |column| column == 0, style));
+    out.push_str(&table::table(&rows, |column| column == 0, style));
     out
 }
 

@@ -91,7 +91,7 @@ pub fn between<'a>(results: impl IntoIterator<Item = &'a RunResult>) -> Vec<Diff
 
 /// The fields among `differences` that make the results measure different
 /// things (key space, distribution, load, store, events).
-pub fn of_workload(differences: &[Difference]) -> Vec<String> {
+pub(crate) fn of_workload(differences: &[Difference]) -> Vec<String> {
     differences
         .iter()
         .filter(|difference| {

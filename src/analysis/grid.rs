@@ -147,7 +147,7 @@ impl Point {
 }
 
 /// `work(0..count)` on every core, results in order.
-pub fn in_parallel<T: Send>(count: usize, work: impl Fn(usize) -> T + Sync) -> Vec<T> {
+pub(crate) fn in_parallel<T: Send>(count: usize, work: impl Fn(usize) -> T + Sync) -> Vec<T> {
     let threads = std::thread::available_parallelism()
         .map(usize::from)
         .unwrap_or(1)

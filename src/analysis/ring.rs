@@ -10,7 +10,7 @@ use crate::geecache::{HashKind, HashRing};
 use crate::harness::cluster::ring_name;
 use crate::harness::events::{key_moves, keys_owned};
 use crate::harness::registry::max_over_mean;
-use crate::units::align;
+use crate::table::align;
 
 /// One ring to examine.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -59,7 +59,7 @@ pub struct RingReport {
 }
 
 /// Builds the ring a run would build and places `keys` keys on it.
-pub fn analyse(config: RingConfig, keys: u64) -> RingReport {
+pub(crate) fn analyse(config: RingConfig, keys: u64) -> RingReport {
     let mut ring = HashRing::new(config.replicas, config.hash);
     let names: Vec<String> = (0..config.nodes).map(ring_name).collect();
     ring.add(names.iter().cloned());
@@ -173,7 +173,7 @@ pub struct ChangeReport {
 }
 
 /// Places `keys` keys on the ring of `config` and on the ring after `change`.
-pub fn analyse_change(config: RingConfig, change: Change, keys: u64) -> ChangeReport {
+pub(crate) fn analyse_change(config: RingConfig, change: Change, keys: u64) -> ChangeReport {
     let ring_of = |names: &[String]| {
         let mut ring = HashRing::new(config.replicas, config.hash);
         ring.add(names.iter().cloned());

@@ -14,8 +14,8 @@ use std::collections::BTreeMap;
 
 use crate::analysis::grid::{Grid, Point};
 use crate::analysis::plot;
+use crate::harness::calibration::{self, Calibration};
 use crate::harness::driver::Control;
-use crate::harness::reference::{self, Calibration};
 use crate::harness::registry::{
     self, Figure, API_HIT_RATIO, DUPLICATE_LOADS, LIMIT_FRACTION, LOAD_IMBALANCE, P50, P99,
     PEER_FETCH_RATIO, RING_IMBALANCE, SLOWDB_LOADS_PER_REQUEST, THROUGHPUT,
@@ -24,11 +24,12 @@ use crate::harness::report::{self, ResultFileError, RunResult};
 use crate::harness::run::{self, Calibrate, RunError, RunPlan};
 use crate::harness::trials::combine;
 use crate::harness::workload::{Workload, WorkloadError};
-use crate::stats::Estimate;
-use crate::units::{align, compact_timestamp, rfc3339};
+use crate::intervals::Estimate;
+use crate::table::align;
+use crate::units::{compact_timestamp, rfc3339};
 
 /// The version of the sweep summary's format.
-pub const SWEEP_SCHEMA_VERSION: u32 = 1;
+pub(crate) const SWEEP_SCHEMA_VERSION: u32 = 1;
 
 /// A row of the summary: one configuration and its figures.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -140,7 +141,7 @@ pub struct Progress {
 /// each round differs from the one before, and each configuration runs
 /// early in some rounds and late in others, so the machine's slow drift
 /// spreads over all of them.
-pub fn round_order(count: usize, round: u32) -> Vec<usize> {
+pub(crate) fn round_order(count: usize, round: u32) -> Vec<usize> {
     let mut order: Vec<usize> = (0..count).collect();
     if count > 0 {
         order.rotate_left((round as usize / 2) % count);
@@ -181,7 +182,7 @@ pub async fn sweep(
         // Each round measures the loopback limit once for its runs.
         let calibration: Option<Calibration> = match plan.calibrate {
             Some(duration) => Some(
-                reference::calibrate(
+                calibration::calibrate(
                     plan.workload.concurrency as usize,
                     duration,
                     plan.workload.value_size as usize,
@@ -278,7 +279,7 @@ fn row(point: &Point, path: &Path, result: &RunResult) -> Row {
 /// Marks each row's throughput against the row with the highest median:
 /// a row whose interval overlaps the best one's is a tie. Rows without an
 /// interval are not marked.
-pub fn rank_throughput(rows: &mut [Row]) {
+pub(crate) fn rank_throughput(rows: &mut [Row]) {
     let interval = |row: &Row| {
         let estimate = row.timed.get(THROUGHPUT.key)?;
         Some((estimate.median, estimate.low?, estimate.high?))
@@ -406,7 +407,7 @@ pub fn table(summary: &Summary) -> String {
     }
     let mut out = align(&rows, |column| column == 1 || column == COLUMNS.len() + 4);
     let trials = summary.rows.iter().map(|row| row.trials).max().unwrap_or(1);
-    if trials >= crate::stats::MIN_TRIALS {
+    if trials >= crate::intervals::MIN_TRIALS {
         let _ = writeln!(
             out,
             "{trials} trials per configuration, interleaved: median [95% interval]; \

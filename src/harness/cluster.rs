@@ -19,7 +19,7 @@ use crate::harness::workload::ClusterSettings;
 use crate::units::Span;
 
 /// The group every node serves, named as in the source document.
-pub const GROUP: &str = "scores";
+pub(crate) const GROUP: &str = "scores";
 
 /// The ring name of node `index`: `http://localhost:8001` for node 0.
 pub fn ring_name(index: usize) -> String {
@@ -67,7 +67,7 @@ impl Faults {
 }
 
 /// The group options a cluster's nodes use.
-pub fn group_options(settings: &ClusterSettings) -> GroupOptions {
+pub(crate) fn group_options(settings: &ClusterSettings) -> GroupOptions {
     GroupOptions {
         cache_bytes: usize::try_from(settings.cache_bytes.bytes()).unwrap_or(usize::MAX),
         singleflight: settings.singleflight,
@@ -89,7 +89,7 @@ impl Faults {
 }
 
 /// A node's configuration in a cluster, before its address is known.
-pub fn node_config(settings: &ClusterSettings, addr: SocketAddr, api: bool) -> NodeConfig {
+pub(crate) fn node_config(settings: &ClusterSettings, addr: SocketAddr, api: bool) -> NodeConfig {
     NodeConfig {
         addr,
         replicas: settings.replicas as usize,

@@ -404,7 +404,7 @@ pub fn check(events: &[Event], frame: Frame) -> Result<(), (String, String)> {
 }
 
 /// Nodes the scenario adds: a cluster starts with room for them.
-pub fn added_nodes(events: &[Event]) -> u32 {
+pub(crate) fn added_nodes(events: &[Event]) -> u32 {
     events
         .iter()
         .filter(|event| matches!(event.action, Action::AddNode {}))

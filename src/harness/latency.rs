@@ -8,10 +8,10 @@ use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
 /// The largest latency the histograms hold: one hour, in microseconds.
-pub const MAX_LATENCY_US: u64 = 3_600_000_000;
+pub(crate) const MAX_LATENCY_US: u64 = 3_600_000_000;
 
 /// A histogram of latencies in microseconds, 3 significant digits.
-pub fn new_histogram() -> Histogram<u64> {
+pub(crate) fn new_histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, MAX_LATENCY_US, 3).expect("constant bounds are valid")
 }
 
@@ -171,7 +171,7 @@ pub struct HistogramData {
 }
 
 /// The encoding [`HistogramData`] uses.
-pub const HISTOGRAM_ENCODING: &str = "hdrhistogram-v2+base64";
+pub(crate) const HISTOGRAM_ENCODING: &str = "hdrhistogram-v2+base64";
 
 impl HistogramData {
     /// Serializes a histogram of microseconds.

@@ -4,11 +4,11 @@
 //! result it writes and prints. It uses only the system's public API
 //! ([`crate::geecache`]) and reads no results.
 
+pub mod calibration;
 pub mod cluster;
 pub mod driver;
 pub mod events;
 pub mod latency;
-pub mod reference;
 pub mod registry;
 pub mod report;
 pub mod run;

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::harness::latency::LatencyFigures;
 use crate::harness::report::{EventFigures, RunResult, TimedFigures, Trial};
-use crate::stats::{estimate, median};
+use crate::intervals::{estimate, median};
 
 /// Which way a figure improves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -188,7 +188,7 @@ pub struct Reading {
 }
 
 /// Every figure of [`FIGURES`] read from `result`, in their order.
-pub fn readings(result: &RunResult) -> Vec<Reading> {
+pub(crate) fn readings(result: &RunResult) -> Vec<Reading> {
     FIGURES
         .iter()
         .map(|&figure| {
@@ -222,7 +222,7 @@ pub fn timed() -> impl Iterator<Item = &'static Figure> {
 /// The median and interval of every timed figure the trials have.
 pub fn timed_figures(trials: &[Trial]) -> TimedFigures {
     TimedFigures {
-        method: crate::stats::METHOD.to_owned(),
+        method: crate::intervals::METHOD.to_owned(),
         trials: trials.len(),
         unsteady_trials: trials.iter().filter(|trial| trial.unsteady).count(),
         figures: timed()
@@ -242,7 +242,7 @@ pub fn one_trial(mut result: RunResult) -> RunResult {
 }
 
 /// The largest value over the mean: 1 when all are equal, 0 for none.
-pub fn max_over_mean(values: &[f64]) -> f64 {
+pub(crate) fn max_over_mean(values: &[f64]) -> f64 {
     if values.is_empty() {
         return 0.0;
     }

@@ -151,7 +151,7 @@ pub async fn serve(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::harness::run::is_loopback;
+    use crate::harness::run::address::is_loopback;
 
     #[test]
     fn peers_must_be_http_urls_with_a_port_on_loopback_unless_allowed() {

@@ -98,7 +98,7 @@ impl Default for SlowDbSettings {
 }
 
 /// The source document's scores.
-pub const DEMO_SCORES: [(&str, &str); 3] = [("Tom", "630"), ("Jack", "589"), ("Sam", "567")];
+pub(crate) const DEMO_SCORES: [(&str, &str); 3] = [("Tom", "630"), ("Jack", "589"), ("Sam", "567")];
 
 /// The characters values are made of.
 const ALPHABET: &[u8; 62] = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
@@ -109,7 +109,7 @@ pub fn key_name(index: u64) -> String {
 }
 
 /// The index of a key name in a space of `keys` keys.
-pub fn key_index(name: &str, keys: u64) -> Option<u64> {
+pub(crate) fn key_index(name: &str, keys: u64) -> Option<u64> {
     let digits = name.strip_prefix("key")?;
     // `key007` is not `key7`: one spelling per key.
     if digits.is_empty() || (digits.len() > 1 && digits.starts_with('0')) {
@@ -120,7 +120,7 @@ pub fn key_index(name: &str, keys: u64) -> Option<u64> {
 }
 
 /// SplitMix64's finalizer: a fast, well-spread hash of a number.
-pub fn mix64(mut x: u64) -> u64 {
+pub(crate) fn mix64(mut x: u64) -> u64 {
     x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
     x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
@@ -137,7 +137,7 @@ pub fn is_missing(index: u64, share: f64) -> bool {
 /// Whether the load of key `index` that follows `earlier_loads` loads of it
 /// fails in a brownout that fails a share `share` of loads. Depends on
 /// nothing else, so the model fails the same loads as the store.
-pub fn fails_in_brownout(index: u64, earlier_loads: u32, share: f64) -> bool {
+pub(crate) fn fails_in_brownout(index: u64, earlier_loads: u32, share: f64) -> bool {
     share > 0.0
         && (mix64(index ^ mix64(u64::from(earlier_loads) ^ 0x6272_6f77_6e6f_7574)) as f64
             / u64::MAX as f64)
@@ -145,7 +145,7 @@ pub fn fails_in_brownout(index: u64, earlier_loads: u32, share: f64) -> bool {
 }
 
 /// The value of key `index`: `size` characters that depend on the key.
-pub fn value_of(index: u64, size: usize) -> Vec<u8> {
+pub(crate) fn value_of(index: u64, size: usize) -> Vec<u8> {
     let start = mix64(index) as usize;
     (0..size)
         .map(|offset| ALPHABET[(start.wrapping_add(offset)) % ALPHABET.len()])
@@ -153,7 +153,7 @@ pub fn value_of(index: u64, size: usize) -> Vec<u8> {
 }
 
 /// Whether `body` is the value of key `index`, without building it.
-pub fn is_value_of(index: u64, body: &[u8]) -> bool {
+pub(crate) fn is_value_of(index: u64, body: &[u8]) -> bool {
     let start = mix64(index) as usize;
     body.iter()
         .enumerate()

@@ -8,10 +8,11 @@ use crate::harness::driver::StopReason;
 use crate::harness::latency::LatencyFigures;
 use crate::harness::registry::{self, LIMIT_FRACTION, P50, P99, THROUGHPUT};
 use crate::harness::report::{LatencyFrom, Mode, RunResult, Source, TargetSettings};
-use crate::units::{align, ByteSize};
+use crate::table::align;
+use crate::units::ByteSize;
 
 /// Formats a ratio as a percentage, or `-` when absent.
-pub fn percent(ratio: Option<f64>) -> String {
+pub(crate) fn percent(ratio: Option<f64>) -> String {
     ratio.map_or("-".to_owned(), |ratio| format!("{:.1}%", ratio * 100.0))
 }
 
@@ -27,7 +28,7 @@ pub fn trials_table(result: &RunResult) -> String {
     let _ = writeln!(
         out,
         "{count} trials: median [95% interval] ({})",
-        if count < crate::stats::MIN_TRIALS {
+        if count < crate::intervals::MIN_TRIALS {
             "no interval: 3 trials or more give one"
         } else {
             "bootstrap over the trials"

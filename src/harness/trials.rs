@@ -12,11 +12,11 @@ use crate::harness::registry::timed_figures;
 use crate::harness::report::{self, Mode, RunResult, Trial};
 use crate::harness::run::{self, RunError, RunPlan};
 use crate::harness::workload::Bound;
-use crate::stats::median;
+use crate::intervals::median;
 
 /// One result of `results`, the trials of one configuration in the order
 /// they ran; `None` when there are none.
-pub fn combine(results: Vec<RunResult>) -> Result<Option<RunResult>, String> {
+pub(crate) fn combine(results: Vec<RunResult>) -> Result<Option<RunResult>, String> {
     let trials: Vec<Trial> = results.iter().flat_map(RunResult::trial_list).collect();
     let rates: Vec<f64> = results
         .iter()
@@ -97,7 +97,7 @@ pub async fn run_trials(
 
 /// Whether the run's counters follow from its workload alone: its own
 /// cluster, one request in flight, a request count, events by request.
-pub fn is_deterministic(result: &RunResult) -> bool {
+pub(crate) fn is_deterministic(result: &RunResult) -> bool {
     let workload = &result.workload;
     result.mode == Mode::Cluster
         && workload.concurrency == 1

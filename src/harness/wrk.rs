@@ -5,7 +5,7 @@
 use std::process::Command;
 use std::time::Duration;
 
-use crate::harness::reference::LoadFigures;
+use crate::harness::calibration::LoadFigures;
 use crate::units::number_and_unit;
 
 /// Runs `wrk` against `url` with `threads` threads and `connections`
@@ -43,7 +43,7 @@ pub fn wrk(
 }
 
 /// Reads throughput and latency from wrk's `--latency` output.
-pub fn parse_wrk(text: &str, threads: usize) -> Result<LoadFigures, String> {
+pub(crate) fn parse_wrk(text: &str, threads: usize) -> Result<LoadFigures, String> {
     let field = |prefix: &str| {
         text.lines()
             .map(str::trim)

@@ -7,7 +7,7 @@ use hdrhistogram::Histogram;
 use super::svg::{short_number, Axis, Panel, Scale, Series};
 use crate::analysis::grid::Point;
 use crate::harness::report::RunResult;
-use crate::stats::Estimate;
+use crate::intervals::Estimate;
 use crate::units::ByteSize;
 
 /// Percentiles a latency curve is drawn through, as far as the number of
@@ -23,7 +23,7 @@ fn nines(p: f64) -> f64 {
 
 /// A latency curve of `histogram` (microseconds): percentile on a nines
 /// axis against latency, up to the maximum.
-pub fn latency_curve(name: &str, histogram: &Histogram<u64>) -> Series {
+pub(crate) fn latency_curve(name: &str, histogram: &Histogram<u64>) -> Series {
     let count = histogram.len();
     let mut points: Vec<(f64, f64)> = Vec::new();
     if count > 0 {

@@ -239,7 +239,7 @@ fn nice_step(span: f64) -> f64 {
 }
 
 /// A number as a short tick label.
-pub fn short_number(value: f64) -> String {
+pub(crate) fn short_number(value: f64) -> String {
     let magnitude = value.abs();
     if magnitude >= 1e6 {
         format!("{}M", trim(value / 1e6))

@@ -21,8 +21,8 @@ pub mod predict;
 pub mod render;
 pub mod verify;
 
-pub use model::{model_events, KeySequence, ModelEvent};
-pub use predict::{request_count, simulate, EventCost, Prediction};
+pub use model::{KeySequence, ModelEvent};
+pub use predict::{simulate, EventCost, Prediction};
 pub use render::{csv, event_table, table, verification_report};
 pub use verify::{verify, Difference, Verification};
 

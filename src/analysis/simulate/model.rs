@@ -37,7 +37,7 @@ pub struct ModelEvent {
 /// the run had reached when it happened (`applied`, by event; `None` for
 /// one that did not happen). Ring changes and slow nodes are not modelled
 /// yet, and a workload with them is refused.
-pub fn model_events(
+pub(crate) fn model_events(
     workload: &Workload,
     applied: Option<&[Option<u64>]>,
 ) -> Result<Vec<ModelEvent>, SimulateError> {

@@ -153,7 +153,7 @@ pub(super) fn options_of(workload: &Workload, point: &Point, faults: &Faults) ->
 }
 
 /// The number of measured requests of a workload.
-pub fn request_count(workload: &Workload) -> Result<u64, SimulateError> {
+pub(crate) fn request_count(workload: &Workload) -> Result<u64, SimulateError> {
     match workload.bound() {
         Bound::Requests(count) => Ok(count),
         Bound::Duration(_) => Err(SimulateError::NoRequestCount),

@@ -11,7 +11,7 @@ use crate::harness::registry::{
     SLOWDB_LOADS_PER_REQUEST,
 };
 use crate::harness::summary::percent;
-use crate::units::align;
+use crate::table::align;
 /// The figures a simulation table and CSV show, in order.
 const COLUMNS: [&str; 9] = [
     "api hit",

@@ -30,7 +30,7 @@ pub enum ResultFileError {
 
 /// The default file name of a result:
 /// `<workload>-<nodes>n-<replicas>r-<cache>-<timestamp>.json`.
-pub fn default_file_name(result: &RunResult, timestamp: &str) -> String {
+pub(crate) fn default_file_name(result: &RunResult, timestamp: &str) -> String {
     let cluster = &result.workload.cluster;
     let nodes = match result.mode {
         Mode::Cluster => cluster.nodes as usize,

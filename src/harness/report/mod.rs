@@ -18,9 +18,7 @@ pub mod steadiness;
 pub mod target;
 
 pub use costs::costs;
-pub use files::{
-    default_file_name, read, write_atomically, write_bytes_atomically, write_in, ResultFileError,
-};
+pub use files::{read, write_atomically, write_bytes_atomically, write_in, ResultFileError};
 pub use machine::{Machine, Tool};
 pub use schema::*;
 pub use steadiness::Steadiness;

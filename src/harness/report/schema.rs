@@ -11,19 +11,19 @@ use super::target::{harness_group, TargetSettings};
 use crate::geecache::stats::CacheStats;
 use crate::geecache::stats::GroupStatsSnapshot;
 use crate::geecache::NodeStats;
+use crate::harness::calibration::Calibration;
 use crate::harness::cluster::Faults;
 use crate::harness::driver::{ClientInterval, ErrorCounts, StopReason};
 use crate::harness::events::Event;
 use crate::harness::latency::new_histogram;
 use crate::harness::latency::{HistogramData, LatencyFigures};
-use crate::harness::reference::Calibration;
 use crate::harness::slowdb::SlowDbFigures;
 use crate::harness::workload::Workload;
-use crate::stats::Estimate;
+use crate::intervals::Estimate;
 
 /// The result format's version: raised whenever a field changes meaning or
 /// goes away, so readers can refuse what they do not understand.
-pub const SCHEMA_VERSION: u32 = 2;
+pub(crate) const SCHEMA_VERSION: u32 = 2;
 
 /// How a run's series was read.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -171,7 +171,7 @@ impl Trial {
 }
 
 /// The median of each timed figure over a result's trials, with its
-/// interval ([`crate::stats`]).
+/// interval ([`crate::intervals`]).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TimedFigures {
     /// How the medians and intervals are made.
@@ -222,7 +222,7 @@ impl RunResult {
 
 /// The histograms of `results` (each named for errors) added together:
 /// the latency ones, and the service-time ones when every result has one.
-pub fn histograms_added<'a>(
+pub(crate) fn histograms_added<'a>(
     results: impl IntoIterator<Item = (&'a str, &'a RunResult)>,
 ) -> Result<(Histogram<u64>, Option<Histogram<u64>>), String> {
     let mut latency = new_histogram();
@@ -440,7 +440,7 @@ pub struct NodeFigures {
 }
 
 /// The group figures of a node: the harness's group, or its only one.
-pub fn group_of(stats: &NodeStats) -> Option<(GroupStatsSnapshot, CacheStats)> {
+pub(crate) fn group_of(stats: &NodeStats) -> Option<(GroupStatsSnapshot, CacheStats)> {
     harness_group(stats).map(|report| (report.stats, report.main_cache))
 }
 

@@ -4,7 +4,7 @@
 use super::plan::RunError;
 /// Splits an API URL into the base (`http://host:port`) and the prefix of
 /// each request's path and query (`/api?key=key`).
-pub fn split_target(url: &str, allow_remote: bool) -> Result<(String, String), RunError> {
+pub(crate) fn split_target(url: &str, allow_remote: bool) -> Result<(String, String), RunError> {
     let bad = |why: &str| RunError::Url(format!("--target {url:?}: {why}"));
     let uri: hyper::Uri = url.parse().map_err(|_| bad("not a URL"))?;
     if uri.scheme_str() != Some("http") {
@@ -28,7 +28,7 @@ pub fn split_target(url: &str, allow_remote: bool) -> Result<(String, String), R
 
 /// Whether `host` is this machine: `localhost` or a loopback address
 /// (127.0.0.0/8, `[::1]`).
-pub fn is_loopback(host: &str) -> bool {
+pub(crate) fn is_loopback(host: &str) -> bool {
     let bare = host.trim_start_matches('[').trim_end_matches(']');
     bare == "localhost"
         || bare
@@ -39,7 +39,7 @@ pub fn is_loopback(host: &str) -> bool {
 /// Loopback hosts are always allowed (127.0.0.2, .3, ... stand in for
 /// separate hosts); any other only when `allow_remote` (`--allow-remote`)
 /// says so explicitly.
-pub fn check_host(host: &str, allow_remote: bool) -> Result<(), String> {
+pub(crate) fn check_host(host: &str, allow_remote: bool) -> Result<(), String> {
     if is_loopback(host) {
         return Ok(());
     }

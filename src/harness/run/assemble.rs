@@ -8,10 +8,10 @@ use super::observe::{Counters, Reading};
 use super::plan::{RunError, RunPlan};
 use crate::geecache::stats::{CacheStats, GroupStatsSnapshot};
 use crate::geecache::{HashRing, NodeStats};
+use crate::harness::calibration::Calibration;
 use crate::harness::driver::{ClientInterval, PhaseReport};
 use crate::harness::events::keys_owned;
 use crate::harness::latency::{HistogramData, LatencyFigures};
-use crate::harness::reference::Calibration;
 use crate::harness::registry::one_trial;
 use crate::harness::report::{
     self, group_of, ClientFigures, ClusterFigures, ClusterInterval, IntervalFigures, LatencyFrom,

@@ -14,10 +14,10 @@ use indicatif::{ProgressBar, ProgressStyle};
 use tokio::sync::{oneshot, watch};
 
 use crate::geecache::http::HttpClient;
+use crate::harness::calibration;
 use crate::harness::cluster::Cluster;
 use crate::harness::driver::{Control, Driver, DriverConfig, IntervalReader, KeySampler, Phase};
 use crate::harness::events::added_nodes;
-use crate::harness::reference::{self};
 use crate::harness::report::{Mode, RunResult, SeriesReading};
 use crate::harness::scenario::{Levers, Scenario};
 use crate::harness::slowdb::SlowDb;
@@ -28,10 +28,11 @@ mod assemble;
 mod observe;
 pub mod plan;
 
-pub use address::{check_host, is_loopback, split_target};
+pub(crate) use address::{check_host, split_target};
 use assemble::{assemble, Assembly};
 use observe::{ring_of, sample, BetweenRequests, Counters, Observer, Unread};
-pub use plan::{Calibrate, RunError, RunPlan, MEASURE_STREAM, WARMUP_STREAM};
+pub use plan::{Calibrate, RunError, RunPlan};
+pub(crate) use plan::{MEASURE_STREAM, WARMUP_STREAM};
 
 /// Carries out `plan`. `control` can stop it early (Ctrl-C); what was
 /// measured until then is still reported.
@@ -108,7 +109,7 @@ pub async fn run(plan: &RunPlan, control: &Arc<Control>) -> Result<RunResult, Ru
     // loopback limit.
     let calibration = match &plan.calibrate {
         Calibrate::Measure(duration) => Some(
-            reference::calibrate(
+            calibration::calibrate(
                 workload.concurrency as usize,
                 *duration,
                 workload.value_size as usize,

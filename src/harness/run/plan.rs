@@ -3,12 +3,12 @@
 
 use std::time::Duration;
 
+use crate::harness::calibration::Calibration;
 use crate::harness::cluster::{ClusterError, Faults};
-use crate::harness::reference::Calibration;
 use crate::harness::workload::Workload;
 /// Key streams: warm-up and measurement ask for different keys.
-pub const WARMUP_STREAM: u64 = 0;
-pub const MEASURE_STREAM: u64 = 1;
+pub(crate) const WARMUP_STREAM: u64 = 0;
+pub(crate) const MEASURE_STREAM: u64 = 1;
 
 /// What to run.
 #[derive(Clone, Debug)]

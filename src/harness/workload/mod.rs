@@ -26,7 +26,7 @@ pub use overrides::Overrides;
 
 /// The workloads that ship with the binary, found by name even where there is
 /// no `workloads/` directory.
-pub const BUILT_IN: [(&str, &str); 9] = [
+pub(crate) const BUILT_IN: [(&str, &str); 9] = [
     ("zipf", include_str!("../../../workloads/zipf.json")),
     ("uniform", include_str!("../../../workloads/uniform.json")),
     ("hot-key", include_str!("../../../workloads/hot-key.json")),
@@ -48,10 +48,10 @@ pub const BUILT_IN: [(&str, &str); 9] = [
 ];
 
 /// The most nodes a cluster may have, those events add included.
-pub const MAX_NODES: u32 = 64;
+pub(crate) const MAX_NODES: u32 = 64;
 
 /// Largest key space: the slow store keeps a load counter per key.
-pub const MAX_KEYS: u64 = 10_000_000;
+pub(crate) const MAX_KEYS: u64 = 10_000_000;
 
 /// A workload: the key space and its distribution, how much load and how it
 /// is offered, the slow store, the cluster, and the seed.
@@ -249,7 +249,7 @@ mod defaults {
 
 /// Requests a run measures when the workload gives neither a count nor a
 /// duration.
-pub const DEFAULT_REQUESTS: u64 = 100_000;
+pub(crate) const DEFAULT_REQUESTS: u64 = 100_000;
 
 /// What bounds the measured part of a run.
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -1,5 +1,5 @@
 //! `check`: a result against a baseline with thresholds, for CI; exit 1 on
-//! a regression. The comparison itself is [`crate::analysis::check`].
+//! a regression. The comparison itself is [`geecache_bench::analysis::check`].
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -7,10 +7,10 @@ use std::process::ExitCode;
 use clap::Args;
 
 use super::{fail, EXIT_FAILED, EXIT_USAGE};
-use crate::analysis::check;
-use crate::harness::registry::{Threshold, LIMIT_FRACTION, P99_OVER_TWO_HOP};
-use crate::harness::report;
-use crate::units::TableStyle;
+use geecache_bench::analysis::check;
+use geecache_bench::harness::registry::{Threshold, LIMIT_FRACTION, P99_OVER_TWO_HOP};
+use geecache_bench::harness::report;
+use geecache_bench::table::TableStyle;
 
 /// Flags of `check`.
 #[derive(Debug, Args, Clone)]

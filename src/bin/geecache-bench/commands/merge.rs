@@ -1,5 +1,5 @@
 //! `merge`: the results of drivers that drove one cluster at the same time,
-//! made one. The merge itself is [`crate::analysis::merge`].
+//! made one. The merge itself is [`geecache_bench::analysis::merge`].
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -7,8 +7,8 @@ use std::process::ExitCode;
 use clap::Args;
 
 use super::{fail, EXIT_FAILED, EXIT_USAGE};
-use crate::analysis::merge;
-use crate::harness::{report, summary};
+use geecache_bench::analysis::merge;
+use geecache_bench::harness::{report, summary};
 
 /// Flags of `merge`.
 #[derive(Debug, Args, Clone)]

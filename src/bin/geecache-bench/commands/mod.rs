@@ -1,6 +1,6 @@
 //! One file per subcommand, as cargo's `src/bin/cargo/commands/`: each holds
 //! the subcommand's flags (a clap `Args` struct) and its body, `exec`, which
-//! calls the library ([`crate::harness`], [`crate::analysis`]) and turns the
+//! calls the library ([`geecache_bench::harness`], [`geecache_bench::analysis`]) and turns the
 //! outcome into an exit status. This file holds what several share: exit
 //! statuses, flag groups, workload loading, the runtime and the logger.
 
@@ -10,11 +10,11 @@ use std::sync::Arc;
 
 use clap::Args;
 
-use crate::analysis::grid::Grid;
-use crate::geecache::HashKind;
-use crate::harness::driver::Control;
-use crate::harness::workload::{self, Latency, Overrides};
-use crate::units::{ByteSize, Span};
+use geecache_bench::analysis::grid::Grid;
+use geecache_bench::geecache::HashKind;
+use geecache_bench::harness::driver::Control;
+use geecache_bench::harness::workload::{self, Latency, Overrides};
+use geecache_bench::units::{ByteSize, Span};
 
 pub mod check;
 pub mod compare;
@@ -32,10 +32,11 @@ pub const EXIT_USAGE: u8 = 2;
 /// Exit status for a run that failed.
 pub const EXIT_FAILED: u8 = 1;
 
-/// The grid of `sweep` and `simulate`: lists where a run takes one value;
-/// every combination is run.
+/// The lists a ring is made of, comma-separated: node counts, hashes and
+/// replica counts. `ring` takes them with its own help and defaults (see
+/// its `mut_arg`s); the grid adds cache sizes.
 #[derive(Debug, Args, Clone)]
-pub struct GridArgs {
+pub struct RingLists {
     /// Node counts [default: the workload's].
     #[arg(long, value_name = "N,...", value_delimiter = ',')]
     pub nodes: Vec<u32>,
@@ -45,6 +46,14 @@ pub struct GridArgs {
     /// Replica counts [default: the workload's].
     #[arg(long, value_name = "N,...", value_delimiter = ',')]
     pub replicas: Vec<u32>,
+}
+
+/// The grid of `sweep` and `simulate`: lists where a run takes one value;
+/// every combination is run.
+#[derive(Debug, Args, Clone)]
+pub struct GridArgs {
+    #[command(flatten)]
+    pub ring: RingLists,
     /// Cache sizes, such as 64KiB,1MiB,16MiB [default: the workload's].
     #[arg(long, value_name = "SIZE,...", value_delimiter = ',')]
     pub cache_bytes: Vec<ByteSize>,
@@ -53,9 +62,9 @@ pub struct GridArgs {
 impl GridArgs {
     pub fn grid(&self) -> Grid {
         Grid {
-            nodes: self.nodes.clone(),
-            hashes: self.hash.clone(),
-            replicas: self.replicas.clone(),
+            nodes: self.ring.nodes.clone(),
+            hashes: self.ring.hash.clone(),
+            replicas: self.ring.replicas.clone(),
             cache_bytes: self.cache_bytes.clone(),
         }
     }

@@ -1,6 +1,6 @@
 //! `serve`: one GeeCache node as its own process, for clusters of
 //! processes as in the source document. The node is
-//! [`crate::harness::serve`].
+//! [`geecache_bench::harness::serve`].
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
@@ -8,9 +8,9 @@ use std::process::ExitCode;
 use clap::Args;
 
 use super::{fail, init_logging, load_workload, runtime, NodeArgs, EXIT_FAILED, EXIT_USAGE};
-use crate::harness::serve::{self, ServeOptions, DEMO_API_PORT, DEMO_PEERS};
-use crate::harness::workload::Overrides;
-use crate::units::Span;
+use geecache_bench::harness::serve::{self, ServeOptions, DEMO_API_PORT, DEMO_PEERS};
+use geecache_bench::harness::workload::Overrides;
+use geecache_bench::units::Span;
 
 /// Flags of `serve`.
 #[derive(Debug, Args, Clone)]

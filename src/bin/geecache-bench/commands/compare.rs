@@ -1,5 +1,5 @@
 //! `compare`: results side by side, as a table, JSON or a latency chart.
-//! The comparison itself is [`crate::analysis::compare`].
+//! The comparison itself is [`geecache_bench::analysis::compare`].
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -7,9 +7,9 @@ use std::process::ExitCode;
 use clap::Args;
 
 use super::{fail, EXIT_FAILED, EXIT_USAGE};
-use crate::analysis::{compare, plot};
-use crate::harness::report::{self, RunResult};
-use crate::units::TableStyle;
+use geecache_bench::analysis::{compare, plot};
+use geecache_bench::harness::report::{self, RunResult};
+use geecache_bench::table::TableStyle;
 
 /// Flags of `compare`.
 #[derive(Debug, Args, Clone)]

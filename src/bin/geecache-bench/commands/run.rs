@@ -1,6 +1,6 @@
 //! `run`, the default command: start a cluster (or drive `--target`), run
 //! the workload, write the result and print the summary. The run itself is
-//! [`crate::harness::run`].
+//! [`geecache_bench::harness::run`].
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -12,14 +12,14 @@ use super::{
     fail, init_logging, load_workload, parse_switch, until_interrupted, NodeArgs, ShapeArgs,
     EXIT_FAILED, EXIT_USAGE,
 };
-use crate::analysis::plot;
-use crate::harness::cluster::Faults;
-use crate::harness::report::{self, RunResult};
-use crate::harness::run::{self, RunPlan};
-use crate::harness::summary;
-use crate::harness::trials;
-use crate::harness::workload::Overrides;
-use crate::units::{compact_timestamp, Span};
+use geecache_bench::analysis::plot;
+use geecache_bench::harness::cluster::Faults;
+use geecache_bench::harness::report::{self, RunResult};
+use geecache_bench::harness::run::{self, RunPlan};
+use geecache_bench::harness::summary;
+use geecache_bench::harness::trials;
+use geecache_bench::harness::workload::Overrides;
+use geecache_bench::units::{compact_timestamp, Span};
 
 /// Flags of a run.
 #[derive(Debug, Args, Clone)]
@@ -228,18 +228,6 @@ pub fn exec(args: RunArgs) -> ExitCode {
     code
 }
 
-/// Writes `result`'s latency histogram to `path` as a percentile
-/// distribution (`.hgrm`).
-pub fn write_hgrm(result: &RunResult, path: &std::path::Path) -> Result<(), String> {
-    let histogram = result
-        .histogram
-        .decode()
-        .map_err(|error| format!("the result's histogram: {error}"))?;
-    let text = crate::harness::latency::percentile_distribution(&histogram);
-    report::write_bytes_atomically(text.as_bytes(), path)
-        .map_err(|error| format!("cannot write the percentile distribution: {error}"))
-}
-
 /// Writes the result and prints the summary; the summary is printed even
 /// when the file cannot be written, so nothing measured is lost.
 fn finish_run(args: &RunArgs, result: &RunResult) -> ExitCode {
@@ -257,10 +245,9 @@ fn finish_run(args: &RunArgs, result: &RunResult) -> ExitCode {
             }
             print!("{}", summary::summary(result, Some(&path)));
             if let Some(hgrm) = &args.hgrm {
-                if let Err(error) = write_hgrm(result, hgrm) {
-                    return fail(EXIT_FAILED, error);
+                if let Err(code) = super::export::write_hgrm(result, &path, false, Some(hgrm)) {
+                    return code;
                 }
-                eprintln!("percentile distribution: {}", hgrm.display());
             }
             if let Some(plot_path) = &args.plot {
                 let name = result.workload.name.clone();

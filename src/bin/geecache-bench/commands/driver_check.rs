@@ -1,7 +1,7 @@
 //! `driver-check`: the driver against a bare in-process server, next to
 //! `wrk` at the same concurrency on the same server, in alternating rounds.
 //! The servers and the driver's measurement are
-//! [`crate::harness::reference`].
+//! [`geecache_bench::harness::calibration`].
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -9,8 +9,9 @@ use std::time::Duration;
 use clap::Args;
 
 use super::{fail, init_logging, runtime, EXIT_FAILED, EXIT_USAGE};
-use crate::harness::{reference, wrk};
-use crate::units::{align, ByteSize, Span};
+use geecache_bench::harness::{calibration, wrk};
+use geecache_bench::table::align;
+use geecache_bench::units::{ByteSize, Span};
 
 /// Flags of `driver-check`.
 #[derive(Debug, Args, Clone)]
@@ -92,7 +93,7 @@ pub fn exec(args: DriverCheckArgs) -> ExitCode {
     let median_of = |driver: bool, value: fn(&ToolRound) -> Option<f64>| {
         let mut values: Vec<f64> = rows
             .iter()
-            .filter(|row| (row.figures.tool == reference::DRIVER_TOOL) == driver)
+            .filter(|row| (row.figures.tool == calibration::DRIVER_TOOL) == driver)
             .filter_map(value)
             .collect();
         values.sort_by(f64::total_cmp);
@@ -128,7 +129,7 @@ pub fn exec(args: DriverCheckArgs) -> ExitCode {
 /// One tool's round of `driver-check`.
 struct ToolRound {
     round: usize,
-    figures: reference::LoadFigures,
+    figures: calibration::LoadFigures,
     /// This process's CPU time per request while the tool ran.
     cpu_per_request: Option<f64>,
     /// The process's resident memory before and after the driver's first
@@ -137,7 +138,7 @@ struct ToolRound {
 }
 
 async fn driver_check_rounds(args: &DriverCheckArgs) -> Result<Vec<ToolRound>, String> {
-    let server = reference::BareServer::one_hop(args.body_size)
+    let server = calibration::BareServer::one_hop(args.body_size)
         .await
         .map_err(|error| format!("cannot start the reference server: {error}"))?;
     let url = server.url();
@@ -158,7 +159,7 @@ async fn driver_check_rounds(args: &DriverCheckArgs) -> Result<Vec<ToolRound>, S
         for driver in order {
             let cpu = wrk::process_cpu();
             let figures = if driver {
-                reference::drive(&url, args.concurrency, args.duration.0).await?
+                calibration::drive(&url, args.concurrency, args.duration.0).await?
             } else if wrk_missing {
                 continue;
             } else {

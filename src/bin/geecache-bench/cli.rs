@@ -101,9 +101,9 @@ pub fn main() -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::geecache::HashKind;
-    use crate::units::ByteSize;
     use clap::CommandFactory;
+    use geecache_bench::geecache::HashKind;
+    use geecache_bench::units::ByteSize;
 
     #[test]
     fn the_command_line_is_well_formed() {

@@ -1,5 +1,5 @@
 //! `sweep`: every configuration of a grid on a fresh cluster each, a
-//! summary and charts. The sweep itself is [`crate::analysis::sweep`].
+//! summary and charts. The sweep itself is [`geecache_bench::analysis::sweep`].
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -10,8 +10,8 @@ use super::{
     fail, init_logging, load_workload, until_interrupted, GridArgs, ShapeArgs, EXIT_FAILED,
     EXIT_USAGE,
 };
-use crate::analysis::sweep;
-use crate::units::Span;
+use geecache_bench::analysis::sweep;
+use geecache_bench::units::Span;
 
 /// Flags of `sweep`: lists where a run takes one value.
 #[derive(Debug, Args, Clone)]

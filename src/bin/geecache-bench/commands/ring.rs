@@ -1,36 +1,32 @@
 //! `ring`: how evenly rings spread the hash space and a key space, from the
-//! ring alone. The figures are computed in [`crate::analysis::ring`].
+//! ring alone. The figures are computed in [`geecache_bench::analysis::ring`].
 
 use std::process::ExitCode;
 
 use clap::Args;
 
-use super::{fail, EXIT_FAILED, EXIT_USAGE};
-use crate::analysis::ring;
-use crate::geecache::HashKind;
+use super::{fail, RingLists, EXIT_FAILED, EXIT_USAGE};
+use geecache_bench::analysis::ring;
 
-/// Flags of `ring`.
+/// Flags of `ring`: the grid's lists of node counts, replicas and hashes,
+/// with the ring's own help and defaults.
 #[derive(Debug, Args, Clone)]
+#[command(
+    mut_arg("nodes", |arg| arg
+        .help("Node counts, comma-separated; nodes are named as a run names them")
+        .default_value("3")),
+    mut_arg("replicas", |arg| arg
+        .help("Virtual nodes per node, comma-separated")
+        .default_value("1,10,50,200,1000")
+        .display_order(1)),
+    mut_arg("hash", |arg| arg
+        .help("Hashes, comma-separated")
+        .default_value("crc32,xxh3")
+        .display_order(2)),
+)]
 pub struct RingArgs {
-    /// Node counts, comma-separated; nodes are named as a run names them.
-    #[arg(long, value_name = "N,...", value_delimiter = ',', default_value = "3")]
-    pub nodes: Vec<usize>,
-    /// Virtual nodes per node, comma-separated.
-    #[arg(
-        long,
-        value_name = "N,...",
-        value_delimiter = ',',
-        default_value = "1,10,50,200,1000"
-    )]
-    pub replicas: Vec<usize>,
-    /// Hashes, comma-separated.
-    #[arg(
-        long,
-        value_name = "crc32|xxh3,...",
-        value_delimiter = ',',
-        default_value = "crc32,xxh3"
-    )]
-    pub hash: Vec<HashKind>,
+    #[command(flatten)]
+    pub lists: RingLists,
     /// Keys to place: key0 .. key{N-1}.
     #[arg(long, value_name = "N", default_value_t = 1_000_000)]
     pub keys: u64,
@@ -53,18 +49,15 @@ pub struct RingArgs {
 
 /// Runs the subcommand.
 pub fn exec(args: RingArgs) -> ExitCode {
-    if let Some(&nodes) = args
-        .nodes
-        .iter()
-        .find(|&&nodes| !(1..=1000).contains(&nodes))
-    {
+    let counts = |list: &[u32]| -> Vec<usize> { list.iter().map(|&n| n as usize).collect() };
+    let (nodes, replicas) = (counts(&args.lists.nodes), counts(&args.lists.replicas));
+    if let Some(&nodes) = nodes.iter().find(|&&nodes| !(1..=1000).contains(&nodes)) {
         return fail(
             EXIT_USAGE,
             format!("--nodes: {nodes} is out of range: allowed 1 to 1000"),
         );
     }
-    if let Some(&replicas) = args
-        .replicas
+    if let Some(&replicas) = replicas
         .iter()
         .find(|&&replicas| !(1..=100_000).contains(&replicas))
     {
@@ -84,7 +77,7 @@ pub fn exec(args: RingArgs) -> ExitCode {
             )
         }
         (Some(count), _) => Some(ring::Change::Join(count)),
-        (None, Some(index)) => match args.nodes.iter().find(|&&nodes| index >= nodes) {
+        (None, Some(index)) => match nodes.iter().find(|&&nodes| index >= nodes) {
             Some(nodes) => {
                 return fail(
                     EXIT_USAGE,
@@ -98,13 +91,13 @@ pub fn exec(args: RingArgs) -> ExitCode {
         (None, None) => None,
     };
     if let Some(change) = change {
-        let configs = ring::configs(&args.nodes, &args.replicas, &args.hash);
+        let configs = ring::configs(&nodes, &replicas, &args.lists.hash);
         let reports = ring::analyse_changes(&configs, change, args.keys);
         return print(&reports, &args.format, || {
             ring::change_table(&reports, args.detail)
         });
     }
-    let reports = ring::analyse_grid(&args.nodes, &args.replicas, &args.hash, args.keys);
+    let reports = ring::analyse_grid(&nodes, &replicas, &args.lists.hash, args.keys);
     print(&reports, &args.format, || {
         ring::table(&reports, args.detail)
     })

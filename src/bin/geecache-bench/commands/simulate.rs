@@ -1,6 +1,6 @@
 //! `simulate`: predict a grid of runs' counters from the model, or check a
 //! result against it (`--verify`). The model is
-//! [`crate::analysis::simulate`].
+//! [`geecache_bench::analysis::simulate`].
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -9,9 +9,9 @@ use std::time::Instant;
 use clap::Args;
 
 use super::{fail, load_workload, parse_switch, GridArgs, EXIT_FAILED, EXIT_USAGE};
-use crate::analysis::{plot, simulate};
-use crate::harness::report;
-use crate::harness::workload::Overrides;
+use geecache_bench::analysis::{plot, simulate};
+use geecache_bench::harness::report;
+use geecache_bench::harness::workload::Overrides;
 
 /// Flags of `simulate`.
 #[derive(Debug, Args, Clone)]
