@@ -18,11 +18,11 @@ use rand::{RngExt, SeedableRng};
 use serde::{Deserialize, Serialize};
 
 /// The share of resampled medians an interval keeps.
-pub(crate) const CONFIDENCE: f64 = 0.95;
+pub const CONFIDENCE: f64 = 0.95;
 /// Resamples per interval.
-pub(crate) const RESAMPLES: usize = 10_000;
+pub const RESAMPLES: usize = 10_000;
 /// The fewest trials that give an interval.
-pub(crate) const MIN_TRIALS: usize = 3;
+pub const MIN_TRIALS: usize = 3;
 /// The generator's seed: the same trials give the same interval.
 const SEED: u64 = 0x9e37_79b9_7f4a_7c15;
 

@@ -1,46 +1,58 @@
 //! geecache-bench: starts a GeeCache cluster on localhost, drives key
-//! workloads at it, and records what it measured.
+//! workloads at it, and records what it measured. This is the library; the
+//! binary (`src/bin/geecache-bench/`) holds the command line: one file per
+//! subcommand with its flags and its body, which calls the modules below.
 //!
 //! # Layout
 //!
-//! Six rooms; each uses only the rooms listed before it (a test,
+//! Five rooms; each uses only the rooms listed before it (a test,
 //! `tests/layout.rs`, holds them to it):
 //!
-//! - [`units`]: sizes, durations, timestamps and table columns as people
-//!   write and read them; [`stats`]: medians and intervals over trials.
+//! - [`units`]: sizes, durations and timestamps as people write them;
+//!   [`table`]: aligned text and Markdown tables; [`intervals`]: the median
+//!   of repeated trials and its interval, and the interval of a change.
 //! - [`geecache`]: the system under test, a Rust rebuild of GeeCache
 //!   (byte-bounded LRU, consistent hashing, singleflight, groups, HTTP
 //!   peers). A library of its own: it knows nothing of the harness.
 //! - [`harness`]: what a run is made of, in the order a run meets it:
-//!   [`harness::workload`] (the file and the flags over it), the
-//!   [`harness::slowdb`] store, the [`harness::cluster`], the
-//!   [`harness::driver`], its [`harness::latency`] histograms, the
-//!   [`harness::calibration`] servers that calibrate it, the
-//!   [`harness::run`] that puts them together, [`harness::trials`] that
-//!   makes repeated runs one result, the [`harness::report`] it
-//!   writes and the [`harness::summary`] it prints; a scenario's
-//!   [`harness::events`] (what a workload asks to happen, and keys moved by
-//!   ring changes) and [`harness::scenario`] (carrying them out during a
-//!   run); beside them [`harness::serve`] (one node as a process) and
-//!   [`harness::wrk`].
+//!   - [`harness::workload`]: the workload file, the flags over it and
+//!     their checks;
+//!   - [`harness::slowdb`]: the slow store behind every node;
+//!   - [`harness::cluster`]: the nodes of a run, in one process;
+//!   - [`harness::driver`]: the load generator (keys, pacing, series);
+//!   - [`harness::latency`]: latency histograms and their percentiles;
+//!   - [`harness::calibration`]: the reference servers that measure the
+//!     driver and the loopback limit a run is read against;
+//!   - [`harness::events`] and [`harness::scenario`]: what a workload asks
+//!     to happen during a run, and carrying it out;
+//!   - [`harness::run`]: one run from start to result;
+//!   - [`harness::trials`]: repeated runs made one result;
+//!   - [`harness::report`]: the result file (schema, event costs, files);
+//!   - [`harness::registry`]: every figure of a result, once;
+//!   - [`harness::summary`]: what a run prints;
+//!   - [`harness::serve`]: one node as its own process; [`harness::wrk`]:
+//!     wrk beside the driver.
 //! - [`analysis`]: what reads results and configurations:
-//!   [`analysis::compare`], [`analysis::check`], [`analysis::grid`],
-//!   [`analysis::sweep`], [`analysis::simulate`] (the model),
-//!   [`analysis::ring`] and [`analysis::plot`].
-//! - [`commands`]: one file per subcommand with its flags and its body;
-//!   [`cli`]: the top-level parser and the dispatch.
+//!   [`analysis::compare`] (results side by side), [`analysis::check`] (a
+//!   result against a baseline), [`analysis::differences`] (what differs
+//!   between configurations), [`analysis::merge`] (drivers of one cluster
+//!   made one result), [`analysis::grid`] and [`analysis::sweep`] (grids of
+//!   configurations run for real), [`analysis::simulate`] (the model),
+//!   [`analysis::ring`] (rings without load) and [`analysis::plot`] (SVG
+//!   charts).
 //!
 //! # Where to look
 //!
-//! - **A flag** is defined in `commands/<subcommand>.rs` (flags several
-//!   subcommands share, in `commands/mod.rs`). A flag that replaces a
-//!   workload field becomes a field of [`harness::workload::Overrides`],
-//!   applied by `Workload::apply`; the rest are used in the same file.
+//! - **A flag** is defined in `src/bin/geecache-bench/commands/<subcommand>.rs`
+//!   (flags several subcommands share, in `commands/mod.rs`). A flag that
+//!   replaces a workload field becomes a field of
+//!   [`harness::workload::Overrides`], applied by `Workload::apply`; the
+//!   rest are used in the same file.
 //! - **A figure of a result** is computed in [`harness::report`] (client,
 //!   cluster and node figures from the counters of [`harness::run`]),
 //!   [`harness::latency`] (percentiles) or [`harness::calibration`] (the
-//!   calibration and the limit fraction); an event's cost from the series,
-//!   in `harness::report::costs`. The headline figures that the trials
+//!   limit fraction); an event's cost from the series, in
+//!   [`harness::report::costs`](mod@harness::report::costs). The headline figures that the trials
 //!   table, `compare`, `check` and `sweep` show are each one entry of
 //!   [`harness::registry`]: key, label, unit, format, direction, timed or
 //!   counted, and the gate's threshold.

@@ -1,8 +1,9 @@
 //! What reads results and configurations: results side by side
-//! ([`compare`]), a result against a baseline ([`check`]), grids of
-//! configurations ([`grid`]) run for real ([`sweep`]) or predicted by the
-//! model ([`simulate`]), rings without load ([`ring`]), and charts
-//! ([`plot`]).
+//! ([`compare`]), a result against a baseline ([`check`]), what differs
+//! between configurations ([`differences`]), drivers of one cluster made
+//! one result ([`merge`]), grids of configurations ([`grid`]) run for real
+//! ([`sweep`]) or predicted by the model ([`simulate`]), rings without load
+//! ([`ring`]), and charts ([`plot`]).
 
 pub mod check;
 pub mod compare;

@@ -173,7 +173,7 @@ pub struct ChangeReport {
 }
 
 /// Places `keys` keys on the ring of `config` and on the ring after `change`.
-pub(crate) fn analyse_change(config: RingConfig, change: Change, keys: u64) -> ChangeReport {
+pub fn analyse_change(config: RingConfig, change: Change, keys: u64) -> ChangeReport {
     let ring_of = |names: &[String]| {
         let mut ring = HashRing::new(config.replicas, config.hash);
         ring.add(names.iter().cloned());

@@ -29,7 +29,7 @@ use crate::table::align;
 use crate::units::{compact_timestamp, rfc3339};
 
 /// The version of the sweep summary's format.
-pub(crate) const SWEEP_SCHEMA_VERSION: u32 = 1;
+pub const SWEEP_SCHEMA_VERSION: u32 = 1;
 
 /// A row of the summary: one configuration and its figures.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -455,7 +455,7 @@ pub fn write_summary(summary: &Summary, directory: &Path) -> Result<[PathBuf; 3]
 const MOST_CURVES: usize = 20;
 
 /// The sweep's charts: hit ratio and slow-store loads against cache size
-/// and replicas, and, for up to [`MOST_CURVES`] configurations, their
+/// and replicas, and, for up to `MOST_CURVES` configurations, their
 /// latency curves (read back from their result files).
 pub fn svg(summary: &Summary) -> String {
     let figures: Vec<plot::GridFigures> = summary

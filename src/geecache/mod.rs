@@ -11,9 +11,13 @@
 //! - [`group`]: a namespace with a getter, a main cache and peers; the load path.
 //! - [`peers`]: the seams a group uses to pick a peer and fetch from it.
 //! - [`http`]: the peer protocol's paths, the pooled client, the peer pool.
+//! - [`h1`]: one HTTP/1.1 client connection, as the peer client and the
+//!   load driver use it.
 //! - [`node`]: one HTTP server with its groups and ring; shuts down cleanly.
 //! - [`server`]: the HTTP/1.1 accept loop with graceful shutdown that nodes use.
 //! - [`stats`]: lock-free counters with groupcache's names.
+//! - [`metrics`]: the same counters in the Prometheus text format
+//!   (`GET /metrics`).
 //!
 //! There is no global state: every [`node::Node`] owns its groups, so a
 //! whole cluster can run in one process.

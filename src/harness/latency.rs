@@ -72,7 +72,7 @@ const LISTED_QUANTILES: [f64; 6] = [0.5, 0.75, 0.9, 0.99, 0.999, 0.9999];
 /// A histogram of microseconds as the percentile distribution text that
 /// wrk2 prints and HdrHistogram's plotter reads (`.hgrm`): values in
 /// milliseconds, HdrHistogram's percentile steps (5 per halving of the
-/// distance to 100%) plus the percentiles of [`LISTED_QUANTILES`], then the
+/// distance to 100%) plus the percentiles of `LISTED_QUANTILES`, then the
 /// mean, deviation, maximum, count and bucket layout.
 pub fn percentile_distribution(histogram: &Histogram<u64>) -> String {
     use std::fmt::Write as _;

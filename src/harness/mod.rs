@@ -1,8 +1,9 @@
 //! What a run is made of: the workload, the slow store, the cluster, the
 //! driver and its histograms, the reference servers that calibrate a run,
-//! the run itself, a scenario's events and their carrying out, and the
-//! result it writes and prints. It uses only the system's public API
-//! ([`crate::geecache`]) and reads no results.
+//! the run itself, a scenario's events and their carrying out, the result
+//! it writes, the registry of its figures and the summary it prints. It
+//! uses only the system's public API ([`crate::geecache`]) and reads no
+//! results.
 
 pub mod calibration;
 pub mod cluster;

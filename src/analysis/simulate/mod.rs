@@ -13,7 +13,7 @@
 //!
 //! One idea per file: [`model`] (the key sequence, the byte-bounded LRU and
 //! the cluster on the load path), [`predict`] (a grid of configurations
-//! predicted, with their events' costs), [`verify`] (a result against the
+//! predicted, with their events' costs), [`verify`](mod@verify) (a result against the
 //! model) and [`render`] (tables and CSV).
 
 pub mod model;

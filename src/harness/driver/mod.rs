@@ -10,7 +10,7 @@
 
 //!
 //! Beside this file: [`keys`] (each request's key), [`steering`] (a
-//! scenario's changes and an open loop's schedule), [`pacer`] (the open
+//! scenario's changes and an open loop's schedule), `pacer` (the open
 //! loop's release of requests on time) and [`series`] (answers gathered
 //! interval by interval).
 

@@ -1,6 +1,6 @@
 //! The result of a run: the JSON file described by `schema.json`. One idea
 //! per file: [`schema`] (the structs of the file and how their figures are
-//! computed from the counters), [`costs`] (what a scenario's events cost,
+//! computed from the counters), [`costs`](mod@costs) (what a scenario's events cost,
 //! read off the series), [`files`] (names, atomic writes, reading back),
 //! [`machine`] (the program and the machine that wrote it),
 //! [`steadiness`] (whether a trial's seconds were even) and [`target`] (a

@@ -23,7 +23,7 @@ use crate::intervals::Estimate;
 
 /// The result format's version: raised whenever a field changes meaning or
 /// goes away, so readers can refuse what they do not understand.
-pub(crate) const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// How a run's series was read.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

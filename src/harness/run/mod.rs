@@ -2,9 +2,9 @@
 //! nodes), warm up, read every counter, measure, read them again, and turn
 //! the differences into a [`RunResult`].
 //!
-//! Beside this file: [`plan`] (what to run, and its errors), [`observe`]
+//! Beside this file: [`plan`] (what to run, and its errors), `observe`
 //! (reading the counters), [`address`] (a target's URL and allowed hosts)
-//! and [`assemble`] (the result made of what was read).
+//! and `assemble` (the result made of what was read).
 
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
