@@ -410,14 +410,16 @@ impl fmt::Display for Distribution {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn parse_text(text: &str) -> Result<Workload, WorkloadError> {
+    /// `text` read as a workload file `test.json`.
+    pub(crate) fn parse_text(text: &str) -> Result<Workload, WorkloadError> {
         parse(text, "test.json", "test")
     }
 
-    fn error_of(text: &str) -> WorkloadError {
+    /// The error `text` gives.
+    pub(crate) fn error_of(text: &str) -> WorkloadError {
         parse_text(text).expect_err(text)
     }
 

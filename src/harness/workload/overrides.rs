@@ -156,12 +156,9 @@ impl Workload {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::harness::workload::{parse, Bound};
+    use crate::harness::workload::tests::parse_text;
+    use crate::harness::workload::Bound;
     use std::time::Duration;
-
-    fn parse_text(text: &str) -> Result<Workload, WorkloadError> {
-        parse(text, "test.json", "test")
-    }
 
     #[test]
     fn flags_override_and_are_named_when_they_set_a_bad_value() {

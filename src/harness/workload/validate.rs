@@ -209,14 +209,7 @@ mod tests {
     use super::*;
     use crate::harness::events::{Action, Event};
     use crate::harness::workload::parse;
-
-    fn parse_text(text: &str) -> Result<Workload, WorkloadError> {
-        parse(text, "test.json", "test")
-    }
-
-    fn error_of(text: &str) -> WorkloadError {
-        parse_text(text).expect_err(text)
-    }
+    use crate::harness::workload::tests::error_of;
 
     #[test]
     fn out_of_range_values_name_the_field_and_the_range() {
