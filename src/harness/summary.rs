@@ -6,7 +6,9 @@ use std::path::Path;
 
 use crate::harness::driver::StopReason;
 use crate::harness::latency::LatencyFigures;
-use crate::harness::registry::{self, LIMIT_FRACTION, P50, P99, THROUGHPUT};
+use crate::harness::registry::{
+    self, API_HIT_RATIO, LIMIT_FRACTION, P50, P99, PEER_FETCH_RATIO, THROUGHPUT,
+};
 use crate::harness::report::{LatencyFrom, Mode, RunResult, Source, TargetSettings};
 use crate::table::align;
 use crate::units::ByteSize;
@@ -313,8 +315,10 @@ pub fn summary(result: &RunResult, path: Option<&Path>) -> String {
             let slowdb = &figures.slowdb;
             let _ = writeln!(
                 out,
-                "api hit ratio {}  peer-fetch ratio {}  slowdb loads {} ({:.4} per request, duplicates {})",
+                "{} {}  {} {}  slowdb loads {} ({:.4} per request, duplicates {})",
+                API_HIT_RATIO.label,
                 percent(figures.api_hit_ratio),
+                PEER_FETCH_RATIO.label,
                 percent(figures.peer_fetch_ratio),
                 slowdb.loads,
                 slowdb.loads_per_request,
