@@ -56,6 +56,27 @@ fn a_ci_run_on_three_nodes_writes_a_consistent_result() {
     assert_eq!(client.ok, client.requests);
     assert_eq!(client.errors.total, 0);
     assert_eq!(client.latency_us.max, histogram.max());
+    // The process's CPU time over the measurement: some, and no more than
+    // every core for its whole span (10 ms of slack for the readings).
+    let cpu = client.cpu_us_per_request.expect("cpu per request") * client.requests as f64;
+    let cores = std::thread::available_parallelism().unwrap().get() as f64;
+    assert!(cpu > 0.0, "{cpu}");
+    assert!(
+        cpu <= client.duration_secs * 1e6 * cores + 10_000.0,
+        "{cpu} us of CPU in {} s on {cores} cores",
+        client.duration_secs
+    );
+    assert_eq!(
+        result.trials[0].cpu_us_per_request,
+        client.cpu_us_per_request
+    );
+    assert!(
+        stdout.contains(&format!(
+            "process CPU us / request {:.2}  (the driver and the cluster in this process",
+            client.cpu_us_per_request.unwrap()
+        )),
+        "{stdout}"
+    );
     let series_total: u64 = result
         .series
         .iter()

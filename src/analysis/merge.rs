@@ -116,6 +116,9 @@ pub fn merge(named: &[(String, RunResult)]) -> Result<RunResult, MergeError> {
         client.connections += other.connections;
         client.unsent += other.unsent;
     }
+    // Each driver's CPU was its own process's, on its own host: none is the
+    // union's.
+    client.cpu_us_per_request = None;
     client.duration_secs = (end - start) as f64 / 1000.0;
     client.throughput_rps = if client.duration_secs > 0.0 {
         client.requests as f64 / client.duration_secs

@@ -412,6 +412,20 @@ pub static SERVICE_P99_OVER_TWO_HOP: Figure = Figure {
     read: Read::Trial(|trial| over_two_hop(trial, trial.service_time_us.as_ref())),
 };
 
+/// This process's CPU time per measured request: the driver's and, in
+/// cluster mode, the in-process cluster's.
+pub static CPU_PER_REQUEST: Figure = Figure {
+    key: "cpu_us_per_request",
+    label: "process CPU us / request",
+    column: "cpu us/req",
+    unit: "microseconds of CPU per request",
+    format: Format::Decimals(2),
+    better: Better::Lower,
+    speed: false,
+    gate: None,
+    read: Read::Trial(|trial| trial.cpu_us_per_request),
+};
+
 /// Failed requests over measured requests.
 pub static ERROR_RATIO: Figure = Figure {
     key: "error_ratio",
@@ -540,7 +554,7 @@ pub static RING_IMBALANCE: Figure = Figure {
 /// Every figure of a result, in the order tables show them: the timed
 /// ones (an open loop's service time after the latency), then the counted
 /// ones.
-pub static FIGURES: [&Figure; 18] = [
+pub static FIGURES: [&Figure; 19] = [
     &THROUGHPUT,
     &P50,
     &P99,
@@ -551,6 +565,7 @@ pub static FIGURES: [&Figure; 18] = [
     &SERVICE_P99,
     &SERVICE_P99_9,
     &SERVICE_P99_OVER_TWO_HOP,
+    &CPU_PER_REQUEST,
     &ERROR_RATIO,
     &API_HIT_RATIO,
     &CLUSTER_HIT_RATIO,

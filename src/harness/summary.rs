@@ -7,7 +7,7 @@ use std::path::Path;
 use crate::harness::driver::StopReason;
 use crate::harness::latency::LatencyFigures;
 use crate::harness::registry::{
-    self, API_HIT_RATIO, LIMIT_FRACTION, P50, P99, PEER_FETCH_RATIO, THROUGHPUT,
+    self, API_HIT_RATIO, CPU_PER_REQUEST, LIMIT_FRACTION, P50, P99, PEER_FETCH_RATIO, THROUGHPUT,
 };
 use crate::harness::report::{LatencyFrom, Mode, RunResult, Source, TargetSettings};
 use crate::table::align;
@@ -268,6 +268,18 @@ pub fn summary(result: &RunResult, path: Option<&Path>) -> String {
         (None, _) => {
             let _ = writeln!(out, "latency us  {}", figures(latency));
         }
+    }
+    if let Some(cpu) = result.client.cpu_us_per_request {
+        let whose = match result.mode {
+            Mode::Cluster => "the driver and the cluster in this process",
+            Mode::Target => "the driver",
+        };
+        let _ = writeln!(
+            out,
+            "{} {}  ({whose}: user and system time from the OS)",
+            CPU_PER_REQUEST.label,
+            CPU_PER_REQUEST.show(Some(cpu))
+        );
     }
     if let Some(steadiness) = result.steadiness() {
         if steadiness.unsteady() {

@@ -137,6 +137,10 @@ pub struct Trial {
     /// An open loop's service-time percentiles; absent in a closed loop.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_time_us: Option<LatencyFigures>,
+    /// The process's CPU time per measured request (see
+    /// [`ClientFigures::cpu_us_per_request`]); absent in older results.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_us_per_request: Option<f64>,
     /// The loopback limit it measured first; `null` without calibration.
     pub calibration: Option<Calibration>,
     /// Whether a second of it fell more than 15% below its median second
@@ -159,6 +163,7 @@ impl Trial {
             throughput_rps: result.client.throughput_rps,
             latency_us: result.client.latency_us.clone(),
             service_time_us: result.client.service_time_us.clone(),
+            cpu_us_per_request: result.client.cpu_us_per_request,
             calibration: result.calibration.clone(),
             unsteady: result.steadiness().is_some_and(|s| s.unsteady()),
             slowdb_loads: result.cluster.as_ref().map(|cluster| cluster.slowdb.loads),
@@ -288,6 +293,12 @@ pub struct ClientFigures {
     /// `latency_us`.
     #[serde(default)]
     pub service_time_us: Option<LatencyFigures>,
+    /// This process's CPU time (user and system, from the OS) during the
+    /// measurement, in microseconds per measured request: the driver's and,
+    /// in cluster mode, the in-process cluster's together; absent in older
+    /// results.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_us_per_request: Option<f64>,
     /// Why the measurement ended.
     pub stopped_by: StopReason,
     /// Connections the driver opened, warm-up included.
@@ -699,6 +710,7 @@ pub(crate) mod tests {
                 stopped_by: StopReason::Requests,
                 connections: 1,
                 unsent: 0,
+                cpu_us_per_request: None,
             },
             cluster: None,
             nodes: Vec::new(),

@@ -10,6 +10,8 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
+use crate::harness::wrk::process_cpu;
+
 use indicatif::{ProgressBar, ProgressStyle};
 use tokio::sync::{oneshot, watch};
 
@@ -187,11 +189,15 @@ pub async fn run(plan: &RunPlan, control: &Arc<Control>) -> Result<RunResult, Ru
             let _ = finished.wait_for(|done| *done).await;
         }
     };
-    let (report, mut samples, ()) = tokio::join!(
+    let cpu_before = process_cpu();
+    let ((report, cpu), mut samples, ()) = tokio::join!(
         async {
             let report = driver.run(measure, control).await;
             finish.send_replace(true);
-            report
+            let cpu = process_cpu()
+                .zip(cpu_before)
+                .and_then(|(after, before)| after.checked_sub(before));
+            (report, cpu)
         },
         async {
             match &between {
@@ -243,6 +249,7 @@ pub async fn run(plan: &RunPlan, control: &Arc<Control>) -> Result<RunResult, Ru
         api_index,
         applied: &applied,
         measure_started_unix_ms,
+        cpu,
         series_reading: if between.is_some() {
             SeriesReading::BetweenRequests
         } else {
