@@ -2,7 +2,7 @@
 //! counters' differences node by node and interval by interval, the
 //! events' costs and the target's settings.
 
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use super::observe::{Counters, Reading};
 use super::plan::{RunError, RunPlan};
@@ -43,8 +43,9 @@ pub(super) struct Assembly<'a> {
     pub(super) series_reading: SeriesReading,
     /// When the measurement began, in milliseconds since the Unix epoch.
     pub(super) measure_started_unix_ms: u64,
-    /// This process's CPU time during the measurement.
-    pub(super) cpu: Option<Duration>,
+    /// This process's CPU time during the measurement, in microseconds per
+    /// measured request.
+    pub(super) cpu_us_per_request: Option<f64>,
 }
 
 /// The driver's series with the cluster's figures of each interval beside
@@ -101,10 +102,7 @@ pub(super) fn assemble(input: Assembly<'_>) -> Result<RunResult, RunError> {
         stopped_by: report.stopped_by,
         connections: input.connections,
         unsent: report.unsent,
-        cpu_us_per_request: input
-            .cpu
-            .filter(|_| counts.requests > 0)
-            .map(|cpu| cpu.as_secs_f64() * 1e6 / counts.requests as f64),
+        cpu_us_per_request: input.cpu_us_per_request,
     };
 
     // A node that joined during the measurement has no reading before it:

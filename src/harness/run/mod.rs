@@ -10,7 +10,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::harness::wrk::process_cpu;
+use crate::harness::wrk::{cpu_per_request, process_cpu};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use tokio::sync::{oneshot, watch};
@@ -194,9 +194,7 @@ pub async fn run(plan: &RunPlan, control: &Arc<Control>) -> Result<RunResult, Ru
         async {
             let report = driver.run(measure, control).await;
             finish.send_replace(true);
-            let cpu = process_cpu()
-                .zip(cpu_before)
-                .and_then(|(after, before)| after.checked_sub(before));
+            let cpu = cpu_per_request(cpu_before, report.counts.requests);
             (report, cpu)
         },
         async {
@@ -249,7 +247,7 @@ pub async fn run(plan: &RunPlan, control: &Arc<Control>) -> Result<RunResult, Ru
         api_index,
         applied: &applied,
         measure_started_unix_ms,
-        cpu,
+        cpu_us_per_request: cpu,
         series_reading: if between.is_some() {
             SeriesReading::BetweenRequests
         } else {
