@@ -128,6 +128,29 @@ fn check_passes_a_like_run_and_fails_genuine_regressions() {
     assert_eq!(code, Some(2), "{report}");
     assert!(report.contains("workload.cluster.replicas"), "{report}");
 
+    // A result without a calibration lacks the gated timed figures: the
+    // gate fails rather than skip them, unless --allow-missing names them.
+    let uncalibrated = result_of(&directory, "uncalibrated", &["--no-calibrate"]);
+    let (code, report) = check(&baseline, &uncalibrated, &[]);
+    assert_eq!(code, Some(1), "{report}");
+    assert!(
+        line(&report, "throughput / loopback limit").ends_with("MISSING (in the baseline only)"),
+        "{report}"
+    );
+    assert!(
+        report.contains("2 gated figures of the baseline missing"),
+        "{report}"
+    );
+    let (code, report) = check(
+        &baseline,
+        &uncalibrated,
+        &["--allow-missing", "limit_fraction,p99_over_two_hop"],
+    );
+    assert_eq!(code, Some(0), "{report}");
+    let (code, report) = check(&baseline, &uncalibrated, &["--allow-missing", "speed"]);
+    assert_eq!(code, Some(2), "{report}");
+    assert!(report.contains("no figure is called \"speed\""), "{report}");
+
     // Thresholds from a file, and a bad one.
     let thresholds = directory.join("thresholds.json");
     std::fs::write(&thresholds, r#"{"limit_fraction": {"relative": 1.0}}"#).unwrap();

@@ -85,7 +85,7 @@ fn every_figure_appears_in_compare_with_the_registrys_label_and_format() {
 #[test]
 fn every_figure_appears_in_check_gated_where_the_registry_says() {
     let (closed, open) = results();
-    let outcome = check::check(&closed, &open, &check::default_thresholds());
+    let outcome = check::check(&closed, &open, &check::default_thresholds(), &[]);
     let aligned = check::table(&outcome, TableStyle::Aligned);
     let markdown = check::table(&outcome, TableStyle::Markdown);
     for figure in FIGURES {
@@ -128,7 +128,7 @@ fn every_figure_appears_in_check_gated_where_the_registry_says() {
     for trial in &mut slower.trials {
         trial.latency_us.p50 *= 2;
     }
-    let outcome = check::check(&closed, &slower, &thresholds);
+    let outcome = check::check(&closed, &slower, &thresholds, &[]);
     let p50 = outcome
         .lines
         .iter()

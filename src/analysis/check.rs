@@ -75,8 +75,13 @@ pub enum Verdict {
     Better,
     /// Worse than the threshold allows.
     Regression,
-    /// One of the results lacks the figure.
+    /// One of the results lacks the figure, and that is allowed: the
+    /// baseline lacks it, it is not gated, or `--allow-missing` names it.
     Skipped,
+    /// The baseline has a gated figure the new result lacks (no
+    /// calibration, unreadable counters, no counted pass): the gate fails,
+    /// as a figure that cannot be compared cannot be passed.
+    Missing,
     /// No threshold: shown, not compared.
     NotGated,
 }
@@ -121,6 +126,15 @@ pub struct Outcome {
     pub lines: Vec<Line>,
     /// How many figures regressed.
     pub regressions: usize,
+    /// How many gated figures of the baseline the new result lacks.
+    pub missing: usize,
+}
+
+impl Outcome {
+    /// Whether the gate fails: a regression, or a gated figure missing.
+    pub fn fails(&self) -> bool {
+        self.regressions > 0 || self.missing > 0
+    }
 }
 
 /// Why two results cannot be checked against each other.
@@ -145,11 +159,13 @@ pub fn incomparable(baseline: &RunResult, result: &RunResult) -> Option<String> 
     })
 }
 
-/// Checks `result` against `baseline`.
+/// Checks `result` against `baseline`. A gated figure the baseline has and
+/// `result` lacks fails the check unless `allow_missing` names it.
 pub fn check(
     baseline: &RunResult,
     result: &RunResult,
     thresholds: &BTreeMap<String, Threshold>,
+    allow_missing: &[String],
 ) -> Outcome {
     let base_figures = checked_figures(baseline);
     let lines: Vec<Line> = checked_figures(result)
@@ -192,6 +208,9 @@ pub fn check(
                     };
                     (verdict, Some(allowed))
                 }
+                (Some(_), None, Some(_)) if !allow_missing.iter().any(|key| key == figure.key) => {
+                    (Verdict::Missing, None)
+                }
                 _ => (Verdict::Skipped, None),
             };
             Line {
@@ -216,7 +235,15 @@ pub fn check(
         .iter()
         .filter(|line| line.verdict == Verdict::Regression)
         .count();
-    Outcome { lines, regressions }
+    let missing = lines
+        .iter()
+        .filter(|line| line.verdict == Verdict::Missing)
+        .count();
+    Outcome {
+        lines,
+        regressions,
+        missing,
+    }
 }
 
 /// The check as a table: aligned text, or Markdown for a CI job summary.
@@ -250,6 +277,7 @@ pub fn table(outcome: &Outcome, style: TableStyle) -> String {
                 Verdict::Better => "better",
                 Verdict::Regression => "REGRESSION",
                 Verdict::Skipped => "skipped (not in both)",
+                Verdict::Missing => "MISSING (in the baseline only)",
                 Verdict::NotGated => "not gated",
             }
             .to_owned(),
@@ -276,6 +304,15 @@ pub fn table(outcome: &Outcome, style: TableStyle) -> String {
             count => format!("{count} REGRESSIONS"),
         }
     );
+    if outcome.missing > 0 {
+        let _ = writeln!(
+            out,
+            "{} gated figure{} of the baseline missing from the new result \
+             (--allow-missing KEY lets one pass)",
+            outcome.missing,
+            if outcome.missing == 1 { "" } else { "s" }
+        );
+    }
     out
 }
 
@@ -330,7 +367,7 @@ mod tests {
     }
 
     fn limit_line(baseline: &RunResult, result: &RunResult) -> Line {
-        check(baseline, result, &default_thresholds())
+        check(baseline, result, &default_thresholds(), &[])
             .lines
             .into_iter()
             .find(|line| line.figure == &LIMIT_FRACTION)
@@ -374,10 +411,50 @@ mod tests {
     }
 
     #[test]
+    fn a_gated_figure_the_new_result_lacks_fails_unless_allowed() {
+        let baseline = with_trials(&[0.80, 0.82, 0.84]);
+        // No calibration in the new result: no limit fraction.
+        let mut uncalibrated = with_trials(&[0.80, 0.82, 0.84]);
+        for trial in &mut uncalibrated.trials {
+            trial.calibration = None;
+        }
+        uncalibrated.timed = Some(timed_figures(&uncalibrated.trials));
+        let outcome = check(&baseline, &uncalibrated, &default_thresholds(), &[]);
+        let limit = |outcome: &Outcome| {
+            outcome
+                .lines
+                .iter()
+                .find(|line| line.figure == &LIMIT_FRACTION)
+                .unwrap()
+                .verdict
+        };
+        assert_eq!(limit(&outcome), Verdict::Missing);
+        // p99 over the two-hop p99 needs the calibration too.
+        assert_eq!(outcome.missing, 2);
+        assert_eq!(outcome.regressions, 0);
+        assert!(outcome.fails());
+        assert!(table(&outcome, TableStyle::Aligned)
+            .contains("2 gated figures of the baseline missing"));
+        // Named in --allow-missing: skipped, and the check passes.
+        let allowed = [
+            LIMIT_FRACTION.key.to_owned(),
+            P99_OVER_TWO_HOP.key.to_owned(),
+        ];
+        let outcome = check(&baseline, &uncalibrated, &default_thresholds(), &allowed);
+        assert_eq!(limit(&outcome), Verdict::Skipped);
+        assert!(!outcome.fails());
+        // The other way round (the new result has what the baseline lacks)
+        // is no failure.
+        let outcome = check(&uncalibrated, &baseline, &default_thresholds(), &[]);
+        assert_eq!(limit(&outcome), Verdict::Skipped);
+        assert!(!outcome.fails());
+    }
+
+    #[test]
     fn an_open_loops_service_time_is_checked_beside_its_latency() {
         // Closed loops on both sides: no service-time line at all.
         let closed = with_trials(&[0.80, 0.81, 0.82]);
-        let keys: Vec<&str> = check(&closed, &closed, &default_thresholds())
+        let keys: Vec<&str> = check(&closed, &closed, &default_thresholds(), &[])
             .lines
             .iter()
             .map(|line| line.key)
@@ -397,7 +474,7 @@ mod tests {
             result.timed = Some(timed_figures(&result.trials));
             result
         };
-        let outcome = check(&open(100), &open(300), &default_thresholds());
+        let outcome = check(&open(100), &open(300), &default_thresholds(), &[]);
         let line = |figure: &Figure| {
             outcome
                 .lines
@@ -412,7 +489,7 @@ mod tests {
         assert_eq!(line(&P99_OVER_TWO_HOP).verdict, Verdict::Ok);
         assert_eq!(outcome.regressions, 1);
         // A closed-loop baseline against an open-loop result: skipped.
-        let mixed = check(&closed, &open(100), &default_thresholds());
+        let mixed = check(&closed, &open(100), &default_thresholds(), &[]);
         let skipped = mixed
             .lines
             .iter()

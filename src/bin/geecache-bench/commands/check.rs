@@ -8,7 +8,7 @@ use clap::Args;
 
 use super::{fail, EXIT_FAILED, EXIT_USAGE};
 use geecache_bench::analysis::check;
-use geecache_bench::harness::registry::{Threshold, LIMIT_FRACTION, P99_OVER_TWO_HOP};
+use geecache_bench::harness::registry::{self, Threshold, LIMIT_FRACTION, P99_OVER_TWO_HOP};
 use geecache_bench::harness::report;
 use geecache_bench::table::TableStyle;
 
@@ -33,6 +33,11 @@ pub struct CheckArgs {
     /// baseline's [default 1.0: it may double].
     #[arg(long, value_name = "SHARE")]
     pub p99_rise: Option<f64>,
+    /// Let these gated figures (registry keys, comma-separated) pass when
+    /// the baseline has them and the new result does not; any other such
+    /// figure fails the check.
+    #[arg(long, value_name = "KEY,...", value_delimiter = ',')]
+    pub allow_missing: Vec<String>,
     /// `table` for people, `json` for programs, `markdown` for a CI job
     /// summary (GitHub-flavoured tables).
     #[arg(long, value_name = "table|json|markdown", default_value = "table", value_parser = ["table", "json", "markdown"])]
@@ -76,7 +81,21 @@ pub fn exec(args: CheckArgs) -> ExitCode {
             );
         }
     }
-    let outcome = check::check(&baseline, &result, &thresholds);
+    if let Some(unknown) = args
+        .allow_missing
+        .iter()
+        .find(|key| registry::find(key).is_none())
+    {
+        let known: Vec<&str> = registry::FIGURES.iter().map(|figure| figure.key).collect();
+        return fail(
+            EXIT_USAGE,
+            format!(
+                "--allow-missing: no figure is called {unknown:?} (figures: {})",
+                known.join(", ")
+            ),
+        );
+    }
+    let outcome = check::check(&baseline, &result, &thresholds, &args.allow_missing);
     if args.format == "json" {
         match serde_json::to_string_pretty(&outcome) {
             Ok(json) => println!("{json}"),
@@ -107,7 +126,7 @@ pub fn exec(args: CheckArgs) -> ExitCode {
             }
         }
     }
-    if outcome.regressions > 0 {
+    if outcome.fails() {
         ExitCode::from(EXIT_FAILED)
     } else {
         ExitCode::SUCCESS
