@@ -6,7 +6,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{run, scratch, text};
+use common::{check, line, run, scratch, text};
 
 /// The CI workload, shortened; the calibration is shorter
 /// too (it is not part of the workload, so the results stay comparable).
@@ -32,29 +32,6 @@ fn result_of(directory: &Path, name: &str, extra: &[&str]) -> PathBuf {
     let output = run(&args);
     assert!(output.status.success(), "{name}: {}", text(&output.stderr));
     out
-}
-
-fn check(baseline: &Path, result: &Path, extra: &[&str]) -> (Option<i32>, String) {
-    let mut args = vec![
-        "check",
-        "--baseline",
-        baseline.to_str().unwrap(),
-        result.to_str().unwrap(),
-    ];
-    args.extend_from_slice(extra);
-    let output = run(&args);
-    (
-        output.status.code(),
-        text(&output.stdout) + &text(&output.stderr),
-    )
-}
-
-/// The report's line for a figure.
-fn line<'a>(report: &'a str, label: &str) -> &'a str {
-    report
-        .lines()
-        .find(|line| line.starts_with(label))
-        .unwrap_or_else(|| panic!("no {label:?} line in\n{report}"))
 }
 
 #[test]

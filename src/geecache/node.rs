@@ -58,6 +58,10 @@ pub struct NodeConfig {
     /// A delay added to every request the node serves: fault injection, to
     /// show that a regression is caught. Zero normally.
     pub injected_delay: Duration,
+    /// Units of pure CPU work ([`burn`]) added to every request the node
+    /// serves: a fine regression on purpose, to measure what the gate
+    /// sees. Zero normally.
+    pub injected_cpu: u64,
     /// What the node allows its clients: header and idle timeouts, and the
     /// most connections at once.
     pub limits: Limits,
@@ -80,6 +84,7 @@ impl Default for NodeConfig {
             api_addr: None,
             shutdown_grace: Duration::from_secs(2),
             injected_delay: Duration::ZERO,
+            injected_cpu: 0,
             limits: Limits::default(),
             base_path: BASE_PATH.to_owned(),
         }
@@ -112,6 +117,8 @@ struct NodeState {
     url: String,
     /// Nanoseconds added to every request (fault injection, a slow node).
     injected_delay: AtomicU64,
+    /// Units of CPU work added to every request (fault injection).
+    injected_cpu: u64,
     pool: Arc<HttpPool>,
     api: bool,
     groups: HashMap<String, Arc<Group>>,
@@ -177,6 +184,7 @@ impl Node {
         let state = Arc::new(NodeState {
             url,
             injected_delay: AtomicU64::new(nanos(config.injected_delay)),
+            injected_cpu: config.injected_cpu,
             pool: Arc::clone(&pool),
             api: config.api,
             groups: by_name,
@@ -367,6 +375,22 @@ fn serve(
         .map_err(|source| NodeError::Bind { addr, source })
 }
 
+/// Rounds of mixing in one unit of [`burn`].
+const ROUNDS_PER_UNIT: u64 = 16;
+
+/// Does `units` units of pure CPU work: no memory, no system call, no
+/// sleep, so it costs the same instructions on every machine (about 70 a
+/// unit) and adds time in proportion. A sleep cannot add a fine cost: one
+/// timer tick is about a millisecond.
+#[inline(never)]
+pub fn burn(units: u64) -> u64 {
+    let mut x = std::hint::black_box(units) | 1;
+    for _ in 0..units.saturating_mul(ROUNDS_PER_UNIT) {
+        x = (x ^ (x >> 29)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    }
+    std::hint::black_box(x)
+}
+
 /// Binds `addr` and says which address it got (port 0 picks one).
 async fn bind(addr: SocketAddr) -> Result<(TcpListener, SocketAddr), NodeError> {
     let failed = |source| NodeError::Bind { addr, source };
@@ -388,6 +412,9 @@ async fn route(state: &NodeState, kind: Listener, request: Request<Incoming>) ->
     let delay = state.injected_delay.load(Ordering::Relaxed);
     if delay > 0 {
         tokio::time::sleep(Duration::from_nanos(delay)).await;
+    }
+    if state.injected_cpu > 0 {
+        burn(state.injected_cpu);
     }
     if request.method() != Method::GET {
         let mut answer = text(StatusCode::METHOD_NOT_ALLOWED, "only GET is allowed");

@@ -57,12 +57,20 @@ pub struct Faults {
     pub delay: Option<Span>,
     /// Every node keeps nothing in its caches.
     pub cache_off: bool,
+    /// Units of pure CPU work added to every request each node serves
+    /// (`geecache::node::burn`): a cost as fine as a few instructions.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub cpu: u64,
+}
+
+fn is_zero(value: &u64) -> bool {
+    *value == 0
 }
 
 impl Faults {
     /// Whether there is no fault at all.
     pub fn is_none(&self) -> bool {
-        self.delay.is_none() && !self.cache_off
+        self.delay.is_none() && !self.cache_off && self.cpu == 0
     }
 }
 
@@ -187,6 +195,7 @@ impl Cluster {
         let mut config = node_config(&self.settings, addr, index == 0);
         config.url = Some(ring_name(index));
         config.injected_delay = self.faults.delay.map(Span::duration).unwrap_or_default();
+        config.injected_cpu = self.faults.cpu;
         Node::start(config, vec![group])
             .await
             .map_err(|source| ClusterError::Node { index, source })

@@ -7,6 +7,7 @@
 
 pub mod calibration;
 pub mod cluster;
+pub mod counted;
 pub mod driver;
 pub mod events;
 pub mod latency;

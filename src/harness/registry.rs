@@ -551,10 +551,79 @@ pub static RING_IMBALANCE: Figure = Figure {
     }),
 };
 
+/// Every instruction of the process (user space) per request of the
+/// counted pass's run: the driver, the nodes and the runtime.
+pub static INSTRUCTIONS_PER_REQUEST: Figure = Figure {
+    key: "instructions_per_request",
+    label: "instructions / request",
+    column: "instr/req",
+    unit: "instructions per request (counted pass)",
+    format: Format::Whole,
+    better: Better::Lower,
+    speed: false,
+    gate: threshold(0.02, 0.0),
+    read: Read::Result(|result| Some(result.counted.as_ref()?.run.instructions_per_request)),
+};
+
+/// The nodes' connection tasks' instructions per request of the counted
+/// pass: the cluster alone, peer requests included.
+pub static CLUSTER_INSTRUCTIONS_PER_REQUEST: Figure = Figure {
+    key: "cluster_instructions_per_request",
+    label: "cluster instructions / request",
+    column: "cluster instr/req",
+    unit: "instructions per request (counted pass)",
+    format: Format::Whole,
+    better: Better::Lower,
+    speed: false,
+    gate: threshold(0.02, 0.0),
+    read: Read::Result(|result| Some(result.counted.as_ref()?.run.server_instructions_per_request)),
+};
+
+/// The driver's request tasks' instructions per request of the counted
+/// pass.
+pub static DRIVER_INSTRUCTIONS_PER_REQUEST: Figure = Figure {
+    key: "driver_instructions_per_request",
+    label: "driver instructions / request",
+    column: "driver instr/req",
+    unit: "instructions per request (counted pass)",
+    format: Format::Whole,
+    better: Better::Lower,
+    speed: false,
+    gate: None,
+    read: Read::Result(|result| Some(result.counted.as_ref()?.run.driver_instructions_per_request)),
+};
+
+/// The cluster's instructions per request over the bare reference
+/// servers' for the same hops: what the cache costs beyond HTTP.
+pub static CLUSTER_OVER_HOPS: Figure = Figure {
+    key: "cluster_instructions_over_hops",
+    label: "cluster instr / bare hops",
+    column: "instr/hops",
+    unit: "factor of the bare servers' instructions",
+    format: Format::Factor,
+    better: Better::Lower,
+    speed: false,
+    gate: None,
+    read: Read::Result(|result| result.counted.as_ref()?.server_over_hops()),
+};
+
+/// System calls of every thread per request of the counted pass.
+pub static SYSCALLS_PER_REQUEST: Figure = Figure {
+    key: "syscalls_per_request",
+    label: "system calls / request",
+    column: "syscalls/req",
+    unit: "system calls per request (counted pass)",
+    format: Format::Decimals(2),
+    better: Better::Lower,
+    speed: false,
+    gate: threshold(0.02, 0.0),
+    read: Read::Result(|result| result.counted.as_ref()?.run.syscalls_per_request),
+};
+
 /// Every figure of a result, in the order tables show them: the timed
 /// ones (an open loop's service time after the latency), then the counted
 /// ones.
-pub static FIGURES: [&Figure; 19] = [
+pub static FIGURES: [&Figure; 24] = [
     &THROUGHPUT,
     &P50,
     &P99,
@@ -574,6 +643,11 @@ pub static FIGURES: [&Figure; 19] = [
     &DUPLICATE_LOADS,
     &LOAD_IMBALANCE,
     &RING_IMBALANCE,
+    &INSTRUCTIONS_PER_REQUEST,
+    &CLUSTER_INSTRUCTIONS_PER_REQUEST,
+    &DRIVER_INSTRUCTIONS_PER_REQUEST,
+    &CLUSTER_OVER_HOPS,
+    &SYSCALLS_PER_REQUEST,
 ];
 
 /// An event's client errors in its window.

@@ -4,10 +4,12 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
+use crate::harness::counted::costs::CountedPass;
 use crate::harness::driver::StopReason;
 use crate::harness::latency::LatencyFigures;
 use crate::harness::registry::{
-    self, API_HIT_RATIO, CPU_PER_REQUEST, LIMIT_FRACTION, P50, P99, PEER_FETCH_RATIO, THROUGHPUT,
+    self, API_HIT_RATIO, CLUSTER_OVER_HOPS, CPU_PER_REQUEST, LIMIT_FRACTION, P50, P99,
+    PEER_FETCH_RATIO, THROUGHPUT,
 };
 use crate::harness::report::{LatencyFrom, Mode, RunResult, Source, TargetSettings};
 use crate::table::align;
@@ -20,6 +22,59 @@ pub(crate) fn percent(ratio: Option<f64>) -> String {
 
 fn number(value: Option<u64>) -> String {
     value.map_or("-".to_owned(), |value| value.to_string())
+}
+
+/// A counted pass's costs: a line each for the run and the bare servers.
+fn counted_lines(counted: &CountedPass) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "counted pass ({} requests each, one in flight; {}):",
+        counted.requests,
+        counted.tools.join(", ")
+    );
+    let whole = |value: f64| format!("{value:.0}");
+    let rows = [
+        ("run", &counted.run),
+        ("one-hop server", &counted.one_hop),
+        ("two-hop server", &counted.two_hop),
+    ];
+    let mut table = vec![[
+        String::new(),
+        "instr/req".to_owned(),
+        "driver".to_owned(),
+        "servers".to_owned(),
+        "rest".to_owned(),
+        "syscalls/req".to_owned(),
+    ]];
+    for (name, costs) in rows {
+        table.push([
+            format!("  {name}"),
+            whole(costs.instructions_per_request),
+            whole(costs.driver_instructions_per_request),
+            whole(costs.server_instructions_per_request),
+            whole(
+                costs.instructions_per_request
+                    - costs.driver_instructions_per_request
+                    - costs.server_instructions_per_request,
+            ),
+            costs
+                .syscalls_per_request
+                .map_or("-".to_owned(), |calls| format!("{calls:.2}")),
+        ]);
+    }
+    out.push_str(&align(&table, |column| column == 0));
+    if let Some(factor) = counted.server_over_hops() {
+        let _ = writeln!(
+            out,
+            "  {} {}  (the cluster's server instructions over the bare servers' for the same \
+             hops, at peer-fetch ratio {})",
+            CLUSTER_OVER_HOPS.label,
+            CLUSTER_OVER_HOPS.show(Some(factor)),
+            percent(counted.peer_fetch_ratio)
+        );
+    }
+    out
 }
 
 /// The trials of a repeated run: each timed figure's median and interval,
@@ -281,6 +336,9 @@ pub fn summary(result: &RunResult, path: Option<&Path>) -> String {
             CPU_PER_REQUEST.show(Some(cpu))
         );
     }
+    if let Some(counted) = &result.counted {
+        out.push_str(&counted_lines(counted));
+    }
     if let Some(steadiness) = result.steadiness() {
         if steadiness.unsteady() {
             let _ = writeln!(
@@ -316,6 +374,13 @@ pub fn summary(result: &RunResult, path: Option<&Path>) -> String {
             let _ = writeln!(
                 out,
                 "INJECTED FAULT: {delay} added to every request each node served"
+            );
+        }
+        if faults.cpu > 0 {
+            let _ = writeln!(
+                out,
+                "INJECTED FAULT: {} units of CPU work added to every request each node served",
+                faults.cpu
             );
         }
         if faults.cache_off {

@@ -214,6 +214,35 @@ pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
+/// `check --baseline baseline result extra...`: its exit status and what
+/// it printed.
+pub fn check(
+    baseline: &std::path::Path,
+    result: &std::path::Path,
+    extra: &[&str],
+) -> (Option<i32>, String) {
+    let mut args = vec![
+        "check",
+        "--baseline",
+        baseline.to_str().unwrap(),
+        result.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let output = run(&args);
+    (
+        output.status.code(),
+        text(&output.stdout) + &text(&output.stderr),
+    )
+}
+
+/// The line of a report that starts with `label`.
+pub fn line<'a>(report: &'a str, label: &str) -> &'a str {
+    report
+        .lines()
+        .find(|line| line.starts_with(label))
+        .unwrap_or_else(|| panic!("no {label:?} line in\n{report}"))
+}
+
 /// Reads a result, checks it against `schema.json`, and returns it typed.
 pub fn read_checked(path: &std::path::Path) -> geecache_bench::harness::report::RunResult {
     let schema: serde_json::Value =

@@ -11,9 +11,9 @@ use clap::{Parser, Subcommand};
 
 use crate::commands;
 use crate::commands::{
-    check::CheckArgs, compare::CompareArgs, driver_check::DriverCheckArgs, export::ExportArgs,
-    merge::MergeArgs, ring::RingArgs, run::RunArgs, serve::ServeArgs, simulate::SimulateArgs,
-    sweep::SweepArgs,
+    check::CheckArgs, compare::CompareArgs, count_pass::CountPassArgs,
+    driver_check::DriverCheckArgs, export::ExportArgs, merge::MergeArgs, ring::RingArgs,
+    run::RunArgs, serve::ServeArgs, simulate::SimulateArgs, sweep::SweepArgs,
 };
 
 /// Starts a GeeCache cluster on 127.0.0.1, drives a key workload at its API
@@ -78,6 +78,10 @@ pub enum Command {
     /// load path, for a grid of configurations in seconds; or, with
     /// --verify, check a result against the model.
     Simulate(SimulateArgs),
+    /// The child of a run's counted pass (`--count`), under callgrind or
+    /// strace.
+    #[command(hide = true)]
+    CountPass(CountPassArgs),
 }
 
 /// Parses the command line and does what it says.
@@ -94,6 +98,7 @@ pub fn main() -> ExitCode {
         Some(Command::Export(args)) => commands::export::exec(args),
         Some(Command::Sweep(args)) => commands::sweep::exec(args),
         Some(Command::Simulate(args)) => commands::simulate::exec(args),
+        Some(Command::CountPass(args)) => commands::count_pass::exec(args),
         None => commands::run::exec(cli.run),
     }
 }

@@ -13,6 +13,7 @@ use crate::geecache::stats::GroupStatsSnapshot;
 use crate::geecache::NodeStats;
 use crate::harness::calibration::Calibration;
 use crate::harness::cluster::Faults;
+use crate::harness::counted::costs::CountedPass;
 use crate::harness::driver::{ClientInterval, ErrorCounts, StopReason};
 use crate::harness::events::Event;
 use crate::harness::latency::new_histogram;
@@ -116,6 +117,12 @@ pub struct RunResult {
     /// node); `null` otherwise.
     #[serde(default)]
     pub trials_agree: Option<bool>,
+    /// Instructions and system calls per request of a counted pass
+    /// (`--count`): the workload run deterministically under callgrind and
+    /// strace, and the bare reference servers the same way; absent without
+    /// one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub counted: Option<CountedPass>,
 }
 
 /// The timed figures of one trial of a run: each trial starts its own
@@ -726,6 +733,7 @@ pub(crate) mod tests {
             service_histogram: None,
             calibration: None,
             faults: None,
+            counted: None,
         }
     }
 }

@@ -239,6 +239,7 @@ pub(super) fn assemble(input: Assembly<'_>) -> Result<RunResult, RunError> {
         trials: Vec::new(),
         timed: None,
         trials_agree: None,
+        counted: None,
         merged_from: Vec::new(),
         target_settings: (input.mode == Mode::Target).then(|| {
             // The API node's reading first, then each peer's.

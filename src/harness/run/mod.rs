@@ -18,6 +18,7 @@ use tokio::sync::{oneshot, watch};
 use crate::geecache::http::HttpClient;
 use crate::harness::calibration;
 use crate::harness::cluster::Cluster;
+use crate::harness::counted::marks;
 use crate::harness::driver::{Control, Driver, DriverConfig, IntervalReader, KeySampler, Phase};
 use crate::harness::events::added_nodes;
 use crate::harness::report::{Mode, RunResult, SeriesReading};
@@ -192,7 +193,9 @@ pub async fn run(plan: &RunPlan, control: &Arc<Control>) -> Result<RunResult, Ru
     let cpu_before = process_cpu();
     let ((report, cpu), mut samples, ()) = tokio::join!(
         async {
+            marks::mark_begin();
             let report = driver.run(measure, control).await;
+            marks::mark_end();
             finish.send_replace(true);
             let cpu = cpu_per_request(cpu_before, report.counts.requests);
             (report, cpu)

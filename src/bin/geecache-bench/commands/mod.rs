@@ -18,6 +18,7 @@ use geecache_bench::units::{ByteSize, Span};
 
 pub mod check;
 pub mod compare;
+pub mod count_pass;
 pub mod driver_check;
 pub mod export;
 pub mod merge;

@@ -14,6 +14,7 @@ use super::{
 };
 use geecache_bench::analysis::plot;
 use geecache_bench::harness::cluster::Faults;
+use geecache_bench::harness::counted::{self, PassPlan};
 use geecache_bench::harness::report::{self, RunResult};
 use geecache_bench::harness::run::{self, RunPlan};
 use geecache_bench::harness::summary;
@@ -96,10 +97,26 @@ pub struct RunArgs {
     /// `check` compares no timed figures.
     #[arg(long)]
     pub no_calibrate: bool,
+    /// After the trials, count instructions (valgrind's callgrind) and
+    /// system calls (strace) per request over a deterministic pass of the
+    /// workload (one request in flight, --count-requests measured, no
+    /// events), and over the bare one-hop and two-hop servers the same way:
+    /// costs that no machine's speed or load moves, for `check`. Needs
+    /// valgrind and strace.
+    #[arg(long, conflicts_with = "target")]
+    pub count: bool,
+    /// Measured requests of each section of the counted pass.
+    #[arg(long, value_name = "N", default_value_t = counted::DEFAULT_REQUESTS, value_parser = clap::value_parser!(u64).range(100..=1_000_000))]
+    pub count_requests: u64,
     /// Add this delay to every request each node serves: a regression on
     /// purpose, to see `check` catch it.
     #[arg(long, value_name = "DURATION", hide = true)]
     pub inject_delay: Option<Span>,
+    /// Add this many units of pure CPU work (about 70 instructions each)
+    /// to every request each node serves: a regression as fine as wanted,
+    /// to measure what `check` can see.
+    #[arg(long, value_name = "N", hide = true)]
+    pub inject_cpu: Option<u64>,
     /// Keep nothing in any node's caches: a regression on purpose.
     #[arg(long, hide = true)]
     pub inject_cache_off: bool,
@@ -182,11 +199,23 @@ pub fn exec(args: RunArgs) -> ExitCode {
         faults: Faults {
             delay: args.inject_delay,
             cache_off: args.inject_cache_off,
+            cpu: args.inject_cpu.unwrap_or(0),
         },
     };
     if !(Duration::from_millis(100)..=Duration::from_secs(600)).contains(&args.calibrate.0) {
         return fail(EXIT_USAGE, "--calibrate: allowed 100ms to 10m");
     }
+    let tools = if args.count {
+        let versions = ["valgrind", "strace"].map(counted::tool_version);
+        match versions {
+            [Ok(valgrind), Ok(strace)] => Some(format!("{valgrind}, {strace}")),
+            [Err(error), _] | [_, Err(error)] => {
+                return fail(EXIT_FAILED, format!("--count: {error}"))
+            }
+        }
+    } else {
+        None
+    };
     let plan = &plan;
     let repeat = args.repeat;
     let trials = match until_interrupted(
@@ -209,8 +238,31 @@ pub fn exec(args: RunArgs) -> ExitCode {
         }
         (None, Some(error)) => return fail(EXIT_FAILED, error),
         (None, None) => return fail(EXIT_FAILED, "no trial finished"),
-        (Some(result), error) => {
+        (Some(mut result), error) => {
+            let mut count_failed = None;
+            if let (Some(tools), None) = (&tools, &error) {
+                eprintln!(
+                    "counted pass: {} requests each of the run and the bare servers, one in flight, \
+                     under {tools}",
+                    args.count_requests
+                );
+                let child = match std::env::current_exe() {
+                    Ok(exe) => vec![exe.into_os_string(), "count-pass".into()],
+                    Err(error) => return fail(EXIT_FAILED, format!("--count: {error}")),
+                };
+                let pass = PassPlan::new(&result.workload, plan.faults, args.count_requests);
+                match counted::count(&child, &pass, true) {
+                    Ok(counts) => result.counted = Some(counts),
+                    Err(failed) => count_failed = Some(failed),
+                }
+            }
             let code = finish_run(&args, &result);
+            if let Some(failed) = count_failed {
+                return fail(
+                    EXIT_FAILED,
+                    format!("--count: {failed}; the result holds the trials without it"),
+                );
+            }
             match error {
                 Some(error) => fail(
                     EXIT_FAILED,

@@ -1,0 +1,405 @@
+//! Costs per request that the machine's speed and load cannot move: the
+//! instructions (valgrind's callgrind) and the system calls (strace) of a
+//! counted pass over the measured phase only.
+//!
+//! A counted pass runs the workload's keys and cluster deterministically
+//! (one request in flight, a request count, no events, no calibration) in a
+//! child process of this program under each tool, then the bare one-hop
+//! and two-hop reference servers the same way. Marker functions
+//! ([`mark_begin`], [`mark_end`]) bound each measured section: callgrind
+//! dumps its counts when one is entered (`--dump-before`), and in a marked
+//! pass each makes a system call that cannot be mistaken (`close` of a
+//! negative descriptor) for strace's log. The instructions split into the
+//! driver's (its request tasks), the servers' (every connection the nodes
+//! or the reference server served, peer requests included) and the rest
+//! (the async runtime's scheduling and the harness's bookkeeping).
+//!
+//! Beside this file: [`marks`] (the markers), [`costs`] (what a pass
+//! found, as results keep it), [`callgrind`] and [`strace`] (reading the
+//! tools' files).
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use crate::harness::calibration::BareServer;
+use crate::harness::cluster::Faults;
+use crate::harness::driver::{Control, Driver, DriverConfig, KeySampler, Phase};
+use crate::harness::run::{self, Calibrate, RunPlan};
+use crate::harness::workload::{Bound, Workload};
+
+pub mod callgrind;
+pub mod costs;
+pub mod marks;
+pub mod strace;
+
+pub use costs::{CountedPass, SectionCosts};
+use marks::{mark_begin, mark_end, BEGIN_FD, END_FD, END_MARKER, MARKERS};
+
+/// Requests a counted pass measures by default (each section).
+pub const DEFAULT_REQUESTS: u64 = 2000;
+
+/// The request tasks of the driver.
+const DRIVER_FUNCTIONS: [&str; 1] = ["geecache_bench::harness::driver::worker::{{closure}}"];
+/// The accept loop and each connection's task of every server: the nodes'
+/// (peer requests included, as a node's client runs in the task that needs
+/// the answer) or a reference server's.
+const SERVER_FUNCTIONS: [&str; 2] = [
+    "geecache_bench::geecache::server::accept_loop::{{closure}}",
+    "geecache_bench::geecache::server::accept_loop::{{closure}}::{{closure}}",
+];
+
+/// What a counted pass runs: written by the parent, read by the child.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PassPlan {
+    /// The workload as the run ran it; the pass makes it deterministic.
+    pub workload: Workload,
+    /// Faults injected in the run, injected in the pass too.
+    pub faults: Faults,
+    /// Measured requests of each section.
+    pub requests: u64,
+}
+
+impl PassPlan {
+    /// `workload` made deterministic: one request in flight, `requests`
+    /// measured, a closed loop, no events.
+    pub fn new(workload: &Workload, faults: Faults, requests: u64) -> PassPlan {
+        let mut workload = workload.clone();
+        workload.concurrency = 1;
+        workload.requests = Some(requests);
+        workload.duration = None;
+        workload.rate = None;
+        workload.events.clear();
+        PassPlan {
+            workload,
+            faults,
+            requests,
+        }
+    }
+}
+
+/// What the child measured, in the order of its sections.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PassOutput {
+    /// Requests each section measured: the run's, the one-hop server's,
+    /// the two-hop server's.
+    pub requests: [u64; 3],
+    /// Failed requests in each.
+    pub errors: [u64; 3],
+    /// The run's peer-fetch ratio (for the blend of the hops).
+    pub peer_fetch_ratio: Option<f64>,
+}
+
+/// The child's side: runs the sections with markers around each.
+pub async fn pass(plan: &PassPlan) -> Result<PassOutput, String> {
+    marks::start_marking();
+    let run_plan = RunPlan {
+        workload: plan.workload.clone(),
+        source: "counted pass".to_owned(),
+        target: None,
+        peers: Vec::new(),
+        allow_remote: false,
+        base_port: None,
+        progress: false,
+        calibrate: Calibrate::Skip,
+        faults: plan.faults,
+    };
+    let control = Arc::new(Control::default());
+    let result = run::run(&run_plan, &control)
+        .await
+        .map_err(|error| error.to_string())?;
+    let body = plan.workload.value_size as usize;
+    let one = BareServer::one_hop(body)
+        .await
+        .map_err(|error| format!("cannot start the one-hop server: {error}"))?;
+    let two = BareServer::two_hop(&one.url(), plan.workload.timeout.0)
+        .await
+        .map_err(|error| format!("cannot start the two-hop server: {error}"))?;
+    let one_hop = drive_marked(&one.url(), plan).await?;
+    let two_hop = drive_marked(&two.url(), plan).await?;
+    two.shutdown().await;
+    one.shutdown().await;
+    Ok(PassOutput {
+        requests: [result.client.requests, one_hop.0, two_hop.0],
+        errors: [result.client.errors.total, one_hop.1, two_hop.1],
+        peer_fetch_ratio: result
+            .cluster
+            .as_ref()
+            .and_then(|cluster| cluster.peer_fetch_ratio),
+    })
+}
+
+/// Drives a reference server with one request in flight: a short warm-up,
+/// then the plan's requests between markers. Requests and errors.
+async fn drive_marked(base_url: &str, plan: &PassPlan) -> Result<(u64, u64), String> {
+    let workload = &plan.workload;
+    let driver = Driver::new(DriverConfig {
+        base_url: base_url.to_owned(),
+        path_prefix: "/api?key=key".to_owned(),
+        sampler: KeySampler::new(workload.keys, workload.distribution, workload.seed)?,
+        concurrency: 1,
+        rate: None,
+        timeout: workload.timeout.0,
+        missing_share: 0.0,
+        value_size: None,
+    })
+    .map_err(|error| error.to_string())?;
+    let control = Arc::new(Control::default());
+    let limit = Instant::now() + workload.time_limit.0;
+    let warmup = Phase::new(
+        run::WARMUP_STREAM,
+        Bound::Requests(plan.requests.min(200)),
+        limit,
+    );
+    driver.run(warmup, &control).await;
+    let measure = Phase::new(run::MEASURE_STREAM, Bound::Requests(plan.requests), limit);
+    mark_begin();
+    let report = driver.run(measure, &control).await;
+    mark_end();
+    Ok((report.counts.requests, report.counts.errors.total))
+}
+
+/// Why a counted pass failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CountError {
+    /// A tool is not installed.
+    #[error("{tool} is not installed ({why}); the counted pass needs it: apt-get install {tool}")]
+    Missing {
+        /// valgrind or strace.
+        tool: &'static str,
+        /// What running it said.
+        why: String,
+    },
+    /// The child failed under a tool.
+    #[error("the counted pass under {tool} failed ({status}): {stderr}")]
+    Child {
+        /// The tool.
+        tool: &'static str,
+        /// Its exit status.
+        status: String,
+        /// The end of its standard error.
+        stderr: String,
+    },
+    /// The tools' files could not be read.
+    #[error("the counted pass under {tool}: {message}")]
+    Files {
+        /// The tool.
+        tool: &'static str,
+        /// What was wrong.
+        message: String,
+    },
+}
+
+/// A tool's version line, or why it cannot run.
+pub fn tool_version(tool: &'static str) -> Result<String, CountError> {
+    let flag = if tool == "strace" { "-V" } else { "--version" };
+    let missing = |why: String| CountError::Missing { tool, why };
+    let output = Command::new(tool)
+        .arg(flag)
+        .output()
+        .map_err(|error| missing(error.to_string()))?;
+    if !output.status.success() {
+        return Err(missing(format!(
+            "`{tool} {flag}` exited with {}",
+            output.status
+        )));
+    }
+    let text = String::from_utf8_lossy(&output.stdout);
+    Ok(text.lines().next().unwrap_or(tool).trim().to_owned())
+}
+
+/// The parent's side: runs `child` (this program and the arguments that
+/// make it run [`pass`] with a plan file and an output file appended)
+/// under callgrind, and under strace when `syscalls`, and reads the costs.
+pub fn count(
+    child: &[OsString],
+    plan: &PassPlan,
+    syscalls: bool,
+) -> Result<CountedPass, CountError> {
+    let mut tools = vec![tool_version("valgrind")?];
+    if syscalls {
+        tools.push(tool_version("strace")?);
+    }
+    let directory = Scratch::new().map_err(|message| CountError::Files {
+        tool: "valgrind",
+        message,
+    })?;
+    let plan_path = directory.0.join("plan.json");
+    let json = serde_json::to_vec(plan).map_err(|error| CountError::Files {
+        tool: "valgrind",
+        message: error.to_string(),
+    })?;
+    std::fs::write(&plan_path, json).map_err(|error| CountError::Files {
+        tool: "valgrind",
+        message: format!("cannot write {}: {error}", plan_path.display()),
+    })?;
+
+    let profile_path = directory.0.join("callgrind.out");
+    let output_path = directory.0.join("callgrind-pass.json");
+    let callgrind_args: Vec<OsString> = vec![
+        "--tool=callgrind".into(),
+        format!("--callgrind-out-file={}", profile_path.display()).into(),
+        format!("--dump-before={MARKERS}").into(),
+    ];
+    let output = run_child("valgrind", &callgrind_args, child, &plan_path, &output_path)?;
+    let profiles = end_profiles(&directory.0).map_err(|message| CountError::Files {
+        tool: "valgrind",
+        message,
+    })?;
+    if profiles.len() != 3 {
+        return Err(CountError::Files {
+            tool: "valgrind",
+            message: format!(
+                "{} measured sections in the profiles, not 3 (are the markers in the binary?)",
+                profiles.len()
+            ),
+        });
+    }
+    let mut syscall_counts = None;
+    if syscalls {
+        let trace_path = directory.0.join("strace.out");
+        let strace_output = directory.0.join("strace-pass.json");
+        let strace_args: Vec<OsString> = vec![
+            "-f".into(),
+            "-qq".into(),
+            "-e".into(),
+            "signal=none".into(),
+            "-o".into(),
+            trace_path.clone().into(),
+        ];
+        let traced = run_child("strace", &strace_args, child, &plan_path, &strace_output)?;
+        let text = std::fs::read_to_string(&trace_path).map_err(|error| CountError::Files {
+            tool: "strace",
+            message: format!("cannot read {}: {error}", trace_path.display()),
+        })?;
+        let counts = strace::sections(
+            &text,
+            &format!("close({BEGIN_FD}"),
+            &format!("close({END_FD}"),
+        );
+        if counts.len() != 3 {
+            return Err(CountError::Files {
+                tool: "strace",
+                message: format!("{} marked sections in the trace, not 3", counts.len()),
+            });
+        }
+        syscall_counts = Some((counts, traced.requests));
+    }
+    let section = |index: usize| {
+        let requests = output.requests[index].max(1);
+        let per = |count: u64| count as f64 / requests as f64;
+        let profile = &profiles[index];
+        SectionCosts {
+            requests: output.requests[index],
+            instructions_per_request: per(profile.total),
+            driver_instructions_per_request: per(profile.inclusive(&DRIVER_FUNCTIONS)),
+            server_instructions_per_request: per(profile.inclusive(&SERVER_FUNCTIONS)),
+            syscalls_per_request: syscall_counts
+                .as_ref()
+                .map(|(counts, traced)| counts[index] as f64 / traced[index].max(1) as f64),
+        }
+    };
+    Ok(CountedPass {
+        requests: plan.requests,
+        warmup_requests: plan.workload.warmup_requests,
+        tools,
+        run: section(0),
+        one_hop: section(1),
+        two_hop: section(2),
+        peer_fetch_ratio: output.peer_fetch_ratio,
+    })
+}
+
+/// Runs `tool tool_args child... plan output` and reads its output file.
+fn run_child(
+    tool: &'static str,
+    tool_args: &[OsString],
+    child: &[OsString],
+    plan: &Path,
+    output: &Path,
+) -> Result<PassOutput, CountError> {
+    let ran = Command::new(tool)
+        .args(tool_args)
+        .args(child)
+        .arg(plan)
+        .arg(output)
+        .output()
+        .map_err(|error| CountError::Missing {
+            tool,
+            why: error.to_string(),
+        })?;
+    if !ran.status.success() {
+        let stderr = String::from_utf8_lossy(&ran.stderr);
+        let tail: Vec<&str> = stderr.lines().rev().take(8).collect();
+        return Err(CountError::Child {
+            tool,
+            status: ran.status.to_string(),
+            stderr: tail.into_iter().rev().collect::<Vec<_>>().join("\n"),
+        });
+    }
+    let text = std::fs::read(output).map_err(|error| CountError::Files {
+        tool,
+        message: format!("cannot read {}: {error}", output.display()),
+    })?;
+    serde_json::from_slice(&text).map_err(|error| CountError::Files {
+        tool,
+        message: format!("{}: {error}", output.display()),
+    })
+}
+
+/// The profiles of the measured sections (the parts the end marker
+/// triggered), in the order they were written.
+fn end_profiles(directory: &Path) -> Result<Vec<callgrind::Profile>, String> {
+    let mut parts: Vec<(u64, PathBuf)> = Vec::new();
+    let entries = std::fs::read_dir(directory)
+        .map_err(|error| format!("cannot list {}: {error}", directory.display()))?;
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if let Some(part) = name.strip_prefix("callgrind.out.") {
+            if let Ok(part) = part.parse::<u64>() {
+                parts.push((part, entry.path()));
+            }
+        }
+    }
+    parts.sort();
+    let mut profiles = Vec::new();
+    for (_, path) in parts {
+        let text = std::fs::read_to_string(&path)
+            .map_err(|error| format!("cannot read {}: {error}", path.display()))?;
+        let profile = callgrind::Profile::parse(&text)
+            .map_err(|error| format!("{}: {error}", path.display()))?;
+        if profile.trigger == END_MARKER {
+            profiles.push(profile);
+        }
+    }
+    Ok(profiles)
+}
+
+/// A directory of this process's own, removed when dropped.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new() -> Result<Scratch, String> {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or(Duration::ZERO)
+            .subsec_nanos();
+        let path =
+            std::env::temp_dir().join(format!("geecache-counted-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&path)
+            .map_err(|error| format!("cannot create {}: {error}", path.display()))?;
+        Ok(Scratch(path))
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
