@@ -115,13 +115,16 @@ fn check_passes_a_like_run_and_fails_genuine_regressions() {
         "{report}"
     );
     assert!(
-        report.contains("2 gated figures of the baseline missing"),
+        report.contains("3 gated figures of the baseline missing"),
         "{report}"
     );
     let (code, report) = check(
         &baseline,
         &uncalibrated,
-        &["--allow-missing", "limit_fraction,p99_over_two_hop"],
+        &[
+            "--allow-missing",
+            "limit_fraction,p99_over_two_hop,hit_p99_over_one_hop",
+        ],
     );
     assert_eq!(code, Some(0), "{report}");
     let (code, report) = check(&baseline, &uncalibrated, &["--allow-missing", "speed"]);

@@ -70,6 +70,11 @@ fn a_ci_run_on_three_nodes_writes_a_consistent_result() {
         result.trials[0].cpu_us_per_request,
         client.cpu_us_per_request
     );
+    // Nodes sharing this process cannot tell their CPU apart: none reports it.
+    assert!(result
+        .nodes
+        .iter()
+        .all(|node| node.stats.as_ref().unwrap().process_cpu_us.is_none()));
     assert!(
         stdout.contains(&format!(
             "process CPU us / request {:.2}  (the driver and the cluster in this process",

@@ -86,6 +86,21 @@ fn nodes_on_three_loopback_hosts_form_one_cluster() {
     let result = read_checked(&out);
     assert_eq!(result.client.errors.total, 0);
     assert_eq!(result.nodes.len(), 3);
+    // Each node is its own process: /_stats gives its CPU time, and the
+    // API node (which answered all 3000 requests) used some.
+    let cpu = |index: usize| result.nodes[index].stats.as_ref().unwrap().process_cpu_us;
+    assert!(
+        (0..3).all(|index| cpu(index).is_some()),
+        "{:?}",
+        result.nodes
+    );
+    assert!(cpu(0).unwrap() > 0);
+    let printed = text(&output.stdout);
+    let header = printed
+        .lines()
+        .find(|line| line.starts_with("node "))
+        .unwrap_or_else(|| panic!("no node table in {printed}"));
+    assert!(header.ends_with("cpu us/req"), "{printed}");
     // Every host served peer fetches: the ring spans the three addresses.
     for (node, peer) in result.nodes.iter().zip(&peers) {
         let stats = node.stats.as_ref().expect("each node's /_stats");

@@ -483,7 +483,7 @@ fn no_file_but_the_registry_names_a_figure_key() {
     assert!(keys.len() >= 20, "{keys:?}");
     let mut named = Vec::new();
     for file in &files {
-        if file == Path::new("harness/registry.rs") {
+        if file.starts_with("harness/registry") {
             continue;
         }
         let text = std::fs::read_to_string(src.join(file)).unwrap();
@@ -497,7 +497,7 @@ fn no_file_but_the_registry_names_a_figure_key() {
     }
     assert!(
         named.is_empty(),
-        "figure keys named outside harness/registry.rs:\n{}",
+        "figure keys named outside harness/registry/:\n{}",
         named.join("\n")
     );
 }

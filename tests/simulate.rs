@@ -161,6 +161,43 @@ fn deterministic_runs_repeat_exactly_and_verify_names_a_counter_that_differs() {
     };
     assert_eq!(counters(&first), counters(&second));
 
+    // Each answer's source, as the API node named it, matches its counters
+    // exactly: its cache hits, its fetches from peers, its own loads.
+    let cluster = first.cluster.as_ref().unwrap();
+    let api = first.nodes[0].stats.as_ref().unwrap().groups["scores"].stats;
+    let by_source = first.client.latency_by_source.as_ref().unwrap();
+    let answers = |source: Option<&geecache_bench::harness::latency::SourceLatency>| {
+        source.map_or(0, |source| source.answers)
+    };
+    let requests = first.client.requests;
+    assert_eq!(answers(by_source.hit.as_ref()), api.cache_hits);
+    // A missing key's owner answers with its failed load: a peer error.
+    assert_eq!(
+        answers(by_source.peer.as_ref()),
+        api.peer_loads + api.peer_errors
+    );
+    assert_eq!(
+        answers(by_source.load.as_ref()),
+        api.local_loads + api.local_load_errs
+    );
+    assert_eq!(
+        answers(by_source.hit.as_ref()) as f64 / requests as f64,
+        cluster.api_hit_ratio.unwrap()
+    );
+    assert_eq!(
+        answers(by_source.hit.as_ref())
+            + answers(by_source.peer.as_ref())
+            + answers(by_source.load.as_ref()),
+        // The workload's missing keys are answered too, their failed loads
+        // named as loads.
+        first.client.ok + first.client.missing
+    );
+    // A hit is served in one hop; a load waits for the slow store.
+    assert!(
+        by_source.hit.as_ref().unwrap().latency_us.p50
+            < by_source.load.as_ref().unwrap().latency_us.p50
+    );
+
     // One eviction more on node 1 than the model predicts.
     let mut raw: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&second_path).unwrap()).unwrap();

@@ -95,8 +95,9 @@ fn repeated_trials_are_kept_added_and_summarised_with_intervals() {
     };
     let itself = verdicts([&repeated, &repeated]);
     // Without calibration or an open loop: throughput, three latency
-    // percentiles and the process's CPU per request.
-    assert_eq!(itself.len(), 5, "{itself:?}");
+    // percentiles, the cache hits' and the loads' p99 and the process's CPU
+    // per request.
+    assert_eq!(itself.len(), 7, "{itself:?}");
     assert!(
         itself
             .iter()

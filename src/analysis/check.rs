@@ -115,6 +115,12 @@ pub struct Line {
     /// trials on both sides, and the medians are then compared alone.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub change: Option<Change>,
+    /// A gated timed figure's coarseness: the smallest change (a share of
+    /// the baseline's median, in the worse direction) these trials would
+    /// flag, the threshold plus half its change's interval; `null` for
+    /// counted figures and without an interval.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detectable: Option<f64>,
     /// The conclusion.
     pub verdict: Verdict,
 }
@@ -213,6 +219,17 @@ pub fn check(
                 }
                 _ => (Verdict::Skipped, None),
             };
+            let detectable = match (allowed, base.value, change) {
+                (Some(allowed), Some(base_value), Some(change)) if base_value != 0.0 => {
+                    match (change.low, change.high) {
+                        (Some(low), Some(high)) => {
+                            Some(allowed / base_value.abs() + (high - low) / 2.0)
+                        }
+                        _ => None,
+                    }
+                }
+                _ => None,
+            };
             Line {
                 key: figure.key,
                 label: figure.label,
@@ -222,6 +239,7 @@ pub fn check(
                 baseline: base.value,
                 value: reading.value,
                 allowed,
+                detectable,
                 trials: timed.then_some([base.trials.len(), reading.trials.len()]),
                 change,
                 verdict,
@@ -304,6 +322,21 @@ pub fn table(outcome: &Outcome, style: TableStyle) -> String {
             count => format!("{count} REGRESSIONS"),
         }
     );
+    for line in &outcome.lines {
+        if let Some(detectable) = line.detectable {
+            let direction = match line.figure.better {
+                Better::Higher => "fall",
+                Better::Lower => "rise",
+            };
+            let _ = writeln!(
+                out,
+                "{}: timed, a coarse net: these trials would flag only a {direction} of more \
+                 than about {:.0}% (the threshold and half the interval of the change)",
+                line.label,
+                detectable * 100.0
+            );
+        }
+    }
     if outcome.missing > 0 {
         let _ = writeln!(
             out,
@@ -382,6 +415,24 @@ mod tests {
         assert_eq!(slow.verdict, Verdict::Regression);
         assert_eq!(slow.trials, Some([3, 3]));
         assert!(slow.change.unwrap().high.unwrap() < -0.35);
+        // What these trials could see: 35% and half the interval's width.
+        let change = slow.change.unwrap();
+        let half = (change.high.unwrap() - change.low.unwrap()) / 2.0;
+        assert!((slow.detectable.unwrap() - (0.35 + half)).abs() < 1e-9);
+        let outcome = check(
+            &baseline,
+            &with_trials(&[0.40, 0.41, 0.42]),
+            &default_thresholds(),
+            &[],
+        );
+        let text = table(&outcome, TableStyle::Aligned);
+        assert!(
+            text.contains(&format!(
+                "throughput / loopback limit: timed, a coarse net: these trials would flag only a fall of more than about {:.0}%",
+                (0.35 + half) * 100.0
+            )),
+            "{text}"
+        );
         // One unlucky trial among good ones: the median is fine, and the
         // interval reaches back within the threshold.
         let unlucky = limit_line(&baseline, &with_trials(&[0.30, 0.81, 0.83]));

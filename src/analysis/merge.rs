@@ -198,6 +198,12 @@ pub fn merge(named: &[(String, RunResult)]) -> Result<RunResult, MergeError> {
     // Each driver's calibration measured its own host's loopback: none
     // describes the union.
     merged.calibration = None;
+    // A counted pass needs the run's own cluster: target-mode drivers
+    // have none, and one driver's would not describe the others'.
+    merged.counted = None;
+    // Each driver's latency by source is figures, not histograms: they do
+    // not add up.
+    merged.client.latency_by_source = None;
     merged.merged_from = named.iter().map(|(name, _)| name.clone()).collect();
     merged.trials = Vec::new();
     Ok(one_trial(merged))

@@ -18,6 +18,7 @@ use super::byteview::ByteView;
 use super::cache::Cache;
 use super::peers::{BoxFuture, PeerError, PeerPicker};
 use super::singleflight::Flight;
+use super::source::Source;
 use super::stats::{bump, CacheStats, GroupSettings, GroupStats, GroupStatsSnapshot};
 
 /// The error type getters return.
@@ -110,7 +111,7 @@ pub struct Group {
     main_cache: Cache,
     hot_cache: Option<Cache>,
     peers: OnceLock<Arc<dyn PeerPicker>>,
-    flight: Option<Flight<LoadResult>>,
+    flight: Option<Flight<(LoadResult, Source)>>,
     stats: GroupStats,
     /// Drives the deterministic one-in-ten choice for the hot cache.
     hot_draws: AtomicU64,
@@ -168,13 +169,20 @@ impl Group {
 
     /// Gets a value, loading it only as `route` allows.
     pub async fn get_via(&self, key: &str, route: Route) -> LoadResult {
+        self.get_sourced(key, route).await.0
+    }
+
+    /// As [`Group::get_via`], saying where the value came from: a cache, a
+    /// peer, or the getter (a follower of singleflight says what its
+    /// leader's load did).
+    pub async fn get_sourced(&self, key: &str, route: Route) -> (LoadResult, Source) {
         bump(&self.stats.gets);
         if key.is_empty() {
-            return Err(GroupError::KeyRequired);
+            return (Err(GroupError::KeyRequired), Source::Hit);
         }
         if let Some(value) = self.lookup_cache(key) {
             bump(&self.stats.cache_hits);
-            return Ok(value);
+            return (Ok(value), Source::Hit);
         }
         bump(&self.stats.loads);
         match &self.flight {
@@ -186,7 +194,7 @@ impl Group {
                         // calls that overlap.
                         if let Some(value) = self.lookup_cache(key) {
                             bump(&self.stats.cache_hits);
-                            return Ok(value);
+                            return (Ok(value), Source::Hit);
                         }
                         self.load(key, route).await
                     })
@@ -230,7 +238,7 @@ impl Group {
         self.hot_cache.as_ref().map(Cache::stats)
     }
 
-    async fn load(&self, key: &str, route: Route) -> LoadResult {
+    async fn load(&self, key: &str, route: Route) -> (LoadResult, Source) {
         bump(&self.stats.loads_deduped);
         if route == Route::AnyOwner {
             if let Some(peer) = self.peers.get().and_then(|picker| picker.pick_peer(key)) {
@@ -238,19 +246,19 @@ impl Group {
                     Ok(value) => {
                         bump(&self.stats.peer_loads);
                         self.maybe_keep_hot(key, &value);
-                        return Ok(value);
+                        return (Ok(value), Source::Peer);
                     }
                     Err(error) => {
                         bump(&self.stats.peer_errors);
                         if let Some(text) = error.owner_load_error() {
-                            return Err(GroupError::Load(Arc::from(text)));
+                            return (Err(GroupError::Load(Arc::from(text))), Source::Peer);
                         }
                         self.log_peer_failure(key, &error);
                     }
                 }
             }
         }
-        self.load_locally(key).await
+        (self.load_locally(key).await, Source::Load)
     }
 
     /// Logs a failed peer fetch: the first of each second as a warning

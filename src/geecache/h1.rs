@@ -15,6 +15,8 @@ use hyper::StatusCode;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use super::source::{self, Source};
+
 /// The largest body accepted, so that a broken length cannot exhaust memory.
 pub const MAX_BODY: usize = 1 << 30;
 
@@ -58,6 +60,9 @@ pub struct Answer {
     pub body: Bytes,
     /// Whether the connection may carry the next request.
     pub reusable: bool,
+    /// Where the value came from, when the answer says (an API node's
+    /// `X-GeeCache-Source`).
+    pub source: Option<Source>,
 }
 
 impl Connection {
@@ -105,7 +110,7 @@ impl Connection {
     async fn read_answer(&mut self) -> Result<Answer, ExchangeError> {
         self.input.clear();
         // The head.
-        let (status, head_length, framing, close) = loop {
+        let (status, head_length, framing, close, source) = loop {
             match parse_head(&self.input)? {
                 Head::Informational(length) => {
                     // 100 Continue and the like: the real answer follows.
@@ -153,6 +158,7 @@ impl Connection {
             status,
             body,
             reusable,
+            source,
         })
     }
 
@@ -254,8 +260,9 @@ enum Head {
     Partial,
     /// A 1xx head of this length, to skip.
     Informational(usize),
-    /// The head: status, length, framing, whether the server will close.
-    Complete((StatusCode, usize, Framing, bool)),
+    /// The head: status, length, framing, whether the server will close,
+    /// and where the value came from.
+    Complete((StatusCode, usize, Framing, bool, Option<Source>)),
 }
 
 fn parse_head(input: &[u8]) -> Result<Head, ExchangeError> {
@@ -269,8 +276,8 @@ fn parse_head(input: &[u8]) -> Result<Head, ExchangeError> {
             if status.is_informational() {
                 return Ok(Head::Informational(length));
             }
-            let (framing, close) = framing(&response, status)?;
-            Ok(Head::Complete((status, length, framing, close)))
+            let (framing, close, source) = framing(&response, status)?;
+            Ok(Head::Complete((status, length, framing, close, source)))
         }
         Ok(httparse::Status::Partial) => Ok(Head::Partial),
         Err(error) => Err(ExchangeError::Broken(format!("malformed answer: {error}"))),
@@ -311,7 +318,8 @@ fn parse_length(value: &[u8]) -> Option<usize> {
 fn framing(
     response: &httparse::Response<'_, '_>,
     status: StatusCode,
-) -> Result<(Framing, bool), ExchangeError> {
+) -> Result<(Framing, bool, Option<Source>), ExchangeError> {
+    let mut source = None;
     let mut length: Option<usize> = None;
     let mut chunked = false;
     let mut close = response.version == Some(0);
@@ -332,6 +340,8 @@ fn framing(
                 .rsplit(',')
                 .next()
                 .is_some_and(|last| last.trim().eq_ignore_ascii_case("chunked"));
+        } else if header.name.eq_ignore_ascii_case(source::HEADER) {
+            source = Source::parse(header.value);
         } else if header.name.eq_ignore_ascii_case("connection") {
             for token in text(header.value).split(',').map(str::trim) {
                 if token.eq_ignore_ascii_case("close") {
@@ -351,7 +361,7 @@ fn framing(
     } else {
         Framing::UntilClose
     };
-    Ok((framing, close))
+    Ok((framing, close, source))
 }
 
 #[cfg(test)]
@@ -391,7 +401,7 @@ mod tests {
     async fn answers_of_every_framing_are_read_and_the_connection_kept_when_it_can_be() {
         let addr = scripted(vec![
             b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Type: text/plain\r\n\r\nhello",
-            b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n",
+            b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nX-GeeCache-Source: Peer\r\n\r\n",
             b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n4;ext=1\r\ndefg\r\n0\r\nTrailer: x\r\n\r\n",
             b"HTTP/1.1 204 No Content\r\n\r\n",
             b"HTTP/1.1 500 Internal Server Error\r\nConnection: close\r\nContent-Length: 4\r\n\r\noops",
@@ -403,11 +413,12 @@ mod tests {
             (answer.status, &answer.body[..], answer.reusable),
             (StatusCode::OK, &b"hello"[..], true)
         );
+        assert_eq!(answer.source, None);
         assert!(connection.used());
         let answer = connection.get("h", "/b").await.unwrap();
         assert_eq!(
-            (answer.status, answer.body.len()),
-            (StatusCode::NOT_FOUND, 0)
+            (answer.status, answer.body.len(), answer.source),
+            (StatusCode::NOT_FOUND, 0, Some(Source::Peer))
         );
         let answer = connection.get("h", "/c").await.unwrap();
         assert_eq!((&answer.body[..], answer.reusable), (&b"abcdefg"[..], true));
@@ -493,7 +504,7 @@ mod tests {
             /// never a panic; a complete head's length fits the input.
             #[test]
             fn any_bytes_get_a_verdict(input in proptest::collection::vec(any::<u8>(), 0..300)) {
-                if let Ok(Head::Complete((_, length, _, _)) | Head::Informational(length)) =
+                if let Ok(Head::Complete((_, length, _, _, _)) | Head::Informational(length)) =
                     parse_head(&input)
                 {
                     prop_assert!(length <= input.len());
@@ -511,10 +522,10 @@ mod tests {
                     .flatten()
                     .filter(|length| *length <= MAX_BODY);
                 match parse_head(head.as_bytes()) {
-                    Ok(Head::Complete((_, _, Framing::Length(length), _))) => {
+                    Ok(Head::Complete((_, _, Framing::Length(length), _, _))) => {
                         prop_assert_eq!(Some(length), expected);
                     }
-                    Ok(Head::Complete((_, _, framing, _))) => {
+                    Ok(Head::Complete((_, _, framing, _, _))) => {
                         prop_assert!(false, "framing {:?} for {:?}", framing, value);
                     }
                     Ok(_) => prop_assert!(false, "incomplete head for {:?}", value),

@@ -21,6 +21,7 @@ use super::byteview::ByteView;
 use super::consistent_hash::{HashKind, HashRing};
 use super::h1::{Connection, ExchangeError};
 use super::peers::{BoxFuture, PeerError, PeerGetter, PeerPicker};
+use super::source::Source;
 
 /// Where peer requests live on every node by default, as in the source
 /// document; the upstream repository's later days use `/_geecache/`.
@@ -231,6 +232,17 @@ impl HttpClient {
     /// GETs `path_and_query` (`/geecache/g/k`, `/api?key=k`) and reads the
     /// whole body.
     pub async fn get(&self, path_and_query: &str) -> Result<(StatusCode, Bytes), ClientError> {
+        self.get_sourced(path_and_query)
+            .await
+            .map(|(status, body, _)| (status, body))
+    }
+
+    /// As [`HttpClient::get`], with where the value came from when the
+    /// answer says (an API node's [`super::source::HEADER`]).
+    pub async fn get_sourced(
+        &self,
+        path_and_query: &str,
+    ) -> Result<(StatusCode, Bytes, Option<Source>), ClientError> {
         if path_and_query
             .bytes()
             .any(|byte| byte <= b' ' || byte == 0x7f)
@@ -289,14 +301,14 @@ impl HostPool {
         &self,
         mut connection: Connection,
         path_and_query: &str,
-    ) -> Result<(StatusCode, Bytes), (ExchangeError, bool)> {
+    ) -> Result<(StatusCode, Bytes, Option<Source>), (ExchangeError, bool)> {
         let reused = connection.used();
         match connection.get(&self.authority, path_and_query).await {
             Ok(answer) => {
                 if answer.reusable {
                     self.lock().push(connection);
                 }
-                Ok((answer.status, answer.body))
+                Ok((answer.status, answer.body, answer.source))
             }
             Err(error) => Err((error, reused)),
         }

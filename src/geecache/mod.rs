@@ -15,6 +15,8 @@
 //!   load driver use it.
 //! - [`node`]: one HTTP server with its groups and ring; shuts down cleanly.
 //! - [`server`]: the HTTP/1.1 accept loop with graceful shutdown that nodes use.
+//! - [`source`]: where an API answer came from (cache, owner, load), as its
+//!   header tells the client.
 //! - [`stats`]: lock-free counters with groupcache's names.
 //! - [`metrics`]: the same counters in the Prometheus text format
 //!   (`GET /metrics`).
@@ -34,6 +36,7 @@ pub mod node;
 pub mod peers;
 pub mod server;
 pub mod singleflight;
+pub mod source;
 pub mod stats;
 
 pub use byteview::ByteView;

@@ -23,7 +23,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper::header::{HeaderValue, ALLOW, CONTENT_TYPE};
+use hyper::header::{HeaderName, HeaderValue, ALLOW, CONTENT_TYPE};
 use hyper::{Method, Request, Response, StatusCode};
 use tokio::net::TcpListener;
 
@@ -58,6 +58,9 @@ pub struct NodeConfig {
     /// A delay added to every request the node serves: fault injection, to
     /// show that a regression is caught. Zero normally.
     pub injected_delay: Duration,
+    /// Report the process's CPU time in `/_stats`: the node is its own
+    /// process (`serve`).
+    pub report_process_cpu: bool,
     /// Units of pure CPU work ([`burn`]) added to every request the node
     /// serves: a fine regression on purpose, to measure what the gate
     /// sees. Zero normally.
@@ -85,6 +88,7 @@ impl Default for NodeConfig {
             shutdown_grace: Duration::from_secs(2),
             injected_delay: Duration::ZERO,
             injected_cpu: 0,
+            report_process_cpu: false,
             limits: Limits::default(),
             base_path: BASE_PATH.to_owned(),
         }
@@ -119,6 +123,8 @@ struct NodeState {
     injected_delay: AtomicU64,
     /// Units of CPU work added to every request (fault injection).
     injected_cpu: u64,
+    /// Whether `/_stats` reports the process's CPU time.
+    report_process_cpu: bool,
     pool: Arc<HttpPool>,
     api: bool,
     groups: HashMap<String, Arc<Group>>,
@@ -185,6 +191,7 @@ impl Node {
             url,
             injected_delay: AtomicU64::new(nanos(config.injected_delay)),
             injected_cpu: config.injected_cpu,
+            report_process_cpu: config.report_process_cpu,
             pool: Arc::clone(&pool),
             api: config.api,
             groups: by_name,
@@ -348,6 +355,11 @@ impl NodeState {
             hash: self.pool.hash(),
             peers: ring.peers().to_vec(),
             groups,
+            process_cpu_us: self
+                .report_process_cpu
+                .then(super::stats::process_cpu)
+                .flatten()
+                .map(|cpu| cpu.as_micros() as u64),
         }
     }
 }
@@ -475,7 +487,20 @@ async fn serve_api(state: &NodeState, query: &str) -> Answer {
         let name = group_name.unwrap_or_default();
         return text(StatusCode::NOT_FOUND, &format!("no such group: {name}"));
     };
-    answer_get(group.get(key.as_deref().unwrap_or("")).await)
+    let (result, source) = group
+        .get_sourced(key.as_deref().unwrap_or(""), Route::AnyOwner)
+        .await;
+    // Where the value came from (or where the failed load was), so the
+    // client can tell a cache hit's latency from a load's.
+    let sourced = !matches!(result, Err(GroupError::KeyRequired));
+    let mut answer = answer_get(result);
+    if sourced {
+        answer.headers_mut().insert(
+            HeaderName::from_static(super::source::HEADER),
+            HeaderValue::from_static(source.as_str()),
+        );
+    }
+    answer
 }
 
 fn answer_get(result: Result<ByteView, GroupError>) -> Answer {

@@ -7,6 +7,8 @@ use hdrhistogram::serialization::{Deserializer, Serializer as _, V2Serializer};
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
+use crate::geecache::source::Source;
+
 /// The largest latency the histograms hold: one hour, in microseconds.
 pub(crate) const MAX_LATENCY_US: u64 = 3_600_000_000;
 
@@ -35,6 +37,65 @@ pub struct LatencyFigures {
     pub p99_9: u64,
     /// The slowest answer.
     pub max: u64,
+}
+
+/// Answers from one source and their latency.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceLatency {
+    /// Answers that named this source.
+    pub answers: u64,
+    /// Their latency, counted from the time the run's latency is.
+    pub latency_us: LatencyFigures,
+}
+
+/// The latency of answers by where the API node got their value, as its
+/// `X-GeeCache-Source` header said: a cache hit's latency apart from a
+/// peer fetch's and a slow-store load's. A source no answer named is
+/// absent.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BySource {
+    /// The API node's own cache.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hit: Option<SourceLatency>,
+    /// The key's owner, another node (its cache or its load).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peer: Option<SourceLatency>,
+    /// The API node's slow store (or a wait for a load under way).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load: Option<SourceLatency>,
+}
+
+impl BySource {
+    /// The figures of the driver's histograms by [`Source::index`]; `None`
+    /// when no answer named a source (a target that does not say).
+    pub fn of(histograms: &[Option<Histogram<u64>>; 3]) -> Option<BySource> {
+        let figures = |source: Source| {
+            histograms[source.index()]
+                .as_ref()
+                .filter(|histogram| !histogram.is_empty())
+                .map(|histogram| SourceLatency {
+                    answers: histogram.len(),
+                    latency_us: LatencyFigures::of(histogram),
+                })
+        };
+        let by_source = BySource {
+            hit: figures(Source::Hit),
+            peer: figures(Source::Peer),
+            load: figures(Source::Load),
+        };
+        (by_source != BySource::default()).then_some(by_source)
+    }
+
+    /// One source's answers and latency.
+    pub fn get(&self, source: Source) -> Option<&SourceLatency> {
+        match source {
+            Source::Hit => self.hit.as_ref(),
+            Source::Peer => self.peer.as_ref(),
+            Source::Load => self.load.as_ref(),
+        }
+    }
 }
 
 impl LatencyFigures {

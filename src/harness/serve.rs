@@ -137,6 +137,8 @@ pub async fn serve(
     ));
     let mut config = node_config(&workload.cluster, options.listen, false);
     config.url = Some(own_url.clone());
+    // The node is this process: its CPU time is the node's.
+    config.report_process_cpu = true;
     config.api_addr = options
         .api_port
         .map(|port| SocketAddr::new(options.listen.ip(), port));

@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
+use crate::geecache::source::Source as AnswerSource;
 use crate::harness::counted::costs::CountedPass;
 use crate::harness::driver::StopReason;
 use crate::harness::latency::LatencyFigures;
@@ -324,6 +325,26 @@ pub fn summary(result: &RunResult, path: Option<&Path>) -> String {
             let _ = writeln!(out, "latency us  {}", figures(latency));
         }
     }
+    if let Some(by_source) = &result.client.latency_by_source {
+        let parts: Vec<String> = AnswerSource::ALL
+            .into_iter()
+            .filter_map(|source| {
+                let figures = by_source.get(source)?;
+                Some(format!(
+                    "{} {} answers p50 {} p99 {}",
+                    source.as_str(),
+                    figures.answers,
+                    figures.latency_us.p50,
+                    figures.latency_us.p99
+                ))
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "latency us by source  {}  (where the API node got each value)",
+            parts.join("  |  ")
+        );
+    }
     if let Some(cpu) = result.client.cpu_us_per_request {
         let whose = match result.mode {
             Mode::Cluster => "the driver and the cluster in this process",
@@ -435,9 +456,20 @@ pub fn summary(result: &RunResult, path: Option<&Path>) -> String {
         "cache",
         "evictions",
     ];
-    let mut rows: Vec<Vec<String>> = vec![headers.map(str::to_owned).to_vec()];
+    // Nodes that are their own processes report their CPU time: per
+    // measured request of the run, a column of its own.
+    let node_cpu = |node: &crate::harness::report::NodeFigures| {
+        let cpu = node.stats.as_ref()?.process_cpu_us?;
+        (result.client.requests > 0).then(|| cpu as f64 / result.client.requests as f64)
+    };
+    let with_cpu = result.nodes.iter().any(|node| node_cpu(node).is_some());
+    let mut header_row = headers.map(str::to_owned).to_vec();
+    if with_cpu {
+        header_row.push("cpu us/req".to_owned());
+    }
+    let mut rows: Vec<Vec<String>> = vec![header_row];
     rows.extend(result.nodes.iter().map(|node| {
-        vec![
+        let mut row = vec![
             format!("{}{}", node.index, if node.api { "*" } else { "" }),
             node.url.clone(),
             node.listen.trim_start_matches("http://").to_owned(),
@@ -448,7 +480,11 @@ pub fn summary(result: &RunResult, path: Option<&Path>) -> String {
             node.cache_bytes
                 .map_or("-".to_owned(), |bytes| ByteSize(bytes).human()),
             number(node.evictions),
-        ]
+        ];
+        if with_cpu {
+            row.push(node_cpu(node).map_or("-".to_owned(), |cpu| format!("{cpu:.2}")));
+        }
+        row
     }));
     // Text left, figures right.
     out.push_str(&align(&rows, |column| column < 3));

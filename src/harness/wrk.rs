@@ -5,6 +5,7 @@
 use std::process::Command;
 use std::time::Duration;
 
+pub use crate::geecache::stats::process_cpu;
 use crate::harness::calibration::LoadFigures;
 use crate::units::number_and_unit;
 
@@ -89,24 +90,6 @@ fn wrk_micros(text: &str) -> Result<f64, String> {
         other => return Err(format!("wrk latency unit {other:?} is unknown")),
     };
     Ok(value * factor)
-}
-
-/// CPU time this process has used so far, user and system together.
-pub fn process_cpu() -> Option<Duration> {
-    let mut usage = std::mem::MaybeUninit::<libc::rusage>::uninit();
-    // SAFETY: getrusage writes a whole `rusage` into the pointer it is given
-    // and returns 0 when it did.
-    let usage = unsafe {
-        if libc::getrusage(libc::RUSAGE_SELF, usage.as_mut_ptr()) != 0 {
-            return None;
-        }
-        usage.assume_init()
-    };
-    let time = |value: libc::timeval| {
-        Duration::from_secs(value.tv_sec.max(0) as u64)
-            + Duration::from_micros(value.tv_usec.max(0) as u64)
-    };
-    Some(time(usage.ru_utime) + time(usage.ru_stime))
 }
 
 /// The process's resident memory now, from `/proc/self/statm`.

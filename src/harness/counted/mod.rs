@@ -75,6 +75,10 @@ impl PassPlan {
         workload.duration = None;
         workload.rate = None;
         workload.events.clear();
+        // No reading of the counters between requests while measuring: a
+        // reading every second would add instructions in proportion to
+        // the time the pass takes, which the machine's load decides.
+        workload.interval = crate::units::Span(Duration::from_secs(60));
         PassPlan {
             workload,
             faults,
@@ -158,7 +162,12 @@ async fn drive_marked(base_url: &str, plan: &PassPlan) -> Result<(u64, u64), Str
         limit,
     );
     driver.run(warmup, &control).await;
-    let measure = Phase::new(run::MEASURE_STREAM, Bound::Requests(plan.requests), limit);
+    // One interval for the whole section, as the run's: the series' work
+    // at each interval's end would grow with the time the pass takes.
+    let measure = Phase {
+        interval: plan.workload.interval.0,
+        ..Phase::new(run::MEASURE_STREAM, Bound::Requests(plan.requests), limit)
+    };
     mark_begin();
     let report = driver.run(measure, &control).await;
     mark_end();

@@ -25,6 +25,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::geecache::http::{ClientError, HttpClient};
 use crate::geecache::peers::BoxFuture;
+use crate::geecache::source::Source;
 use crate::harness::slowdb::{is_missing, is_value_of};
 use crate::harness::workload::Bound;
 
@@ -173,6 +174,10 @@ pub struct PhaseReport {
     /// actual send to its answer, in microseconds; `None` in a closed loop,
     /// where it is the latency.
     pub service_histogram: Option<Histogram<u64>>,
+    /// The latency of the answers whose API node said where their value
+    /// came from (`X-GeeCache-Source`), by [`Source::index`]: hit, peer,
+    /// load; `None` for a source no answer named.
+    pub by_source: [Option<Histogram<u64>>; 3],
     /// From the first request sent to the last answer.
     pub elapsed: Duration,
     /// Interval by interval.
@@ -278,10 +283,16 @@ impl Driver {
         let mut counts = Counts::default();
         let mut histogram = new_histogram();
         let mut service_histogram = shared.steering.schedule.as_ref().map(|_| new_histogram());
+        let mut by_source: [Option<Histogram<u64>>; 3] = [None, None, None];
         for handle in workers {
             match handle.await {
                 Ok(tally) => {
                     counts.merge(&tally.counts);
+                    for (all, theirs) in by_source.iter_mut().zip(&tally.by_source) {
+                        if let Some(theirs) = theirs {
+                            let _ = all.get_or_insert_with(new_histogram).add(theirs);
+                        }
+                    }
                     // Same bounds on both sides: adding cannot fail.
                     let _ = histogram.add(&tally.histogram);
                     if let (Some(all), Some(service)) = (&mut service_histogram, &tally.service) {
@@ -323,6 +334,7 @@ impl Driver {
             counts,
             histogram,
             service_histogram,
+            by_source,
             elapsed,
             series,
             stopped_by,
@@ -408,6 +420,8 @@ struct Tally {
     histogram: Histogram<u64>,
     /// An open loop's service times (from the actual send).
     service: Option<Histogram<u64>>,
+    /// Latencies by the source the answer named; made when first needed.
+    by_source: [Option<Histogram<u64>>; 3],
     /// The current interval's answers, handed to the series when it ends.
     slot: u64,
     slot_histogram: Histogram<u64>,
@@ -421,6 +435,7 @@ impl Tally {
             counts: Counts::default(),
             histogram: new_histogram(),
             service: open_loop.then(new_histogram),
+            by_source: [None, None, None],
             slot: 0,
             slot_histogram: new_histogram(),
             slot_requests: 0,
@@ -433,7 +448,7 @@ impl Tally {
     fn record(
         &mut self,
         state: &PhaseState,
-        outcome: Outcome,
+        (outcome, source): (Outcome, Option<Source>),
         (latency, service): (Duration, Duration),
         at: Instant,
     ) {
@@ -481,6 +496,11 @@ impl Tally {
             self.slot_histogram.saturating_record(micros(latency));
             if let Some(histogram) = &mut self.service {
                 histogram.saturating_record(micros(service));
+            }
+            if let Some(source) = source {
+                self.by_source[source.index()]
+                    .get_or_insert_with(new_histogram)
+                    .saturating_record(micros(latency));
             }
         }
     }
@@ -566,21 +586,24 @@ async fn worker(state: Arc<PhaseState>, client: HttpClient) -> Tally {
         // the events, none of which is the cluster's doing. Without them,
         // the request's start is its send (one clock read fewer).
         let send = if fresh_send { Instant::now() } else { sent };
-        let result = client.get(&path).await;
+        let result = client.get_sourced(&path).await;
         let done = Instant::now();
-        let outcome = match result {
-            Ok((status, body)) => match status.as_u16() {
-                200 => match config.value_size {
-                    Some(size) if body.len() as u64 != size || !is_value_of(index, &body) => {
-                        Outcome::WrongValue
-                    }
-                    _ => Outcome::Ok,
-                },
-                500 if is_missing(index, config.missing_share) => Outcome::Missing,
-                code => Outcome::Status(code),
-            },
-            Err(ClientError::Timeout(_)) => Outcome::Timeout,
-            Err(_) => Outcome::Connection,
+        let (outcome, source) = match result {
+            Ok((status, body, source)) => {
+                let outcome = match status.as_u16() {
+                    200 => match config.value_size {
+                        Some(size) if body.len() as u64 != size || !is_value_of(index, &body) => {
+                            Outcome::WrongValue
+                        }
+                        _ => Outcome::Ok,
+                    },
+                    500 if is_missing(index, config.missing_share) => Outcome::Missing,
+                    code => Outcome::Status(code),
+                };
+                (outcome, source)
+            }
+            Err(ClientError::Timeout(_)) => (Outcome::Timeout, None),
+            Err(_) => (Outcome::Connection, None),
         };
         // With a reader, an answer counts in the interval it was sent in.
         let slot_time = if state.phase.reader.is_some() {
@@ -594,7 +617,7 @@ async fn worker(state: Arc<PhaseState>, client: HttpClient) -> Tally {
         } else {
             service
         };
-        tally.record(&state, outcome, (latency, service), slot_time);
+        tally.record(&state, (outcome, source), (latency, service), slot_time);
         uncounted += 1;
         if uncounted == PROGRESS_BATCH {
             state.control.done.fetch_add(uncounted, Ordering::Relaxed);

@@ -17,7 +17,7 @@ use crate::harness::counted::costs::CountedPass;
 use crate::harness::driver::{ClientInterval, ErrorCounts, StopReason};
 use crate::harness::events::Event;
 use crate::harness::latency::new_histogram;
-use crate::harness::latency::{HistogramData, LatencyFigures};
+use crate::harness::latency::{BySource, HistogramData, LatencyFigures};
 use crate::harness::slowdb::SlowDbFigures;
 use crate::harness::workload::Workload;
 use crate::intervals::Estimate;
@@ -148,6 +148,10 @@ pub struct Trial {
     /// [`ClientFigures::cpu_us_per_request`]); absent in older results.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu_us_per_request: Option<f64>,
+    /// Its latency by where the API node got each value (see
+    /// [`ClientFigures::latency_by_source`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_by_source: Option<BySource>,
     /// The loopback limit it measured first; `null` without calibration.
     pub calibration: Option<Calibration>,
     /// Whether a second of it fell more than 15% below its median second
@@ -171,6 +175,7 @@ impl Trial {
             latency_us: result.client.latency_us.clone(),
             service_time_us: result.client.service_time_us.clone(),
             cpu_us_per_request: result.client.cpu_us_per_request,
+            latency_by_source: result.client.latency_by_source.clone(),
             calibration: result.calibration.clone(),
             unsteady: result.steadiness().is_some_and(|s| s.unsteady()),
             slowdb_loads: result.cluster.as_ref().map(|cluster| cluster.slowdb.loads),
@@ -306,6 +311,10 @@ pub struct ClientFigures {
     /// results.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu_us_per_request: Option<f64>,
+    /// The latency of answers by where the API node got their value
+    /// (`X-GeeCache-Source`); absent when no answer said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_by_source: Option<BySource>,
     /// Why the measurement ended.
     pub stopped_by: StopReason,
     /// Connections the driver opened, warm-up included.
@@ -718,6 +727,7 @@ pub(crate) mod tests {
                 connections: 1,
                 unsent: 0,
                 cpu_us_per_request: None,
+                latency_by_source: None,
             },
             cluster: None,
             nodes: Vec::new(),

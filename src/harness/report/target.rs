@@ -158,6 +158,7 @@ mod tests {
                 hash: HashKind::Xxh3,
                 peers: vec!["http://a".to_owned(), "http://b".to_owned()],
                 groups: Default::default(),
+                process_cpu_us: None,
             };
             stats.groups.insert(
                 "scores".to_owned(),

@@ -11,7 +11,7 @@ use crate::geecache::{HashRing, NodeStats};
 use crate::harness::calibration::Calibration;
 use crate::harness::driver::{ClientInterval, PhaseReport};
 use crate::harness::events::keys_owned;
-use crate::harness::latency::{HistogramData, LatencyFigures};
+use crate::harness::latency::{BySource, HistogramData, LatencyFigures};
 use crate::harness::registry::one_trial;
 use crate::harness::report::{
     self, group_of, ClientFigures, ClusterFigures, ClusterInterval, IntervalFigures, LatencyFrom,
@@ -103,6 +103,7 @@ pub(super) fn assemble(input: Assembly<'_>) -> Result<RunResult, RunError> {
         connections: input.connections,
         unsent: report.unsent,
         cpu_us_per_request: input.cpu_us_per_request,
+        latency_by_source: BySource::of(&report.by_source),
     };
 
     // A node that joined during the measurement has no reading before it:

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use super::{fail, runtime, EXIT_FAILED, EXIT_USAGE};
+use super::{fail, EXIT_FAILED, EXIT_USAGE};
 use geecache_bench::harness::counted::{self, PassPlan};
 use geecache_bench::harness::report::write_bytes_atomically;
 
@@ -32,9 +32,20 @@ pub fn exec(args: CountPassArgs) -> ExitCode {
         Ok(plan) => plan,
         Err(error) => return fail(EXIT_USAGE, format!("{}: {error}", args.plan.display())),
     };
-    let runtime = match runtime() {
+    // One thread runs every task: the order of their work, and so the
+    // instructions and system calls of scheduling it, does not depend on
+    // how the machine's other work interleaves two worker threads.
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
-        Err(code) => return code,
+        Err(error) => {
+            return fail(
+                EXIT_FAILED,
+                format!("cannot start the async runtime: {error}"),
+            )
+        }
     };
     let output = match runtime.block_on(counted::pass(&plan)) {
         Ok(output) => output,
