@@ -20,7 +20,7 @@ cargo build --release --quiet
 # A copy, so that building meanwhile changes nothing under the runs.
 bench="$out/geecache-bench"
 cp target/release/geecache-bench "$bench"
-figures="instructions_per_request cluster_instructions_per_request syscalls_per_request limit_fraction p99_over_two_hop"
+figures="instructions_per_request cluster_instructions_per_request syscalls_per_request limit_fraction p99_over_two_hop hit_p99_over_one_hop"
 
 # The first "instructions_per_request" of a result's counted pass: its run's.
 instructions() {

@@ -19,6 +19,7 @@ const WORKLOAD: &str = r#"{
   "warmup_requests": 500,
   "value_size": 100,
   "slowdb": { "latency": { "kind": "none" }, "missing_share": 0.05 },
+  "cluster": { "source_header": true },
   "seed": 11
 }"#;
 

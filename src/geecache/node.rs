@@ -58,6 +58,9 @@ pub struct NodeConfig {
     /// A delay added to every request the node serves: fault injection, to
     /// show that a regression is caught. Zero normally.
     pub injected_delay: Duration,
+    /// Name each `/api` answer's source in `X-GeeCache-Source` (hit,
+    /// peer, load).
+    pub source_header: bool,
     /// Report the process's CPU time in `/_stats`: the node is its own
     /// process (`serve`).
     pub report_process_cpu: bool,
@@ -89,6 +92,7 @@ impl Default for NodeConfig {
             injected_delay: Duration::ZERO,
             injected_cpu: 0,
             report_process_cpu: false,
+            source_header: false,
             limits: Limits::default(),
             base_path: BASE_PATH.to_owned(),
         }
@@ -125,6 +129,8 @@ struct NodeState {
     injected_cpu: u64,
     /// Whether `/_stats` reports the process's CPU time.
     report_process_cpu: bool,
+    /// Whether `/api` answers name their source.
+    source_header: bool,
     pool: Arc<HttpPool>,
     api: bool,
     groups: HashMap<String, Arc<Group>>,
@@ -192,6 +198,7 @@ impl Node {
             injected_delay: AtomicU64::new(nanos(config.injected_delay)),
             injected_cpu: config.injected_cpu,
             report_process_cpu: config.report_process_cpu,
+            source_header: config.source_header,
             pool: Arc::clone(&pool),
             api: config.api,
             groups: by_name,
@@ -387,6 +394,10 @@ fn serve(
         .map_err(|source| NodeError::Bind { addr, source })
 }
 
+/// The source header's name, made once: `HeaderName::from_static`
+/// checks its text each time it runs.
+const SOURCE_HEADER: HeaderName = HeaderName::from_static(super::source::HEADER);
+
 /// Rounds of mixing in one unit of [`burn`].
 const ROUNDS_PER_UNIT: u64 = 16;
 
@@ -492,13 +503,12 @@ async fn serve_api(state: &NodeState, query: &str) -> Answer {
         .await;
     // Where the value came from (or where the failed load was), so the
     // client can tell a cache hit's latency from a load's.
-    let sourced = !matches!(result, Err(GroupError::KeyRequired));
+    let sourced = state.source_header && !matches!(result, Err(GroupError::KeyRequired));
     let mut answer = answer_get(result);
     if sourced {
-        answer.headers_mut().insert(
-            HeaderName::from_static(super::source::HEADER),
-            HeaderValue::from_static(source.as_str()),
-        );
+        answer
+            .headers_mut()
+            .insert(SOURCE_HEADER, HeaderValue::from_static(source.as_str()));
     }
     answer
 }

@@ -110,6 +110,7 @@ pub(crate) fn node_config(settings: &ClusterSettings, addr: SocketAddr, api: boo
             max_connections: settings.max_connections as usize,
         },
         base_path: settings.base_path.clone(),
+        source_header: settings.source_header,
         ..NodeConfig::default()
     }
 }
