@@ -129,23 +129,36 @@ pub struct LoadFigures {
 /// The driver's name in [`LoadFigures::tool`].
 pub const DRIVER_TOOL: &str = "geecache-bench driver";
 
+/// The harness's driver for a reference server at `base_url`: a closed
+/// loop asking `/api?key=key...` as a run does, checking no values (the
+/// servers answer a fixed body).
+pub(crate) fn reference_driver(
+    base_url: &str,
+    sampler: KeySampler,
+    concurrency: usize,
+    timeout: Duration,
+) -> Result<Driver, String> {
+    Driver::new(DriverConfig {
+        base_url: base_url.to_owned(),
+        path_prefix: "/api?key=key".to_owned(),
+        sampler,
+        concurrency,
+        rate: None,
+        timeout,
+        missing_share: 0.0,
+        value_size: None,
+    })
+    .map_err(|error| error.to_string())
+}
+
 /// Drives `base_url` with the harness's driver, closed loop, for `duration`.
 pub async fn drive(
     base_url: &str,
     concurrency: usize,
     duration: Duration,
 ) -> Result<LoadFigures, String> {
-    let driver = Driver::new(DriverConfig {
-        base_url: base_url.to_owned(),
-        path_prefix: "/api?key=key".to_owned(),
-        sampler: KeySampler::new(100_000, Distribution::Zipf { exponent: 1.0 }, 42)?,
-        concurrency,
-        rate: None,
-        timeout: Duration::from_secs(5),
-        missing_share: 0.0,
-        value_size: None,
-    })
-    .map_err(|error| error.to_string())?;
+    let sampler = KeySampler::new(100_000, Distribution::Zipf { exponent: 1.0 }, 42)?;
+    let driver = reference_driver(base_url, sampler, concurrency, Duration::from_secs(5))?;
     let control = Arc::new(Control::default());
     let phase = Phase::new(
         1,

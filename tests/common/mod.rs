@@ -219,24 +219,9 @@ pub fn text(bytes: &[u8]) -> String {
 /// skipped, saying so, unless `GEECACHE_COUNT_TOOLS=required` (`.ci/run`
 /// and the workflow set it, after installing them): then it fails.
 pub fn counting_tools() -> bool {
-    let missing: Vec<&str> = [("valgrind", "--version"), ("strace", "-V")]
-        .into_iter()
-        .filter(|(tool, flag)| {
-            !std::process::Command::new(tool)
-                .arg(flag)
-                .output()
-                .is_ok_and(|output| output.status.success())
-        })
-        .map(|(tool, _)| tool)
-        .collect();
-    if missing.is_empty() {
+    let Err(message) = geecache_bench::harness::counted::tools() else {
         return true;
-    }
-    let message = format!(
-        "{} not installed (apt-get install {})",
-        missing.join(" and "),
-        missing.join(" ")
-    );
+    };
     assert!(
         std::env::var("GEECACHE_COUNT_TOOLS").as_deref() != Ok("required"),
         "GEECACHE_COUNT_TOOLS=required, but {message}"

@@ -26,9 +26,9 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use crate::harness::calibration::BareServer;
+use crate::harness::calibration::{reference_driver, BareServer};
 use crate::harness::cluster::Faults;
-use crate::harness::driver::{Control, Driver, DriverConfig, KeySampler, Phase};
+use crate::harness::driver::{Control, KeySampler, Phase};
 use crate::harness::run::{self, Calibrate, RunPlan};
 use crate::harness::workload::{Bound, Workload};
 
@@ -143,17 +143,8 @@ pub async fn pass(plan: &PassPlan) -> Result<PassOutput, String> {
 /// then the plan's requests between markers. Requests and errors.
 async fn drive_marked(base_url: &str, plan: &PassPlan) -> Result<(u64, u64), String> {
     let workload = &plan.workload;
-    let driver = Driver::new(DriverConfig {
-        base_url: base_url.to_owned(),
-        path_prefix: "/api?key=key".to_owned(),
-        sampler: KeySampler::new(workload.keys, workload.distribution, workload.seed)?,
-        concurrency: 1,
-        rate: None,
-        timeout: workload.timeout.0,
-        missing_share: 0.0,
-        value_size: None,
-    })
-    .map_err(|error| error.to_string())?;
+    let sampler = KeySampler::new(workload.keys, workload.distribution, workload.seed)?;
+    let driver = reference_driver(base_url, sampler, 1, workload.timeout.0)?;
     let control = Arc::new(Control::default());
     let limit = Instant::now() + workload.time_limit.0;
     let warmup = Phase::new(
@@ -206,7 +197,7 @@ pub enum CountError {
 }
 
 /// A tool's version line, or why it cannot run.
-pub fn tool_version(tool: &'static str) -> Result<String, CountError> {
+fn tool_version(tool: &'static str) -> Result<String, CountError> {
     let flag = if tool == "strace" { "-V" } else { "--version" };
     let missing = |why: String| CountError::Missing { tool, why };
     let output = Command::new(tool)
@@ -223,30 +214,35 @@ pub fn tool_version(tool: &'static str) -> Result<String, CountError> {
     Ok(text.lines().next().unwrap_or(tool).trim().to_owned())
 }
 
+/// The version lines of valgrind and strace, which a counted pass runs
+/// under, or why one of them cannot run: a run asks first, so that a
+/// missing tool stops it before its trials.
+pub fn tools() -> Result<Vec<String>, CountError> {
+    ["valgrind", "strace"]
+        .into_iter()
+        .map(tool_version)
+        .collect()
+}
+
+/// Why a tool's files could not be made or read.
+fn files(tool: &'static str) -> impl Fn(String) -> CountError {
+    move |message| CountError::Files { tool, message }
+}
+
 /// The parent's side: runs `child` (this program and the arguments that
 /// make it run [`pass`] with a plan file and an output file appended)
-/// under callgrind, and under strace when `syscalls`, and reads the costs.
+/// under callgrind and under strace, and reads the costs. `tools` are the
+/// tools' version lines, as [`tools`] gave them.
 pub fn count(
     child: &[OsString],
     plan: &PassPlan,
-    syscalls: bool,
+    tools: Vec<String>,
 ) -> Result<CountedPass, CountError> {
-    let mut tools = vec![tool_version("valgrind")?];
-    if syscalls {
-        tools.push(tool_version("strace")?);
-    }
-    let directory = Scratch::new().map_err(|message| CountError::Files {
-        tool: "valgrind",
-        message,
-    })?;
+    let directory = Scratch::new().map_err(files("valgrind"))?;
     let plan_path = directory.0.join("plan.json");
-    let json = serde_json::to_vec(plan).map_err(|error| CountError::Files {
-        tool: "valgrind",
-        message: error.to_string(),
-    })?;
-    std::fs::write(&plan_path, json).map_err(|error| CountError::Files {
-        tool: "valgrind",
-        message: format!("cannot write {}: {error}", plan_path.display()),
+    let json = serde_json::to_vec(plan).map_err(|error| files("valgrind")(error.to_string()))?;
+    std::fs::write(&plan_path, json).map_err(|error| {
+        files("valgrind")(format!("cannot write {}: {error}", plan_path.display()))
     })?;
 
     let profile_path = directory.0.join("callgrind.out");
@@ -257,48 +253,37 @@ pub fn count(
         format!("--dump-before={MARKERS}").into(),
     ];
     let output = run_child("valgrind", &callgrind_args, child, &plan_path, &output_path)?;
-    let profiles = end_profiles(&directory.0).map_err(|message| CountError::Files {
-        tool: "valgrind",
-        message,
-    })?;
+    let profiles = end_profiles(&directory.0).map_err(files("valgrind"))?;
     if profiles.len() != 3 {
-        return Err(CountError::Files {
-            tool: "valgrind",
-            message: format!(
-                "{} measured sections in the profiles, not 3 (are the markers in the binary?)",
-                profiles.len()
-            ),
-        });
+        return Err(files("valgrind")(format!(
+            "{} measured sections in the profiles, not 3 (are the markers in the binary?)",
+            profiles.len()
+        )));
     }
-    let mut syscall_counts = None;
-    if syscalls {
-        let trace_path = directory.0.join("strace.out");
-        let strace_output = directory.0.join("strace-pass.json");
-        let strace_args: Vec<OsString> = vec![
-            "-f".into(),
-            "-qq".into(),
-            "-e".into(),
-            "signal=none".into(),
-            "-o".into(),
-            trace_path.clone().into(),
-        ];
-        let traced = run_child("strace", &strace_args, child, &plan_path, &strace_output)?;
-        let text = std::fs::read_to_string(&trace_path).map_err(|error| CountError::Files {
-            tool: "strace",
-            message: format!("cannot read {}: {error}", trace_path.display()),
-        })?;
-        let counts = strace::sections(
-            &text,
-            &format!("close({BEGIN_FD}"),
-            &format!("close({END_FD}"),
-        );
-        if counts.len() != 3 {
-            return Err(CountError::Files {
-                tool: "strace",
-                message: format!("{} marked sections in the trace, not 3", counts.len()),
-            });
-        }
-        syscall_counts = Some((counts, traced.requests));
+    let trace_path = directory.0.join("strace.out");
+    let strace_output = directory.0.join("strace-pass.json");
+    let strace_args: Vec<OsString> = vec![
+        "-f".into(),
+        "-qq".into(),
+        "-e".into(),
+        "signal=none".into(),
+        "-o".into(),
+        trace_path.clone().into(),
+    ];
+    let traced = run_child("strace", &strace_args, child, &plan_path, &strace_output)?;
+    let text = std::fs::read_to_string(&trace_path).map_err(|error| {
+        files("strace")(format!("cannot read {}: {error}", trace_path.display()))
+    })?;
+    let syscalls = strace::sections(
+        &text,
+        &format!("close({BEGIN_FD}"),
+        &format!("close({END_FD}"),
+    );
+    if syscalls.len() != 3 {
+        return Err(files("strace")(format!(
+            "{} marked sections in the trace, not 3",
+            syscalls.len()
+        )));
     }
     let section = |index: usize| {
         let requests = output.requests[index].max(1);
@@ -309,9 +294,9 @@ pub fn count(
             instructions_per_request: per(profile.total),
             driver_instructions_per_request: per(profile.inclusive(&DRIVER_FUNCTIONS)),
             server_instructions_per_request: per(profile.inclusive(&SERVER_FUNCTIONS)),
-            syscalls_per_request: syscall_counts
-                .as_ref()
-                .map(|(counts, traced)| counts[index] as f64 / traced[index].max(1) as f64),
+            syscalls_per_request: Some(
+                syscalls[index] as f64 / traced.requests[index].max(1) as f64,
+            ),
         }
     };
     Ok(CountedPass {
@@ -352,14 +337,10 @@ fn run_child(
             stderr: tail.into_iter().rev().collect::<Vec<_>>().join("\n"),
         });
     }
-    let text = std::fs::read(output).map_err(|error| CountError::Files {
-        tool,
-        message: format!("cannot read {}: {error}", output.display()),
-    })?;
-    serde_json::from_slice(&text).map_err(|error| CountError::Files {
-        tool,
-        message: format!("{}: {error}", output.display()),
-    })
+    let text = std::fs::read(output)
+        .map_err(|error| files(tool)(format!("cannot read {}: {error}", output.display())))?;
+    serde_json::from_slice(&text)
+        .map_err(|error| files(tool)(format!("{}: {error}", output.display())))
 }
 
 /// The profiles of the measured sections (the parts the end marker

@@ -205,16 +205,10 @@ pub fn exec(args: RunArgs) -> ExitCode {
     if !(Duration::from_millis(100)..=Duration::from_secs(600)).contains(&args.calibrate.0) {
         return fail(EXIT_USAGE, "--calibrate: allowed 100ms to 10m");
     }
-    let tools = if args.count {
-        let versions = ["valgrind", "strace"].map(counted::tool_version);
-        match versions {
-            [Ok(valgrind), Ok(strace)] => Some(format!("{valgrind}, {strace}")),
-            [Err(error), _] | [_, Err(error)] => {
-                return fail(EXIT_FAILED, format!("--count: {error}"))
-            }
-        }
-    } else {
-        None
+    // A missing tool stops the run before its trials.
+    let tools = match args.count.then(counted::tools).transpose() {
+        Ok(tools) => tools,
+        Err(error) => return fail(EXIT_FAILED, format!("--count: {error}")),
     };
     let plan = &plan;
     let repeat = args.repeat;
@@ -240,18 +234,22 @@ pub fn exec(args: RunArgs) -> ExitCode {
         (None, None) => return fail(EXIT_FAILED, "no trial finished"),
         (Some(mut result), error) => {
             let mut count_failed = None;
-            if let (Some(tools), None) = (&tools, &error) {
+            if let (Some(tools), None) = (tools, &error) {
                 eprintln!(
                     "counted pass: {} requests each of the run and the bare servers, one in flight, \
-                     under {tools}",
-                    args.count_requests
+                     under {}",
+                    args.count_requests,
+                    tools.join(", ")
                 );
-                let child = match std::env::current_exe() {
-                    Ok(exe) => vec![exe.into_os_string(), "count-pass".into()],
-                    Err(error) => return fail(EXIT_FAILED, format!("--count: {error}")),
-                };
+                // A failure keeps the trials: the result is written below.
                 let pass = PassPlan::new(&result.workload, plan.faults, args.count_requests);
-                match counted::count(&child, &pass, true) {
+                let counted = std::env::current_exe()
+                    .map_err(|error| format!("cannot find this program: {error}"))
+                    .and_then(|exe| {
+                        let child = [exe.into_os_string(), "count-pass".into()];
+                        counted::count(&child, &pass, tools).map_err(|error| error.to_string())
+                    });
+                match counted {
                     Ok(counts) => result.counted = Some(counts),
                     Err(failed) => count_failed = Some(failed),
                 }
