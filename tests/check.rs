@@ -45,8 +45,28 @@ fn check_passes_a_like_run_and_fails_genuine_regressions() {
     let (code, report) = check(&baseline, &again, &[]);
     assert_eq!(code, Some(0), "{report}");
     assert!(
-        line(&report, "throughput / loopback limit").contains("3 v 3"),
+        line(&report, "throughput / loopback limit").contains("] 90%, 3 v 3"),
         "{report}"
+    );
+    // The result's limit fraction is its trials' median, and it says
+    // which trial's calibration the summary shows.
+    let result = geecache_bench::harness::report::read(&baseline).unwrap();
+    let calibration = result.calibration.as_ref().unwrap();
+    let mut fractions: Vec<f64> = result
+        .trials
+        .iter()
+        .map(|trial| trial.calibration.as_ref().unwrap().limit_fraction.unwrap())
+        .collect();
+    fractions.sort_by(f64::total_cmp);
+    assert_eq!(calibration.limit_fraction, Some(fractions[1]));
+    let shown = calibration.trial.unwrap();
+    assert_eq!(
+        result.trials[shown - 1]
+            .calibration
+            .as_ref()
+            .unwrap()
+            .one_hop,
+        calibration.one_hop
     );
     // The same check as a Markdown table, for a CI job summary.
     let (code, markdown) = check(&baseline, &again, &["--format", "markdown"]);

@@ -56,6 +56,8 @@ fn repeated_trials_are_kept_added_and_summarised_with_intervals() {
         (low, throughput.median, high),
         (rates[0], rates[1], rates[2])
     );
+    // The range of three trials covers the median three times in four.
+    assert_eq!(throughput.confidence, Some(0.75));
     // No calibration: no limit fraction.
     assert!(!timed.figures.contains_key("limit_fraction"));
 
@@ -131,7 +133,14 @@ fn repeated_trials_are_kept_added_and_summarised_with_intervals() {
     ]);
     let table = text(&output.stdout);
     assert!(
-        table.contains("+0.0% [") && table.contains("no clear difference"),
+        table.contains("+0.0% [") && table.contains("no clear difference (sees ±"),
+        "{table}"
+    );
+    assert!(
+        table.contains(
+            "B against A: 3 v 3 trials, intervals at 90.0%: the most these trials give \
+             (95% needs 4 a side)"
+        ),
         "{table}"
     );
 }

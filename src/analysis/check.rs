@@ -110,15 +110,17 @@ pub struct Line {
     /// A timed figure's trials: the baseline's and the new result's.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub trials: Option<[usize; 2]>,
-    /// A timed figure's change of the medians with its 95% interval, as
-    /// shares of the baseline's median; the interval is `null` without 3
-    /// trials on both sides, and the medians are then compared alone.
+    /// A timed figure's change of the medians with its interval and that
+    /// interval's confidence, as shares of the baseline's median; the
+    /// interval is `null` without 3 trials on both sides, and the medians
+    /// are then compared alone.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub change: Option<Change>,
-    /// A gated timed figure's coarseness: the smallest change (a share of
-    /// the baseline's median, in the worse direction) these trials would
-    /// flag, the threshold plus half its change's interval; `null` for
-    /// counted figures and without an interval.
+    /// A gated timed figure's coarseness: the change (a share of the
+    /// baseline's median, in the worse direction) these trials flag four
+    /// times in five, the threshold plus the change they find at that rate
+    /// from their spread; `null` for counted figures and without an
+    /// interval.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detectable: Option<f64>,
     /// The conclusion.
@@ -219,15 +221,12 @@ pub fn check(
                 }
                 _ => (Verdict::Skipped, None),
             };
+            // The threshold plus the change these trials find four times
+            // in five.
             let detectable = match (allowed, base.value, change) {
-                (Some(allowed), Some(base_value), Some(change)) if base_value != 0.0 => {
-                    match (change.low, change.high) {
-                        (Some(low), Some(high)) => {
-                            Some(allowed / base_value.abs() + (high - low) / 2.0)
-                        }
-                        _ => None,
-                    }
-                }
+                (Some(allowed), Some(base_value), Some(change)) if base_value != 0.0 => change
+                    .detectable
+                    .map(|found| allowed / base_value.abs() + found),
                 _ => None,
             };
             Line {
@@ -272,7 +271,7 @@ pub fn table(outcome: &Outcome, style: TableStyle) -> String {
         "baseline".to_owned(),
         "new".to_owned(),
         "may worsen by".to_owned(),
-        "change [95% interval], trials".to_owned(),
+        "change [interval] confidence, trials".to_owned(),
         "verdict".to_owned(),
     ]];
     for line in &outcome.lines {
@@ -330,8 +329,8 @@ pub fn table(outcome: &Outcome, style: TableStyle) -> String {
             };
             let _ = writeln!(
                 out,
-                "{}: timed, a coarse net: these trials would flag only a {direction} of more \
-                 than about {:.0}% (the threshold and half the interval of the change)",
+                "{}: timed, a coarse net: these trials flag a {direction} of {:.0}% four times \
+                 in five (the threshold and the change their spread lets them find)",
                 line.label,
                 detectable * 100.0
             );
@@ -354,8 +353,13 @@ fn change_cell(line: &Line) -> String {
     let (Some(change), Some([base, new])) = (line.change, line.trials) else {
         return String::new();
     };
-    let interval = match (change.low, change.high) {
-        (Some(low), Some(high)) => format!(" [{:+.1}, {:+.1}]", low * 100.0, high * 100.0),
+    let interval = match (change.low, change.high, change.confidence) {
+        (Some(low), Some(high), Some(confidence)) => format!(
+            " [{:+.1}, {:+.1}] {:.0}%",
+            low * 100.0,
+            high * 100.0,
+            confidence * 100.0
+        ),
         _ => " (no interval: medians only)".to_owned(),
     };
     format!("{:+.1}%{interval}, {base} v {new}", change.change * 100.0)
@@ -391,6 +395,8 @@ mod tests {
                     two_hop: figures(1000.0),
                     blended_limit_rps: Some(1000.0),
                     limit_fraction: Some(fraction),
+                    trial: None,
+                    doubts: Vec::new(),
                 }),
                 ..Trial::of(&result)
             })
@@ -415,9 +421,11 @@ mod tests {
         assert_eq!(slow.verdict, Verdict::Regression);
         assert_eq!(slow.trials, Some([3, 3]));
         assert!(slow.change.unwrap().high.unwrap() < -0.35);
-        // What these trials could see: 35% and half the interval's width.
+        // What these trials could see: 35% and the change their spread
+        // lets them find.
         let change = slow.change.unwrap();
-        let half = (change.high.unwrap() - change.low.unwrap()) / 2.0;
+        let half = change.detectable.unwrap();
+        assert!(half > 0.0 && half < 0.2, "{change:?}");
         assert!((slow.detectable.unwrap() - (0.35 + half)).abs() < 1e-9);
         let outcome = check(
             &baseline,
@@ -428,7 +436,7 @@ mod tests {
         let text = table(&outcome, TableStyle::Aligned);
         assert!(
             text.contains(&format!(
-                "throughput / loopback limit: timed, a coarse net: these trials would flag only a fall of more than about {:.0}%",
+                "throughput / loopback limit: timed, a coarse net: these trials flag a fall of {:.0}% four times in five",
                 (0.35 + half) * 100.0
             )),
             "{text}"

@@ -40,11 +40,22 @@ pub struct Row {
     pub values: Vec<Option<f64>>,
     /// The change against the first result, in percent.
     pub change_percent: Vec<Option<f64>>,
-    /// For a timed figure: the change's 95% interval against the first
+    /// For a timed figure: the change's interval against the first
     /// result, in percent (`null` for the first, and without 3 trials on
     /// both sides).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub interval_percent: Vec<Option<[f64; 2]>>,
+    /// For a timed figure: each result's trials.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub trials: Vec<usize>,
+    /// The probability that each interval covers the true change: 95% or
+    /// the most its trials give (90% with 3 a side).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub confidence: Vec<Option<f64>>,
+    /// For a timed figure: the smallest change, in percent either way,
+    /// that these trials find four times in five, from their spread.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub detectable_percent: Vec<Option<f64>>,
     /// For a timed figure: what the change against the first result says
     /// (`null` for the first).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -147,6 +158,9 @@ fn event_rows(named: &[(String, RunResult)]) -> Vec<Row> {
             }
             rows.push(Row {
                 interval_percent: Vec::new(),
+                trials: Vec::new(),
+                confidence: Vec::new(),
+                detectable_percent: Vec::new(),
                 verdicts: Vec::new(),
                 key: format!("events[{index}].{}", figure.key),
                 label: format!("event {index} ({}): {}", event.event.action, figure.label),
@@ -197,18 +211,26 @@ pub fn compare(named: &[(String, RunResult)]) -> Comparison {
                         values,
                         change_percent,
                         interval_percent: Vec::new(),
+                        trials: Vec::new(),
+                        confidence: Vec::new(),
+                        detectable_percent: Vec::new(),
                         verdicts: Vec::new(),
                     };
                     if figure.nature() == Nature::Timed {
                         let base = &reading.trials;
                         for (index, readings) in all_readings.iter().enumerate() {
                             let trials = &readings[at].trials;
+                            row.trials.push(trials.len());
                             let change = (index > 0)
                                 .then(|| intervals::change(base, trials))
                                 .flatten();
                             row.interval_percent.push(change.and_then(|change| {
                                 Some([change.low? * 100.0, change.high? * 100.0])
                             }));
+                            row.confidence
+                                .push(change.and_then(|change| change.confidence));
+                            row.detectable_percent
+                                .push(change.and_then(|change| Some(change.detectable? * 100.0)));
                             row.verdicts
                                 .push((index > 0 && row.values[index].is_some()).then(|| {
                                     Verdict::of(figure, change.as_ref(), [base.len(), trials.len()])
@@ -297,6 +319,9 @@ pub fn table(comparison: &Comparison, style: TableStyle) -> String {
                 if let Some(Some(verdict)) = row.verdicts.get(index) {
                     let _ = write!(change, " {}", verdict.text());
                 }
+                if let Some(Some(detectable)) = row.detectable_percent.get(index) {
+                    let _ = write!(change, " (sees ±{detectable:.1}%)");
+                }
                 cells.push(change);
             }
         }
@@ -306,6 +331,52 @@ pub fn table(comparison: &Comparison, style: TableStyle) -> String {
         out.push('\n');
     }
     out.push_str(&table::table(&rows, |column| column == 0, style));
+    out.push_str(&levels_note(comparison, style));
+    out
+}
+
+/// Under the table: for each result against the base, its trials and the
+/// confidence of its intervals, and what "sees" means.
+fn levels_note(comparison: &Comparison, style: TableStyle) -> String {
+    let mut out = String::new();
+    let Some(row) = comparison.rows.iter().find(|row| !row.verdicts.is_empty()) else {
+        return out;
+    };
+    if style == TableStyle::Markdown {
+        out.push('\n');
+    }
+    let needed = intervals::trials_for_change();
+    for index in 1..comparison.results.len() {
+        let (Some(&base), Some(&trials)) = (row.trials.first(), row.trials.get(index)) else {
+            continue;
+        };
+        let name = column_name(index);
+        let _ = match row.confidence.get(index).copied().flatten() {
+            Some(confidence) if confidence >= intervals::CONFIDENCE => writeln!(
+                out,
+                "{name} against A: {trials} v {base} trials, intervals at {:.1}%",
+                confidence * 100.0
+            ),
+            Some(confidence) => writeln!(
+                out,
+                "{name} against A: {trials} v {base} trials, intervals at {:.1}%: the most \
+                 these trials give (95% needs {needed} a side)",
+                confidence * 100.0
+            ),
+            None => writeln!(
+                out,
+                "{name} against A: {trials} v {base} trials: no interval ({} a side give one, \
+                 {needed} give 95%)",
+                intervals::MIN_TRIALS
+            ),
+        };
+    }
+    let _ = writeln!(
+        out,
+        "sees ±X%: the smallest change these trials find {:.0} times in 100 at that \
+         confidence, from their spread (normal noise assumed)",
+        intervals::POWER * 100.0
+    );
     out
 }
 
@@ -339,6 +410,8 @@ mod tests {
             change: (low + high) / 2.0,
             low: Some(low),
             high: Some(high),
+            confidence: Some(0.95),
+            detectable: None,
         };
         let up = change(0.03, 0.13);
         let down = change(-0.13, -0.03);

@@ -410,8 +410,9 @@ pub fn table(summary: &Summary) -> String {
     if trials >= crate::intervals::MIN_TRIALS {
         let _ = writeln!(
             out,
-            "{trials} trials per configuration, interleaved: median [95% interval]; \
-             tie: its throughput interval overlaps the best row's"
+            "{trials} trials per configuration, interleaved: median [interval] ({}); \
+             tie: its throughput interval overlaps the best row's",
+            crate::intervals::median_level_words(trials)
         );
     } else if trials > 1 {
         let _ = writeln!(
@@ -467,11 +468,7 @@ pub fn svg(summary: &Summary) -> String {
             loads_per_request: row.figure(&SLOWDB_LOADS_PER_REQUEST),
             throughput: row.timed.get(THROUGHPUT.key).copied().or_else(|| {
                 let median = row.figure(&THROUGHPUT)?;
-                Some(Estimate {
-                    median,
-                    low: None,
-                    high: None,
-                })
+                Some(Estimate::point(median))
             }),
         })
         .collect();
@@ -523,9 +520,17 @@ mod tests {
             figures: BTreeMap::new(),
             limit_fraction: None,
             trials: 3,
-            timed: [(THROUGHPUT.key.to_owned(), Estimate { median, low, high })]
-                .into_iter()
-                .collect(),
+            timed: [(
+                THROUGHPUT.key.to_owned(),
+                Estimate {
+                    median,
+                    low,
+                    high,
+                    confidence: None,
+                },
+            )]
+            .into_iter()
+            .collect(),
             throughput_vs_best: None,
         };
         let mut rows = vec![

@@ -197,8 +197,48 @@ pub struct Calibration {
     /// two-hop rate, the others at the one-hop rate. `null` without a
     /// peer-fetch ratio.
     pub blended_limit_rps: Option<f64>,
-    /// The run's throughput over the blended limit.
+    /// The run's throughput over the blended limit; with several trials,
+    /// the median of the trials' own fractions (each trial's is in its
+    /// entry of `trials`).
     pub limit_fraction: Option<f64>,
+    /// With several trials: which one (from 1) measured these one-hop,
+    /// two-hop and blended figures (the median trial by throughput).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trial: Option<usize>,
+    /// What makes the calibration doubtful; empty when nothing does.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub doubts: Vec<Doubt>,
+}
+
+/// How far apart (the largest less the smallest, over their median) the
+/// trials' one-hop or two-hop throughputs may be before the calibration
+/// is doubted: beyond it the machine's speed moved between trials.
+pub const CALIBRATION_SPREAD: f64 = 0.25;
+/// A limit fraction above this is doubted: a run cannot outrun the bare
+/// servers it is measured against, unless their measurement was slowed.
+pub const FRACTION_CEILING: f64 = 1.05;
+
+/// Something that makes a calibration doubtful.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Doubt {
+    /// What kind.
+    pub kind: DoubtKind,
+    /// In words, with the figures.
+    pub text: String,
+}
+
+/// The kinds of [`Doubt`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DoubtKind {
+    /// A limit fraction above [`FRACTION_CEILING`].
+    AboveLimit,
+    /// The two-hop server outran the one-hop server it forwards to.
+    TwoHopFaster,
+    /// The trials' one-hop or two-hop throughputs spread beyond
+    /// [`CALIBRATION_SPREAD`].
+    Spread,
 }
 
 /// Measures both reference servers with `concurrency` requests in flight,
@@ -225,10 +265,31 @@ pub async fn calibrate(
         two_hop,
         blended_limit_rps: None,
         limit_fraction: None,
+        trial: None,
+        doubts: Vec::new(),
     })
 }
 
 impl Calibration {
+    /// The calibration of a run of several trials, from each trial's own
+    /// (`None` where a trial had none) and the median trial (by throughput,
+    /// from 0): that trial's figures, the median of the trials' limit
+    /// fractions, and the doubts of all of them.
+    pub fn of_trials(trials: &[Option<&Calibration>], middle: usize) -> Option<Calibration> {
+        let mut combined = trials.get(middle).copied().flatten()?.clone();
+        if trials.len() < 2 {
+            return Some(combined);
+        }
+        let fractions: Vec<f64> = trials
+            .iter()
+            .filter_map(|trial| trial.as_ref()?.limit_fraction)
+            .collect();
+        combined.limit_fraction = crate::intervals::median(&fractions);
+        combined.trial = Some(middle + 1);
+        combined.doubts = doubts(trials);
+        Some(combined)
+    }
+
     /// Fills in the blended limit and the run's fraction of it.
     pub fn blend(&mut self, peer_fetch_ratio: Option<f64>, throughput_rps: f64) {
         let (one, two) = (self.one_hop.throughput_rps, self.two_hop.throughput_rps);
@@ -239,7 +300,87 @@ impl Calibration {
             .blended_limit_rps
             .filter(|&limit| limit > 0.0)
             .map(|limit| throughput_rps / limit);
+        self.doubts = doubts(&[Some(self)]);
     }
+}
+
+/// What casts doubt on the calibrations of a run's trials (one or more, in
+/// order; `None` where a trial had none): a fraction above the ceiling, a
+/// two-hop server faster than its one-hop, trials whose one-hop or two-hop
+/// figures spread beyond [`CALIBRATION_SPREAD`].
+pub fn doubts(trials: &[Option<&Calibration>]) -> Vec<Doubt> {
+    let name = |at: usize| {
+        if trials.len() == 1 {
+            "the run".to_owned()
+        } else {
+            format!("trial {}", at + 1)
+        }
+    };
+    let mut doubts = Vec::new();
+    for (at, trial) in trials.iter().enumerate() {
+        let Some(calibration) = trial else { continue };
+        if let Some(fraction) = calibration
+            .limit_fraction
+            .filter(|&fraction| fraction > FRACTION_CEILING)
+        {
+            doubts.push(Doubt {
+                kind: DoubtKind::AboveLimit,
+                text: format!(
+                    "{} reached {:.1}% of its blended limit (more than {:.0}%): its calibration \
+                     measured the machine slower than the run found it, so its limit fraction \
+                     says little",
+                    name(at),
+                    fraction * 100.0,
+                    FRACTION_CEILING * 100.0
+                ),
+            });
+        }
+        let (one, two) = (
+            calibration.one_hop.throughput_rps,
+            calibration.two_hop.throughput_rps,
+        );
+        if two > one * FRACTION_CEILING {
+            doubts.push(Doubt {
+                kind: DoubtKind::TwoHopFaster,
+                text: format!(
+                    "{}'s two-hop server outran the one-hop server it forwards to ({two:.0} \
+                     against {one:.0} req/s): something slowed the one-hop measurement",
+                    name(at)
+                ),
+            });
+        }
+    }
+    let present: Vec<&Calibration> = trials.iter().flatten().copied().collect();
+    if present.len() > 1 {
+        for (hop, read) in [
+            (
+                "one-hop",
+                (|c: &Calibration| c.one_hop.throughput_rps) as fn(&Calibration) -> f64,
+            ),
+            ("two-hop", |c: &Calibration| c.two_hop.throughput_rps),
+        ] {
+            let values: Vec<f64> = present.iter().map(|&c| read(c)).collect();
+            let low = values.iter().copied().fold(f64::INFINITY, f64::min);
+            let high = values.iter().copied().fold(0.0, f64::max);
+            let Some(middle) = crate::intervals::median(&values).filter(|&m| m > 0.0) else {
+                continue;
+            };
+            let spread = (high - low) / middle;
+            if spread > CALIBRATION_SPREAD {
+                doubts.push(Doubt {
+                    kind: DoubtKind::Spread,
+                    text: format!(
+                        "the trials' {hop} calibrations ranged {low:.0}-{high:.0} req/s ({:.0}% \
+                         of their median, more than {:.0}%): the machine's speed moved between \
+                         trials, so the limit fractions are doubtful",
+                        spread * 100.0,
+                        CALIBRATION_SPREAD * 100.0
+                    ),
+                });
+            }
+        }
+    }
+    doubts
 }
 
 #[cfg(test)]
@@ -263,6 +404,8 @@ mod tests {
             two_hop: figures(60_000.0),
             blended_limit_rps: None,
             limit_fraction: None,
+            trial: None,
+            doubts: Vec::new(),
         };
         calibration.blend(Some(0.0), 75_000.0);
         assert_eq!(calibration.blended_limit_rps, Some(150_000.0));
@@ -273,6 +416,90 @@ mod tests {
         assert!((limit - 75_000.0).abs() < 1e-6, "{limit}");
         calibration.blend(None, 75_000.0);
         assert_eq!(calibration.limit_fraction, None);
+    }
+
+    /// A calibration of these hop throughputs at this limit fraction.
+    fn measured(one: f64, two: f64, fraction: f64) -> Calibration {
+        let figures = |throughput_rps| LoadFigures {
+            tool: "test".to_owned(),
+            requests: 1,
+            errors: 0,
+            throughput_rps,
+            p50_us: 1.0,
+            p99_us: 1.0,
+        };
+        Calibration {
+            seconds_each: 1.0,
+            concurrency: 1,
+            one_hop: figures(one),
+            two_hop: figures(two),
+            blended_limit_rps: Some(one),
+            limit_fraction: Some(fraction),
+            trial: None,
+            doubts: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn trials_give_the_median_fraction_and_say_whose_figures_are_shown() {
+        let trials = [
+            measured(100_000.0, 50_000.0, 0.80),
+            measured(110_000.0, 52_000.0, 0.95),
+            measured(105_000.0, 51_000.0, 0.90),
+        ];
+        let each: Vec<Option<&Calibration>> = trials.iter().map(Some).collect();
+        // The second trial (index 0) is the median by throughput.
+        let combined = Calibration::of_trials(&each, 0).unwrap();
+        assert_eq!(combined.limit_fraction, Some(0.90));
+        assert_eq!(combined.trial, Some(1));
+        assert_eq!(combined.one_hop.throughput_rps, 100_000.0);
+        assert!(combined.doubts.is_empty(), "{:?}", combined.doubts);
+        // One trial: its own, unmarked.
+        let one = Calibration::of_trials(&each[..1], 0).unwrap();
+        assert_eq!((one.limit_fraction, one.trial), (Some(0.80), None));
+        // Trials without calibrations have none.
+        assert_eq!(Calibration::of_trials(&[None, None], 1), None);
+    }
+
+    #[test]
+    fn a_calibration_that_disagrees_with_itself_or_the_run_is_doubted() {
+        let kinds = |trials: &[Calibration]| -> Vec<DoubtKind> {
+            let each: Vec<Option<&Calibration>> = trials.iter().map(Some).collect();
+            doubts(&each).iter().map(|doubt| doubt.kind).collect()
+        };
+        // Up to the ceiling and the spread: nothing.
+        assert!(kinds(&[measured(100.0, 50.0, 1.05)]).is_empty());
+        let steady = [measured(100.0, 50.0, 0.9), measured(125.0, 62.0, 0.9)];
+        assert!(kinds(&steady).is_empty());
+        // Beyond them.
+        assert_eq!(
+            kinds(&[measured(100.0, 50.0, 1.06)]),
+            [DoubtKind::AboveLimit]
+        );
+        assert_eq!(
+            kinds(&[measured(100.0, 110.0, 0.9)]),
+            [DoubtKind::TwoHopFaster]
+        );
+        let moved = [measured(100.0, 40.0, 0.9), measured(110.0, 60.0, 0.9)];
+        assert_eq!(kinds(&moved), [DoubtKind::Spread]);
+        let text = &doubts(&[Some(&moved[0]), None, Some(&moved[1])])[0].text;
+        assert!(
+            text.contains("two-hop calibrations ranged 40-60 req/s"),
+            "{text}"
+        );
+        let above = doubts(&[
+            Some(&measured(1.0, 0.5, 0.9)),
+            Some(&measured(1.0, 0.5, 1.2)),
+        ]);
+        assert!(
+            above[0].text.starts_with("trial 2 reached 120.0%"),
+            "{above:?}"
+        );
+        // blend() states the doubt of the run it fills in.
+        let mut single = measured(100.0, 50.0, 0.5);
+        single.blend(Some(0.0), 116.0);
+        assert_eq!(single.doubts[0].kind, DoubtKind::AboveLimit);
+        assert!(single.doubts[0].text.starts_with("the run reached 116.0%"));
     }
 
     #[tokio::test]

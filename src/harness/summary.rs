@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use crate::geecache::source::Source as AnswerSource;
+use crate::harness::calibration::Calibration;
 use crate::harness::counted::costs::CountedPass;
 use crate::harness::driver::StopReason;
 use crate::harness::latency::LatencyFigures;
@@ -78,6 +79,39 @@ fn counted_lines(counted: &CountedPass) -> String {
     out
 }
 
+/// The calibration: which trial's it is, its reference servers, the limit
+/// fraction (the trials' median), and what makes it doubtful.
+fn calibration_lines(calibration: &Calibration, trials: usize) -> String {
+    let mut out = String::new();
+    let whose = match calibration.trial {
+        Some(trial) => format!(" of trial {trial} of {trials} (the median by throughput)"),
+        None => String::new(),
+    };
+    let limit = match (calibration.blended_limit_rps, calibration.limit_fraction) {
+        (Some(limit), Some(fraction)) if calibration.trial.is_some() => format!(
+            "  blended limit {limit:.0} req/s; the trials reached a median {:.1}% of theirs",
+            fraction * 100.0
+        ),
+        (Some(limit), Some(fraction)) => format!(
+            "  blended limit {limit:.0} req/s: this run reached {:.1}% of it",
+            fraction * 100.0
+        ),
+        _ => String::new(),
+    };
+    let _ = writeln!(
+        out,
+        "calibration{whose}  one-hop {:.0} req/s (p99 {:.0} us)  two-hop {:.0} req/s (p99 {:.0} us){limit}",
+        calibration.one_hop.throughput_rps,
+        calibration.one_hop.p99_us,
+        calibration.two_hop.throughput_rps,
+        calibration.two_hop.p99_us,
+    );
+    for doubt in &calibration.doubts {
+        let _ = writeln!(out, "CALIBRATION DOUBTFUL: {}", doubt.text);
+    }
+    out
+}
+
 /// The trials of a repeated run: each timed figure's median and interval,
 /// then a row per trial.
 pub fn trials_table(result: &RunResult) -> String {
@@ -85,12 +119,8 @@ pub fn trials_table(result: &RunResult) -> String {
     let count = result.trials.len();
     let _ = writeln!(
         out,
-        "{count} trials: median [95% interval] ({})",
-        if count < crate::intervals::MIN_TRIALS {
-            "no interval: 3 trials or more give one"
-        } else {
-            "bootstrap over the trials"
-        }
+        "{count} trials: median [interval] ({})",
+        crate::intervals::median_level_words(count)
     );
     if let Some(timed) = &result.timed {
         let mut rows = Vec::new();
@@ -371,21 +401,7 @@ pub fn summary(result: &RunResult, path: Option<&Path>) -> String {
         }
     }
     if let Some(calibration) = &result.calibration {
-        let limit = match (calibration.blended_limit_rps, calibration.limit_fraction) {
-            (Some(limit), Some(fraction)) => format!(
-                "  blended limit {limit:.0} req/s: this run reached {:.1}% of it",
-                fraction * 100.0
-            ),
-            _ => String::new(),
-        };
-        let _ = writeln!(
-            out,
-            "calibration  one-hop {:.0} req/s (p99 {:.0} us)  two-hop {:.0} req/s (p99 {:.0} us){limit}",
-            calibration.one_hop.throughput_rps,
-            calibration.one_hop.p99_us,
-            calibration.two_hop.throughput_rps,
-            calibration.two_hop.p99_us,
-        );
+        out.push_str(&calibration_lines(calibration, result.trials.len()));
     }
     if result.trials.len() > 1 {
         out.push_str(&trials_table(result));
@@ -581,4 +597,49 @@ pub fn event_lines(result: &RunResult) -> String {
         let _ = writeln!(out, "{line}");
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::harness::calibration::{doubts, LoadFigures};
+
+    #[test]
+    fn the_calibration_line_says_whose_it_is_and_what_is_doubtful() {
+        let figures = |throughput_rps| LoadFigures {
+            tool: "test".to_owned(),
+            requests: 1,
+            errors: 0,
+            throughput_rps,
+            p50_us: 10.0,
+            p99_us: 20.0,
+        };
+        let mut calibration = Calibration {
+            seconds_each: 1.0,
+            concurrency: 1,
+            one_hop: figures(1000.0),
+            two_hop: figures(500.0),
+            blended_limit_rps: Some(800.0),
+            limit_fraction: Some(1.2),
+            trial: None,
+            doubts: Vec::new(),
+        };
+        calibration.doubts = doubts(&[Some(&calibration)]);
+        let single = calibration_lines(&calibration, 1);
+        assert!(single.contains("blended limit 800 req/s: this run reached 120.0% of it"));
+        assert!(
+            single.contains("CALIBRATION DOUBTFUL: the run reached 120.0%"),
+            "{single}"
+        );
+        calibration.trial = Some(2);
+        calibration.limit_fraction = Some(0.9);
+        calibration.doubts.clear();
+        let trials = calibration_lines(&calibration, 3);
+        assert!(
+            trials.starts_with("calibration of trial 2 of 3 (the median by throughput)")
+                && trials.contains("the trials reached a median 90.0% of theirs")
+                && !trials.contains("DOUBTFUL"),
+            "{trials}"
+        );
+    }
 }

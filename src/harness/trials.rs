@@ -7,6 +7,7 @@
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
+use crate::harness::calibration::Calibration;
 use crate::harness::driver::Control;
 use crate::harness::registry::timed_figures;
 use crate::harness::report::{self, Mode, RunResult, Trial};
@@ -35,7 +36,15 @@ pub(crate) fn combine(results: Vec<RunResult>) -> Result<Option<RunResult>, Stri
             .windows(2)
             .all(|pair| counted(&pair[0]) == counted(&pair[1]))
     });
+    let calibration = {
+        let each: Vec<Option<&Calibration>> = results
+            .iter()
+            .map(|result| result.calibration.as_ref())
+            .collect();
+        Calibration::of_trials(&each, middle)
+    };
     let mut combined = results.into_iter().nth(middle).expect("middle is an index");
+    combined.calibration = calibration;
     combined.client.throughput_rps = median(&rates).unwrap_or(0.0);
     combined.set_histograms(histograms)?;
     combined.timed = Some(timed_figures(&trials));

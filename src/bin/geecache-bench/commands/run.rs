@@ -57,8 +57,8 @@ pub struct RunArgs {
     pub deterministic: bool,
     /// Run the configuration this many times, each trial on a fresh
     /// cluster with its own warm-up and calibration; the result keeps every
-    /// trial, and its timed figures become medians with 95% intervals
-    /// (3 trials or more).
+    /// trial, and its timed figures become medians with intervals that
+    /// state their confidence (3 trials or more; 95% from 6).
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100))]
     pub repeat: u32,
     /// Write the result here instead of

@@ -30,7 +30,7 @@ pub struct SweepArgs {
     pub results_dir: PathBuf,
     /// Run every configuration this many times, in interleaved rounds
     /// (round 1 every configuration, round 2 every one in another order,
-    /// ...); tables and charts then show medians with 95% intervals, and
+    /// ...); tables and charts then show medians with intervals, and
     /// mark rows whose throughput ties with the best.
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100))]
     pub repeat: u32,
