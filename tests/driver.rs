@@ -61,6 +61,8 @@ async fn failures_are_counted_by_kind() {
     assert_eq!(report.counts.errors.wrong_value, 20);
     let report = drive(&cluster.api_url(), "/api?key=key", 20, Some(10)).await;
     assert_eq!((report.counts.ok, report.counts.errors.total), (20, 0));
+    // Answers only, even with error statuses: no failure recorded.
+    assert!(report.failed_histogram.is_none());
     cluster.shutdown().await;
 
     // Timeouts: a server that accepts and never answers.
@@ -75,6 +77,14 @@ async fn failures_are_counted_by_kind() {
     let report = drive(&silent_url, "/api?key=key", 8, None).await;
     assert_eq!(report.counts.errors.timeout, 8);
     assert_eq!(report.histogram.len(), 0, "no answer, no latency");
+    // Each is recorded at its time to failure: the 300 ms timeout.
+    let failed = report.failed_histogram.as_ref().expect("failures recorded");
+    assert_eq!(failed.len(), 8);
+    assert!(
+        failed.min() >= 300_000 && failed.max() < 2_000_000,
+        "{}",
+        failed.min()
+    );
     holder.abort();
 
     // Connection errors: nothing listens.
@@ -84,6 +94,7 @@ async fn failures_are_counted_by_kind() {
     let report = drive(&closed_url, "/api?key=key", 8, None).await;
     assert_eq!(report.counts.errors.connection, 8);
     assert_eq!(report.counts.requests, 8);
+    assert_eq!(report.failed_histogram.map(|failed| failed.len()), Some(8));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -289,4 +300,65 @@ async fn every_open_loop_phase_ends_by_itself() {
     assert_eq!(stopped.stopped_by, StopReason::Interrupted);
     assert!(stopped.counts.requests < 10_000, "{:?}", stopped.counts);
     cluster.shutdown().await;
+}
+
+#[test]
+fn requests_that_time_out_are_recorded_at_their_time_to_failure() {
+    // Loads take 30 ms on average (exponential) and the driver waits
+    // 30 ms: about a third of the loads time out (and are not cached),
+    // the others answer and fill the cache.
+    let directory = scratch("timeouts");
+    let file = directory.join("timeouts.json");
+    std::fs::write(
+        &file,
+        r#"{
+  "name": "timeouts", "keys": 40, "requests": 200, "warmup_requests": 0,
+  "concurrency": 2, "value_size": 20, "timeout": "30ms",
+  "slowdb": { "latency": { "kind": "exponential", "mean": "30ms" }, "missing_share": 0.0 },
+  "cluster": { "nodes": 1 }
+}"#,
+    )
+    .unwrap();
+    let out = directory.join("result.json");
+    let output = run(&[
+        "--workload",
+        file.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--no-calibrate",
+        "--no-progress",
+    ]);
+    let stdout = text(&output.stdout);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let result = common::read_checked(&out);
+    let client = &result.client;
+    assert!(client.errors.timeout > 0, "{stdout}");
+    let failed = client
+        .failed_latency_us
+        .as_ref()
+        .expect("failures recorded");
+    // At their time to failure: the timeout, not less.
+    assert!(failed.min >= 30_000, "{failed:?}");
+    let histogram = result.failed_histogram.as_ref().unwrap().decode().unwrap();
+    assert_eq!(
+        histogram.len(),
+        client.errors.timeout + client.errors.connection
+    );
+    assert_eq!(
+        result.histogram.decode().unwrap().len() + histogram.len(),
+        client.requests
+    );
+    // Every request together reaches the failures' time.
+    let all = client.all_latency_us.as_ref().unwrap();
+    assert!(all.max >= failed.min && all.p99 >= client.latency_us.p99);
+    assert!(
+        stdout.contains("(closed loop: from each send, which makes it the service time; answered requests only)")
+            && stdout.contains(&format!(
+                "failed us   p50 {}",
+                failed.p50
+            ))
+            && stdout.contains("all us      p50"),
+        "{stdout}"
+    );
+    std::fs::remove_dir_all(&directory).unwrap();
 }

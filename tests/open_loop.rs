@@ -59,7 +59,8 @@ fn a_slow_clusters_intended_time_latency_exceeds_its_service_time() {
 
     let summary = geecache_bench::harness::summary::summary(&open, None);
     assert!(
-        summary.contains("(open loop: from each request's intended send)"),
+        summary
+            .contains("(open loop: from each request's intended send; every request: none failed)"),
         "{summary}"
     );
     assert!(

@@ -331,29 +331,51 @@ pub fn summary(result: &RunResult, path: Option<&Path>) -> String {
             latency.p50, latency.p90, latency.p99, latency.p99_9, latency.max, latency.mean
         )
     };
+    // Which requests the latency line holds: the answered ones, and with
+    // failures, what they took and every request together.
+    let answered = match client.failed_latency_us {
+        Some(_) => "answered requests only",
+        None => "every request: none failed",
+    };
     match (&client.service_time_us, client.latency_from) {
         (Some(service), _) => {
             let _ = writeln!(
                 out,
-                "latency us  {}  (open loop: from each request's intended send)",
+                "latency us  {}  (open loop: from each request's intended send; {answered})",
                 figures(latency)
             );
             let _ = writeln!(
                 out,
-                "service us  {}  (from the actual send)",
+                "service us  {}  (from the actual send; {answered})",
                 figures(service)
             );
         }
         (None, Some(LatencyFrom::Send)) => {
             let _ = writeln!(
                 out,
-                "latency us  {}  (closed loop: from each send, which makes it the service time)",
+                "latency us  {}  (closed loop: from each send, which makes it the service time; \
+                 {answered})",
                 figures(latency)
             );
         }
         (None, _) => {
-            let _ = writeln!(out, "latency us  {}", figures(latency));
+            let _ = writeln!(out, "latency us  {}  ({answered})", figures(latency));
         }
+    }
+    if let (Some(failed), Some(all)) = (&client.failed_latency_us, &client.all_latency_us) {
+        let _ = writeln!(
+            out,
+            "failed us   {}  (the {} requests with no answer, timeouts and connection failures, \
+             at their time to failure)",
+            figures(failed),
+            client.errors.timeout + client.errors.connection
+        );
+        let _ = writeln!(
+            out,
+            "all us      {}  (every request: the answered at their latency, the failed at \
+             their time to failure)",
+            figures(all)
+        );
     }
     if let Some(by_source) = &result.client.latency_by_source {
         let parts: Vec<String> = AnswerSource::ALL

@@ -178,6 +178,10 @@ pub struct PhaseReport {
     /// came from (`X-GeeCache-Source`), by [`Source::index`]: hit, peer,
     /// load; `None` for a source no answer named.
     pub by_source: [Option<Histogram<u64>>; 3],
+    /// The time to failure of every request that ended without an answer
+    /// (a timeout, a connection failure), from the same start as
+    /// `histogram`'s; `None` when none failed.
+    pub failed_histogram: Option<Histogram<u64>>,
     /// From the first request sent to the last answer.
     pub elapsed: Duration,
     /// Interval by interval.
@@ -284,10 +288,16 @@ impl Driver {
         let mut histogram = new_histogram();
         let mut service_histogram = shared.steering.schedule.as_ref().map(|_| new_histogram());
         let mut by_source: [Option<Histogram<u64>>; 3] = [None, None, None];
+        let mut failed_histogram: Option<Histogram<u64>> = None;
         for handle in workers {
             match handle.await {
                 Ok(tally) => {
                     counts.merge(&tally.counts);
+                    if let Some(theirs) = &tally.failed {
+                        let _ = failed_histogram
+                            .get_or_insert_with(new_histogram)
+                            .add(theirs);
+                    }
                     for (all, theirs) in by_source.iter_mut().zip(&tally.by_source) {
                         if let Some(theirs) = theirs {
                             let _ = all.get_or_insert_with(new_histogram).add(theirs);
@@ -335,6 +345,7 @@ impl Driver {
             histogram,
             service_histogram,
             by_source,
+            failed_histogram,
             elapsed,
             series,
             stopped_by,
@@ -422,6 +433,9 @@ struct Tally {
     service: Option<Histogram<u64>>,
     /// Latencies by the source the answer named; made when first needed.
     by_source: [Option<Histogram<u64>>; 3],
+    /// Failures without an answer, at their time to failure; made when
+    /// first needed.
+    failed: Option<Histogram<u64>>,
     /// The current interval's answers, handed to the series when it ends.
     slot: u64,
     slot_histogram: Histogram<u64>,
@@ -436,6 +450,7 @@ impl Tally {
             histogram: new_histogram(),
             service: open_loop.then(new_histogram),
             by_source: [None, None, None],
+            failed: None,
             slot: 0,
             slot_histogram: new_histogram(),
             slot_requests: 0,
@@ -502,6 +517,10 @@ impl Tally {
                     .get_or_insert_with(new_histogram)
                     .saturating_record(micros(latency));
             }
+        } else {
+            self.failed
+                .get_or_insert_with(new_histogram)
+                .saturating_record(micros(latency));
         }
     }
 

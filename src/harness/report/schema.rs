@@ -88,6 +88,11 @@ pub struct RunResult {
     /// send); absent in a closed loop, where it is `histogram`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_histogram: Option<HistogramData>,
+    /// The time to failure of the requests that got no answer (timeouts,
+    /// connection failures), from the same start as `histogram`; absent
+    /// when none failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed_histogram: Option<HistogramData>,
     /// The loopback limit measured before the run; `null` with
     /// `--no-calibrate`.
     #[serde(default)]
@@ -213,16 +218,21 @@ impl RunResult {
         }
     }
 
-    /// Takes `histograms` (latency, and an open loop's service time) as
-    /// its own, with the figures they give.
-    pub fn set_histograms(
-        &mut self,
-        (latency, service): (Histogram<u64>, Option<Histogram<u64>>),
-    ) -> Result<(), String> {
+    /// Takes `histograms` as its own, with the figures they give.
+    pub fn set_histograms(&mut self, histograms: Histograms) -> Result<(), String> {
+        let Histograms {
+            latency,
+            service,
+            failed,
+        } = histograms;
         self.client.latency_us = LatencyFigures::of(&latency);
         self.histogram = HistogramData::encode(&latency)?;
         self.client.service_time_us = service.as_ref().map(LatencyFigures::of);
         self.service_histogram = service.as_ref().map(HistogramData::encode).transpose()?;
+        let (failed_figures, all) = failed_figures(&latency, failed.as_ref());
+        self.client.failed_latency_us = failed_figures;
+        self.client.all_latency_us = all;
+        self.failed_histogram = failed.as_ref().map(HistogramData::encode).transpose()?;
         Ok(())
     }
 
@@ -237,13 +247,43 @@ impl RunResult {
     }
 }
 
+/// A result's histograms.
+pub struct Histograms {
+    /// The answered requests' latency.
+    pub latency: Histogram<u64>,
+    /// An open loop's service time.
+    pub service: Option<Histogram<u64>>,
+    /// The failed requests' time to failure; `None` when none failed.
+    pub failed: Option<Histogram<u64>>,
+}
+
+/// The figures of the failed requests' time to failure, and of every
+/// request (answered and failed together); both `None` when none failed.
+pub fn failed_figures(
+    latency: &Histogram<u64>,
+    failed: Option<&Histogram<u64>>,
+) -> (Option<LatencyFigures>, Option<LatencyFigures>) {
+    let Some(failed) = failed.filter(|failed| !failed.is_empty()) else {
+        return (None, None);
+    };
+    let mut all = latency.clone();
+    // Same bounds on both sides: adding cannot fail.
+    let _ = all.add(failed);
+    (
+        Some(LatencyFigures::of(failed)),
+        Some(LatencyFigures::of(&all)),
+    )
+}
+
 /// The histograms of `results` (each named for errors) added together:
-/// the latency ones, and the service-time ones when every result has one.
+/// the latency ones, the service-time ones when every result has one, and
+/// the failed ones any has.
 pub(crate) fn histograms_added<'a>(
     results: impl IntoIterator<Item = (&'a str, &'a RunResult)>,
-) -> Result<(Histogram<u64>, Option<Histogram<u64>>), String> {
+) -> Result<Histograms, String> {
     let mut latency = new_histogram();
     let mut service = Some(new_histogram());
+    let mut failed: Option<Histogram<u64>> = None;
     for (name, result) in results {
         let add = |sum: &mut Histogram<u64>, data: &HistogramData| {
             let histogram = data.decode().map_err(|error| format!("{name}: {error}"))?;
@@ -258,8 +298,15 @@ pub(crate) fn histograms_added<'a>(
             }
             _ => None,
         };
+        if let Some(data) = &result.failed_histogram {
+            add(failed.get_or_insert_with(new_histogram), data)?;
+        }
     }
-    Ok((latency, service))
+    Ok(Histograms {
+        latency,
+        service,
+        failed,
+    })
 }
 
 /// How the cluster under test came to be.
@@ -292,9 +339,19 @@ pub struct ClientFigures {
     pub duration_secs: f64,
     /// `requests / duration_secs`.
     pub throughput_rps: f64,
-    /// Latency of the answered requests, in microseconds, from the time
-    /// `latency_from` names.
+    /// Latency of the answered requests (error statuses included), in
+    /// microseconds, from the time `latency_from` names; requests that got
+    /// no answer are in `failed_latency_us` and `all_latency_us`.
     pub latency_us: LatencyFigures,
+    /// The time to failure of the requests that got no answer (timeouts,
+    /// connection failures), from the same start; absent when none failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed_latency_us: Option<LatencyFigures>,
+    /// Every request that ended: the answered at their latency, the failed
+    /// at their time to failure; absent when none failed (it is then
+    /// `latency_us`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub all_latency_us: Option<LatencyFigures>,
     /// `intended_send` in an open loop (from the time the schedule meant a
     /// request to be sent: a stall counts against every request it
     /// delayed), `send` in a closed loop; `null` in older results.
@@ -721,6 +778,8 @@ pub(crate) mod tests {
                 duration_secs: 1.0,
                 throughput_rps: 1.0,
                 latency_us: LatencyFigures::of(&histogram),
+                failed_latency_us: None,
+                all_latency_us: None,
                 latency_from: Some(LatencyFrom::Send),
                 service_time_us: None,
                 stopped_by: StopReason::Requests,
@@ -741,6 +800,7 @@ pub(crate) mod tests {
             target_settings: None,
             histogram: HistogramData::encode(&histogram).unwrap(),
             service_histogram: None,
+            failed_histogram: None,
             calibration: None,
             faults: None,
             counted: None,

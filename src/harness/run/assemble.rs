@@ -14,8 +14,9 @@ use crate::harness::events::keys_owned;
 use crate::harness::latency::{BySource, HistogramData, LatencyFigures};
 use crate::harness::registry::one_trial;
 use crate::harness::report::{
-    self, group_of, ClientFigures, ClusterFigures, ClusterInterval, IntervalFigures, LatencyFrom,
-    Machine, Mode, NodeFigures, RunResult, SeriesReading, TargetSettings, Tool, SCHEMA_VERSION,
+    self, failed_figures, group_of, ClientFigures, ClusterFigures, ClusterInterval,
+    IntervalFigures, LatencyFrom, Machine, Mode, NodeFigures, RunResult, SeriesReading,
+    TargetSettings, Tool, SCHEMA_VERSION,
 };
 use crate::harness::scenario::Applied;
 use crate::harness::slowdb::SlowDbFigures;
@@ -79,6 +80,7 @@ pub(super) fn assemble(input: Assembly<'_>) -> Result<RunResult, RunError> {
     let report = input.report;
     let counts = &report.counts;
     let seconds = report.elapsed.as_secs_f64();
+    let failed = failed_figures(&report.histogram, report.failed_histogram.as_ref());
     let client = ClientFigures {
         requests: counts.requests,
         responses: report.histogram.len(),
@@ -93,6 +95,8 @@ pub(super) fn assemble(input: Assembly<'_>) -> Result<RunResult, RunError> {
             0.0
         },
         latency_us: LatencyFigures::of(&report.histogram),
+        failed_latency_us: failed.0,
+        all_latency_us: failed.1,
         latency_from: Some(if report.service_histogram.is_some() {
             LatencyFrom::IntendedSend
         } else {
@@ -231,6 +235,12 @@ pub(super) fn assemble(input: Assembly<'_>) -> Result<RunResult, RunError> {
         histogram: HistogramData::encode(&report.histogram).map_err(RunError::Histogram)?,
         service_histogram: report
             .service_histogram
+            .as_ref()
+            .map(HistogramData::encode)
+            .transpose()
+            .map_err(RunError::Histogram)?,
+        failed_histogram: report
+            .failed_histogram
             .as_ref()
             .map(HistogramData::encode)
             .transpose()
