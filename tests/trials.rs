@@ -58,6 +58,24 @@ fn repeated_trials_are_kept_added_and_summarised_with_intervals() {
     );
     // The range of three trials covers the median three times in four.
     assert_eq!(throughput.confidence, Some(0.75));
+    // Too short for whole seconds: its 100 ms slices hold every request
+    // that ended, and say how steady it was.
+    let slices = result
+        .slices
+        .as_ref()
+        .expect("a short run keeps its slices");
+    assert_eq!(slices.slice_secs, 0.1);
+    if result.client.duration_secs < 3.0 {
+        assert_eq!(slices.requests.iter().sum::<u64>(), result.client.requests);
+        let whole = (result.client.duration_secs / 0.1).floor() as usize;
+        assert!(slices.requests.len() >= whole, "{slices:?}");
+    }
+    let steadiness = result.steadiness();
+    assert_eq!(
+        steadiness.is_some(),
+        slices.requests.len() > 3,
+        "{slices:?} {steadiness:?}"
+    );
     // No calibration: no limit fraction.
     assert!(!timed.figures.contains_key("limit_fraction"));
 

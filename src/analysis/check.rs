@@ -348,6 +348,40 @@ pub fn table(outcome: &Outcome, style: TableStyle) -> String {
     out
 }
 
+/// A note on `run`'s unsteady trials: every trial's flag, and the median
+/// trial's figures; `None` when all were steady.
+pub fn unsteady_note(name: &str, run: &RunResult) -> Option<String> {
+    let trials = run.trial_list();
+    let unsteady: Vec<String> = trials
+        .iter()
+        .enumerate()
+        .filter(|(_, trial)| trial.unsteady)
+        .map(|(at, _)| (at + 1).to_string())
+        .collect();
+    if unsteady.is_empty() {
+        return None;
+    }
+    let detail = run
+        .steadiness()
+        .filter(|steadiness| steadiness.unsteady())
+        .map(|steadiness| {
+            format!(
+                "; the median trial's throughput ranged {:.0}-{:.0} req/s between {} (median {:.0})",
+                steadiness.min_rps,
+                steadiness.max_rps,
+                steadiness.steps(),
+                steadiness.median_rps
+            )
+        })
+        .unwrap_or_default();
+    Some(format!(
+        "note: {name} had {} of {} trials unsteady (trial {}){detail}: its timed figures are doubtful",
+        unsteady.len(),
+        trials.len(),
+        unsteady.join(", ")
+    ))
+}
+
 /// A timed line's change with its interval and trial counts.
 fn change_cell(line: &Line) -> String {
     let (Some(change), Some([base, new])) = (line.change, line.trials) else {
@@ -456,6 +490,20 @@ mod tests {
         // Far better throughout: better.
         let better = limit_line(&baseline, &with_trials(&[1.30, 1.32, 1.35]));
         assert_eq!(better.verdict, Verdict::Better);
+    }
+
+    #[test]
+    fn every_trial_s_steadiness_is_read() {
+        let mut result = with_trials(&[0.80, 0.82, 0.84]);
+        assert_eq!(unsteady_note("the new run", &result), None);
+        result.trials[0].unsteady = true;
+        result.trials[2].unsteady = true;
+        // The median trial's series is steady: the note still counts them.
+        assert_eq!(
+            unsteady_note("the new run", &result).unwrap(),
+            "note: the new run had 2 of 3 trials unsteady (trial 1, 3): its timed figures \
+             are doubtful"
+        );
     }
 
     #[test]

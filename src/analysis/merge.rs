@@ -198,6 +198,8 @@ pub fn merge(named: &[(String, RunResult)]) -> Result<RunResult, MergeError> {
     // Each driver's calibration measured its own host's loopback: none
     // describes the union.
     merged.calibration = None;
+    // Each driver's slices were its own.
+    merged.slices = None;
     // A counted pass needs the run's own cluster: target-mode drivers
     // have none, and one driver's would not describe the others'.
     merged.counted = None;

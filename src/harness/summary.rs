@@ -416,9 +416,12 @@ pub fn summary(result: &RunResult, path: Option<&Path>) -> String {
         if steadiness.unsteady() {
             let _ = writeln!(
                 out,
-                "UNSTEADY: throughput ranged {:.0}-{:.0} req/s between seconds (median {:.0}): \
+                "UNSTEADY: throughput ranged {:.0}-{:.0} req/s between {} (median {:.0}): \
                  something else may have had the CPU; the timed figures are doubtful, run again",
-                steadiness.min_rps, steadiness.max_rps, steadiness.median_rps
+                steadiness.min_rps,
+                steadiness.max_rps,
+                steadiness.steps(),
+                steadiness.median_rps
             );
         }
     }

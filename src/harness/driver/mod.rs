@@ -186,6 +186,10 @@ pub struct PhaseReport {
     pub elapsed: Duration,
     /// Interval by interval.
     pub series: Vec<ClientInterval>,
+    /// Requests that ended in each [`SLICE`] of the phase's first
+    /// [`SLICES`] (up to its end): how steady a run too short for whole
+    /// seconds was.
+    pub slices: Vec<u64>,
     /// Why the phase ended.
     pub stopped_by: StopReason,
     /// An open loop bounded by a duration: requests its schedule meant to
@@ -289,10 +293,14 @@ impl Driver {
         let mut service_histogram = shared.steering.schedule.as_ref().map(|_| new_histogram());
         let mut by_source: [Option<Histogram<u64>>; 3] = [None, None, None];
         let mut failed_histogram: Option<Histogram<u64>> = None;
+        let mut slices = [0u64; SLICES];
         for handle in workers {
             match handle.await {
                 Ok(tally) => {
                     counts.merge(&tally.counts);
+                    for (all, theirs) in slices.iter_mut().zip(tally.slices) {
+                        *all += theirs;
+                    }
                     if let Some(theirs) = &tally.failed {
                         let _ = failed_histogram
                             .get_or_insert_with(new_histogram)
@@ -340,8 +348,11 @@ impl Driver {
                 Bound::Duration(_) => StopReason::Duration,
             }
         };
+        // The slices the phase reached, the last one partial.
+        let reached = (nanos(elapsed) / SLICE_NANOS + 1).min(SLICES as u64) as usize;
         PhaseReport {
             counts,
+            slices: slices[..reached].to_vec(),
             histogram,
             service_histogram,
             by_source,
@@ -425,6 +436,12 @@ impl PhaseState {
     }
 }
 
+/// The length of a slice of [`PhaseReport::slices`].
+pub const SLICE: Duration = Duration::from_millis(100);
+/// How many slices a phase counts: its first 3 seconds, beyond which whole
+/// seconds of the series tell how steady it was.
+pub const SLICES: usize = 30;
+
 /// What one worker saw.
 struct Tally {
     counts: Counts,
@@ -436,6 +453,8 @@ struct Tally {
     /// Failures without an answer, at their time to failure; made when
     /// first needed.
     failed: Option<Histogram<u64>>,
+    /// Requests that ended in each of the first slices.
+    slices: [u64; SLICES],
     /// The current interval's answers, handed to the series when it ends.
     slot: u64,
     slot_histogram: Histogram<u64>,
@@ -451,6 +470,7 @@ impl Tally {
             service: open_loop.then(new_histogram),
             by_source: [None, None, None],
             failed: None,
+            slices: [0; SLICES],
             slot: 0,
             slot_histogram: new_histogram(),
             slot_requests: 0,
@@ -467,7 +487,11 @@ impl Tally {
         (latency, service): (Duration, Duration),
         at: Instant,
     ) {
-        let slot = state.slot_of(at);
+        let elapsed = nanos(at.saturating_duration_since(state.start));
+        if let Some(slice) = self.slices.get_mut((elapsed / SLICE_NANOS) as usize) {
+            *slice += 1;
+        }
+        let slot = elapsed / state.interval_nanos;
         if slot != self.slot {
             self.flush(state);
             self.slot = slot;
@@ -545,6 +569,9 @@ impl Tally {
         self.slot_errors = 0;
     }
 }
+
+/// [`SLICE`] in nanoseconds: a constant divisor costs a multiplication.
+const SLICE_NANOS: u64 = SLICE.as_nanos() as u64;
 
 /// A latency in whole microseconds, at least 1 (the histograms' floor).
 fn micros(latency: Duration) -> u64 {

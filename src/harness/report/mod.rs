@@ -12,6 +12,7 @@
 
 pub mod costs;
 pub mod files;
+pub mod histograms;
 pub mod machine;
 pub mod schema;
 pub mod steadiness;
@@ -19,7 +20,9 @@ pub mod target;
 
 pub use costs::costs;
 pub use files::{read, write_atomically, write_bytes_atomically, write_in, ResultFileError};
+pub(crate) use histograms::histograms_added;
+pub use histograms::{failed_figures, Histograms};
 pub use machine::{Machine, Tool};
 pub use schema::*;
-pub use steadiness::Steadiness;
+pub use steadiness::{Slices, Steadiness};
 pub use target::{Setting, Source, TargetSettings};

@@ -2,11 +2,10 @@
 //! describes, and how the client, cluster, node and interval figures are
 //! computed from the counters a run read.
 
-use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
 use super::machine::{Machine, Tool};
-use super::steadiness::Steadiness;
+use super::steadiness::{Slices, Steadiness};
 use super::target::{harness_group, TargetSettings};
 use crate::geecache::stats::CacheStats;
 use crate::geecache::stats::GroupStatsSnapshot;
@@ -16,7 +15,6 @@ use crate::harness::cluster::Faults;
 use crate::harness::counted::costs::CountedPass;
 use crate::harness::driver::{ClientInterval, ErrorCounts, StopReason};
 use crate::harness::events::Event;
-use crate::harness::latency::new_histogram;
 use crate::harness::latency::{BySource, HistogramData, LatencyFigures};
 use crate::harness::slowdb::SlowDbFigures;
 use crate::harness::workload::Workload;
@@ -75,6 +73,10 @@ pub struct RunResult {
     pub nodes: Vec<NodeFigures>,
     /// The measurement interval by interval (`workload.interval` long).
     pub series: Vec<IntervalFigures>,
+    /// A run shorter than four seconds: requests by 100 ms slice, which
+    /// tell how steady it was; absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slices: Option<Slices>,
     /// How the series was read (older results: `timer`).
     #[serde(default)]
     pub series_reading: SeriesReading,
@@ -218,24 +220,6 @@ impl RunResult {
         }
     }
 
-    /// Takes `histograms` as its own, with the figures they give.
-    pub fn set_histograms(&mut self, histograms: Histograms) -> Result<(), String> {
-        let Histograms {
-            latency,
-            service,
-            failed,
-        } = histograms;
-        self.client.latency_us = LatencyFigures::of(&latency);
-        self.histogram = HistogramData::encode(&latency)?;
-        self.client.service_time_us = service.as_ref().map(LatencyFigures::of);
-        self.service_histogram = service.as_ref().map(HistogramData::encode).transpose()?;
-        let (failed_figures, all) = failed_figures(&latency, failed.as_ref());
-        self.client.failed_latency_us = failed_figures;
-        self.client.all_latency_us = all;
-        self.failed_histogram = failed.as_ref().map(HistogramData::encode).transpose()?;
-        Ok(())
-    }
-
     /// How steady the run's throughput was, before its first event.
     pub fn steadiness(&self) -> Option<Steadiness> {
         let first_event = self
@@ -244,69 +228,8 @@ impl RunResult {
             .filter_map(|event| event.at_secs)
             .min_by(f64::total_cmp);
         Steadiness::of(self.series.iter().map(|entry| &entry.client), first_event)
+            .or_else(|| Steadiness::of_slices(self.slices.as_ref()?, first_event))
     }
-}
-
-/// A result's histograms.
-pub struct Histograms {
-    /// The answered requests' latency.
-    pub latency: Histogram<u64>,
-    /// An open loop's service time.
-    pub service: Option<Histogram<u64>>,
-    /// The failed requests' time to failure; `None` when none failed.
-    pub failed: Option<Histogram<u64>>,
-}
-
-/// The figures of the failed requests' time to failure, and of every
-/// request (answered and failed together); both `None` when none failed.
-pub fn failed_figures(
-    latency: &Histogram<u64>,
-    failed: Option<&Histogram<u64>>,
-) -> (Option<LatencyFigures>, Option<LatencyFigures>) {
-    let Some(failed) = failed.filter(|failed| !failed.is_empty()) else {
-        return (None, None);
-    };
-    let mut all = latency.clone();
-    // Same bounds on both sides: adding cannot fail.
-    let _ = all.add(failed);
-    (
-        Some(LatencyFigures::of(failed)),
-        Some(LatencyFigures::of(&all)),
-    )
-}
-
-/// The histograms of `results` (each named for errors) added together:
-/// the latency ones, the service-time ones when every result has one, and
-/// the failed ones any has.
-pub(crate) fn histograms_added<'a>(
-    results: impl IntoIterator<Item = (&'a str, &'a RunResult)>,
-) -> Result<Histograms, String> {
-    let mut latency = new_histogram();
-    let mut service = Some(new_histogram());
-    let mut failed: Option<Histogram<u64>> = None;
-    for (name, result) in results {
-        let add = |sum: &mut Histogram<u64>, data: &HistogramData| {
-            let histogram = data.decode().map_err(|error| format!("{name}: {error}"))?;
-            sum.add(&histogram)
-                .map_err(|error| format!("{name}: adding its histogram: {error:?}"))
-        };
-        add(&mut latency, &result.histogram)?;
-        service = match (service, &result.service_histogram) {
-            (Some(mut sum), Some(data)) => {
-                add(&mut sum, data)?;
-                Some(sum)
-            }
-            _ => None,
-        };
-        if let Some(data) = &result.failed_histogram {
-            add(failed.get_or_insert_with(new_histogram), data)?;
-        }
-    }
-    Ok(Histograms {
-        latency,
-        service,
-        failed,
-    })
 }
 
 /// How the cluster under test came to be.
@@ -751,6 +674,7 @@ pub struct EventFigures {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::harness::latency::new_histogram;
 
     /// A small result with every section filled.
     pub(crate) fn sample() -> RunResult {
@@ -800,6 +724,7 @@ pub(crate) mod tests {
             target_settings: None,
             histogram: HistogramData::encode(&histogram).unwrap(),
             service_histogram: None,
+            slices: None,
             failed_histogram: None,
             calibration: None,
             faults: None,

@@ -2,20 +2,20 @@
 //! counters' differences node by node and interval by interval, the
 //! events' costs and the target's settings.
 
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use super::observe::{Counters, Reading};
 use super::plan::{RunError, RunPlan};
 use crate::geecache::stats::{CacheStats, GroupStatsSnapshot};
 use crate::geecache::{HashRing, NodeStats};
 use crate::harness::calibration::Calibration;
-use crate::harness::driver::{ClientInterval, PhaseReport};
+use crate::harness::driver::{ClientInterval, PhaseReport, SLICE};
 use crate::harness::events::keys_owned;
 use crate::harness::latency::{BySource, HistogramData, LatencyFigures};
 use crate::harness::registry::one_trial;
 use crate::harness::report::{
     self, failed_figures, group_of, ClientFigures, ClusterFigures, ClusterInterval,
-    IntervalFigures, LatencyFrom, Machine, Mode, NodeFigures, RunResult, SeriesReading,
+    IntervalFigures, LatencyFrom, Machine, Mode, NodeFigures, RunResult, SeriesReading, Slices,
     TargetSettings, Tool, SCHEMA_VERSION,
 };
 use crate::harness::scenario::Applied;
@@ -231,6 +231,12 @@ pub(super) fn assemble(input: Assembly<'_>) -> Result<RunResult, RunError> {
             workload.interval.0.as_secs_f64(),
         ),
         series,
+        // Too short for three whole seconds (and a partial one): its
+        // slices say how steady it was.
+        slices: (report.elapsed < Duration::from_secs(4)).then(|| Slices {
+            slice_secs: SLICE.as_secs_f64(),
+            requests: report.slices.clone(),
+        }),
         series_reading: input.series_reading,
         histogram: HistogramData::encode(&report.histogram).map_err(RunError::Histogram)?,
         service_histogram: report

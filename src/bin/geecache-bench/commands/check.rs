@@ -117,12 +117,8 @@ pub fn exec(args: CheckArgs) -> ExitCode {
         };
         print!("{}", check::table(&outcome, style));
         for (name, run) in [("the baseline", &baseline), ("the new run", &result)] {
-            if let Some(steadiness) = run.steadiness().filter(|s| s.unsteady()) {
-                println!(
-                    "note: {name} was unsteady (throughput {:.0}-{:.0} req/s between seconds, \
-                     median {:.0}): its timed figures are doubtful",
-                    steadiness.min_rps, steadiness.max_rps, steadiness.median_rps
-                );
+            if let Some(note) = check::unsteady_note(name, run) {
+                println!("{note}");
             }
         }
     }
