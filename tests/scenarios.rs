@@ -421,3 +421,30 @@ fn a_target_run_refuses_events_the_harness_cannot_carry_out() {
     );
     assert!(stderr.contains("shift_keys and set_rate"), "{stderr}");
 }
+
+#[test]
+fn events_at_the_same_moment_are_costed_once() {
+    let directory = scratch("scenario-together");
+    let result = scenario(
+        &directory,
+        "together",
+        r#""events": [{ "at": "1s", "action": "remove_node", "node": 1 },
+                      { "at": "1s", "action": "remove_node", "node": 2 }]"#,
+        &[],
+    );
+    let (first, second) = (&result.events[0], &result.events[1]);
+    assert!(first.applied && second.applied);
+    // Both left in the same 250 ms interval: the first measures, the
+    // second points to it and counts nothing itself.
+    assert_eq!(first.cost_with, None);
+    assert_eq!(second.cost_with, Some(0));
+    assert!(first.extra_slowdb_loads.unwrap() > 0, "{first:?}");
+    assert_eq!((second.errors, second.extra_slowdb_loads), (0, None));
+    // Each still says what it moved.
+    assert!(second.moved_share.unwrap() > 0.0);
+    let lines = geecache_bench::harness::summary::event_lines(&result);
+    assert!(
+        lines.contains("in the same interval as event 0, whose cost counts both"),
+        "{lines}"
+    );
+}

@@ -591,6 +591,20 @@ pub fn event_lines(result: &RunResult) -> String {
         let mut line = format!("event {index} at {at:.2} s ({asked})");
         if let Some(error) = &figures.error {
             let _ = write!(line, ": FAILED: {error}");
+        } else if let Some(with) = figures.cost_with {
+            let _ = write!(
+                line,
+                ": in the same interval as event {with}, whose cost counts both (the \
+                 series cannot tell them apart)"
+            );
+            if let (Some(moved), Some(ideal)) = (figures.moved_share, figures.ideal_moved_share) {
+                let _ = write!(
+                    line,
+                    "; {:.1}% of keys moved (ideal {:.1}%)",
+                    moved * 100.0,
+                    ideal * 100.0
+                );
+            }
         } else {
             let _ = write!(line, ": {} client errors", figures.errors);
             if let Some(extra) = figures.extra_slowdb_loads {

@@ -348,21 +348,26 @@ fn event_costs(
         });
     }
     let requests = |value: f64| value.round() as u64;
-    report::costs(&workload.events, &applied, &series, interval as f64)
-        .into_iter()
-        .map(|figures| EventCost {
-            event: figures.event,
-            errors: figures.errors,
-            extra_slowdb_loads: figures.extra_slowdb_loads,
-            baseline_loads_per_request: figures
-                .baseline
-                .map(|baseline| baseline.slowdb_loads_per_sec),
-            recovery_requests: figures.recovery_secs.map(requests),
-            window_requests: figures.window_secs.map(requests),
-            moved_share: figures.moved_share,
-            ideal_moved_share: figures.ideal_moved_share,
-        })
-        .collect()
+    report::costs(
+        &workload.events,
+        &applied,
+        &series,
+        (interval as f64, measured as f64),
+    )
+    .into_iter()
+    .map(|figures| EventCost {
+        event: figures.event,
+        errors: figures.errors,
+        extra_slowdb_loads: figures.extra_slowdb_loads,
+        baseline_loads_per_request: figures
+            .baseline
+            .map(|baseline| baseline.slowdb_loads_per_sec),
+        recovery_requests: figures.recovery_secs.map(requests),
+        window_requests: figures.window_secs.map(requests),
+        moved_share: figures.moved_share,
+        ideal_moved_share: figures.ideal_moved_share,
+    })
+    .collect()
 }
 
 #[cfg(test)]

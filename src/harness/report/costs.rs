@@ -1,6 +1,10 @@
 //! What an event of a scenario cost, read off the series around it: its
 //! baseline level, the errors and extra slow-store loads in its window, and
-//! the time until the cluster was back.
+//! the time until the cluster was back. The series' last interval may be
+//! partial: its expected loads are weighed by its length, and it cannot
+//! count as a recovered interval. Events in the same interval cannot be
+//! told apart by the series: their cost is measured once, on the first of
+//! them, and the others say so (`cost_with`).
 
 use super::schema::{Baseline, EventFigures, IntervalFigures};
 use crate::harness::events::Event;
@@ -12,12 +16,12 @@ const BASELINE_INTERVALS: usize = 3;
 const RECOVERY_INTERVALS: usize = 3;
 
 /// What each event did and cost, from what applying it recorded and the
-/// run's series of `interval_secs` intervals.
+/// run's series of `interval_secs` intervals, which ended at `end_secs`.
 pub fn costs(
     events: &[Event],
     applied: &[Option<Applied>],
     series: &[IntervalFigures],
-    interval_secs: f64,
+    (interval_secs, end_secs): (f64, f64),
 ) -> Vec<EventFigures> {
     let mut figures: Vec<EventFigures> = events
         .iter()
@@ -37,6 +41,7 @@ pub fn costs(
                 window_secs: None,
                 moved_share: done.as_ref().and_then(|done| done.moved_share),
                 ideal_moved_share: done.as_ref().and_then(|done| done.ideal_moved_share),
+                cost_with: None,
             }
         })
         .collect();
@@ -49,22 +54,38 @@ pub fn costs(
         .filter_map(|(index, figures)| Some((figures.at_secs?, index)))
         .collect();
     order.sort_by(|a, b| a.0.total_cmp(&b.0));
+    // Events in one interval share it: the first measures, the others
+    // point to it.
+    let interval_of = |at: f64| {
+        if interval_secs > 0.0 {
+            (at / interval_secs).floor() as i64
+        } else {
+            0
+        }
+    };
     let mut carried: Option<Baseline> = None;
-    for (position, &(at, index)) in order.iter().enumerate() {
-        let next = order[position + 1..]
+    let mut position = 0;
+    while position < order.len() {
+        let (at, leader) = order[position];
+        let group = order[position..]
             .iter()
-            .map(|&(time, _)| time)
-            .find(|&time| time > at);
+            .take_while(|&&(time, _)| interval_of(time) == interval_of(at))
+            .count();
+        let next = order.get(position + group).map(|&(time, _)| time);
         cost_of(
-            &mut figures[index],
+            &mut figures[leader],
             at,
             next,
             carried,
             series,
-            interval_secs,
+            (interval_secs, end_secs),
         );
-        let figures = &figures[index];
+        for &(_, index) in &order[position + 1..position + group] {
+            figures[index].cost_with = Some(leader);
+        }
+        let figures = &figures[leader];
         carried = figures.baseline.filter(|_| figures.recovery_secs.is_none());
+        position += group;
     }
     figures
 }
@@ -77,11 +98,18 @@ fn cost_of(
     next: Option<f64>,
     carried: Option<Baseline>,
     series: &[IntervalFigures],
-    length: f64,
+    (length, end_secs): (f64, f64),
 ) {
     if series.is_empty() || length <= 0.0 {
         return;
     }
+    // Each interval's length: the last may be cut short by the end.
+    let span = |at: usize| {
+        (end_secs - series[at].client.start_secs)
+            .min(length)
+            .max(0.0)
+    };
+    let whole = |at: usize| span(at) >= length * (1.0 - 1e-9);
     let slot = |time: f64| ((time / length).floor().max(0.0) as usize).min(series.len());
     let first = slot(at);
     // The window may reach the next event's interval, not past it.
@@ -128,6 +156,10 @@ fn cost_of(
         let Some(count) = loads(at) else {
             return false;
         };
+        // A partial interval is left out, as steadiness leaves it out.
+        if !whole(at) {
+            return false;
+        }
         let loads_ok = count as f64 <= baseline.slowdb_loads_per_sec * length * 1.1 + 1.0;
         let errors_ok =
             series[at].client.errors as f64 <= baseline.errors_per_sec * length * 1.1 + 1.0;
@@ -146,7 +178,8 @@ fn cost_of(
         (None, Some(next)) => next,
         (None, None) => series
             .last()
-            .map_or(0.0, |entry| entry.client.start_secs + length),
+            .map_or(0.0, |entry| entry.client.start_secs + length)
+            .min(end_secs.max(at)),
     };
     figures.recovery_secs = recovery.map(|recovery| (recovery as f64 * length - at).max(0.0));
     figures.window_secs = Some((end_secs - at).max(0.0));
@@ -155,10 +188,15 @@ fn cost_of(
         .map(|entry| entry.client.errors)
         .sum();
     if let Some(baseline) = baseline {
-        let window: Vec<u64> = (first..end).filter_map(loads).collect();
-        let expected = baseline.slowdb_loads_per_sec * length * window.len() as f64;
-        figures.extra_slowdb_loads =
-            Some((window.iter().sum::<u64>() as f64 - expected).round() as i64);
+        // The loads the rate before would have made in the window's
+        // intervals, each for as long as it lasted.
+        let (counted, seconds) = (first..end)
+            .filter_map(|at| Some((loads(at)?, span(at))))
+            .fold((0u64, 0.0), |(count, secs), (loads, span)| {
+                (count + loads, secs + span)
+            });
+        let expected = baseline.slowdb_loads_per_sec * seconds;
+        figures.extra_slowdb_loads = Some((counted as f64 - expected).round() as i64);
     }
 }
 
@@ -217,7 +255,7 @@ mod tests {
             std::slice::from_ref(&event),
             &[Some(applied.clone())],
             &series,
-            1.0,
+            (1.0, 10.0),
         );
         let cost = &figures[0];
         let baseline = cost.baseline.unwrap();
@@ -243,7 +281,7 @@ mod tests {
             &[event.clone(), next],
             &[Some(applied.clone()), Some(next_applied)],
             &series,
-            1.0,
+            (1.0, 10.0),
         );
         assert_eq!(both[0].recovery_secs, None);
         assert!((both[0].window_secs.unwrap() - 2.3).abs() < 1e-9);
@@ -263,7 +301,7 @@ mod tests {
             std::slice::from_ref(&event),
             &[Some(applied.clone())],
             &high,
-            1.0,
+            (1.0, 10.0),
         );
         assert_eq!(never[0].recovery_secs, None);
         assert!((never[0].window_secs.unwrap() - 6.8).abs() < 1e-9);
@@ -274,22 +312,79 @@ mod tests {
             std::slice::from_ref(&event),
             &[Some(stop(0.4).1)],
             &series,
-            1.0,
+            (1.0, 10.0),
         );
         assert_eq!(
             (early[0].baseline, early[0].extra_slowdb_loads),
             (None, None)
         );
         // An event the run ended before is marked so.
-        let missed = costs(&[event], &[None], &series, 1.0);
+        let missed = costs(&[event], &[None], &series, (1.0, 10.0));
         assert!(!missed[0].applied && missed[0].at_secs.is_none());
+    }
+
+    #[test]
+    fn a_partial_last_interval_counts_for_its_length() {
+        // Ten intervals, the last cut at 9.25 s: a quarter of an interval.
+        let series = scenario_series(
+            &[10, 10, 10, 50, 50, 50, 50, 50, 50, 13],
+            &[0.5; 10],
+            &[0; 10],
+        );
+        let (event, applied) = stop(3.2);
+        let cost = &costs(
+            std::slice::from_ref(&event),
+            &[Some(applied.clone())],
+            &series,
+            (1.0, 9.25),
+        )[0];
+        // Six whole intervals of 40 extra, and a quarter interval of 13
+        // loads where 2.5 were the rate.
+        assert_eq!(cost.extra_slowdb_loads, Some(6 * 40 + 11));
+        assert_eq!(cost.recovery_secs, None);
+        assert!((cost.window_secs.unwrap() - 6.05).abs() < 1e-9);
+        // A partial interval that looks recovered (few loads because it is
+        // short) does not make a recovery.
+        let short_end = scenario_series(
+            &[10, 10, 10, 50, 50, 50, 10, 10, 3, 0],
+            &[0.5; 10],
+            &[0; 10],
+        );
+        let cut = &costs(&[event], &[Some(applied)], &short_end, (1.0, 8.3))[0];
+        assert_eq!(cut.recovery_secs, None, "{cut:?}");
+    }
+
+    #[test]
+    fn events_in_one_interval_are_costed_once() {
+        let loads = [10, 10, 10, 100, 60, 20, 10, 11, 10, 10];
+        let series = scenario_series(&loads, &[0.5; 10], &[0, 0, 0, 4, 1, 0, 0, 0, 0, 0]);
+        let (first, first_applied) = stop(3.2);
+        let (second, mut second_applied) = stop(3.2);
+        second_applied.at_secs = 3.2004;
+        let both = costs(
+            &[second.clone(), first.clone()],
+            &[Some(second_applied), Some(first_applied.clone())],
+            &series,
+            (1.0, 10.0),
+        );
+        let alone = costs(&[first], &[Some(first_applied)], &series, (1.0, 10.0));
+        // The earlier (index 1) carries the cost it has alone; the other
+        // points to it and counts nothing.
+        assert_eq!(both[1].errors, alone[0].errors);
+        assert_eq!(both[1].extra_slowdb_loads, alone[0].extra_slowdb_loads);
+        assert_eq!(both[1].recovery_secs, alone[0].recovery_secs);
+        assert_eq!(both[1].cost_with, None);
+        assert_eq!(both[0].cost_with, Some(1));
+        assert_eq!((both[0].errors, both[0].extra_slowdb_loads), (0, None));
+        let total: u64 = both.iter().map(|event| event.errors).sum();
+        assert_eq!(total, 5);
     }
 
     #[test]
     fn event_figures_read_back_with_the_event_flattened() {
         let series = scenario_series(&[10; 6], &[0.5; 6], &[0; 6]);
         let (event, applied) = stop(3.2);
-        let figures = costs(&[event], &[Some(applied)], &series, 1.0);
+        let figures = costs(&[event], &[Some(applied)], &series, (1.0, 6.0));
         let json = serde_json::to_value(&figures).unwrap();
         assert_eq!(json[0]["action"], "stop_node");
         assert_eq!(json[0]["node"], 2);

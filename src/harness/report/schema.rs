@@ -669,6 +669,11 @@ pub struct EventFigures {
     /// The least a join (1/(n+1)) or a leave (the leaver's key share) can
     /// move.
     pub ideal_moved_share: Option<f64>,
+    /// Another event (by index) in the same interval of the series, whose
+    /// figures hold this one's cost too: the series cannot tell them
+    /// apart, so their cost is counted once, there. Absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_with: Option<usize>,
 }
 
 #[cfg(test)]

@@ -228,7 +228,7 @@ pub(super) fn assemble(input: Assembly<'_>) -> Result<RunResult, RunError> {
             &workload.events,
             input.applied,
             &series,
-            workload.interval.0.as_secs_f64(),
+            (workload.interval.0.as_secs_f64(), seconds),
         ),
         series,
         // Too short for three whole seconds (and a partial one): its
