@@ -208,6 +208,20 @@ fn a_repeated_sweep_interleaves_its_rounds_and_shows_intervals_and_ties() {
     // The table shows intervals and the standing; the chart error bars.
     assert!(stdout.contains("best") && stdout.contains(" ["), "{stdout}");
     assert!(stdout.contains("3 trials per configuration"), "{stdout}");
+    // 1 MiB a node never fills in 2,200 requests: the sweep says the
+    // comparison cannot see that size; 16 KiB filled.
+    let warning = stdout
+        .lines()
+        .find(|line| line.starts_with("WARNING: these differ in cache size"))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert!(
+        warning.contains("(1MiB: ") && !warning.contains("(16KiB"),
+        "{warning}"
+    );
+    for row in rows {
+        let filled = row["caches"]["evictions"].as_u64().unwrap() > 0;
+        assert_eq!(filled, row["cache_bytes"] == "16KiB", "{row}");
+    }
     let svg = std::fs::read_to_string(summary_file(&directory, "svg")).unwrap();
     assert!(svg.contains("throughput req/s against cache size"), "{svg}");
     assert_eq!(svg.matches(r#"class="bar""#).count(), 2, "{svg}");

@@ -132,6 +132,10 @@ pub struct Comparison {
     pub differences: Vec<Difference>,
     /// Every headline figure.
     pub rows: Vec<Row>,
+    /// When the results differ in cache size and some never filled their
+    /// caches: that the comparison cannot see the size, and what would.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unfilled_caches: Option<String>,
 }
 
 /// Each event's cost across results, matched by the event's place in the
@@ -245,7 +249,14 @@ pub fn compare(named: &[(String, RunResult)]) -> Comparison {
         })
         .unwrap_or_default();
     rows.extend(event_rows(named));
+    let unfilled_caches = differences::unfilled_results(
+        named
+            .iter()
+            .enumerate()
+            .map(|(index, (_, result))| (column_name(index), result)),
+    );
     Comparison {
+        unfilled_caches,
         results: named.iter().map(|(name, _)| name.clone()).collect(),
         different_workloads: !workload_differences.is_empty(),
         workload_differences,
@@ -283,6 +294,9 @@ pub fn table(comparison: &Comparison, style: TableStyle) -> String {
             "WARNING: the results ran different workloads ({}): their figures measure different things",
             comparison.workload_differences.join(", ")
         );
+    }
+    if let Some(warning) = &comparison.unfilled_caches {
+        let _ = writeln!(out, "{warning}");
     }
     let count = comparison.results.len();
     let mut rows: Vec<Vec<String>> = Vec::new();

@@ -12,10 +12,12 @@ use serde::{Deserialize, Serialize};
 
 use std::collections::BTreeMap;
 
+use crate::analysis::differences::{unfilled_caches, CacheSide};
 use crate::analysis::grid::{Grid, Point};
 use crate::analysis::plot;
 use crate::harness::calibration::{self, Calibration};
 use crate::harness::driver::Control;
+use crate::harness::fill::CacheFill;
 use crate::harness::registry::{
     self, Figure, API_HIT_RATIO, DUPLICATE_LOADS, LIMIT_FRACTION, LOAD_IMBALANCE, P50, P99,
     PEER_FETCH_RATIO, RING_IMBALANCE, SLOWDB_LOADS_PER_REQUEST, THROUGHPUT,
@@ -55,6 +57,13 @@ pub struct Row {
     /// than 3 trials).
     #[serde(default)]
     pub throughput_vs_best: Option<Standing>,
+    /// Whether its caches filled (see `harness::fill`); absent in target
+    /// mode and older summaries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caches: Option<CacheFill>,
+    /// Requests its run made, warm-up included.
+    #[serde(default)]
+    pub requests: u64,
 }
 
 /// A row's throughput against the fastest row's.
@@ -273,6 +282,8 @@ fn row(point: &Point, path: &Path, result: &RunResult) -> Row {
             .map(|timed| timed.figures.clone())
             .unwrap_or_default(),
         throughput_vs_best: None,
+        caches: result.caches.clone(),
+        requests: result.client.requests + result.workload.warmup_requests,
     }
 }
 
@@ -406,6 +417,19 @@ pub fn table(summary: &Summary) -> String {
         rows.push(cells);
     }
     let mut out = align(&rows, |column| column == 1 || column == COLUMNS.len() + 4);
+    let sides: Vec<CacheSide> = summary
+        .rows
+        .iter()
+        .map(|row| CacheSide {
+            name: row.point.short(),
+            cache_bytes: row.point.cache_bytes.0,
+            fill: row.caches.as_ref(),
+            requests: row.requests,
+        })
+        .collect();
+    if let Some(warning) = unfilled_caches(&sides) {
+        let _ = writeln!(out, "{warning}");
+    }
     let trials = summary.rows.iter().map(|row| row.trials).max().unwrap_or(1);
     if trials >= crate::intervals::MIN_TRIALS {
         let _ = writeln!(
@@ -532,6 +556,8 @@ mod tests {
             .into_iter()
             .collect(),
             throughput_vs_best: None,
+            caches: None,
+            requests: 0,
         };
         let mut rows = vec![
             row(100.0, Some(90.0), Some(110.0)),

@@ -10,6 +10,7 @@ pub mod cluster;
 pub mod counted;
 pub mod driver;
 pub mod events;
+pub mod fill;
 pub mod latency;
 pub mod registry;
 pub mod report;

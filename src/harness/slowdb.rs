@@ -214,6 +214,12 @@ pub struct SlowDbFigures {
     pub keys_loaded: u64,
     /// Loads of key-space keys beyond the first of each key.
     pub duplicate_loads: u64,
+    /// Loads of key-space keys never loaded before (since the store
+    /// started, warm-up included): the compulsory ones no cache can save.
+    pub first_loads: u64,
+    /// Loads of key-space keys loaded before: a cache's capacity, a
+    /// fallback's, a stampede's.
+    pub repeat_loads: u64,
     /// The most loads of any one key.
     pub max_loads_per_key: u64,
     /// Loads of keys that do not exist.
@@ -367,14 +373,17 @@ impl SlowDbSnapshot {
         };
         let mut key_loads = 0;
         for (index, &now) in self.per_key.iter().enumerate() {
-            let loads = u64::from(now - earlier.per_key.get(index).copied().unwrap_or(0));
+            let before = earlier.per_key.get(index).copied().unwrap_or(0);
+            let loads = u64::from(now - before);
             if loads > 0 {
                 key_loads += loads;
                 figures.keys_loaded += 1;
+                figures.first_loads += u64::from(before == 0);
                 figures.max_loads_per_key = figures.max_loads_per_key.max(loads);
             }
         }
         figures.duplicate_loads = key_loads - figures.keys_loaded;
+        figures.repeat_loads = key_loads - figures.first_loads;
         figures.loads = figures.per_node.iter().sum();
         if figures.loads > 0 {
             let waited = (self.waited_nanos - earlier.waited_nanos) as f64;
@@ -458,6 +467,16 @@ mod tests {
         assert_eq!(figures.duplicate_loads, 1);
         assert_eq!(figures.max_loads_per_key, 2);
         assert_eq!(figures.missing_loads, 1);
+        // key3 and key4 were new: two first loads, one repeat.
+        assert_eq!((figures.first_loads, figures.repeat_loads), (2, 1));
+        // Later, key3 again and key5 for the first time: one of each,
+        // though each is the first of its key in this window.
+        let middle = db.snapshot();
+        first.get("key3").await.unwrap();
+        first.get("key5").await.unwrap();
+        let later = db.snapshot().since(&middle);
+        assert_eq!((later.duplicate_loads, later.keys_loaded), (0, 2));
+        assert_eq!((later.first_loads, later.repeat_loads), (1, 1));
     }
 
     #[tokio::test]

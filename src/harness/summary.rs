@@ -463,6 +463,20 @@ pub fn summary(result: &RunResult, path: Option<&Path>) -> String {
                 slowdb.loads_per_request,
                 number(slowdb.duplicate_loads),
             );
+            if let (Some(first), Some(repeat)) = (slowdb.first_loads, slowdb.repeat_loads) {
+                let _ = writeln!(
+                    out,
+                    "slowdb loads by kind  {first} first loads of a key (compulsory: no cache saves \
+                     them)  {repeat} repeats (evicted, fallback or stampede: a cache could)"
+                );
+            }
+            if let Some(warning) = result
+                .caches
+                .as_ref()
+                .and_then(|caches| caches.warning(client.requests + workload.warmup_requests))
+            {
+                let _ = writeln!(out, "CACHES NEVER FILLED: {warning}");
+            }
         }
         None if result.nodes.is_empty() => {
             let _ = writeln!(

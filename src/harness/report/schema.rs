@@ -15,6 +15,7 @@ use crate::harness::cluster::Faults;
 use crate::harness::counted::costs::CountedPass;
 use crate::harness::driver::{ClientInterval, ErrorCounts, StopReason};
 use crate::harness::events::Event;
+use crate::harness::fill::CacheFill;
 use crate::harness::latency::{BySource, HistogramData, LatencyFigures};
 use crate::harness::slowdb::SlowDbFigures;
 use crate::harness::workload::Workload;
@@ -73,6 +74,11 @@ pub struct RunResult {
     pub nodes: Vec<NodeFigures>,
     /// The measurement interval by interval (`workload.interval` long).
     pub series: Vec<IntervalFigures>,
+    /// Whether the nodes' main caches filled (evicted anything) and, if
+    /// not, what would have filled them; absent in target mode and older
+    /// results.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caches: Option<CacheFill>,
     /// A run shorter than four seconds: requests by 100 ms slice, which
     /// tell how steady it was; absent otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -372,6 +378,8 @@ impl ClusterFigures {
                 loads_per_request: ratio(loads, requests).unwrap_or(0.0),
                 keys_loaded: db.map(|figures| figures.keys_loaded),
                 duplicate_loads: db.map(|figures| figures.duplicate_loads),
+                first_loads: db.map(|figures| figures.first_loads),
+                repeat_loads: db.map(|figures| figures.repeat_loads),
                 max_loads_per_key: db.map(|figures| figures.max_loads_per_key),
                 missing_loads: db.map(|figures| figures.missing_loads),
                 mean_latency_us: db.map(|figures| figures.mean_latency_us),
@@ -392,6 +400,14 @@ pub struct SlowDbReport {
     pub keys_loaded: Option<u64>,
     /// Loads beyond the first of each key; `null` in target mode.
     pub duplicate_loads: Option<u64>,
+    /// Loads of keys never loaded before, warm-up included (compulsory:
+    /// no cache saves them); absent in target mode and older results.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_loads: Option<u64>,
+    /// Loads of keys loaded before (capacity, fallback, stampedes): what a
+    /// larger cache could save; absent in target mode and older results.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repeat_loads: Option<u64>,
     /// The most loads of any one key; `null` in target mode.
     pub max_loads_per_key: Option<u64>,
     /// Loads of keys that do not exist; `null` in target mode.
@@ -730,6 +746,7 @@ pub(crate) mod tests {
             histogram: HistogramData::encode(&histogram).unwrap(),
             service_histogram: None,
             slices: None,
+            caches: None,
             failed_histogram: None,
             calibration: None,
             faults: None,

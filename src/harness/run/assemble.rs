@@ -11,6 +11,7 @@ use crate::geecache::{HashRing, NodeStats};
 use crate::harness::calibration::Calibration;
 use crate::harness::driver::{ClientInterval, PhaseReport, SLICE};
 use crate::harness::events::keys_owned;
+use crate::harness::fill::cache_fill;
 use crate::harness::latency::{BySource, HistogramData, LatencyFigures};
 use crate::harness::registry::one_trial;
 use crate::harness::report::{
@@ -210,6 +211,12 @@ pub(super) fn assemble(input: Assembly<'_>) -> Result<RunResult, RunError> {
         calibration
     });
     let series = series_of(&report.series, input.samples, input.api_index);
+    let caches = (input.mode == Mode::Cluster).then(|| {
+        cache_fill(
+            workload,
+            nodes.iter().filter_map(|node| node.evictions).sum(),
+        )
+    });
     Ok(one_trial(RunResult {
         schema_version: SCHEMA_VERSION,
         tool: Tool::current(),
@@ -231,6 +238,7 @@ pub(super) fn assemble(input: Assembly<'_>) -> Result<RunResult, RunError> {
             (workload.interval.0.as_secs_f64(), seconds),
         ),
         series,
+        caches,
         // Too short for three whole seconds (and a partial one): its
         // slices say how steady it was.
         slices: (report.elapsed < Duration::from_secs(4)).then(|| Slices {

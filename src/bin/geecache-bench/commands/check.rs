@@ -121,6 +121,12 @@ pub fn exec(args: CheckArgs) -> ExitCode {
                 println!("{note}");
             }
         }
+        if let Some(warning) = geecache_bench::analysis::differences::unfilled_results([
+            ("the baseline".to_owned(), &baseline),
+            ("the new run".to_owned(), &result),
+        ]) {
+            println!("{warning}");
+        }
     }
     if outcome.fails() {
         ExitCode::from(EXIT_FAILED)
