@@ -1,8 +1,10 @@
 //! The README and the pages of `docs/` against the program: every page is
 //! linked from the README, every relative link and anchor leads somewhere,
-//! and every command line in a block marked `<!-- runnable -->` runs and
+//! every command line in a block marked `<!-- runnable -->` runs and
 //! succeeds, in order, page by page, in a scratch directory holding a copy
-//! of `workloads/` and `results/baseline/`.
+//! of `workloads/` and `results/baseline/`, and every line of a block
+//! marked `<!-- output -->` is a line the command before it printed (spaces
+//! aside), so a page that shows the wrong figures fails.
 
 mod common;
 
@@ -96,32 +98,60 @@ fn every_page_is_reachable_and_every_link_leads_somewhere() {
     }
 }
 
-/// The command lines of each block marked `<!-- runnable -->`: an indented
-/// block or a fenced one, lines joined where they end in `\`.
-fn runnable_commands(page: &str) -> Vec<String> {
+/// What a page asks of the program, in order.
+#[derive(Debug, PartialEq)]
+enum Step {
+    /// A command line of a block marked `<!-- runnable -->`.
+    Run(String),
+    /// The lines of a block marked `<!-- output -->`: each must be a line
+    /// of the last command's output.
+    Shows(Vec<String>),
+}
+
+/// The lines of the block that starts at `at`: an indented block or a
+/// fenced one; returns them and the line after the block.
+fn block_at(lines: &[&str], mut at: usize) -> (Vec<String>, usize) {
+    let mut block = Vec::new();
+    if lines.get(at).is_some_and(|line| line.starts_with("```")) {
+        at += 1;
+        while at < lines.len() && !lines[at].starts_with("```") {
+            block.push(lines[at].to_owned());
+            at += 1;
+        }
+    } else {
+        while at < lines.len() && lines[at].starts_with("    ") {
+            block.push(lines[at][4..].to_owned());
+            at += 1;
+        }
+    }
+    (block, at)
+}
+
+/// The steps of a page: the command lines of each block marked
+/// `<!-- runnable -->` (lines joined where they end in `\`), and the
+/// lines of each block marked `<!-- output -->`.
+fn steps(page: &str) -> Vec<Step> {
     let lines: Vec<&str> = page.lines().collect();
-    let mut commands = Vec::new();
+    let mut steps = Vec::new();
     let mut at = 0;
     while at < lines.len() {
-        if lines[at].trim() != "<!-- runnable -->" {
+        let mark = lines[at].trim();
+        if mark != "<!-- runnable -->" && mark != "<!-- output -->" {
             at += 1;
             continue;
         }
-        at += 1;
-        let mut block = Vec::new();
-        if lines.get(at).is_some_and(|line| line.starts_with("```")) {
-            at += 1;
-            while at < lines.len() && !lines[at].starts_with("```") {
-                block.push(lines[at].to_owned());
-                at += 1;
-            }
-        } else {
-            while at < lines.len() && lines[at].starts_with("    ") {
-                block.push(lines[at][4..].to_owned());
-                at += 1;
-            }
+        let (block, after) = block_at(&lines, at + 1);
+        at = after;
+        assert!(!block.is_empty(), "a {mark} mark without a block");
+        if mark == "<!-- output -->" {
+            steps.push(Step::Shows(
+                block
+                    .into_iter()
+                    .filter(|line| !line.trim().is_empty())
+                    .collect(),
+            ));
+            continue;
         }
-        assert!(!block.is_empty(), "a runnable mark without a block");
         let mut joined = String::new();
         for line in block {
             let line = line.trim();
@@ -135,12 +165,28 @@ fn runnable_commands(page: &str) -> Vec<String> {
                 }
                 None => {
                     joined.push_str(line);
-                    commands.push(std::mem::take(&mut joined));
+                    steps.push(Step::Run(std::mem::take(&mut joined)));
                 }
             }
         }
     }
-    commands
+    steps
+}
+
+/// The command lines of each block marked `<!-- runnable -->`.
+fn runnable_commands(page: &str) -> Vec<String> {
+    steps(page)
+        .into_iter()
+        .filter_map(|step| match step {
+            Step::Run(command) => Some(command),
+            Step::Shows(_) => None,
+        })
+        .collect()
+}
+
+/// A line with its runs of spaces made one: aligned columns may shift.
+fn words(line: &str) -> String {
+    line.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// The program's arguments of a command line: `cargo run --release [...]
@@ -197,12 +243,12 @@ fn copy_tree(from: &Path, to: &Path) {
 }
 
 #[test]
-fn the_command_lines_marked_runnable_run() {
-    let mut ran = 0;
+fn the_command_lines_marked_runnable_run_and_print_what_the_pages_show() {
+    let (mut ran, mut shown) = (0, 0);
     for page in pages() {
         let source = std::fs::read_to_string(&page).unwrap();
-        let commands = runnable_commands(&source);
-        if commands.is_empty() {
+        let steps = steps(&source);
+        if steps.is_empty() {
             continue;
         }
         let name = page.file_stem().unwrap().to_str().unwrap().to_owned();
@@ -212,7 +258,27 @@ fn the_command_lines_marked_runnable_run() {
             Path::new("results/baseline"),
             &directory.join("results/baseline"),
         );
-        for command in commands {
+        let mut last: Option<(String, String)> = None;
+        for step in steps {
+            let command = match step {
+                Step::Run(command) => command,
+                Step::Shows(lines) => {
+                    let (command, stdout) = last.as_ref().unwrap_or_else(|| {
+                        panic!("{}: an output block before any command", page.display())
+                    });
+                    let printed: Vec<String> = stdout.lines().map(words).collect();
+                    for line in lines {
+                        assert!(
+                            printed.contains(&words(&line)),
+                            "{}: the page shows a line `{command}` did not print:\n{line}\n\
+                             it printed:\n{stdout}",
+                            page.display()
+                        );
+                        shown += 1;
+                    }
+                    continue;
+                }
+            };
             let args = arguments(&command).unwrap_or_else(|| {
                 panic!(
                     "{}: a runnable line is not one plain command of the program: {command}",
@@ -231,11 +297,15 @@ fn the_command_lines_marked_runnable_run() {
                 output.status.code(),
                 text(&output.stderr)
             );
+            last = Some((command, text(&output.stdout)));
             ran += 1;
         }
     }
     // The README's run and each page's examples.
     assert!(ran >= 10, "only {ran} runnable command lines");
+    // The pages' printed figures: counted ones of deterministic runs, the
+    // model's, the ring's and compare's verdicts.
+    assert!(shown >= 10, "only {shown} shown lines checked");
 }
 
 #[test]
@@ -261,4 +331,13 @@ fn runnable_lines_split_as_a_shell_splits_them() {
         runnable_commands(page),
         vec!["geecache-bench ring --nodes 3"]
     );
+    let shown = "<!-- runnable -->\n    geecache-bench ring\n\n<!-- output -->\n    a  b\n    c\n\n    not shown\n";
+    assert_eq!(
+        steps(shown),
+        [
+            Step::Run("geecache-bench ring".to_owned()),
+            Step::Shows(vec!["a  b".to_owned(), "c".to_owned()])
+        ]
+    );
+    assert_eq!(words("  a   b  c "), "a b c");
 }
