@@ -308,29 +308,17 @@ fn requests_that_time_out_are_recorded_at_their_time_to_failure() {
     // 30 ms: about a third of the loads time out (and are not cached),
     // the others answer and fill the cache.
     let directory = scratch("timeouts");
-    let file = directory.join("timeouts.json");
-    std::fs::write(
-        &file,
+    let (result, stdout) = common::run_workload_printing(
+        &directory,
+        "timeouts",
         r#"{
   "name": "timeouts", "keys": 40, "requests": 200, "warmup_requests": 0,
   "concurrency": 2, "value_size": 20, "timeout": "30ms",
   "slowdb": { "latency": { "kind": "exponential", "mean": "30ms" }, "missing_share": 0.0 },
   "cluster": { "nodes": 1 }
 }"#,
-    )
-    .unwrap();
-    let out = directory.join("result.json");
-    let output = run(&[
-        "--workload",
-        file.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--no-calibrate",
-        "--no-progress",
-    ]);
-    let stdout = text(&output.stdout);
-    assert!(output.status.success(), "{}", text(&output.stderr));
-    let result = common::read_checked(&out);
+        &[],
+    );
     let client = &result.client;
     assert!(client.errors.timeout > 0, "{stdout}");
     let failed = client

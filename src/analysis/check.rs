@@ -402,7 +402,7 @@ fn change_cell(line: &Line) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::harness::calibration::{Calibration, LoadFigures};
+    use crate::harness::calibration::measured;
     use crate::harness::registry::{
         timed_figures, API_HIT_RATIO, LIMIT_FRACTION, P99_OVER_TWO_HOP, SERVICE_P99_OVER_TWO_HOP,
     };
@@ -411,27 +411,10 @@ mod tests {
     /// A result whose trials reached these fractions of the loopback limit.
     fn with_trials(fractions: &[f64]) -> RunResult {
         let mut result = sample();
-        let figures = |throughput_rps| LoadFigures {
-            tool: "test".to_owned(),
-            requests: 1,
-            errors: 0,
-            throughput_rps,
-            p50_us: 100.0,
-            p99_us: 100.0,
-        };
         result.trials = fractions
             .iter()
             .map(|&fraction| Trial {
-                calibration: Some(Calibration {
-                    seconds_each: 1.0,
-                    concurrency: 1,
-                    one_hop: figures(1000.0),
-                    two_hop: figures(1000.0),
-                    blended_limit_rps: Some(1000.0),
-                    limit_fraction: Some(fraction),
-                    trial: None,
-                    doubts: Vec::new(),
-                }),
+                calibration: Some(measured(1000.0, 1000.0, Some(fraction))),
                 ..Trial::of(&result)
             })
             .collect();

@@ -383,30 +383,37 @@ pub fn doubts(trials: &[Option<&Calibration>]) -> Vec<Doubt> {
     doubts
 }
 
+/// A calibration of these hop throughputs (the blended limit the one-hop
+/// rate) at this limit fraction, for tests.
+#[cfg(test)]
+pub(crate) fn measured(one: f64, two: f64, fraction: Option<f64>) -> Calibration {
+    let figures = |throughput_rps| LoadFigures {
+        tool: "test".to_owned(),
+        requests: 1,
+        errors: 0,
+        throughput_rps,
+        p50_us: 100.0,
+        p99_us: 100.0,
+    };
+    Calibration {
+        seconds_each: 1.0,
+        concurrency: 1,
+        one_hop: figures(one),
+        two_hop: figures(two),
+        blended_limit_rps: Some(one),
+        limit_fraction: fraction,
+        trial: None,
+        doubts: Vec::new(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn the_blended_limit_weighs_each_hop_by_its_share() {
-        let figures = |throughput_rps| LoadFigures {
-            tool: "test".to_owned(),
-            requests: 1,
-            errors: 0,
-            throughput_rps,
-            p50_us: 1.0,
-            p99_us: 1.0,
-        };
-        let mut calibration = Calibration {
-            seconds_each: 1.0,
-            concurrency: 1,
-            one_hop: figures(150_000.0),
-            two_hop: figures(60_000.0),
-            blended_limit_rps: None,
-            limit_fraction: None,
-            trial: None,
-            doubts: Vec::new(),
-        };
+        let mut calibration = measured(150_000.0, 60_000.0, None);
         calibration.blend(Some(0.0), 75_000.0);
         assert_eq!(calibration.blended_limit_rps, Some(150_000.0));
         assert_eq!(calibration.limit_fraction, Some(0.5));
@@ -418,34 +425,12 @@ mod tests {
         assert_eq!(calibration.limit_fraction, None);
     }
 
-    /// A calibration of these hop throughputs at this limit fraction.
-    fn measured(one: f64, two: f64, fraction: f64) -> Calibration {
-        let figures = |throughput_rps| LoadFigures {
-            tool: "test".to_owned(),
-            requests: 1,
-            errors: 0,
-            throughput_rps,
-            p50_us: 1.0,
-            p99_us: 1.0,
-        };
-        Calibration {
-            seconds_each: 1.0,
-            concurrency: 1,
-            one_hop: figures(one),
-            two_hop: figures(two),
-            blended_limit_rps: Some(one),
-            limit_fraction: Some(fraction),
-            trial: None,
-            doubts: Vec::new(),
-        }
-    }
-
     #[test]
     fn trials_give_the_median_fraction_and_say_whose_figures_are_shown() {
         let trials = [
-            measured(100_000.0, 50_000.0, 0.80),
-            measured(110_000.0, 52_000.0, 0.95),
-            measured(105_000.0, 51_000.0, 0.90),
+            measured(100_000.0, 50_000.0, Some(0.80)),
+            measured(110_000.0, 52_000.0, Some(0.95)),
+            measured(105_000.0, 51_000.0, Some(0.90)),
         ];
         let each: Vec<Option<&Calibration>> = trials.iter().map(Some).collect();
         // The second trial (index 0) is the median by throughput.
@@ -468,19 +453,25 @@ mod tests {
             doubts(&each).iter().map(|doubt| doubt.kind).collect()
         };
         // Up to the ceiling and the spread: nothing.
-        assert!(kinds(&[measured(100.0, 50.0, 1.05)]).is_empty());
-        let steady = [measured(100.0, 50.0, 0.9), measured(125.0, 62.0, 0.9)];
+        assert!(kinds(&[measured(100.0, 50.0, Some(1.05))]).is_empty());
+        let steady = [
+            measured(100.0, 50.0, Some(0.9)),
+            measured(125.0, 62.0, Some(0.9)),
+        ];
         assert!(kinds(&steady).is_empty());
         // Beyond them.
         assert_eq!(
-            kinds(&[measured(100.0, 50.0, 1.06)]),
+            kinds(&[measured(100.0, 50.0, Some(1.06))]),
             [DoubtKind::AboveLimit]
         );
         assert_eq!(
-            kinds(&[measured(100.0, 110.0, 0.9)]),
+            kinds(&[measured(100.0, 110.0, Some(0.9))]),
             [DoubtKind::TwoHopFaster]
         );
-        let moved = [measured(100.0, 40.0, 0.9), measured(110.0, 60.0, 0.9)];
+        let moved = [
+            measured(100.0, 40.0, Some(0.9)),
+            measured(110.0, 60.0, Some(0.9)),
+        ];
         assert_eq!(kinds(&moved), [DoubtKind::Spread]);
         let text = &doubts(&[Some(&moved[0]), None, Some(&moved[1])])[0].text;
         assert!(
@@ -488,15 +479,15 @@ mod tests {
             "{text}"
         );
         let above = doubts(&[
-            Some(&measured(1.0, 0.5, 0.9)),
-            Some(&measured(1.0, 0.5, 1.2)),
+            Some(&measured(1.0, 0.5, Some(0.9))),
+            Some(&measured(1.0, 0.5, Some(1.2))),
         ]);
         assert!(
             above[0].text.starts_with("trial 2 reached 120.0%"),
             "{above:?}"
         );
         // blend() states the doubt of the run it fills in.
-        let mut single = measured(100.0, 50.0, 0.5);
+        let mut single = measured(100.0, 50.0, Some(0.5));
         single.blend(Some(0.0), 116.0);
         assert_eq!(single.doubts[0].kind, DoubtKind::AboveLimit);
         assert!(single.doubts[0].text.starts_with("the run reached 116.0%"));

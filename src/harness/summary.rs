@@ -655,28 +655,12 @@ pub fn event_lines(result: &RunResult) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::harness::calibration::{doubts, LoadFigures};
+    use crate::harness::calibration::{doubts, measured};
 
     #[test]
     fn the_calibration_line_says_whose_it_is_and_what_is_doubtful() {
-        let figures = |throughput_rps| LoadFigures {
-            tool: "test".to_owned(),
-            requests: 1,
-            errors: 0,
-            throughput_rps,
-            p50_us: 10.0,
-            p99_us: 20.0,
-        };
-        let mut calibration = Calibration {
-            seconds_each: 1.0,
-            concurrency: 1,
-            one_hop: figures(1000.0),
-            two_hop: figures(500.0),
-            blended_limit_rps: Some(800.0),
-            limit_fraction: Some(1.2),
-            trial: None,
-            doubts: Vec::new(),
-        };
+        let mut calibration = measured(1000.0, 500.0, Some(1.2));
+        calibration.blended_limit_rps = Some(800.0);
         calibration.doubts = doubts(&[Some(&calibration)]);
         let single = calibration_lines(&calibration, 1);
         assert!(single.contains("blended limit 800 req/s: this run reached 120.0% of it"));

@@ -282,6 +282,16 @@ pub fn run_workload(
     workload: &str,
     flags: &[&str],
 ) -> geecache_bench::harness::report::RunResult {
+    run_workload_printing(directory, name, workload, flags).0
+}
+
+/// [`run_workload`], with what the run printed.
+pub fn run_workload_printing(
+    directory: &std::path::Path,
+    name: &str,
+    workload: &str,
+    flags: &[&str],
+) -> (geecache_bench::harness::report::RunResult, String) {
     let file = directory.join(format!("{name}.json"));
     std::fs::write(&file, workload).unwrap();
     let out = directory.join(format!("{name}-result.json"));
@@ -296,7 +306,7 @@ pub fn run_workload(
     args.extend_from_slice(flags);
     let output = run(&args);
     assert!(output.status.success(), "{name}: {}", text(&output.stderr));
-    read_checked(&out)
+    (read_checked(&out), text(&output.stdout))
 }
 
 /// A `ci` run of `requests` requests (no warm-up, no calibration) against
