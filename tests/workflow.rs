@@ -122,11 +122,13 @@ fn the_gate_step_appends_the_verdict_table_and_keeps_the_checks_status() {
             "cargo run --release --locked --quiet --",
             env!("CARGO_BIN_EXE_geecache-bench"),
         )
-        // One trial is enough to see the step work (check then compares
-        // the medians alone).
-        .replace("--repeat 3", "--repeat 1");
+        // One trial and a short counted pass are enough to see the step
+        // work (check then compares the medians alone).
+        .replace("--repeat 3", "--repeat 1")
+        .replace("--count ", "--count --count-requests 500 ");
     assert!(!script.contains("cargo"), "{script}");
     assert!(script.contains("--repeat 1"), "{script}");
+    assert!(script.contains("--count-requests 500"), "{script}");
     let directory = scratch("workflow");
     std::fs::create_dir_all(directory.join("target")).unwrap();
     std::fs::create_dir_all(directory.join("results/baseline")).unwrap();
@@ -162,9 +164,13 @@ fn the_gate_step_appends_the_verdict_table_and_keeps_the_checks_status() {
         text(&output.stderr)
     );
 
-    // An injected regression fails the step, and the table still lands.
+    // An injected regression fails the step, and the table still lands
+    // (without a counted pass: its figures are then missing, which fails
+    // too, but the cache figures regress whatever they say).
     std::fs::remove_file(&summary).unwrap();
-    let slowed = script.replace("--no-progress", "--no-progress --inject-cache-off");
+    let slowed = script
+        .replace("--count --count-requests 500 ", "")
+        .replace("--no-progress", "--no-progress --inject-cache-off");
     let output = run(&slowed);
     assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
     let written = std::fs::read_to_string(&summary).unwrap();
