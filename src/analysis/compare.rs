@@ -410,6 +410,35 @@ mod tests {
     use crate::harness::registry::{LIMIT_FRACTION, P99, THROUGHPUT};
 
     #[test]
+    fn cache_sizes_that_never_filled_are_flagged() {
+        use crate::harness::fill::CacheFill;
+        use crate::harness::report::schema::tests::sample;
+        use crate::units::ByteSize;
+        let with = |cache: u64, evictions: u64| {
+            let mut result = sample();
+            result.workload.cluster.cache_bytes = ByteSize(cache);
+            result.caches = Some(CacheFill {
+                evictions,
+                requests_to_fill: (evictions == 0).then_some(95_000),
+                holds_every_key: false,
+            });
+            (format!("{cache}.json"), result)
+        };
+        let comparison = compare(&[with(1 << 14, 30), with(1 << 20, 0)]);
+        let warning = comparison.unfilled_caches.clone().unwrap();
+        assert!(
+            warning.contains("B (1MiB: about 95000 requests"),
+            "{warning}"
+        );
+        assert!(table(&comparison, TableStyle::Aligned).contains(&warning));
+        // Both filled: nothing to say.
+        assert_eq!(
+            compare(&[with(1 << 14, 30), with(1 << 20, 2)]).unfilled_caches,
+            None
+        );
+    }
+
+    #[test]
     fn changes_are_percent_of_the_base() {
         assert_eq!(change_percent(Some(100.0), Some(110.0)), Some(10.0));
         assert_eq!(change_percent(Some(200.0), Some(100.0)), Some(-50.0));
