@@ -364,15 +364,7 @@ pub fn unsteady_note(name: &str, run: &RunResult) -> Option<String> {
     let detail = run
         .steadiness()
         .filter(|steadiness| steadiness.unsteady())
-        .map(|steadiness| {
-            format!(
-                "; the median trial's throughput ranged {:.0}-{:.0} req/s between {} (median {:.0})",
-                steadiness.min_rps,
-                steadiness.max_rps,
-                steadiness.steps(),
-                steadiness.median_rps
-            )
-        })
+        .map(|steadiness| format!("; the median trial's throughput {}", steadiness.range()))
         .unwrap_or_default();
     Some(format!(
         "note: {name} had {} of {} trials unsteady (trial {}){detail}: its timed figures are doubtful",

@@ -416,12 +416,9 @@ pub fn summary(result: &RunResult, path: Option<&Path>) -> String {
         if steadiness.unsteady() {
             let _ = writeln!(
                 out,
-                "UNSTEADY: throughput ranged {:.0}-{:.0} req/s between {} (median {:.0}): \
-                 something else may have had the CPU; the timed figures are doubtful, run again",
-                steadiness.min_rps,
-                steadiness.max_rps,
-                steadiness.steps(),
-                steadiness.median_rps
+                "UNSTEADY: throughput {}: something else may have had the CPU; the timed \
+                 figures are doubtful, run again",
+                steadiness.range()
             );
         }
     }
@@ -590,6 +587,16 @@ pub fn series_table(result: &RunResult) -> String {
     align(&rows, |_| false)
 }
 
+/// A join's or a leave's keys moved against the ideal, in words.
+fn moved_text(figures: &crate::harness::report::EventFigures) -> Option<String> {
+    let (moved, ideal) = (figures.moved_share?, figures.ideal_moved_share?);
+    Some(format!(
+        "{:.1}% of keys moved (ideal {:.1}%)",
+        moved * 100.0,
+        ideal * 100.0
+    ))
+}
+
 /// A line per event: when it happened, and what it cost.
 pub fn event_lines(result: &RunResult) -> String {
     let mut out = String::new();
@@ -611,26 +618,16 @@ pub fn event_lines(result: &RunResult) -> String {
                 ": in the same interval as event {with}, whose cost counts both (the \
                  series cannot tell them apart)"
             );
-            if let (Some(moved), Some(ideal)) = (figures.moved_share, figures.ideal_moved_share) {
-                let _ = write!(
-                    line,
-                    "; {:.1}% of keys moved (ideal {:.1}%)",
-                    moved * 100.0,
-                    ideal * 100.0
-                );
+            if let Some(moved) = moved_text(figures) {
+                let _ = write!(line, "; {moved}");
             }
         } else {
             let _ = write!(line, ": {} client errors", figures.errors);
             if let Some(extra) = figures.extra_slowdb_loads {
                 let _ = write!(line, ", {extra:+} slow-store loads beyond the rate before");
             }
-            if let (Some(moved), Some(ideal)) = (figures.moved_share, figures.ideal_moved_share) {
-                let _ = write!(
-                    line,
-                    ", {:.1}% of keys moved (ideal {:.1}%)",
-                    moved * 100.0,
-                    ideal * 100.0
-                );
+            if let Some(moved) = moved_text(figures) {
+                let _ = write!(line, ", {moved}");
             }
             match (figures.recovery_secs, figures.baseline) {
                 (Some(recovery), _) => {

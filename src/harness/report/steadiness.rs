@@ -91,6 +91,18 @@ impl Steadiness {
         }
     }
 
+    /// Its range in words: "ranged 41200-58160 req/s between 100 ms
+    /// slices (median 49720)".
+    pub fn range(&self) -> String {
+        format!(
+            "ranged {:.0}-{:.0} req/s between {} (median {:.0})",
+            self.min_rps,
+            self.max_rps,
+            self.steps(),
+            self.median_rps
+        )
+    }
+
     /// Whether a second (or slice) fell more than 15% below the median: on
     /// a shared machine, a neighbour took the CPU.
     pub fn unsteady(&self) -> bool {
@@ -171,6 +183,10 @@ mod tests {
         assert!(!steady.unsteady());
         assert!((steady.min_rps - 39_000.0).abs() < 1e-6, "{steady:?}");
         assert_eq!(steady.steps(), "100 ms slices");
+        assert_eq!(
+            steady.range(),
+            "ranged 39000-41000 req/s between 100 ms slices (median 40000)"
+        );
         // A neighbour took the CPU for a tenth of a second.
         let dipped =
             Steadiness::of_slices(&slices(&[4000, 4100, 2000, 4050, 4000, 3950, 500]), None)
