@@ -19,6 +19,7 @@ pub mod scenario;
 pub mod serve;
 pub mod slowdb;
 pub mod summary;
+pub mod trace;
 pub mod trials;
 pub mod workload;
 pub mod wrk;
