@@ -11,7 +11,7 @@ use geecache_bench::harness::cluster::Cluster;
 use geecache_bench::harness::driver::{
     Control, Driver, DriverConfig, KeySampler, Phase, PhaseReport,
 };
-use geecache_bench::harness::slowdb::SlowDb;
+use geecache_bench::harness::slowdb::{SlowDb, ValueSizes};
 use geecache_bench::harness::workload::{self, Bound, Distribution};
 
 async fn drive(
@@ -28,7 +28,8 @@ async fn drive(
         rate: None,
         timeout: Duration::from_millis(300),
         missing_share: 0.0,
-        value_size,
+        values: value_size.map(|size| ValueSizes::Fixed(size as usize)),
+        trace: None,
     })
     .unwrap();
     let phase = Phase::new(
@@ -251,7 +252,8 @@ async fn every_open_loop_phase_ends_by_itself() {
             rate: Some(2000.0),
             timeout: Duration::from_secs(1),
             missing_share: 0.0,
-            value_size: Some(10),
+            values: Some(ValueSizes::Fixed(10)),
+            trace: None,
         })
         .unwrap()
     };

@@ -13,7 +13,7 @@ use geecache_bench::geecache::{HashRing, NodeStats};
 use geecache_bench::harness::cluster::Cluster;
 use geecache_bench::harness::driver::{Control, Driver, DriverConfig, KeySampler, Phase};
 use geecache_bench::harness::report::Mode;
-use geecache_bench::harness::slowdb::SlowDb;
+use geecache_bench::harness::slowdb::{SlowDb, ValueSizes};
 use geecache_bench::harness::workload::{self, Bound};
 
 fn group_loads(stats: &NodeStats) -> u64 {
@@ -220,7 +220,8 @@ async fn a_second_identical_pass_loads_nothing_new() {
         rate: None,
         timeout: Duration::from_secs(5),
         missing_share: 0.0,
-        value_size: Some(workload.value_size),
+        values: Some(ValueSizes::Fixed(workload.value_size as usize)),
+        trace: None,
     })
     .unwrap();
     let requests = 5000;

@@ -24,6 +24,7 @@ use crate::harness::registry::{
 };
 use crate::harness::report::{self, ResultFileError, RunResult};
 use crate::harness::run::{self, Calibrate, RunError, RunPlan};
+use crate::harness::trace::TraceIndex;
 use crate::harness::trials::combine;
 use crate::harness::workload::{Workload, WorkloadError};
 use crate::intervals::Estimate;
@@ -130,6 +131,8 @@ pub struct SweepPlan<'a> {
     /// Trials of each configuration, interleaved: round 1 runs every
     /// configuration, round 2 every one in another order, and so on.
     pub repeat: u32,
+    /// The workload's trace, scanned once for every run.
+    pub trace: Option<Arc<TraceIndex>>,
 }
 
 /// Where a run of a sweep stands: its round and its place in the round.
@@ -228,6 +231,7 @@ pub async fn sweep(
                     .clone()
                     .map_or(Calibrate::Skip, Calibrate::Given),
                 faults: Default::default(),
+                trace: plan.trace.clone(),
             };
             control.done.store(0, Ordering::Relaxed);
             let result = run::run(&run_plan, control)

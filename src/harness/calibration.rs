@@ -146,7 +146,8 @@ pub(crate) fn reference_driver(
         rate: None,
         timeout,
         missing_share: 0.0,
-        value_size: None,
+        values: None,
+        trace: None,
     })
     .map_err(|error| error.to_string())
 }

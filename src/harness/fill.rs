@@ -8,11 +8,14 @@
 //! its cache `len(key) + value_size` bytes.
 
 use std::fmt::Write as _;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
 use crate::geecache::HashRing;
 use crate::harness::cluster::ring_name;
+use crate::harness::slowdb::key_name;
+use crate::harness::trace::{Replay, TraceIndex};
 use crate::harness::workload::{Distribution, Workload};
 
 /// The most keys an estimate places on the ring (beyond, it is not made).
@@ -65,8 +68,12 @@ impl CacheFill {
 }
 
 /// How a run's caches filled, from its evictions and, when there were
-/// none, its workload.
-pub fn cache_fill(workload: &Workload, evictions: u64) -> CacheFill {
+/// none, its workload or the trace it replayed.
+pub fn cache_fill(
+    workload: &Workload,
+    trace: Option<&Arc<TraceIndex>>,
+    evictions: u64,
+) -> CacheFill {
     if evictions > 0 {
         return CacheFill {
             evictions,
@@ -74,12 +81,56 @@ pub fn cache_fill(workload: &Workload, evictions: u64) -> CacheFill {
             holds_every_key: false,
         };
     }
-    let estimate = requests_to_fill(workload);
+    let estimate = match trace {
+        Some(index) => trace_requests_to_fill(workload, index),
+        None => requests_to_fill(workload),
+    };
     CacheFill {
         evictions,
         requests_to_fill: estimate.flatten(),
         holds_every_key: estimate == Some(None),
     }
+}
+
+/// For a trace, exactly: the request (from the trace's first read,
+/// warm-up included) whose key first takes a node's main cache past its
+/// size, each key costing `len(key) + size` once it has been read;
+/// `Some(None)` when no node's cache can fill, `None` when the trace cannot
+/// be read again.
+pub fn trace_requests_to_fill(workload: &Workload, index: &Arc<TraceIndex>) -> Option<Option<u64>> {
+    let cluster = &workload.cluster;
+    let capacity = cluster.cache_bytes.0;
+    if capacity == 0 {
+        return Some(None);
+    }
+    let mut ring = HashRing::new(cluster.replicas as usize, cluster.hash);
+    ring.add((0..cluster.nodes as usize).map(ring_name));
+    let owners: Vec<usize> = (0..index.sizes.len())
+        .map(|key| ring.owner_index(&key_name(key as u64)).unwrap_or(0))
+        .collect();
+    let cost = |key: usize| key_name(key as u64).len() as u64 + u64::from(index.sizes[key]);
+    let mut all = vec![0u64; cluster.nodes as usize];
+    for (key, &owner) in owners.iter().enumerate() {
+        all[owner] += cost(key);
+    }
+    if all.iter().all(|&bytes| bytes <= capacity) {
+        return Some(None);
+    }
+    let mut replay = Replay::start(index).ok()?;
+    let mut seen = vec![false; owners.len()];
+    let mut held = vec![0u64; all.len()];
+    let mut request = 0u64;
+    while let Some(key) = replay.next_key().ok()? {
+        request += 1;
+        let key = key as usize;
+        if !std::mem::replace(&mut seen[key], true) {
+            held[owners[key]] += cost(key);
+            if held[owners[key]] > capacity {
+                return Some(Some(request));
+            }
+        }
+    }
+    Some(None)
 }
 
 /// The requests after which the fullest node's main cache is expected to
@@ -206,12 +257,12 @@ mod tests {
         let steep = requests_to_fill(&zipf(1.0)).unwrap().unwrap();
         assert!(gentle < steep, "{gentle} {steep}");
         // What the run says with and without evictions.
-        let fill = cache_fill(&zipf(1.0), 0);
+        let fill = cache_fill(&zipf(1.0), None, 0);
         assert_eq!(fill.requests_to_fill, Some(steep));
         let text = fill.warning(1000).unwrap();
         assert!(text.contains(&format!("about {steep} requests")), "{text}");
-        assert_eq!(cache_fill(&zipf(1.0), 5).warning(1000), None);
-        let roomy = cache_fill(&workload(1000, r#"{ "kind": "uniform" }"#, "1MiB"), 0);
+        assert_eq!(cache_fill(&zipf(1.0), None, 5).warning(1000), None);
+        let roomy = cache_fill(&workload(1000, r#"{ "kind": "uniform" }"#, "1MiB"), None, 0);
         assert!(roomy.holds_every_key);
         assert!(roomy
             .warning(1)

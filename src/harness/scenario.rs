@@ -48,13 +48,15 @@ pub struct Scenario {
 
 impl Scenario {
     /// The scenario of `events` over `levers`, for a measurement that
-    /// starts at `start` with an open loop at `rate` (or a closed loop).
-    /// Returns it with the steering the driver's measured phase takes.
+    /// starts at `start` with an open loop at `rate`, or at a trace's
+    /// `timeline` (or a closed loop). Returns it with the steering the
+    /// driver's measured phase takes.
     pub fn new(
         events: &[Event],
         levers: Levers,
         start: Instant,
         rate: Option<f64>,
+        timeline: Option<RateSchedule>,
     ) -> (Arc<Scenario>, Arc<Steering>) {
         let mut changes: Vec<(RateChange, f64)> = events
             .iter()
@@ -74,7 +76,7 @@ impl Scenario {
             (RateChange::AtRequest(x), RateChange::AtRequest(y)) => x.cmp(&y),
             _ => std::cmp::Ordering::Equal,
         });
-        let schedule = rate.map(|rate| RateSchedule::new(rate, &changes));
+        let schedule = timeline.or_else(|| rate.map(|rate| RateSchedule::new(rate, &changes)));
         let due: Vec<(u64, usize)> = events
             .iter()
             .enumerate()

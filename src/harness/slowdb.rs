@@ -160,6 +160,27 @@ pub(crate) fn is_value_of(index: u64, body: &[u8]) -> bool {
         .all(|(offset, &byte)| byte == ALPHABET[(start.wrapping_add(offset)) % ALPHABET.len()])
 }
 
+/// Each key's value size: one for all (a workload's `value_size`), or a
+/// trace's, by key number.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ValueSizes {
+    /// Every value has this many bytes.
+    Fixed(usize),
+    /// Key `n`'s value has `sizes[n]` bytes.
+    PerKey(Arc<[u32]>),
+}
+
+impl ValueSizes {
+    /// The size of key `index`'s value.
+    #[inline]
+    pub fn of(&self, index: u64) -> usize {
+        match self {
+            ValueSizes::Fixed(size) => *size,
+            ValueSizes::PerKey(sizes) => sizes.get(index as usize).map_or(0, |&size| size as usize),
+        }
+    }
+}
+
 /// The store, shared by every node of a cluster; each node reads it through
 /// its own [`SlowDbGetter`], so loads are counted per node.
 #[derive(Clone)]
@@ -169,7 +190,7 @@ pub struct SlowDb {
 
 struct Inner {
     keys: u64,
-    value_size: usize,
+    values: ValueSizes,
     settings: SlowDbSettings,
     /// The delay of a load now: the settings', until a brownout changes it.
     latency: RwLock<Latency>,
@@ -232,10 +253,21 @@ impl SlowDb {
     /// A store of `keys` keys with values of `value_size` bytes, read by
     /// `nodes` nodes.
     pub fn new(keys: u64, value_size: usize, settings: SlowDbSettings, nodes: usize) -> SlowDb {
+        SlowDb::with_values(keys, ValueSizes::Fixed(value_size), settings, nodes)
+    }
+
+    /// A store of `keys` keys with values of `values`' sizes, read by
+    /// `nodes` nodes.
+    pub fn with_values(
+        keys: u64,
+        values: ValueSizes,
+        settings: SlowDbSettings,
+        nodes: usize,
+    ) -> SlowDb {
         SlowDb {
             inner: Arc::new(Inner {
                 keys,
-                value_size,
+                values,
                 settings,
                 latency: RwLock::new(settings.latency),
                 error_share: AtomicU64::new(0f64.to_bits()),
@@ -348,7 +380,7 @@ impl SlowDb {
                 return Err(format!("{key}: the store failed (brownout)").into());
             }
             if !is_missing(index, inner.settings.missing_share) {
-                return Ok(ByteView::from(value_of(index, inner.value_size)));
+                return Ok(ByteView::from(value_of(index, inner.values.of(index))));
             }
         } else if let Some((_, score)) = DEMO_SCORES.iter().find(|(name, _)| *name == key) {
             return Ok(ByteView::from(*score));

@@ -308,6 +308,7 @@ pub fn summary(result: &RunResult, path: Option<&Path>) -> String {
         match client.stopped_by {
             StopReason::TimeLimit => "  (stopped by the time limit)",
             StopReason::Interrupted => "  (interrupted)",
+            StopReason::TraceEnded => "  (the trace ended first)",
             _ if result.trials.len() > 1 =>
                 "  (the median trial; throughput: median of the trials)",
             _ => "",

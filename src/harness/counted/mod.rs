@@ -103,8 +103,12 @@ pub struct PassOutput {
 /// The child's side: runs the sections with markers around each.
 pub async fn pass(plan: &PassPlan) -> Result<PassOutput, String> {
     marks::start_marking();
+    let mut workload = plan.workload.clone();
+    let trace = workload
+        .scan_trace("counted pass")
+        .map_err(|error| error.to_string())?;
     let run_plan = RunPlan {
-        workload: plan.workload.clone(),
+        workload,
         source: "counted pass".to_owned(),
         target: None,
         peers: Vec::new(),
@@ -113,6 +117,7 @@ pub async fn pass(plan: &PassPlan) -> Result<PassOutput, String> {
         progress: false,
         calibrate: Calibrate::Skip,
         faults: plan.faults,
+        trace,
     };
     let control = Arc::new(Control::default());
     let result = run::run(&run_plan, &control)

@@ -26,7 +26,8 @@ use serde::{Deserialize, Serialize};
 use crate::geecache::http::{ClientError, HttpClient};
 use crate::geecache::peers::BoxFuture;
 use crate::geecache::source::Source;
-use crate::harness::slowdb::{is_missing, is_value_of};
+use crate::harness::slowdb::{is_missing, is_value_of, ValueSizes};
+use crate::harness::trace::TraceFeed;
 use crate::harness::workload::Bound;
 
 pub mod keys;
@@ -59,8 +60,12 @@ pub struct DriverConfig {
     pub timeout: Duration,
     /// The slow store's missing share: a 500 for such a key is expected.
     pub missing_share: f64,
-    /// When given, every 200's body is checked against the key's value.
-    pub value_size: Option<u64>,
+    /// When given, every 200's body is checked against the key's value,
+    /// of these sizes.
+    pub values: Option<ValueSizes>,
+    /// A trace's reads in place of the sampler's keys: request `n` of the
+    /// driver's life (warm-up and measurement in turn) asks for read `n`.
+    pub trace: Option<Arc<TraceFeed>>,
 }
 
 /// One part of a run: the warm-up or the measurement.
@@ -131,6 +136,8 @@ pub enum StopReason {
     TimeLimit,
     /// The user asked it to stop.
     Interrupted,
+    /// The trace had no more reads.
+    TraceEnded,
 }
 
 /// Answers and failures by kind.
@@ -261,6 +268,7 @@ impl Driver {
             interval_nanos: nanos(interval).max(1),
             series: Mutex::new(SeriesBuilder::new(interval)),
             hit_time_limit: AtomicBool::new(false),
+            trace_ended: AtomicBool::new(false),
         });
         if let Some(pacer) = &pacer {
             let (state, pacer, workers) =
@@ -342,6 +350,8 @@ impl Driver {
             StopReason::Interrupted
         } else if shared.hit_time_limit.load(Ordering::Relaxed) {
             StopReason::TimeLimit
+        } else if shared.trace_ended.load(Ordering::Relaxed) {
+            StopReason::TraceEnded
         } else {
             match shared.phase.bound {
                 Bound::Requests(_) => StopReason::Requests,
@@ -378,6 +388,20 @@ struct PhaseState {
     interval_nanos: u64,
     series: Mutex<SeriesBuilder>,
     hit_time_limit: AtomicBool,
+    /// Set when the trace ran out of reads.
+    trace_ended: AtomicBool,
+}
+
+/// The request a worker sends next.
+struct Next {
+    /// Its number in the phase.
+    request: u64,
+    /// When it is meant to go (open loop), or now (closed loop).
+    at: Instant,
+    /// Whether `at` is a schedule waited for.
+    scheduled: bool,
+    /// Its key from the trace, when there is one.
+    traced: Option<u32>,
 }
 
 impl PhaseState {
@@ -397,13 +421,16 @@ impl PhaseState {
         nanos(at.saturating_duration_since(self.start)) / self.interval_nanos
     }
 
-    /// The next request's number, when it is meant to be sent (open loop)
-    /// or now (closed loop), and whether that is a schedule to wait for; or
-    /// `None` when the phase is over.
-    fn next_request(&self) -> Option<(u64, Instant, bool)> {
+    /// The next request: its number, when it is meant to be sent (open
+    /// loop) or now (closed loop), and its trace key; or `None` when the
+    /// phase is over. With a trace, the number and the key are taken
+    /// together, so request `n` asks for the trace's read `n`, and a request
+    /// the bound refuses takes none.
+    fn next_request(&self) -> Option<Next> {
         if self.control.stop.load(Ordering::Relaxed) {
             return None;
         }
+        let mut cursor = self.config.trace.as_ref().map(|feed| feed.lock());
         let request = self.steering.requests.fetch_add(1, Ordering::Relaxed);
         let intended = self
             .steering
@@ -432,7 +459,26 @@ impl PhaseState {
             self.hit_time_limit.store(true, Ordering::Relaxed);
             return None;
         }
-        Some((request, at, intended.is_some()))
+        let traced = match &mut cursor {
+            Some(cursor) => match cursor.next_key() {
+                Some(key) => Some(key),
+                None => {
+                    // Workers waiting for the pacer stop too.
+                    self.trace_ended.store(true, Ordering::Relaxed);
+                    if let Some(pacer) = &self.pacer {
+                        pacer.permits.close();
+                    }
+                    return None;
+                }
+            },
+            None => None,
+        };
+        Some(Next {
+            request,
+            at,
+            scheduled: intended.is_some(),
+            traced,
+        })
     }
 }
 
@@ -608,7 +654,13 @@ async fn worker(state: Arc<PhaseState>, client: HttpClient) -> Tally {
                 Err(_) => break,
             }
         }
-        let Some((request, sent, scheduled)) = state.next_request() else {
+        let Some(Next {
+            request,
+            at: sent,
+            scheduled,
+            traced,
+        }) = state.next_request()
+        else {
             break;
         };
         if let Some(reader) = &state.phase.reader {
@@ -619,7 +671,10 @@ async fn worker(state: Arc<PhaseState>, client: HttpClient) -> Tally {
             }
         }
         state.steering.before(request).await;
-        let rank = config.sampler.index(state.phase.stream, request);
+        let rank = match traced {
+            Some(key) => u64::from(key),
+            None => config.sampler.index(state.phase.stream, request),
+        };
         let offset = state.steering.key_offset.load(Ordering::Relaxed);
         let index = if offset == 0 {
             rank
@@ -637,8 +692,10 @@ async fn worker(state: Arc<PhaseState>, client: HttpClient) -> Tally {
         let (outcome, source) = match result {
             Ok((status, body, source)) => {
                 let outcome = match status.as_u16() {
-                    200 => match config.value_size {
-                        Some(size) if body.len() as u64 != size || !is_value_of(index, &body) => {
+                    200 => match &config.values {
+                        Some(values)
+                            if body.len() != values.of(index) || !is_value_of(index, &body) =>
+                        {
                             Outcome::WrongValue
                         }
                         _ => Outcome::Ok,

@@ -135,27 +135,54 @@ impl RateSchedule {
         RateSchedule { segments }
     }
 
+    /// A trace's own times: each run of reads sharing a time bucket
+    /// (`runs`: time in ms, reads) spread evenly across the bucket
+    /// (`resolution_ms` wide), the whole divided by `speed`, from the first
+    /// run's time on.
+    pub fn from_timeline(runs: &[(u64, u64)], resolution_ms: u64, speed: f64) -> RateSchedule {
+        let origin = runs.first().map_or(0, |run| run.0);
+        let width = resolution_ms.max(1) as f64 / 1000.0 / speed;
+        let mut first = 0;
+        let segments = runs
+            .iter()
+            .map(|&(at, count)| {
+                let offset = Duration::from_secs_f64((at - origin) as f64 / 1000.0 / speed);
+                let segment = (first, offset, count as f64 / width);
+                first += count;
+                segment
+            })
+            .collect::<Vec<_>>();
+        if segments.is_empty() {
+            return RateSchedule::new(1.0, &[]);
+        }
+        RateSchedule { segments }
+    }
+
     /// How many requests are meant to be sent before `end` (time since
     /// the start).
     pub fn scheduled_before(&self, end: Duration) -> u64 {
-        let &(first, offset, rate) = self
+        // The last segment starting before `end`; within it, no more than
+        // the next one's first (a trace's segments have gaps between them).
+        let at = self
             .segments
-            .iter()
-            .rev()
-            .find(|segment| segment.1 < end)
-            .unwrap_or(&self.segments[0]);
-        first + (end.saturating_sub(offset).as_secs_f64() * rate).ceil() as u64
+            .partition_point(|segment| segment.1 < end)
+            .saturating_sub(1);
+        let (first, offset, rate) = self.segments[at];
+        let within = first + (end.saturating_sub(offset).as_secs_f64() * rate).ceil() as u64;
+        match self.segments.get(at + 1) {
+            Some(next) => within.min(next.0),
+            None => within,
+        }
     }
 
     /// When request `request` is meant to be sent, as time since the start.
     pub fn intended(&self, request: u64) -> Duration {
-        let &(first, offset, rate) = self
+        let at = self
             .segments
-            .iter()
-            .rev()
-            .find(|segment| segment.0 <= request)
-            .unwrap_or(&self.segments[0]);
-        offset + Duration::from_secs_f64((request - first) as f64 / rate)
+            .partition_point(|segment| segment.0 <= request)
+            .saturating_sub(1);
+        let (first, offset, rate) = self.segments[at];
+        offset + Duration::from_secs_f64(request.saturating_sub(first) as f64 / rate)
     }
 }
 
@@ -207,5 +234,25 @@ mod tests {
             assert!(staged.scheduled_before(at) <= request, "{request}");
             assert!(staged.scheduled_before(at + ms(1)) > request, "{request}");
         }
+    }
+
+    #[test]
+    fn a_timeline_spreads_each_second_and_keeps_the_gaps() {
+        let ms = Duration::from_millis;
+        // 4 reads at 100 s, none at 101, 2 at 102: replayed twice as fast.
+        let schedule = RateSchedule::from_timeline(&[(100_000, 4), (102_000, 2)], 1000, 2.0);
+        let times: Vec<Duration> = (0..6).map(|request| schedule.intended(request)).collect();
+        assert_eq!(
+            times,
+            [ms(0), ms(125), ms(250), ms(375), ms(1000), ms(1250)]
+        );
+        assert_eq!(schedule.scheduled_before(ms(1)), 1);
+        assert_eq!(schedule.scheduled_before(ms(376)), 4);
+        // In the gap, nothing more is due.
+        assert_eq!(schedule.scheduled_before(ms(900)), 4);
+        assert_eq!(schedule.scheduled_before(ms(1001)), 5);
+        // After the last run its rate goes on (4/s): the trace's end stops
+        // the requests.
+        assert_eq!(schedule.scheduled_before(ms(5000)), 4 + 16);
     }
 }

@@ -18,6 +18,7 @@ use crate::harness::events::Event;
 use crate::harness::fill::CacheFill;
 use crate::harness::latency::{BySource, HistogramData, LatencyFigures};
 use crate::harness::slowdb::SlowDbFigures;
+use crate::harness::trace::TraceInfo;
 use crate::harness::workload::Workload;
 use crate::intervals::Estimate;
 
@@ -79,6 +80,10 @@ pub struct RunResult {
     /// results.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub caches: Option<CacheFill>,
+    /// The trace the run replayed: its file, format, size and hash, and
+    /// what of it was kept; absent when keys came from a distribution.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace: Option<TraceInfo>,
     /// A run shorter than four seconds: requests by 100 ms slice, which
     /// tell how steady it was; absent otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -747,6 +752,7 @@ pub(crate) mod tests {
             service_histogram: None,
             slices: None,
             caches: None,
+            trace: None,
             failed_histogram: None,
             calibration: None,
             faults: None,

@@ -214,6 +214,7 @@ pub(super) fn assemble(input: Assembly<'_>) -> Result<RunResult, RunError> {
     let caches = (input.mode == Mode::Cluster).then(|| {
         cache_fill(
             workload,
+            input.plan.trace.as_ref(),
             nodes.iter().filter_map(|node| node.evictions).sum(),
         )
     });
@@ -239,6 +240,7 @@ pub(super) fn assemble(input: Assembly<'_>) -> Result<RunResult, RunError> {
         ),
         series,
         caches,
+        trace: input.plan.trace.as_ref().map(|index| index.info.clone()),
         // Too short for three whole seconds (and a partial one): its
         // slices say how steady it was.
         slices: (report.elapsed < Duration::from_secs(4)).then(|| Slices {

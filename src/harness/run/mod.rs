@@ -19,11 +19,14 @@ use crate::geecache::http::HttpClient;
 use crate::harness::calibration;
 use crate::harness::cluster::Cluster;
 use crate::harness::counted::marks;
-use crate::harness::driver::{Control, Driver, DriverConfig, IntervalReader, KeySampler, Phase};
+use crate::harness::driver::{
+    Control, Driver, DriverConfig, IntervalReader, KeySampler, Phase, RateSchedule, Steering,
+};
 use crate::harness::events::added_nodes;
 use crate::harness::report::{Mode, RunResult, SeriesReading};
 use crate::harness::scenario::{Levers, Scenario};
-use crate::harness::slowdb::SlowDb;
+use crate::harness::slowdb::{SlowDb, ValueSizes};
+use crate::harness::trace::TraceFeed;
 use crate::harness::workload::{Bound, Workload};
 
 pub mod address;
@@ -55,11 +58,20 @@ pub async fn run(plan: &RunPlan, control: &Arc<Control>) -> Result<RunResult, Ru
             )));
         }
     }
+    if workload.trace.is_some() != plan.trace.is_some() {
+        return Err(RunError::Usage(
+            "the workload's trace was not scanned before the run".to_owned(),
+        ));
+    }
+    let values = match &plan.trace {
+        Some(index) => ValueSizes::PerKey(Arc::clone(&index.sizes)),
+        None => ValueSizes::Fixed(workload.value_size as usize),
+    };
     let (observer, base_url, path_prefix, mode) = match &plan.target {
         None => {
-            let db = SlowDb::new(
+            let db = SlowDb::with_values(
                 workload.keys,
-                workload.value_size as usize,
+                values.clone(),
                 workload.slowdb,
                 (workload.cluster.nodes + added_nodes(&workload.events)) as usize,
             );
@@ -125,6 +137,22 @@ pub async fn run(plan: &RunPlan, control: &Arc<Control>) -> Result<RunResult, Ru
     };
     let sampler = KeySampler::new(workload.keys, workload.distribution, workload.seed)
         .map_err(RunError::Workload)?;
+    let feed = match &plan.trace {
+        Some(index) => {
+            Some(TraceFeed::start(index).map_err(|error| RunError::Workload(error.to_string()))?)
+        }
+        None => None,
+    };
+    // A trace paced at its own times: the measured reads' timeline.
+    let timeline = plan.trace.as_ref().and_then(|index| {
+        let speed = workload.trace.as_ref()?.speed?;
+        let timeline = index.timeline.as_ref()?;
+        Some(RateSchedule::from_timeline(
+            &timeline.runs,
+            timeline.resolution_ms,
+            speed,
+        ))
+    });
     let driver = Driver::new(DriverConfig {
         base_url: base_url.clone(),
         path_prefix: path_prefix.clone(),
@@ -134,7 +162,8 @@ pub async fn run(plan: &RunPlan, control: &Arc<Control>) -> Result<RunResult, Ru
         timeout: workload.timeout.0,
         missing_share: workload.slowdb.missing_share,
         // Another process's store may make other values.
-        value_size: (mode == Mode::Cluster).then_some(workload.value_size),
+        values: (mode == Mode::Cluster).then_some(values),
+        trace: feed.clone(),
     })
     .map_err(|error| RunError::Url(error.to_string()))?;
 
@@ -164,7 +193,13 @@ pub async fn run(plan: &RunPlan, control: &Arc<Control>) -> Result<RunResult, Ru
             },
             keys: workload.keys,
         };
-        Scenario::new(&workload.events, levers, start, workload.rate)
+        Scenario::new(
+            &workload.events,
+            levers,
+            start,
+            workload.rate,
+            timeline.clone(),
+        )
     });
     // One request in flight: the cluster is read between requests, so each
     // interval's cluster figures are exactly its requests'.
@@ -177,7 +212,15 @@ pub async fn run(plan: &RunPlan, control: &Arc<Control>) -> Result<RunResult, Ru
     let measure = Phase {
         start: Some(start),
         interval: workload.interval.0,
-        steering: scenario.as_ref().map(|(_, steering)| Arc::clone(steering)),
+        steering: match (&scenario, &timeline) {
+            (Some((_, steering)), _) => Some(Arc::clone(steering)),
+            (None, Some(timeline)) => Some(Arc::new(Steering::new(
+                Vec::new(),
+                None,
+                Some(timeline.clone()),
+            ))),
+            (None, None) => None,
+        },
         reader: between
             .clone()
             .map(|reader| reader as Arc<dyn IntervalReader>),

@@ -1,10 +1,12 @@
 //! What a run is asked to do ([`RunPlan`]), where its calibration comes
 //! from, and why it could fail.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::harness::calibration::Calibration;
 use crate::harness::cluster::{ClusterError, Faults};
+use crate::harness::trace::TraceIndex;
 use crate::harness::workload::Workload;
 /// Key streams: warm-up and measurement ask for different keys.
 pub(crate) const WARMUP_STREAM: u64 = 0;
@@ -32,6 +34,9 @@ pub struct RunPlan {
     pub calibrate: Calibrate,
     /// Regressions on purpose, to show that `check` catches them.
     pub faults: Faults,
+    /// The workload's trace, scanned ([`Workload::scan_trace`]); `None`
+    /// draws keys from its distribution.
+    pub trace: Option<Arc<TraceIndex>>,
 }
 
 /// Where a run's calibration comes from.

@@ -133,7 +133,11 @@ impl FromStr for TraceFormat {
             "twitter" => Some(TraceFormat::Twitter),
             "keys" | "plain" | "txt" => Some(TraceFormat::Keys),
             "csv" => None,
-            _ => return Err(format!("unknown trace format {name:?}: use {FORMAT_NAMES}")),
+            _ => {
+                return Err(format!(
+                    "unknown trace format {name:?}: the formats are {FORMAT_NAMES}"
+                ))
+            }
         };
         match (simple, options) {
             (Some(format), None) => Ok(format),
@@ -199,7 +203,7 @@ impl CsvSpec {
                 }
                 _ => {
                     return Err(format!(
-                        "unknown csv option {key:?}: use id, time, size, op, delimiter, header"
+                        "unknown csv option {key:?}: the options are id, time, size, op, delimiter and header"
                     ))
                 }
             }

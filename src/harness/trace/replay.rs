@@ -83,6 +83,14 @@ pub struct TraceFeed {
     cursor: Mutex<Cursor>,
 }
 
+impl std::fmt::Debug for TraceFeed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TraceFeed")
+            .field("given", &self.given())
+            .finish()
+    }
+}
+
 /// Where the driver is in the feed.
 pub struct Cursor {
     chunk: Vec<u32>,

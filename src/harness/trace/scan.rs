@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use xxhash_rust::xxh3::Xxh3;
 
@@ -15,7 +16,6 @@ use super::{
     judge, sample_bound, Skipped, TraceError, TraceFormat, TraceInfo, TraceSettings, Verdict,
 };
 use crate::harness::slowdb::mix64;
-use crate::harness::workload::MAX_KEYS;
 
 /// The largest value a trace's size gives; larger ones are served at this
 /// size and counted.
@@ -36,6 +36,8 @@ pub struct ScanRequest<'a> {
     /// Build the timeline of the reads from this one on (the first
     /// measured), to pace them at their times.
     pub timeline_from: Option<u64>,
+    /// The most distinct keys the store can count.
+    pub max_keys: u64,
 }
 
 /// A hasher for ids that are numbers or hashes already: one SplitMix64
@@ -74,7 +76,6 @@ pub struct Timeline {
 }
 
 /// A scanned trace: what it holds, and each key's number and size.
-#[derive(Debug)]
 pub struct TraceIndex {
     /// What the trace is and what of it is replayed.
     pub info: TraceInfo,
@@ -83,13 +84,22 @@ pub struct TraceIndex {
     /// Key numbers, by id.
     pub(crate) ids: IdMap,
     /// Each key's value size, by key number.
-    pub sizes: Vec<u32>,
+    pub sizes: Arc<[u32]>,
     /// The measured reads' times, when asked for.
     pub timeline: Option<Timeline>,
     /// The sample's bound, as [`judge`] takes it.
     pub(crate) below: Option<u64>,
     /// Reads whose size was above [`MAX_VALUE`].
     pub oversized: u64,
+}
+
+impl std::fmt::Debug for TraceIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TraceIndex")
+            .field("info", &self.info)
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The file's path: `path` as given, or from `base`.
@@ -209,14 +219,15 @@ pub fn scan(request: ScanRequest<'_>) -> Result<TraceIndex, TraceError> {
         }
         let next = sizes.len();
         if *ids.entry(record.id).or_insert(next as u32) as usize == next {
-            if next as u64 >= MAX_KEYS {
+            if next as u64 >= request.max_keys {
                 return Err(TraceError {
                     file,
                     place: Some(format!("record {}", reader.number())),
                     field: None,
                     message: format!(
-                        "more than {MAX_KEYS} distinct keys: sample the trace (--sample) \
-                         or limit it (--trace-limit)"
+                        "more than {} distinct keys: sample the trace (--sample) or limit \
+                         it (--trace-limit)",
+                        request.max_keys
                     ),
                 });
             }
@@ -296,7 +307,7 @@ pub fn scan(request: ScanRequest<'_>) -> Result<TraceIndex, TraceError> {
         info,
         path,
         ids,
-        sizes,
+        sizes: sizes.into(),
         timeline,
         below,
         oversized,
@@ -340,6 +351,7 @@ pub(crate) mod tests {
             value_size: 100,
             needed: None,
             timeline_from: None,
+            max_keys: 1_000_000,
         }
     }
 
@@ -380,7 +392,7 @@ pub(crate) mod tests {
             (Some(0), Some(1), Some(2))
         );
         assert_eq!(index.number_of(7), None);
-        assert_eq!(index.sizes, vec![300, 20, 1]);
+        assert_eq!(*index.sizes, [300, 20, 1]);
         // Reads from the second on: one at 10 s, one at 11, one at 13, one at 15.
         let timeline = index.timeline.unwrap();
         assert_eq!(

@@ -10,6 +10,7 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -17,6 +18,8 @@ use serde::{Deserialize, Serialize};
 use crate::geecache::HashKind;
 use crate::harness::events::Event;
 pub use crate::harness::slowdb::{Latency, SlowDbSettings};
+pub use crate::harness::trace::TraceSettings;
+use crate::harness::trace::{self, ScanRequest, TraceIndex};
 use crate::units::{ByteSize, Span};
 
 pub mod overrides;
@@ -106,6 +109,11 @@ pub struct Workload {
     /// The length of each interval of the result's series, 100ms to 1m.
     #[serde(default = "defaults::interval")]
     pub interval: Span,
+    /// Replay this trace's reads instead of drawing keys from `distribution`
+    /// (`keys` becomes the trace's distinct keys). See
+    /// [`crate::harness::trace`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace: Option<TraceSettings>,
     /// What happens during the measurement: nodes stop, start, join, leave
     /// or slow down, the store browns out, the hot set moves, the rate
     /// changes. See [`crate::harness::events`].
@@ -296,6 +304,9 @@ pub enum WorkloadError {
         /// What serde said, with line and column.
         message: String,
     },
+    /// The workload's trace cannot be replayed.
+    #[error("trace {0}")]
+    Trace(String),
     /// A field's value is out of range.
     #[error("{origin}: {field}{flag}: {message}")]
     Invalid {
@@ -354,7 +365,14 @@ pub fn load(spec: &str) -> Result<Loaded, WorkloadError> {
                 .file_stem()
                 .map(|stem| stem.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            return parse(&text, &source, &stem).map(|workload| Loaded { workload, source });
+            let mut workload = parse(&text, &source, &stem)?;
+            // A trace named in a workload file is found beside it.
+            if let (Some(trace), Some(folder)) = (&mut workload.trace, path.parent()) {
+                if Path::new(&trace.path).is_relative() && !folder.as_os_str().is_empty() {
+                    trace.path = folder.join(&trace.path).display().to_string();
+                }
+            }
+            return Ok(Loaded { workload, source });
         }
     }
     let name = spec.strip_suffix(".json").unwrap_or(spec);
@@ -404,6 +422,50 @@ impl Workload {
             (Some(requests), None) => Bound::Requests(requests),
             (None, None) => Bound::Requests(DEFAULT_REQUESTS),
         }
+    }
+}
+
+impl Workload {
+    /// Scans the workload's trace, if it has one, before anything starts:
+    /// a bad record, a missing file or too many keys end here. The
+    /// workload then counts the trace's distinct keys as its `keys`, and,
+    /// bounded by neither requests nor a duration, measures every read the
+    /// warm-up leaves.
+    pub fn scan_trace(&mut self, source: &str) -> Result<Option<Arc<TraceIndex>>, WorkloadError> {
+        let Some(settings) = &self.trace else {
+            return Ok(None);
+        };
+        let whole = self.requests.is_none() && self.duration.is_none();
+        let needed = match self.bound() {
+            Bound::Requests(requests) if !whole => {
+                Some(self.warmup_requests.saturating_add(requests))
+            }
+            _ => None,
+        };
+        let index = trace::scan(ScanRequest {
+            settings,
+            base: None,
+            value_size: self.value_size,
+            needed,
+            timeline_from: settings.speed.map(|_| self.warmup_requests),
+            max_keys: MAX_KEYS,
+        })
+        .map_err(|error| WorkloadError::Trace(error.to_string()))?;
+        let reads = index.info.reads;
+        if reads <= self.warmup_requests {
+            return Err(WorkloadError::Trace(format!(
+                "{}: its {reads} reads are all used by the warm-up ({} requests): \
+                 give fewer warm-up requests, or a longer trace",
+                settings.path, self.warmup_requests
+            )));
+        }
+        if whole {
+            self.requests = Some(reads - self.warmup_requests);
+        }
+        self.keys = index.info.keys;
+        // The events' key offsets are checked against the trace's keys.
+        self.validate(source, &[])?;
+        Ok(Some(Arc::new(index)))
     }
 }
 

@@ -4,6 +4,7 @@
 use super::{Workload, WorkloadError};
 use crate::geecache::HashKind;
 pub use crate::harness::slowdb::{Latency, SlowDbSettings};
+use crate::harness::trace::{TraceFormat, TraceSettings};
 use crate::units::{ByteSize, Span};
 
 /// Values from the command line that replace the workload's.
@@ -45,6 +46,17 @@ pub struct Overrides {
     pub max_connections: Option<u32>,
     /// `--base-path`
     pub base_path: Option<String>,
+    /// `--trace` (a new trace: the workload's format, limit, sample and
+    /// speed are dropped with its path)
+    pub trace: Option<String>,
+    /// `--trace-format`
+    pub trace_format: Option<TraceFormat>,
+    /// `--trace-limit`
+    pub trace_limit: Option<u64>,
+    /// `--sample`
+    pub sample: Option<f64>,
+    /// `--speed`
+    pub speed: Option<f64>,
 }
 
 impl Workload {
@@ -148,6 +160,52 @@ impl Workload {
         if let Some(rate) = overrides.rate {
             self.rate = Some(rate);
             flags.push(("rate", "--rate"));
+        }
+        if let Some(path) = &overrides.trace {
+            self.trace = Some(TraceSettings {
+                path: path.clone(),
+                format: None,
+                limit: None,
+                sample: None,
+                speed: None,
+            });
+            flags.push(("trace.path", "--trace"));
+        }
+        let trace_flags = [
+            (
+                "trace.format",
+                "--trace-format",
+                overrides.trace_format.is_some(),
+            ),
+            (
+                "trace.limit",
+                "--trace-limit",
+                overrides.trace_limit.is_some(),
+            ),
+            ("trace.sample", "--sample", overrides.sample.is_some()),
+            ("trace.speed", "--speed", overrides.speed.is_some()),
+        ];
+        for (field, flag, given) in trace_flags {
+            if !given {
+                continue;
+            }
+            let Some(trace) = &mut self.trace else {
+                return Err(WorkloadError::Invalid {
+                    origin: source.to_owned(),
+                    field: field.to_owned(),
+                    flag: format!(" (set by {flag})"),
+                    message: "there is no trace to apply it to: give --trace FILE, or a \
+                              workload with a trace"
+                        .to_owned(),
+                });
+            };
+            match field {
+                "trace.format" => trace.format = overrides.trace_format.clone(),
+                "trace.limit" => trace.limit = overrides.trace_limit,
+                "trace.sample" => trace.sample = overrides.sample,
+                _ => trace.speed = overrides.speed,
+            }
+            flags.push((field, flag));
         }
         self.validate(source, &flags)
     }

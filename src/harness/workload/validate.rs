@@ -188,6 +188,52 @@ impl Workload {
             Duration::from_millis(100),
             Duration::from_secs(60),
         )?;
+        if let Some(trace) = &self.trace {
+            if trace.path.is_empty() {
+                return Err(invalid(
+                    "trace.path",
+                    "is empty: name the trace file".to_owned(),
+                ));
+            }
+            if let Some(limit) = trace.limit {
+                range("trace.limit", limit, 1, u64::MAX)?;
+            }
+            if let Some(sample) = trace.sample {
+                if !(sample.is_finite() && sample > 0.0 && sample <= 1.0) {
+                    return Err(invalid(
+                        "trace.sample",
+                        format!("{sample} is out of range: a share above 0, at most 1"),
+                    ));
+                }
+            }
+            if let Some(speed) = trace.speed {
+                if !(speed.is_finite() && (0.001..=1_000_000.0).contains(&speed)) {
+                    return Err(invalid(
+                        "trace.speed",
+                        format!("{speed} is out of range: allowed 0.001 to 1000000"),
+                    ));
+                }
+                if self.rate.is_some() {
+                    return Err(invalid(
+                        "trace.speed",
+                        "paces the trace at its own times; a rate paces it evenly: give one"
+                            .to_owned(),
+                    ));
+                }
+                if let Some(index) = self
+                    .events
+                    .iter()
+                    .position(|event| matches!(event.action, events::Action::SetRate { .. }))
+                {
+                    return Err(invalid(
+                        &format!("events[{index}]"),
+                        "set_rate changes an even rate; a trace paced at its own times \
+                         (trace.speed) has none"
+                            .to_owned(),
+                    ));
+                }
+            }
+        }
         let frame = Frame {
             nodes: self.cluster.nodes,
             max_nodes: MAX_NODES,

@@ -13,6 +13,7 @@ use clap::Args;
 use geecache_bench::analysis::grid::Grid;
 use geecache_bench::geecache::HashKind;
 use geecache_bench::harness::driver::Control;
+use geecache_bench::harness::trace::{TraceFormat, TraceIndex};
 use geecache_bench::harness::workload::{self, Latency, Overrides};
 use geecache_bench::units::{ByteSize, Span};
 
@@ -103,6 +104,34 @@ pub struct ShapeArgs {
     /// [interval; default 1s].
     #[arg(long, value_name = "DURATION")]
     pub interval: Option<Span>,
+    #[command(flatten)]
+    pub trace: TraceArgs,
+}
+
+/// A trace to replay instead of the workload's key distribution.
+#[derive(Debug, Args, Clone)]
+pub struct TraceArgs {
+    /// Replay this trace's reads: libCacheSim oracleGeneral or CSV,
+    /// Twitter cache-trace CSV, or one key per line; zstd or not
+    /// [trace.path].
+    #[arg(long, value_name = "FILE")]
+    pub trace: Option<String>,
+    /// The trace's format: oracleGeneral, twitter, keys, or
+    /// csv:id=N[,time=N][,size=N][,op=N][,delimiter=C][,header=true]
+    /// [trace.format; default: from the name and first bytes].
+    #[arg(long, value_name = "FORMAT")]
+    pub trace_format: Option<TraceFormat>,
+    /// Replay at most N reads of the trace, warm-up included [trace.limit].
+    #[arg(long, value_name = "N")]
+    pub trace_limit: Option<u64>,
+    /// Keep the trace's keys whose hash falls in this share, whole keys
+    /// at a time, as SHARDS samples [trace.sample; default 1].
+    #[arg(long, value_name = "SHARE")]
+    pub sample: Option<f64>,
+    /// Send each measured read at its timestamp, time divided by this
+    /// [trace.speed; default: as fast as the connections go].
+    #[arg(long, value_name = "X")]
+    pub speed: Option<f64>,
 }
 
 impl ShapeArgs {
@@ -117,6 +146,11 @@ impl ShapeArgs {
             seed: self.seed,
             slowdb_latency: self.slowdb_latency,
             interval: self.interval,
+            trace: self.trace.trace.clone(),
+            trace_format: self.trace.trace_format.clone(),
+            trace_limit: self.trace.trace_limit,
+            sample: self.trace.sample,
+            speed: self.trace.speed,
             ..Overrides::default()
         }
     }
@@ -200,6 +234,15 @@ pub fn load_workload(spec: &str, overrides: &Overrides) -> Result<workload::Load
         .apply(overrides, &loaded.source)
         .map_err(|error| fail(EXIT_USAGE, error))?;
     Ok(loaded)
+}
+
+/// Scans the workload's trace, if it has one, before anything starts; a
+/// usage error's exit status when it cannot be replayed.
+pub fn scan_trace(loaded: &mut workload::Loaded) -> Result<Option<Arc<TraceIndex>>, ExitCode> {
+    loaded
+        .workload
+        .scan_trace(&loaded.source)
+        .map_err(|error| fail(EXIT_USAGE, error))
 }
 
 /// A logger to stderr: `[level] message`, at `base` raised by `-v`s.

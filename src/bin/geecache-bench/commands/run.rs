@@ -9,8 +9,8 @@ use std::time::Duration;
 use clap::Args;
 
 use super::{
-    fail, init_logging, load_workload, parse_switch, until_interrupted, NodeArgs, ShapeArgs,
-    EXIT_FAILED, EXIT_USAGE,
+    fail, init_logging, load_workload, parse_switch, scan_trace, until_interrupted, NodeArgs,
+    ShapeArgs, EXIT_FAILED, EXIT_USAGE,
 };
 use geecache_bench::analysis::plot;
 use geecache_bench::harness::cluster::Faults;
@@ -172,8 +172,12 @@ pub fn exec(args: RunArgs) -> ExitCode {
             "warning: this is a debug build; its figures are not representative. Use `cargo run --release`."
         );
     }
-    let loaded = match load_workload(&args.workload, &args.overrides()) {
+    let mut loaded = match load_workload(&args.workload, &args.overrides()) {
         Ok(loaded) => loaded,
+        Err(code) => return code,
+    };
+    let trace = match scan_trace(&mut loaded) {
+        Ok(trace) => trace,
         Err(code) => return code,
     };
     let workload = loaded.workload;
@@ -201,6 +205,7 @@ pub fn exec(args: RunArgs) -> ExitCode {
             cache_off: args.inject_cache_off,
             cpu: args.inject_cpu.unwrap_or(0),
         },
+        trace,
     };
     if !(Duration::from_millis(100)..=Duration::from_secs(600)).contains(&args.calibrate.0) {
         return fail(EXIT_USAGE, "--calibrate: allowed 100ms to 10m");

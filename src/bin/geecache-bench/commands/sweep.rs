@@ -7,8 +7,8 @@ use std::process::ExitCode;
 use clap::Args;
 
 use super::{
-    fail, init_logging, load_workload, until_interrupted, GridArgs, ShapeArgs, EXIT_FAILED,
-    EXIT_USAGE,
+    fail, init_logging, load_workload, scan_trace, until_interrupted, GridArgs, ShapeArgs,
+    EXIT_FAILED, EXIT_USAGE,
 };
 use geecache_bench::analysis::sweep;
 use geecache_bench::units::Span;
@@ -55,8 +55,12 @@ pub fn exec(args: SweepArgs) -> ExitCode {
         );
     }
     let overrides = args.shape.overrides();
-    let loaded = match load_workload(&args.workload, &overrides) {
+    let mut loaded = match load_workload(&args.workload, &overrides) {
         Ok(loaded) => loaded,
+        Err(code) => return code,
+    };
+    let trace = match scan_trace(&mut loaded) {
+        Ok(trace) => trace,
         Err(code) => return code,
     };
     let workload = loaded.workload;
@@ -68,6 +72,7 @@ pub fn exec(args: SweepArgs) -> ExitCode {
         calibrate: (!args.no_calibrate).then_some(args.calibrate.0),
         progress: !args.no_progress,
         repeat: args.repeat,
+        trace,
     };
     let (plan, grid) = (&plan, &grid);
     let outcome = match until_interrupted(
