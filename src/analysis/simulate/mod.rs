@@ -46,4 +46,7 @@ pub enum SimulateError {
     /// An event the model cannot carry out.
     #[error("{0}")]
     Events(String),
+    /// The workload's trace cannot be read, or is not the run's.
+    #[error("trace {0}")]
+    Trace(String),
 }

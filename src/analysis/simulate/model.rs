@@ -5,6 +5,7 @@
 //! store, the workload's events).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use super::SimulateError;
 use crate::analysis::grid::{in_parallel, Point};
@@ -18,7 +19,8 @@ use crate::harness::driver::KeySampler;
 use crate::harness::events::Action;
 use crate::harness::report::NodeCounters;
 use crate::harness::run::{MEASURE_STREAM, WARMUP_STREAM};
-use crate::harness::slowdb::{fails_in_brownout, is_missing, key_name, SlowDbSnapshot};
+use crate::harness::slowdb::{fails_in_brownout, is_missing, key_name, SlowDbSnapshot, ValueSizes};
+use crate::harness::trace::{Replay, TraceIndex, TraceInfo};
 use crate::harness::workload::Workload;
 
 /// An event as the model carries it out: before measured request `at`.
@@ -71,6 +73,16 @@ pub(crate) fn model_events(
     Ok(events)
 }
 
+/// The workload's trace, scanned as a run scans it: its keys are numbered
+/// as the run numbered them (by first read, which a shorter scan keeps).
+pub(crate) fn trace_of(workload: &Workload) -> Result<Arc<TraceIndex>, SimulateError> {
+    let mut workload = workload.clone();
+    workload
+        .scan_trace("the model")
+        .map_err(|error| SimulateError::Trace(error.to_string()))?
+        .ok_or_else(|| SimulateError::Trace("the workload has no trace".to_owned()))
+}
+
 /// The keys a workload asks for, in order, numbered densely in order of
 /// first appearance; shared by every configuration simulated.
 pub struct KeySequence {
@@ -82,6 +94,8 @@ pub struct KeySequence {
     pub(super) missing: Vec<bool>,
     /// What each key costs in a cache: its name's length plus the value's.
     weight: Vec<u64>,
+    /// The trace the keys came from, as scanned for the model.
+    pub trace: Option<TraceInfo>,
 }
 
 impl KeySequence {
@@ -104,22 +118,46 @@ impl KeySequence {
                 return Err(SimulateError::TooManyRequests(count));
             }
         }
-        let sampler = KeySampler::new(workload.keys, workload.distribution, workload.seed)
-            .map_err(SimulateError::Sampler)?;
-        // Each request's key depends only on its number: draw them in
-        // chunks on every core.
-        let sample = |stream: u64, count: u64| -> Vec<u64> {
-            const CHUNK: u64 = 1 << 16;
-            in_parallel(count.div_ceil(CHUNK) as usize, |chunk| {
-                let first = chunk as u64 * CHUNK;
-                (first..count.min(first + CHUNK))
-                    .map(|request| sampler.index(stream, request))
-                    .collect::<Vec<u64>>()
-            })
-            .concat()
+        let mut trace = None;
+        let (warmup_keys, mut measure_keys, sizes) = match &workload.trace {
+            Some(_) => {
+                let index = trace_of(workload)?;
+                let replayed = Replay::start(&index).and_then(|mut replay| {
+                    let warmup = replay.take(warmup)?;
+                    Ok((warmup, replay.take(measure)?))
+                });
+                let (warmup_keys, measure_keys) =
+                    replayed.map_err(|error| SimulateError::Trace(error.to_string()))?;
+                let widen = |keys: Vec<u32>| keys.into_iter().map(u64::from).collect::<Vec<_>>();
+                trace = Some(index.info.clone());
+                (
+                    widen(warmup_keys),
+                    widen(measure_keys),
+                    ValueSizes::PerKey(Arc::clone(&index.sizes)),
+                )
+            }
+            None => {
+                let sampler = KeySampler::new(workload.keys, workload.distribution, workload.seed)
+                    .map_err(SimulateError::Sampler)?;
+                // Each request's key depends only on its number: draw them
+                // in chunks on every core.
+                let sample = |stream: u64, count: u64| -> Vec<u64> {
+                    const CHUNK: u64 = 1 << 16;
+                    in_parallel(count.div_ceil(CHUNK) as usize, |chunk| {
+                        let first = chunk as u64 * CHUNK;
+                        (first..count.min(first + CHUNK))
+                            .map(|request| sampler.index(stream, request))
+                            .collect::<Vec<u64>>()
+                    })
+                    .concat()
+                };
+                (
+                    sample(WARMUP_STREAM, warmup),
+                    sample(MEASURE_STREAM, measure),
+                    ValueSizes::Fixed(workload.value_size as usize),
+                )
+            }
         };
-        let warmup_keys = sample(WARMUP_STREAM, warmup);
-        let mut measure_keys = sample(MEASURE_STREAM, measure);
         let shifts: Vec<(u64, u64)> = events
             .iter()
             .filter_map(|event| match event.action {
@@ -141,6 +179,7 @@ impl KeySequence {
             index: Vec::new(),
             missing: Vec::new(),
             weight: Vec::new(),
+            trace,
         };
         let share = workload.slowdb.missing_share;
         let mut number_of = |index: u64, sequence: &mut KeySequence| -> u32 {
@@ -149,7 +188,7 @@ impl KeySequence {
                 sequence.missing.push(is_missing(index, share));
                 sequence
                     .weight
-                    .push(key_name(index).len() as u64 + workload.value_size);
+                    .push((key_name(index).len() + sizes.of(index)) as u64);
                 (sequence.index.len() - 1) as u32
             })
         };

@@ -80,6 +80,15 @@ pub fn verify(result: &RunResult) -> Result<Verification, SimulateError> {
         result.client.requests,
         &events,
     )?;
+    if let (Some(run), Some(now)) = (&result.trace, &keys.trace) {
+        if run.hash != now.hash || run.file_bytes != now.file_bytes {
+            return Err(SimulateError::Trace(format!(
+                "{}: not the file the run replayed: its {} bytes hash to {}, the run's {} \
+                 bytes to {}",
+                now.path, now.file_bytes, now.hash, run.file_bytes, run.hash
+            )));
+        }
+    }
     let (owners, shares) = keys.owners(point.nodes, point.replicas, point.hash);
     // A series read between requests is checked interval by interval: the
     // model is read where each interval's requests end.

@@ -146,11 +146,20 @@ impl ShapeArgs {
             seed: self.seed,
             slowdb_latency: self.slowdb_latency,
             interval: self.interval,
-            trace: self.trace.trace.clone(),
-            trace_format: self.trace.trace_format.clone(),
-            trace_limit: self.trace.trace_limit,
-            sample: self.trace.sample,
-            speed: self.trace.speed,
+            ..self.trace.overrides()
+        }
+    }
+}
+
+impl TraceArgs {
+    /// These flags over a workload.
+    pub fn overrides(&self) -> Overrides {
+        Overrides {
+            trace: self.trace.clone(),
+            trace_format: self.trace_format.clone(),
+            trace_limit: self.trace_limit,
+            sample: self.sample,
+            speed: self.speed,
             ..Overrides::default()
         }
     }

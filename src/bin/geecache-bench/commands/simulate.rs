@@ -8,7 +8,9 @@ use std::time::Instant;
 
 use clap::Args;
 
-use super::{fail, load_workload, parse_switch, GridArgs, EXIT_FAILED, EXIT_USAGE};
+use super::{
+    fail, load_workload, parse_switch, scan_trace, GridArgs, TraceArgs, EXIT_FAILED, EXIT_USAGE,
+};
 use geecache_bench::analysis::{plot, simulate};
 use geecache_bench::harness::report;
 use geecache_bench::harness::workload::Overrides;
@@ -37,6 +39,9 @@ pub struct SimulateArgs {
     /// Seed of the key sequence [seed].
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
+    /// A trace to replay, as for a run.
+    #[command(flatten)]
+    pub trace: TraceArgs,
     /// With events: the model's series has an interval every N requests,
     /// by which each event's baseline, recovery and extra loads are
     /// measured [an open loop's requests per workload interval, else 1% of
@@ -55,7 +60,7 @@ pub struct SimulateArgs {
     pub plot: Option<PathBuf>,
     /// Instead of a grid: predict the run that wrote RESULT.json and list
     /// every counter that differs; exit 1 if any does.
-    #[arg(long, value_name = "RESULT.json", conflicts_with_all = ["nodes", "hash", "replicas", "cache_bytes", "requests", "warmup", "seed", "singleflight", "hot_cache", "interval_requests"])]
+    #[arg(long, value_name = "RESULT.json", conflicts_with_all = ["nodes", "hash", "replicas", "cache_bytes", "requests", "warmup", "seed", "singleflight", "hot_cache", "interval_requests", "trace", "trace_format", "trace_limit", "sample", "speed"])]
     pub verify: Option<PathBuf>,
 }
 
@@ -70,12 +75,16 @@ pub fn exec(args: SimulateArgs) -> ExitCode {
         seed: args.seed,
         singleflight: args.singleflight,
         hot_cache: args.hot_cache,
-        ..Overrides::default()
+        ..args.trace.overrides()
     };
-    let loaded = match load_workload(&args.workload, &overrides) {
+    let mut loaded = match load_workload(&args.workload, &overrides) {
         Ok(loaded) => loaded,
         Err(code) => return code,
     };
+    // A bad trace ends here; a whole trace gives the request count.
+    if let Err(code) = scan_trace(&mut loaded) {
+        return code;
+    }
     let workload = loaded.workload;
     let grid = args.grid.grid();
     // Every point must be a valid workload, as for a sweep.
