@@ -276,6 +276,9 @@ pub fn summary(result: &RunResult, path: Option<&Path>) -> String {
             );
         }
     }
+    if let Some(trace) = &result.trace {
+        let _ = writeln!(out, "{}", trace.describe());
+    }
     let errors = &client.errors;
     let mut error_kinds = Vec::new();
     for (code, count) in &errors.status {

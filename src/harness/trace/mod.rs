@@ -34,6 +34,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::units::ByteSize;
+
 pub mod format;
 pub mod read;
 pub mod replay;
@@ -151,6 +153,63 @@ pub struct TraceInfo {
     pub span_secs: Option<f64>,
     /// Whether values take the trace's sizes (else the workload's).
     pub sizes_from_trace: bool,
+}
+
+impl TraceInfo {
+    /// The trace in a line: what it is, what of it was kept, and why the
+    /// rest was not.
+    pub fn describe(&self) -> String {
+        let mut line = format!(
+            "trace {}  {}{}  {} bytes  xxh3 {}: {} {}, {} reads kept over {} keys \
+             (values {} asked, {} distinct{})",
+            self.path,
+            self.format,
+            if self.compressed { " zstd" } else { "" },
+            self.file_bytes,
+            self.hash,
+            self.records,
+            if self.format == TraceFormat::OracleGeneral {
+                "records"
+            } else {
+                "lines"
+            },
+            self.reads,
+            self.keys,
+            ByteSize(self.bytes).human(),
+            ByteSize(self.key_bytes).human(),
+            if self.sizes_from_trace {
+                ""
+            } else {
+                "; sizes from the workload"
+            },
+        );
+        let skipped = &self.skipped;
+        let mut parts = Vec::new();
+        if skipped.zero_size > 0 {
+            parts.push(format!("{} reads of size 0", skipped.zero_size));
+        }
+        if let Some(sample) = self.sample {
+            parts.push(format!(
+                "{} reads outside the {}% sample",
+                skipped.sampled_out,
+                sample * 100.0
+            ));
+        }
+        for (name, count) in &skipped.operations {
+            parts.push(format!("{count} {name}"));
+        }
+        if !parts.is_empty() {
+            line.push_str("; skipped ");
+            line.push_str(&parts.join(", "));
+        }
+        if !self.whole {
+            line.push_str(match self.limit {
+                Some(limit) if limit == self.reads => "; stopped at its limit",
+                _ => "; read as far as the run's requests",
+            });
+        }
+        line
+    }
 }
 
 /// Records a replay skips, by why.
