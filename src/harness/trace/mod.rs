@@ -137,7 +137,8 @@ pub struct TraceInfo {
     pub reads: u64,
     /// Distinct keys among them.
     pub keys: u64,
-    /// Bytes of values the kept reads ask for.
+    /// Bytes of values the kept reads are answered with (each key at its
+    /// first read's size).
     pub bytes: u64,
     /// Bytes of the distinct keys' values: what a cache holding every key
     /// would hold of values.

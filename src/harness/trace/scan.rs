@@ -218,7 +218,8 @@ pub fn scan(request: ScanRequest<'_>) -> Result<TraceIndex, TraceError> {
             size = MAX_VALUE;
         }
         let next = sizes.len();
-        if *ids.entry(record.id).or_insert(next as u32) as usize == next {
+        let number = *ids.entry(record.id).or_insert(next as u32) as usize;
+        if number == next {
             if next as u64 >= request.max_keys {
                 return Err(TraceError {
                     file,
@@ -234,7 +235,8 @@ pub fn scan(request: ScanRequest<'_>) -> Result<TraceIndex, TraceError> {
             sizes.push(size);
             key_bytes += u64::from(size);
         }
-        bytes += u64::from(size);
+        // Every read of a key is answered at its first read's size.
+        bytes += u64::from(sizes[number]);
         if format.has_time() {
             first_time.get_or_insert(record.time_ms);
             last_time = last_time.max(record.time_ms);
