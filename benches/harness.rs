@@ -1,10 +1,13 @@
-//! Micro-benchmarks of the harness: drawing keys, and the model.
+//! Micro-benchmarks of the harness: drawing keys, reading traces, and the
+//! model.
 //!
 //!     cargo bench --bench harness
 //!
 //! Targets: `simulate` runs 100 configurations x 1,000,000 requests in
 //! under 10 s; a key draw costs well under a microsecond, so the driver can
-//! draw millions a second.
+//! draw millions a second; oracleGeneral records parse at 20 million a
+//! second or more on one core, so reading a trace never holds a replay
+//! back.
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -14,6 +17,7 @@ use geecache_bench::analysis::grid::Grid;
 use geecache_bench::analysis::simulate;
 use geecache_bench::geecache::HashKind;
 use geecache_bench::harness::driver::KeySampler;
+use geecache_bench::harness::trace::{self, RecordReader, ScanRequest, TraceFormat, TraceSettings};
 use geecache_bench::harness::workload::{self, Distribution};
 use geecache_bench::units::ByteSize;
 
@@ -35,6 +39,76 @@ fn key_sampling(c: &mut Criterion) {
         });
     }
     group.finish();
+}
+
+/// A million oracleGeneral records over 100,000 objects, as a file holds
+/// them.
+fn oracle_records() -> &'static [u8] {
+    let mut bytes = Vec::with_capacity(24 << 20);
+    let mut state = 1u64;
+    for record in 0..1_000_000u32 {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1);
+        let id = (state >> 33) % 100_000;
+        bytes.extend_from_slice(&(record / 1000).to_le_bytes());
+        bytes.extend_from_slice(&id.to_le_bytes());
+        bytes.extend_from_slice(&(100 + (id % 900) as u32).to_le_bytes());
+        bytes.extend_from_slice(&(-1i64).to_le_bytes());
+    }
+    Box::leak(bytes.into_boxed_slice())
+}
+
+fn trace_reading(c: &mut Criterion) {
+    let bytes = oracle_records();
+    let mut group = c.benchmark_group("trace");
+    group.throughput(Throughput::Elements(1_000_000));
+    group.sample_size(20);
+    group.bench_function("oracle_general_parse_1M_records", |b| {
+        b.iter(|| {
+            let mut reader = RecordReader::new(
+                Box::new(std::io::Cursor::new(bytes)),
+                TraceFormat::OracleGeneral,
+                "bench".to_owned(),
+            );
+            let mut sum = 0u64;
+            while let Some(record) = reader.next_record().expect("a record") {
+                sum = sum.wrapping_add(record.id ^ u64::from(record.size.unwrap_or(0)));
+            }
+            black_box(sum)
+        })
+    });
+    // The scan: parse, number each key (a hash map) and size it.
+    let dir = std::env::temp_dir().join(format!("bench-trace-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a folder");
+    let path = dir.join("bench.oracleGeneral");
+    std::fs::write(&path, bytes).expect("the trace");
+    let settings = TraceSettings {
+        path: path.display().to_string(),
+        format: None,
+        limit: None,
+        sample: None,
+        speed: None,
+    };
+    group.bench_function("oracle_general_scan_1M_records", |b| {
+        b.iter(|| {
+            black_box(
+                trace::scan(ScanRequest {
+                    settings: &settings,
+                    base: None,
+                    value_size: 100,
+                    needed: None,
+                    timeline_from: None,
+                    max_keys: 10_000_000,
+                })
+                .expect("a scan")
+                .info
+                .keys,
+            )
+        })
+    });
+    group.finish();
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 fn simulate_grid(c: &mut Criterion) {
@@ -69,7 +143,7 @@ criterion_group! {
     config = Criterion::default()
         .warm_up_time(Duration::from_millis(300))
         .measurement_time(Duration::from_secs(1));
-    targets = key_sampling
+    targets = key_sampling, trace_reading
 }
 criterion_group! {
     name = model;
