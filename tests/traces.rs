@@ -464,3 +464,92 @@ fn the_shipped_sample_replays_in_a_sweep_and_compares() {
     assert!(compare.status.success(), "{}", text(&compare.stderr));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn results_say_whether_they_replayed_the_same_trace() {
+    let dir = scratch("trace-same");
+    let records: Vec<(u32, u64, u32)> = objects(600, 90, 5)
+        .into_iter()
+        .map(|id| (0, id, 80))
+        .collect();
+    let bytes = oracle(&records);
+    std::fs::write(dir.join("a.oracleGeneral"), &bytes).unwrap();
+    std::fs::create_dir_all(dir.join("copy")).unwrap();
+    std::fs::write(dir.join("copy/a.oracleGeneral"), &bytes).unwrap();
+    let mut other = bytes.clone();
+    other[4] ^= 1;
+    std::fs::write(dir.join("b.oracleGeneral"), &other).unwrap();
+    let run_of = |name: &str, trace: &str, flags: &[&str]| {
+        deterministic(&dir, name, &workload("same", trace, ""), flags).1
+    };
+    let first = run_of("first", "a.oracleGeneral", &[]);
+    let copy = run_of("copy", "copy/a.oracleGeneral", &[]);
+    let changed = run_of("changed", "b.oracleGeneral", &[]);
+    let sampled = run_of("sampled", "a.oracleGeneral", &["--sample", "0.5"]);
+    let compare = |other: &Path| {
+        let output = run(&["compare", first.to_str().unwrap(), other.to_str().unwrap()]);
+        assert!(output.status.success(), "{}", text(&output.stderr));
+        text(&output.stdout)
+    };
+    let same = compare(&copy);
+    assert!(!same.contains("different workloads"), "{same}");
+    for (other, field) in [(&changed, "trace.hash"), (&sampled, "trace.sample")] {
+        let report = compare(other);
+        let warning = common::line(&report, "WARNING: the results ran different workloads");
+        assert!(warning.contains(field), "{report}");
+    }
+    // The model refuses a result whose trace changed since the run.
+    std::fs::write(dir.join("a.oracleGeneral"), &other).unwrap();
+    let verify = run(&["simulate", "--verify", first.to_str().unwrap()]);
+    assert_eq!(verify.status.code(), Some(2), "{}", text(&verify.stdout));
+    assert!(
+        text(&verify.stderr).contains("not the file the run replayed"),
+        "{}",
+        text(&verify.stderr)
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn trials_and_scenarios_replay_the_trace_from_its_start() {
+    let dir = scratch("trace-trials");
+    let records: Vec<(u32, u64, u32)> = objects(3000, 500, 9)
+        .into_iter()
+        .map(|id| (0, id, 60 + (id % 50) as u32))
+        .collect();
+    std::fs::write(dir.join("t.oracleGeneral"), oracle(&records)).unwrap();
+    // A node joins and the hot set moves, at given reads; two trials.
+    let scenario = workload("scenario", "t.oracleGeneral", "").replace(
+        r#""slowdb""#,
+        r#""events": [ { "at_request": 1000, "action": "add_node" },
+                      { "at_request": 2000, "action": "shift_keys", "offset": 7 } ],
+           "slowdb""#,
+    );
+    let (result, out) = deterministic(
+        &dir,
+        "scenario",
+        &scenario,
+        &["--repeat", "2", "--cache-bytes", "16KiB"],
+    );
+    assert_eq!(result.trials.len(), 2);
+    let loads: Vec<Option<u64>> = result
+        .trials
+        .iter()
+        .map(|trial| trial.slowdb_loads)
+        .collect();
+    assert!(loads[0].is_some_and(|loads| loads > 0));
+    // Each trial replays the same reads on a fresh cluster.
+    assert_eq!(loads[0], loads[1]);
+    assert!(result
+        .events
+        .iter()
+        .all(|event| event.applied_at_request.is_some()));
+    let verify = run(&["simulate", "--verify", out.to_str().unwrap()]);
+    assert!(
+        verify.status.success(),
+        "{}{}",
+        text(&verify.stdout),
+        text(&verify.stderr)
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -23,7 +23,8 @@ pub struct Difference {
 
 /// The fields that make two workloads measure different things; the cluster
 /// settings, seed and bounds of time are what comparisons vary.
-const WORKLOAD_IDENTITY: [&str; 7] = [
+const WORKLOAD_IDENTITY: [&str; 8] = [
+    "trace",
     "workload.events",
     "workload.keys",
     "workload.distribution",
@@ -66,6 +67,15 @@ pub fn between<'a>(results: impl IntoIterator<Item = &'a RunResult>) -> Vec<Diff
                 "tool": result.tool,
                 // A target's own settings, where its nodes reported them.
                 "target_settings": result.target_settings,
+                // The trace replayed, by its bytes and how it was cut, not
+                // by where the file was.
+                "trace": result.trace.as_ref().map(|trace| serde_json::json!({
+                    "hash": trace.hash,
+                    "file_bytes": trace.file_bytes,
+                    "format": trace.format,
+                    "sample": trace.sample,
+                    "limit": trace.limit,
+                })),
             });
             flatten("", &subject, &mut fields);
             fields
@@ -91,7 +101,7 @@ pub fn between<'a>(results: impl IntoIterator<Item = &'a RunResult>) -> Vec<Diff
 }
 
 /// The fields among `differences` that make the results measure different
-/// things (key space, distribution, load, store, events).
+/// things (key space, distribution, load, store, events, the trace).
 pub(crate) fn of_workload(differences: &[Difference]) -> Vec<String> {
     differences
         .iter()
