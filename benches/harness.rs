@@ -17,7 +17,9 @@ use geecache_bench::analysis::grid::Grid;
 use geecache_bench::analysis::simulate;
 use geecache_bench::geecache::HashKind;
 use geecache_bench::harness::driver::KeySampler;
-use geecache_bench::harness::trace::{self, RecordReader, ScanRequest, TraceFormat, TraceSettings};
+use geecache_bench::harness::trace::{
+    self, oracle_general_record, RecordReader, ScanRequest, TraceFormat, TraceSettings,
+};
 use geecache_bench::harness::workload::{self, Distribution};
 use geecache_bench::units::ByteSize;
 
@@ -51,10 +53,11 @@ fn oracle_records() -> &'static [u8] {
             .wrapping_mul(6_364_136_223_846_793_005)
             .wrapping_add(1);
         let id = (state >> 33) % 100_000;
-        bytes.extend_from_slice(&(record / 1000).to_le_bytes());
-        bytes.extend_from_slice(&id.to_le_bytes());
-        bytes.extend_from_slice(&(100 + (id % 900) as u32).to_le_bytes());
-        bytes.extend_from_slice(&(-1i64).to_le_bytes());
+        bytes.extend_from_slice(&oracle_general_record(
+            record / 1000,
+            id,
+            100 + (id % 900) as u32,
+        ));
     }
     Box::leak(bytes.into_boxed_slice())
 }

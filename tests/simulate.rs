@@ -24,28 +24,7 @@ const WORKLOAD: &str = r#"{
 }"#;
 
 fn deterministic_run(directory: &Path, name: &str, flags: &[&str]) -> PathBuf {
-    deterministic_run_of(directory, name, WORKLOAD, flags)
-}
-
-/// Runs the workload `text` with one request in flight; returns the
-/// result's path.
-fn deterministic_run_of(directory: &Path, name: &str, text_of: &str, flags: &[&str]) -> PathBuf {
-    let workload = directory.join(format!("{name}-workload.json"));
-    std::fs::write(&workload, text_of).unwrap();
-    let out = directory.join(format!("{name}.json"));
-    let mut args = vec![
-        "--workload",
-        workload.to_str().unwrap(),
-        "--deterministic",
-        "--no-calibrate",
-        "--no-progress",
-        "--out",
-        out.to_str().unwrap(),
-    ];
-    args.extend_from_slice(flags);
-    let output = run(&args);
-    assert!(output.status.success(), "{name}: {}", text(&output.stderr));
-    out
+    common::deterministic_run(directory, name, WORKLOAD, flags)
 }
 
 fn verify(result: &Path) -> (Option<i32>, String) {
@@ -280,7 +259,7 @@ fn simulate_sweeps_a_grid_and_refuses_what_it_cannot_model() {
 #[test]
 fn the_model_follows_request_indexed_events_counter_by_counter() {
     let directory = scratch("simulate-events");
-    let out = deterministic_run_of(
+    let out = common::deterministic_run(
         &directory,
         "events",
         r#"{

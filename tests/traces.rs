@@ -12,17 +12,14 @@ use std::path::{Path, PathBuf};
 use common::{read_checked, run, scratch, text};
 use geecache_bench::harness::driver::StopReason;
 use geecache_bench::harness::report::RunResult;
+use geecache_bench::harness::trace::oracle_general_record;
 
 /// oracleGeneral records: (time in s, id, size).
 fn oracle(records: &[(u32, u64, u32)]) -> Vec<u8> {
-    let mut bytes = Vec::with_capacity(records.len() * 24);
-    for &(time, id, size) in records {
-        bytes.extend_from_slice(&time.to_le_bytes());
-        bytes.extend_from_slice(&id.to_le_bytes());
-        bytes.extend_from_slice(&size.to_le_bytes());
-        bytes.extend_from_slice(&(-1i64).to_le_bytes());
-    }
-    bytes
+    records
+        .iter()
+        .flat_map(|&(time, id, size)| oracle_general_record(time, id, size))
+        .collect()
 }
 
 fn zstd(bytes: &[u8]) -> Vec<u8> {
@@ -80,30 +77,23 @@ fn workload(name: &str, trace: &str, extra: &str) -> String {
     )
 }
 
-/// Runs `workload` with one request in flight; the result and what the
-/// run printed.
+/// Runs `workload` with one request in flight: the result, and its path.
 fn deterministic(dir: &Path, name: &str, workload: &str, flags: &[&str]) -> (RunResult, PathBuf) {
-    let file = dir.join(format!("{name}.json"));
-    std::fs::write(&file, workload).unwrap();
-    let out = dir.join(format!("{name}-result.json"));
-    let mut args = vec![
-        "--workload",
-        file.to_str().unwrap(),
-        "--deterministic",
-        "--no-calibrate",
-        "--no-progress",
-        "--out",
-        out.to_str().unwrap(),
-    ];
-    args.extend_from_slice(flags);
-    let output = run(&args);
-    assert!(
-        output.status.success(),
-        "{name}: {}{}",
-        text(&output.stdout),
-        text(&output.stderr)
-    );
+    let out = common::deterministic_run(dir, name, workload, flags);
     (read_checked(&out), out)
+}
+
+/// `simulate --verify` finds every counter of the result at `out` as the
+/// model predicts.
+fn verified(out: &Path) {
+    let verify = run(&["simulate", "--verify", out.to_str().unwrap()]);
+    assert!(
+        verify.status.success(),
+        "{}{}",
+        text(&verify.stdout),
+        text(&verify.stderr)
+    );
+    assert!(text(&verify.stdout).contains("every counter as predicted"));
 }
 
 /// The result holds the trace's counts; every read was answered with the
@@ -141,14 +131,7 @@ fn check_replay(result: &RunResult, out: &Path, known: &Known) {
         .map(|node| node.cache_bytes.unwrap_or(0))
         .sum();
     assert_eq!(held, names + known.key_bytes, "the caches' bytes");
-    let verify = run(&["simulate", "--verify", out.to_str().unwrap()]);
-    assert!(
-        verify.status.success(),
-        "{}{}",
-        text(&verify.stdout),
-        text(&verify.stderr)
-    );
-    assert!(text(&verify.stdout).contains("every counter as predicted"));
+    verified(out);
 }
 
 #[test]
@@ -292,8 +275,7 @@ fn limits_samples_and_warm_up_cut_the_trace_as_the_model_does() {
     );
     assert_eq!(trace.reads + trace.skipped.sampled_out, ids.len() as u64);
     assert_eq!(result.client.requests, trace.reads - 500);
-    let verify = run(&["simulate", "--verify", out.to_str().unwrap()]);
-    assert!(verify.status.success(), "{}", text(&verify.stdout));
+    verified(&out);
     // A limit stops the scan there; requests beyond the trace end the run
     // when it ends.
     let (result, _) = deterministic(
@@ -544,12 +526,6 @@ fn trials_and_scenarios_replay_the_trace_from_its_start() {
         .events
         .iter()
         .all(|event| event.applied_at_request.is_some()));
-    let verify = run(&["simulate", "--verify", out.to_str().unwrap()]);
-    assert!(
-        verify.status.success(),
-        "{}{}",
-        text(&verify.stdout),
-        text(&verify.stderr)
-    );
+    verified(&out);
     std::fs::remove_dir_all(&dir).unwrap();
 }

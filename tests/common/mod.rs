@@ -309,6 +309,38 @@ pub fn run_workload_printing(
     (read_checked(&out), text(&output.stdout))
 }
 
+/// Writes `workload` (JSON text) to a file and runs it with one request in
+/// flight (`--deterministic`) and `flags`, without calibration; returns the
+/// result's path.
+pub fn deterministic_run(
+    directory: &std::path::Path,
+    name: &str,
+    workload: &str,
+    flags: &[&str],
+) -> std::path::PathBuf {
+    let file = directory.join(format!("{name}-workload.json"));
+    std::fs::write(&file, workload).unwrap();
+    let out = directory.join(format!("{name}.json"));
+    let mut args = vec![
+        "--workload",
+        file.to_str().unwrap(),
+        "--deterministic",
+        "--no-calibrate",
+        "--no-progress",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(flags);
+    let output = run(&args);
+    assert!(
+        output.status.success(),
+        "{name}: {}{}",
+        text(&output.stdout),
+        text(&output.stderr)
+    );
+    out
+}
+
 /// A `ci` run of `requests` requests (no warm-up, no calibration) against
 /// `target`, reading `peers` (none: no --peers), its result to `out`.
 pub fn run_target(

@@ -42,7 +42,7 @@ pub mod replay;
 pub mod scan;
 
 pub use format::TraceFormat;
-pub use read::{Op, Record, RecordReader};
+pub use read::{oracle_general_record, Op, Record, RecordReader};
 pub use replay::{Replay, TraceFeed};
 pub use scan::{scan, ScanRequest, Timeline, TraceIndex};
 

@@ -46,6 +46,17 @@ pub struct Record {
     pub op: Op,
 }
 
+/// One oracleGeneral record's bytes, its next access unknown (-1): what
+/// libCacheSim writes, for tests and generated traces.
+pub fn oracle_general_record(time: u32, id: u64, size: u32) -> [u8; ORACLE_RECORD] {
+    let mut record = [0u8; ORACLE_RECORD];
+    record[..4].copy_from_slice(&time.to_le_bytes());
+    record[4..12].copy_from_slice(&id.to_le_bytes());
+    record[12..16].copy_from_slice(&size.to_le_bytes());
+    record[16..].copy_from_slice(&(-1i64).to_le_bytes());
+    record
+}
+
 /// The number an id or key becomes: a decimal number (no sign, no leading
 /// zero but `0`, below 2^64) is itself; any other text is the 64-bit XXH3
 /// hash of its bytes.
@@ -539,14 +550,10 @@ pub(crate) mod tests {
     }
 
     pub(crate) fn oracle(records: &[(u32, u64, u32)]) -> Vec<u8> {
-        let mut bytes = Vec::new();
-        for &(time, id, size) in records {
-            bytes.extend_from_slice(&time.to_le_bytes());
-            bytes.extend_from_slice(&id.to_le_bytes());
-            bytes.extend_from_slice(&size.to_le_bytes());
-            bytes.extend_from_slice(&(-1i64).to_le_bytes());
-        }
-        bytes
+        records
+            .iter()
+            .flat_map(|&(time, id, size)| oracle_general_record(time, id, size))
+            .collect()
     }
 
     #[test]
