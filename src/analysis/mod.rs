@@ -10,6 +10,7 @@ pub mod compare;
 pub mod differences;
 pub mod grid;
 pub mod merge;
+pub mod mrc;
 pub mod plot;
 pub mod ring;
 pub mod simulate;

@@ -12,8 +12,8 @@ use clap::{Parser, Subcommand};
 use crate::commands;
 use crate::commands::{
     check::CheckArgs, compare::CompareArgs, count_pass::CountPassArgs,
-    driver_check::DriverCheckArgs, export::ExportArgs, merge::MergeArgs, ring::RingArgs,
-    run::RunArgs, serve::ServeArgs, simulate::SimulateArgs, sweep::SweepArgs,
+    driver_check::DriverCheckArgs, export::ExportArgs, merge::MergeArgs, mrc::MrcArgs,
+    ring::RingArgs, run::RunArgs, serve::ServeArgs, simulate::SimulateArgs, sweep::SweepArgs,
 };
 
 /// Starts a GeeCache cluster on 127.0.0.1, drives a key workload at its API
@@ -78,6 +78,10 @@ pub enum Command {
     /// load path, for a grid of configurations in seconds; or, with
     /// --verify, check a result against the model.
     Simulate(SimulateArgs),
+    /// The miss-ratio curve of every node's main cache and of the cluster:
+    /// slow-store loads at every per-node cache size, from one pass over
+    /// the workload's or a trace's keys (LRU stack distances in bytes).
+    Mrc(MrcArgs),
     /// The child of a run's counted pass (`--count`), under callgrind or
     /// strace.
     #[command(hide = true)]
@@ -98,6 +102,7 @@ pub fn main() -> ExitCode {
         Some(Command::Export(args)) => commands::export::exec(args),
         Some(Command::Sweep(args)) => commands::sweep::exec(args),
         Some(Command::Simulate(args)) => commands::simulate::exec(args),
+        Some(Command::Mrc(args)) => commands::mrc::exec(args),
         Some(Command::CountPass(args)) => commands::count_pass::exec(args),
         None => commands::run::exec(cli.run),
     }

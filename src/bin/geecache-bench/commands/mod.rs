@@ -23,6 +23,7 @@ pub mod count_pass;
 pub mod driver_check;
 pub mod export;
 pub mod merge;
+pub mod mrc;
 pub mod ring;
 pub mod run;
 pub mod serve;

@@ -1,0 +1,170 @@
+//! `mrc`: the miss-ratio curve of every node's main cache and of the
+//! cluster, at every cache size, from one pass over a workload's or a
+//! trace's keys. Computed in [`geecache_bench::analysis::mrc`].
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+use serde::Serialize;
+
+use super::{fail, load_workload, scan_trace, TraceArgs, EXIT_FAILED, EXIT_USAGE};
+use geecache_bench::analysis::mrc::{self, Curves, Point, Ring};
+use geecache_bench::geecache::HashKind;
+use geecache_bench::harness::report::write_bytes_atomically;
+use geecache_bench::harness::workload::Overrides;
+use geecache_bench::units::ByteSize;
+
+/// Flags of `mrc`.
+#[derive(Debug, Args, Clone)]
+pub struct MrcArgs {
+    /// The workload, as for a run.
+    #[arg(long, short = 'w', value_name = "NAME|PATH", default_value = "zipf")]
+    pub workload: String,
+    /// Nodes on the ring [cluster.nodes].
+    #[arg(long, value_name = "N")]
+    pub nodes: Option<u32>,
+    /// Virtual nodes per node [cluster.replicas].
+    #[arg(long, value_name = "N")]
+    pub replicas: Option<u32>,
+    /// The ring's hash [cluster.hash].
+    #[arg(long, value_name = "crc32|xxh3")]
+    pub hash: Option<HashKind>,
+    /// Measured requests [requests; a workload bounded by duration needs it].
+    #[arg(long, value_name = "N")]
+    pub requests: Option<u64>,
+    /// Warm-up requests, which fill the caches uncounted [warmup_requests].
+    #[arg(long, value_name = "N")]
+    pub warmup: Option<u64>,
+    /// Seed of the key sequence [seed].
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// A trace to replay, as for a run.
+    #[command(flatten)]
+    pub trace: TraceArgs,
+    /// Also show the curve at these per-node cache sizes, such as
+    /// 64KiB,1MiB.
+    #[arg(long, value_name = "SIZE,...", value_delimiter = ',')]
+    pub cache_bytes: Vec<ByteSize>,
+    /// Points per doubling of the cache size, from 1 KiB up to the size
+    /// that holds every key a node owns.
+    #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub steps: u32,
+    /// `table` for people, `json` or `csv` for programs.
+    #[arg(long, value_name = "table|json|csv", default_value = "table", value_parser = ["table", "json", "csv"])]
+    pub format: String,
+    /// Also write the curve here, as JSON (or CSV for a .csv name).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+/// The curve as JSON.
+#[derive(Serialize)]
+struct Report<'a> {
+    workload: &'a str,
+    ring: Ring,
+    requests: u64,
+    warmup_requests: u64,
+    /// Per node: measured requests, cold misses, the bytes that hold every
+    /// key it owns.
+    nodes: Vec<NodeReport>,
+    points: &'a [Point],
+}
+
+#[derive(Serialize)]
+struct NodeReport {
+    requests: u64,
+    cold_misses: u64,
+    footprint_bytes: u64,
+}
+
+/// Runs the subcommand.
+pub fn exec(args: MrcArgs) -> ExitCode {
+    let overrides = Overrides {
+        nodes: args.nodes,
+        replicas: args.replicas,
+        hash: args.hash,
+        requests: args.requests,
+        warmup_requests: args.warmup,
+        seed: args.seed,
+        ..args.trace.overrides()
+    };
+    let mut loaded = match load_workload(&args.workload, &overrides) {
+        Ok(loaded) => loaded,
+        Err(code) => return code,
+    };
+    if let Err(code) = scan_trace(&mut loaded) {
+        return code;
+    }
+    let workload = loaded.workload;
+    let ring = Ring {
+        nodes: workload.cluster.nodes,
+        replicas: workload.cluster.replicas,
+        hash: workload.cluster.hash,
+    };
+    let started = std::time::Instant::now();
+    let curves = match mrc::curves(&workload, ring) {
+        Ok(curves) => curves,
+        Err(error) => return fail(EXIT_USAGE, error),
+    };
+    let elapsed = started.elapsed();
+    let extra: Vec<u64> = args.cache_bytes.iter().map(|size| size.0).collect();
+    let points: Vec<Point> = curves
+        .sizes(args.steps, &extra)
+        .into_iter()
+        .map(|size| curves.at(size))
+        .collect();
+    let json = || {
+        serde_json::to_string_pretty(&report(&workload.name, &curves, &points)).unwrap_or_default()
+            + "\n"
+    };
+    match args.format.as_str() {
+        "json" => print!("{}", json()),
+        "csv" => print!("{}", mrc::csv(&curves, &points)),
+        _ => {
+            print!("{}", mrc::table(&curves, &points));
+            println!(
+                "{} requests ({} warm-up) on {} nodes, {} replicas, {}: every size in one pass, {:.2} s",
+                curves.requests,
+                curves.warmup,
+                ring.nodes,
+                ring.replicas,
+                ring.hash,
+                elapsed.as_secs_f64()
+            );
+        }
+    }
+    if let Some(path) = &args.out {
+        let text = if path.extension().is_some_and(|ext| ext == "csv") {
+            mrc::csv(&curves, &points)
+        } else {
+            json()
+        };
+        if let Err(error) = write_bytes_atomically(text.as_bytes(), path) {
+            return fail(
+                EXIT_FAILED,
+                format!("cannot write {}: {error}", path.display()),
+            );
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+fn report<'a>(workload: &'a str, curves: &Curves, points: &'a [Point]) -> Report<'a> {
+    Report {
+        workload,
+        ring: curves.ring,
+        requests: curves.requests,
+        warmup_requests: curves.warmup,
+        nodes: curves
+            .nodes
+            .iter()
+            .map(|node| NodeReport {
+                requests: node.requests,
+                cold_misses: node.cold,
+                footprint_bytes: node.footprint,
+            })
+            .collect(),
+        points,
+    }
+}
