@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use geecache_bench::analysis::grid::Grid;
+use geecache_bench::analysis::mrc::StackDistances;
 use geecache_bench::analysis::simulate;
 use geecache_bench::geecache::HashKind;
 use geecache_bench::harness::driver::KeySampler;
@@ -114,6 +115,31 @@ fn trace_reading(c: &mut Criterion) {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+fn miss_ratio_curve(c: &mut Criterion) {
+    // A million accesses, Zipf s = 1.0 over 100,000 keys, as a node's
+    // stream; each key 6-11 bytes of name and 100 of value.
+    let sampler =
+        KeySampler::new(100_000, Distribution::Zipf { exponent: 1.0 }, 42).expect("a sampler");
+    let accesses: Vec<u32> = (0..1_000_000)
+        .map(|request| sampler.index(1, request) as u32)
+        .collect();
+    let mut group = c.benchmark_group("mrc");
+    group.throughput(Throughput::Elements(accesses.len() as u64));
+    group.sample_size(10);
+    group.bench_function("exact_1M_accesses_100000_keys", |b| {
+        b.iter(|| {
+            let mut stack = StackDistances::new(100_000);
+            let mut sum = 0u64;
+            for &key in &accesses {
+                let weight = 103 + u64::from(key % 5);
+                sum = sum.wrapping_add(stack.access(key, weight).unwrap_or(0));
+            }
+            black_box(sum)
+        })
+    });
+    group.finish();
+}
+
 fn simulate_grid(c: &mut Criterion) {
     let mut workload = workload::parse(
         r#"{"keys": 100000, "requests": 1000000, "warmup_requests": 0}"#,
@@ -146,7 +172,7 @@ criterion_group! {
     config = Criterion::default()
         .warm_up_time(Duration::from_millis(300))
         .measurement_time(Duration::from_secs(1));
-    targets = key_sampling, trace_reading
+    targets = key_sampling, trace_reading, miss_ratio_curve
 }
 criterion_group! {
     name = model;

@@ -207,14 +207,20 @@ pub fn curves(workload: &Workload, ring: Ring) -> Result<Curves, MrcError> {
     let keys = KeySequence::new(workload, workload.warmup_requests, measured)?;
     let (owners, _) = keys.owners(ring.nodes, ring.replicas, ring.hash);
     let nodes = ring.nodes as usize;
-    // Each node's accesses, warm-up included, to size its tree.
-    let mut accesses = vec![0usize; nodes];
-    for &key in keys.warmup_keys().iter().chain(keys.measured_keys()) {
-        accesses[usize::from(owners[key as usize])] += 1;
-    }
-    let mut stacks: Vec<StackDistances> = accesses
+    // Each key's number among its owner's keys: a node's stack counts only
+    // its own.
+    let mut owned = vec![0u32; nodes];
+    let local: Vec<u32> = owners
         .iter()
-        .map(|&count| StackDistances::new(keys.distinct(), count))
+        .map(|&owner| {
+            let count = &mut owned[usize::from(owner)];
+            *count += 1;
+            *count - 1
+        })
+        .collect();
+    let mut stacks: Vec<StackDistances> = owned
+        .iter()
+        .map(|&count| StackDistances::new(count as usize))
         .collect();
     let mut curves: Vec<NodeCurve> = (0..nodes)
         .map(|_| NodeCurve {
@@ -244,7 +250,7 @@ pub fn curves(workload: &Workload, ring: Ring) -> Result<Curves, MrcError> {
         let distance = if keys.is_missing(key) {
             None
         } else {
-            stacks[node].access(key, weight)
+            stacks[node].access(local[key as usize], weight)
         };
         if at < warmup {
             continue;

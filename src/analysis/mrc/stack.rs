@@ -13,12 +13,19 @@
 //! size's hits. The tests check this against the library's LRU at every
 //! size.
 
-/// Stack distances over one stream of accesses.
+/// Stack distances over one stream of accesses, in memory bounded by the
+/// keys: when the positions run out, the live ones (each key's last) are
+/// renumbered in order and the tree rebuilt, which costs O(keys) once every
+/// `keys` accesses or more.
 pub struct StackDistances {
     /// Fenwick tree over positions, 1-based: weights at last accesses.
     tree: Vec<u64>,
     /// Each key's last position (1-based), 0 before its first access.
     last: Vec<u32>,
+    /// The key whose access each position holds, 1-based.
+    key_at: Vec<u32>,
+    /// Each key's weight, for the rebuild.
+    weight: Vec<u64>,
     /// Positions used so far.
     used: u32,
     /// The weights in the tree.
@@ -26,12 +33,14 @@ pub struct StackDistances {
 }
 
 impl StackDistances {
-    /// A stream of at most `accesses` accesses to keys numbered below
-    /// `keys`.
-    pub fn new(keys: usize, accesses: usize) -> StackDistances {
+    /// A stream of accesses to keys numbered below `keys`.
+    pub fn new(keys: usize) -> StackDistances {
+        let positions = 2 * keys + 64;
         StackDistances {
-            tree: vec![0; accesses + 1],
+            tree: vec![0; positions + 1],
             last: vec![0; keys],
+            key_at: vec![0; positions + 1],
+            weight: vec![0; keys],
             used: 0,
             total: 0,
         }
@@ -41,6 +50,9 @@ impl StackDistances {
     /// the first time.
     #[inline]
     pub fn access(&mut self, key: u32, weight: u64) -> Option<u64> {
+        if self.used as usize + 1 == self.tree.len() {
+            self.compact();
+        }
         self.used += 1;
         let now = self.used;
         let last = std::mem::replace(&mut self.last[key as usize], now);
@@ -51,13 +63,44 @@ impl StackDistances {
             // distinct keys used since.
             let before = self.prefix(last - 1);
             let distance = self.total - before;
-            self.add_at(last, weight, false);
-            self.total -= weight;
+            let old = self.weight[key as usize];
+            self.add_at(last, old, false);
+            self.total -= old;
             Some(distance)
         };
+        self.weight[key as usize] = weight;
+        self.key_at[now as usize] = key;
         self.add_at(now, weight, true);
         self.total += weight;
         distance
+    }
+
+    /// Renumbers the live positions 1, 2, ... in order and rebuilds the
+    /// tree over them.
+    #[cold]
+    fn compact(&mut self) {
+        let mut live = 0u32;
+        for position in 1..=self.used {
+            let key = self.key_at[position as usize];
+            if self.last[key as usize] == position {
+                live += 1;
+                self.key_at[live as usize] = key;
+                self.last[key as usize] = live;
+            }
+        }
+        self.tree.fill(0);
+        for position in 1..=live as usize {
+            self.tree[position] = self.weight[self.key_at[position] as usize];
+        }
+        // Each node passes its sum up to its parent: O(n), over the whole
+        // tree, whose later nodes cover ranges that reach back here.
+        for position in 1..self.tree.len() {
+            let parent = position + (position & position.wrapping_neg());
+            if parent < self.tree.len() {
+                self.tree[parent] += self.tree[position];
+            }
+        }
+        self.used = live;
     }
 
     /// The weights at positions 1 to `position`.
@@ -110,7 +153,7 @@ mod tests {
     #[test]
     fn distances_match_a_direct_count() {
         let (accesses, sizes) = stream(3, 2000, 60);
-        let mut stack = StackDistances::new(60, accesses.len());
+        let mut stack = StackDistances::new(60);
         let name = |key: u32| format!("k{key}");
         let weight = |key: u32| name(key).len() as u64 + sizes[key as usize];
         for (at, &key) in accesses.iter().enumerate() {
@@ -133,7 +176,7 @@ mod tests {
             let names: Vec<String> = (0..80).map(|key| format!("key{key}")).collect();
             let name = |key: u32| names[key as usize].as_str();
             let weight = |key: u32| name(key).len() as u64 + sizes[key as usize];
-            let mut stack = StackDistances::new(80, accesses.len());
+            let mut stack = StackDistances::new(80);
             let distances: Vec<Option<u64>> = accesses
                 .iter()
                 .map(|&key| stack.access(key, weight(key)))
