@@ -617,9 +617,12 @@ impl ClusterInterval {
         let api_node = api.and_then(|index| nodes.get(index).copied().flatten());
         Some(ClusterInterval {
             api_hits: api_node.map(|node| node.cache_hits),
+            // The counters are read one by one while requests run, so an
+            // interval can count a hit whose get fell in the one before:
+            // the ratio is capped at 1.
             api_hit_ratio: api_node
                 .filter(|node| node.gets > 0)
-                .map(|node| node.cache_hits as f64 / node.gets as f64),
+                .map(|node| node.cache_hits.min(node.gets) as f64 / node.gets as f64),
             peer_fetches: sum(|node| node.peer_fetches),
             peer_errors: sum(|node| node.peer_errors),
             slowdb_loads: sum(|node| node.slowdb_loads),
