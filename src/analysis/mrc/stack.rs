@@ -14,9 +14,10 @@
 //! size.
 
 /// Stack distances over one stream of accesses, in memory bounded by the
-/// keys: when the positions run out, the live ones (each key's last) are
-/// renumbered in order and the tree rebuilt, which costs O(keys) once every
-/// `keys` accesses or more.
+/// keys it holds: when the positions run out, the live ones (each key's
+/// last) are renumbered in order and the tree rebuilt, which costs O(keys)
+/// once every `keys` accesses or more; the tree doubles when the live keys
+/// fill half of it. A key can also be dropped (a sample that shrinks).
 pub struct StackDistances {
     /// Fenwick tree over positions, 1-based: weights at last accesses.
     tree: Vec<u64>,
@@ -33,7 +34,8 @@ pub struct StackDistances {
 }
 
 impl StackDistances {
-    /// A stream of accesses to keys numbered below `keys`.
+    /// A stream of accesses to keys numbered from 0, about `keys` of them
+    /// (more make it grow).
     pub fn new(keys: usize) -> StackDistances {
         let positions = 2 * keys + 64;
         StackDistances {
@@ -46,10 +48,28 @@ impl StackDistances {
         }
     }
 
+    /// Forgets `key`, as if it had never been used.
+    pub fn remove(&mut self, key: u32) {
+        let Some(last) = self.last.get_mut(key as usize) else {
+            return;
+        };
+        let position = std::mem::replace(last, 0);
+        if position != 0 {
+            let weight = self.weight[key as usize];
+            self.add_at(position, weight, false);
+            self.total -= weight;
+        }
+    }
+
     /// Accesses `key`, which costs `weight` bytes: its distance, or `None`
     /// the first time.
     #[inline]
     pub fn access(&mut self, key: u32, weight: u64) -> Option<u64> {
+        if key as usize >= self.last.len() {
+            let keys = (key as usize + 1).max(2 * self.last.len());
+            self.last.resize(keys, 0);
+            self.weight.resize(keys, 0);
+        }
         if self.used as usize + 1 == self.tree.len() {
             self.compact();
         }
@@ -87,6 +107,12 @@ impl StackDistances {
                 self.key_at[live as usize] = key;
                 self.last[key as usize] = live;
             }
+        }
+        // Live keys in more than half the tree: double it.
+        if 2 * live as usize + 1 > self.tree.len() {
+            let positions = 2 * self.tree.len();
+            self.tree.resize(positions, 0);
+            self.key_at.resize(positions, 0);
         }
         self.tree.fill(0);
         for position in 1..=live as usize {

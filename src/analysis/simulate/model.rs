@@ -208,26 +208,6 @@ impl KeySequence {
         self.index.len()
     }
 
-    /// The warm-up's keys, by dense number, in order.
-    pub fn warmup_keys(&self) -> &[u32] {
-        &self.warmup
-    }
-
-    /// The measured requests' keys, by dense number, in order.
-    pub fn measured_keys(&self) -> &[u32] {
-        &self.measure
-    }
-
-    /// What key `number` costs a cache: its name's bytes and its value's.
-    pub fn weight(&self, number: u32) -> u64 {
-        self.weight[number as usize]
-    }
-
-    /// Whether key `number` is one the store does not have (never cached).
-    pub fn is_missing(&self, number: u32) -> bool {
-        self.missing[number as usize]
-    }
-
     /// The owner of each key on a ring of `nodes` nodes named as a run
     /// names them, and each node's ring share.
     pub fn owners(&self, nodes: u32, replicas: u32, hash: HashKind) -> (Vec<u16>, Vec<f64>) {

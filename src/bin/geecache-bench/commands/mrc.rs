@@ -9,7 +9,7 @@ use clap::Args;
 use serde::Serialize;
 
 use super::{fail, load_workload, scan_trace, TraceArgs, EXIT_FAILED, EXIT_USAGE};
-use geecache_bench::analysis::mrc::{self, Curves, Point, Ring};
+use geecache_bench::analysis::mrc::{self, Curves, Point, Ring, Sampling};
 use geecache_bench::geecache::HashKind;
 use geecache_bench::harness::report::write_bytes_atomically;
 use geecache_bench::harness::workload::Overrides;
@@ -46,6 +46,15 @@ pub struct MrcArgs {
     /// 64KiB,1MiB.
     #[arg(long, value_name = "SIZE,...", value_delimiter = ',')]
     pub cache_bytes: Vec<ByteSize>,
+    /// Follow only the keys whose hash falls in this share (SHARDS at a
+    /// fixed rate): faster and smaller, the loads estimated [default: every
+    /// key, exact].
+    #[arg(long, value_name = "SHARE", conflicts_with = "shards_keys")]
+    pub shards_rate: Option<f64>,
+    /// Follow at most N keys, lowering the rate as more come (SHARDS in
+    /// fixed memory).
+    #[arg(long, value_name = "N")]
+    pub shards_keys: Option<usize>,
     /// Points per doubling of the cache size, from 1 KiB up to the size
     /// that holds every key a node owns.
     #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=64))]
@@ -63,6 +72,10 @@ pub struct MrcArgs {
 struct Report<'a> {
     workload: &'a str,
     ring: Ring,
+    sampling: Sampling,
+    /// Keys followed at the end, and the sampling rate then.
+    keys_followed: u64,
+    rate: f64,
     requests: u64,
     warmup_requests: u64,
     /// Per node: measured requests, cold misses, the bytes that hold every
@@ -103,7 +116,19 @@ pub fn exec(args: MrcArgs) -> ExitCode {
         hash: workload.cluster.hash,
     };
     let started = std::time::Instant::now();
-    let curves = match mrc::curves(&workload, ring) {
+    let sampling = match (args.shards_rate, args.shards_keys) {
+        (Some(rate), _) if !(rate > 0.0 && rate <= 1.0) => {
+            return fail(
+                EXIT_USAGE,
+                format!("--shards-rate: {rate} is out of range: a share above 0, at most 1"),
+            )
+        }
+        (Some(rate), _) => Sampling::Rate { rate },
+        (None, Some(0)) => return fail(EXIT_USAGE, "--shards-keys: at least 1"),
+        (None, Some(keys)) => Sampling::Keys { keys },
+        (None, None) => Sampling::Exact,
+    };
+    let curves = match mrc::curves(&workload, ring, sampling) {
         Ok(curves) => curves,
         Err(error) => return fail(EXIT_USAGE, error),
     };
@@ -124,13 +149,20 @@ pub fn exec(args: MrcArgs) -> ExitCode {
         _ => {
             print!("{}", mrc::table(&curves, &points));
             println!(
-                "{} requests ({} warm-up) on {} nodes, {} replicas, {}: every size in one pass, {:.2} s",
+                "{} requests ({} warm-up) on {} nodes, {} replicas, {}: every size in one pass, {:.2} s{}",
                 curves.requests,
                 curves.warmup,
                 ring.nodes,
                 ring.replicas,
                 ring.hash,
-                elapsed.as_secs_f64()
+                elapsed.as_secs_f64(),
+                match curves.sampling {
+                    Sampling::Exact => String::new(),
+                    _ => format!(
+                        "; SHARDS: {} keys followed at rate {:.4}, loads estimated",
+                        curves.followed.0, curves.followed.1
+                    ),
+                }
             );
         }
     }
@@ -154,6 +186,9 @@ fn report<'a>(workload: &'a str, curves: &Curves, points: &'a [Point]) -> Report
     Report {
         workload,
         ring: curves.ring,
+        sampling: curves.sampling,
+        keys_followed: curves.followed.0,
+        rate: curves.followed.1,
         requests: curves.requests,
         warmup_requests: curves.warmup,
         nodes: curves
@@ -161,7 +196,7 @@ fn report<'a>(workload: &'a str, curves: &Curves, points: &'a [Point]) -> Report
             .iter()
             .map(|node| NodeReport {
                 requests: node.requests,
-                cold_misses: node.cold,
+                cold_misses: node.misses_at(0).0.round() as u64,
                 footprint_bytes: node.footprint,
             })
             .collect(),
