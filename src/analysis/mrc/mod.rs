@@ -37,8 +37,10 @@ use crate::units::ByteSize;
 
 use crate::analysis::simulate::model::trace_of;
 
+pub mod histogram;
 pub mod stack;
 
+use histogram::{representable, representable_above, Distances};
 pub use stack::StackDistances;
 
 /// Why a curve cannot be made.
@@ -95,24 +97,20 @@ pub struct NodeCurve {
     /// first use since the cluster started, warm-up included, or a key the
     /// store lacks), and of their bytes.
     cold: (f64, f64),
-    /// (distance, weight, weighted bytes) of the other sampled requests,
-    /// by distance.
-    distances: Vec<(u64, f64, f64)>,
-    /// The weights and bytes of the distances from each to the end.
-    tail: Vec<(f64, f64)>,
+    /// The weights and bytes of the other sampled requests, by distance.
+    distances: Distances,
     /// The bytes of every key the node owns and was asked for: a cache of
     /// this size holds them all.
     pub footprint: u64,
 }
 
 impl NodeCurve {
-    fn new() -> NodeCurve {
+    fn new(sizes: &[u64]) -> NodeCurve {
         NodeCurve {
             requests: 0,
             bytes: 0,
             cold: (0.0, 0.0),
-            distances: Vec::new(),
-            tail: Vec::new(),
+            distances: Distances::new(sizes),
             footprint: 0,
         }
     }
@@ -120,35 +118,15 @@ impl NodeCurve {
     /// Misses (slow-store loads) and their bytes in a cache of `cache`
     /// bytes (0: unbounded): exact counts, or estimates from the sample.
     pub fn misses_at(&self, cache: u64) -> (f64, f64) {
-        let first_miss = if cache == 0 {
-            self.distances.len()
-        } else {
-            self.distances
-                .partition_point(|&(distance, _, _)| distance <= cache)
-        };
-        let (weight, bytes) = self.tail.get(first_miss).copied().unwrap_or((0.0, 0.0));
-        let (misses, missed_bytes) = (self.cold.0 + weight, self.cold.1 + bytes);
         // Sampled, each miss stands for 1/rate requests: against the
         // node's real requests, as SHARDS_adj counts (the sample's surplus
         // or shortfall of requests goes to the hits).
-        (misses, missed_bytes)
-    }
-
-    /// Sorts the distances and sums their tails.
-    fn finish(&mut self) {
-        self.distances
-            .sort_unstable_by_key(|&(distance, _, _)| distance);
-        let mut from_end = (0.0, 0.0);
-        self.tail = self
-            .distances
-            .iter()
-            .rev()
-            .map(|&(_, weight, bytes)| {
-                from_end = (from_end.0 + weight, from_end.1 + bytes);
-                from_end
-            })
-            .collect();
-        self.tail.reverse();
+        let (weight, bytes) = if cache == 0 {
+            (0.0, 0.0)
+        } else {
+            self.distances.above(cache)
+        };
+        (self.cold.0 + weight, self.cold.1 + bytes)
     }
 }
 
@@ -224,9 +202,11 @@ impl Curves {
     }
 
     /// Sizes to show a curve at: `steps` a doubling from 1 KiB up to the
-    /// largest footprint, that footprint, and `extra`.
+    /// largest footprint, that footprint (each rounded to a size the
+    /// histogram counts exactly, the footprint up), and `extra`, which the
+    /// pass was asked to count exactly.
     pub fn sizes(&self, steps: u32, extra: &[u64]) -> Vec<u64> {
-        let top = self.footprint().max(1024);
+        let top = representable_above(self.footprint().max(1024));
         let mut sizes = Vec::new();
         let mut at = 0u32;
         loop {
@@ -234,7 +214,7 @@ impl Curves {
             if size >= top {
                 break;
             }
-            sizes.push(size);
+            sizes.push(representable(size));
             at += 1;
         }
         sizes.push(top);
@@ -377,7 +357,12 @@ impl Keys {
 /// The curves of `workload`'s keys (its trace's, when it has one) on
 /// `ring`, following `sampling` of them: warm-up requests first, uncounted,
 /// then the measured ones, streamed, never held.
-pub fn curves(workload: &Workload, ring: Ring, sampling: Sampling) -> Result<Curves, MrcError> {
+pub fn curves(
+    workload: &Workload,
+    ring: Ring,
+    sampling: Sampling,
+    exact_at: &[u64],
+) -> Result<Curves, MrcError> {
     if workload.cluster.hot_cache {
         return Err(MrcError::Unsupported(
             "the hot cache keeps some peers' values on the API node, so a node's cache no \
@@ -397,6 +382,9 @@ pub fn curves(workload: &Workload, ring: Ring, sampling: Sampling) -> Result<Cur
         Bound::Duration(_) => return Err(MrcError::Keys(SimulateError::NoRequestCount)),
     };
     let mut keys = Keys::of(workload, measured)?;
+    let mut sizes_asked = exact_at.to_vec();
+    sizes_asked.sort_unstable();
+    sizes_asked.dedup();
     let key_space = workload.keys as usize;
     let sizes = match &workload.trace {
         Some(_) => ValueSizes::PerKey(trace_of(workload)?.sizes.clone()),
@@ -416,7 +404,7 @@ pub fn curves(workload: &Workload, ring: Ring, sampling: Sampling) -> Result<Cur
     let mut free: Vec<Vec<u32>> = vec![Vec::new(); nodes];
     let mut stacks: Vec<StackDistances> = (0..nodes).map(|_| StackDistances::new(1024)).collect();
     let exact = sampling == Sampling::Exact;
-    let mut curves: Vec<NodeCurve> = (0..nodes).map(|_| NodeCurve::new()).collect();
+    let mut curves: Vec<NodeCurve> = (0..nodes).map(|_| NodeCurve::new(&sizes_asked)).collect();
     let mut sampler = Sampler::new(sampling);
     let share = workload.slowdb.missing_share;
     let warmup = workload.warmup_requests;
@@ -492,7 +480,7 @@ pub fn curves(workload: &Workload, ring: Ring, sampling: Sampling) -> Result<Cur
                 } else {
                     cost + ((distance - cost) as f64 * scale).round() as u64
                 };
-                curve.distances.push((scaled, scale, cost as f64 * scale));
+                curve.distances.add(scaled, scale, cost as f64 * scale);
             }
             None => {
                 curve.cold.0 += scale;
@@ -501,7 +489,7 @@ pub fn curves(workload: &Workload, ring: Ring, sampling: Sampling) -> Result<Cur
         }
     }
     for curve in &mut curves {
-        curve.finish();
+        curve.distances.finish();
     }
     let followed = local.iter().filter(|&&number| number != u32::MAX).count() as u64;
     Ok(Curves {
@@ -578,7 +566,7 @@ mod tests {
             replicas: cluster.replicas,
             hash: cluster.hash,
         };
-        let curves = curves(workload, ring, Sampling::Exact).unwrap();
+        let curves = curves(workload, ring, Sampling::Exact, sizes).unwrap();
         let grid = Grid {
             nodes: vec![ring.nodes],
             hashes: vec![ring.hash],
@@ -618,7 +606,7 @@ mod tests {
             replicas: 20,
             hash: HashKind::Crc32,
         };
-        let curves = curves(&workload, ring, Sampling::Exact).unwrap();
+        let curves = curves(&workload, ring, Sampling::Exact, &[]).unwrap();
         assert_eq!(curves.at(0).loads, curves.at(curves.footprint()).loads);
         assert!(curves.at(0).loads < curves.at(1024).loads);
     }
@@ -662,7 +650,9 @@ mod tests {
             replicas: 50,
             hash: HashKind::Crc32,
         };
-        let error = curves(&hot, ring, Sampling::Exact).unwrap_err().to_string();
+        let error = curves(&hot, ring, Sampling::Exact, &[])
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("hot cache"), "{error}");
         let events = parse(
             r#"{"duration": "2s", "events": [{"at": "1s", "action": "add_node"}]}"#,
@@ -670,7 +660,7 @@ mod tests {
             "events",
         )
         .unwrap();
-        let error = curves(&events, ring, Sampling::Exact)
+        let error = curves(&events, ring, Sampling::Exact, &[])
             .unwrap_err()
             .to_string();
         assert!(error.contains("1 events"), "{error}");
@@ -692,7 +682,7 @@ mod tests {
             replicas: 50,
             hash: HashKind::Crc32,
         };
-        let exact = curves(&workload, ring, Sampling::Exact).unwrap();
+        let exact = curves(&workload, ring, Sampling::Exact, &[]).unwrap();
         // 100 sizes evenly up to the largest node's footprint, as SHARDS
         // measures its error. Below about 100 KiB a node (some hundreds of
         // keys, a few of them sampled) a hot key in or out of the sample
@@ -710,7 +700,7 @@ mod tests {
             .copied()
             .filter(|&size| size >= 128 << 10)
             .collect();
-        let by_rate = curves(&workload, ring, Sampling::Rate { rate: 0.01 }).unwrap();
+        let by_rate = curves(&workload, ring, Sampling::Rate { rate: 0.01 }, &[]).unwrap();
         let error = by_rate.mean_absolute_error(&exact, &sizes);
         assert!(error <= 0.01, "fixed rate: {error}");
         let error = by_rate.mean_absolute_error(&exact, &large);
@@ -723,7 +713,7 @@ mod tests {
             "{:?}",
             by_rate.followed
         );
-        let by_keys = curves(&workload, ring, Sampling::Keys { keys: 16_000 }).unwrap();
+        let by_keys = curves(&workload, ring, Sampling::Keys { keys: 16_000 }, &[]).unwrap();
         let error = by_keys.mean_absolute_error(&exact, &sizes);
         eprintln!(
             "mean absolute error: fixed rate {:.4} (log grid {:.4} from 128 KiB, {:.4} below), fixed size {error:.4}",

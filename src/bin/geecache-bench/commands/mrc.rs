@@ -128,12 +128,12 @@ pub fn exec(args: MrcArgs) -> ExitCode {
         (None, Some(keys)) => Sampling::Keys { keys },
         (None, None) => Sampling::Exact,
     };
-    let curves = match mrc::curves(&workload, ring, sampling) {
+    let extra: Vec<u64> = args.cache_bytes.iter().map(|size| size.0).collect();
+    let curves = match mrc::curves(&workload, ring, sampling, &extra) {
         Ok(curves) => curves,
         Err(error) => return fail(EXIT_USAGE, error),
     };
     let elapsed = started.elapsed();
-    let extra: Vec<u64> = args.cache_bytes.iter().map(|size| size.0).collect();
     let points: Vec<Point> = curves
         .sizes(args.steps, &extra)
         .into_iter()
