@@ -10,8 +10,9 @@ use serde::Serialize;
 
 use super::{fail, load_workload, scan_trace, TraceArgs, EXIT_FAILED, EXIT_USAGE};
 use geecache_bench::analysis::mrc::{self, Curves, Point, Ring, Sampling};
+use geecache_bench::analysis::plot;
 use geecache_bench::geecache::HashKind;
-use geecache_bench::harness::report::write_bytes_atomically;
+use geecache_bench::harness::report::{self, write_bytes_atomically};
 use geecache_bench::harness::workload::Overrides;
 use geecache_bench::units::ByteSize;
 
@@ -65,6 +66,19 @@ pub struct MrcArgs {
     /// Also write the curve here, as JSON (or CSV for a .csv name).
     #[arg(long, short = 'o', value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Draw the curve into this SVG file: miss ratio against cache size
+    /// (log-scaled), a line per node and one for the cluster.
+    #[arg(long, value_name = "FILE.svg")]
+    pub plot: Option<PathBuf>,
+    /// Results of runs to draw on the chart as points: each at its cache
+    /// size, its slow-store loads per request.
+    #[arg(
+        long,
+        value_name = "RESULT.json,...",
+        value_delimiter = ',',
+        requires = "plot"
+    )]
+    pub runs: Vec<PathBuf>,
 }
 
 /// The curve as JSON.
@@ -165,6 +179,42 @@ pub fn exec(args: MrcArgs) -> ExitCode {
                 }
             );
         }
+    }
+    if let Some(path) = &args.plot {
+        let mut runs = Vec::new();
+        for run in &args.runs {
+            let result = match report::read(run) {
+                Ok(result) => result,
+                Err(error) => return fail(EXIT_USAGE, format!("--runs: {error}")),
+            };
+            let Some(cluster) = &result.cluster else {
+                return fail(
+                    EXIT_USAGE,
+                    format!("--runs: {} has no cluster figures", run.display()),
+                );
+            };
+            let name = run
+                .file_stem()
+                .map(|stem| stem.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            runs.push((
+                name,
+                result.workload.cluster.cache_bytes.0,
+                cluster.slowdb.loads_per_request,
+            ));
+        }
+        let title = format!(
+            "{}: miss ratio by cache size, {} nodes, {} replicas, {}",
+            workload.name, ring.nodes, ring.replicas, ring.hash
+        );
+        let svg = plot::render(&[mrc::panel(&title, &curves, &points, &runs)]);
+        if let Err(error) = write_bytes_atomically(svg.as_bytes(), path) {
+            return fail(
+                EXIT_FAILED,
+                format!("cannot write {}: {error}", path.display()),
+            );
+        }
+        eprintln!("plot: {}", path.display());
     }
     if let Some(path) = &args.out {
         let text = if path.extension().is_some_and(|ext| ext == "csv") {
