@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use geecache_bench::analysis::grid::Grid;
-use geecache_bench::analysis::mrc::StackDistances;
+use geecache_bench::analysis::mrc::{self, StackDistances};
 use geecache_bench::analysis::simulate;
 use geecache_bench::geecache::HashKind;
 use geecache_bench::harness::driver::KeySampler;
@@ -137,6 +137,37 @@ fn miss_ratio_curve(c: &mut Criterion) {
             black_box(sum)
         })
     });
+    // The whole pass of `mrc` over a workload: the keys drawn as a run
+    // draws them (about 40 ns each), owners, stacks and the histogram.
+    let workload = workload::parse(
+        r#"{"keys": 100000, "requests": 1000000, "warmup_requests": 0,
+            "slowdb": {"latency": {"kind": "none"}}}"#,
+        "bench",
+        "zipf",
+    )
+    .expect("a workload");
+    let ring = mrc::Ring {
+        nodes: 3,
+        replicas: 50,
+        hash: HashKind::Crc32,
+    };
+    for (name, sampling) in [
+        ("curves_exact_1M_requests", mrc::Sampling::Exact),
+        (
+            "curves_shards_1pct_1M_requests",
+            mrc::Sampling::Rate { rate: 0.01 },
+        ),
+    ] {
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                black_box(
+                    mrc::curves(&workload, ring, sampling, &[])
+                        .expect("curves")
+                        .requests,
+                )
+            })
+        });
+    }
     group.finish();
 }
 

@@ -17,6 +17,7 @@
 //! - [`harness`]: what a run is made of, in the order a run meets it:
 //!   - [`harness::workload`]: the workload file, the flags over it and
 //!     their checks;
+//!   - [`harness::trace`]: real key traces, read, scanned and replayed;
 //!   - [`harness::slowdb`]: the slow store behind every node;
 //!   - [`harness::cluster`]: the nodes of a run, in one process;
 //!   - [`harness::driver`]: the load generator (keys, pacing, series);
@@ -38,6 +39,7 @@
 //!   between configurations), [`analysis::merge`] (drivers of one cluster
 //!   made one result), [`analysis::grid`] and [`analysis::sweep`] (grids of
 //!   configurations run for real), [`analysis::simulate`] (the model),
+//!   [`analysis::mrc`] (miss-ratio curves: every cache size in one pass),
 //!   [`analysis::ring`] (rings without load) and [`analysis::plot`] (SVG
 //!   charts).
 //!

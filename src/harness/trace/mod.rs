@@ -24,7 +24,7 @@
 //! falls in the lowest R of the range, so a sampled trace keeps whole keys
 //! (as SHARDS does). `limit` N stops after N kept reads.
 //!
-//! Beside this file: [`format`] (the formats and their recognition),
+//! Beside this file: [`format`](mod@format) (the formats and their recognition),
 //! [`read`] (files, zstd, records), [`scan`](mod@scan) (the index) and
 //! [`replay`] (the second pass, and the feed the driver reads).
 
