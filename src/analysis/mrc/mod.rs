@@ -23,6 +23,8 @@
 //! rate or lowered to keep a fixed number of keys, and scales distances
 //! and counts by the rate.
 
+use std::sync::Arc;
+
 use serde::Serialize;
 
 use crate::analysis::plot::{Axis, Panel, Scale, Series};
@@ -32,7 +34,7 @@ use crate::harness::cluster::ring_name;
 use crate::harness::driver::KeySampler;
 use crate::harness::run::{MEASURE_STREAM, WARMUP_STREAM};
 use crate::harness::slowdb::{is_missing, key_name, mix64, ValueSizes};
-use crate::harness::trace::Replay;
+use crate::harness::trace::{Replay, TraceIndex};
 use crate::harness::workload::{Bound, Workload};
 use crate::units::ByteSize;
 
@@ -301,12 +303,15 @@ enum Keys {
 }
 
 impl Keys {
-    fn of(workload: &Workload, measured: u64) -> Result<Keys, MrcError> {
+    fn of(
+        workload: &Workload,
+        measured: u64,
+        trace: Option<&Arc<TraceIndex>>,
+    ) -> Result<Keys, MrcError> {
         let warmup = workload.warmup_requests;
-        match &workload.trace {
-            Some(_) => {
-                let index = trace_of(workload)?;
-                let replay = Replay::start(&index)
+        match trace {
+            Some(index) => {
+                let replay = Replay::start(index)
                     .map_err(|error| MrcError::Keys(SimulateError::Trace(error.to_string())))?;
                 Ok(Keys::Traced {
                     replay: Box::new(replay),
@@ -382,13 +387,17 @@ pub fn curves(
         Bound::Requests(requests) => requests,
         Bound::Duration(_) => return Err(MrcError::Keys(SimulateError::NoRequestCount)),
     };
-    let mut keys = Keys::of(workload, measured)?;
+    let trace = match &workload.trace {
+        Some(_) => Some(trace_of(workload)?),
+        None => None,
+    };
+    let mut keys = Keys::of(workload, measured, trace.as_ref())?;
     let mut sizes_asked = exact_at.to_vec();
     sizes_asked.sort_unstable();
     sizes_asked.dedup();
     let key_space = workload.keys as usize;
-    let sizes = match &workload.trace {
-        Some(_) => ValueSizes::PerKey(trace_of(workload)?.sizes.clone()),
+    let sizes = match &trace {
+        Some(index) => ValueSizes::PerKey(Arc::clone(&index.sizes)),
         None => ValueSizes::Fixed(workload.value_size as usize),
     };
     let mut ring_of = HashRing::new(ring.replicas as usize, ring.hash);

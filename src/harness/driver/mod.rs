@@ -644,8 +644,12 @@ async fn worker(state: Arc<PhaseState>, client: HttpClient) -> Tally {
     // Interval ends the reader has been called for.
     let mut read = 0u64;
     // Whether anything may wait between a request's start and its send.
-    let fresh_send =
-        state.pacer.is_some() || state.phase.reader.is_some() || state.steering.gate.is_some();
+    // A trace's next read may wait for its reading thread: not the
+    // cluster's time either.
+    let fresh_send = state.pacer.is_some()
+        || state.phase.reader.is_some()
+        || state.steering.gate.is_some()
+        || config.trace.is_some();
     loop {
         // An open loop waits for its pacer to let the next request go.
         if let Some(pacer) = &state.pacer {
