@@ -246,13 +246,19 @@ pub fn load_workload(spec: &str, overrides: &Overrides) -> Result<workload::Load
     Ok(loaded)
 }
 
-/// Scans the workload's trace, if it has one, before anything starts; a
-/// usage error's exit status when it cannot be replayed.
-pub fn scan_trace(loaded: &mut workload::Loaded) -> Result<Option<Arc<TraceIndex>>, ExitCode> {
-    loaded
+/// [`load_workload`], then the workload's trace, if it has one, scanned
+/// before anything starts (a whole trace gives the request count); a usage
+/// error's exit status when either cannot be used.
+pub fn load_with_trace(
+    spec: &str,
+    overrides: &Overrides,
+) -> Result<(workload::Loaded, Option<Arc<TraceIndex>>), ExitCode> {
+    let mut loaded = load_workload(spec, overrides)?;
+    let trace = loaded
         .workload
         .scan_trace(&loaded.source)
-        .map_err(|error| fail(EXIT_USAGE, error))
+        .map_err(|error| fail(EXIT_USAGE, error))?;
+    Ok((loaded, trace))
 }
 
 /// A logger to stderr: `[level] message`, at `base` raised by `-v`s.

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use clap::Args;
 use serde::Serialize;
 
-use super::{fail, load_workload, scan_trace, TraceArgs, EXIT_FAILED, EXIT_USAGE};
+use super::{fail, load_with_trace, TraceArgs, EXIT_FAILED, EXIT_USAGE};
 use geecache_bench::analysis::mrc::{self, Curves, Point, Ring, Sampling};
 use geecache_bench::analysis::plot;
 use geecache_bench::geecache::HashKind;
@@ -116,14 +116,10 @@ pub fn exec(args: MrcArgs) -> ExitCode {
         seed: args.seed,
         ..args.trace.overrides()
     };
-    let mut loaded = match load_workload(&args.workload, &overrides) {
-        Ok(loaded) => loaded,
+    let workload = match load_with_trace(&args.workload, &overrides) {
+        Ok((loaded, _)) => loaded.workload,
         Err(code) => return code,
     };
-    if let Err(code) = scan_trace(&mut loaded) {
-        return code;
-    }
-    let workload = loaded.workload;
     let ring = Ring {
         nodes: workload.cluster.nodes,
         replicas: workload.cluster.replicas,

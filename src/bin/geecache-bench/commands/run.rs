@@ -9,8 +9,8 @@ use std::time::Duration;
 use clap::Args;
 
 use super::{
-    fail, init_logging, load_workload, parse_switch, scan_trace, until_interrupted, NodeArgs,
-    ShapeArgs, EXIT_FAILED, EXIT_USAGE,
+    fail, init_logging, load_with_trace, parse_switch, until_interrupted, NodeArgs, ShapeArgs,
+    EXIT_FAILED, EXIT_USAGE,
 };
 use geecache_bench::analysis::plot;
 use geecache_bench::harness::cluster::Faults;
@@ -172,12 +172,8 @@ pub fn exec(args: RunArgs) -> ExitCode {
             "warning: this is a debug build; its figures are not representative. Use `cargo run --release`."
         );
     }
-    let mut loaded = match load_workload(&args.workload, &args.overrides()) {
+    let (loaded, trace) = match load_with_trace(&args.workload, &args.overrides()) {
         Ok(loaded) => loaded,
-        Err(code) => return code,
-    };
-    let trace = match scan_trace(&mut loaded) {
-        Ok(trace) => trace,
         Err(code) => return code,
     };
     let workload = loaded.workload;

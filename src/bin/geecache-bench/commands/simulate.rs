@@ -8,9 +8,7 @@ use std::time::Instant;
 
 use clap::Args;
 
-use super::{
-    fail, load_workload, parse_switch, scan_trace, GridArgs, TraceArgs, EXIT_FAILED, EXIT_USAGE,
-};
+use super::{fail, load_with_trace, parse_switch, GridArgs, TraceArgs, EXIT_FAILED, EXIT_USAGE};
 use geecache_bench::analysis::{plot, simulate};
 use geecache_bench::harness::report;
 use geecache_bench::harness::workload::Overrides;
@@ -77,20 +75,16 @@ pub fn exec(args: SimulateArgs) -> ExitCode {
         hot_cache: args.hot_cache,
         ..args.trace.overrides()
     };
-    let mut loaded = match load_workload(&args.workload, &overrides) {
-        Ok(loaded) => loaded,
+    let loaded = match load_with_trace(&args.workload, &overrides) {
+        Ok((loaded, _)) => loaded,
         Err(code) => return code,
     };
-    // A bad trace ends here; a whole trace gives the request count.
-    if let Err(code) = scan_trace(&mut loaded) {
-        return code;
-    }
-    let workload = loaded.workload;
+    let (workload, source) = (loaded.workload, loaded.source);
     let grid = args.grid.grid();
     // Every point must be a valid workload, as for a sweep.
     for point in grid.points(&workload) {
         let mut check = workload.clone();
-        if let Err(error) = check.apply(&point.overrides(), &loaded.source) {
+        if let Err(error) = check.apply(&point.overrides(), &source) {
             return fail(EXIT_USAGE, error);
         }
     }

@@ -7,8 +7,8 @@ use std::process::ExitCode;
 use clap::Args;
 
 use super::{
-    fail, init_logging, load_workload, scan_trace, until_interrupted, GridArgs, ShapeArgs,
-    EXIT_FAILED, EXIT_USAGE,
+    fail, init_logging, load_with_trace, until_interrupted, GridArgs, ShapeArgs, EXIT_FAILED,
+    EXIT_USAGE,
 };
 use geecache_bench::analysis::sweep;
 use geecache_bench::units::Span;
@@ -55,12 +55,8 @@ pub fn exec(args: SweepArgs) -> ExitCode {
         );
     }
     let overrides = args.shape.overrides();
-    let mut loaded = match load_workload(&args.workload, &overrides) {
+    let (loaded, trace) = match load_with_trace(&args.workload, &overrides) {
         Ok(loaded) => loaded,
-        Err(code) => return code,
-    };
-    let trace = match scan_trace(&mut loaded) {
-        Ok(trace) => trace,
         Err(code) => return code,
     };
     let workload = loaded.workload;
