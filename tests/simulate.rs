@@ -467,6 +467,15 @@ fn simulate_reports_each_events_cost_per_configuration_without_a_server() {
 
 // The miss-ratio curve (`mrc`) against the same deterministic runs.
 
+/// Each node's slow-store loads in the result at `path`.
+fn node_loads(path: &Path) -> Vec<u64> {
+    read_checked(path)
+        .nodes
+        .iter()
+        .map(|node| node.slowdb_loads.unwrap())
+        .collect()
+}
+
 /// Each node's slow-store loads at `size` per node, from `mrc --format csv`.
 fn curve_loads(workload: &str, flags: &[&str], size: &str) -> Vec<u64> {
     let mut args = vec![
@@ -519,12 +528,7 @@ fn deterministic_runs_at_three_sizes_land_on_the_curve() {
             &std::fs::read_to_string(workload).unwrap(),
             &["--cache-bytes", size],
         );
-        let result = read_checked(&out);
-        let loads: Vec<u64> = result
-            .nodes
-            .iter()
-            .map(|node| node.slowdb_loads.unwrap())
-            .collect();
+        let loads = node_loads(&out);
         assert_eq!(loads, curve_loads(workload, &[], size), "{size}");
     }
     // A trace, its sizes included: the shipped sample.
@@ -549,12 +553,7 @@ fn deterministic_runs_at_three_sizes_land_on_the_curve() {
             out.to_str().unwrap(),
         ]);
         assert!(output.status.success(), "{}", text(&output.stderr));
-        let result = read_checked(&out);
-        let loads: Vec<u64> = result
-            .nodes
-            .iter()
-            .map(|node| node.slowdb_loads.unwrap())
-            .collect();
+        let loads = node_loads(&out);
         assert_eq!(loads, curve_loads("twitter-sample", &flags, size), "{size}");
     }
     std::fs::remove_dir_all(&dir).unwrap();

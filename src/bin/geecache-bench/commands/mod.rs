@@ -152,6 +152,36 @@ impl ShapeArgs {
     }
 }
 
+/// The keys `simulate` and `mrc` follow: how many, from which seed or
+/// trace.
+#[derive(Debug, Args, Clone)]
+pub struct ModelKeys {
+    /// Measured requests [requests; a workload bounded by duration needs it].
+    #[arg(long, value_name = "N")]
+    pub requests: Option<u64>,
+    /// Warm-up requests, which fill the caches uncounted [warmup_requests].
+    #[arg(long, value_name = "N")]
+    pub warmup: Option<u64>,
+    /// Seed of the key sequence [seed].
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// A trace to replay, as for a run.
+    #[command(flatten)]
+    pub trace: TraceArgs,
+}
+
+impl ModelKeys {
+    /// These flags over a workload.
+    pub fn overrides(&self) -> Overrides {
+        Overrides {
+            requests: self.requests,
+            warmup_requests: self.warmup,
+            seed: self.seed,
+            ..self.trace.overrides()
+        }
+    }
+}
+
 impl TraceArgs {
     /// These flags over a workload.
     pub fn overrides(&self) -> Overrides {

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use clap::Args;
 use serde::Serialize;
 
-use super::{fail, load_with_trace, TraceArgs, EXIT_FAILED, EXIT_USAGE};
+use super::{fail, load_with_trace, ModelKeys, EXIT_FAILED, EXIT_USAGE};
 use geecache_bench::analysis::mrc::{self, Curves, Point, Ring, Sampling};
 use geecache_bench::analysis::plot;
 use geecache_bench::geecache::HashKind;
@@ -31,18 +31,9 @@ pub struct MrcArgs {
     /// The ring's hash [cluster.hash].
     #[arg(long, value_name = "crc32|xxh3")]
     pub hash: Option<HashKind>,
-    /// Measured requests [requests; a workload bounded by duration needs it].
-    #[arg(long, value_name = "N")]
-    pub requests: Option<u64>,
-    /// Warm-up requests, which fill the caches uncounted [warmup_requests].
-    #[arg(long, value_name = "N")]
-    pub warmup: Option<u64>,
-    /// Seed of the key sequence [seed].
-    #[arg(long, value_name = "N")]
-    pub seed: Option<u64>,
-    /// A trace to replay, as for a run.
+    /// The keys the model follows.
     #[command(flatten)]
-    pub trace: TraceArgs,
+    pub keys: ModelKeys,
     /// Also show the curve at these per-node cache sizes, such as
     /// 64KiB,1MiB.
     #[arg(long, value_name = "SIZE,...", value_delimiter = ',')]
@@ -111,10 +102,7 @@ pub fn exec(args: MrcArgs) -> ExitCode {
         nodes: args.nodes,
         replicas: args.replicas,
         hash: args.hash,
-        requests: args.requests,
-        warmup_requests: args.warmup,
-        seed: args.seed,
-        ..args.trace.overrides()
+        ..args.keys.overrides()
     };
     let workload = match load_with_trace(&args.workload, &overrides) {
         Ok((loaded, _)) => loaded.workload,

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use clap::Args;
 
-use super::{fail, load_with_trace, parse_switch, GridArgs, TraceArgs, EXIT_FAILED, EXIT_USAGE};
+use super::{fail, load_with_trace, parse_switch, GridArgs, ModelKeys, EXIT_FAILED, EXIT_USAGE};
 use geecache_bench::analysis::{plot, simulate};
 use geecache_bench::harness::report;
 use geecache_bench::harness::workload::Overrides;
@@ -28,18 +28,9 @@ pub struct SimulateArgs {
     /// Keep some values fetched from peers in a hot cache [cluster.hot_cache].
     #[arg(long, value_name = "on|off", value_parser = parse_switch)]
     pub hot_cache: Option<bool>,
-    /// Measured requests [requests; a workload bounded by duration needs it].
-    #[arg(long, value_name = "N")]
-    pub requests: Option<u64>,
-    /// Warm-up requests [warmup_requests].
-    #[arg(long, value_name = "N")]
-    pub warmup: Option<u64>,
-    /// Seed of the key sequence [seed].
-    #[arg(long, value_name = "N")]
-    pub seed: Option<u64>,
-    /// A trace to replay, as for a run.
+    /// The keys the model follows.
     #[command(flatten)]
-    pub trace: TraceArgs,
+    pub keys: ModelKeys,
     /// With events: the model's series has an interval every N requests,
     /// by which each event's baseline, recovery and extra loads are
     /// measured [an open loop's requests per workload interval, else 1% of
@@ -68,12 +59,9 @@ pub fn exec(args: SimulateArgs) -> ExitCode {
         return verify_command(path, &args.format);
     }
     let overrides = Overrides {
-        requests: args.requests,
-        warmup_requests: args.warmup,
-        seed: args.seed,
         singleflight: args.singleflight,
         hot_cache: args.hot_cache,
-        ..args.trace.overrides()
+        ..args.keys.overrides()
     };
     let loaded = match load_with_trace(&args.workload, &overrides) {
         Ok((loaded, _)) => loaded,
