@@ -595,3 +595,235 @@ fn the_curve_falls_as_caches_grow_and_prints_in_three_formats() {
         text(&refused.stderr)
     );
 }
+
+#[test]
+fn timed_runs_at_three_sizes_land_within_their_trials_interval() {
+    // Four requests in flight, bounded by a count: the caches see the
+    // requests a little out of order, so trials differ by a few loads; the
+    // curve (one request at a time) lies in their interval. A store that
+    // answers at once keeps a miss's value from reaching its cache later
+    // than a hit would (with 1 ms loads the runs sit a few loads below).
+    let dir = scratch("mrc-timed");
+    let workload = dir.join("w.json");
+    std::fs::write(
+        &workload,
+        r#"{ "name": "curve-timed", "keys": 3000,
+             "distribution": { "kind": "zipf", "exponent": 0.9 },
+             "requests": 30000, "warmup_requests": 3000, "value_size": 100,
+             "concurrency": 4, "slowdb": { "latency": { "kind": "none" } } }"#,
+    )
+    .unwrap();
+    let workload = workload.to_str().unwrap();
+    for size in ["16KiB", "64KiB", "128KiB"] {
+        let out = dir.join(format!("run-{size}.json"));
+        let output = run(&[
+            "--workload",
+            workload,
+            "--cache-bytes",
+            size,
+            "--repeat",
+            "6",
+            "--no-calibrate",
+            "--no-progress",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert!(output.status.success(), "{}", text(&output.stderr));
+        let result = read_checked(&out);
+        assert_eq!(result.trials.len(), 6);
+        let per_trial: Vec<f64> = result
+            .trials
+            .iter()
+            .map(|trial| trial.slowdb_loads.unwrap() as f64 / trial.requests as f64)
+            .collect();
+        let interval = geecache_bench::intervals::estimate(&per_trial).unwrap();
+        let curve = curve_loads(workload, &[], size).iter().sum::<u64>() as f64 / 30000.0;
+        let (low, high) = (interval.low.unwrap(), interval.high.unwrap());
+        assert!(
+            low <= curve && curve <= high,
+            "{size}: the curve's {curve} outside the trials' [{low}, {high}] ({:.1}%): {per_trial:?}",
+            interval.confidence.unwrap() * 100.0
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+// `advise`: its answers against the curve and the ring they came from.
+
+fn advise_json(flags: &[&str]) -> serde_json::Value {
+    let output = run(&[&["advise", "--format", "json"], flags].concat());
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+#[test]
+fn advice_is_the_smallest_cache_and_fewest_replicas_the_curve_and_ring_confirm() {
+    let keys = [
+        "--workload",
+        "ci",
+        "--requests",
+        "20000",
+        "--warmup",
+        "2000",
+        "--hash",
+        "xxh3",
+    ];
+    let advice = advise_json(&[&keys[..], &["--hit-ratio", "0.8", "--imbalance", "1.15"]].concat());
+    let replicas = advice["replicas"]["replicas"].as_u64().unwrap();
+    assert_eq!(advice["ring"]["replicas"].as_u64(), Some(replicas));
+    let size = advice["cache"]["cache_bytes"].as_u64().unwrap();
+    let below = advice["cache"]["below"]["cache_bytes"].as_u64().unwrap();
+    assert!(
+        below < size && size - below <= size / 1024 + 1,
+        "{below} {size}"
+    );
+    // The curve at the advised size meets the goal, one step below not.
+    let replicas_flag = replicas.to_string();
+    let mut flags = keys.to_vec();
+    flags.extend(["--replicas", &replicas_flag]);
+    let at = curve_loads("ci", &flags[2..], &format!("{size}B"));
+    let short = curve_loads("ci", &flags[2..], &format!("{below}B"));
+    let (at, short) = (at.iter().sum::<u64>(), short.iter().sum::<u64>());
+    assert!(
+        at as f64 / 20000.0 <= 0.2 && short as f64 / 20000.0 > 0.2,
+        "{at} {short}"
+    );
+    assert_eq!(advice["cache"]["at"]["loads"].as_u64(), Some(at));
+    // The ring: the advised count meets the bound, the one below does not.
+    let ring = |replicas: u64| {
+        let output = run(&[
+            "ring",
+            "--nodes",
+            "3",
+            "--hash",
+            "xxh3",
+            "--keys",
+            &advice["keys"].to_string(),
+            "--replicas",
+            &replicas.to_string(),
+            "--format",
+            "json",
+        ]);
+        let reports: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        reports[0]["key_imbalance"].as_f64().unwrap()
+    };
+    assert!(ring(replicas) <= 1.15);
+    assert_eq!(
+        advice["replicas"]["at"]["key_imbalance"].as_f64(),
+        Some(ring(replicas))
+    );
+    if replicas > 1 {
+        assert!(ring(replicas - 1) > 1.15);
+    }
+    // The table says the same, with its evidence.
+    let table = run(&[
+        &["advise"],
+        &keys[..],
+        &["--hit-ratio", "0.8", "--imbalance", "1.15"],
+    ]
+    .concat());
+    let table = text(&table.stdout);
+    assert!(
+        table.contains(&format!("advised  {replicas} replicas")),
+        "{table}"
+    );
+    assert!(table.contains(&format!("--cache-bytes {size}")), "{table}");
+    assert!(table.contains(&format!("short    {below} B")), "{table}");
+}
+
+#[test]
+fn advice_on_a_trace_is_verified_by_a_run() {
+    let dir = scratch("advise-verify");
+    let out = dir.join("advice.json");
+    let output = run(&[
+        "advise",
+        "--workload",
+        "twitter-sample",
+        "--requests",
+        "3000",
+        "--warmup",
+        "1000",
+        "--loads-per-second",
+        "500",
+        "--rate",
+        "2000",
+        "--verify",
+        "--repeat",
+        "3",
+        "--slowdb-latency",
+        "none",
+        "--results-dir",
+        dir.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let stdout = text(&output.stdout);
+    assert!(output.status.success(), "{stdout}{}", text(&output.stderr));
+    assert!(stdout.contains("verified  3 trial(s)"), "{stdout}");
+    assert!(stdout.contains("goal     met"), "{stdout}");
+    let advice: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let size = advice["cache"]["cache_bytes"].as_u64().unwrap();
+    let landing = &advice["verify"];
+    assert_eq!(landing["trials"].as_u64(), Some(3));
+    // At 2,000 requests a second, with a store that answers at once, the
+    // requests rarely overlap: the run lands on the curve, node by node.
+    assert_eq!(landing["within"].as_bool(), Some(true), "{landing}");
+    let result = read_checked(Path::new(landing["result"].as_str().unwrap()));
+    assert_eq!(result.workload.cluster.cache_bytes.0, size);
+    assert_eq!(result.workload.rate, Some(2000.0));
+    let loads = result.cluster.as_ref().unwrap().slowdb.loads;
+    assert!(loads as f64 / 3000.0 * 2000.0 <= 500.0, "{loads}");
+    let predicted: Vec<u64> = advice["cache"]["at"]["node_loads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|loads| loads.as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        node_loads(Path::new(landing["result"].as_str().unwrap())),
+        predicted
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn advise_refuses_goals_it_cannot_use_and_says_when_none_is_met() {
+    for (flags, says) in [
+        (vec!["advise"], "--hit-ratio"),
+        (vec!["advise", "--hit-ratio", "1.5"], "--hit-ratio: 1.5"),
+        (vec!["advise", "--moved-on-join", "0.5x"], "1x or more"),
+        (
+            vec!["advise", "--imbalance", "1.1", "--verify"],
+            "cache goal",
+        ),
+        (vec!["advise", "--loads-per-second", "10"], "--rate"),
+        (vec!["advise", "--imbalance", "0.9"], "1 or more"),
+        (
+            vec!["advise", "--hit-ratio", "0.5", "--workload", "hot-shift"],
+            "events",
+        ),
+    ] {
+        let output = run(&flags);
+        assert_eq!(output.status.code(), Some(2), "{flags:?}");
+        let stderr = text(&output.stderr);
+        assert!(stderr.contains(says), "{flags:?}: {stderr}");
+    }
+    // Out of reach: first uses alone miss more.
+    let output = run(&[
+        "advise",
+        "--workload",
+        "ci",
+        "--requests",
+        "5000",
+        "--hit-ratio",
+        "0.999",
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        text(&output.stdout).contains("no size meets it"),
+        "{}",
+        text(&output.stdout)
+    );
+    assert!(text(&output.stderr).contains("no configuration searched meets the goal"));
+}

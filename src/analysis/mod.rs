@@ -3,8 +3,10 @@
 //! between configurations ([`differences`]), drivers of one cluster made
 //! one result ([`merge`]), grids of configurations ([`grid`]) run for real
 //! ([`sweep`]) or predicted by the model ([`simulate`]), rings without load
-//! ([`ring`]), and charts ([`plot`]).
+//! ([`ring`]), and charts ([`plot`]); every cache size at once ([`mrc`])
+//! and the advice drawn from it and the ring ([`advise`]).
 
+pub mod advise;
 pub mod check;
 pub mod compare;
 pub mod differences;

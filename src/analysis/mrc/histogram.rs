@@ -60,6 +60,37 @@ pub fn representable_above(size: u64) -> u64 {
     }
 }
 
+/// The smallest size the histogram answers exactly (a bucket's upper
+/// edge) at which `meets` holds, searching up to `top` (itself an edge);
+/// `None` when it fails at `top`. `meets` must hold at every size above
+/// one where it holds, as misses do when a cache grows.
+pub fn smallest_meeting(top: u64, meets: impl Fn(u64) -> bool) -> Option<u64> {
+    let top = representable_above(top.max(1));
+    if !meets(top) {
+        return None;
+    }
+    // Bucket indices are ordered as their edges.
+    let (mut low, mut high) = (0usize, bucket(top));
+    while low < high {
+        let middle = low + (high - low) / 2;
+        if meets(upper_edge(middle)) {
+            high = middle;
+        } else {
+            low = middle + 1;
+        }
+    }
+    Some(upper_edge(low))
+}
+
+/// The size the histogram answers exactly just below `size`, an edge; 0
+/// below the first.
+pub fn edge_below(size: u64) -> u64 {
+    match bucket(size.max(1)) {
+        0 => 0,
+        index => upper_edge(index - 1),
+    }
+}
+
 /// Weighted distances: (requests, bytes) per bucket, and per bin between
 /// the sizes asked for.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -187,5 +218,19 @@ mod tests {
         assert_eq!(representable(5000), 5000);
         assert_eq!(distances.above(5000).0, 3.0);
         assert_eq!(distances.above(1 << 24), (0.0, 0.0));
+    }
+
+    #[test]
+    fn the_smallest_size_meeting_a_goal_is_the_first_edge_past_its_threshold() {
+        // Exact below 2,048: the threshold itself.
+        assert_eq!(smallest_meeting(1 << 20, |size| size >= 1500), Some(1500));
+        assert_eq!(edge_below(1500), 1499);
+        // Above, the first edge at or past it, with the edge before short.
+        let found = smallest_meeting(1 << 30, |size| size >= 1_482_910).unwrap();
+        assert_eq!(found, 1_483_776);
+        assert!(edge_below(found) < 1_482_910);
+        assert_eq!(smallest_meeting(1 << 30, |_| true), Some(1));
+        assert_eq!(edge_below(1), 0);
+        assert_eq!(smallest_meeting(1 << 20, |size| size > 1 << 20), None);
     }
 }

@@ -11,7 +11,7 @@ use clap::{Parser, Subcommand};
 
 use crate::commands;
 use crate::commands::{
-    check::CheckArgs, compare::CompareArgs, count_pass::CountPassArgs,
+    advise::AdviseArgs, check::CheckArgs, compare::CompareArgs, count_pass::CountPassArgs,
     driver_check::DriverCheckArgs, export::ExportArgs, merge::MergeArgs, mrc::MrcArgs,
     ring::RingArgs, run::RunArgs, serve::ServeArgs, simulate::SimulateArgs, sweep::SweepArgs,
 };
@@ -82,6 +82,12 @@ pub enum Command {
     /// slow-store loads at every per-node cache size, from one pass over
     /// the workload's or a trace's keys (LRU stack distances in bytes).
     Mrc(MrcArgs),
+    /// The smallest per-node cache that meets a goal (--hit-ratio,
+    /// --byte-hit-ratio, --loads-per-second), from the miss-ratio curve,
+    /// and the fewest replicas that meet a ring goal (--imbalance,
+    /// --moved-on-join), each with its evidence; --verify runs the advised
+    /// configuration and reports how close it landed.
+    Advise(AdviseArgs),
     /// The child of a run's counted pass (`--count`), under callgrind or
     /// strace.
     #[command(hide = true)]
@@ -103,6 +109,7 @@ pub fn main() -> ExitCode {
         Some(Command::Sweep(args)) => commands::sweep::exec(args),
         Some(Command::Simulate(args)) => commands::simulate::exec(args),
         Some(Command::Mrc(args)) => commands::mrc::exec(args),
+        Some(Command::Advise(args)) => commands::advise::exec(args),
         Some(Command::CountPass(args)) => commands::count_pass::exec(args),
         None => commands::run::exec(cli.run),
     }

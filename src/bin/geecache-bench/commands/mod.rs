@@ -11,12 +11,14 @@ use std::sync::Arc;
 use clap::Args;
 
 use geecache_bench::analysis::grid::Grid;
+use geecache_bench::analysis::mrc::Sampling;
 use geecache_bench::geecache::HashKind;
 use geecache_bench::harness::driver::Control;
 use geecache_bench::harness::trace::{TraceFormat, TraceIndex};
 use geecache_bench::harness::workload::{self, Latency, Overrides};
 use geecache_bench::units::{ByteSize, Span};
 
+pub mod advise;
 pub mod check;
 pub mod compare;
 pub mod count_pass;
@@ -178,6 +180,38 @@ impl ModelKeys {
             warmup_requests: self.warmup,
             seed: self.seed,
             ..self.trace.overrides()
+        }
+    }
+}
+
+/// How much of the key space a curve follows: every key, or a SHARDS
+/// sample.
+#[derive(Debug, Args, Clone)]
+pub struct SamplingArgs {
+    /// Follow only the keys whose hash falls in this share (SHARDS at a
+    /// fixed rate): faster and smaller, the loads estimated [default: every
+    /// key, exact].
+    #[arg(long, value_name = "SHARE", conflicts_with = "shards_keys")]
+    pub shards_rate: Option<f64>,
+    /// Follow at most N keys, lowering the rate as more come (SHARDS in
+    /// fixed memory).
+    #[arg(long, value_name = "N")]
+    pub shards_keys: Option<usize>,
+}
+
+impl SamplingArgs {
+    /// The sampling these flags ask for; a usage error's exit status when
+    /// out of range.
+    pub fn sampling(&self) -> Result<Sampling, ExitCode> {
+        match (self.shards_rate, self.shards_keys) {
+            (Some(rate), _) if !(rate > 0.0 && rate <= 1.0) => Err(fail(
+                EXIT_USAGE,
+                format!("--shards-rate: {rate} is out of range: a share above 0, at most 1"),
+            )),
+            (Some(rate), _) => Ok(Sampling::Rate { rate }),
+            (None, Some(0)) => Err(fail(EXIT_USAGE, "--shards-keys: at least 1")),
+            (None, Some(keys)) => Ok(Sampling::Keys { keys }),
+            (None, None) => Ok(Sampling::Exact),
         }
     }
 }

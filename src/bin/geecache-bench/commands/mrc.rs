@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use clap::Args;
 use serde::Serialize;
 
-use super::{fail, load_with_trace, ModelKeys, EXIT_FAILED, EXIT_USAGE};
+use super::{fail, load_with_trace, ModelKeys, SamplingArgs, EXIT_FAILED, EXIT_USAGE};
 use geecache_bench::analysis::mrc::{self, Curves, Point, Ring, Sampling};
 use geecache_bench::analysis::plot;
 use geecache_bench::geecache::HashKind;
@@ -38,15 +38,9 @@ pub struct MrcArgs {
     /// 64KiB,1MiB.
     #[arg(long, value_name = "SIZE,...", value_delimiter = ',')]
     pub cache_bytes: Vec<ByteSize>,
-    /// Follow only the keys whose hash falls in this share (SHARDS at a
-    /// fixed rate): faster and smaller, the loads estimated [default: every
-    /// key, exact].
-    #[arg(long, value_name = "SHARE", conflicts_with = "shards_keys")]
-    pub shards_rate: Option<f64>,
-    /// Follow at most N keys, lowering the rate as more come (SHARDS in
-    /// fixed memory).
-    #[arg(long, value_name = "N")]
-    pub shards_keys: Option<usize>,
+    /// Every key, or a sample.
+    #[command(flatten)]
+    pub sampling: SamplingArgs,
     /// Points per doubling of the cache size, from 1 KiB up to the size
     /// that holds every key a node owns.
     #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=64))]
@@ -114,17 +108,9 @@ pub fn exec(args: MrcArgs) -> ExitCode {
         hash: workload.cluster.hash,
     };
     let started = std::time::Instant::now();
-    let sampling = match (args.shards_rate, args.shards_keys) {
-        (Some(rate), _) if !(rate > 0.0 && rate <= 1.0) => {
-            return fail(
-                EXIT_USAGE,
-                format!("--shards-rate: {rate} is out of range: a share above 0, at most 1"),
-            )
-        }
-        (Some(rate), _) => Sampling::Rate { rate },
-        (None, Some(0)) => return fail(EXIT_USAGE, "--shards-keys: at least 1"),
-        (None, Some(keys)) => Sampling::Keys { keys },
-        (None, None) => Sampling::Exact,
+    let sampling = match args.sampling.sampling() {
+        Ok(sampling) => sampling,
+        Err(code) => return code,
     };
     let extra: Vec<u64> = args.cache_bytes.iter().map(|size| size.0).collect();
     let curves = match mrc::curves(&workload, ring, sampling, &extra) {
