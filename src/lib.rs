@@ -40,6 +40,8 @@
 //!   made one result), [`analysis::grid`] and [`analysis::sweep`] (grids of
 //!   configurations run for real), [`analysis::simulate`] (the model),
 //!   [`analysis::mrc`] (miss-ratio curves: every cache size in one pass),
+//!   [`analysis::advise`] (the smallest cache and the fewest replicas for
+//!   a goal),
 //!   [`analysis::ring`] (rings without load) and [`analysis::plot`] (SVG
 //!   charts).
 //!

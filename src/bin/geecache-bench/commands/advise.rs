@@ -579,7 +579,7 @@ fn landing_text(landing: &Landing, advice: &CacheAdvice) -> String {
             out,
             "  note     the curve counts one request at a time: in a run, requests in flight \
              together reach the caches out of order, and a miss's value reaches its cache only \
-             when its load ends (--slowdb-latency none shows how much of the gap that is)"
+             when its load ends (the slower the store, the later)"
         );
     }
     out
