@@ -23,22 +23,16 @@
 //! rate or lowered to keep a fixed number of keys, and scales distances
 //! and counts by the rate.
 
-use std::sync::Arc;
-
 use serde::Serialize;
 
 use crate::analysis::simulate::SimulateError;
-use crate::geecache::{HashKind, HashRing};
-use crate::harness::cluster::ring_name;
-use crate::harness::driver::KeySampler;
-use crate::harness::run::{MEASURE_STREAM, WARMUP_STREAM};
-use crate::harness::slowdb::{is_missing, key_name, mix64, ValueSizes};
-use crate::harness::trace::{Replay, TraceIndex};
+use crate::geecache::HashKind;
 use crate::harness::workload::{Bound, Workload};
 
 use crate::analysis::simulate::model::trace_of;
 
 pub mod histogram;
+mod pass;
 pub mod render;
 pub mod stack;
 
@@ -246,120 +240,6 @@ fn ratio_of(part: f64, whole: f64) -> f64 {
     }
 }
 
-/// Mixed into key numbers before the sample's hash.
-const SHARDS_SALT: u64 = 0x6d72_6320_7368_6172;
-
-/// The keys a pass follows, and the rate they stand for.
-struct Sampler {
-    sampling: Sampling,
-    /// Hashes below this are followed.
-    threshold: u64,
-    /// The followed keys by hash (fixed memory only), highest first out.
-    heap: std::collections::BinaryHeap<(u64, u32)>,
-}
-
-impl Sampler {
-    fn new(sampling: Sampling) -> Sampler {
-        let threshold = match sampling {
-            Sampling::Rate { rate } if rate < 1.0 => {
-                (rate.clamp(0.0, 1.0) * u64::MAX as f64) as u64
-            }
-            _ => u64::MAX,
-        };
-        Sampler {
-            sampling,
-            threshold,
-            heap: std::collections::BinaryHeap::new(),
-        }
-    }
-
-    /// The rate the followed keys stand for now.
-    fn rate(&self) -> f64 {
-        if self.threshold == u64::MAX {
-            1.0
-        } else {
-            self.threshold as f64 / u64::MAX as f64
-        }
-    }
-
-    fn hash(key: u32) -> u64 {
-        mix64(u64::from(key) ^ SHARDS_SALT)
-    }
-}
-
-/// Where the keys of a pass come from: drawn as a run draws them, or read
-/// from the trace, warm-up first; key-space numbers in both.
-enum Keys {
-    Drawn {
-        sampler: KeySampler,
-        warmup: u64,
-        measured: u64,
-        next: u64,
-    },
-    Traced {
-        replay: Box<Replay>,
-        left: u64,
-    },
-}
-
-impl Keys {
-    fn of(
-        workload: &Workload,
-        measured: u64,
-        trace: Option<&Arc<TraceIndex>>,
-    ) -> Result<Keys, MrcError> {
-        let warmup = workload.warmup_requests;
-        match trace {
-            Some(index) => {
-                let replay = Replay::start(index)
-                    .map_err(|error| MrcError::Keys(SimulateError::Trace(error.to_string())))?;
-                Ok(Keys::Traced {
-                    replay: Box::new(replay),
-                    left: warmup + measured,
-                })
-            }
-            None => Ok(Keys::Drawn {
-                sampler: KeySampler::new(workload.keys, workload.distribution, workload.seed)
-                    .map_err(|error| MrcError::Keys(SimulateError::Sampler(error)))?,
-                warmup,
-                measured,
-                next: 0,
-            }),
-        }
-    }
-
-    /// The next key's number; `None` at the end.
-    fn next(&mut self) -> Result<Option<u32>, MrcError> {
-        match self {
-            Keys::Drawn {
-                sampler,
-                warmup,
-                measured,
-                next,
-            } => {
-                let request = *next;
-                *next += 1;
-                Ok(if request < *warmup {
-                    Some(sampler.index(WARMUP_STREAM, request) as u32)
-                } else if request - *warmup < *measured {
-                    Some(sampler.index(MEASURE_STREAM, request - *warmup) as u32)
-                } else {
-                    None
-                })
-            }
-            Keys::Traced { replay, left } => {
-                if *left == 0 {
-                    return Ok(None);
-                }
-                *left -= 1;
-                replay
-                    .next_key()
-                    .map_err(|error| MrcError::Keys(SimulateError::Trace(error.to_string())))
-            }
-        }
-    }
-}
-
 /// The curves of `workload`'s keys (its trace's, when it has one) on
 /// `ring`, following `sampling` of them: warm-up requests first, uncounted,
 /// then the measured ones, streamed, never held.
@@ -391,126 +271,7 @@ pub fn curves(
         Some(_) => Some(trace_of(workload)?),
         None => None,
     };
-    let mut keys = Keys::of(workload, measured, trace.as_ref())?;
-    let mut sizes_asked = exact_at.to_vec();
-    sizes_asked.sort_unstable();
-    sizes_asked.dedup();
-    let key_space = workload.keys as usize;
-    let sizes = match &trace {
-        Some(index) => ValueSizes::PerKey(Arc::clone(&index.sizes)),
-        None => ValueSizes::Fixed(workload.value_size as usize),
-    };
-    let mut ring_of = HashRing::new(ring.replicas as usize, ring.hash);
-    ring_of.add((0..ring.nodes as usize).map(ring_name));
-    let nodes = ring.nodes as usize;
-    // Per key, found at its first use: its owner, its number among its
-    // owner's followed keys (u32::MAX: not followed), its weight.
-    const UNSEEN: u16 = u16::MAX;
-    let mut owner = vec![UNSEEN; key_space];
-    let mut local = vec![u32::MAX; key_space];
-    let mut weight = vec![0u32; key_space];
-    // Each node's next key number, and the numbers dropped keys freed.
-    let mut followed_of = vec![0u32; nodes];
-    let mut free: Vec<Vec<u32>> = vec![Vec::new(); nodes];
-    let mut stacks: Vec<StackDistances> = (0..nodes).map(|_| StackDistances::new(1024)).collect();
-    let exact = sampling == Sampling::Exact;
-    let mut curves: Vec<NodeCurve> = (0..nodes).map(|_| NodeCurve::new(&sizes_asked)).collect();
-    let mut sampler = Sampler::new(sampling);
-    let share = workload.slowdb.missing_share;
-    let warmup = workload.warmup_requests;
-    let mut request = 0u64;
-    while let Some(key) = keys.next()? {
-        let slot = key as usize;
-        let measuring = request >= warmup;
-        request += 1;
-        if owner[slot] == UNSEEN {
-            let name = key_name(u64::from(key));
-            let node = ring_of.owner_index(&name).unwrap_or(0);
-            owner[slot] = node as u16;
-            let cost = name.len() as u64 + sizes.of(u64::from(key)) as u64;
-            weight[slot] = cost.min(u64::from(u32::MAX)) as u32;
-            if !is_missing(u64::from(key), share) {
-                curves[node].footprint += cost;
-            }
-        }
-        let node = usize::from(owner[slot]);
-        let cost = u64::from(weight[slot]);
-        let curve = &mut curves[node];
-        if measuring {
-            curve.requests += 1;
-            curve.bytes += cost;
-        }
-        let hash = Sampler::hash(key);
-        if hash >= sampler.threshold {
-            continue;
-        }
-        // A key the store lacks misses at every size and is never cached.
-        let distance = if is_missing(u64::from(key), share) {
-            None
-        } else {
-            if local[slot] == u32::MAX {
-                local[slot] = free[node].pop().unwrap_or_else(|| {
-                    followed_of[node] += 1;
-                    followed_of[node] - 1
-                });
-                if let Sampling::Keys { keys: most } = sampler.sampling {
-                    sampler.heap.push((hash, key));
-                    // Too many: drop the highest hashes, and lower the
-                    // threshold to the last one dropped.
-                    while sampler.heap.len() > most.max(1) {
-                        let Some((dropped_hash, dropped)) = sampler.heap.pop() else {
-                            break;
-                        };
-                        sampler.threshold = dropped_hash;
-                        let at = dropped as usize;
-                        let holder = usize::from(owner[at]);
-                        stacks[holder].remove(local[at]);
-                        free[holder].push(local[at]);
-                        local[at] = u32::MAX;
-                    }
-                    if hash >= sampler.threshold {
-                        continue;
-                    }
-                }
-            }
-            stacks[node].access(local[slot], cost)
-        };
-        if !measuring {
-            continue;
-        }
-        let rate = sampler.rate();
-        let scale = 1.0 / rate;
-        let curve = &mut curves[node];
-        match distance {
-            Some(distance) => {
-                // The other keys' bytes stand for 1/rate as many; the
-                // key's own bytes are its own.
-                let scaled = if exact {
-                    distance
-                } else {
-                    cost + ((distance - cost) as f64 * scale).round() as u64
-                };
-                curve.distances.add(scaled, scale, cost as f64 * scale);
-            }
-            None => {
-                curve.cold.0 += scale;
-                curve.cold.1 += cost as f64 * scale;
-            }
-        }
-    }
-    for curve in &mut curves {
-        curve.distances.finish();
-    }
-    let followed = local.iter().filter(|&&number| number != u32::MAX).count() as u64;
-    Ok(Curves {
-        ring,
-        sampling,
-        requests: curves.iter().map(|curve| curve.requests).sum(),
-        bytes: curves.iter().map(|curve| curve.bytes).sum(),
-        warmup: warmup.min(request),
-        followed: (followed, sampler.rate()),
-        nodes: curves,
-    })
+    pass::run(workload, ring, sampling, exact_at, measured, trace.as_ref())
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 
 use rand::rngs::SmallRng;
 use rand::{RngExt, SeedableRng};
-use rand_distr::{Distribution as _, Zipf};
+use rand_distr::{Distribution as _, StandardUniform, Zipf};
 
 use crate::harness::slowdb::mix64;
 use crate::harness::workload::Distribution;
@@ -15,6 +15,8 @@ pub struct KeySampler {
     pub keys: u64,
     seed: u64,
     zipf: Option<Zipf<f64>>,
+    /// The Zipf exponent, for [`Skipper`].
+    exponent: Option<f64>,
 }
 
 impl KeySampler {
@@ -28,19 +30,229 @@ impl KeySampler {
             }
             Distribution::Uniform => None,
         };
-        Ok(KeySampler { keys, seed, zipf })
+        let exponent = match distribution {
+            Distribution::Zipf { exponent } => Some(exponent),
+            Distribution::Uniform => None,
+        };
+        Ok(KeySampler {
+            keys,
+            seed,
+            zipf,
+            exponent,
+        })
     }
 
     /// The key index of request `request` of stream `stream` (warm-up and
     /// measurement are different streams).
     pub fn index(&self, stream: u64, request: u64) -> u64 {
-        let base = mix64(self.seed ^ mix64(stream));
-        let mut rng = SmallRng::seed_from_u64(base.wrapping_add(request));
+        let mut rng = self.rng(stream, request);
         match &self.zipf {
             // Ranks run from 1 to `keys`; rank 1 is key0.
             Some(zipf) => (zipf.sample(&mut rng) as u64).clamp(1, self.keys) - 1,
             None => rng.random_range(0..self.keys),
         }
+    }
+
+    /// The random numbers of request `request` of stream `stream`.
+    fn rng(&self, stream: u64, request: u64) -> SmallRng {
+        SmallRng::seed_from_u64(self.stream_base(stream).wrapping_add(request))
+    }
+
+    /// Where stream `stream`'s requests' random numbers start, for
+    /// [`KeySampler::surely_skipped`].
+    pub fn stream_base(&self, stream: u64) -> u64 {
+        mix64(self.seed ^ mix64(stream))
+    }
+
+    /// A [`Skipper`] for the keys `followed` picks, for Zipf keys; `None`
+    /// for uniform ones (drawing those is cheap) or an exponent too large
+    /// to bound.
+    pub fn skipper(&self, followed: impl Fn(u64) -> bool) -> Option<Skipper> {
+        let exponent = self.exponent.filter(|s| s.is_finite() && *s >= 0.0)?;
+        Some(Skipper::new(self.keys, exponent, followed))
+    }
+
+    /// Whether request `request` of the stream whose base is `base`
+    /// ([`KeySampler::stream_base`]) surely draws a key that `skipper`
+    /// does not follow. `false` says nothing: draw it with
+    /// [`KeySampler::index`].
+    #[inline]
+    pub fn surely_skipped(&self, skipper: &Skipper, base: u64, request: u64) -> bool {
+        let mut rng = SmallRng::seed_from_u64(base.wrapping_add(request));
+        // Each try of the Zipf draw: `u` picks the rank, `y` accepts it.
+        for _ in 0..MOST_TRIES {
+            let u: f64 = rng.sample(StandardUniform);
+            let (unsure, least, most) = skipper.bounds(u);
+            let y: f64 = rng.sample(StandardUniform);
+            if y >= most {
+                // Surely rejected: the draw tries again.
+                continue;
+            }
+            return !unsure && y < least;
+        }
+        false
+    }
+}
+
+/// Tries followed before drawing in full.
+const MOST_TRIES: usize = 16;
+
+/// Tells, from a Zipf draw's first two random numbers alone, that its key
+/// is surely not one of a set of followed keys: so that a pass following
+/// 1% of the keys (SHARDS) need not draw the other 99%, which costs
+/// powers and logarithms (`rand_distr`'s rejection-inversion sampler).
+///
+/// Each try's first number `u` picks rank `x = floor(inv_cdf(u) + 1)`,
+/// rising with `u`; the second, `y`, accepts it when below `(b/x)^s`
+/// (`b = inv_cdf(u)`, 1 for rank 1), else the draw tries again. Each
+/// followed key's range of `u` is kept, sorted, widened for rounding: a
+/// `u` outside them all picks an unfollowed rank; a `y` below the least
+/// acceptance over the ranks and `b` that `u` can give keeps it, and one
+/// at or above the most rejects it, so the next try is looked at the same
+/// way. Anything else (the followed keys' draws, and about one in a
+/// thousand more) draws in full.
+#[derive(Clone, Debug)]
+pub struct Skipper {
+    /// The followed keys' ranges of `u`, widened, by `u`.
+    low: Vec<f64>,
+    high: Vec<f64>,
+    /// Per cell of `u` (1/CELLS wide): the first range ending past the
+    /// cell's start.
+    guide: Vec<u32>,
+    /// Per cell of `u` (1/LEVEL_CELLS wide): the level in force at its
+    /// start.
+    level_guide: Vec<u16>,
+    /// From each `u` on, the least and the most acceptance of a try (0
+    /// and 1: nothing sure): `(u, least, most)`, by `u`, rank 1's first.
+    levels: Vec<(f64, f64, f64)>,
+}
+
+const CELLS: usize = 1 << 14;
+const LEVEL_CELLS: usize = 1 << 16;
+
+/// How far a rank computed in floating point may be from the exact one,
+/// relatively: far more than the few units in the last place it can be.
+const ROUNDING: f64 = 1e-9;
+
+impl Skipper {
+    fn new(keys: u64, s: f64, followed: impl Fn(u64) -> bool) -> Skipper {
+        let n = keys as f64;
+        // As rand_distr's Zipf: t, and the inverse of its inv_cdf.
+        let t = if s != 1.0 {
+            (n.powf(1.0 - s) - s) / (1.0 - s)
+        } else {
+            1.0 + n.ln()
+        };
+        // The `u` at which inv_cdf reaches `v`.
+        let u_of = |v: f64| -> f64 {
+            if v <= 1.0 {
+                v / t
+            } else if s != 1.0 {
+                (v.powf(1.0 - s) - s) / ((1.0 - s) * t)
+            } else {
+                (v.ln() + 1.0) / t
+            }
+        };
+        // Rank x covers u in [u_of(x - 1), u_of(x)); key k is rank k + 1,
+        // the last key every rank from n on.
+        let mut low = Vec::new();
+        let mut high = Vec::new();
+        for key in 0..keys {
+            if !followed(key) {
+                continue;
+            }
+            let v = key as f64;
+            low.push(u_of(v * (1.0 - ROUNDING)) - f64::EPSILON);
+            high.push(if key + 1 == keys {
+                f64::INFINITY
+            } else {
+                u_of((v + 1.0) * (1.0 + ROUNDING)) + f64::EPSILON
+            });
+        }
+        // Where `b = inv_cdf(u)` surely lies in [b0, b1), the first try
+        // accepts at least a bound: 1 for rank 1 (b < 1); within rank x,
+        // (b0/x)^s; over ranks X to X', ((X-1)/X)^s. Between such spans,
+        // where rounding could put `b` in either, no bound (0).
+        let mut levels = Vec::new();
+        let mut span = |b0: f64, b1: f64, least: f64, most: f64| {
+            let start = if b0 == 0.0 {
+                f64::NEG_INFINITY
+            } else {
+                u_of(b0 * (1.0 + ROUNDING)) + f64::EPSILON
+            };
+            let end = u_of(b1 * (1.0 - ROUNDING)) - f64::EPSILON;
+            if start < end {
+                levels.push((start, least * (1.0 - ROUNDING), most * (1.0 + ROUNDING)));
+                levels.push((end, 0.0, 1.0));
+            }
+        };
+        span(0.0, 1.0f64.min(n), 1.0, 1.0);
+        // Small ranks in eighths of a rank, then groups a fifth larger.
+        let mut rank = 2.0f64;
+        while rank <= n.min(64.0) {
+            for eighth in 0..8 {
+                let b0 = rank - 1.0 + f64::from(eighth) / 8.0;
+                let b1 = b0 + 0.125;
+                span(b0, b1, (b0 / rank).powf(s), (b1 / rank).powf(s));
+            }
+            rank += 1.0;
+        }
+        while rank <= n {
+            let next = (rank * 1.2).floor().min(n + 1.0);
+            span(rank - 1.0, next - 1.0, ((rank - 1.0) / rank).powf(s), 1.0);
+            rank = next;
+        }
+        let mut guide = Vec::with_capacity(CELLS);
+        let mut range = 0usize;
+        for cell in 0..CELLS {
+            let start = cell as f64 / CELLS as f64;
+            while range < high.len() && high[range] <= start {
+                range += 1;
+            }
+            guide.push(range as u32);
+        }
+        // Levels come two a span, about 1,200 for a billion keys; were
+        // there more, the rest would be sure of nothing.
+        let most_levels = usize::from(u16::MAX);
+        if levels.len() > most_levels {
+            let cut = levels[most_levels - 1].0;
+            levels.truncate(most_levels - 1);
+            levels.push((cut, 0.0, 1.0));
+        }
+        let mut level_guide = Vec::with_capacity(LEVEL_CELLS);
+        let mut level = 0usize;
+        for cell in 0..LEVEL_CELLS {
+            let start = cell as f64 / LEVEL_CELLS as f64;
+            while level + 1 < levels.len() && levels[level + 1].0 <= start {
+                level += 1;
+            }
+            level_guide.push(level as u16);
+        }
+        Skipper {
+            low,
+            high,
+            guide,
+            level_guide,
+            levels,
+        }
+    }
+
+    /// For a try's `u`: whether its rank may be followed (or is unsure),
+    /// and the least and most acceptance of the ranks and `b` it can give.
+    #[inline]
+    fn bounds(&self, u: f64) -> (bool, f64, f64) {
+        let mut range = self.guide[((u * CELLS as f64) as usize).min(CELLS - 1)] as usize;
+        let mut level =
+            usize::from(self.level_guide[((u * LEVEL_CELLS as f64) as usize).min(LEVEL_CELLS - 1)]);
+        while range < self.high.len() && self.high[range] <= u {
+            range += 1;
+        }
+        let unsure = range < self.low.len() && self.low[range] <= u;
+        while level + 1 < self.levels.len() && self.levels[level + 1].0 <= u {
+            level += 1;
+        }
+        let (_, least, most) = self.levels[level];
+        (unsure, least, most)
     }
 }
 
@@ -79,6 +291,49 @@ mod tests {
         let ratio = counts[0] as f64 / counts[1] as f64;
         assert!((1.85..2.15).contains(&ratio), "{ratio}");
         assert!(counts[999] > 0);
+    }
+
+    #[test]
+    fn a_skipped_request_never_draws_a_followed_key() {
+        // Keys, exponent, share followed, least share of the unfollowed
+        // draws told apart (the rest: tries whose acceptance is unsure).
+        for (keys, exponent, share, least) in [
+            (100_000u64, 1.0, 0.01, 0.99),
+            (2_000u64, 0.8, 0.05, 0.99),
+            (50_000u64, 1.3, 0.02, 0.97),
+            (10u64, 1.0, 0.3, 0.9),
+        ] {
+            let sampler = KeySampler::new(keys, Distribution::Zipf { exponent }, 5).unwrap();
+            let followed = |key: u64| mix64(key ^ 0x5eed) < (share * u64::MAX as f64) as u64;
+            let skipper = sampler.skipper(followed).unwrap();
+            let (mut skipped, mut followed_draws) = (0u64, 0u64);
+            let draws = 300_000;
+            for request in 0..draws {
+                let key = sampler.index(1, request);
+                if followed(key) {
+                    followed_draws += 1;
+                }
+                if sampler.surely_skipped(&skipper, sampler.stream_base(1), request) {
+                    assert!(!followed(key), "{keys} keys, request {request}: key {key}");
+                    skipped += 1;
+                }
+            }
+            // Most of the unfollowed draws are told apart without drawing.
+            let unfollowed = draws - followed_draws;
+            assert!(
+                skipped as f64 > least * unfollowed as f64,
+                "{keys} keys, s {exponent}: {skipped} of {unfollowed}"
+            );
+        }
+        // Every key followed: nothing is skipped.
+        let sampler = KeySampler::new(1000, Distribution::Zipf { exponent: 1.0 }, 5).unwrap();
+        let skipper = sampler.skipper(|_| true).unwrap();
+        let base = sampler.stream_base(0);
+        assert!((0..10_000).all(|request| !sampler.surely_skipped(&skipper, base, request)));
+        assert!(KeySampler::new(1000, Distribution::Uniform, 5)
+            .unwrap()
+            .skipper(|_| true)
+            .is_none());
     }
 
     #[test]
