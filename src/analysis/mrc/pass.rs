@@ -81,6 +81,7 @@ impl Keys {
         measured: u64,
         trace: Option<&Arc<TraceIndex>>,
         sampler: &Sampler,
+        skip: bool,
     ) -> Result<Keys, MrcError> {
         let warmup = workload.warmup_requests;
         match trace {
@@ -98,7 +99,7 @@ impl Keys {
                 // A fixed rate keeps its threshold: the keys it follows are
                 // known before the pass.
                 let skipper = match sampler.sampling {
-                    Sampling::Rate { .. } if sampler.threshold < u64::MAX => {
+                    Sampling::Rate { .. } if skip && sampler.threshold < u64::MAX => {
                         let threshold = sampler.threshold;
                         keys.skipper(|key| Sampler::hash(key as u32) < threshold)
                             .map(|skipper| {
@@ -321,8 +322,21 @@ pub(super) fn run(
     measured: u64,
     trace: Option<&Arc<TraceIndex>>,
 ) -> Result<Curves, MrcError> {
+    let keys = Keys::of(workload, measured, trace, &Sampler::new(sampling), true)?;
+    run_over(workload, ring, sampling, exact_at, measured, trace, keys)
+}
+
+/// [`run`] over `keys`.
+fn run_over(
+    workload: &Workload,
+    ring: Ring,
+    sampling: Sampling,
+    exact_at: &[u64],
+    measured: u64,
+    trace: Option<&Arc<TraceIndex>>,
+    mut keys: Keys,
+) -> Result<Curves, MrcError> {
     let sampler = Sampler::new(sampling);
-    let mut keys = Keys::of(workload, measured, trace, &sampler)?;
     let mut sizes_asked = exact_at.to_vec();
     sizes_asked.sort_unstable();
     sizes_asked.dedup();
@@ -381,4 +395,61 @@ pub(super) fn run(
         }
     }
     Ok(pass.finish(ring, measured_requests, warmup.min(request)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::geecache::HashKind;
+    use crate::harness::workload::parse;
+
+    #[test]
+    fn skipping_the_unfollowed_draws_changes_nothing_in_the_curves() {
+        for exponent in [0.8, 1.0, 1.2] {
+            let workload = parse(
+                &format!(
+                    r#"{{"keys": 50000, "distribution": {{"kind": "zipf", "exponent": {exponent}}},
+                        "requests": 300000, "warmup_requests": 20000, "value_size": 90,
+                        "slowdb": {{"missing_share": 0.02}}}}"#
+                ),
+                "test",
+                "skip",
+            )
+            .unwrap();
+            let ring = Ring {
+                nodes: 3,
+                replicas: 40,
+                hash: HashKind::Xxh3,
+            };
+            let sampling = Sampling::Rate { rate: 0.03 };
+            let curves = |skip: bool| {
+                let keys =
+                    Keys::of(&workload, 300_000, None, &Sampler::new(sampling), skip).unwrap();
+                assert_eq!(
+                    matches!(
+                        &keys,
+                        Keys::Drawn {
+                            skipper: Some(_),
+                            ..
+                        }
+                    ),
+                    skip
+                );
+                run_over(
+                    &workload,
+                    ring,
+                    sampling,
+                    &[4096, 65536],
+                    300_000,
+                    None,
+                    keys,
+                )
+                .unwrap()
+            };
+            let (skipping, drawing) = (curves(true), curves(false));
+            assert_eq!(skipping, drawing, "exponent {exponent}");
+            assert_eq!(skipping.requests, 300_000);
+            assert!(skipping.followed.0 > 300, "{:?}", skipping.followed);
+        }
+    }
 }
