@@ -403,8 +403,9 @@ pub struct Landing {
     /// The median's distance from the prediction, in loads per request.
     pub off_by: f64,
     /// The goal's figure from the measured loads (hit ratio, or loads per
-    /// second at the goal's rate); `None` for a byte goal, which a run does
-    /// not count.
+    /// second at the goal's rate); `None` for a byte goal or one of every
+    /// node, which a run does not count (the bytes loaded, the requests
+    /// each node owns).
     pub goal_figure: Option<Estimate>,
     /// Whether the median meets the goal; `None` as `goal_figure`.
     pub goal_met: Option<bool>,
@@ -413,8 +414,13 @@ pub struct Landing {
 }
 
 /// How the trials of `result` landed against `predicted`, the curve at
-/// the advised size, for `goal` on the cluster.
-pub fn landing(goal: CacheGoal, predicted: &Point, result: &RunResult) -> Landing {
+/// the advised size, for `goal` (of every node with `every_node`).
+pub fn landing(
+    goal: CacheGoal,
+    every_node: bool,
+    predicted: &Point,
+    result: &RunResult,
+) -> Landing {
     let per_trial: Vec<f64> = result
         .trials
         .iter()
@@ -426,6 +432,7 @@ pub fn landing(goal: CacheGoal, predicted: &Point, result: &RunResult) -> Landin
         _ => measured.median == predicted.miss_ratio,
     };
     let goal_values: Option<Vec<f64>> = match goal {
+        _ if every_node => None,
         CacheGoal::HitRatio { .. } => Some(per_trial.iter().map(|miss| 1.0 - miss).collect()),
         CacheGoal::LoadsPerSecond { rate, .. } => {
             Some(per_trial.iter().map(|miss| miss * rate).collect())
@@ -457,6 +464,7 @@ pub fn landing(goal: CacheGoal, predicted: &Point, result: &RunResult) -> Landin
 mod tests {
     use super::*;
     use crate::analysis::mrc::{curves, Ring, Sampling};
+    use crate::harness::report::{schema::tests::sample, Trial};
     use crate::harness::workload::parse;
 
     fn small_curves() -> Curves {
@@ -590,6 +598,74 @@ mod tests {
         assert_eq!(advice.steady_from, None);
         assert!(analyse(config(200, HashKind::Crc32), 20_000).key_imbalance > 1.1);
         assert!(analyse(config(lucky as usize, HashKind::Crc32), 20_000).key_imbalance <= 1.1);
+    }
+
+    /// A result whose trials loaded `loads` each over 1,000 requests.
+    fn trials_with_loads(loads: &[u64]) -> RunResult {
+        let mut result = sample();
+        result.trials = loads
+            .iter()
+            .map(|&loads| Trial {
+                requests: 1000,
+                slowdb_loads: Some(loads),
+                ..Trial::of(&result)
+            })
+            .collect();
+        result
+    }
+
+    fn point(loads: u64) -> Point {
+        Point {
+            cache_bytes: 4096,
+            node_miss_ratio: vec![0.0],
+            node_loads: vec![loads],
+            loads,
+            miss_ratio: loads as f64 / 1000.0,
+            byte_miss_ratio: 0.0,
+        }
+    }
+
+    #[test]
+    fn a_run_lands_within_its_trials_interval_or_says_how_far_off() {
+        let goal = CacheGoal::HitRatio { hit_ratio: 0.75 };
+        // Six trials: the interval is their range (96.9%).
+        let result = trials_with_loads(&[248, 250, 249, 251, 250, 252]);
+        let landed = landing(goal, false, &point(251), &result);
+        assert_eq!(landed.trials, 6);
+        assert_eq!(landed.measured.low, Some(0.248));
+        assert_eq!(landed.measured.high, Some(0.252));
+        assert!(landed.within);
+        assert!((landed.off_by - (0.250 - 0.251)).abs() < 1e-12);
+        // The median's hit ratio, 0.75, meets the goal.
+        assert_eq!(landed.goal_met, Some(true));
+        assert!((landed.goal_figure.unwrap().median - 0.75).abs() < 1e-12);
+        let outside = landing_of(&result, 253, goal);
+        assert!(!outside.within);
+        // Two trials: no interval; only the median counts.
+        let two = trials_with_loads(&[250, 252]);
+        assert!(landing_of(&two, 251, goal).within);
+        assert!(!landing_of(&two, 250, goal).within);
+        // Missed: hit ratio 0.749 < 0.75.
+        let missed = trials_with_loads(&[251, 251, 251]);
+        assert_eq!(landing_of(&missed, 251, goal).goal_met, Some(false));
+        // Loads per second at the goal's rate: 0.25 x 2,000 = 500.
+        let rate = CacheGoal::LoadsPerSecond {
+            loads_per_second: 500.0,
+            rate: 2000.0,
+        };
+        let per_second = landing_of(&result, 251, rate);
+        assert!((per_second.goal_figure.unwrap().median - 500.0).abs() < 1e-9);
+        assert_eq!(per_second.goal_met, Some(true));
+        // What a run does not count is not judged.
+        let bytes = CacheGoal::ByteHitRatio {
+            byte_hit_ratio: 0.5,
+        };
+        assert_eq!(landing_of(&result, 251, bytes).goal_met, None);
+        assert_eq!(landing(goal, true, &point(251), &result).goal_met, None);
+    }
+
+    fn landing_of(result: &RunResult, predicted: u64, goal: CacheGoal) -> Landing {
+        landing(goal, false, &point(predicted), result)
     }
 
     #[test]

@@ -240,10 +240,7 @@ pub fn exec(args: AdviseArgs) -> ExitCode {
     };
     let cache_advice = match cache_goal {
         Some(goal) => match mrc::curves(&workload, ring, sampling, &[]) {
-            Ok(curves) => Some((
-                advise::smallest_cache(&curves, goal, args.every_node),
-                curves,
-            )),
+            Ok(curves) => Some(advise::smallest_cache(&curves, goal, args.every_node)),
             Err(error) => return fail(EXIT_USAGE, error),
         },
         None => None,
@@ -256,7 +253,7 @@ pub fn exec(args: AdviseArgs) -> ExitCode {
         ring,
         sampling,
         replicas: replica_advice.as_ref(),
-        cache: cache_advice.as_ref().map(|(advice, _)| advice),
+        cache: cache_advice.as_ref(),
         verify: None,
     };
     let table = args.format == "table";
@@ -268,12 +265,12 @@ pub fn exec(args: AdviseArgs) -> ExitCode {
         .is_some_and(|advice| advice.replicas.is_none())
         || cache_advice
             .as_ref()
-            .is_some_and(|(advice, _)| advice.cache_bytes.is_none());
+            .is_some_and(|advice| advice.cache_bytes.is_none());
     let mut code = ExitCode::SUCCESS;
     let landed;
     if unmet {
         code = fail(EXIT_FAILED, "no configuration searched meets the goal");
-    } else if let (true, Some((advice, _))) = (args.verify, &cache_advice) {
+    } else if let (true, Some(advice)) = (args.verify, &cache_advice) {
         match verify(&args, &workload, &loaded.source, trace, advice) {
             Ok((path, landing)) => {
                 if table {
@@ -289,7 +286,8 @@ pub fn exec(args: AdviseArgs) -> ExitCode {
                     landing: &landed.1,
                 });
             }
-            Err(code) => return code,
+            // The advice is still printed and written.
+            Err(failed) => code = failed,
         }
     }
     let json = serde_json::to_string_pretty(&report).unwrap_or_default() + "\n";
@@ -364,7 +362,10 @@ fn verify(
     let timestamp = compact_timestamp(std::time::SystemTime::now());
     let path = report::write_in(&result, &args.results_dir, &timestamp)
         .map_err(|error| fail(EXIT_FAILED, format!("--verify: {error}")))?;
-    Ok((path, advise::landing(advice.goal, &at.point, &result)))
+    Ok((
+        path,
+        advise::landing(advice.goal, advice.every_node, &at.point, &result),
+    ))
 }
 
 /// The advice for people.
@@ -570,7 +571,8 @@ fn landing_text(landing: &Landing, advice: &CacheAdvice) -> String {
         ),
         _ => writeln!(
             out,
-            "  goal     {}: a run counts loads, not the bytes loaded; the loads above are the check",
+            "  goal     {}: a run counts neither the bytes loaded nor the requests each node \
+             owns; the loads above are the check",
             advice.goal.describe(advice.every_node)
         ),
     };
