@@ -109,8 +109,8 @@ const MOST_TRIES: usize = 16;
 /// `u` outside them all picks an unfollowed rank; a `y` below the least
 /// acceptance over the ranks and `b` that `u` can give keeps it, and one
 /// at or above the most rejects it, so the next try is looked at the same
-/// way. Anything else (the followed keys' draws, and about one in a
-/// thousand more) draws in full.
+/// way. Anything else (the followed keys' draws, and about one in two
+/// hundred more for Zipf 1.0) draws in full.
 #[derive(Clone, Debug)]
 pub struct Skipper {
     /// The followed keys' ranges of `u`, widened, by `u`.
