@@ -98,9 +98,7 @@ impl CacheGoal {
                 .iter()
                 .map(|node| node.misses_at(point.cache_bytes).0 / requests * rate)
                 .fold(0.0, f64::max),
-            CacheGoal::LoadsPerSecond { rate, .. } => {
-                point_loads(curves, point.cache_bytes) / requests * rate
-            }
+            CacheGoal::LoadsPerSecond { rate, .. } => point.miss_ratio * rate,
         }
     }
 
@@ -116,15 +114,6 @@ impl CacheGoal {
             } => figure <= loads_per_second + SLACK,
         }
     }
-}
-
-/// The cluster's loads at `cache` bytes per node, unrounded.
-fn point_loads(curves: &Curves, cache: u64) -> f64 {
-    curves
-        .nodes
-        .iter()
-        .map(|node| node.misses_at(cache).0)
-        .sum()
 }
 
 /// The curve at one size, with the figure the goal bounds.
@@ -173,11 +162,8 @@ pub fn smallest_cache(curves: &Curves, goal: CacheGoal, every_node: bool) -> Cac
         }
     };
     let top = curves.footprint().max(1);
-    let found = smallest_meeting(top, |size| {
-        goal.met_by(goal.figure(curves, &curves.at(size), every_node))
-    });
-    let mut unbounded = evidence(0);
-    unbounded.point.cache_bytes = 0;
+    let found = smallest_meeting(top, |size| goal.met_by(evidence(size).figure));
+    let unbounded = evidence(0);
     let node_requests: Vec<u64> = curves.nodes.iter().map(|node| node.requests).collect();
     let weights: Vec<f64> = node_requests.iter().map(|&count| count as f64).collect();
     CacheAdvice {

@@ -62,6 +62,18 @@ pub struct Ring {
     pub hash: HashKind,
 }
 
+impl Ring {
+    /// The ring of `workload`'s cluster.
+    pub fn of(workload: &Workload) -> Ring {
+        let cluster = &workload.cluster;
+        Ring {
+            nodes: cluster.nodes,
+            replicas: cluster.replicas,
+            hash: cluster.hash,
+        }
+    }
+}
+
 /// How much of the key space the curve follows.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -285,12 +297,7 @@ mod tests {
 
     /// Every node's loads on the curve equal the model's at each size.
     fn agrees_with_the_model(workload: &Workload, sizes: &[u64]) {
-        let cluster = &workload.cluster;
-        let ring = Ring {
-            nodes: cluster.nodes,
-            replicas: cluster.replicas,
-            hash: cluster.hash,
-        };
+        let ring = Ring::of(workload);
         let curves = curves(workload, ring, Sampling::Exact, sizes).unwrap();
         let grid = Grid {
             nodes: vec![ring.nodes],

@@ -233,11 +233,7 @@ pub fn exec(args: AdviseArgs) -> ExitCode {
     if let Some(replicas) = replica_advice.as_ref().and_then(|advice| advice.replicas) {
         workload.cluster.replicas = replicas;
     }
-    let ring = Ring {
-        nodes: workload.cluster.nodes,
-        replicas: workload.cluster.replicas,
-        hash: workload.cluster.hash,
-    };
+    let ring = Ring::of(&workload);
     let cache_advice = match cache_goal {
         Some(goal) => match mrc::curves(&workload, ring, sampling, &[]) {
             Ok(curves) => Some(advise::smallest_cache(&curves, goal, args.every_node)),

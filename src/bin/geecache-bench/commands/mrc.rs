@@ -102,11 +102,7 @@ pub fn exec(args: MrcArgs) -> ExitCode {
         Ok((loaded, _)) => loaded.workload,
         Err(code) => return code,
     };
-    let ring = Ring {
-        nodes: workload.cluster.nodes,
-        replicas: workload.cluster.replicas,
-        hash: workload.cluster.hash,
-    };
+    let ring = Ring::of(&workload);
     let started = std::time::Instant::now();
     let sampling = match args.sampling.sampling() {
         Ok(sampling) => sampling,
