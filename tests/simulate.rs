@@ -753,6 +753,8 @@ fn advice_on_a_trace_is_verified_by_a_run() {
         "--verify",
         "--repeat",
         "3",
+        "-c",
+        "1",
         "--slowdb-latency",
         "none",
         "--results-dir",
@@ -769,13 +771,15 @@ fn advice_on_a_trace_is_verified_by_a_run() {
     let size = advice["cache"]["cache_bytes"].as_u64().unwrap();
     let landing = &advice["verify"];
     assert_eq!(landing["trials"].as_u64(), Some(3));
-    // At 2,000 requests a second, with a store that answers at once, the
-    // requests rarely overlap: the run lands on the curve, node by node.
+    // One request in flight, with a store that answers at once: the caches
+    // see the requests in the curve's order, so the run lands on the curve.
+    // (Sixteen in flight put a CI run one load off on two nodes.)
     assert_eq!(landing["within"].as_bool(), Some(true), "{landing}");
     let result = read_checked(Path::new(landing["result"].as_str().unwrap()));
     assert_eq!(result.workload.cluster.cache_bytes.0, size);
     assert_eq!(result.workload.rate, Some(2000.0));
-    let loads = result.cluster.as_ref().unwrap().slowdb.loads;
+    let cluster = result.cluster.as_ref().unwrap();
+    let loads = cluster.slowdb.loads;
     assert!(loads as f64 / 3000.0 * 2000.0 <= 500.0, "{loads}");
     let predicted: Vec<u64> = advice["cache"]["at"]["node_loads"]
         .as_array()
@@ -783,10 +787,20 @@ fn advice_on_a_trace_is_verified_by_a_run() {
         .iter()
         .map(|loads| loads.as_u64().unwrap())
         .collect();
-    assert_eq!(
-        node_loads(Path::new(landing["result"].as_str().unwrap())),
-        predicted
-    );
+    let measured = node_loads(Path::new(landing["result"].as_str().unwrap()));
+    // A peer fetch that fails (a peer too slow under a loaded machine) is
+    // loaded by the asking node instead, off the curve's ring: node by node
+    // the run is then only as exact as its failed fetches allow.
+    if cluster.peer_errors == 0 {
+        assert_eq!(measured, predicted);
+    } else {
+        let off: u64 = measured
+            .iter()
+            .zip(&predicted)
+            .map(|(m, p)| m.abs_diff(*p))
+            .sum();
+        assert!(off <= 4 * cluster.peer_errors, "{measured:?} {predicted:?}");
+    }
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
