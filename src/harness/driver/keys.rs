@@ -4,7 +4,7 @@
 
 use rand::rngs::SmallRng;
 use rand::{RngExt, SeedableRng};
-use rand_distr::{Distribution as _, StandardUniform, Zipf};
+use rand_distr::{StandardUniform, Zipf};
 
 use crate::harness::slowdb::mix64;
 use crate::harness::workload::Distribution;
@@ -14,7 +14,9 @@ pub struct KeySampler {
     /// The key space's size.
     pub keys: u64,
     seed: u64,
-    zipf: Option<Zipf<f64>>,
+    /// Streams 0 and 1's bases (warm-up and measurement), kept.
+    bases: [u64; 2],
+    zipf: Option<ZipfDraw>,
     /// The Zipf exponent, for [`Skipper`].
     exponent: Option<f64>,
 }
@@ -23,11 +25,7 @@ impl KeySampler {
     /// A sampler over `keys` keys.
     pub fn new(keys: u64, distribution: Distribution, seed: u64) -> Result<KeySampler, String> {
         let zipf = match distribution {
-            Distribution::Zipf { exponent } => {
-                Some(Zipf::new(keys as f64, exponent).map_err(|error| {
-                    format!("zipf over {keys} keys, exponent {exponent}: {error}")
-                })?)
-            }
+            Distribution::Zipf { exponent } => Some(ZipfDraw::new(keys, exponent)?),
             Distribution::Uniform => None,
         };
         let exponent = match distribution {
@@ -37,6 +35,7 @@ impl KeySampler {
         Ok(KeySampler {
             keys,
             seed,
+            bases: [0, 1].map(|stream| stream_base(seed, stream)),
             zipf,
             exponent,
         })
@@ -60,8 +59,12 @@ impl KeySampler {
 
     /// Where stream `stream`'s requests' random numbers start, for
     /// [`KeySampler::surely_skipped`].
+    #[inline]
     pub fn stream_base(&self, stream: u64) -> u64 {
-        mix64(self.seed ^ mix64(stream))
+        match self.bases.get(stream as usize) {
+            Some(&base) => base,
+            None => stream_base(self.seed, stream),
+        }
     }
 
     /// A [`Skipper`] for the keys `followed` picks, for Zipf keys; `None`
@@ -81,6 +84,10 @@ impl KeySampler {
         let seed = base.wrapping_add(request);
         first_try_skipped(skipper, seed) || tries_skipped(skipper, seed)
     }
+}
+
+fn stream_base(seed: u64, stream: u64) -> u64 {
+    mix64(seed ^ mix64(stream))
 }
 
 /// The golden ratio's increment of SplitMix64, which seeds `SmallRng`.
@@ -143,6 +150,89 @@ fn tries_skipped(skipper: &Skipper, seed: u64) -> bool {
         return !unsure && y < least;
     }
     false
+}
+
+/// `rand_distr`'s Zipf sampler, draw for draw, with its acceptance test's
+/// two powers skipped where a bound decides it.
+///
+/// Each try takes `u`, `b = inv_cdf(u)` and rank `x = floor(b + 1)`, so
+/// `b >= x - 1`, then accepts it when `y < x^-s * b^s` (1 for rank 1).
+/// That ratio is at least `((x - 1) / x)^s`, which is at least
+/// `1 - max(s, 1) / x` (Bernoulli's inequality for `s >= 1`, a power of a
+/// number under 1 for `s < 1`): a `y` under that, less a relative 1e-9
+/// for rounding, is accepted without the powers, which cost about 120
+/// instructions each. About one try in twenty computes them.
+#[derive(Clone, Debug)]
+struct ZipfDraw {
+    s: f64,
+    /// `rand_distr`'s `t` and `q`, computed as it computes them.
+    t: f64,
+    q: f64,
+    /// `max(s, 1)`.
+    bound: f64,
+}
+
+impl ZipfDraw {
+    fn new(keys: u64, s: f64) -> Result<ZipfDraw, String> {
+        let n = keys as f64;
+        Zipf::new(n, s).map_err(|error| format!("zipf over {keys} keys, exponent {s}: {error}"))?;
+        let q = if s != 1.0 { 1.0 / (1.0 - s) } else { 0.0 };
+        let t = if s == f64::INFINITY {
+            1.0
+        } else if s != 1.0 {
+            (n.powf(1.0 - s) - s) * q
+        } else {
+            1.0 + n.ln()
+        };
+        Ok(ZipfDraw {
+            s,
+            t,
+            q,
+            bound: s.max(1.0),
+        })
+    }
+
+    #[inline]
+    fn sample(&self, rng: &mut SmallRng) -> f64 {
+        loop {
+            let u: f64 = rng.sample(StandardUniform);
+            let pt = u * self.t;
+            let inv_b = if pt <= 1.0 {
+                pt
+            } else if self.s != 1.0 {
+                (pt * (1.0 - self.s) + self.s).powf(self.q)
+            } else {
+                (pt - 1.0).exp()
+            };
+            let x = floor(inv_b + 1.0);
+            let y: f64 = rng.sample(StandardUniform);
+            // Rank 1's ratio is 1^-s, 1: every `y` is under it.
+            if x == 1.0 || y < (1.0 - self.bound / x) * (1.0 - ROUNDING) {
+                return x;
+            }
+            let mut ratio = x.powf(-self.s);
+            if x > 1.0 {
+                ratio *= inv_b.powf(self.s);
+            }
+            if y < ratio {
+                return x;
+            }
+        }
+    }
+}
+
+/// `v.floor()`, by a conversion where `v` fits one: `f64::floor` is a
+/// library call of about twenty instructions on x86-64's baseline.
+#[inline]
+fn floor(v: f64) -> f64 {
+    // Up to 2^52 a conversion truncates, which for v >= 1 is the floor;
+    // from there on every f64 is whole. (Under 1 the sign of a zero would
+    // differ; a rank's `b + 1` is never under 1.)
+    if (1.0..4_503_599_627_370_496.0).contains(&v) {
+        (v as i64) as f64
+    } else {
+        v.floor()
+    }
 }
 
 /// Tries followed before drawing in full.
@@ -428,6 +518,59 @@ mod tests {
             .unwrap()
             .skipper(|_| true)
             .is_none());
+    }
+
+    #[test]
+    fn zipf_draws_are_rand_distrs_draw_for_draw() {
+        use rand_distr::Distribution as _;
+        for (keys, exponent) in [
+            (100_000u64, 1.0),
+            (100_000, 0.8),
+            (1_000_000, 1.2),
+            (10, 1.0),
+            (1, 1.0),
+            (5_000, 0.0),
+            (3, 2.5),
+            (50_000, 0.999_999_999),
+        ] {
+            let ours = ZipfDraw::new(keys, exponent).unwrap();
+            let theirs = Zipf::new(keys as f64, exponent).unwrap();
+            for seed in 0..200_000u64 {
+                let (mut a, mut b) = (SmallRng::seed_from_u64(seed), SmallRng::seed_from_u64(seed));
+                let (x, y) = (ours.sample(&mut a), theirs.sample(&mut b));
+                assert_eq!(
+                    x.to_bits(),
+                    y.to_bits(),
+                    "{keys} keys, s {exponent}, seed {seed}"
+                );
+            }
+        }
+        assert!(ZipfDraw::new(10, -1.0).unwrap_err().contains("exponent -1"));
+    }
+
+    #[test]
+    fn floor_is_f64_floor_bit_for_bit() {
+        let edges = [
+            -0.0,
+            0.0,
+            0.5,
+            1.0,
+            1.0 - f64::EPSILON / 2.0,
+            1.0 + f64::EPSILON,
+            2.5,
+            -2.5,
+            4_503_599_627_370_495.5,
+            4_503_599_627_370_496.0,
+            9.1e18,
+            1e300,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+        ];
+        let drawn = (0..100_000u64).map(|i| (mix64(i) >> 11) as f64 / 1024.0);
+        for v in edges.into_iter().chain(drawn) {
+            assert_eq!(floor(v).to_bits(), v.floor().to_bits(), "{v}");
+        }
     }
 
     #[test]
