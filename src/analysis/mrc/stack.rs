@@ -131,20 +131,23 @@ impl StackDistances {
 
     /// The weights at positions 1 to `position`.
     #[inline]
-    fn prefix(&self, mut position: u32) -> u64 {
+    fn prefix(&self, position: u32) -> u64 {
+        // Positions only fall from here: one check serves the loop.
+        let tree = &self.tree[..=position as usize];
+        let mut position = position as usize;
         let mut sum = 0;
         while position > 0 {
-            sum += self.tree[position as usize];
+            sum += tree[position];
             position &= position - 1;
         }
         sum
     }
 
     #[inline]
-    fn add_at(&mut self, mut position: u32, weight: u64, add: bool) {
-        let size = self.tree.len() as u32;
-        while position < size {
-            let slot = &mut self.tree[position as usize];
+    fn add_at(&mut self, position: u32, weight: u64, add: bool) {
+        let mut position = position as usize;
+        // The slot's check is the loop's end.
+        while let Some(slot) = self.tree.get_mut(position) {
             *slot = if add { *slot + weight } else { *slot - weight };
             position += position & position.wrapping_neg();
         }
