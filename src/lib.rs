@@ -6,7 +6,7 @@
 //! # Layout
 //!
 //! Five rooms; each uses only the rooms listed before it (a test,
-//! `tests/layout.rs`, holds them to it):
+//! `tests/suite/layout.rs`, holds them to it):
 //!
 //! - [`units`]: sizes, durations and timestamps as people write them;
 //!   [`table`]: aligned text and Markdown tables; [`intervals`]: the median

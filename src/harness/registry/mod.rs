@@ -6,8 +6,8 @@
 //!
 //! The summary's trials table, `compare`, `check`, `sweep` and their
 //! Markdown and CSV forms read the figures from here, so adding a figure is
-//! one entry in [`FIGURES`] (or [`EVENT_FIGURES`]); `tests/figures.rs` holds
-//! them to it, and `tests/layout.rs` checks that no other file of `src/`
+//! one entry in [`FIGURES`] (or [`EVENT_FIGURES`]); `tests/suite/figures.rs` holds
+//! them to it, and `tests/suite/layout.rs` checks that no other file of `src/`
 //! names a figure's key as a string.
 //!
 //! Beside this file: [`figures`], every figure's entry.

@@ -1,7 +1,7 @@
 //! The source document's demo, run on real nodes: three cache servers, the
 //! group `scores` over Tom, Jack and Sam, and an API front end.
 
-mod common;
+use crate::common;
 
 use common::{get, Cluster, ScoresDb};
 use geecache_bench::geecache::GroupOptions;

@@ -2,7 +2,7 @@
 //! prints and HdrHistogram's plotter reads: written by `--hgrm` and by
 //! `export --hgrm`, and read back as the result's own figures.
 
-mod common;
+use crate::common;
 
 use common::{run, run_workload, scratch, text};
 use geecache_bench::harness::latency::read_percentile_distribution;

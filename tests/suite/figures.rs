@@ -1,7 +1,7 @@
 //! The figure registry is the one place a figure is defined: every figure
 //! it lists appears in `compare`'s and `check`'s output (tables, Markdown
 //! and JSON) and the trials table, with the registry's key, label and
-//! format, without any other file naming it (`tests/layout.rs` checks that
+//! format, without any other file naming it (`tests/suite/layout.rs` checks that
 //! no other source file names a key). Adding a figure is one entry.
 
 use std::path::Path;

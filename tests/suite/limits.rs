@@ -3,7 +3,7 @@
 //! over the connection cap a newcomer gets a 503 while the open
 //! connections, a peer's among them, are served on.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

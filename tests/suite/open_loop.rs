@@ -4,7 +4,7 @@
 //! on purpose falls behind the schedule, so the first exceeds the second;
 //! a closed loop records one and says so.
 
-mod common;
+use crate::common;
 
 use common::{run, run_workload, scratch, text};
 

@@ -5,7 +5,7 @@
 //! table to the job summary (run here with bash, the binary in cargo's
 //! place).
 
-mod common;
+use crate::common;
 
 use common::{scratch, text};
 use yaml_rust2::{Yaml, YamlLoader};

@@ -1,7 +1,7 @@
 //! The peer protocol on real nodes: statuses, escaping, the client's
 //! keep-alive pool and timeout, dead peers and clean shutdown.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -3,7 +3,7 @@
 //! would have), each named on the ring by the URL it advertises, driven by
 //! a `--target` run that reads every node's `/_stats`.
 
-mod common;
+use crate::common;
 
 use common::{read_checked, run, scratch, text, Servers};
 

@@ -3,7 +3,7 @@
 //! serves on afterwards), and arbitrary workload JSON (an error that names
 //! the problem, or a workload that validates; never a panic).
 
-mod common;
+use crate::common;
 
 use std::sync::OnceLock;
 use std::time::Duration;

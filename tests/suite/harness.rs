@@ -1,7 +1,7 @@
 //! End-to-end tests of the harness: the real binary against real clusters on
 //! 127.0.0.1, checked through the result files it writes.
 
-mod common;
+use crate::common;
 
 use common::{free_ports, read_checked, run, run_target, scratch, text, Servers};
 

@@ -4,7 +4,7 @@
 //! result, the cluster's caches and the model; bad traces refused before
 //! a cluster starts.
 
-mod common;
+use crate::common;
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};

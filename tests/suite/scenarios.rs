@@ -3,7 +3,7 @@
 //! result's series and events. Small workloads with short intervals keep
 //! each run to a few seconds.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

@@ -2,7 +2,7 @@
 //! stampede singleflight prevents, and what an interrupted run keeps. Each
 //! runs the real binary on a real cluster on 127.0.0.1.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 
@@ -13,7 +13,7 @@ use geecache_bench::harness::workload::Distribution;
 
 #[test]
 fn open_loop_latency_counts_from_the_intended_send_time() {
-    let directory = scratch("open-loop");
+    let directory = scratch("runs");
     // One request in flight at a time, each a 5 ms slow-store load (the
     // 1-byte cache keeps nothing), offered at 1000 per second: requests
     // queue, and request i waits at least i * 4 ms for its turn.
@@ -109,7 +109,7 @@ fn singleflight_prevents_the_stampede_of_a_hot_key() {
         let result = run_workload(
             &directory,
             &format!("hot-{switch}"),
-            include_str!("../workloads/hot-key.json"),
+            include_str!("../../workloads/hot-key.json"),
             &["--requests", "3000", "--singleflight", switch],
         );
         assert_eq!(result.client.ok, 3000);

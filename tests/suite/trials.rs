@@ -3,7 +3,7 @@
 //! trials checked to count alike, and comparisons that say whether a
 //! difference is real.
 
-mod common;
+use crate::common;
 
 use common::{run, run_workload, scratch, text};
 

@@ -1,6 +1,6 @@
 //! `ring` from the command line: spreads and membership changes.
 
-mod common;
+use crate::common;
 
 use serde_json::Value;
 

@@ -5,7 +5,7 @@
 //! and missing keys. The miss-ratio curve (`mrc`) too: deterministic runs
 //! at three cache sizes land exactly on it, for a workload and a trace.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

@@ -4,7 +4,7 @@
 //! peers, and mark every setting no node reported as unknown instead of
 //! printing the workload's as if it were the target's.
 
-mod common;
+use crate::common;
 
 use common::{read_checked, run, run_target, scratch, text};
 use geecache_bench::harness::report::Source;

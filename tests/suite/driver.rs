@@ -1,7 +1,7 @@
 //! The driver against servers that fail in each way it counts, and a cluster
 //! with a dead peer.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -1,7 +1,7 @@
 //! `sweep` runs every configuration of a grid on a fresh cluster and writes
 //! each result plus one summary, as JSON and CSV.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

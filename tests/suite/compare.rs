@@ -1,6 +1,6 @@
 //! `compare` on real results.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

@@ -5,7 +5,7 @@
 //! and strace: without them the first test says it was skipped, unless
 //! `GEECACHE_COUNT_TOOLS=required` (`.ci/run` installs them and sets it).
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

@@ -3,7 +3,7 @@
 //! requests in flight get their timeout, and the summary says the cluster
 //! was overloaded.
 
-mod common;
+use crate::common;
 
 use common::{run_workload, scratch};
 

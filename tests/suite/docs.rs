@@ -6,7 +6,7 @@
 //! marked `<!-- output -->` is a line the command before it printed (spaces
 //! aside), so a page that shows the wrong figures fails.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

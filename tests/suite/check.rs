@@ -2,7 +2,7 @@
 //! caching disabled, and a delay on every request; timed figures are
 //! compared over three trials each, as in the CI gate.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 
