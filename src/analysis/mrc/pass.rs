@@ -62,9 +62,8 @@ enum Keys {
     Drawn {
         sampler: KeySampler,
         /// Tells the requests whose keys are surely not followed without
-        /// drawing them (a fixed-rate sample of Zipf keys), and the
-        /// warm-up and measured streams' bases.
-        skipper: Option<Box<(Skipper, [u64; 2])>>,
+        /// drawing them, for a sample of Zipf keys.
+        skipping: Option<Box<Skipping>>,
         warmup: u64,
         measured: u64,
         next: u64,
@@ -73,6 +72,31 @@ enum Keys {
         replay: Box<Replay>,
         left: u64,
     },
+}
+
+/// A [`Skipper`] for the keys a sample follows, kept up with the sample.
+struct Skipping {
+    /// The skipper; `None` before a fixed-size sample's threshold first
+    /// halves (until then most keys are followed).
+    skipper: Option<Skipper>,
+    /// The threshold it was built for (0: no skipper can be built).
+    built: u64,
+    /// The warm-up and measured streams' bases.
+    bases: [u64; 2],
+    /// Requests skipped, for the tests.
+    skipped: u64,
+}
+
+impl Skipping {
+    /// Skips what a threshold of `threshold` does not follow. A
+    /// fixed-size sample's threshold only falls, so a key not followed
+    /// under the threshold a skipper was built for is never followed
+    /// after: the skipper stays right, and is built again each time the
+    /// threshold halves.
+    fn follow(&mut self, draws: &KeySampler, threshold: u64) {
+        self.skipper = draws.skipper(|key| Sampler::hash(key as u32) < threshold);
+        self.built = if self.skipper.is_some() { threshold } else { 0 };
+    }
 }
 
 impl Keys {
@@ -96,23 +120,27 @@ impl Keys {
             None => {
                 let keys = KeySampler::new(workload.keys, workload.distribution, workload.seed)
                     .map_err(|error| MrcError::Keys(SimulateError::Sampler(error)))?;
-                // A fixed rate keeps its threshold: the keys it follows are
-                // known before the pass.
-                let skipper = match sampler.sampling {
+                let bases = [WARMUP_STREAM, MEASURE_STREAM].map(|stream| keys.stream_base(stream));
+                let mut skipping = Skipping {
+                    skipper: None,
+                    built: u64::MAX,
+                    bases,
+                    skipped: 0,
+                };
+                let skipping = match sampler.sampling {
+                    // A fixed rate keeps its threshold: the keys it follows
+                    // are known before the pass.
                     Sampling::Rate { .. } if skip && sampler.threshold < u64::MAX => {
-                        let threshold = sampler.threshold;
-                        keys.skipper(|key| Sampler::hash(key as u32) < threshold)
-                            .map(|skipper| {
-                                let bases = [WARMUP_STREAM, MEASURE_STREAM]
-                                    .map(|stream| keys.stream_base(stream));
-                                Box::new((skipper, bases))
-                            })
+                        skipping.follow(&keys, sampler.threshold);
+                        skipping.skipper.is_some().then(|| Box::new(skipping))
                     }
+                    // A fixed size's falls as keys come.
+                    Sampling::Keys { .. } if skip => Some(Box::new(skipping)),
                     _ => None,
                 };
                 Ok(Keys::Drawn {
                     sampler: keys,
-                    skipper,
+                    skipping,
                     warmup,
                     measured,
                     next: 0,
@@ -322,8 +350,10 @@ pub(super) fn run(
     measured: u64,
     trace: Option<&Arc<TraceIndex>>,
 ) -> Result<Curves, MrcError> {
-    let keys = Keys::of(workload, measured, trace, &Sampler::new(sampling), true)?;
-    run_over(workload, ring, sampling, exact_at, measured, trace, keys)
+    let mut keys = Keys::of(workload, measured, trace, &Sampler::new(sampling), true)?;
+    run_over(
+        workload, ring, sampling, exact_at, measured, trace, &mut keys,
+    )
 }
 
 /// [`run`] over `keys`.
@@ -334,7 +364,7 @@ fn run_over(
     exact_at: &[u64],
     measured: u64,
     trace: Option<&Arc<TraceIndex>>,
-    mut keys: Keys,
+    keys: &mut Keys,
 ) -> Result<Curves, MrcError> {
     let sampler = Sampler::new(sampling);
     let mut sizes_asked = exact_at.to_vec();
@@ -366,21 +396,29 @@ fn run_over(
     let (mut request, mut measured_requests) = (0u64, 0u64);
     if let Keys::Drawn {
         sampler: draws,
-        skipper: Some(skipping),
+        skipping: Some(skipping),
         ..
-    } = &keys
+    } = keys
     {
-        let (skipper, bases) = &**skipping;
-        // A fixed-rate sample of drawn keys: the requests whose keys are
-        // surely not followed are counted, not drawn.
+        // A sample of drawn keys: the requests whose keys are surely not
+        // followed are counted, not drawn.
+        let bases = skipping.bases;
         for (stream, count, base) in [
             (WARMUP_STREAM, warmup, bases[0]),
             (MEASURE_STREAM, measured, bases[1]),
         ] {
             let measuring = stream == MEASURE_STREAM;
             for at in 0..count {
-                if !draws.surely_skipped(skipper, base, at) {
-                    pass.visit(draws.index(stream, at) as u32, measuring);
+                if let Some(skipper) = &skipping.skipper {
+                    if draws.surely_skipped(skipper, base, at) {
+                        skipping.skipped += 1;
+                        continue;
+                    }
+                }
+                pass.visit(draws.index(stream, at) as u32, measuring);
+                let threshold = pass.sampler.threshold;
+                if threshold < skipping.built / 2 {
+                    skipping.follow(draws, threshold);
                 }
             }
         }
@@ -421,35 +459,38 @@ mod tests {
                 replicas: 40,
                 hash: HashKind::Xxh3,
             };
-            let sampling = Sampling::Rate { rate: 0.03 };
-            let curves = |skip: bool| {
-                let keys =
-                    Keys::of(&workload, 300_000, None, &Sampler::new(sampling), skip).unwrap();
-                assert_eq!(
-                    matches!(
-                        &keys,
+            // A fixed rate, and a fixed size that ends near the same rate.
+            for sampling in [Sampling::Rate { rate: 0.03 }, Sampling::Keys { keys: 1500 }] {
+                let curves = |skip: bool| {
+                    let mut keys =
+                        Keys::of(&workload, 300_000, None, &Sampler::new(sampling), skip).unwrap();
+                    let curves = run_over(
+                        &workload,
+                        ring,
+                        sampling,
+                        &[4096, 65536],
+                        300_000,
+                        None,
+                        &mut keys,
+                    )
+                    .unwrap();
+                    let skipped = match &keys {
                         Keys::Drawn {
-                            skipper: Some(_),
+                            skipping: Some(skipping),
                             ..
-                        }
-                    ),
-                    skip
-                );
-                run_over(
-                    &workload,
-                    ring,
-                    sampling,
-                    &[4096, 65536],
-                    300_000,
-                    None,
-                    keys,
-                )
-                .unwrap()
-            };
-            let (skipping, drawing) = (curves(true), curves(false));
-            assert_eq!(skipping, drawing, "exponent {exponent}");
-            assert_eq!(skipping.requests, 300_000);
-            assert!(skipping.followed.0 > 300, "{:?}", skipping.followed);
+                        } => skipping.skipped,
+                        _ => 0,
+                    };
+                    (curves, skipped)
+                };
+                let ((skipping, skipped), (drawing, none)) = (curves(true), curves(false));
+                assert_eq!(skipping, drawing, "exponent {exponent}, {sampling:?}");
+                assert_eq!(none, 0);
+                // Most requests are told apart without drawing their keys.
+                assert!(skipped > 250_000, "{sampling:?}: {skipped} skipped");
+                assert_eq!(skipping.requests, 300_000);
+                assert!(skipping.followed.0 > 300, "{:?}", skipping.followed);
+            }
         }
     }
 }
