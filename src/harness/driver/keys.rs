@@ -17,8 +17,6 @@ pub struct KeySampler {
     /// Streams 0 and 1's bases (warm-up and measurement), kept.
     bases: [u64; 2],
     zipf: Option<ZipfDraw>,
-    /// The Zipf exponent, for [`Skipper`].
-    exponent: Option<f64>,
 }
 
 impl KeySampler {
@@ -28,16 +26,11 @@ impl KeySampler {
             Distribution::Zipf { exponent } => Some(ZipfDraw::new(keys, exponent)?),
             Distribution::Uniform => None,
         };
-        let exponent = match distribution {
-            Distribution::Zipf { exponent } => Some(exponent),
-            Distribution::Uniform => None,
-        };
         Ok(KeySampler {
             keys,
             seed,
             bases: [0, 1].map(|stream| stream_base(seed, stream)),
             zipf,
-            exponent,
         })
     }
 
@@ -71,8 +64,8 @@ impl KeySampler {
     /// for uniform ones (drawing those is cheap) or an exponent too large
     /// to bound.
     pub fn skipper(&self, followed: impl Fn(u64) -> bool) -> Option<Skipper> {
-        let exponent = self.exponent.filter(|s| s.is_finite() && *s >= 0.0)?;
-        Some(Skipper::new(self.keys, exponent, followed))
+        let zipf = self.zipf.as_ref().filter(|zipf| zipf.s.is_finite())?;
+        Some(Skipper::new(self.keys, zipf, followed))
     }
 
     /// Whether request `request` of the stream whose base is `base`
@@ -284,15 +277,10 @@ const LEVEL_CELLS: usize = 1 << 16;
 const ROUNDING: f64 = 1e-9;
 
 impl Skipper {
-    fn new(keys: u64, s: f64, followed: impl Fn(u64) -> bool) -> Skipper {
+    fn new(keys: u64, zipf: &ZipfDraw, followed: impl Fn(u64) -> bool) -> Skipper {
         let n = keys as f64;
-        // As rand_distr's Zipf: t, and the inverse of its inv_cdf.
-        let t = if s != 1.0 {
-            (n.powf(1.0 - s) - s) / (1.0 - s)
-        } else {
-            1.0 + n.ln()
-        };
-        // The `u` at which inv_cdf reaches `v`.
+        let (s, t) = (zipf.s, zipf.t);
+        // The `u` at which rand_distr's inv_cdf reaches `v`.
         let u_of = |v: f64| -> f64 {
             if v <= 1.0 {
                 v / t
