@@ -81,10 +81,9 @@ struct Skipping {
     skipper: Option<Skipper>,
     /// The threshold it was built for (0: no skipper can be built).
     built: u64,
-    /// The warm-up and measured streams' bases.
-    bases: [u64; 2],
-    /// Requests skipped, for the tests.
-    skipped: u64,
+    /// Requests drawn, not skipped (counted where the rare path is, for
+    /// the tests).
+    drawn: u64,
 }
 
 impl Skipping {
@@ -120,12 +119,10 @@ impl Keys {
             None => {
                 let keys = KeySampler::new(workload.keys, workload.distribution, workload.seed)
                     .map_err(|error| MrcError::Keys(SimulateError::Sampler(error)))?;
-                let bases = [WARMUP_STREAM, MEASURE_STREAM].map(|stream| keys.stream_base(stream));
                 let mut skipping = Skipping {
                     skipper: None,
                     built: u64::MAX,
-                    bases,
-                    skipped: 0,
+                    drawn: 0,
                 };
                 let skipping = match sampler.sampling {
                     // A fixed rate keeps its threshold: the keys it follows
@@ -402,19 +399,16 @@ fn run_over(
     {
         // A sample of drawn keys: the requests whose keys are surely not
         // followed are counted, not drawn.
-        let bases = skipping.bases;
-        for (stream, count, base) in [
-            (WARMUP_STREAM, warmup, bases[0]),
-            (MEASURE_STREAM, measured, bases[1]),
-        ] {
+        for (stream, count) in [(WARMUP_STREAM, warmup), (MEASURE_STREAM, measured)] {
             let measuring = stream == MEASURE_STREAM;
+            let base = draws.stream_base(stream);
             for at in 0..count {
                 if let Some(skipper) = &skipping.skipper {
                     if draws.surely_skipped(skipper, base, at) {
-                        skipping.skipped += 1;
                         continue;
                     }
                 }
+                skipping.drawn += 1;
                 pass.visit(draws.index(stream, at) as u32, measuring);
                 let threshold = pass.sampler.threshold;
                 if threshold < skipping.built / 2 {
@@ -478,7 +472,7 @@ mod tests {
                         Keys::Drawn {
                             skipping: Some(skipping),
                             ..
-                        } => skipping.skipped,
+                        } => 320_000 - skipping.drawn,
                         _ => 0,
                     };
                     (curves, skipped)
