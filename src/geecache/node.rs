@@ -10,13 +10,16 @@
 //! - `GET /_stats`: the node's counters as JSON ([`NodeStats`]).
 //! - `GET /metrics`: the same counters in the Prometheus text format
 //!   ([`super::metrics`]).
+//! - `GET /_ready`: a readiness probe: 200 `ready` while the node takes
+//!   requests, 503 `draining` once it is told to stop taking them
+//!   ([`Node::set_ready`]), while it still serves those that come.
 //!
 //! A node can also listen on a second address that answers only `/api` and
 //! `/_stats`, like the source document's separate API server on port 9999.
 
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -140,6 +143,8 @@ struct NodeState {
     connections: Arc<AtomicU64>,
     /// Where peer requests live.
     base_path: String,
+    /// Whether `/_ready` answers 200.
+    ready: AtomicBool,
 }
 
 /// A running node. Dropping it stops the server too; [`Node::shutdown`]
@@ -205,6 +210,7 @@ impl Node {
             api_group,
             connections: Arc::new(AtomicU64::new(0)),
             base_path,
+            ready: AtomicBool::new(true),
         });
         let grace = config.shutdown_grace;
         let limits = config.limits;
@@ -278,6 +284,12 @@ impl Node {
         self.server
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// What `/_ready` answers: 200 `ready` (the default) or, once draining,
+    /// 503 `draining`. The node serves every request either way.
+    pub fn set_ready(&self, ready: bool) {
+        self.state.ready.store(ready, Ordering::Relaxed);
     }
 
     /// Sets the ring's peers: the base URLs of every node, this one included.
@@ -463,6 +475,12 @@ async fn route(state: &NodeState, kind: Listener, request: Request<Incoming>) ->
             super::metrics::CONTENT_TYPE,
             exposition.into_bytes().into(),
         )
+    } else if path == "/_ready" {
+        if state.ready.load(Ordering::Relaxed) {
+            text(StatusCode::OK, "ready")
+        } else {
+            text(StatusCode::SERVICE_UNAVAILABLE, "draining")
+        }
     } else {
         text(StatusCode::NOT_FOUND, &format!("not found: {path}"))
     }

@@ -60,15 +60,16 @@ fn nodes_on_three_loopback_hosts_form_one_cluster() {
                 "serve".into(),
                 "--listen".into(),
                 format!("{host}:{port}"),
-                "--advertise".into(),
-                peers[index].clone(),
                 "--peers".into(),
                 peers.join(","),
                 "--workload".into(),
                 "ci".into(),
             ];
+            // Named on the ring by the peer URL of its address and port
+            // (the last two), or by the URL it advertises (the first).
             if index == 0 {
                 args.extend(["--api-port".into(), api_port.to_string()]);
+                args.extend(["--advertise".into(), peers[index].clone()]);
             }
             args
         })
@@ -133,6 +134,23 @@ fn nodes_on_three_loopback_hosts_form_one_cluster() {
         "{}",
         text(&output.stderr)
     );
+    // A listening address that no peer URL has, or that two name.
+    for (listen, peers, named) in [
+        (format!("127.0.0.5:{port}"), peers.join(","), "127.0.0.5"),
+        (
+            format!("127.0.0.1:{port}"),
+            format!("http://127.0.0.1:{port},http://localhost:{port}"),
+            "several peer URLs",
+        ),
+    ] {
+        let output = run(&["serve", "--listen", &listen, "--peers", &peers]);
+        assert_eq!(output.status.code(), Some(2));
+        assert!(
+            text(&output.stderr).contains(named),
+            "{}",
+            text(&output.stderr)
+        );
+    }
     // Another host needs --allow-remote.
     let output = run(&[
         "serve",
@@ -315,4 +333,60 @@ fn runs_and_serve_take_the_upstream_base_path() {
         stderr.contains("cluster.base_path") && stderr.contains("--base-path"),
         "{stderr}"
     );
+}
+
+#[test]
+fn a_node_answers_readiness_and_drains_on_sigterm() {
+    let port = free_port("127.0.0.2");
+    let api_port = free_port("127.0.0.2");
+    let peer = format!("http://127.0.0.2:{port}");
+    let commands = vec![[
+        "serve",
+        "--listen",
+        &format!("127.0.0.2:{port}"),
+        "--peers",
+        &peer,
+        "--api-port",
+        &api_port.to_string(),
+        "--workload",
+        "ci",
+        "--drain",
+        "3s",
+    ]
+    .map(str::to_owned)
+    .to_vec()];
+    let mut servers = Servers::spawn(&commands);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let node: std::net::SocketAddr = format!("127.0.0.2:{port}").parse().unwrap();
+    let api: std::net::SocketAddr = format!("127.0.0.2:{api_port}").parse().unwrap();
+    let ready = |addr| runtime.block_on(common::get(addr, "/_ready"));
+    let reply = ready(node);
+    assert_eq!((reply.status, reply.text().trim()), (200, "ready"));
+    assert_eq!(ready(api).status, 200);
+
+    let child = servers.0.pop().unwrap();
+    let status = std::process::Command::new("sh")
+        .args(["-c", &format!("kill -TERM {}", child.id())])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    // Draining: not ready, and still serving what comes.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while ready(node).status != 503 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "/_ready never said draining"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(ready(node).text().trim(), "draining");
+    let answer = runtime.block_on(common::get(api, "/api?key=key1"));
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    // Then it stops by itself, cleanly.
+    servers.0.push(child);
+    servers.stop();
+    assert!(std::net::TcpStream::connect(node).is_err());
 }

@@ -24,9 +24,21 @@ pub struct ServeArgs {
     #[arg(long, value_name = "ADDR:PORT", conflicts_with = "port")]
     pub listen: Option<SocketAddr>,
     /// The node's name on the ring, the URL its peers reach it at; it must
-    /// be one of --peers [default: the peer URL with the listening port].
+    /// be one of --peers [default: the peer URL with the listening address
+    /// and port, else the one with the listening port whose host is
+    /// --hostname or starts with it: nodes-2 is http://nodes-2.nodes:8001].
     #[arg(long, value_name = "URL")]
     pub advertise: Option<String>,
+    /// The machine's name, which a peer URL's host may give (a
+    /// StatefulSet's pod nodes-2 is nodes-2.nodes to its peers) [default:
+    /// $HOSTNAME, else the system's host name].
+    #[arg(long, value_name = "NAME")]
+    pub hostname: Option<String>,
+    /// On SIGTERM or Ctrl-C, keep serving this long with /_ready answering
+    /// 503, so that a Service stops sending requests first; a second
+    /// signal ends the drain at once. Open requests then have 2 s more.
+    #[arg(long, value_name = "DURATION", default_value = "0s")]
+    pub drain: Span,
     /// Every node's base URL, this one included, comma-separated
     /// [default: the source document's http://localhost:8001,8002,8003].
     #[arg(long, value_name = "URL,...", value_delimiter = ',')]
@@ -100,6 +112,15 @@ pub fn exec(args: ServeArgs) -> ExitCode {
             .listen
             .unwrap_or_else(|| SocketAddr::from((Ipv4Addr::LOCALHOST, args.port))),
         advertise: args.advertise,
+        hostname: args
+            .hostname
+            .or_else(|| {
+                std::env::var("HOSTNAME")
+                    .ok()
+                    .filter(|name| !name.is_empty())
+            })
+            .or_else(system_hostname),
+        drain: args.drain.0,
         allow_remote: args.allow_remote,
         peers,
         api_port: if args.api {
@@ -121,13 +142,27 @@ pub fn exec(args: ServeArgs) -> ExitCode {
                 println!("api server is running at http://{api}/api");
             }
         },
-        shutdown_signal(),
+        shutdown_signal,
     ));
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(error @ serve::ServeError::Node(_)) => fail(EXIT_FAILED, error),
         Err(error) => fail(EXIT_USAGE, error),
     }
+}
+
+/// The system's host name (a pod's name in Kubernetes), if it has one.
+fn system_hostname() -> Option<String> {
+    let mut buffer = [0u8; 256];
+    // SAFETY: the buffer is valid for its length; gethostname writes at
+    // most that many bytes and the name is read up to its first NUL.
+    let status = unsafe { libc::gethostname(buffer.as_mut_ptr().cast(), buffer.len()) };
+    if status != 0 {
+        return None;
+    }
+    let end = buffer.iter().position(|&byte| byte == 0)?;
+    let name = std::str::from_utf8(&buffer[..end]).ok()?;
+    (!name.is_empty()).then(|| name.to_owned())
 }
 
 /// Completes on Ctrl-C or, on Unix, SIGTERM.
