@@ -27,6 +27,7 @@
 //!   - [`harness::events`] and [`harness::scenario`]: what a workload asks
 //!     to happen during a run, and carrying it out;
 //!   - [`harness::run`]: one run from start to result;
+//!   - [`harness::shard`]: one run's work split over several drivers;
 //!   - [`harness::trials`]: repeated runs made one result;
 //!   - [`harness::report`]: the result file (schema, event costs, files);
 //!   - [`harness::registry`]: every figure of a result, once;

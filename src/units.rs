@@ -243,6 +243,88 @@ pub(crate) fn rfc3339(time: SystemTime) -> String {
     )
 }
 
+/// A moment written in RFC 3339 (`2026-12-02T18:30:00Z`,
+/// `2026-12-02T19:30:00.250+01:00`) or as Unix seconds (`1796236200`,
+/// `1796236200.5`).
+pub fn parse_moment(text: &str) -> Result<SystemTime, String> {
+    let text = text.trim();
+    let bad = |why: &str| {
+        format!("{text:?}: {why}; expected RFC 3339 (2026-12-02T18:30:00Z) or Unix seconds")
+    };
+    if let Ok(seconds) = text.parse::<f64>() {
+        if !(0.0..1e11).contains(&seconds) {
+            return Err(bad("out of range"));
+        }
+        return Ok(UNIX_EPOCH + Duration::from_secs_f64(seconds));
+    }
+    let bytes = text.as_bytes();
+    if bytes.len() < 20 || !bytes[10].eq_ignore_ascii_case(&b't') && bytes[10] != b' ' {
+        return Err(bad("not a date and time"));
+    }
+    let field = |range: std::ops::Range<usize>| -> Result<u64, String> {
+        let part = text.get(range).ok_or_else(|| bad("not a date and time"))?;
+        if !part.bytes().all(|byte| byte.is_ascii_digit()) {
+            return Err(bad("not a date and time"));
+        }
+        part.parse::<u64>().map_err(|_| bad("not a date and time"))
+    };
+    let separators = [(4, b'-'), (7, b'-'), (13, b':'), (16, b':')];
+    if separators.iter().any(|&(at, byte)| bytes[at] != byte) {
+        return Err(bad("not a date and time"));
+    }
+    let (year, month, day) = (field(0..4)?, field(5..7)?, field(8..10)?);
+    let (hour, minute, second) = (field(11..13)?, field(14..16)?, field(17..19)?);
+    if !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
+        return Err(bad("a field is out of range"));
+    }
+    let mut rest = &text[19..];
+    let mut nanos = 0u64;
+    if let Some(fraction) = rest.strip_prefix('.') {
+        let digits = fraction.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return Err(bad("no digits after the decimal point"));
+        }
+        let kept = &fraction[..digits.min(9)];
+        nanos = kept.parse::<u64>().map_err(|_| bad("a bad fraction"))?
+            * 10u64.pow(9 - kept.len() as u32);
+        rest = &fraction[digits..];
+    }
+    let offset: i64 = match rest {
+        "Z" | "z" => 0,
+        _ if rest.len() == 6
+            && (rest.starts_with('+') || rest.starts_with('-'))
+            && &rest[3..4] == ":" =>
+        {
+            let hours: i64 = rest[1..3].parse().map_err(|_| bad("a bad offset"))?;
+            let minutes: i64 = rest[4..6].parse().map_err(|_| bad("a bad offset"))?;
+            let sign = if rest.starts_with('-') { -1 } else { 1 };
+            sign * (hours * 3600 + minutes * 60)
+        }
+        _ => return Err(bad("no time zone (Z or +HH:MM)")),
+    };
+    let days = days_from_civil(year as i64, month as u32, day as u32);
+    let seconds = days * 86_400 + (hour * 3600 + minute * 60 + second) as i64 - offset;
+    let seconds = u64::try_from(seconds).map_err(|_| bad("before 1970"))?;
+    Ok(UNIX_EPOCH + Duration::from_secs(seconds) + Duration::from_nanos(nanos))
+}
+
+/// The day count since 1970-01-01 of a proleptic Gregorian date (Howard
+/// Hinnant's `days_from_civil`, the inverse of [`civil_from_days`]).
+fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let of_era = year - era * 400;
+    let month = i64::from(month);
+    let of_year = (153 * (month + if month > 2 { -3 } else { 9 }) + 2) / 5 + i64::from(day) - 1;
+    let of_era_days = of_era * 365 + of_era / 4 - of_era / 100 + of_year;
+    era * 146_097 + of_era_days - 719_468
+}
+
 /// Year, month, day and hour, minute, second in UTC.
 fn civil(time: SystemTime) -> ((i64, u32, u32), (u64, u64, u64)) {
     let seconds = time
@@ -280,6 +362,44 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn moments_parse_from_rfc_3339_and_unix_seconds() {
+        let at = |seconds: u64| UNIX_EPOCH + Duration::from_secs(seconds);
+        // 2026-11-24T23:15:00Z is 1795562100 (rfc3339's own test).
+        assert_eq!(parse_moment("2026-11-24T23:15:00Z"), Ok(at(1_795_562_100)));
+        assert_eq!(
+            parse_moment("2026-11-25T00:15:00+01:00"),
+            Ok(at(1_795_562_100))
+        );
+        assert_eq!(
+            parse_moment("2026-11-24 18:15:00-05:00"),
+            Ok(at(1_795_562_100))
+        );
+        assert_eq!(
+            parse_moment("2026-11-24t23:15:00.25z"),
+            Ok(at(1_795_562_100) + Duration::from_millis(250))
+        );
+        assert_eq!(parse_moment("1795562100"), Ok(at(1_795_562_100)));
+        assert_eq!(parse_moment("2000-02-29T00:00:00Z"), Ok(at(951_782_400)));
+        assert_eq!(parse_moment("1970-01-01T00:00:00Z"), Ok(UNIX_EPOCH));
+        // Every day of four years round-trips through rfc3339.
+        for day in 0..1461u64 {
+            let time = at(1_700_000_000 + day * 86_400 + 3_723);
+            assert_eq!(parse_moment(&rfc3339(time)), Ok(time));
+        }
+        for bad in [
+            "2026-11-24T23:15:00",
+            "2026-13-24T23:15:00Z",
+            "2026-11-24T23:15Z",
+            "tomorrow",
+            "2026-11-24T23:15:00.Z",
+            "-5",
+        ] {
+            let error = parse_moment(bad).unwrap_err();
+            assert!(error.contains("RFC 3339"), "{bad}: {error}");
+        }
+    }
 
     #[test]
     fn sizes_parse_with_binary_and_decimal_units() {

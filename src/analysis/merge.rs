@@ -71,6 +71,7 @@ fn check(named: &[(String, RunResult)]) -> Result<(), MergeError> {
             ));
         }
     }
+    check_shards(named)?;
     let workload = differences::of_workload(&differences::between(
         named.iter().map(|(_, result)| result),
     ));
@@ -78,6 +79,74 @@ fn check(named: &[(String, RunResult)]) -> Result<(), MergeError> {
         return refuse(format!(
             "the results ran different workloads ({})",
             workload.join(", ")
+        ));
+    }
+    Ok(())
+}
+
+/// Checks that sharded results are every shard of one run, each once:
+/// one fingerprint and one count, no index missing or given twice. Results
+/// of unsharded drivers are not mixed in.
+fn check_shards(named: &[(String, RunResult)]) -> Result<(), MergeError> {
+    let refuse = |why: String| Err(MergeError::Refused(why));
+    let sharded: Vec<_> = named
+        .iter()
+        .filter_map(|(name, result)| Some((name, result.shard.as_ref()?)))
+        .collect();
+    let Some(&(first_name, first)) = sharded.first() else {
+        return Ok(());
+    };
+    if sharded.len() < named.len() {
+        let whole = named
+            .iter()
+            .find(|(_, result)| result.shard.is_none())
+            .map_or("", |(name, _)| name.as_str());
+        return refuse(format!(
+            "{whole} is not a shard, and {first_name} is shard {}/{}: give the shards of one run",
+            first.index, first.count
+        ));
+    }
+    let mut seen: Vec<Option<&str>> = vec![None; first.count as usize];
+    for &(name, shard) in &sharded {
+        if shard.fingerprint != first.fingerprint || shard.count != first.count {
+            return refuse(format!(
+                "{name} is shard {}/{} of another run (fingerprint {}) than {first_name}'s \
+                 {}/{} (fingerprint {}): its workload, target or nodes differ",
+                shard.index,
+                shard.count,
+                shard.fingerprint,
+                first.index,
+                first.count,
+                first.fingerprint
+            ));
+        }
+        match seen.get_mut(shard.index as usize) {
+            Some(Some(earlier)) => {
+                return refuse(format!(
+                    "shard {}/{} is given twice: {earlier} and {name}",
+                    shard.index, shard.count
+                ))
+            }
+            Some(slot) => *slot = Some(name.as_str()),
+            None => {
+                return refuse(format!(
+                    "{name}: shard {}/{} does not exist",
+                    shard.index, shard.count
+                ))
+            }
+        }
+    }
+    let missing: Vec<String> = seen
+        .iter()
+        .enumerate()
+        .filter(|(_, name)| name.is_none())
+        .map(|(index, _)| format!("{index}/{}", first.count))
+        .collect();
+    if !missing.is_empty() {
+        return refuse(format!(
+            "shard {} of the run (fingerprint {}) is missing: merge needs every shard once",
+            missing.join(", "),
+            first.fingerprint
         ));
     }
     Ok(())
@@ -207,6 +276,14 @@ pub fn merge(named: &[(String, RunResult)]) -> Result<RunResult, MergeError> {
     // not add up.
     merged.client.latency_by_source = None;
     merged.merged_from = named.iter().map(|(name, _)| name.clone()).collect();
+    // The union is the whole run: no shard's, and no one driver's start.
+    merged.shard = None;
+    merged.start = None;
+    merged.start_skew_ms = spans
+        .iter()
+        .map(|span| span.0)
+        .max()
+        .map(|latest| latest - start);
     merged.trials = Vec::new();
     Ok(one_trial(merged))
 }

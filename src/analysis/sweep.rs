@@ -232,6 +232,7 @@ pub async fn sweep(
                     .map_or(Calibrate::Skip, Calibrate::Given),
                 faults: Default::default(),
                 trace: plan.trace.clone(),
+                coordination: Default::default(),
             };
             control.done.store(0, Ordering::Relaxed);
             let result = run::run(&run_plan, control)

@@ -23,6 +23,7 @@ use crate::geecache::http::HttpClient;
 use crate::geecache::server::{Answer, Limits, Server};
 use crate::harness::driver::{Control, Driver, DriverConfig, KeySampler, Phase};
 use crate::harness::latency::LatencyFigures;
+use crate::harness::shard::Shard;
 use crate::harness::workload::{Bound, Distribution};
 
 /// A reference server on 127.0.0.1.
@@ -148,6 +149,7 @@ pub(crate) fn reference_driver(
         missing_share: 0.0,
         values: None,
         trace: None,
+        shard: Shard::WHOLE,
     })
     .map_err(|error| error.to_string())
 }

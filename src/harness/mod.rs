@@ -17,6 +17,7 @@ pub mod report;
 pub mod run;
 pub mod scenario;
 pub mod serve;
+pub mod shard;
 pub mod slowdb;
 pub mod summary;
 pub mod trace;

@@ -247,6 +247,54 @@ fn target_lines(result: &RunResult, settings: &TargetSettings) -> String {
     out
 }
 
+/// A shard's part of its run and a start moment's lateness, when given.
+fn coordination_lines(result: &RunResult) -> String {
+    let mut out = String::new();
+    let workload = &result.workload;
+    if let Some(shard) = &result.shard {
+        let share = &shard.share;
+        let mut parts = vec![format!(
+            "{} of {} connections",
+            share.concurrency, workload.concurrency
+        )];
+        if let (Some(mine), Some(all)) = (share.requests, workload.requests) {
+            parts.push(format!("{mine} of {all} requests"));
+        }
+        if workload.warmup_requests > 0 {
+            parts.push(format!(
+                "{} of {} warm-up",
+                share.warmup_requests, workload.warmup_requests
+            ));
+        }
+        if let (Some(mine), Some(all)) = (share.rate, workload.rate) {
+            parts.push(format!("{mine:.1} of {all} req/s"));
+        }
+        let _ = writeln!(
+            out,
+            "shard {}/{} (fingerprint {}): {}",
+            shard.index,
+            shard.count,
+            shard.fingerprint,
+            parts.join(", ")
+        );
+    }
+    if let Some(start) = &result.start {
+        let _ = writeln!(
+            out,
+            "start moment {}: {}",
+            crate::units::rfc3339(
+                std::time::UNIX_EPOCH + std::time::Duration::from_millis(start.asked_unix_ms)
+            ),
+            if start.late_ms == 0 {
+                "measuring began on time".to_owned()
+            } else {
+                format!("LATE: measuring began {} ms after it", start.late_ms)
+            }
+        );
+    }
+    out
+}
+
 /// The table printed when a run ends: the figures a user looks at first.
 pub fn summary(result: &RunResult, path: Option<&Path>) -> String {
     let workload = &result.workload;
@@ -279,6 +327,7 @@ pub fn summary(result: &RunResult, path: Option<&Path>) -> String {
     if let Some(trace) = &result.trace {
         let _ = writeln!(out, "{}", trace.describe());
     }
+    out.push_str(&coordination_lines(result));
     let errors = &client.errors;
     let mut error_kinds = Vec::new();
     for (code, count) in &errors.status {

@@ -30,6 +30,7 @@ async fn drive(
         missing_share: 0.0,
         values: value_size.map(|size| ValueSizes::Fixed(size as usize)),
         trace: None,
+        shard: geecache_bench::harness::shard::Shard::WHOLE,
     })
     .unwrap();
     let phase = Phase::new(
@@ -254,6 +255,7 @@ async fn every_open_loop_phase_ends_by_itself() {
             missing_share: 0.0,
             values: Some(ValueSizes::Fixed(10)),
             trace: None,
+            shard: geecache_bench::harness::shard::Shard::WHOLE,
         })
         .unwrap()
     };

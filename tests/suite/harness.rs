@@ -222,6 +222,7 @@ async fn a_second_identical_pass_loads_nothing_new() {
         missing_share: 0.0,
         values: Some(ValueSizes::Fixed(workload.value_size as usize)),
         trace: None,
+        shard: geecache_bench::harness::shard::Shard::WHOLE,
     })
     .unwrap();
     let requests = 5000;

@@ -34,7 +34,7 @@ fn target_run(target: &str, peers: &[String], seed: &str, out: &std::path::Path)
 }
 
 /// A port free a moment ago on `ip`.
-fn free_port(ip: &str) -> u16 {
+pub(crate) fn free_port(ip: &str) -> u16 {
     std::net::TcpListener::bind((ip, 0))
         .unwrap()
         .local_addr()

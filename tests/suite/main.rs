@@ -28,6 +28,7 @@ mod protocol;
 mod ring;
 mod runs;
 mod scenarios;
+mod shards;
 mod simulate;
 mod sweep;
 mod target;

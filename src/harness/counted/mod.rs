@@ -118,6 +118,7 @@ pub async fn pass(plan: &PassPlan) -> Result<PassOutput, String> {
         calibrate: Calibrate::Skip,
         faults: plan.faults,
         trace,
+        coordination: Default::default(),
     };
     let control = Arc::new(Control::default());
     let result = run::run(&run_plan, &control)

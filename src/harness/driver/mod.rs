@@ -36,6 +36,7 @@ pub mod series;
 pub mod steering;
 
 use crate::harness::latency::new_histogram;
+use crate::harness::shard::Shard;
 pub use keys::KeySampler;
 use pacer::{pace, Pacer, Pacing, BEHIND};
 pub use series::ClientInterval;
@@ -64,8 +65,13 @@ pub struct DriverConfig {
     /// of these sizes.
     pub values: Option<ValueSizes>,
     /// A trace's reads in place of the sampler's keys: request `n` of the
-    /// driver's life (warm-up and measurement in turn) asks for read `n`.
+    /// driver's life (warm-up and measurement in turn) asks for read `n`
+    /// of the feed.
     pub trace: Option<Arc<TraceFeed>>,
+    /// Which share of the run this driver sends: request `n` of a phase
+    /// has the key, the events and the intended send time of request
+    /// `shard.global(n)` of the one-driver sequence.
+    pub shard: Shard,
 }
 
 /// One part of a run: the warm-up or the measurement.
@@ -278,6 +284,7 @@ impl Driver {
                 .spawn(move || {
                     let pacing = Pacing {
                         schedule: state.steering.schedule.as_ref(),
+                        shard: state.config.shard,
                         bound: state.phase.bound,
                         start: state.start,
                         time_limit: state.phase.time_limit,
@@ -335,7 +342,7 @@ impl Driver {
         // An open loop that fell behind its schedule: what it never sent.
         let unsent = match (&shared.steering.schedule, shared.phase.bound) {
             (Some(schedule), Bound::Duration(length)) => schedule
-                .scheduled_before(length.min(elapsed))
+                .scheduled_before_for(self.config.shard, length.min(elapsed))
                 .saturating_sub(counts.requests),
             _ => 0,
         };
@@ -394,7 +401,8 @@ struct PhaseState {
 
 /// The request a worker sends next.
 struct Next {
-    /// Its number in the phase.
+    /// Its number in the phase, of the one-driver sequence (this shard's
+    /// number of it when the run is sharded).
     request: u64,
     /// When it is meant to go (open loop), or now (closed loop).
     at: Instant,
@@ -432,11 +440,12 @@ impl PhaseState {
         }
         let mut cursor = self.config.trace.as_ref().map(|feed| feed.lock());
         let request = self.steering.requests.fetch_add(1, Ordering::Relaxed);
+        let shard = self.config.shard;
         let intended = self
             .steering
             .schedule
             .as_ref()
-            .map(|schedule| self.start + schedule.intended(request));
+            .map(|schedule| self.start + schedule.intended_for(shard, request));
         let at = intended.unwrap_or_else(Instant::now);
         match self.phase.bound {
             Bound::Requests(count) if request >= count => return None,
@@ -474,7 +483,7 @@ impl PhaseState {
             None => None,
         };
         Some(Next {
-            request,
+            request: shard.global(request),
             at,
             scheduled: intended.is_some(),
             traced,

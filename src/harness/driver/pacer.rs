@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use super::steering::RateSchedule;
+use crate::harness::shard::Shard;
 use crate::harness::workload::Bound;
 
 /// An open loop's pacer: a thread that lets each request go when its
@@ -24,6 +25,8 @@ pub(super) struct Pacer {
 pub(super) struct Pacing<'a> {
     /// The open loop's schedule; `None` lets every request go.
     pub(super) schedule: Option<&'a RateSchedule>,
+    /// The share of the schedule this driver sends.
+    pub(super) shard: Shard,
     /// How many requests or how long.
     pub(super) bound: Bound,
     /// When the phase begins.
@@ -79,7 +82,7 @@ pub(super) fn pace(state: &Pacing<'_>, pacer: &Pacer, workers: usize) {
         }
         // Every request meant to go at or before now.
         let since = now.saturating_duration_since(state.start) + Duration::from_nanos(1);
-        let due = schedule.scheduled_before(since).min(cap);
+        let due = schedule.scheduled_before_for(state.shard, since).min(cap);
         // Permits left from the last release: every worker is busy, the
         // loop is behind, and releasing on time serves nothing, so the
         // pacer naps long and leaves the cores to the cluster.
@@ -94,7 +97,7 @@ pub(super) fn pace(state: &Pacing<'_>, pacer: &Pacer, workers: usize) {
             pacer.permits.add_permits(workers);
             return;
         }
-        let next = state.start + schedule.intended(released);
+        let next = state.start + schedule.intended_for(state.shard, released);
         let nap = if behind {
             PACER_NAP_BEHIND
         } else {

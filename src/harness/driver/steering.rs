@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::geecache::peers::BoxFuture;
+use crate::harness::shard::Shard;
 /// Applies a scenario's event, by its index in the workload's events.
 pub trait EventHook: Send + Sync {
     /// Carries out event `event` and returns when it is done.
@@ -175,6 +176,18 @@ impl RateSchedule {
         }
     }
 
+    /// When `shard`'s request `local` is meant to be sent: when this
+    /// schedule sends its number in the one-driver sequence.
+    #[inline]
+    pub fn intended_for(&self, shard: Shard, local: u64) -> Duration {
+        self.intended(shard.global(local))
+    }
+
+    /// How many of `shard`'s requests are meant to be sent before `end`.
+    pub fn scheduled_before_for(&self, shard: Shard, end: Duration) -> u64 {
+        shard.share(self.scheduled_before(end))
+    }
+
     /// When request `request` is meant to be sent, as time since the start.
     pub fn intended(&self, request: u64) -> Duration {
         let at = self
@@ -189,6 +202,31 @@ impl RateSchedule {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_open_loops_shards_interleave_into_the_one_schedule() {
+        // 1000/s, then 4000/s from request 3000.
+        let schedule = RateSchedule::new(1000.0, &[(RateChange::AtRequest(3000), 4000.0)]);
+        let count = 3;
+        let mut times: Vec<Duration> = (0..count)
+            .flat_map(|index| {
+                let shard = Shard { index, count };
+                let schedule = &schedule;
+                (0..shard.share(6000)).map(move |local| schedule.intended_for(shard, local))
+            })
+            .collect();
+        times.sort();
+        let one: Vec<Duration> = (0..6000)
+            .map(|request| schedule.intended(request))
+            .collect();
+        assert_eq!(times, one);
+        // Each shard's due count is its share of the one schedule's.
+        let end = Duration::from_millis(3500);
+        let due: u64 = (0..count)
+            .map(|index| schedule.scheduled_before_for(Shard { index, count }, end))
+            .sum();
+        assert_eq!(due, schedule.scheduled_before(end));
+    }
 
     #[test]
     fn a_rate_schedule_changes_rate_at_a_time_or_a_request() {

@@ -1,6 +1,7 @@
 //! The result of a run: the JSON file described by `schema.json`. One idea
 //! per file: [`schema`] (the structs of the file and how their figures are
-//! computed from the counters), [`costs`](mod@costs) (what a scenario's events cost,
+//! computed from the counters), [`coordination`] (a shard's part and its
+//! start moment), [`costs`](mod@costs) (what a scenario's events cost,
 //! read off the series), [`files`] (names, atomic writes, reading back),
 //! [`machine`] (the program and the machine that wrote it),
 //! [`steadiness`] (whether a trial's seconds were even) and [`target`] (a
@@ -10,6 +11,7 @@
 //! [`super::summary`]; the figures that tables and the gate show are
 //! [`super::registry`]'s.
 
+pub mod coordination;
 pub mod costs;
 pub mod files;
 pub mod histograms;
@@ -18,6 +20,7 @@ pub mod schema;
 pub mod steadiness;
 pub mod target;
 
+pub use coordination::{ShardFigures, StartFigures};
 pub use costs::costs;
 pub use files::{read, write_atomically, write_bytes_atomically, write_in, ResultFileError};
 pub(crate) use histograms::histograms_added;

@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::coordination::{ShardFigures, StartFigures};
 use super::machine::{Machine, Tool};
 use super::steadiness::{Slices, Steadiness};
 use super::target::{harness_group, TargetSettings};
@@ -141,6 +142,19 @@ pub struct RunResult {
     /// one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub counted: Option<CountedPass>,
+    /// A sharded run (`--shard I/N`): which shard this is, what it did of
+    /// the whole (`workload` is the whole run's), and the fingerprint its
+    /// run's shards share; absent for a run of one driver.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<ShardFigures>,
+    /// A run given a start moment (`--start-at`, `--start-after`): when it
+    /// was asked to begin measuring and when it did; absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start: Option<StartFigures>,
+    /// A merged result: how far apart its drivers began measuring, the
+    /// latest start less the earliest, in milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_skew_ms: Option<u64>,
 }
 
 /// The timed figures of one trial of a run: each trial starts its own
@@ -760,6 +774,9 @@ pub(crate) mod tests {
             calibration: None,
             faults: None,
             counted: None,
+            shard: None,
+            start: None,
+            start_skew_ms: None,
         }
     }
 }

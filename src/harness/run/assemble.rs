@@ -16,8 +16,8 @@ use crate::harness::latency::{BySource, HistogramData, LatencyFigures};
 use crate::harness::registry::one_trial;
 use crate::harness::report::{
     self, failed_figures, group_of, ClientFigures, ClusterFigures, ClusterInterval,
-    IntervalFigures, LatencyFrom, Machine, Mode, NodeFigures, RunResult, SeriesReading, Slices,
-    TargetSettings, Tool, SCHEMA_VERSION,
+    IntervalFigures, LatencyFrom, Machine, Mode, NodeFigures, RunResult, SeriesReading,
+    ShardFigures, Slices, StartFigures, TargetSettings, Tool, SCHEMA_VERSION,
 };
 use crate::harness::scenario::Applied;
 use crate::harness::slowdb::SlowDbFigures;
@@ -48,6 +48,12 @@ pub(super) struct Assembly<'a> {
     /// This process's CPU time during the measurement, in microseconds per
     /// measured request.
     pub(super) cpu_us_per_request: Option<f64>,
+    /// Which shard of the run this driver was.
+    pub(super) shard: Option<ShardFigures>,
+    /// When it was asked to begin measuring, and when it did.
+    pub(super) start: Option<StartFigures>,
+    /// The warm-up requests this driver sent.
+    pub(super) warmup_requests: u64,
 }
 
 /// The driver's series with the cluster's figures of each interval beside
@@ -88,7 +94,7 @@ pub(super) fn assemble(input: Assembly<'_>) -> Result<RunResult, RunError> {
         ok: counts.ok,
         missing: counts.missing,
         errors: counts.errors.clone(),
-        warmup_requests: workload.warmup_requests,
+        warmup_requests: input.warmup_requests,
         duration_secs: seconds,
         throughput_rps: if seconds > 0.0 {
             counts.requests as f64 / seconds
@@ -267,6 +273,9 @@ pub(super) fn assemble(input: Assembly<'_>) -> Result<RunResult, RunError> {
         timed: None,
         trials_agree: None,
         counted: None,
+        shard: input.shard,
+        start: input.start,
+        start_skew_ms: None,
         merged_from: Vec::new(),
         target_settings: (input.mode == Mode::Target).then(|| {
             // The API node's reading first, then each peer's.

@@ -23,8 +23,9 @@ use crate::harness::driver::{
     Control, Driver, DriverConfig, IntervalReader, KeySampler, Phase, RateSchedule, Steering,
 };
 use crate::harness::events::added_nodes;
-use crate::harness::report::{Mode, RunResult, SeriesReading};
+use crate::harness::report::{Mode, RunResult, SeriesReading, ShardFigures, StartFigures};
 use crate::harness::scenario::{Levers, Scenario};
+use crate::harness::shard::fingerprint;
 use crate::harness::slowdb::{SlowDb, ValueSizes};
 use crate::harness::trace::TraceFeed;
 use crate::harness::workload::{Bound, Workload};
@@ -37,7 +38,7 @@ pub mod plan;
 pub(crate) use address::{check_host, split_target};
 use assemble::{assemble, Assembly};
 use observe::{ring_of, sample, BetweenRequests, Counters, Observer, Unread};
-pub use plan::{Calibrate, RunError, RunPlan};
+pub use plan::{Calibrate, Coordination, RunError, RunPlan};
 pub(crate) use plan::{MEASURE_STREAM, WARMUP_STREAM};
 
 /// Carries out `plan`. `control` can stop it early (Ctrl-C); what was
@@ -58,6 +59,16 @@ pub async fn run(plan: &RunPlan, control: &Arc<Control>) -> Result<RunResult, Ru
             )));
         }
     }
+    let shard = plan.coordination.shard;
+    if !shard.is_whole() && plan.target.is_none() {
+        return Err(RunError::Usage(format!(
+            "--shard {shard}: the shards of a run drive one cluster together; give --target \
+             (a run of its own cluster would start one cluster per shard)"
+        )));
+    }
+    let share = shard
+        .share_of(workload)
+        .map_err(|error| RunError::Usage(error.to_string()))?;
     if workload.trace.is_some() != plan.trace.is_some() {
         return Err(RunError::Usage(
             "the workload's trace was not scanned before the run".to_owned(),
@@ -101,10 +112,10 @@ pub async fn run(plan: &RunPlan, control: &Arc<Control>) -> Result<RunResult, Ru
             let api = client(&base)?;
             // A target that cannot be reached ends the run before it starts;
             // one that answers anything (even 404) is there.
-            if let Err(error) = api.get("/_stats").await {
+            if let Err(error) = reach(&api, plan.coordination.wait_for_target).await {
                 return Err(RunError::Unreachable {
                     url: target.clone(),
-                    message: error.to_string(),
+                    message: error,
                 });
             }
             (
@@ -125,7 +136,7 @@ pub async fn run(plan: &RunPlan, control: &Arc<Control>) -> Result<RunResult, Ru
     let calibration = match &plan.calibrate {
         Calibrate::Measure(duration) => Some(
             calibration::calibrate(
-                workload.concurrency as usize,
+                share.concurrency as usize,
                 *duration,
                 workload.value_size as usize,
             )
@@ -138,9 +149,10 @@ pub async fn run(plan: &RunPlan, control: &Arc<Control>) -> Result<RunResult, Ru
     let sampler = KeySampler::new(workload.keys, workload.distribution, workload.seed)
         .map_err(RunError::Workload)?;
     let feed = match &plan.trace {
-        Some(index) => {
-            Some(TraceFeed::start(index).map_err(|error| RunError::Workload(error.to_string()))?)
-        }
+        Some(index) => Some(
+            TraceFeed::start(index, (shard.index.into(), shard.count.into()))
+                .map_err(|error| RunError::Workload(error.to_string()))?,
+        ),
         None => None,
     };
     // A trace paced at its own times: the measured reads' timeline.
@@ -157,34 +169,49 @@ pub async fn run(plan: &RunPlan, control: &Arc<Control>) -> Result<RunResult, Ru
         base_url: base_url.clone(),
         path_prefix: path_prefix.clone(),
         sampler,
-        concurrency: workload.concurrency as usize,
+        concurrency: share.concurrency as usize,
         rate: workload.rate,
         timeout: workload.timeout.0,
         missing_share: workload.slowdb.missing_share,
         // Another process's store may make other values.
         values: (mode == Mode::Cluster).then_some(values),
         trace: feed.clone(),
+        shard,
     })
     .map_err(|error| RunError::Url(error.to_string()))?;
 
     let time_limit = Instant::now() + workload.time_limit.0;
     let progress = plan.progress.then(|| Progress::start(workload, control));
-    if workload.warmup_requests > 0 {
+    if share.warmup_requests > 0 {
         let warmup = Phase::new(
             WARMUP_STREAM,
-            Bound::Requests(workload.warmup_requests),
+            Bound::Requests(share.warmup_requests),
             time_limit,
         );
         driver.run(warmup, control).await;
     }
+    let moment = plan
+        .coordination
+        .start_at
+        .map(|asked| StartMoment::new(asked, time_limit));
+    if let Some(moment) = &moment {
+        moment.wait(READ_AHEAD, control).await;
+    }
+    let before = observer.read().await;
+    let start = match &moment {
+        Some(moment) => {
+            moment.wait(Duration::ZERO, control).await;
+            moment.at
+        }
+        None => Instant::now(),
+    };
+    let start_figures = moment.as_ref().map(StartMoment::figures);
     if let Some(progress) = &progress {
         progress.measuring(control.done.load(Ordering::Relaxed));
     }
-    let before = observer.read().await;
-    let start = Instant::now();
-    let measure_started_unix_ms = SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |since| since.as_millis() as u64);
+    let measure_started_unix_ms = start_figures
+        .as_ref()
+        .map_or_else(|| unix_ms(SystemTime::now()), |start| start.began_unix_ms);
     let scenario = (!workload.events.is_empty()).then(|| {
         let levers = Levers {
             cluster: match &*observer {
@@ -203,7 +230,7 @@ pub async fn run(plan: &RunPlan, control: &Arc<Control>) -> Result<RunResult, Ru
     });
     // One request in flight: the cluster is read between requests, so each
     // interval's cluster figures are exactly its requests'.
-    let between = (workload.concurrency == 1).then(|| {
+    let between = (share.concurrency == 1).then(|| {
         Arc::new(BetweenRequests {
             observer: Arc::clone(&observer),
             samples: Mutex::new(Vec::new()),
@@ -224,7 +251,14 @@ pub async fn run(plan: &RunPlan, control: &Arc<Control>) -> Result<RunResult, Ru
         reader: between
             .clone()
             .map(|reader| reader as Arc<dyn IntervalReader>),
-        ..Phase::new(MEASURE_STREAM, workload.bound(), time_limit)
+        ..Phase::new(
+            MEASURE_STREAM,
+            match share.requests {
+                Some(requests) => Bound::Requests(requests),
+                None => workload.bound(),
+            },
+            time_limit,
+        )
     };
     let (finish, finished) = watch::channel(false);
     let until_finished = || {
@@ -294,6 +328,18 @@ pub async fn run(plan: &RunPlan, control: &Arc<Control>) -> Result<RunResult, Ru
         applied: &applied,
         measure_started_unix_ms,
         cpu_us_per_request: cpu,
+        shard: (!shard.is_whole()).then(|| ShardFigures {
+            index: shard.index,
+            count: shard.count,
+            fingerprint: fingerprint(
+                workload,
+                plan.target.as_deref().unwrap_or_default(),
+                &plan.peers,
+            ),
+            share,
+        }),
+        start: start_figures,
+        warmup_requests: share.warmup_requests,
         series_reading: if between.is_some() {
             SeriesReading::BetweenRequests
         } else {
@@ -304,6 +350,97 @@ pub async fn run(plan: &RunPlan, control: &Arc<Control>) -> Result<RunResult, Ru
         cluster.shutdown().await;
     }
     Ok(result)
+}
+
+/// Milliseconds since the Unix epoch.
+fn unix_ms(at: SystemTime) -> u64 {
+    at.duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_millis() as u64)
+}
+
+/// The moment a run begins measuring: the one asked for, or now for a
+/// driver that arrives after it (or one asked past its time limit).
+struct StartMoment {
+    /// The moment asked for.
+    asked: SystemTime,
+    /// The instant the measurement begins.
+    at: Instant,
+    /// When it begins by the clock.
+    began: SystemTime,
+}
+
+/// How long before the start moment the counters are read: every driver's
+/// warm-up is over by then, and none has begun measuring.
+const READ_AHEAD: Duration = Duration::from_millis(20);
+
+impl StartMoment {
+    fn new(asked: SystemTime, time_limit: Instant) -> StartMoment {
+        let now = SystemTime::now();
+        match asked.duration_since(now) {
+            // The clock's moment, not a sleep's end: every shard's schedule
+            // begins at the one moment.
+            Ok(ahead) if Instant::now() + ahead <= time_limit => StartMoment {
+                asked,
+                at: Instant::now() + ahead,
+                began: asked,
+            },
+            _ => StartMoment {
+                asked,
+                at: Instant::now(),
+                began: now,
+            },
+        }
+    }
+
+    /// Sleeps until `ahead` before the moment, or a stop.
+    async fn wait(&self, ahead: Duration, control: &Control) {
+        let until = self.at.checked_sub(ahead).unwrap_or(self.at);
+        while Instant::now() < until && !control.stop.load(Ordering::Relaxed) {
+            tokio::time::sleep((until - Instant::now()).min(Duration::from_millis(100))).await;
+        }
+    }
+
+    /// What the result records, said on stderr when late.
+    fn figures(&self) -> StartFigures {
+        let late_ms = self
+            .began
+            .duration_since(self.asked)
+            .map_or(0, |late| late.as_millis() as u64);
+        if late_ms > 0 {
+            eprintln!(
+                "warning: late: measuring began {late_ms} ms after the start moment asked for \
+                 ({}); the result records it",
+                crate::units::rfc3339(self.asked)
+            );
+        }
+        StartFigures {
+            asked_unix_ms: unix_ms(self.asked),
+            began_unix_ms: unix_ms(self.began),
+            late_ms,
+        }
+    }
+}
+
+/// Asks the target for `/_stats` until it answers anything, for at most
+/// `wait` (once without it); the last failure otherwise.
+async fn reach(api: &HttpClient, wait: Option<Duration>) -> Result<(), String> {
+    let deadline = Instant::now() + wait.unwrap_or_default();
+    let mut pause = Duration::from_millis(50);
+    loop {
+        match api.get("/_stats").await {
+            Ok(_) => return Ok(()),
+            Err(error) if Instant::now() + pause >= deadline => {
+                return Err(match wait {
+                    Some(wait) => format!("{error} (still, after waiting {wait:?})"),
+                    None => error.to_string(),
+                })
+            }
+            Err(_) => {
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(1));
+            }
+        }
+    }
 }
 
 /// A progress bar on stderr, fed from the driver's count of answers; drawn

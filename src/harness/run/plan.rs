@@ -2,10 +2,11 @@
 //! from, and why it could fail.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use crate::harness::calibration::Calibration;
 use crate::harness::cluster::{ClusterError, Faults};
+use crate::harness::shard::Shard;
 use crate::harness::trace::TraceIndex;
 use crate::harness::workload::Workload;
 /// Key streams: warm-up and measurement ask for different keys.
@@ -37,6 +38,22 @@ pub struct RunPlan {
     /// The workload's trace, scanned ([`Workload::scan_trace`]); `None`
     /// draws keys from its distribution.
     pub trace: Option<Arc<TraceIndex>>,
+    /// How the run lines up with the other drivers of one test.
+    pub coordination: Coordination,
+}
+
+/// How a run lines up with the other drivers of one test: its share of
+/// the work, the moment they all begin measuring, and how long to wait for
+/// a target that is still coming up.
+#[derive(Clone, Debug, Default)]
+pub struct Coordination {
+    /// This driver's share of the run ([`Shard::WHOLE`] alone).
+    pub shard: Shard,
+    /// Finish the warm-up, then begin measuring at this moment.
+    pub start_at: Option<SystemTime>,
+    /// Poll the target until it answers, for at most this long, before
+    /// the run starts.
+    pub wait_for_target: Option<Duration>,
 }
 
 /// Where a run's calibration comes from.

@@ -103,16 +103,35 @@ pub struct Cursor {
 }
 
 impl TraceFeed {
-    /// Starts reading `index`'s trace; its first chunk is read before this
-    /// returns.
-    pub fn start(index: &Arc<TraceIndex>) -> Result<Arc<TraceFeed>, TraceError> {
+    /// Starts reading `index`'s trace: of its kept reads, those numbered
+    /// `first`, `first + step`, ... (a shard's; `(0, 1)` for every read).
+    /// Its first chunk is read before this returns.
+    pub fn start(
+        index: &Arc<TraceIndex>,
+        (first, step): (u64, u64),
+    ) -> Result<Arc<TraceFeed>, TraceError> {
+        let step = step.max(1);
         let mut replay = Replay::start(index)?;
         let (sender, receiver) = sync_channel(AHEAD);
+        // The number of the next read, among all the shards'.
+        let mut read = 0u64;
         std::thread::Builder::new()
             .name("trace-reader".to_owned())
             .spawn(move || loop {
-                let chunk = replay.take(CHUNK as u64);
+                let mut chunk = replay.take(CHUNK as u64);
                 let last = !matches!(&chunk, Ok(keys) if keys.len() == CHUNK);
+                if let (true, Ok(keys)) = (step > 1, &mut chunk) {
+                    let mut number = read;
+                    read += keys.len() as u64;
+                    keys.retain(|_| {
+                        number += 1;
+                        (number - 1) % step == first
+                    });
+                    // An empty chunk would end the feed.
+                    if keys.is_empty() && !last {
+                        continue;
+                    }
+                }
                 // The driver stopped listening: stop reading.
                 if sender.send(chunk).is_err() || last {
                     break;
@@ -217,7 +236,7 @@ mod tests {
         let expected = Replay::start(&index).unwrap().take(u64::MAX).unwrap();
         assert_eq!(expected.len(), 40_000);
         assert_eq!(expected[..3], [0, 1, 2]);
-        let feed = TraceFeed::start(&index).unwrap();
+        let feed = TraceFeed::start(&index, (0, 1)).unwrap();
         let mut got = Vec::new();
         while let Some(key) = feed.lock().next_key() {
             got.push(key);
@@ -225,6 +244,21 @@ mod tests {
         assert_eq!(got, expected);
         assert_eq!(feed.given(), 40_000);
         assert_eq!(feed.error(), None);
+        // Shard I of 3 gives reads I, I + 3, ...: together, each read once.
+        for shard in 0..3u32 {
+            let feed = TraceFeed::start(&index, (u64::from(shard), 3)).unwrap();
+            let mut mine = Vec::new();
+            while let Some(key) = feed.lock().next_key() {
+                mine.push(key);
+            }
+            let theirs: Vec<u32> = expected
+                .iter()
+                .copied()
+                .skip(shard as usize)
+                .step_by(3)
+                .collect();
+            assert_eq!(mine, theirs, "shard {shard}");
+        }
         // A limit ends the replay there, sampling keeps whole keys.
         let limited = TraceSettings {
             limit: Some(10),

@@ -338,6 +338,7 @@ fn verify(
         calibrate: run::Calibrate::Skip,
         faults: Default::default(),
         trace,
+        coordination: Default::default(),
     };
     let plan = &plan;
     let repeat = args.repeat;

@@ -40,5 +40,10 @@ pub fn exec(args: MergeArgs) -> ExitCode {
         return fail(EXIT_FAILED, error);
     }
     print!("{}", summary::summary(&merged, Some(&args.out)));
+    if let Some(skew) = merged.start_skew_ms {
+        println!(
+            "start skew {skew} ms: the latest driver began measuring this long after the earliest"
+        );
+    }
     ExitCode::SUCCESS
 }

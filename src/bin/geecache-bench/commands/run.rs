@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use clap::Args;
 
@@ -17,10 +17,11 @@ use geecache_bench::harness::cluster::Faults;
 use geecache_bench::harness::counted::{self, PassPlan};
 use geecache_bench::harness::report::{self, RunResult};
 use geecache_bench::harness::run::{self, RunPlan};
+use geecache_bench::harness::shard::Shard;
 use geecache_bench::harness::summary;
 use geecache_bench::harness::trials;
 use geecache_bench::harness::workload::Overrides;
-use geecache_bench::units::{compact_timestamp, Span};
+use geecache_bench::units::{compact_timestamp, parse_moment, Span};
 
 /// Flags of a run.
 #[derive(Debug, Args, Clone)]
@@ -89,6 +90,30 @@ pub struct RunArgs {
     /// only 127.0.0.0/8 and localhost).
     #[arg(long, requires = "target")]
     pub allow_remote: bool,
+    /// Be shard I of N drivers that together do the workload's work (I
+    /// from 0, as $JOB_COMPLETION_INDEX): requests, warm-up, connections
+    /// and rate split, each request with the key and send time it has in
+    /// the one-driver run. Needs --target; `merge` joins the shards.
+    #[arg(long, value_name = "I/N", requires = "target")]
+    pub shard: Option<Shard>,
+    /// Finish the warm-up, then begin measuring at this moment (RFC 3339,
+    /// 2026-12-02T18:30:00Z, or Unix seconds): drivers given one moment
+    /// measure together. A driver that arrives late begins at once, says
+    /// so and records by how much.
+    #[arg(long, value_name = "TIME", conflicts_with = "start_after", value_parser = parse_moment)]
+    pub start_at: Option<SystemTime>,
+    /// Begin measuring this long after --start-reference (by default, after
+    /// this driver started).
+    #[arg(long, value_name = "DURATION")]
+    pub start_after: Option<Span>,
+    /// The moment --start-after counts from, one every driver is given
+    /// (RFC 3339 or Unix seconds).
+    #[arg(long, value_name = "TIME", requires = "start_after", value_parser = parse_moment)]
+    pub start_reference: Option<SystemTime>,
+    /// Ask the target until it answers, for at most this long, before
+    /// starting (a StatefulSet's pods come up one by one).
+    #[arg(long, value_name = "DURATION", requires = "target")]
+    pub wait_for_target: Option<Span>,
     /// Measure the loopback limit (a bare one-hop and a two-hop server,
     /// driven as the run is) for this long each before the run.
     #[arg(long, value_name = "DURATION", default_value = "2s")]
@@ -202,7 +227,22 @@ pub fn exec(args: RunArgs) -> ExitCode {
             cpu: args.inject_cpu.unwrap_or(0),
         },
         trace,
+        coordination: run::Coordination {
+            shard: args.shard.unwrap_or_default(),
+            start_at: args.start_at.or_else(|| {
+                let after = args.start_after?;
+                Some(args.start_reference.unwrap_or_else(SystemTime::now) + after.0)
+            }),
+            wait_for_target: args.wait_for_target.map(|wait| wait.0),
+        },
     };
+    if args.shard.is_some_and(|shard| !shard.is_whole()) && args.repeat > 1 {
+        return fail(
+            EXIT_USAGE,
+            "--shard with --repeat: a shard is one trial (merge joins single trials); run the \
+             shards again for another trial",
+        );
+    }
     if !(Duration::from_millis(100)..=Duration::from_secs(600)).contains(&args.calibrate.0) {
         return fail(EXIT_USAGE, "--calibrate: allowed 100ms to 10m");
     }
