@@ -33,6 +33,41 @@ fn target_run(target: &str, peers: &[String], seed: &str, out: &std::path::Path)
     .collect()
 }
 
+/// The command lines of `serve` nodes on `hosts`, all on `port`, the
+/// first also serving the API on `api_port`, running `workload`; and their
+/// peer URLs.
+pub(crate) fn serve_on_hosts(
+    hosts: &[&str],
+    port: u16,
+    api_port: u16,
+    workload: &str,
+) -> (Vec<Vec<String>>, Vec<String>) {
+    let peers: Vec<String> = hosts
+        .iter()
+        .map(|host| format!("http://{host}:{port}"))
+        .collect();
+    let commands = hosts
+        .iter()
+        .enumerate()
+        .map(|(index, host)| {
+            let mut args: Vec<String> = vec![
+                "serve".into(),
+                "--listen".into(),
+                format!("{host}:{port}"),
+                "--peers".into(),
+                peers.join(","),
+                "--workload".into(),
+                workload.into(),
+            ];
+            if index == 0 {
+                args.extend(["--api-port".into(), api_port.to_string()]);
+            }
+            args
+        })
+        .collect();
+    (commands, peers)
+}
+
 /// A port free a moment ago on `ip`.
 pub(crate) fn free_port(ip: &str) -> u16 {
     std::net::TcpListener::bind((ip, 0))
@@ -48,32 +83,10 @@ fn nodes_on_three_loopback_hosts_form_one_cluster() {
     // One port number on every host: only the address tells them apart.
     let port = free_port(hosts[0]);
     let api_port = free_port(hosts[0]);
-    let peers: Vec<String> = hosts
-        .iter()
-        .map(|host| format!("http://{host}:{port}"))
-        .collect();
-    let commands: Vec<Vec<String>> = hosts
-        .iter()
-        .enumerate()
-        .map(|(index, host)| {
-            let mut args: Vec<String> = vec![
-                "serve".into(),
-                "--listen".into(),
-                format!("{host}:{port}"),
-                "--peers".into(),
-                peers.join(","),
-                "--workload".into(),
-                "ci".into(),
-            ];
-            // Named on the ring by the peer URL of its address and port
-            // (the last two), or by the URL it advertises (the first).
-            if index == 0 {
-                args.extend(["--api-port".into(), api_port.to_string()]);
-                args.extend(["--advertise".into(), peers[index].clone()]);
-            }
-            args
-        })
-        .collect();
+    let (mut commands, peers) = serve_on_hosts(&hosts, port, api_port, "ci");
+    // Named on the ring by the peer URL of its address and port (the last
+    // two), or by the URL it advertises (the first).
+    commands[0].extend(["--advertise".into(), peers[0].clone()]);
     let servers = Servers::spawn(&commands);
     // Nothing listens on 127.0.0.1 at that port: each node is on its host.
     assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err());

@@ -33,29 +33,8 @@ const WORKLOAD: &str = r#"{
 /// same ports give the same ring.
 fn cluster(workload: &Path, (port, api_port): (u16, u16)) -> (Servers, Vec<String>, String) {
     let hosts = ["127.0.0.2", "127.0.0.3", "127.0.0.4"];
-    let peers: Vec<String> = hosts
-        .iter()
-        .map(|host| format!("http://{host}:{port}"))
-        .collect();
-    let commands: Vec<Vec<String>> = hosts
-        .iter()
-        .enumerate()
-        .map(|(index, host)| {
-            let mut args = vec![
-                "serve".to_owned(),
-                "--listen".to_owned(),
-                format!("{host}:{port}"),
-                "--peers".to_owned(),
-                peers.join(","),
-                "--workload".to_owned(),
-                workload.to_str().unwrap().to_owned(),
-            ];
-            if index == 0 {
-                args.extend(["--api-port".to_owned(), api_port.to_string()]);
-            }
-            args
-        })
-        .collect();
+    let (commands, peers) =
+        super::hosts::serve_on_hosts(&hosts, port, api_port, workload.to_str().unwrap());
     let servers = Servers::spawn(&commands);
     (
         servers,
