@@ -212,6 +212,29 @@ fn shards_begun_together_merge_into_the_one_driver_run() {
     // The histograms add up: every answer once.
     assert_eq!(merged.client.responses, one.client.responses);
 
+    // The gate takes a merged result as it takes any other: itself is no
+    // regression; the same with 60 requests failed is one.
+    let merged_name = merged_path.to_str().unwrap();
+    let output = run(&["check", "--baseline", merged_name, merged_name]);
+    assert!(output.status.success(), "{}", text(&output.stdout));
+    let mut worse = merged.clone();
+    worse.client.errors.total += 60;
+    worse.client.errors.timeout += 60;
+    let worse_path = out("worse");
+    std::fs::write(&worse_path, serde_json::to_string(&worse).unwrap()).unwrap();
+    let output = run(&[
+        "check",
+        "--baseline",
+        merged_name,
+        worse_path.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stdout));
+    assert!(
+        text(&output.stdout).contains("1 REGRESSION"),
+        "{}",
+        text(&output.stdout)
+    );
+
     // A shard missing, given twice, or of another run is named.
     let refused = |paths: &[&str], says: &str| {
         let mut args: Vec<&str> = vec!["merge"];
