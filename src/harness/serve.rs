@@ -104,11 +104,6 @@ fn peer_host_port(url: &str, allow_remote: bool) -> Result<(String, u16), String
     Ok((authority.host().to_owned(), port))
 }
 
-/// The port of a peer URL, after checking its host is allowed.
-fn peer_port(url: &str, allow_remote: bool) -> Result<u16, String> {
-    peer_host_port(url, allow_remote).map(|(_, port)| port)
-}
-
 /// Whether a peer URL's host names the address `ip`: the same address
 /// written out, or `localhost` for a loopback listener of 127.0.0.1 or
 /// ::1. An unspecified address (0.0.0.0, all interfaces) names no host.
@@ -142,22 +137,21 @@ fn host_is_named(host: &str, hostname: &str) -> bool {
 /// whose host and port are the listening address's, or else the one whose
 /// port is the listening port and whose host is the machine's name
 /// (`hostname`, a pod's). None or several is an error that names them.
+/// `peers` are (URL, host, port), as [`peer_host_port`] reads them.
 fn own_url(
-    peers: &[String],
+    peers: &[(String, String, u16)],
     listen: SocketAddr,
     hostname: Option<&str>,
-    allow_remote: bool,
 ) -> Result<String, ServeError> {
     let mut by_address = Vec::new();
     let mut by_name = Vec::new();
-    for peer in peers {
-        let (host, port) = peer_host_port(peer, allow_remote).map_err(ServeError::Peer)?;
-        if port != listen.port() {
+    for (peer, host, port) in peers {
+        if *port != listen.port() {
             continue;
         }
-        if host_is_address(&host, listen.ip()) {
+        if host_is_address(host, listen.ip()) {
             by_address.push(peer.clone());
-        } else if hostname.is_some_and(|name| host_is_named(&host, name)) {
+        } else if hostname.is_some_and(|name| host_is_named(host, name)) {
             by_name.push(peer.clone());
         }
     }
@@ -171,14 +165,17 @@ fn own_url(
         0 => Err(ServeError::NotAPeer {
             own: match hostname {
                 Some(name) => format!(
-                    "listening on {listen}, host name {name:?}: no peer URL has this address                      or a host named {name}, with port {}",
+                    "listening on {listen}, host name {name:?}: no peer URL has this address \
+                     or a host named {name}, with port {}",
                     listen.port()
                 ),
-                None => format!(
-                    "listening on {listen}: no peer URL has this address and port"
-                ),
+                None => format!("listening on {listen}: no peer URL has this address and port"),
             },
-            peers: peers.join(","),
+            peers: peers
+                .iter()
+                .map(|(peer, _, _)| peer.as_str())
+                .collect::<Vec<_>>()
+                .join(","),
         }),
         _ => Err(ServeError::Ambiguous {
             listen,
@@ -202,13 +199,18 @@ pub async fn serve<F: Future<Output = ()>>(
         .iter()
         .map(|peer| peer.trim_end_matches('/').to_owned())
         .collect();
-    for peer in &peers {
-        peer_port(peer, options.allow_remote).map_err(ServeError::Peer)?;
-    }
+    let parsed = peers
+        .iter()
+        .map(|peer| {
+            let (host, port) = peer_host_port(peer, options.allow_remote)?;
+            Ok((peer.clone(), host, port))
+        })
+        .collect::<Result<Vec<_>, String>>()
+        .map_err(ServeError::Peer)?;
     let own_url = match &options.advertise {
         Some(advertised) => {
             let advertised = advertised.trim_end_matches('/').to_owned();
-            peer_port(&advertised, options.allow_remote).map_err(ServeError::Advertise)?;
+            peer_host_port(&advertised, options.allow_remote).map_err(ServeError::Advertise)?;
             if !peers.contains(&advertised) {
                 return Err(ServeError::NotAPeer {
                     own: advertised,
@@ -217,12 +219,7 @@ pub async fn serve<F: Future<Output = ()>>(
             }
             advertised
         }
-        None => own_url(
-            &peers,
-            options.listen,
-            options.hostname.as_deref(),
-            options.allow_remote,
-        )?,
+        None => own_url(&parsed, options.listen, options.hostname.as_deref())?,
     };
     if !options.listen.ip().is_loopback() {
         log::warn!(
@@ -273,6 +270,27 @@ mod tests {
     use super::*;
     use crate::harness::run::address::is_loopback;
 
+    /// [`own_url`] of peer URLs as written.
+    fn own(
+        peers: &[String],
+        listen: SocketAddr,
+        hostname: Option<&str>,
+        allow_remote: bool,
+    ) -> Result<String, ServeError> {
+        let parsed: Vec<_> = peers
+            .iter()
+            .map(|peer| {
+                let (host, port) = peer_host_port(peer, allow_remote).unwrap();
+                (peer.clone(), host, port)
+            })
+            .collect();
+        own_url(&parsed, listen, hostname)
+    }
+
+    fn peer_port(url: &str, allow_remote: bool) -> Result<u16, String> {
+        peer_host_port(url, allow_remote).map(|(_, port)| port)
+    }
+
     fn urls(peers: &[&str]) -> Vec<String> {
         peers.iter().map(|peer| peer.to_string()).collect()
     }
@@ -286,22 +304,20 @@ mod tests {
         ]);
         for (index, peer) in peers.iter().enumerate() {
             let listen: SocketAddr = format!("127.0.0.{}:18101", index + 2).parse().unwrap();
-            assert_eq!(&own_url(&peers, listen, None, false).unwrap(), peer);
+            assert_eq!(&own(&peers, listen, None, false).unwrap(), peer);
         }
         // localhost is 127.0.0.1 (and ::1), not 127.0.0.2.
         let local = urls(&["http://localhost:8001", "http://localhost:8002"]);
         let listen: SocketAddr = "127.0.0.1:8002".parse().unwrap();
-        assert_eq!(own_url(&local, listen, None, false).unwrap(), local[1]);
+        assert_eq!(own(&local, listen, None, false).unwrap(), local[1]);
         let elsewhere: SocketAddr = "127.0.0.2:8002".parse().unwrap();
-        let error = own_url(&local, elsewhere, None, false).unwrap_err();
+        let error = own(&local, elsewhere, None, false).unwrap_err();
         assert!(matches!(error, ServeError::NotAPeer { .. }), "{error}");
         assert!(error.to_string().contains("127.0.0.2:8002"), "{error}");
         // Two names for one address: which one is meant is not guessed.
         let twice = urls(&["http://127.0.0.1:8001", "http://localhost:8001"]);
         let listen: SocketAddr = "127.0.0.1:8001".parse().unwrap();
-        let error = own_url(&twice, listen, None, false)
-            .unwrap_err()
-            .to_string();
+        let error = own(&twice, listen, None, false).unwrap_err().to_string();
         assert!(
             error.contains("http://127.0.0.1:8001, http://localhost:8001")
                 && error.contains("--advertise"),
@@ -320,14 +336,14 @@ mod tests {
         let listen: SocketAddr = "0.0.0.0:8001".parse().unwrap();
         for (name, expected) in [("nodes-0", 0), ("nodes-1", 1), ("NODES-10", 2)] {
             assert_eq!(
-                own_url(&peers, listen, Some(name), true).unwrap(),
+                own(&peers, listen, Some(name), true).unwrap(),
                 peers[expected]
             );
         }
         // A name no peer has, or the right name on another port.
         for (name, port) in [("nodes-2", 8001), ("nodes-1", 8002)] {
             let listen = SocketAddr::from(([0, 0, 0, 0], port));
-            let error = own_url(&peers, listen, Some(name), true)
+            let error = own(&peers, listen, Some(name), true)
                 .unwrap_err()
                 .to_string();
             assert!(
@@ -337,10 +353,7 @@ mod tests {
         }
         // A full name is matched too; a name is never an address's label.
         let full = urls(&["http://nodes-0.nodes.default.svc.cluster.local:8001"]);
-        assert_eq!(
-            own_url(&full, listen, Some("nodes-0"), true).unwrap(),
-            full[0]
-        );
+        assert_eq!(own(&full, listen, Some("nodes-0"), true).unwrap(), full[0]);
         assert!(!host_is_named("127.0.0.1", "127"));
     }
 
