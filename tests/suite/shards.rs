@@ -308,6 +308,17 @@ fn a_split_that_cannot_be_made_or_a_shard_of_its_own_cluster_exits_2() {
             ],
             "RFC 3339",
         ),
+        (
+            vec![
+                "--workload",
+                "ci",
+                "--start-after",
+                "2h",
+                "--target",
+                "http://127.0.0.1:9/api",
+            ],
+            "past the workload's time limit",
+        ),
     ] {
         let output = run(&args);
         assert_eq!(

@@ -69,6 +69,19 @@ pub async fn run(plan: &RunPlan, control: &Arc<Control>) -> Result<RunResult, Ru
     let share = shard
         .share_of(workload)
         .map_err(|error| RunError::Usage(error.to_string()))?;
+    if let Some(ahead) = plan
+        .coordination
+        .start_at
+        .and_then(|asked| asked.duration_since(SystemTime::now()).ok())
+        .filter(|ahead| *ahead >= workload.time_limit.0)
+    {
+        return Err(RunError::Usage(format!(
+            "the start moment is {:.0} s away, past the workload's time limit ({}): \
+             give a nearer moment or a longer time_limit",
+            ahead.as_secs_f64(),
+            workload.time_limit
+        )));
+    }
     if workload.trace.is_some() != plan.trace.is_some() {
         return Err(RunError::Usage(
             "the workload's trace was not scanned before the run".to_owned(),
