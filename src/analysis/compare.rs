@@ -136,6 +136,10 @@ pub struct Comparison {
     /// caches: that the comparison cannot see the size, and what would.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unfilled_caches: Option<String>,
+    /// The results written while their runs went on (checkpoints of runs
+    /// that may have been killed): by column, what each holds.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub incomplete: Vec<String>,
 }
 
 /// Each event's cost across results, matched by the event's place in the
@@ -255,8 +259,20 @@ pub fn compare(named: &[(String, RunResult)]) -> Comparison {
             .enumerate()
             .map(|(index, (_, result))| (column_name(index), result)),
     );
+    let incomplete = named
+        .iter()
+        .enumerate()
+        .filter_map(|(index, (_, result))| {
+            let incomplete = result.incomplete.as_ref()?;
+            Some(format!(
+                "INCOMPLETE: {} was {incomplete}; its figures are of that part",
+                column_name(index)
+            ))
+        })
+        .collect();
     Comparison {
         unfilled_caches,
+        incomplete,
         results: named.iter().map(|(name, _)| name.clone()).collect(),
         different_workloads: !workload_differences.is_empty(),
         workload_differences,
@@ -297,6 +313,9 @@ pub fn table(comparison: &Comparison, style: TableStyle) -> String {
     }
     if let Some(warning) = &comparison.unfilled_caches {
         let _ = writeln!(out, "{warning}");
+    }
+    for warning in &comparison.incomplete {
+        let _ = writeln!(out, "{item}{warning}");
     }
     let count = comparison.results.len();
     let mut rows: Vec<Vec<String>> = Vec::new();

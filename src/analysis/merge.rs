@@ -285,6 +285,12 @@ pub fn merge(named: &[(String, RunResult)]) -> Result<RunResult, MergeError> {
         .max()
         .map(|latest| latest - start);
     merged.trials = Vec::new();
+    // A shard killed mid-run left a checkpoint: the union holds less than
+    // the whole run, down to the shortest part.
+    merged.incomplete = named
+        .iter()
+        .filter_map(|(_, result)| result.incomplete.clone())
+        .min_by(|a, b| a.measured_secs.total_cmp(&b.measured_secs));
     Ok(one_trial(merged))
 }
 

@@ -17,6 +17,17 @@ pub(crate) fn new_histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, MAX_LATENCY_US, 3).expect("constant bounds are valid")
 }
 
+/// A histogram like [`new_histogram`]'s that grows as larger values come
+/// (up to [`MAX_LATENCY_US`], which its callers keep to): small while the
+/// latencies are, so that emptying it and adding it to another cost in
+/// proportion to its largest value, not to an hour's range. For an
+/// interval's answers, handed on at every interval's end.
+pub(crate) fn new_growing_histogram() -> Histogram<u64> {
+    let mut histogram = Histogram::new_with_bounds(1, 2, 3).expect("constant bounds are valid");
+    histogram.auto(true);
+    histogram
+}
+
 /// Latency percentiles, in microseconds; all 0 when nothing was answered.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

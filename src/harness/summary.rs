@@ -324,6 +324,9 @@ pub fn summary(result: &RunResult, path: Option<&Path>) -> String {
             );
         }
     }
+    if let Some(incomplete) = &result.incomplete {
+        let _ = writeln!(out, "INCOMPLETE: this result was {incomplete}");
+    }
     if let Some(trace) = &result.trace {
         let _ = writeln!(out, "{}", trace.describe());
     }
@@ -361,6 +364,7 @@ pub fn summary(result: &RunResult, path: Option<&Path>) -> String {
             StopReason::TimeLimit => "  (stopped by the time limit)",
             StopReason::Interrupted => "  (interrupted)",
             StopReason::TraceEnded => "  (the trace ended first)",
+            StopReason::Unfinished => "  (so far: the run went on)",
             _ if result.trials.len() > 1 =>
                 "  (the median trial; throughput: median of the trials)",
             _ => "",

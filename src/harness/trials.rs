@@ -10,8 +10,8 @@ use std::sync::Arc;
 use crate::harness::calibration::Calibration;
 use crate::harness::driver::Control;
 use crate::harness::registry::timed_figures;
-use crate::harness::report::{self, Mode, RunResult, Trial};
-use crate::harness::run::{self, RunError, RunPlan};
+use crate::harness::report::{self, Incomplete, Mode, RunResult, Trial};
+use crate::harness::run::{self, Checkpoints, RunError, RunPlan};
 use crate::harness::workload::Bound;
 use crate::intervals::median;
 
@@ -82,11 +82,27 @@ pub async fn run_trials(
         }
         announce(trial);
         control.done.store(0, Ordering::Relaxed);
-        match run::run(plan, control).await {
+        let trial_plan = checkpointed(plan, &results, repeat);
+        match run::run(trial_plan.as_ref().unwrap_or(plan), control).await {
             Ok(result) => results.push(result),
             Err(failure) => {
                 error = Some(failure);
                 break;
+            }
+        }
+        // Between trials, the trials so far are the result so far.
+        if let Some(checkpoints) = plan.coordination.checkpoints.as_ref() {
+            if results.len() < repeat as usize && !control.stop.load(Ordering::Relaxed) {
+                if let Ok(Some(mut so_far)) = combine(results.clone()) {
+                    so_far.incomplete = Some(Incomplete {
+                        last_interval: None,
+                        measured_secs: 0.0,
+                        trials_whole: results.len() as u32,
+                        trials_asked: repeat,
+                    });
+                    let hear = Arc::clone(&checkpoints.0);
+                    let _ = tokio::task::spawn_blocking(move || hear(so_far)).await;
+                }
             }
         }
     }
@@ -102,6 +118,36 @@ pub async fn run_trials(
         asked: repeat.max(1),
         error,
     }
+}
+
+/// With several trials, `plan` whose checkpoints are of the trials `done`
+/// with the running one's so far; `None` to run `plan` as it is.
+fn checkpointed(plan: &RunPlan, done: &[RunResult], repeat: u32) -> Option<RunPlan> {
+    let outer = plan.coordination.checkpoints.as_ref()?;
+    if repeat <= 1 {
+        return None;
+    }
+    let (outer, done) = (Arc::clone(&outer.0), done.to_vec());
+    let mut plan = plan.clone();
+    plan.coordination.checkpoints = Some(Checkpoints::new(move |partial: RunResult| {
+        let incomplete = partial.incomplete.clone();
+        let mut all = done.clone();
+        all.push(partial);
+        let whole = all.len() as u32 - 1;
+        match combine(all) {
+            Ok(Some(mut so_far)) => {
+                so_far.incomplete = incomplete.map(|incomplete| Incomplete {
+                    trials_whole: whole,
+                    trials_asked: repeat,
+                    ..incomplete
+                });
+                outer(so_far);
+            }
+            Ok(None) => {}
+            Err(message) => log::warn!("no checkpoint: {message}"),
+        }
+    }));
+    Some(plan)
 }
 
 /// Whether the run's counters follow from its workload alone: its own

@@ -9,6 +9,7 @@
 mod common;
 
 mod check;
+mod checkpoints;
 mod compare;
 mod counted;
 mod demo;

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use crate::common;
 
 use common::{read_checked, run, scratch, text, Servers};
-use geecache_bench::harness::report::RunResult;
+use geecache_bench::harness::report::{Incomplete, RunResult};
 
 /// A workload whose counted figures do not depend on how requests from
 /// several drivers interleave: uniform keys over a space the warm-up
@@ -267,6 +267,42 @@ fn shards_begun_together_merge_into_the_one_driver_run() {
         &[&names[0], &names[1], &names[2], one_path.to_str().unwrap()],
         "is not a shard",
     );
+
+    // A shard killed mid-run left a checkpoint: merged, it is named, and
+    // the union is marked incomplete.
+    let mut killed = shards[1].clone();
+    killed.incomplete = Some(Incomplete {
+        last_interval: Some(0),
+        measured_secs: 1.0,
+        trials_whole: 0,
+        trials_asked: 1,
+    });
+    let killed_path = out("killed");
+    std::fs::write(&killed_path, serde_json::to_string(&killed).unwrap()).unwrap();
+    let partial = out("partial");
+    let output = run(&[
+        "merge",
+        &names[0],
+        killed_path.to_str().unwrap(),
+        &names[2],
+        "--out",
+        partial.to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(
+        text(&output.stderr).contains(&format!(
+            "{} is incomplete: it was written while the run went on",
+            killed_path.display()
+        )),
+        "{}",
+        text(&output.stderr)
+    );
+    assert!(
+        text(&output.stdout).contains("INCOMPLETE: this result was"),
+        "{}",
+        text(&output.stdout)
+    );
+    assert_eq!(read_checked(&partial).incomplete, killed.incomplete);
 }
 
 #[test]

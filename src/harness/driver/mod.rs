@@ -9,12 +9,12 @@
 //! worker sends it, so two runs of one workload ask for the same keys.
 
 //!
-//! Beside this file: [`keys`] (each request's key), [`steering`] (a
-//! scenario's changes and an open loop's schedule), `pacer` (the open
-//! loop's release of requests on time) and [`series`] (answers gathered
-//! interval by interval).
+//! Beside this file: `counts` (requests by outcome), [`keys`] (each
+//! request's key), [`steering`] (a scenario's changes and an open loop's
+//! schedule), `pacer` (the open loop's release of requests on time) and
+//! [`series`] (answers gathered interval by interval, and the phase so
+//! far).
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -30,17 +30,18 @@ use crate::harness::slowdb::{is_missing, is_value_of, ValueSizes};
 use crate::harness::trace::TraceFeed;
 use crate::harness::workload::Bound;
 
+mod counts;
 pub mod keys;
 mod pacer;
 pub mod series;
 pub mod steering;
 
-use crate::harness::latency::new_histogram;
 use crate::harness::shard::Shard;
+pub use counts::{Counts, ErrorCounts};
 pub use keys::KeySampler;
 use pacer::{pace, Pacer, Pacing, BEHIND};
 pub use series::ClientInterval;
-use series::SeriesBuilder;
+use series::{Answers, SeriesBuilder};
 pub use steering::{EventHook, RateChange, RateSchedule, Steering};
 
 /// How the driver offers load and checks answers.
@@ -96,6 +97,9 @@ pub struct Phase {
     /// with one request in flight a reading at an interval's end sees
     /// exactly that interval's requests.
     pub reader: Option<Arc<dyn IntervalReader>>,
+    /// Where the phase so far can be read while it runs, for checkpoints;
+    /// `None` when nobody reads it.
+    pub so_far: Option<Arc<SoFar>>,
 }
 
 impl Phase {
@@ -109,7 +113,45 @@ impl Phase {
             interval: Duration::from_secs(1),
             steering: None,
             reader: None,
+            so_far: None,
         }
+    }
+}
+
+/// A running phase's whole intervals so far, readable while it runs: what
+/// a checkpoint of the run is made of.
+#[derive(Default)]
+pub struct SoFar {
+    state: Mutex<Option<Arc<PhaseState>>>,
+}
+
+impl SoFar {
+    /// The phase's intervals that are whole, those that ended more than
+    /// [`series::OPEN_FOR`] ago, as a report that stopped at the end of the
+    /// last of them ([`StopReason::Unfinished`]), with that interval's
+    /// number; `None` before one is whole or when no phase runs.
+    pub fn report(&self) -> Option<(u64, PhaseReport)> {
+        let state = self
+            .state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()?;
+        let checkpoint = {
+            let mut series = state.series.lock().unwrap_or_else(|p| p.into_inner());
+            series.close_older_than(state.slot_of(Instant::now()));
+            series.checkpoint()?
+        };
+        let elapsed =
+            Duration::from_nanos(state.interval_nanos.saturating_mul(checkpoint.last + 1));
+        Some((
+            checkpoint.last,
+            state.report(
+                checkpoint.series,
+                checkpoint.answers,
+                elapsed,
+                (StopReason::Unfinished, Vec::new()),
+            ),
+        ))
     }
 }
 
@@ -144,34 +186,9 @@ pub enum StopReason {
     Interrupted,
     /// The trace had no more reads.
     TraceEnded,
-}
-
-/// Answers and failures by kind.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Counts {
-    /// Requests that ended: answered or failed.
-    pub requests: u64,
-    /// 200 with the key's value.
-    pub ok: u64,
-    /// 500 for a key the workload says does not exist: expected.
-    pub missing: u64,
-    /// Failures.
-    pub errors: ErrorCounts,
-}
-
-/// Failures by kind.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ErrorCounts {
-    /// Every failure.
-    pub total: u64,
-    /// Unexpected statuses, by code.
-    pub status: BTreeMap<u16, u64>,
-    /// 200 whose body was not the key's value.
-    pub wrong_value: u64,
-    /// No answer within the timeout.
-    pub timeout: u64,
-    /// Connecting, sending or reading failed.
-    pub connection: u64,
+    /// It had not ended: the figures are a checkpoint written while it
+    /// went on, of its intervals up to one that had ended.
+    Unfinished,
 }
 
 /// What one phase measured.
@@ -264,6 +281,7 @@ impl Driver {
                 finished: AtomicBool::new(false),
             })
         });
+        let phase_open_loop = steering.schedule.is_some();
         let shared = Arc::new(PhaseState {
             config: Arc::clone(&self.config),
             pacer: pacer.clone(),
@@ -272,7 +290,7 @@ impl Driver {
             phase,
             control: Arc::clone(control),
             interval_nanos: nanos(interval).max(1),
-            series: Mutex::new(SeriesBuilder::new(interval)),
+            series: Mutex::new(SeriesBuilder::new(interval, phase_open_loop)),
             hit_time_limit: AtomicBool::new(false),
             trace_ended: AtomicBool::new(false),
         });
@@ -298,38 +316,20 @@ impl Driver {
                 shared.pacer_failed();
             }
         }
+        if let Some(so_far) = &shared.phase.so_far {
+            *so_far.state.lock().unwrap_or_else(|p| p.into_inner()) = Some(Arc::clone(&shared));
+        }
         let workers: Vec<_> = self
             .clients
             .iter()
             .map(|client| tokio::spawn(worker(Arc::clone(&shared), client.clone())))
             .collect();
-        let mut counts = Counts::default();
-        let mut histogram = new_histogram();
-        let mut service_histogram = shared.steering.schedule.as_ref().map(|_| new_histogram());
-        let mut by_source: [Option<Histogram<u64>>; 3] = [None, None, None];
-        let mut failed_histogram: Option<Histogram<u64>> = None;
         let mut slices = [0u64; SLICES];
         for handle in workers {
             match handle.await {
-                Ok(tally) => {
-                    counts.merge(&tally.counts);
-                    for (all, theirs) in slices.iter_mut().zip(tally.slices) {
+                Ok(theirs) => {
+                    for (all, theirs) in slices.iter_mut().zip(theirs) {
                         *all += theirs;
-                    }
-                    if let Some(theirs) = &tally.failed {
-                        let _ = failed_histogram
-                            .get_or_insert_with(new_histogram)
-                            .add(theirs);
-                    }
-                    for (all, theirs) in by_source.iter_mut().zip(&tally.by_source) {
-                        if let Some(theirs) = theirs {
-                            let _ = all.get_or_insert_with(new_histogram).add(theirs);
-                        }
-                    }
-                    // Same bounds on both sides: adding cannot fail.
-                    let _ = histogram.add(&tally.histogram);
-                    if let (Some(all), Some(service)) = (&mut service_histogram, &tally.service) {
-                        let _ = all.add(service);
                     }
                 }
                 Err(error) => log::error!("a driver worker failed: {error}"),
@@ -339,20 +339,14 @@ impl Driver {
         if let Some(pacer) = &pacer {
             pacer.finished.store(true, Ordering::Relaxed);
         }
-        // An open loop that fell behind its schedule: what it never sent.
-        let unsent = match (&shared.steering.schedule, shared.phase.bound) {
-            (Some(schedule), Bound::Duration(length)) => schedule
-                .scheduled_before_for(self.config.shard, length.min(elapsed))
-                .saturating_sub(counts.requests),
-            _ => 0,
-        };
-        let series = shared
-            .series
-            .lock()
-            .map(|mut builder| {
-                std::mem::replace(&mut *builder, SeriesBuilder::new(interval)).finish(elapsed)
-            })
-            .unwrap_or_default();
+        if let Some(so_far) = &shared.phase.so_far {
+            *so_far.state.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        }
+        let (series, answers) = std::mem::replace(
+            &mut *shared.series.lock().unwrap_or_else(|p| p.into_inner()),
+            SeriesBuilder::new(interval, false),
+        )
+        .finish(elapsed);
         let stopped_by = if control.stop.load(Ordering::Relaxed) {
             StopReason::Interrupted
         } else if shared.hit_time_limit.load(Ordering::Relaxed) {
@@ -367,18 +361,12 @@ impl Driver {
         };
         // The slices the phase reached, the last one partial.
         let reached = (nanos(elapsed) / SLICE_NANOS + 1).min(SLICES as u64) as usize;
-        PhaseReport {
-            counts,
-            slices: slices[..reached].to_vec(),
-            histogram,
-            service_histogram,
-            by_source,
-            failed_histogram,
-            elapsed,
+        shared.report(
             series,
-            stopped_by,
-            unsent,
-        }
+            answers,
+            elapsed,
+            (stopped_by, slices[..reached].to_vec()),
+        )
     }
 }
 
@@ -413,6 +401,36 @@ struct Next {
 }
 
 impl PhaseState {
+    /// The report of the phase's `answers` and `series` after `elapsed`,
+    /// stopped for `stopped_by`, with its first slices.
+    fn report(
+        &self,
+        series: Vec<ClientInterval>,
+        answers: Answers,
+        elapsed: Duration,
+        (stopped_by, slices): (StopReason, Vec<u64>),
+    ) -> PhaseReport {
+        // An open loop that fell behind its schedule: what it never sent.
+        let unsent = match (&self.steering.schedule, self.phase.bound) {
+            (Some(schedule), Bound::Duration(length)) => schedule
+                .scheduled_before_for(self.config.shard, length.min(elapsed))
+                .saturating_sub(answers.counts.requests),
+            _ => 0,
+        };
+        PhaseReport {
+            counts: answers.counts,
+            histogram: answers.latency,
+            service_histogram: answers.service,
+            by_source: answers.by_source,
+            failed_histogram: answers.failed,
+            elapsed,
+            series,
+            slices,
+            stopped_by,
+            unsent,
+        }
+    }
+
     /// Without a pacer thread, every request may go at once: the workers
     /// then send as fast as they can, and the latency still counts from
     /// each intended send.
@@ -497,39 +515,22 @@ pub const SLICE: Duration = Duration::from_millis(100);
 /// seconds of the series tell how steady it was.
 pub const SLICES: usize = 30;
 
-/// What one worker saw.
+/// What one worker saw: its current interval's answers, handed to the
+/// series when the interval ends, and its first slices.
 struct Tally {
-    counts: Counts,
-    histogram: Histogram<u64>,
-    /// An open loop's service times (from the actual send).
-    service: Option<Histogram<u64>>,
-    /// Latencies by the source the answer named; made when first needed.
-    by_source: [Option<Histogram<u64>>; 3],
-    /// Failures without an answer, at their time to failure; made when
-    /// first needed.
-    failed: Option<Histogram<u64>>,
     /// Requests that ended in each of the first slices.
     slices: [u64; SLICES],
-    /// The current interval's answers, handed to the series when it ends.
+    /// The current interval.
     slot: u64,
-    slot_histogram: Histogram<u64>,
-    slot_requests: u64,
-    slot_errors: u64,
+    answers: Answers,
 }
 
 impl Tally {
     fn new(open_loop: bool) -> Tally {
         Tally {
-            counts: Counts::default(),
-            histogram: new_histogram(),
-            service: open_loop.then(new_histogram),
-            by_source: [None, None, None],
-            failed: None,
             slices: [0; SLICES],
             slot: 0,
-            slot_histogram: new_histogram(),
-            slot_requests: 0,
-            slot_errors: 0,
+            answers: Answers::interval(open_loop),
         }
     }
 
@@ -551,9 +552,9 @@ impl Tally {
             self.flush(state);
             self.slot = slot;
         }
-        let counts = &mut self.counts;
+        let answers = &mut self.answers;
+        let counts = &mut answers.counts;
         counts.requests += 1;
-        self.slot_requests += 1;
         let answered = match outcome {
             Outcome::Ok => {
                 counts.ok += 1;
@@ -582,46 +583,25 @@ impl Tally {
         };
         if !matches!(outcome, Outcome::Ok | Outcome::Missing) {
             counts.errors.total += 1;
-            self.slot_errors += 1;
         }
-        if answered {
-            // Into the interval's histogram only: it joins the whole
-            // phase's when the interval is flushed.
-            self.slot_histogram.saturating_record(micros(latency));
-            if let Some(histogram) = &mut self.service {
-                histogram.saturating_record(micros(service));
-            }
-            if let Some(source) = source {
-                self.by_source[source.index()]
-                    .get_or_insert_with(new_histogram)
-                    .saturating_record(micros(latency));
-            }
-        } else {
-            self.failed
-                .get_or_insert_with(new_histogram)
-                .saturating_record(micros(latency));
-        }
+        answers.record(
+            answered,
+            source.map(Source::index),
+            (micros(latency), micros(service)),
+        );
     }
 
-    /// Hands the current interval's figures to the series and its
-    /// latencies to the whole phase's histogram.
+    /// Hands the current interval's answers to the series.
     fn flush(&mut self, state: &PhaseState) {
-        if self.slot_requests == 0 {
+        if self.answers.counts.requests == 0 {
             return;
         }
-        // Same bounds on both sides: adding cannot fail.
-        let _ = self.histogram.add(&self.slot_histogram);
-        if let Ok(mut series) = state.series.lock() {
-            series.add(
-                self.slot,
-                &self.slot_histogram,
-                self.slot_requests,
-                self.slot_errors,
-            );
-        }
-        self.slot_histogram.reset();
-        self.slot_requests = 0;
-        self.slot_errors = 0;
+        state
+            .series
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .add(self.slot, &self.answers);
+        self.answers.clear();
     }
 }
 
@@ -644,7 +624,8 @@ fn nanos(duration: Duration) -> u64 {
 /// progress bar is worth.
 const PROGRESS_BATCH: u64 = 16;
 
-async fn worker(state: Arc<PhaseState>, client: HttpClient) -> Tally {
+/// Sends requests until the phase is over; its first slices' counts.
+async fn worker(state: Arc<PhaseState>, client: HttpClient) -> [u64; SLICES] {
     let config = &state.config;
     let mut tally = Tally::new(state.steering.schedule.is_some());
     let mut path = String::with_capacity(config.path_prefix.len() + 20);
@@ -742,51 +723,5 @@ async fn worker(state: Arc<PhaseState>, client: HttpClient) -> Tally {
     }
     state.control.done.fetch_add(uncounted, Ordering::Relaxed);
     tally.flush(&state);
-    tally
-}
-
-impl ErrorCounts {
-    /// Adds `other`'s counts to these, kind by kind.
-    pub fn merge(&mut self, other: &ErrorCounts) {
-        self.total += other.total;
-        self.wrong_value += other.wrong_value;
-        self.timeout += other.timeout;
-        self.connection += other.connection;
-        for (&code, &count) in &other.status {
-            *self.status.entry(code).or_default() += count;
-        }
-    }
-}
-
-impl Counts {
-    /// Adds `other`'s counts to these.
-    pub fn merge(&mut self, other: &Counts) {
-        self.requests += other.requests;
-        self.ok += other.ok;
-        self.missing += other.missing;
-        self.errors.merge(&other.errors);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn counts_merge_kind_by_kind() {
-        let mut total = Counts::default();
-        let mut one = Counts {
-            requests: 3,
-            ok: 1,
-            missing: 1,
-            ..Counts::default()
-        };
-        one.errors.total = 1;
-        one.errors.status.insert(503, 1);
-        total.merge(&one);
-        total.merge(&one);
-        assert_eq!(total.requests, 6);
-        assert_eq!(total.errors.status[&503], 2);
-        assert_eq!(total.errors.total, 2);
-    }
+    tally.slices
 }

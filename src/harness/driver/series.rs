@@ -1,5 +1,7 @@
 //! The series of a phase: the workers' per-interval answers gathered into
-//! one row per interval, with only the last few seconds' histograms open.
+//! one row per interval, with only the last few seconds' histograms open,
+//! and the whole phase's figures made of the intervals as they close, so
+//! that the phase so far can be told at any moment ([`Checkpoint`]).
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
@@ -8,7 +10,8 @@ use hdrhistogram::Histogram;
 
 use serde::{Deserialize, Serialize};
 
-use crate::harness::latency::new_histogram;
+use super::counts::Counts;
+use crate::harness::latency::{new_growing_histogram, new_histogram, MAX_LATENCY_US};
 
 /// One interval of the measurement, as the driver saw it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -30,105 +33,266 @@ pub struct ClientInterval {
     pub errors: u64,
 }
 
+/// Answers by outcome and their latencies: one worker's in one interval,
+/// one interval's, or the whole phase's.
+#[derive(Clone, Debug)]
+pub(super) struct Answers {
+    pub(super) counts: Counts,
+    /// Every answer's latency.
+    pub(super) latency: Histogram<u64>,
+    /// An open loop's service times (from the actual send).
+    pub(super) service: Option<Histogram<u64>>,
+    /// Latencies by the source the answer named; made when first needed.
+    pub(super) by_source: [Option<Histogram<u64>>; 3],
+    /// Failures without an answer, at their time to failure; made when
+    /// first needed.
+    pub(super) failed: Option<Histogram<u64>>,
+    /// Makes its histograms.
+    make: fn() -> Histogram<u64>,
+}
+
+impl Answers {
+    /// A whole phase's: its histograms hold an hour's latencies.
+    pub(super) fn new(open_loop: bool) -> Answers {
+        Answers::made_by(open_loop, new_histogram)
+    }
+
+    /// An interval's: its histograms grow with its latencies, so that
+    /// handing them on at the interval's end costs little.
+    pub(super) fn interval(open_loop: bool) -> Answers {
+        Answers::made_by(open_loop, new_growing_histogram)
+    }
+
+    fn made_by(open_loop: bool, make: fn() -> Histogram<u64>) -> Answers {
+        Answers {
+            counts: Counts::default(),
+            latency: make(),
+            service: open_loop.then(make),
+            by_source: [None, None, None],
+            failed: None,
+            make,
+        }
+    }
+
+    /// Records an answered request's latency (and service time, and its
+    /// source's latency), or a failed one's time to failure, in whole
+    /// microseconds up to [`MAX_LATENCY_US`].
+    pub(super) fn record(
+        &mut self,
+        answered: bool,
+        source: Option<usize>,
+        (latency, service): (u64, u64),
+    ) {
+        let latency = latency.min(MAX_LATENCY_US);
+        if answered {
+            grow_record(&mut self.latency, latency);
+            if let Some(histogram) = &mut self.service {
+                grow_record(histogram, service.min(MAX_LATENCY_US));
+            }
+            if let Some(source) = source {
+                grow_record(
+                    self.by_source[source].get_or_insert_with(self.make),
+                    latency,
+                );
+            }
+        } else {
+            grow_record(self.failed.get_or_insert_with(self.make), latency);
+        }
+    }
+
+    /// Adds `other`'s answers to these.
+    pub(super) fn add(&mut self, other: &Answers) {
+        self.counts.merge(&other.counts);
+        // Same bounds on every side: adding cannot fail.
+        let _ = self.latency.add(&other.latency);
+        let make = self.make;
+        let add = |all: &mut Option<Histogram<u64>>, theirs: &Option<Histogram<u64>>| {
+            if let Some(theirs) = theirs.as_ref().filter(|theirs| !theirs.is_empty()) {
+                let _ = all.get_or_insert_with(make).add(theirs);
+            }
+        };
+        add(&mut self.service, &other.service);
+        add(&mut self.failed, &other.failed);
+        for (all, theirs) in self.by_source.iter_mut().zip(&other.by_source) {
+            add(all, theirs);
+        }
+    }
+
+    /// Empties these, keeping the histograms made (emptying one that holds
+    /// nothing costs nothing).
+    pub(super) fn clear(&mut self) {
+        self.counts = Counts::default();
+        let clear = |histogram: &mut Histogram<u64>| {
+            if !histogram.is_empty() {
+                histogram.reset();
+            }
+        };
+        clear(&mut self.latency);
+        for histogram in self
+            .service
+            .iter_mut()
+            .chain(self.failed.iter_mut())
+            .chain(self.by_source.iter_mut().flatten())
+        {
+            clear(histogram);
+        }
+    }
+}
+
+/// Records `value` in `histogram`, growing it if need be (a growing
+/// histogram's saturating record would clamp instead of growing).
+fn grow_record(histogram: &mut Histogram<u64>, value: u64) {
+    if histogram.record(value).is_err() {
+        histogram.saturating_record(value);
+    }
+}
+
+/// The phase so far: every interval up to the last closed one, and their
+/// answers together.
+pub(super) struct Checkpoint {
+    /// The last interval it holds whole.
+    pub(super) last: u64,
+    /// Intervals 0 to `last`.
+    pub(super) series: Vec<ClientInterval>,
+    /// Their answers.
+    pub(super) answers: Answers,
+}
+
 /// How long an interval stays open for late answers before its
 /// percentiles are fixed.
-const OPEN_FOR: Duration = Duration::from_secs(3);
+pub(super) const OPEN_FOR: Duration = Duration::from_secs(3);
 
 /// Builds the interval series from the workers' intervals, keeping only
-/// the last few seconds' histograms open, so memory stays flat.
+/// the last few seconds' histograms open, so memory stays flat, and the
+/// whole phase's answers of the intervals closed.
 pub(super) struct SeriesBuilder {
     interval: Duration,
     /// Intervals kept open: those within [`OPEN_FOR`] of the newest.
     open_intervals: u64,
-    open: BTreeMap<u64, (Histogram<u64>, u64, u64)>,
+    open: BTreeMap<u64, Answers>,
     closed: HashMap<u64, ClientInterval>,
+    /// The answers of every closed interval, stragglers included.
+    whole: Answers,
+    /// The newest interval closed.
+    last_closed: Option<u64>,
 }
 
 impl SeriesBuilder {
-    pub(super) fn new(interval: Duration) -> SeriesBuilder {
+    pub(super) fn new(interval: Duration, open_loop: bool) -> SeriesBuilder {
         SeriesBuilder {
             interval,
             open_intervals: (OPEN_FOR.as_nanos() / interval.as_nanos().max(1)).max(1) as u64,
             open: BTreeMap::new(),
             closed: HashMap::new(),
+            whole: Answers::new(open_loop),
+            last_closed: None,
         }
     }
 
-    pub(super) fn add(
-        &mut self,
-        slot: u64,
-        histogram: &Histogram<u64>,
-        requests: u64,
-        errors: u64,
-    ) {
+    /// Adds one worker's answers of interval `slot`.
+    pub(super) fn add(&mut self, slot: u64, answers: &Answers) {
         if let Some(closed) = self.closed.get_mut(&slot) {
             // A straggler: its count still counts, its latency is too late
-            // for that interval's percentiles.
-            closed.requests += requests;
-            closed.errors += errors;
+            // for that interval's percentiles (not for the phase's).
+            closed.requests += answers.counts.requests;
+            closed.errors += answers.counts.errors.total;
+            self.whole.add(answers);
             return;
         }
-        let entry = self
-            .open
+        if self.last_closed.is_some_and(|last| slot <= last) {
+            // An interval that closed before it had anything.
+            self.closed.insert(slot, interval_of(slot, answers));
+            self.whole.add(answers);
+            return;
+        }
+        self.open
             .entry(slot)
-            .or_insert_with(|| (new_histogram(), 0, 0));
-        let _ = entry.0.add(histogram);
-        entry.1 += requests;
-        entry.2 += errors;
+            .or_insert_with(|| Answers::interval(answers.service.is_some()))
+            .add(answers);
+        self.close_older_than(slot);
+    }
+
+    /// Closes every interval more than [`OPEN_FOR`] older than `slot`.
+    pub(super) fn close_older_than(&mut self, slot: u64) {
         while let Some((&oldest, _)) = self.open.first_key_value() {
             if oldest + self.open_intervals >= slot {
                 break;
             }
             self.close(oldest);
         }
-    }
-
-    fn close(&mut self, slot: u64) {
-        if let Some((histogram, requests, errors)) = self.open.remove(&slot) {
-            let at =
-                |quantile| (!histogram.is_empty()).then(|| histogram.value_at_quantile(quantile));
-            self.closed.insert(
-                slot,
-                ClientInterval {
-                    interval: slot,
-                    start_secs: 0.0,
-                    requests,
-                    throughput_rps: 0.0,
-                    p50_us: at(0.5),
-                    p99_us: at(0.99),
-                    errors,
-                },
-            );
+        if let Some(edge) = slot.checked_sub(self.open_intervals + 1) {
+            self.last_closed = self.last_closed.max(Some(edge));
         }
     }
 
+    fn close(&mut self, slot: u64) {
+        if let Some(answers) = self.open.remove(&slot) {
+            self.closed.insert(slot, interval_of(slot, &answers));
+            self.whole.add(&answers);
+            self.last_closed = self.last_closed.max(Some(slot));
+        }
+    }
+
+    /// The intervals closed so far, up to the newest, and their answers;
+    /// `None` before the first closes.
+    pub(super) fn checkpoint(&self) -> Option<Checkpoint> {
+        let last = self.last_closed?;
+        Some(Checkpoint {
+            last,
+            series: (0..=last).map(|slot| self.row(slot, None)).collect(),
+            answers: self.whole.clone(),
+        })
+    }
+
+    /// Interval `slot` as it stands, its rate over its length or, for the
+    /// last one, over the `elapsed` part of it.
+    fn row(&self, slot: u64, elapsed: Option<Duration>) -> ClientInterval {
+        let mut figures = self.closed.get(&slot).cloned().unwrap_or(ClientInterval {
+            interval: slot,
+            start_secs: 0.0,
+            requests: 0,
+            throughput_rps: 0.0,
+            p50_us: None,
+            p99_us: None,
+            errors: 0,
+        });
+        let length = self.interval.as_secs_f64();
+        figures.start_secs = slot as f64 * length;
+        let span = match elapsed {
+            Some(elapsed) => (elapsed.as_secs_f64() - figures.start_secs).clamp(1e-3, length),
+            None => length,
+        };
+        figures.throughput_rps = figures.requests as f64 / span;
+        figures
+    }
+
     /// The whole series, every interval from 0 to the end, quiet ones
-    /// included.
-    pub(super) fn finish(mut self, elapsed: Duration) -> Vec<ClientInterval> {
+    /// included, and the whole phase's answers.
+    pub(super) fn finish(mut self, elapsed: Duration) -> (Vec<ClientInterval>, Answers) {
         let open: Vec<u64> = self.open.keys().copied().collect();
         for slot in open {
             self.close(slot);
         }
         let last = self.closed.keys().max().copied().unwrap_or(0);
-        let length = self.interval.as_secs_f64();
-        let seconds = elapsed.as_secs_f64();
-        (0..=last)
-            .map(|slot| {
-                let mut figures = self.closed.remove(&slot).unwrap_or(ClientInterval {
-                    interval: slot,
-                    start_secs: 0.0,
-                    requests: 0,
-                    throughput_rps: 0.0,
-                    p50_us: None,
-                    p99_us: None,
-                    errors: 0,
-                });
-                figures.start_secs = slot as f64 * length;
-                let span = (seconds - figures.start_secs).clamp(1e-3, length);
-                figures.throughput_rps = figures.requests as f64 / span;
-                figures
-            })
-            .collect()
+        let series = (0..=last)
+            .map(|slot| self.row(slot, Some(elapsed)))
+            .collect();
+        (series, self.whole)
+    }
+}
+
+/// An interval's row of the series, from its answers.
+fn interval_of(slot: u64, answers: &Answers) -> ClientInterval {
+    let histogram = &answers.latency;
+    let at = |quantile| (!histogram.is_empty()).then(|| histogram.value_at_quantile(quantile));
+    ClientInterval {
+        interval: slot,
+        start_secs: 0.0,
+        requests: answers.counts.requests,
+        throughput_rps: 0.0,
+        p50_us: at(0.5),
+        p99_us: at(0.99),
+        errors: answers.counts.errors.total,
     }
 }
 
@@ -136,19 +300,29 @@ impl SeriesBuilder {
 mod tests {
     use super::*;
 
+    /// One worker's answers: `latencies` answered, `errors` of them failed
+    /// with a status.
+    fn answers(latencies: &[u64], errors: u64) -> Answers {
+        let mut answers = Answers::interval(false);
+        for &latency in latencies {
+            answers.latency.record(latency).unwrap();
+        }
+        answers.counts.requests = latencies.len() as u64;
+        answers.counts.ok = latencies.len() as u64 - errors;
+        answers.counts.errors.total = errors;
+        answers
+    }
+
     #[test]
     fn the_series_closes_old_seconds_and_counts_stragglers() {
-        let mut builder = SeriesBuilder::new(Duration::from_secs(1));
-        let mut histogram = new_histogram();
-        histogram.record(100).unwrap();
-        histogram.record(300).unwrap();
-        builder.add(0, &histogram, 2, 0);
-        builder.add(1, &histogram, 2, 1);
-        builder.add(5, &histogram, 2, 0);
+        let mut builder = SeriesBuilder::new(Duration::from_secs(1), false);
+        builder.add(0, &answers(&[100, 300], 0));
+        builder.add(1, &answers(&[100, 300], 1));
+        builder.add(5, &answers(&[100, 300], 0));
         // Seconds 0 and 1 are closed now; only 5 is open.
         assert_eq!(builder.open.len(), 1);
-        builder.add(0, &histogram, 3, 1);
-        let series = builder.finish(Duration::from_millis(5_500));
+        builder.add(0, &answers(&[100, 300, 300], 1));
+        let (series, whole) = builder.finish(Duration::from_millis(5_500));
         assert_eq!(series.len(), 6);
         assert_eq!((series[0].requests, series[0].errors), (5, 1));
         assert_eq!(series[0].p99_us, Some(300));
@@ -156,21 +330,20 @@ mod tests {
         assert_eq!((series[3].requests, series[3].p99_us), (0, None));
         // The last half second runs at twice its count.
         assert_eq!(series[5].throughput_rps, 4.0);
+        // The phase's figures hold every answer, the straggler's too.
+        assert_eq!((whole.counts.requests, whole.latency.len()), (9, 9));
+        assert_eq!(whole.counts.errors.total, 2);
     }
 
     #[test]
     fn intervals_shorter_than_a_second_keep_their_own_rates_and_percentiles() {
-        let mut builder = SeriesBuilder::new(Duration::from_millis(100));
+        let mut builder = SeriesBuilder::new(Duration::from_millis(100), false);
         // Three seconds open: thirty intervals.
         assert_eq!(builder.open_intervals, 30);
-        let mut fast = new_histogram();
-        fast.record(100).unwrap();
-        let mut slow = new_histogram();
-        slow.record(5000).unwrap();
-        builder.add(0, &fast, 10, 0);
-        builder.add(1, &slow, 5, 2);
-        builder.add(4, &fast, 1, 0);
-        let series = builder.finish(Duration::from_millis(450));
+        builder.add(0, &answers(&[100; 10], 0));
+        builder.add(1, &answers(&[5000; 5], 2));
+        builder.add(4, &answers(&[100], 0));
+        let (series, _) = builder.finish(Duration::from_millis(450));
         assert_eq!(series.len(), 5);
         assert_eq!(series[1].start_secs, 0.1);
         assert_eq!(
@@ -178,9 +351,103 @@ mod tests {
             (100.0, Some(100))
         );
         assert_eq!((series[1].throughput_rps, series[1].errors), (50.0, 2));
+        let mut slow = new_histogram();
+        slow.record(5000).unwrap();
         assert_eq!(series[1].p99_us, Some(slow.value_at_quantile(0.99)));
         assert_eq!((series[2].requests, series[2].p50_us), (0, None));
         // The last interval ran 50 ms: one request is 20 per second.
         assert!((series[4].throughput_rps - 20.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_checkpoint_holds_the_closed_intervals_whole_and_nothing_after_them() {
+        let mut builder = SeriesBuilder::new(Duration::from_secs(1), false);
+        builder.add(0, &answers(&[100, 200], 0));
+        builder.add(2, &answers(&[400], 1));
+        assert!(builder.checkpoint().is_none(), "nothing has closed yet");
+        builder.add(4, &answers(&[800; 4], 0));
+        // Interval 4 closes 0 (4 > 0 + 3); 1 to 4 stay open.
+        let checkpoint = builder.checkpoint().unwrap();
+        assert_eq!(checkpoint.last, 0);
+        assert_eq!(checkpoint.series.len(), 1);
+        assert_eq!(checkpoint.answers.counts.requests, 2);
+        assert_eq!(checkpoint.answers.latency.len(), 2);
+        // Nothing arrives for a while: the clock closes what is old.
+        builder.close_older_than(7);
+        let checkpoint = builder.checkpoint().unwrap();
+        assert_eq!(checkpoint.last, 3);
+        let counted: u64 = checkpoint.series.iter().map(|row| row.requests).sum();
+        assert_eq!(counted, 3);
+        assert_eq!(checkpoint.answers.counts.requests, 3);
+        assert_eq!(checkpoint.answers.counts.errors.total, 1);
+        assert_eq!(checkpoint.series[2].p50_us, Some(400));
+        assert_eq!(checkpoint.series[1].requests, 0);
+        // A whole interval's rate is over its whole length.
+        assert_eq!(checkpoint.series[0].throughput_rps, 2.0);
+        // A late answer of a closed interval joins it and the whole.
+        builder.add(1, &answers(&[100], 0));
+        let checkpoint = builder.checkpoint().unwrap();
+        assert_eq!(checkpoint.series[1].requests, 1);
+        assert_eq!(checkpoint.answers.counts.requests, 4);
+        let (series, whole) = builder.finish(Duration::from_millis(4_500));
+        assert_eq!(series.len(), 5);
+        assert_eq!(whole.counts.requests, 8);
+        assert_eq!(whole.latency.len(), 8);
+    }
+
+    #[test]
+    fn intervals_handed_on_make_the_histogram_that_recording_whole_makes() {
+        // Latencies from 1 us to past an hour, through intervals whose
+        // histograms grow: the phase's histogram is bucket for bucket the
+        // one that records every latency itself.
+        let latencies: Vec<u64> = (0..5000u64)
+            .map(|at| (at * at * 7919) % 50_000_000 + 1)
+            .chain([MAX_LATENCY_US, MAX_LATENCY_US * 2, 1])
+            .collect();
+        let mut direct = new_histogram();
+        let mut builder = SeriesBuilder::new(Duration::from_secs(1), false);
+        let mut interval = Answers::interval(false);
+        for (at, &latency) in latencies.iter().enumerate() {
+            direct.saturating_record(latency.min(MAX_LATENCY_US));
+            interval.record(true, Some(at % 3), (latency, latency));
+            interval.counts.requests += 1;
+            if at % 700 == 699 {
+                builder.add(at as u64 / 700, &interval);
+                interval.clear();
+            }
+        }
+        builder.add(99, &interval);
+        let (_, whole) = builder.finish(Duration::from_secs(100));
+        assert_eq!(whole.latency.len(), latencies.len() as u64);
+        assert!(whole.latency == direct, "the histograms differ");
+        assert_eq!(whole.latency.max(), direct.max());
+        let by_source: u64 = whole.by_source.iter().flatten().map(Histogram::len).sum();
+        assert_eq!(by_source, latencies.len() as u64);
+    }
+
+    #[test]
+    fn answers_add_every_kind_and_clear_to_nothing() {
+        let mut all = Answers::new(true);
+        let mut one = answers(&[100, 200], 1);
+        one.service = Some(new_histogram());
+        one.service.as_mut().unwrap().record(50).unwrap();
+        let mut failed = new_histogram();
+        failed.record(2_000_000).unwrap();
+        one.failed = Some(failed);
+        let mut hit = new_histogram();
+        hit.record(100).unwrap();
+        one.by_source[0] = Some(hit);
+        all.add(&one);
+        all.add(&one);
+        assert_eq!(all.counts.requests, 4);
+        assert_eq!(all.latency.len(), 4);
+        assert_eq!(all.service.as_ref().map(Histogram::len), Some(2));
+        assert_eq!(all.failed.as_ref().map(Histogram::len), Some(2));
+        assert_eq!(all.by_source[0].as_ref().map(Histogram::len), Some(2));
+        assert!(all.by_source[1].is_none());
+        all.clear();
+        assert_eq!(all.counts, Counts::default());
+        assert!(all.latency.is_empty());
+        assert!(all.failed.as_ref().is_some_and(Histogram::is_empty));
     }
 }

@@ -5,6 +5,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use super::schema::{Mode, RunResult, SCHEMA_VERSION};
+use crate::harness::workload::Workload;
 use crate::units::ByteSize;
 
 /// Why a result could not be written or read.
@@ -31,18 +32,49 @@ pub enum ResultFileError {
 /// The default file name of a result:
 /// `<workload>-<nodes>n-<replicas>r-<cache>-<timestamp>.json`.
 pub(crate) fn default_file_name(result: &RunResult, timestamp: &str) -> String {
-    let cluster = &result.workload.cluster;
     let nodes = match result.mode {
-        Mode::Cluster => cluster.nodes as usize,
-        Mode::Target => result.nodes.len().max(1),
+        Mode::Cluster => result.workload.cluster.nodes as usize,
+        Mode::Target => result.nodes.len(),
     };
+    file_name_of(&result.workload, nodes, timestamp)
+}
+
+/// The default file name of a result of `workload` over `nodes` nodes.
+fn file_name_of(workload: &Workload, nodes: usize, timestamp: &str) -> String {
+    let cluster = &workload.cluster;
     format!(
         "{}-{}n-{}r-{}-{timestamp}.json",
-        result.workload.name,
-        nodes,
+        workload.name,
+        nodes.max(1),
         cluster.replicas,
         ByteSize(cluster.cache_bytes.bytes())
     )
+}
+
+/// Where in `directory` a run of `workload` goes, before it has a result:
+/// its default name, with `-2`, `-3` ... if a file of that name exists.
+/// `target_nodes` is a target's nodes read (`--peers`), `None` for a run
+/// of its own cluster.
+pub fn path_for_run(
+    directory: &Path,
+    workload: &Workload,
+    target_nodes: Option<usize>,
+    timestamp: &str,
+) -> PathBuf {
+    let nodes = target_nodes.unwrap_or(workload.cluster.nodes as usize);
+    free_path(directory, &file_name_of(workload, nodes, timestamp))
+}
+
+/// `directory`/`name`, or with `-2`, `-3` ... before `.json` if taken.
+fn free_path(directory: &Path, name: &str) -> PathBuf {
+    let mut path = directory.join(name);
+    let stem = name.trim_end_matches(".json");
+    let mut attempt = 2;
+    while path.exists() {
+        path = directory.join(format!("{stem}-{attempt}.json"));
+        attempt += 1;
+    }
+    path
 }
 
 /// Writes `result` to `path` atomically: to a temporary file in the same
@@ -93,14 +125,7 @@ pub fn write_in(
     directory: &Path,
     timestamp: &str,
 ) -> Result<PathBuf, ResultFileError> {
-    let name = default_file_name(result, timestamp);
-    let mut path = directory.join(&name);
-    let stem = name.trim_end_matches(".json");
-    let mut attempt = 2;
-    while path.exists() {
-        path = directory.join(format!("{stem}-{attempt}.json"));
-        attempt += 1;
-    }
+    let path = free_path(directory, &default_file_name(result, timestamp));
     write_atomically(result, &path)?;
     Ok(path)
 }

@@ -20,9 +20,11 @@ pub mod schema;
 pub mod steadiness;
 pub mod target;
 
-pub use coordination::{ShardFigures, StartFigures};
+pub use coordination::{Incomplete, ShardFigures, StartFigures};
 pub use costs::costs;
-pub use files::{read, write_atomically, write_bytes_atomically, write_in, ResultFileError};
+pub use files::{
+    path_for_run, read, write_atomically, write_bytes_atomically, write_in, ResultFileError,
+};
 pub(crate) use histograms::histograms_added;
 pub use histograms::{failed_figures, Histograms};
 pub use machine::{Machine, Tool};

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::coordination::{ShardFigures, StartFigures};
+use super::coordination::{Incomplete, ShardFigures, StartFigures};
 use super::machine::{Machine, Tool};
 use super::steadiness::{Slices, Steadiness};
 use super::target::{harness_group, TargetSettings};
@@ -155,6 +155,11 @@ pub struct RunResult {
     /// latest start less the earliest, in milliseconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start_skew_ms: Option<u64>,
+    /// A result written while its run went on, to be left behind should
+    /// the driver be killed: how much of the run it holds; absent in a
+    /// result written at the run's end.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incomplete: Option<Incomplete>,
 }
 
 /// The timed figures of one trial of a run: each trial starts its own
@@ -777,6 +782,7 @@ pub(crate) mod tests {
             shard: None,
             start: None,
             start_skew_ms: None,
+            incomplete: None,
         }
     }
 }

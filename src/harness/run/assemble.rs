@@ -2,6 +2,7 @@
 //! counters' differences node by node and interval by interval, the
 //! events' costs and the target's settings.
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use super::observe::{Counters, Reading};
@@ -22,38 +23,46 @@ use crate::harness::report::{
 use crate::harness::scenario::Applied;
 use crate::harness::slowdb::SlowDbFigures;
 use crate::units::rfc3339;
-pub(super) struct Assembly<'a> {
-    pub(super) plan: &'a RunPlan,
+/// What every result of one run shares, its checkpoints' and its last:
+/// owned, so that a checkpoint can be made off the run's own task.
+pub(super) struct RunFacts {
+    pub(super) plan: RunPlan,
     pub(super) mode: Mode,
     pub(super) target: String,
     pub(super) started_at: SystemTime,
-    pub(super) report: &'a PhaseReport,
-    pub(super) connections: u64,
-    pub(super) before: &'a Reading,
-    pub(super) after: &'a Reading,
-    /// (name on the ring, listening URL) of each node.
-    pub(super) nodes: &'a [(String, String)],
-    pub(super) ring: Option<&'a HashRing>,
+    /// The counters before the measurement.
+    pub(super) before: Arc<Reading>,
     pub(super) calibration: Option<Calibration>,
-    /// The counters at the start, at each interval's end, and at the end.
-    pub(super) samples: &'a [Counters],
-    /// The API node, by index.
-    pub(super) api_index: Option<usize>,
-    /// What each of the workload's events did.
-    pub(super) applied: &'a [Option<Applied>],
     /// How the series was read.
     pub(super) series_reading: SeriesReading,
     /// When the measurement began, in milliseconds since the Unix epoch.
     pub(super) measure_started_unix_ms: u64,
-    /// This process's CPU time during the measurement, in microseconds per
-    /// measured request.
-    pub(super) cpu_us_per_request: Option<f64>,
     /// Which shard of the run this driver was.
     pub(super) shard: Option<ShardFigures>,
     /// When it was asked to begin measuring, and when it did.
     pub(super) start: Option<StartFigures>,
     /// The warm-up requests this driver sent.
     pub(super) warmup_requests: u64,
+}
+
+/// How far one result of the run reaches: the driver's figures, the
+/// counters at its end, and what happened on the way.
+pub(super) struct Reached<'a> {
+    pub(super) report: &'a PhaseReport,
+    /// (name on the ring, listening URL) of each node read in `after`.
+    pub(super) nodes: &'a [(String, String)],
+    pub(super) connections: u64,
+    pub(super) after: &'a Reading,
+    pub(super) ring: Option<&'a HashRing>,
+    /// The counters at the start, at each interval's end, and at the end.
+    pub(super) samples: &'a [Counters],
+    /// The API node, by index.
+    pub(super) api_index: Option<usize>,
+    /// What each of the workload's events did.
+    pub(super) applied: &'a [Option<Applied>],
+    /// This process's CPU time during the measurement, in microseconds per
+    /// measured request.
+    pub(super) cpu_us_per_request: Option<f64>,
 }
 
 /// The driver's series with the cluster's figures of each interval beside
@@ -82,9 +91,9 @@ pub(super) fn series_of(
         .collect()
 }
 
-pub(super) fn assemble(input: Assembly<'_>) -> Result<RunResult, RunError> {
-    let workload = &input.plan.workload;
-    let report = input.report;
+pub(super) fn assemble(facts: &RunFacts, reached: Reached<'_>) -> Result<RunResult, RunError> {
+    let workload = &facts.plan.workload;
+    let report = reached.report;
     let counts = &report.counts;
     let seconds = report.elapsed.as_secs_f64();
     let failed = failed_figures(&report.histogram, report.failed_histogram.as_ref());
@@ -94,7 +103,7 @@ pub(super) fn assemble(input: Assembly<'_>) -> Result<RunResult, RunError> {
         ok: counts.ok,
         missing: counts.missing,
         errors: counts.errors.clone(),
-        warmup_requests: input.warmup_requests,
+        warmup_requests: facts.warmup_requests,
         duration_secs: seconds,
         throughput_rps: if seconds > 0.0 {
             counts.requests as f64 / seconds
@@ -111,50 +120,50 @@ pub(super) fn assemble(input: Assembly<'_>) -> Result<RunResult, RunError> {
         }),
         service_time_us: report.service_histogram.as_ref().map(LatencyFigures::of),
         stopped_by: report.stopped_by,
-        connections: input.connections,
+        connections: reached.connections,
         unsent: report.unsent,
-        cpu_us_per_request: input.cpu_us_per_request,
+        cpu_us_per_request: reached.cpu_us_per_request,
         latency_by_source: BySource::of(&report.by_source),
     };
 
     // A node that joined during the measurement has no reading before it:
     // all it did is new.
-    let deltas: Vec<Option<NodeStats>> = input
+    let deltas: Vec<Option<NodeStats>> = reached
         .after
         .nodes
         .iter()
         .enumerate()
         .map(|(index, after)| {
             let after = after.as_ref()?;
-            Some(match input.before.nodes.get(index) {
+            Some(match facts.before.nodes.get(index) {
                 Some(Some(before)) => after.since(before),
                 Some(None) => return None,
                 None => after.clone(),
             })
         })
         .collect();
-    let api_delta = match (&input.after.api, &input.before.api) {
+    let api_delta = match (&reached.after.api, &facts.before.api) {
         (Some(after), Some(before)) => Some(after.since(before)),
         _ => None,
     };
-    let db_figures: Option<SlowDbFigures> = match (&input.after.db, &input.before.db) {
+    let db_figures: Option<SlowDbFigures> = match (&reached.after.db, &facts.before.db) {
         (Some(after), Some(before)) => Some(after.since(before)),
         _ => None,
     };
 
     // Ring shares and owned keys, by node URL.
-    let (shares, owned) = match input.ring {
+    let (shares, owned) = match reached.ring {
         Some(ring) => (ring.shares(), keys_owned(ring, workload.keys)),
         None => (Vec::new(), Vec::new()),
     };
     let place = |url: &str| {
-        input
+        reached
             .ring
             .and_then(|ring| ring.peers().iter().position(|peer| peer == url))
     };
 
-    let api_url = input.after.api.as_ref().map(|stats| stats.url.clone());
-    let nodes: Vec<NodeFigures> = input
+    let api_url = reached.after.api.as_ref().map(|stats| stats.url.clone());
+    let nodes: Vec<NodeFigures> = reached
         .nodes
         .iter()
         .enumerate()
@@ -164,14 +173,14 @@ pub(super) fn assemble(input: Assembly<'_>) -> Result<RunResult, RunError> {
                 index,
                 url,
                 listen,
-                match input.mode {
+                match facts.mode {
                     Mode::Cluster => index == 0,
                     Mode::Target => api_url.as_deref() == Some(url.as_str()),
                 },
             );
             // A node off a known ring owns nothing; without the ring (a
             // target whose nodes did not report it) nothing is known.
-            if input.ring.is_some() {
+            if reached.ring.is_some() {
                 figures.ring_share = Some(
                     slot.and_then(|slot| shares.get(slot))
                         .copied()
@@ -188,10 +197,10 @@ pub(super) fn assemble(input: Assembly<'_>) -> Result<RunResult, RunError> {
             );
             // A target's nodes keep their readings, so that the results of
             // drivers that ran at once can be merged over their union.
-            if input.mode == Mode::Target {
-                figures.stats_start = input.before.nodes.get(index).cloned().flatten();
-                figures.stats_end = input.after.nodes.get(index).cloned().flatten();
-                figures.stats_error = [input.before, input.after]
+            if facts.mode == Mode::Target {
+                figures.stats_start = facts.before.nodes.get(index).cloned().flatten();
+                figures.stats_end = reached.after.nodes.get(index).cloned().flatten();
+                figures.stats_error = [&*facts.before, reached.after]
                     .iter()
                     .find_map(|reading| reading.problems.get(index).cloned().flatten());
             }
@@ -209,30 +218,30 @@ pub(super) fn assemble(input: Assembly<'_>) -> Result<RunResult, RunError> {
         counts.requests,
     );
 
-    let calibration = input.calibration.map(|mut calibration| {
+    let calibration = facts.calibration.clone().map(|mut calibration| {
         let peer_fetch_ratio = cluster
             .as_ref()
             .and_then(|cluster| cluster.peer_fetch_ratio);
         calibration.blend(peer_fetch_ratio, client.throughput_rps);
         calibration
     });
-    let series = series_of(&report.series, input.samples, input.api_index);
-    let caches = (input.mode == Mode::Cluster).then(|| {
+    let series = series_of(&report.series, reached.samples, reached.api_index);
+    let caches = (facts.mode == Mode::Cluster).then(|| {
         cache_fill(
             workload,
-            input.plan.trace.as_ref(),
+            facts.plan.trace.as_ref(),
             nodes.iter().filter_map(|node| node.evictions).sum(),
         )
     });
     Ok(one_trial(RunResult {
         schema_version: SCHEMA_VERSION,
         tool: Tool::current(),
-        started_at: rfc3339(input.started_at),
-        measure_started_unix_ms: Some(input.measure_started_unix_ms),
+        started_at: rfc3339(facts.started_at),
+        measure_started_unix_ms: Some(facts.measure_started_unix_ms),
         finished_at: rfc3339(SystemTime::now()),
-        mode: input.mode,
-        target: input.target,
-        workload_source: input.plan.source.clone(),
+        mode: facts.mode,
+        target: facts.target.clone(),
+        workload_source: facts.plan.source.clone(),
         workload: workload.clone(),
         machine: Machine::current(),
         client,
@@ -240,20 +249,20 @@ pub(super) fn assemble(input: Assembly<'_>) -> Result<RunResult, RunError> {
         nodes,
         events: report::costs(
             &workload.events,
-            input.applied,
+            reached.applied,
             &series,
             (workload.interval.0.as_secs_f64(), seconds),
         ),
         series,
         caches,
-        trace: input.plan.trace.as_ref().map(|index| index.info.clone()),
+        trace: facts.plan.trace.as_ref().map(|index| index.info.clone()),
         // Too short for three whole seconds (and a partial one): its
         // slices say how steady it was.
         slices: (report.elapsed < Duration::from_secs(4)).then(|| Slices {
             slice_secs: SLICE.as_secs_f64(),
             requests: report.slices.clone(),
         }),
-        series_reading: input.series_reading,
+        series_reading: facts.series_reading,
         histogram: HistogramData::encode(&report.histogram).map_err(RunError::Histogram)?,
         service_histogram: report
             .service_histogram
@@ -268,24 +277,25 @@ pub(super) fn assemble(input: Assembly<'_>) -> Result<RunResult, RunError> {
             .transpose()
             .map_err(RunError::Histogram)?,
         calibration,
-        faults: (!input.plan.faults.is_none()).then_some(input.plan.faults),
+        faults: (!facts.plan.faults.is_none()).then_some(facts.plan.faults),
         trials: Vec::new(),
         timed: None,
         trials_agree: None,
         counted: None,
-        shard: input.shard,
-        start: input.start,
+        shard: facts.shard.clone(),
+        start: facts.start.clone(),
         start_skew_ms: None,
+        incomplete: None,
         merged_from: Vec::new(),
-        target_settings: (input.mode == Mode::Target).then(|| {
+        target_settings: (facts.mode == Mode::Target).then(|| {
             // The API node's reading first, then each peer's.
-            let readings: Vec<&NodeStats> = input
+            let readings: Vec<&NodeStats> = facts
                 .before
                 .api
                 .iter()
-                .chain(input.before.nodes.iter().flatten())
+                .chain(facts.before.nodes.iter().flatten())
                 .collect();
-            TargetSettings::of(&readings, &workload.cluster, input.nodes.len())
+            TargetSettings::of(&readings, &workload.cluster, reached.nodes.len())
         }),
     }))
 }

@@ -20,11 +20,14 @@ use crate::harness::calibration;
 use crate::harness::cluster::Cluster;
 use crate::harness::counted::marks;
 use crate::harness::driver::{
-    Control, Driver, DriverConfig, IntervalReader, KeySampler, Phase, RateSchedule, Steering,
+    Control, Driver, DriverConfig, IntervalReader, KeySampler, Phase, PhaseReport, RateSchedule,
+    SoFar, Steering,
 };
 use crate::harness::events::added_nodes;
-use crate::harness::report::{Mode, RunResult, SeriesReading, ShardFigures, StartFigures};
-use crate::harness::scenario::{Levers, Scenario};
+use crate::harness::report::{
+    Incomplete, Mode, RunResult, SeriesReading, ShardFigures, StartFigures,
+};
+use crate::harness::scenario::{Applied, Levers, Scenario};
 use crate::harness::shard::fingerprint;
 use crate::harness::slowdb::{SlowDb, ValueSizes};
 use crate::harness::trace::TraceFeed;
@@ -36,9 +39,9 @@ mod observe;
 pub mod plan;
 
 pub(crate) use address::{check_host, split_target};
-use assemble::{assemble, Assembly};
-use observe::{ring_of, sample, BetweenRequests, Counters, Observer, Unread};
-pub use plan::{Calibrate, Coordination, RunError, RunPlan};
+use assemble::{assemble, Reached, RunFacts};
+use observe::{ring_of, sample, BetweenRequests, Counters, Observer, Reading, Samples, Unread};
+pub use plan::{Calibrate, Checkpoints, Coordination, RunError, RunPlan};
 pub(crate) use plan::{MEASURE_STREAM, WARMUP_STREAM};
 
 /// Carries out `plan`. `control` can stop it early (Ctrl-C); what was
@@ -241,12 +244,15 @@ pub async fn run(plan: &RunPlan, control: &Arc<Control>) -> Result<RunResult, Ru
             timeline.clone(),
         )
     });
+    let checkpoints = plan.coordination.checkpoints.clone();
+    let samples = Arc::new(Samples::new(checkpoints.is_some()));
+    let so_far = checkpoints.is_some().then(|| Arc::new(SoFar::default()));
     // One request in flight: the cluster is read between requests, so each
     // interval's cluster figures are exactly its requests'.
     let between = (share.concurrency == 1).then(|| {
         Arc::new(BetweenRequests {
             observer: Arc::clone(&observer),
-            samples: Mutex::new(Vec::new()),
+            samples: Arc::clone(&samples),
         })
     });
     let measure = Phase {
@@ -264,6 +270,7 @@ pub async fn run(plan: &RunPlan, control: &Arc<Control>) -> Result<RunResult, Ru
         reader: between
             .clone()
             .map(|reader| reader as Arc<dyn IntervalReader>),
+        so_far: so_far.clone(),
         ..Phase::new(
             MEASURE_STREAM,
             match share.requests {
@@ -280,67 +287,22 @@ pub async fn run(plan: &RunPlan, control: &Arc<Control>) -> Result<RunResult, Ru
             let _ = finished.wait_for(|done| *done).await;
         }
     };
-    let cpu_before = process_cpu();
-    let ((report, cpu), mut samples, ()) = tokio::join!(
-        async {
-            marks::mark_begin();
-            let report = driver.run(measure, control).await;
-            marks::mark_end();
-            finish.send_replace(true);
-            let cpu = cpu_per_request(cpu_before, report.counts.requests);
-            (report, cpu)
-        },
-        async {
-            match &between {
-                Some(reader) => {
-                    until_finished().await;
-                    reader.take()
-                }
-                None => sample(&observer, start, workload.interval.0, until_finished()).await,
-            }
-        },
-        async {
-            if let Some((scenario, _)) = &scenario {
-                scenario.run_timed(until_finished()).await;
-            }
-        },
-    );
-    let after = observer.read().await;
-    if let Observer::Remote { failures, .. } = &*observer {
-        failures.finish();
-    }
-    samples.insert(0, Counters::of(&before));
-    samples.push(Counters::of(&after));
-    let api_index = observer.api_index(&after);
-    if let Some(progress) = progress {
-        progress.finish().await;
-    }
-
-    let ring = ring_of(&observer, &after);
-    let node_names = observer.nodes();
-    let applied = scenario
-        .map(|(scenario, _)| scenario.applied())
-        .unwrap_or_default();
-    let result = assemble(Assembly {
-        plan,
+    let facts = Arc::new(RunFacts {
+        plan: plan.clone(),
         mode,
         target: plan
             .target
             .clone()
             .unwrap_or_else(|| format!("{base_url}/api")),
         started_at,
-        report: &report,
-        connections: driver.connections_opened(),
-        before: &before,
-        after: &after,
-        nodes: &node_names,
-        ring: ring.as_ref(),
+        before: Arc::new(before),
         calibration,
-        samples: &samples,
-        api_index,
-        applied: &applied,
+        series_reading: if between.is_some() {
+            SeriesReading::BetweenRequests
+        } else {
+            SeriesReading::Timer
+        },
         measure_started_unix_ms,
-        cpu_us_per_request: cpu,
         shard: (!shard.is_whole()).then(|| ShardFigures {
             index: shard.index,
             count: shard.count,
@@ -353,12 +315,137 @@ pub async fn run(plan: &RunPlan, control: &Arc<Control>) -> Result<RunResult, Ru
         }),
         start: start_figures,
         warmup_requests: share.warmup_requests,
-        series_reading: if between.is_some() {
-            SeriesReading::BetweenRequests
-        } else {
-            SeriesReading::Timer
+    });
+    // The result of what `report` holds, the cluster read at `samples`'
+    // ends, the last of them `after`.
+    let result_of = {
+        let observer = Arc::clone(&observer);
+        move |facts: &RunFacts,
+              (report, after): (&PhaseReport, &Reading),
+              samples: &[Counters],
+              applied: &[Option<Applied>],
+              (connections, cpu_us_per_request): (u64, Option<f64>)| {
+            let ring = ring_of(&observer, after);
+            // The nodes now, less any that joined after `after` was read.
+            let mut nodes = observer.nodes();
+            nodes.truncate(after.nodes.len());
+            assemble(
+                facts,
+                Reached {
+                    report,
+                    nodes: &nodes,
+                    connections,
+                    after,
+                    ring: ring.as_ref(),
+                    samples,
+                    api_index: observer.api_index(after),
+                    applied,
+                    cpu_us_per_request,
+                },
+            )
+        }
+    };
+    let result_of = Arc::new(result_of);
+    let cpu_before = process_cpu();
+    let ((report, cpu), (), (), ()) = tokio::join!(
+        async {
+            marks::mark_begin();
+            let report = driver.run(measure, control).await;
+            marks::mark_end();
+            finish.send_replace(true);
+            let cpu = cpu_per_request(cpu_before, report.counts.requests);
+            (report, cpu)
         },
-    })?;
+        async {
+            match &between {
+                Some(_) => until_finished().await,
+                None => {
+                    let every = (start, workload.interval.0);
+                    sample(&observer, &samples, every, until_finished()).await
+                }
+            }
+        },
+        async {
+            if let Some((scenario, _)) = &scenario {
+                scenario.run_timed(until_finished()).await;
+            }
+        },
+        async {
+            let (Some(checkpoints), Some(so_far)) = (&checkpoints, &so_far) else {
+                return;
+            };
+            let interval = workload.interval.0;
+            let mut written = None;
+            let mut next = start + interval + CHECKPOINT_AFTER;
+            let finished = until_finished();
+            tokio::pin!(finished);
+            loop {
+                tokio::select! {
+                    _ = tokio::time::sleep_until(next.into()) => {}
+                    _ = &mut finished => return,
+                }
+                next += interval;
+                let Some((last, report)) = so_far.report() else {
+                    continue;
+                };
+                if written >= Some(last) {
+                    continue;
+                }
+                let Some((mut upto, after)) = samples.up_to(last) else {
+                    continue;
+                };
+                upto.insert(0, Counters::of(&facts.before));
+                upto.push(Counters::of(&after));
+                let applied = scenario
+                    .as_ref()
+                    .map(|(scenario, _)| scenario.applied())
+                    .unwrap_or_default();
+                let connections = driver.connections_opened();
+                let (facts, result_of) = (Arc::clone(&facts), Arc::clone(&result_of));
+                let hear = Arc::clone(&checkpoints.0);
+                // Made and written off this task, which reads the cluster
+                // and fires the events on time.
+                let _ = tokio::task::spawn_blocking(move || {
+                    let reached = (&report, &*after);
+                    match result_of(&facts, reached, &upto, &applied, (connections, None)) {
+                        Ok(mut result) => {
+                            result.incomplete = Some(Incomplete {
+                                last_interval: Some(last),
+                                measured_secs: report.elapsed.as_secs_f64(),
+                                trials_whole: 0,
+                                trials_asked: 1,
+                            });
+                            hear(result);
+                        }
+                        Err(error) => log::warn!("no checkpoint at interval {last}: {error}"),
+                    }
+                })
+                .await;
+                written = Some(last);
+            }
+        },
+    );
+    let after = observer.read().await;
+    if let Observer::Remote { failures, .. } = &*observer {
+        failures.finish();
+    }
+    let mut samples = samples.take();
+    samples.insert(0, Counters::of(&facts.before));
+    samples.push(Counters::of(&after));
+    if let Some(progress) = progress {
+        progress.finish().await;
+    }
+    let applied = scenario
+        .map(|(scenario, _)| scenario.applied())
+        .unwrap_or_default();
+    let connections = driver.connections_opened();
+    let result = result_of(
+        &facts,
+        (&report, &after),
+        &samples,
+        &applied,
+        (connections, cpu),
+    )?;
     if let Observer::Local(cluster) = &*observer {
         cluster.shutdown().await;
     }
@@ -381,6 +468,10 @@ struct StartMoment {
     /// When it begins by the clock.
     began: SystemTime,
 }
+
+/// How long after an interval's end the run looks for a new checkpoint:
+/// time for the interval's reading of the cluster to land.
+const CHECKPOINT_AFTER: Duration = Duration::from_millis(50);
 
 /// How long before the start moment the counters are read: every driver's
 /// warm-up is over by then, and none has begun measuring.

@@ -2,7 +2,7 @@
 //! from a target's `/_stats`; between requests or on a timer at each
 //! interval's end; and the ring the nodes use.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -200,46 +200,98 @@ pub(super) fn ring_of(observer: &Observer, reading: &Reading) -> Option<HashRing
     }
 }
 
+/// The counters read at each interval's end, and, for checkpoints, the
+/// whole readings of the latest ones.
+pub(super) struct Samples {
+    counters: Mutex<Vec<Counters>>,
+    /// (interval, the reading at its end), the latest [`KEPT`]; kept only
+    /// when asked for.
+    readings: Option<Mutex<VecDeque<Kept>>>,
+}
+
+/// An interval, and the whole reading at its end.
+type Kept = (usize, Arc<Reading>);
+
+/// How many intervals' whole readings [`Samples`] keeps: more than a
+/// checkpoint lags behind the newest (the series keeps 3 s open: 30 intervals
+/// of the shortest, 100 ms).
+const KEPT: usize = 64;
+
+impl Samples {
+    /// A store that keeps whole readings when `readings` says so.
+    pub(super) fn new(readings: bool) -> Samples {
+        Samples {
+            counters: Mutex::new(Vec::new()),
+            readings: readings.then(|| Mutex::new(VecDeque::new())),
+        }
+    }
+
+    /// Reads `observer` at the end of `ended` intervals (more than one when
+    /// no request was sent in some).
+    async fn read(&self, observer: &Observer, ended: u64) {
+        let (counters, reading) = match &self.readings {
+            Some(_) => {
+                let reading = observer.read().await;
+                (Counters::of(&reading), Some(Arc::new(reading)))
+            }
+            None => (observer.counters().await, None),
+        };
+        let mut all = self.counters.lock().unwrap_or_else(|p| p.into_inner());
+        for _ in 0..ended {
+            all.push(counters.clone());
+        }
+        if let (Some(readings), Some(reading)) = (&self.readings, reading) {
+            let mut readings = readings.lock().unwrap_or_else(|p| p.into_inner());
+            readings.push_back((all.len() - 1, reading));
+            while readings.len() > KEPT {
+                readings.pop_front();
+            }
+        }
+    }
+
+    /// The readings so far, taken out.
+    pub(super) fn take(&self) -> Vec<Counters> {
+        std::mem::take(&mut *self.counters.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// The counters at the ends of intervals 0 to `last`, and the whole
+    /// reading at the end of `last`; `None` when it was not kept.
+    pub(super) fn up_to(&self, last: u64) -> Option<(Vec<Counters>, Arc<Reading>)> {
+        let last = usize::try_from(last).ok()?;
+        let reading = self
+            .readings
+            .as_ref()?
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .find(|(interval, _)| *interval == last)
+            .map(|(_, reading)| Arc::clone(reading))?;
+        let counters = self.counters.lock().unwrap_or_else(|p| p.into_inner());
+        Some((counters.get(..=last)?.to_vec(), reading))
+    }
+}
+
 /// Reads the counters when the driver's only worker says intervals have
 /// ended, between two requests.
 pub(super) struct BetweenRequests {
     pub(super) observer: Arc<Observer>,
-    pub(super) samples: Mutex<Vec<Counters>>,
-}
-
-impl BetweenRequests {
-    /// The readings so far, taken out.
-    pub(super) fn take(&self) -> Vec<Counters> {
-        self.samples
-            .lock()
-            .map(|mut samples| std::mem::take(&mut *samples))
-            .unwrap_or_default()
-    }
+    pub(super) samples: Arc<Samples>,
 }
 
 impl IntervalReader for BetweenRequests {
     fn intervals_ended(&self, ended: u64) -> BoxFuture<'_, ()> {
-        Box::pin(async move {
-            let counters = self.observer.counters().await;
-            if let Ok(mut samples) = self.samples.lock() {
-                for _ in 1..ended {
-                    samples.push(counters.clone());
-                }
-                samples.push(counters);
-            }
-        })
+        Box::pin(self.samples.read(&self.observer, ended))
     }
 }
 
 /// Reads the counters at the end of each interval from `start` until
-/// `finished` is notified.
+/// `finished` is notified, into `samples`.
 pub(super) async fn sample(
     observer: &Observer,
-    start: Instant,
-    interval: Duration,
+    samples: &Samples,
+    (start, interval): (Instant, Duration),
     finished: impl std::future::Future<Output = ()>,
-) -> Vec<Counters> {
-    let mut samples = Vec::new();
+) {
     let mut next = start + interval;
     tokio::pin!(finished);
     loop {
@@ -252,12 +304,12 @@ pub(super) async fn sample(
                 // The timer may lag the end by a millisecond: an interval
                 // end already past is still read.
                 if Instant::now() >= next {
-                    samples.push(observer.counters().await);
+                    samples.read(observer, 1).await;
                 }
-                return samples;
+                return;
             }
         }
-        samples.push(observer.counters().await);
+        samples.read(observer, 1).await;
         next += interval;
     }
 }

@@ -6,6 +6,7 @@ use std::time::{Duration, SystemTime};
 
 use crate::harness::calibration::Calibration;
 use crate::harness::cluster::{ClusterError, Faults};
+use crate::harness::report::RunResult;
 use crate::harness::shard::Shard;
 use crate::harness::trace::TraceIndex;
 use crate::harness::workload::Workload;
@@ -42,9 +43,10 @@ pub struct RunPlan {
     pub coordination: Coordination,
 }
 
-/// How a run lines up with the other drivers of one test: its share of
-/// the work, the moment they all begin measuring, and how long to wait for
-/// a target that is still coming up.
+/// How a run lines up with the other drivers of one test and with what
+/// runs it: its share of the work, the moment they all begin measuring, how
+/// long to wait for a target that is still coming up, and where its result
+/// so far goes while it runs.
 #[derive(Clone, Debug, Default)]
 pub struct Coordination {
     /// This driver's share of the run ([`Shard::WHOLE`] alone).
@@ -54,6 +56,27 @@ pub struct Coordination {
     /// Poll the target until it answers, for at most this long, before
     /// the run starts.
     pub wait_for_target: Option<Duration>,
+    /// Hears the result so far at each interval's end (once an interval is
+    /// whole), marked incomplete; `None` for nobody.
+    pub checkpoints: Option<Checkpoints>,
+}
+
+/// What hears a run's result so far: called from a blocking thread with
+/// each checkpoint ([`RunResult::incomplete`] set), in order.
+#[derive(Clone)]
+pub struct Checkpoints(pub Arc<dyn Fn(RunResult) + Send + Sync>);
+
+impl Checkpoints {
+    /// Checkpoints that `hear` hears.
+    pub fn new(hear: impl Fn(RunResult) + Send + Sync + 'static) -> Checkpoints {
+        Checkpoints(Arc::new(hear))
+    }
+}
+
+impl std::fmt::Debug for Checkpoints {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Checkpoints(..)")
+    }
 }
 
 /// Where a run's calibration comes from.

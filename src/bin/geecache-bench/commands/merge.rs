@@ -31,6 +31,14 @@ pub fn exec(args: MergeArgs) -> ExitCode {
             Err(error) => return fail(EXIT_USAGE, error),
         }
     }
+    for (name, result) in &named {
+        if let Some(incomplete) = &result.incomplete {
+            eprintln!(
+                "warning: {name} is incomplete: it was {incomplete}; the merged result is marked \
+                 incomplete too"
+            );
+        }
+    }
     let merged = match merge::merge(&named) {
         Ok(merged) => merged,
         Err(error @ merge::MergeError::Refused(_)) => return fail(EXIT_USAGE, error),

@@ -2,8 +2,9 @@
 //! the workload, write the result and print the summary. The run itself is
 //! [`geecache_bench::harness::run`].
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime};
 
 use clap::Args;
@@ -69,6 +70,11 @@ pub struct RunArgs {
     /// Where results go when --out is not given.
     #[arg(long, value_name = "DIR", default_value = "results")]
     pub results_dir: PathBuf,
+    /// Write the result only at the end. By default the result so far is
+    /// rewritten (atomically, marked incomplete) as each interval becomes
+    /// whole, so that a driver killed mid-run leaves what it measured.
+    #[arg(long)]
+    pub no_checkpoints: bool,
     /// Start the nodes on this port and the ones after it instead of
     /// ephemeral ports.
     #[arg(long, value_name = "PORT")]
@@ -208,6 +214,15 @@ pub fn exec(args: RunArgs) -> ExitCode {
             "--deterministic: the workload is bounded by a duration; give --requests",
         );
     }
+    // Where the result goes, known before the run for its checkpoints.
+    let path = args.out.clone().unwrap_or_else(|| {
+        report::path_for_run(
+            &args.results_dir,
+            &workload,
+            args.target.is_some().then_some(args.peers.len()),
+            &compact_timestamp(SystemTime::now()),
+        )
+    });
     let plan = RunPlan {
         workload,
         source: loaded.source,
@@ -234,6 +249,7 @@ pub fn exec(args: RunArgs) -> ExitCode {
                 Some(args.start_reference.unwrap_or_else(SystemTime::now) + after.0)
             }),
             wait_for_target: args.wait_for_target.map(|wait| wait.0),
+            checkpoints: (!args.no_checkpoints).then(|| checkpoints_to(path.clone())),
         },
     };
     if args.shard.is_some_and(|shard| !shard.is_whole()) && args.repeat > 1 {
@@ -295,7 +311,7 @@ pub fn exec(args: RunArgs) -> ExitCode {
                     Err(failed) => count_failed = Some(failed),
                 }
             }
-            let code = finish_run(&args, &result);
+            let code = finish_run(&args, &result, &path);
             if let Some(failed) = count_failed {
                 return fail(
                     EXIT_FAILED,
@@ -319,16 +335,26 @@ pub fn exec(args: RunArgs) -> ExitCode {
     code
 }
 
+/// Checkpoints written to `path`; the first that cannot be is warned of,
+/// and the run goes on.
+fn checkpoints_to(path: PathBuf) -> run::Checkpoints {
+    let warned = AtomicBool::new(false);
+    run::Checkpoints::new(move |result| {
+        if let Err(error) = report::write_atomically(&result, &path) {
+            if !warned.swap(true, Ordering::Relaxed) {
+                eprintln!(
+                    "warning: cannot write the result so far ({error}); the run goes on, and \
+                     its result is written at the end"
+                );
+            }
+        }
+    })
+}
+
 /// Writes the result and prints the summary; the summary is printed even
 /// when the file cannot be written, so nothing measured is lost.
-fn finish_run(args: &RunArgs, result: &RunResult) -> ExitCode {
-    let written = match &args.out {
-        Some(path) => report::write_atomically(result, path).map(|()| path.clone()),
-        None => {
-            let timestamp = compact_timestamp(std::time::SystemTime::now());
-            report::write_in(result, &args.results_dir, &timestamp)
-        }
-    };
+fn finish_run(args: &RunArgs, result: &RunResult, path: &Path) -> ExitCode {
+    let written = report::write_atomically(result, path).map(|()| path.to_owned());
     match written {
         Ok(path) => {
             if args.series {
