@@ -225,6 +225,7 @@ pub async fn sweep(
                 target: None,
                 peers: Vec::new(),
                 allow_remote: false,
+                resolve: Default::default(),
                 base_port: None,
                 progress: plan.progress,
                 calibrate: calibration

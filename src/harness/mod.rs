@@ -14,6 +14,7 @@ pub mod fill;
 pub mod latency;
 pub mod registry;
 pub mod report;
+pub mod resolve;
 pub mod run;
 pub mod scenario;
 pub mod serve;

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use crate::geecache::{Group, Node, NodeError};
 use crate::harness::cluster::{group_options, node_config, GROUP};
+use crate::harness::resolve::Resolve;
 use crate::harness::run::check_host;
 use crate::harness::slowdb::SlowDb;
 use crate::harness::workload::Workload;
@@ -44,6 +45,9 @@ pub struct ServeOptions {
     pub peers: Vec<String>,
     /// Allow peers on hosts other than this one.
     pub allow_remote: bool,
+    /// Addresses for peers' hosts in place of the name service: a peer
+    /// keeps its URL as its name on the ring and is reached at the address.
+    pub resolve: Resolve,
     /// A port for the API on its own, on the listening address.
     pub api_port: Option<u16>,
     /// The slow store's keys, values and latency, and the node's ring and
@@ -199,10 +203,17 @@ pub async fn serve<F: Future<Output = ()>>(
         .iter()
         .map(|peer| peer.trim_end_matches('/').to_owned())
         .collect();
+    // Each peer by its name, with where it is reached: the address
+    // `--resolve` gives its host, or the host itself.
+    let reached: Vec<String> = peers
+        .iter()
+        .map(|peer| options.resolve.apply(peer))
+        .collect();
     let parsed = peers
         .iter()
-        .map(|peer| {
-            let (host, port) = peer_host_port(peer, options.allow_remote)?;
+        .zip(&reached)
+        .map(|(peer, at)| {
+            let (host, port) = peer_host_port(at, options.allow_remote)?;
             Ok((peer.clone(), host, port))
         })
         .collect::<Result<Vec<_>, String>>()
@@ -247,7 +258,12 @@ pub async fn serve<F: Future<Output = ()>>(
         .api_port
         .map(|port| SocketAddr::new(options.listen.ip(), port));
     let node = Node::start(config, vec![group]).await?;
-    node.set_peers(&peers);
+    let routes: Vec<(&str, &str)> = peers
+        .iter()
+        .map(String::as_str)
+        .zip(reached.iter().map(String::as_str))
+        .collect();
+    node.set_routes(&routes);
     ready(&node, &own_url);
     signal().await;
     if !options.drain.is_zero() {

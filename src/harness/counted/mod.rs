@@ -113,6 +113,7 @@ pub async fn pass(plan: &PassPlan) -> Result<PassOutput, String> {
         target: None,
         peers: Vec::new(),
         allow_remote: false,
+        resolve: Default::default(),
         base_port: None,
         progress: false,
         calibrate: Calibrate::Skip,

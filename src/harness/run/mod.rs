@@ -113,16 +113,18 @@ pub async fn run(plan: &RunPlan, control: &Arc<Control>) -> Result<RunResult, Ru
             )
         }
         Some(target) => {
-            let (base, prefix) = split_target(target, plan.allow_remote)?;
+            let (base, prefix) = split_target(&plan.resolve.apply(target), plan.allow_remote)?;
             let timeout = workload.timeout.0;
             let client = |url: &str| {
                 HttpClient::new(url, timeout).map_err(|error| RunError::Url(error.to_string()))
             };
             let mut peers = Vec::new();
             for peer in &plan.peers {
-                let (peer_base, _) = split_target(peer, plan.allow_remote).map_err(|error| {
-                    RunError::Url(error.to_string().replace("--target", "--peers"))
-                })?;
+                let reached = plan.resolve.apply(peer);
+                let (peer_base, _) =
+                    split_target(&reached, plan.allow_remote).map_err(|error| {
+                        RunError::Url(error.to_string().replace("--target", "--peers"))
+                    })?;
                 peers.push((peer.trim_end_matches('/').to_owned(), client(&peer_base)?));
             }
             let api = client(&base)?;

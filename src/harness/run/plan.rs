@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime};
 use crate::harness::calibration::Calibration;
 use crate::harness::cluster::{ClusterError, Faults};
 use crate::harness::report::RunResult;
+use crate::harness::resolve::Resolve;
 use crate::harness::shard::Shard;
 use crate::harness::trace::TraceIndex;
 use crate::harness::workload::Workload;
@@ -27,6 +28,9 @@ pub struct RunPlan {
     pub peers: Vec<String>,
     /// Allow `target` and `peers` on hosts other than this one.
     pub allow_remote: bool,
+    /// Addresses for `target`'s and `peers`' hosts in place of the name
+    /// service; the URLs keep their names in the result.
+    pub resolve: Resolve,
     /// Start the cluster's nodes on this port and the following ones.
     pub base_port: Option<u16>,
     /// Show a progress bar on stderr (when it is a terminal).

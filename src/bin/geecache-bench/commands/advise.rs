@@ -333,6 +333,7 @@ fn verify(
         target: None,
         peers: Vec::new(),
         allow_remote: false,
+        resolve: Default::default(),
         base_port: None,
         progress: false,
         calibrate: run::Calibrate::Skip,

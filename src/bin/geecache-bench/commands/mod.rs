@@ -14,6 +14,7 @@ use geecache_bench::analysis::grid::Grid;
 use geecache_bench::analysis::mrc::Sampling;
 use geecache_bench::geecache::HashKind;
 use geecache_bench::harness::driver::Control;
+use geecache_bench::harness::resolve::{Resolve, Resolved};
 use geecache_bench::harness::trace::{TraceFormat, TraceIndex};
 use geecache_bench::harness::workload::{self, Latency, Overrides};
 use geecache_bench::units::{ByteSize, Span};
@@ -227,6 +228,30 @@ impl TraceArgs {
             speed: self.speed,
             ..Overrides::default()
         }
+    }
+}
+
+/// Addresses in place of the name service, for `serve` and a `--target`
+/// run alike.
+#[derive(Debug, Args, Clone)]
+pub struct ResolveArgs {
+    /// Reach HOST:PORT at ADDR instead of looking HOST up, as curl's
+    /// --resolve does; comma-separated (nodes-0.nodes:8001:127.0.0.2,...).
+    /// URLs keep their names, on the ring and in the result: a stand-in for
+    /// a cluster's DNS.
+    #[arg(
+        long,
+        value_name = "HOST:PORT:ADDR,...",
+        value_delimiter = ',',
+        env = "GEECACHE_RESOLVE"
+    )]
+    pub resolve: Vec<Resolved>,
+}
+
+impl ResolveArgs {
+    /// The addresses given.
+    pub fn resolve(&self) -> Resolve {
+        Resolve(self.resolve.clone())
     }
 }
 

@@ -10,8 +10,8 @@ use std::time::{Duration, SystemTime};
 use clap::Args;
 
 use super::{
-    fail, init_logging, load_with_trace, parse_switch, until_interrupted, NodeArgs, ShapeArgs,
-    EXIT_FAILED, EXIT_USAGE,
+    fail, init_logging, load_with_trace, parse_switch, until_interrupted, NodeArgs, ResolveArgs,
+    ShapeArgs, EXIT_FAILED, EXIT_USAGE,
 };
 use geecache_bench::analysis::plot;
 use geecache_bench::harness::cluster::Faults;
@@ -96,6 +96,8 @@ pub struct RunArgs {
     /// only 127.0.0.0/8 and localhost).
     #[arg(long, requires = "target")]
     pub allow_remote: bool,
+    #[command(flatten)]
+    pub resolve: ResolveArgs,
     /// Be shard I of N drivers that together do the workload's work (I
     /// from 0, as $JOB_COMPLETION_INDEX): requests, warm-up, connections
     /// and rate split, each request with the key and send time it has in
@@ -229,6 +231,7 @@ pub fn exec(args: RunArgs) -> ExitCode {
         target: args.target.clone(),
         peers: args.peers.clone(),
         allow_remote: args.allow_remote,
+        resolve: args.resolve.resolve(),
         base_port: args.base_port,
         progress: !args.no_progress,
         calibrate: if args.no_calibrate {

@@ -7,7 +7,9 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use super::{fail, init_logging, load_workload, runtime, NodeArgs, EXIT_FAILED, EXIT_USAGE};
+use super::{
+    fail, init_logging, load_workload, runtime, NodeArgs, ResolveArgs, EXIT_FAILED, EXIT_USAGE,
+};
 use geecache_bench::harness::serve::{self, ServeOptions, DEMO_API_PORT, DEMO_PEERS};
 use geecache_bench::harness::workload::Overrides;
 use geecache_bench::units::Span;
@@ -47,6 +49,8 @@ pub struct ServeArgs {
     /// 127.0.0.0/8 and localhost).
     #[arg(long)]
     pub allow_remote: bool,
+    #[command(flatten)]
+    pub resolve: ResolveArgs,
     /// Also serve /api (and /_stats) on this port of its own, on the
     /// listening address.
     #[arg(long, value_name = "PORT")]
@@ -122,6 +126,7 @@ pub fn exec(args: ServeArgs) -> ExitCode {
             .or_else(system_hostname),
         drain: args.drain.0,
         allow_remote: args.allow_remote,
+        resolve: args.resolve.resolve(),
         peers,
         api_port: if args.api {
             Some(DEMO_API_PORT)
