@@ -212,6 +212,43 @@ fn shards_begun_together_merge_into_the_one_driver_run() {
     // The histograms add up: every answer once.
     assert_eq!(merged.client.responses, one.client.responses);
 
+    // A directory stands for the results in it, the output excepted.
+    let shard_dir = directory.join("shards");
+    std::fs::create_dir_all(&shard_dir).unwrap();
+    for name in &names {
+        let file = Path::new(name);
+        std::fs::copy(file, shard_dir.join(file.file_name().unwrap())).unwrap();
+    }
+    let inside = shard_dir.join("merged.json");
+    for _ in 0..2 {
+        // The second time, the first's output is in the directory.
+        let output = run(&[
+            "merge",
+            shard_dir.to_str().unwrap(),
+            "--out",
+            inside.to_str().unwrap(),
+        ]);
+        assert!(output.status.success(), "{}", text(&output.stderr));
+        assert_eq!(
+            read_checked(&inside).client.requests,
+            merged.client.requests
+        );
+    }
+    std::fs::remove_file(shard_dir.join("shard-1.json")).unwrap();
+    std::fs::remove_file(shard_dir.join("shard-2.json")).unwrap();
+    let output = run(&[
+        "merge",
+        shard_dir.to_str().unwrap(),
+        "--out",
+        inside.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        text(&output.stderr).contains("merge needs two results or more; 1 given"),
+        "{}",
+        text(&output.stderr)
+    );
+
     // The gate takes a merged result as it takes any other: itself is no
     // regression; the same with 60 requests failed is one.
     let merged_name = merged_path.to_str().unwrap();
