@@ -235,7 +235,7 @@ pub fn compact_timestamp(time: SystemTime) -> String {
 }
 
 /// A UTC timestamp in RFC 3339 form, `2026-11-24T23:15:00Z`.
-pub(crate) fn rfc3339(time: SystemTime) -> String {
+pub fn rfc3339(time: SystemTime) -> String {
     let (date, (hour, minute, second)) = civil(time);
     format!(
         "{:04}-{:02}-{:02}T{hour:02}:{minute:02}:{second:02}Z",

@@ -5,13 +5,18 @@
 #
 #   deploy/container/build-local.sh [TAG]     (default localhost/geecache-bench:local)
 #
-# Needs podman (Debian packages podman and runc); prints the tag it built.
+# GEECACHE_BINARY=PATH takes that binary instead of building one (the
+# tests give theirs). Needs podman (Debian packages podman and runc);
+# prints the tag it built.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 tag="${1:-localhost/geecache-bench:local}"
 
-cargo build --release --locked --quiet --bin geecache-bench
-binary=target/release/geecache-bench
+binary="${GEECACHE_BINARY:-}"
+if [ -z "$binary" ]; then
+    cargo build --release --locked --quiet --bin geecache-bench
+    binary=target/release/geecache-bench
+fi
 
 root="$(mktemp -d)"
 trap 'rm -rf "$root"' EXIT

@@ -20,6 +20,7 @@ mod figures;
 mod harness;
 mod hosts;
 mod intervals;
+mod kubernetes;
 mod layout;
 mod limits;
 mod open_loop;

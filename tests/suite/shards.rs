@@ -14,7 +14,7 @@ use geecache_bench::harness::report::{Incomplete, RunResult};
 /// singleflight (which merges concurrent fetches by timing), no hot
 /// cache. Every measured request is then a hit on the API node or a
 /// fetch from the key's owner, by the key alone.
-const WORKLOAD: &str = r#"{
+pub(crate) const WORKLOAD: &str = r#"{
   "name": "shardable",
   "keys": 200,
   "distribution": { "kind": "uniform" },
@@ -61,7 +61,7 @@ fn driver_args(workload: &Path, target: &str, peers: &[String], out: &Path) -> V
 }
 
 /// Each node's gets, slow-store loads, peer fetches and hits.
-fn per_node(result: &RunResult) -> Vec<[u64; 4]> {
+pub(crate) fn per_node(result: &RunResult) -> Vec<[u64; 4]> {
     result
         .nodes
         .iter()

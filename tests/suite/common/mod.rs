@@ -378,6 +378,9 @@ pub fn free_ports(count: usize) -> Vec<u16> {
         .collect()
 }
 
+/// A command line and the environment variables it runs with.
+pub type WithEnv = (Vec<String>, Vec<(String, String)>);
+
 /// `serve` processes, stopped with SIGTERM by [`Servers::stop`] or killed
 /// when dropped.
 pub struct Servers(pub Vec<std::process::Child>);
@@ -413,12 +416,23 @@ impl Servers {
     /// Starts one process per argument list and waits until each says it
     /// is running.
     pub fn spawn(commands: &[Vec<String>]) -> Servers {
+        let commands: Vec<_> = commands
+            .iter()
+            .map(|args| (args.clone(), Vec::new()))
+            .collect();
+        Servers::spawn_with(&commands)
+    }
+
+    /// [`Servers::spawn`], each process with its own environment variables
+    /// besides this one's.
+    pub fn spawn_with(commands: &[WithEnv]) -> Servers {
         use std::io::{BufRead, BufReader};
         let mut servers = Servers(Vec::new());
         let (ready, lines) = std::sync::mpsc::channel();
-        for args in commands {
+        for (args, env) in commands {
             let mut child = binary()
                 .args(args)
+                .envs(env.iter().map(|(name, value)| (name, value)))
                 .stdout(std::process::Stdio::piped())
                 .stderr(std::process::Stdio::null())
                 .spawn()
@@ -445,14 +459,29 @@ impl Servers {
     }
 
     /// Asks each to stop and checks it exits cleanly.
-    pub fn stop(mut self) {
-        for child in &mut self.0 {
-            // The shell's kill: a fresh machine may have no kill binary.
-            let status = std::process::Command::new("sh")
-                .args(["-c", &format!("kill -TERM {}", child.id())])
-                .status()
-                .unwrap();
-            assert!(status.success());
+    pub fn stop(self) {
+        self.stop_signalled(1);
+    }
+
+    /// Asks each to stop twice, the second time cutting its drain short
+    /// (`serve --drain`), and checks it exits cleanly.
+    pub fn stop_draining(self) {
+        self.stop_signalled(2);
+    }
+
+    fn stop_signalled(mut self, times: usize) {
+        for time in 0..times {
+            for child in &mut self.0 {
+                // The shell's kill: a fresh machine may have no kill binary.
+                let status = std::process::Command::new("sh")
+                    .args(["-c", &format!("kill -TERM {}", child.id())])
+                    .status()
+                    .unwrap();
+                assert!(status.success() || time > 0);
+            }
+            if time + 1 < times {
+                std::thread::sleep(Duration::from_millis(300));
+            }
         }
         for mut child in std::mem::take(&mut self.0) {
             let deadline = std::time::Instant::now() + Duration::from_secs(10);

@@ -1,0 +1,944 @@
+//! The Kubernetes manifests of `deploy/kubernetes/`: read as the API's own
+//! types (k8s-openapi, Kubernetes 1.33), with nothing in them those types
+//! do not know; their names, ports and knobs lining up; and rehearsed here
+//! without a cluster: exactly their containers' commands, with the
+//! environment Kubernetes would give each pod, run on 127.0.0.2 and up
+//! (`--resolve` standing in for the cluster's DNS), first as processes and,
+//! where podman runs, as pods that `podman kube play` starts from the
+//! manifests' own pod templates.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use k8s_openapi::api::apps::v1::StatefulSet;
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::{Container, PersistentVolumeClaim, PodSpec, Service};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::Value;
+use yaml_rust2::{Yaml, YamlLoader};
+
+use crate::common;
+
+use common::{read_checked, run, scratch, text, Servers};
+use geecache_bench::harness::report::RunResult;
+
+const DIR: &str = "deploy/kubernetes";
+
+/// A YAML document as JSON, as the API server reads it.
+fn json_of(yaml: &Yaml) -> Value {
+    match yaml {
+        Yaml::Real(text) => text
+            .parse::<f64>()
+            .ok()
+            .and_then(serde_json::Number::from_f64)
+            .map_or(Value::Null, Value::Number),
+        Yaml::Integer(number) => Value::from(*number),
+        Yaml::String(text) => Value::from(text.as_str()),
+        Yaml::Boolean(flag) => Value::from(*flag),
+        Yaml::Array(items) => Value::Array(items.iter().map(json_of).collect()),
+        Yaml::Hash(entries) => Value::Object(
+            entries
+                .iter()
+                .map(|(key, value)| {
+                    let key = key.as_str().expect("string keys").to_owned();
+                    (key, json_of(value))
+                })
+                .collect(),
+        ),
+        Yaml::Null => Value::Null,
+        other => panic!("no JSON for {other:?}"),
+    }
+}
+
+/// The one document of the manifest `name`.
+fn load(name: &str) -> Value {
+    let path = Path::new(DIR).join(name);
+    let source = std::fs::read_to_string(&path).unwrap();
+    let documents = YamlLoader::load_from_str(&source)
+        .unwrap_or_else(|error| panic!("{path:?} is not YAML: {error}"));
+    assert_eq!(documents.len(), 1, "{path:?}: one object a file");
+    json_of(&documents[0])
+}
+
+/// The manifest `name` as its API type, refusing what the type does not
+/// know: what it reads and writes back must be the file, field for field
+/// (a misspelt or misplaced field is dropped on the way, and differs).
+fn typed<T: DeserializeOwned + Serialize>(name: &str) -> T {
+    let value = load(name);
+    let object: T = serde_json::from_value(value.clone())
+        .unwrap_or_else(|error| panic!("{name}: not a {}: {error}", std::any::type_name::<T>()));
+    let back = serde_json::to_value(&object).unwrap();
+    assert_eq!(
+        back,
+        value,
+        "{name}: fields the {} type does not know",
+        std::any::type_name::<T>()
+    );
+    object
+}
+
+/// Every manifest, typed, and the knobs of the kustomization.
+struct Manifests {
+    headless: Service,
+    api: Service,
+    nodes: StatefulSet,
+    results: PersistentVolumeClaim,
+    drivers: Job,
+    merge: Job,
+    /// The `geecache-settings` literals: peers, drivers, start-at.
+    settings: BTreeMap<String, String>,
+    kustomization: Value,
+}
+
+impl Manifests {
+    fn read() -> Manifests {
+        let kustomization = load("kustomization.yaml");
+        let settings = kustomization["configMapGenerator"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|generator| generator["name"] == "geecache-settings")
+            .expect("the settings' generator")["literals"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|literal| {
+                let (key, value) = literal.as_str().unwrap().split_once('=').unwrap();
+                (key.to_owned(), value.to_owned())
+            })
+            .collect();
+        Manifests {
+            headless: typed("nodes-service.yaml"),
+            api: typed("api-service.yaml"),
+            nodes: typed("nodes-statefulset.yaml"),
+            results: typed("results-pvc.yaml"),
+            drivers: typed("drivers-job.yaml"),
+            merge: typed("merge/merge-job.yaml"),
+            settings,
+            kustomization,
+        }
+    }
+
+    fn node_pod(&self) -> &PodSpec {
+        self.nodes
+            .spec
+            .as_ref()
+            .unwrap()
+            .template
+            .spec
+            .as_ref()
+            .unwrap()
+    }
+
+    fn driver_pod(&self) -> &PodSpec {
+        self.drivers
+            .spec
+            .as_ref()
+            .unwrap()
+            .template
+            .spec
+            .as_ref()
+            .unwrap()
+    }
+
+    fn merge_pod(&self) -> &PodSpec {
+        self.merge
+            .spec
+            .as_ref()
+            .unwrap()
+            .template
+            .spec
+            .as_ref()
+            .unwrap()
+    }
+
+    fn peers(&self) -> Vec<String> {
+        self.settings["peers"]
+            .split(',')
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
+fn name_of(metadata: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> &str {
+    metadata.name.as_deref().unwrap()
+}
+
+/// A container's port by name.
+fn port_named(container: &Container, name: &str) -> i32 {
+    container
+        .ports
+        .iter()
+        .flatten()
+        .find(|port| port.name.as_deref() == Some(name))
+        .unwrap_or_else(|| panic!("{}: no port {name}", container.name))
+        .container_port
+}
+
+/// The value of `--flag=VALUE` in a container's arguments.
+fn flag<'a>(container: &'a Container, name: &str) -> &'a str {
+    let prefix = format!("{name}=");
+    container
+        .args
+        .iter()
+        .flatten()
+        .find_map(|arg| arg.strip_prefix(&prefix))
+        .unwrap_or_else(|| panic!("{}: no {name}", container.name))
+}
+
+#[test]
+fn the_manifests_are_kubernetes_objects_whose_names_and_knobs_line_up() {
+    let manifests = Manifests::read();
+    let kustomization = &manifests.kustomization;
+
+    // The kustomization lists every manifest beside it, and only those.
+    let listed: BTreeSet<String> = kustomization["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|name| name.as_str().unwrap().to_owned())
+        .collect();
+    let present: BTreeSet<String> = std::fs::read_dir(DIR)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".yaml") && name != "kustomization.yaml")
+        .collect();
+    assert_eq!(listed, present);
+    assert_eq!(
+        load("merge/kustomization.yaml")["resources"],
+        serde_json::json!(["merge-job.yaml"])
+    );
+
+    // One image, the kustomization's, in every container.
+    let image = kustomization["images"][0]["name"].as_str().unwrap();
+    assert_eq!(
+        load("merge/kustomization.yaml")["images"],
+        kustomization["images"]
+    );
+    let node = &manifests.node_pod().containers[0];
+    let driver = &manifests.driver_pod().containers[0];
+    let merger = &manifests.merge_pod().containers[0];
+    for container in [node, driver, merger] {
+        assert_eq!(container.image.as_deref(), Some(image));
+    }
+
+    // The nodes: as many as the peers, each named by the headless Service.
+    let set = manifests.nodes.spec.as_ref().unwrap();
+    let set_name = name_of(&manifests.nodes.metadata);
+    let headless_name = name_of(&manifests.headless.metadata);
+    let headless = manifests.headless.spec.as_ref().unwrap();
+    assert_eq!(set.service_name.as_deref(), Some(headless_name));
+    assert_eq!(headless.cluster_ip.as_deref(), Some("None"));
+    let count = kustomization["replicas"][0]["count"].as_i64().unwrap();
+    assert_eq!(kustomization["replicas"][0]["name"], set_name);
+    assert_eq!(set.replicas.map(i64::from), Some(count));
+    let peer_port = port_named(node, "peer");
+    assert_eq!(headless.ports.as_ref().unwrap()[0].port, peer_port);
+    let expected: Vec<String> = (0..count)
+        .map(|index| format!("http://{set_name}-{index}.{headless_name}:{peer_port}"))
+        .collect();
+    assert_eq!(manifests.peers(), expected);
+    let labels = set
+        .template
+        .metadata
+        .as_ref()
+        .unwrap()
+        .labels
+        .as_ref()
+        .unwrap();
+    assert_eq!(set.selector.match_labels.as_ref(), Some(labels));
+    for (key, value) in headless.selector.as_ref().unwrap() {
+        assert_eq!(
+            labels.get(key),
+            Some(value),
+            "the headless Service selects the nodes"
+        );
+    }
+    assert_eq!(flag(node, "--listen"), format!("$(POD_IP):{peer_port}"));
+    let probe = node
+        .readiness_probe
+        .as_ref()
+        .unwrap()
+        .http_get
+        .as_ref()
+        .unwrap();
+    assert_eq!(probe.path.as_deref(), Some("/_ready"));
+    assert_eq!(
+        serde_json::to_value(&probe.port).unwrap(),
+        serde_json::json!("peer")
+    );
+    // The node drains within its grace period.
+    let drain: u64 = flag(node, "--drain").trim_end_matches('s').parse().unwrap();
+    let grace = manifests
+        .node_pod()
+        .termination_grace_period_seconds
+        .unwrap();
+    assert!(
+        drain < grace as u64,
+        "a {drain} s drain in a {grace} s grace period"
+    );
+    assert!(node.resources.is_some() && driver.resources.is_some());
+
+    // The API: node 0's, on the port its container names, where the
+    // drivers send.
+    let api = manifests.api.spec.as_ref().unwrap();
+    assert_eq!(
+        api.selector
+            .as_ref()
+            .unwrap()
+            .get("statefulset.kubernetes.io/pod-name"),
+        Some(&format!("{set_name}-0"))
+    );
+    let api_port = &api.ports.as_ref().unwrap()[0];
+    assert_eq!(
+        serde_json::to_value(&api_port.target_port).unwrap(),
+        serde_json::json!("api")
+    );
+    assert_eq!(
+        port_named(node, "api").to_string(),
+        flag(node, "--api-port")
+    );
+    assert_eq!(
+        flag(driver, "--target"),
+        format!(
+            "http://{}:{}/api",
+            name_of(&manifests.api.metadata),
+            api_port.port
+        )
+    );
+    assert_eq!(flag(driver, "--peers"), "$(PEERS)");
+    assert_eq!(flag(node, "--peers"), "$(PEERS)");
+
+    // The drivers: an Indexed Job of as many as `drivers` says, each its
+    // shard, at one moment.
+    let job = manifests.drivers.spec.as_ref().unwrap();
+    assert_eq!(job.completion_mode.as_deref(), Some("Indexed"));
+    let drivers: i32 = manifests.settings["drivers"].parse().unwrap();
+    assert_eq!(
+        (job.completions, job.parallelism),
+        (Some(drivers), Some(drivers))
+    );
+    let patch = kustomization["patches"][0]["patch"].as_str().unwrap();
+    for path in ["/spec/completions", "/spec/parallelism"] {
+        assert!(
+            patch.contains(&format!("path: {path}\n    value: {drivers}"))
+                || patch.contains(&format!("path: {path}\n  value: {drivers}")),
+            "the patch sets {path} to {drivers}:\n{patch}"
+        );
+    }
+    assert_eq!(flag(driver, "--shard"), "$(SHARD_INDEX)/$(DRIVERS)");
+    let index = driver
+        .env
+        .iter()
+        .flatten()
+        .find(|env| env.name == "SHARD_INDEX")
+        .and_then(|env| env.value_from.as_ref()?.field_ref.as_ref())
+        .unwrap();
+    assert_eq!(
+        index.field_path,
+        "metadata.annotations['batch.kubernetes.io/job-completion-index']"
+    );
+    geecache_bench::units::parse_moment(&manifests.settings["start-at"]).unwrap();
+
+    // Every ConfigMap named is generated, with the key asked for.
+    let generated: BTreeSet<&str> = kustomization["configMapGenerator"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|generator| generator["name"].as_str().unwrap())
+        .collect();
+    for pod in [manifests.node_pod(), manifests.driver_pod()] {
+        for env in pod.containers[0].env.iter().flatten() {
+            if let Some(key) = env
+                .value_from
+                .as_ref()
+                .and_then(|from| from.config_map_key_ref.as_ref())
+            {
+                assert!(generated.contains(key.name.as_str()), "{}", key.name);
+                assert!(manifests.settings.contains_key(&key.key), "{}", key.key);
+            }
+        }
+        for volume in pod.volumes.iter().flatten() {
+            if let Some(map) = &volume.config_map {
+                assert!(generated.contains(map.name.as_str()), "{}", map.name);
+            }
+        }
+    }
+    // The workload mounted is the one the commands read, and the file the
+    // kustomization makes it of is a workload.
+    let mount = |container: &Container, volume: &str| -> String {
+        container
+            .volume_mounts
+            .iter()
+            .flatten()
+            .find(|mount| mount.name == volume)
+            .unwrap()
+            .mount_path
+            .clone()
+    };
+    for container in [node, driver] {
+        assert_eq!(
+            flag(container, "--workload"),
+            format!("{}/workload.json", mount(container, "workload"))
+        );
+    }
+    let output = run(&[
+        "--workload",
+        &format!("{DIR}/workload.json"),
+        "--requests",
+        "200",
+        "--warmup",
+        "0",
+        "--no-calibrate",
+        "--no-progress",
+        "--no-checkpoints",
+        "--out",
+        scratch("kubernetes-workload")
+            .join("r.json")
+            .to_str()
+            .unwrap(),
+    ]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+
+    // The drivers leave their shards on the claim, where the merge reads.
+    let claim = name_of(&manifests.results.metadata);
+    for pod in [manifests.driver_pod(), manifests.merge_pod()] {
+        let volume = pod
+            .volumes
+            .iter()
+            .flatten()
+            .find(|volume| volume.name == "results")
+            .unwrap();
+        assert_eq!(
+            volume
+                .persistent_volume_claim
+                .as_ref()
+                .map(|claim| claim.claim_name.as_str()),
+            Some(claim)
+        );
+    }
+    let out = flag(driver, "--out");
+    let shards = Path::new(out).parent().unwrap();
+    assert!(shards.starts_with(mount(driver, "results")));
+    let merge_args = merger.args.as_ref().unwrap();
+    assert_eq!(merge_args[0], "merge");
+    assert_eq!(Path::new(&merge_args[1]), shards);
+    assert!(Path::new(flag(merger, "--out")).starts_with(mount(merger, "results")));
+    assert!(!Path::new(flag(merger, "--out")).starts_with(shards));
+}
+
+/// What Kubernetes gives one pod: its name, its address, its index in an
+/// Indexed Job.
+struct PodFacts {
+    name: String,
+    ip: String,
+    index: Option<u32>,
+}
+
+/// A container's environment as the kubelet makes it for `pod`, the
+/// settings' ConfigMap given as `settings`.
+fn environment(
+    container: &Container,
+    pod: &PodFacts,
+    settings: &BTreeMap<String, String>,
+) -> Vec<(String, String)> {
+    container
+        .env
+        .iter()
+        .flatten()
+        .map(|env| {
+            let value = match (&env.value, &env.value_from) {
+                (Some(value), _) => value.clone(),
+                (None, Some(from)) => match (&from.field_ref, &from.config_map_key_ref) {
+                    (Some(field), _) => match field.field_path.as_str() {
+                        "metadata.name" => pod.name.clone(),
+                        "status.podIP" => pod.ip.clone(),
+                        "metadata.annotations['batch.kubernetes.io/job-completion-index']" => {
+                            pod.index.expect("an Indexed Job's pod").to_string()
+                        }
+                        other => panic!("no stand-in for the field {other}"),
+                    },
+                    (None, Some(key)) => settings[&key.key].clone(),
+                    (None, None) => panic!("{}: a source not rehearsed", env.name),
+                },
+                (None, None) => String::new(),
+            };
+            (env.name.clone(), value)
+        })
+        .collect()
+}
+
+/// `text` with each `$(NAME)` of `env` replaced by its value, as Kubernetes
+/// expands a container's arguments.
+fn expand(text: &str, env: &[(String, String)]) -> String {
+    env.iter().fold(text.to_owned(), |text, (name, value)| {
+        text.replace(&format!("$({name})"), value)
+    })
+}
+
+/// A container's command line as the pod runs it: arguments expanded, and
+/// each volume's mount path turned into the local directory in `mounts`.
+fn command(
+    container: &Container,
+    env: &[(String, String)],
+    mounts: &HashMap<String, PathBuf>,
+) -> Vec<String> {
+    container
+        .args
+        .iter()
+        .flatten()
+        .map(|arg| {
+            let mut arg = expand(arg, env);
+            for mount in container.volume_mounts.iter().flatten() {
+                if let Some(local) = mounts.get(&mount.name) {
+                    arg = arg.replace(&mount.mount_path, local.to_str().unwrap());
+                }
+            }
+            arg
+        })
+        .collect()
+}
+
+/// The rehearsal's cluster DNS: each peer's name and the API Service's, at
+/// the address of the pod behind it (`hosts[i]` for node i).
+fn resolve(manifests: &Manifests, hosts: &[String]) -> String {
+    let mut entries: Vec<String> = manifests
+        .peers()
+        .iter()
+        .zip(hosts)
+        .map(|(peer, host)| format!("{}:{host}", peer.trim_start_matches("http://")))
+        .collect();
+    let api = manifests.api.spec.as_ref().unwrap().ports.as_ref().unwrap()[0].port;
+    entries.push(format!(
+        "{}:{api}:{}",
+        name_of(&manifests.api.metadata),
+        hosts[0]
+    ));
+    entries.join(",")
+}
+
+/// The settings with `drivers` drivers beginning `after` from now.
+fn settings_for(manifests: &Manifests, drivers: u32, after: Duration) -> BTreeMap<String, String> {
+    let mut settings = manifests.settings.clone();
+    settings.insert("drivers".to_owned(), drivers.to_string());
+    settings.insert(
+        "start-at".to_owned(),
+        geecache_bench::units::rfc3339(SystemTime::now() + after),
+    );
+    settings
+}
+
+/// The node pods as processes on `hosts`, ready when each says it runs.
+fn start_nodes(
+    manifests: &Manifests,
+    hosts: &[String],
+    mounts: &HashMap<String, PathBuf>,
+) -> Servers {
+    let container = &manifests.node_pod().containers[0];
+    let set_name = name_of(&manifests.nodes.metadata);
+    let dns = resolve(manifests, hosts);
+    let commands: Vec<_> = hosts
+        .iter()
+        .enumerate()
+        .map(|(ordinal, host)| {
+            let pod = PodFacts {
+                name: format!("{set_name}-{ordinal}"),
+                ip: host.clone(),
+                index: None,
+            };
+            let mut env = environment(container, &pod, &manifests.settings);
+            let args = command(container, &env, mounts);
+            env.push(("HOSTNAME".to_owned(), pod.name.clone()));
+            env.push(("GEECACHE_RESOLVE".to_owned(), dns.clone()));
+            (args, env)
+        })
+        .collect();
+    Servers::spawn_with(&commands)
+}
+
+/// The drivers' Job as `drivers` processes; each one's result.
+fn run_drivers(
+    manifests: &Manifests,
+    hosts: &[String],
+    mounts: &HashMap<String, PathBuf>,
+    drivers: u32,
+) -> Vec<RunResult> {
+    let container = &manifests.driver_pod().containers[0];
+    let settings = settings_for(manifests, drivers, Duration::from_secs(4));
+    let dns = resolve(manifests, hosts);
+    let children: Vec<_> = (0..drivers)
+        .map(|index| {
+            let pod = PodFacts {
+                name: format!("{}-{index}", name_of(&manifests.drivers.metadata)),
+                ip: "127.0.0.1".to_owned(),
+                index: Some(index),
+            };
+            let env = environment(container, &pod, &settings);
+            common::binary()
+                .args(command(container, &env, mounts))
+                .envs(env)
+                .env("HOSTNAME", &pod.name)
+                .env("GEECACHE_RESOLVE", &dns)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let output = child.wait_with_output().unwrap();
+        assert!(output.status.success(), "{}", text(&output.stderr));
+    }
+    let out = flag(container, "--out").replace("/results", mounts["results"].to_str().unwrap());
+    (0..drivers)
+        .map(|index| {
+            read_checked(Path::new(
+                &out.replace("$(SHARD_INDEX)", &index.to_string()),
+            ))
+        })
+        .collect()
+}
+
+/// The merge Job's command, as a process; the merged result.
+fn run_merge(manifests: &Manifests, mounts: &HashMap<String, PathBuf>) -> RunResult {
+    let container = &manifests.merge_pod().containers[0];
+    let args = command(container, &[], mounts);
+    let output = common::binary().args(&args).output().unwrap();
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(
+        text(&output.stdout).contains("start skew"),
+        "{}",
+        text(&output.stdout)
+    );
+    read_checked(Path::new(
+        flag(container, "--out")
+            .replace("/results", mounts["results"].to_str().unwrap())
+            .as_str(),
+    ))
+}
+
+/// The merged result does one driver's work: the same requests, and node
+/// by node the same gets, loads, peer fetches and hits, so the same hit
+/// ratios and loads per request.
+fn assert_same_work(merged: &RunResult, one: &RunResult) {
+    assert_eq!(merged.client.requests, one.client.requests);
+    assert_eq!(merged.client.responses, one.client.responses);
+    assert_eq!(merged.client.errors.total, 0);
+    assert_eq!(
+        super::shards::per_node(merged),
+        super::shards::per_node(one)
+    );
+    let (m, o) = (
+        merged.cluster.as_ref().unwrap(),
+        one.cluster.as_ref().unwrap(),
+    );
+    assert_eq!(m.api_hit_ratio, o.api_hit_ratio);
+    assert_eq!(m.peer_fetch_ratio, o.peer_fetch_ratio);
+    assert_eq!(m.slowdb.loads_per_request, o.slowdb.loads_per_request);
+}
+
+#[test]
+fn the_manifests_rehearse_on_loopback_as_kubernetes_would_run_them() {
+    let manifests = Manifests::read();
+    let directory = scratch("kubernetes-rehearsal");
+    // The workload ConfigMap's file: one whose counted figures do not
+    // depend on how the drivers' requests interleave.
+    let workload = directory.join("workload");
+    std::fs::create_dir_all(&workload).unwrap();
+    std::fs::write(workload.join("workload.json"), super::shards::WORKLOAD).unwrap();
+    let results = directory.join("results");
+    let mounts: HashMap<String, PathBuf> = [
+        ("workload".to_owned(), workload.clone()),
+        ("results".to_owned(), results.clone()),
+    ]
+    .into();
+    let hosts: Vec<String> = (0..manifests.peers().len())
+        .map(|ordinal| format!("127.0.0.{}", 2 + ordinal))
+        .collect();
+
+    // One driver doing the whole work (the Job with one completion).
+    let nodes = start_nodes(&manifests, &hosts, &mounts);
+    let one = run_drivers(&manifests, &hosts, &mounts, 1).remove(0);
+    nodes.stop_draining();
+    assert!(one.shard.is_none(), "shard 0/1 is the whole run");
+    std::fs::remove_dir_all(&results).unwrap();
+
+    // The Job as the manifests have it, on fresh nodes, then the merge.
+    let drivers: u32 = manifests.settings["drivers"].parse().unwrap();
+    let nodes = start_nodes(&manifests, &hosts, &mounts);
+    let shards = run_drivers(&manifests, &hosts, &mounts, drivers);
+    nodes.stop_draining();
+    for (index, shard) in shards.iter().enumerate() {
+        assert_eq!(shard.shard.as_ref().unwrap().index, index as u32);
+        assert_eq!(
+            shard.nodes[0].url,
+            manifests.peers()[0],
+            "the ring keeps the DNS names"
+        );
+    }
+    let merged = run_merge(&manifests, &mounts);
+    assert_same_work(&merged, &one);
+
+    if let Some(podman) = podman::usable() {
+        podman::rehearse(&podman, &manifests, &directory, &one);
+    }
+}
+
+/// The rehearsal as pods, where podman can run them.
+mod podman {
+    use super::*;
+
+    /// `podman`, when it runs pods here; `None` (said on stderr) when not,
+    /// unless `GEECACHE_PODMAN=required`, which `.ci/run` sets.
+    pub(super) fn usable() -> Option<String> {
+        let works = std::process::Command::new("podman")
+            .args(["info", "--format", "{{.Host.OCIRuntime.Name}}"])
+            .output()
+            .is_ok_and(|output| output.status.success());
+        if !works {
+            assert_ne!(
+                std::env::var("GEECACHE_PODMAN").as_deref(),
+                Ok("required"),
+                "GEECACHE_PODMAN=required, and podman does not run here"
+            );
+            eprintln!("podman does not run here: the rehearsal as pods is skipped");
+            return None;
+        }
+        Some("podman".to_owned())
+    }
+
+    fn podman(podman: &str, args: &[&str]) -> std::process::Output {
+        let output = std::process::Command::new(podman)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "podman {args:?}: {}",
+            text(&output.stderr)
+        );
+        output
+    }
+
+    /// Pods played from files, taken down when dropped.
+    struct Played {
+        podman: String,
+        files: Vec<PathBuf>,
+    }
+
+    impl Drop for Played {
+        fn drop(&mut self) {
+            for file in &self.files {
+                let _ = std::process::Command::new(&self.podman)
+                    .args(["kube", "down", file.to_str().unwrap()])
+                    .output();
+            }
+        }
+    }
+
+    /// A Pod of `template` as the controller makes it for `pod`, with what
+    /// the rehearsal changes: the host's network (pod networks here are a
+    /// range nothing may send to), the local image, the volumes as the
+    /// directories in `mounts`, the environment given literally, no port
+    /// mappings (the host's network has none), and a short grace period.
+    fn pod_of(
+        template: &PodSpec,
+        pod: &PodFacts,
+        settings: &BTreeMap<String, String>,
+        (image, dns, mounts): (&str, &str, &HashMap<String, PathBuf>),
+    ) -> Value {
+        let mut spec = template.clone();
+        spec.host_network = Some(true);
+        spec.restart_policy = Some("Never".to_owned());
+        // Taken down at the rehearsal's end without waiting out the drain.
+        spec.termination_grace_period_seconds = Some(1);
+        for container in &mut spec.containers {
+            let mut env = environment(container, pod, settings);
+            container.args = Some(
+                container
+                    .args
+                    .iter()
+                    .flatten()
+                    .map(|arg| expand(arg, &env))
+                    .collect(),
+            );
+            env.push(("GEECACHE_RESOLVE".to_owned(), dns.to_owned()));
+            container.env = Some(
+                env.into_iter()
+                    .map(|(name, value)| k8s_openapi::api::core::v1::EnvVar {
+                        name,
+                        value: Some(value),
+                        value_from: None,
+                    })
+                    .collect(),
+            );
+            container.image = Some(image.to_owned());
+            container.image_pull_policy = Some("Never".to_owned());
+            // The host's network maps no ports: the probe names its port
+            // by number instead of by the name of a port mapped.
+            let original = container.clone();
+            if let Some(get) = container
+                .readiness_probe
+                .as_mut()
+                .and_then(|probe| probe.http_get.as_mut())
+            {
+                let named = serde_json::to_value(&get.port).unwrap();
+                if let Some(name) = named.as_str() {
+                    get.port = k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::Int(
+                        port_named(&original, name),
+                    );
+                }
+            }
+            container.ports = None;
+        }
+        for volume in spec.volumes.iter_mut().flatten() {
+            let local = &mounts[&volume.name];
+            *volume = k8s_openapi::api::core::v1::Volume {
+                name: volume.name.clone(),
+                host_path: Some(k8s_openapi::api::core::v1::HostPathVolumeSource {
+                    path: local.to_str().unwrap().to_owned(),
+                    type_: Some("Directory".to_owned()),
+                }),
+                ..Default::default()
+            };
+        }
+        serde_json::json!({
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": { "name": pod.name },
+            "spec": spec,
+        })
+    }
+
+    /// Plays `pods` (name, manifest) from files in `directory`.
+    fn play(podman_path: &str, played: &mut Played, directory: &Path, pods: &[(String, Value)]) {
+        for (name, pod) in pods {
+            let file = directory.join(format!("{name}.json"));
+            std::fs::write(&file, serde_json::to_string_pretty(pod).unwrap()).unwrap();
+            podman(podman_path, &["kube", "play", file.to_str().unwrap()]);
+            played.files.push(file);
+        }
+    }
+
+    /// Waits for the container `container` of each of `pods` to exit, and
+    /// checks it exited 0.
+    fn wait_all(podman_path: &str, pods: &[String], container: &str) {
+        for pod in pods {
+            let name = format!("{pod}-{container}");
+            let output = podman(podman_path, &["wait", &name]);
+            let code = text(&output.stdout).trim().to_owned();
+            let logs = std::process::Command::new(podman_path)
+                .args(["logs", &name])
+                .output()
+                .unwrap();
+            assert_eq!(code, "0", "{name} exited {code}: {}", text(&logs.stderr));
+        }
+    }
+
+    pub(super) fn rehearse(
+        podman_path: &str,
+        manifests: &Manifests,
+        directory: &Path,
+        one: &RunResult,
+    ) {
+        // The image: this build's binary, FROM scratch.
+        let image = "localhost/geecache-bench:rehearsal";
+        let built = std::process::Command::new("deploy/container/build-local.sh")
+            .arg(image)
+            .env("GEECACHE_BINARY", env!("CARGO_BIN_EXE_geecache-bench"))
+            .output()
+            .unwrap();
+        assert!(built.status.success(), "{}", text(&built.stderr));
+
+        let pods_dir = directory.join("pods");
+        let results = directory.join("pod-results");
+        std::fs::create_dir_all(&pods_dir).unwrap();
+        std::fs::create_dir_all(&results).unwrap();
+        // The pods run as uid 65532.
+        std::process::Command::new("chmod")
+            .args(["0777", results.to_str().unwrap()])
+            .status()
+            .unwrap();
+        let mounts: HashMap<String, PathBuf> = [
+            ("workload".to_owned(), directory.join("workload")),
+            ("results".to_owned(), results.clone()),
+        ]
+        .into();
+        // Other hosts than the processes' rehearsal.
+        let hosts: Vec<String> = (0..manifests.peers().len())
+            .map(|ordinal| format!("127.0.0.{}", 12 + ordinal))
+            .collect();
+        let dns = resolve(manifests, &hosts);
+        let mut played = Played {
+            podman: podman_path.to_owned(),
+            files: Vec::new(),
+        };
+
+        let set_name = name_of(&manifests.nodes.metadata);
+        let nodes: Vec<(String, Value)> = hosts
+            .iter()
+            .enumerate()
+            .map(|(ordinal, host)| {
+                let pod = PodFacts {
+                    name: format!("{set_name}-{ordinal}"),
+                    ip: host.clone(),
+                    index: None,
+                };
+                let manifest = pod_of(
+                    manifests.node_pod(),
+                    &pod,
+                    &manifests.settings,
+                    (image, &dns, &mounts),
+                );
+                (pod.name, manifest)
+            })
+            .collect();
+        play(podman_path, &mut played, &pods_dir, &nodes);
+
+        let drivers: u32 = manifests.settings["drivers"].parse().unwrap();
+        let settings = settings_for(manifests, drivers, Duration::from_secs(6));
+        let job = name_of(&manifests.drivers.metadata);
+        let shards: Vec<(String, Value)> = (0..drivers)
+            .map(|index| {
+                let pod = PodFacts {
+                    name: format!("{job}-{index}"),
+                    ip: "127.0.0.1".to_owned(),
+                    index: Some(index),
+                };
+                let manifest = pod_of(
+                    manifests.driver_pod(),
+                    &pod,
+                    &settings,
+                    (image, &dns, &mounts),
+                );
+                (pod.name, manifest)
+            })
+            .collect();
+        play(podman_path, &mut played, &pods_dir, &shards);
+        let names: Vec<String> = shards.iter().map(|(name, _)| name.clone()).collect();
+        wait_all(podman_path, &names, "driver");
+
+        let merge = vec![(
+            "merge".to_owned(),
+            pod_of(
+                manifests.merge_pod(),
+                &PodFacts {
+                    name: "merge".to_owned(),
+                    ip: "127.0.0.1".to_owned(),
+                    index: None,
+                },
+                &settings,
+                (image, &dns, &mounts),
+            ),
+        )];
+        play(podman_path, &mut played, &pods_dir, &merge);
+        wait_all(podman_path, &["merge".to_owned()], "merge");
+        drop(played);
+
+        let merged = read_checked(&results.join("merged.json"));
+        assert_eq!(merged.merged_from.len(), drivers as usize);
+        assert_same_work(&merged, one);
+    }
+}
