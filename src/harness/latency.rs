@@ -17,13 +17,15 @@ pub(crate) fn new_histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, MAX_LATENCY_US, 3).expect("constant bounds are valid")
 }
 
-/// A histogram like [`new_histogram`]'s that grows as larger values come
-/// (up to [`MAX_LATENCY_US`], which its callers keep to): small while the
-/// latencies are, so that emptying it and adding it to another cost in
-/// proportion to its largest value, not to an hour's range. For an
+/// A histogram like [`new_histogram`]'s that holds 100 ms at first and
+/// grows as larger values come (up to [`MAX_LATENCY_US`], which its callers
+/// keep to): a sixth of an hour's buckets while the latencies stay under
+/// 100 ms, so that emptying it and adding it to another cost that much at
+/// each interval's end, the same whatever the latencies below it. For an
 /// interval's answers, handed on at every interval's end.
 pub(crate) fn new_growing_histogram() -> Histogram<u64> {
-    let mut histogram = Histogram::new_with_bounds(1, 2, 3).expect("constant bounds are valid");
+    let mut histogram =
+        Histogram::new_with_bounds(1, 100_000, 3).expect("constant bounds are valid");
     histogram.auto(true);
     histogram
 }
