@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use crate::common;
 
 use common::{read_checked, run, scratch, text, Servers};
-use geecache_bench::harness::report::{Incomplete, RunResult};
+use geecache_bench::harness::report::{Incomplete, RunResult, SeriesReading};
 
 /// A workload whose counted figures do not depend on how requests from
 /// several drivers interleave: uniform keys over a space the warm-up
@@ -435,6 +435,12 @@ fn a_driver_waits_for_a_target_that_comes_up_late_and_says_when_it_is_late() {
             &target,
             "--wait-for-target",
             "30s",
+            // Shard 1 of 2: one connection, and the other shard's requests
+            // (none here) would reach the cluster between its own.
+            "--concurrency",
+            "2",
+            "--shard",
+            "1/2",
             "--start-at",
             &asked.to_string(),
             "--out",
@@ -466,6 +472,10 @@ fn a_driver_waits_for_a_target_that_comes_up_late_and_says_when_it_is_late() {
     let start = result.start.unwrap();
     assert_eq!(start.asked_unix_ms, asked * 1000);
     assert!(start.late_ms >= 60_000, "{start:?}");
+    assert_eq!(result.client.requests, 250);
+    assert_eq!(result.shard.unwrap().share.concurrency, 1);
+    // A shard's one connection does not make the cluster's figures its own.
+    assert_eq!(result.series_reading, SeriesReading::Timer);
 
     // Without the wait, a target that is not there ends the run at once.
     let output = run(&["--workload", "ci", "--no-calibrate", "--target", &target]);

@@ -31,7 +31,7 @@ use crate::harness::scenario::{Applied, Levers, Scenario};
 use crate::harness::shard::fingerprint;
 use crate::harness::slowdb::{SlowDb, ValueSizes};
 use crate::harness::trace::TraceFeed;
-use crate::harness::workload::{Bound, Workload};
+use crate::harness::workload::Bound;
 
 pub mod address;
 mod assemble;
@@ -199,7 +199,14 @@ pub async fn run(plan: &RunPlan, control: &Arc<Control>) -> Result<RunResult, Ru
     .map_err(|error| RunError::Url(error.to_string()))?;
 
     let time_limit = Instant::now() + workload.time_limit.0;
-    let progress = plan.progress.then(|| Progress::start(workload, control));
+    // This driver's share of the measurement: all of it, or its shard's.
+    let bound = match share.requests {
+        Some(requests) => Bound::Requests(requests),
+        None => workload.bound(),
+    };
+    let progress = plan
+        .progress
+        .then(|| Progress::start(bound, share.warmup_requests, control));
     if share.warmup_requests > 0 {
         let warmup = Phase::new(
             WARMUP_STREAM,
@@ -250,8 +257,10 @@ pub async fn run(plan: &RunPlan, control: &Arc<Control>) -> Result<RunResult, Ru
     let samples = Arc::new(Samples::new(checkpoints.is_some()));
     let so_far = checkpoints.is_some().then(|| Arc::new(SoFar::default()));
     // One request in flight: the cluster is read between requests, so each
-    // interval's cluster figures are exactly its requests'.
-    let between = (share.concurrency == 1).then(|| {
+    // interval's cluster figures are exactly its requests'. Not for a
+    // shard: the other shards' requests reach the cluster all the same, so
+    // its figures are the cluster's on the clock, as they are merged.
+    let between = (share.concurrency == 1 && shard.is_whole()).then(|| {
         Arc::new(BetweenRequests {
             observer: Arc::clone(&observer),
             samples: Arc::clone(&samples),
@@ -273,14 +282,7 @@ pub async fn run(plan: &RunPlan, control: &Arc<Control>) -> Result<RunResult, Ru
             .clone()
             .map(|reader| reader as Arc<dyn IntervalReader>),
         so_far: so_far.clone(),
-        ..Phase::new(
-            MEASURE_STREAM,
-            match share.requests {
-                Some(requests) => Bound::Requests(requests),
-                None => workload.bound(),
-            },
-            time_limit,
-        )
+        ..Phase::new(MEASURE_STREAM, bound, time_limit)
     };
     let (finish, finished) = watch::channel(false);
     let until_finished = || {
@@ -562,12 +564,13 @@ struct Progress {
 }
 
 impl Progress {
-    fn start(workload: &Workload, control: &Arc<Control>) -> Progress {
-        let (length, by_time) = match workload.bound() {
+    /// A bar for a measurement of `bound` after `warmup` requests.
+    fn start(bound: Bound, warmup: u64, control: &Arc<Control>) -> Progress {
+        let (length, by_time) = match bound {
             Bound::Requests(requests) => (requests, false),
             Bound::Duration(duration) => (duration.as_secs().max(1), true),
         };
-        let bar = ProgressBar::new(workload.warmup_requests.max(1));
+        let bar = ProgressBar::new(warmup.max(1));
         let unit = if by_time { "s" } else { "" };
         let template = format!("{{msg:>9}} [{{bar:30}}] {{pos}}/{{len}}{unit} {{prefix}}");
         if let Ok(style) = ProgressStyle::with_template(&template) {
