@@ -133,25 +133,38 @@ impl Manifests {
     }
 
     fn driver_pod(&self) -> &PodSpec {
-        self.drivers
-            .spec
-            .as_ref()
-            .unwrap()
-            .template
-            .spec
-            .as_ref()
-            .unwrap()
+        job_pod(&self.drivers)
     }
 
     fn merge_pod(&self) -> &PodSpec {
-        self.merge
-            .spec
-            .as_ref()
-            .unwrap()
-            .template
-            .spec
-            .as_ref()
-            .unwrap()
+        job_pod(&self.merge)
+    }
+
+    /// The pods the StatefulSet's controller makes, one on each of `hosts`.
+    fn node_pods(&self, hosts: &[String]) -> Vec<PodFacts> {
+        let set_name = name_of(&self.nodes.metadata);
+        hosts
+            .iter()
+            .enumerate()
+            .map(|(ordinal, host)| PodFacts {
+                name: format!("{set_name}-{ordinal}"),
+                ip: host.clone(),
+                index: None,
+            })
+            .collect()
+    }
+
+    /// The pods the drivers' Job controller makes for `drivers`
+    /// completions.
+    fn driver_pods(&self, drivers: u32) -> Vec<PodFacts> {
+        let job = name_of(&self.drivers.metadata);
+        (0..drivers)
+            .map(|index| PodFacts {
+                name: format!("{job}-{index}"),
+                ip: "127.0.0.1".to_owned(),
+                index: Some(index),
+            })
+            .collect()
     }
 
     fn peers(&self) -> Vec<String> {
@@ -160,6 +173,11 @@ impl Manifests {
             .map(str::to_owned)
             .collect()
     }
+}
+
+/// A Job's pod template.
+fn job_pod(job: &Job) -> &PodSpec {
+    job.spec.as_ref().unwrap().template.spec.as_ref().unwrap()
 }
 
 fn name_of(metadata: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> &str {
@@ -537,17 +555,11 @@ fn start_nodes(
     mounts: &HashMap<String, PathBuf>,
 ) -> Servers {
     let container = &manifests.node_pod().containers[0];
-    let set_name = name_of(&manifests.nodes.metadata);
     let dns = resolve(manifests, hosts);
-    let commands: Vec<_> = hosts
-        .iter()
-        .enumerate()
-        .map(|(ordinal, host)| {
-            let pod = PodFacts {
-                name: format!("{set_name}-{ordinal}"),
-                ip: host.clone(),
-                index: None,
-            };
+    let commands: Vec<_> = manifests
+        .node_pods(hosts)
+        .into_iter()
+        .map(|pod| {
             let mut env = environment(container, &pod, &manifests.settings);
             let args = command(container, &env, mounts);
             env.push(("HOSTNAME".to_owned(), pod.name.clone()));
@@ -568,13 +580,10 @@ fn run_drivers(
     let container = &manifests.driver_pod().containers[0];
     let settings = settings_for(manifests, drivers, Duration::from_secs(4));
     let dns = resolve(manifests, hosts);
-    let children: Vec<_> = (0..drivers)
-        .map(|index| {
-            let pod = PodFacts {
-                name: format!("{}-{index}", name_of(&manifests.drivers.metadata)),
-                ip: "127.0.0.1".to_owned(),
-                index: Some(index),
-            };
+    let children: Vec<_> = manifests
+        .driver_pods(drivers)
+        .into_iter()
+        .map(|pod| {
             let env = environment(container, &pod, &settings);
             common::binary()
                 .args(command(container, &env, mounts))

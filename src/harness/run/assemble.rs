@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use super::observe::{Counters, Reading};
+use super::observe::{ring_of, Counters, Observer, Reading};
 use super::plan::{RunError, RunPlan};
 use crate::geecache::stats::{CacheStats, GroupStatsSnapshot};
 use crate::geecache::{HashRing, NodeStats};
@@ -43,26 +43,59 @@ pub(super) struct RunFacts {
     pub(super) start: Option<StartFigures>,
     /// The warm-up requests this driver sent.
     pub(super) warmup_requests: u64,
+    /// Where the nodes, their ring and the API node are read.
+    pub(super) observer: Arc<Observer>,
+}
+
+impl RunFacts {
+    /// The result of what `report` holds, with the cluster read at the ends
+    /// of `samples`, the last of them `after`.
+    pub(super) fn result(
+        &self,
+        (report, after): (&PhaseReport, &Reading),
+        samples: &[Counters],
+        applied: &[Option<Applied>],
+        (connections, cpu_us_per_request): (u64, Option<f64>),
+    ) -> Result<RunResult, RunError> {
+        let ring = ring_of(&self.observer, after);
+        // The nodes now, less any that joined after `after` was read.
+        let mut nodes = self.observer.nodes();
+        nodes.truncate(after.nodes.len());
+        assemble(
+            self,
+            Reached {
+                report,
+                nodes: &nodes,
+                connections,
+                after,
+                ring: ring.as_ref(),
+                samples,
+                api_index: self.observer.api_index(after),
+                applied,
+                cpu_us_per_request,
+            },
+        )
+    }
 }
 
 /// How far one result of the run reaches: the driver's figures, the
 /// counters at its end, and what happened on the way.
-pub(super) struct Reached<'a> {
-    pub(super) report: &'a PhaseReport,
+struct Reached<'a> {
+    report: &'a PhaseReport,
     /// (name on the ring, listening URL) of each node read in `after`.
-    pub(super) nodes: &'a [(String, String)],
-    pub(super) connections: u64,
-    pub(super) after: &'a Reading,
-    pub(super) ring: Option<&'a HashRing>,
+    nodes: &'a [(String, String)],
+    connections: u64,
+    after: &'a Reading,
+    ring: Option<&'a HashRing>,
     /// The counters at the start, at each interval's end, and at the end.
-    pub(super) samples: &'a [Counters],
+    samples: &'a [Counters],
     /// The API node, by index.
-    pub(super) api_index: Option<usize>,
+    api_index: Option<usize>,
     /// What each of the workload's events did.
-    pub(super) applied: &'a [Option<Applied>],
+    applied: &'a [Option<Applied>],
     /// This process's CPU time during the measurement, in microseconds per
     /// measured request.
-    pub(super) cpu_us_per_request: Option<f64>,
+    cpu_us_per_request: Option<f64>,
 }
 
 /// The driver's series with the cluster's figures of each interval beside
@@ -91,7 +124,7 @@ pub(super) fn series_of(
         .collect()
 }
 
-pub(super) fn assemble(facts: &RunFacts, reached: Reached<'_>) -> Result<RunResult, RunError> {
+fn assemble(facts: &RunFacts, reached: Reached<'_>) -> Result<RunResult, RunError> {
     let workload = &facts.plan.workload;
     let report = reached.report;
     let counts = &report.counts;

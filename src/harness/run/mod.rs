@@ -20,14 +20,13 @@ use crate::harness::calibration;
 use crate::harness::cluster::Cluster;
 use crate::harness::counted::marks;
 use crate::harness::driver::{
-    Control, Driver, DriverConfig, IntervalReader, KeySampler, Phase, PhaseReport, RateSchedule,
-    SoFar, Steering,
+    Control, Driver, DriverConfig, IntervalReader, KeySampler, Phase, RateSchedule, SoFar, Steering,
 };
 use crate::harness::events::added_nodes;
 use crate::harness::report::{
     Incomplete, Mode, RunResult, SeriesReading, ShardFigures, StartFigures,
 };
-use crate::harness::scenario::{Applied, Levers, Scenario};
+use crate::harness::scenario::{Levers, Scenario};
 use crate::harness::shard::fingerprint;
 use crate::harness::slowdb::{SlowDb, ValueSizes};
 use crate::harness::trace::TraceFeed;
@@ -39,8 +38,8 @@ mod observe;
 pub mod plan;
 
 pub(crate) use address::{check_host, split_target};
-use assemble::{assemble, Reached, RunFacts};
-use observe::{ring_of, sample, BetweenRequests, Counters, Observer, Reading, Samples, Unread};
+use assemble::RunFacts;
+use observe::{sample, BetweenRequests, Counters, Observer, Samples, Unread};
 pub use plan::{Calibrate, Checkpoints, Coordination, RunError, RunPlan};
 pub(crate) use plan::{MEASURE_STREAM, WARMUP_STREAM};
 
@@ -319,37 +318,8 @@ pub async fn run(plan: &RunPlan, control: &Arc<Control>) -> Result<RunResult, Ru
         }),
         start: start_figures,
         warmup_requests: share.warmup_requests,
+        observer: Arc::clone(&observer),
     });
-    // The result of what `report` holds, the cluster read at `samples`'
-    // ends, the last of them `after`.
-    let result_of = {
-        let observer = Arc::clone(&observer);
-        move |facts: &RunFacts,
-              (report, after): (&PhaseReport, &Reading),
-              samples: &[Counters],
-              applied: &[Option<Applied>],
-              (connections, cpu_us_per_request): (u64, Option<f64>)| {
-            let ring = ring_of(&observer, after);
-            // The nodes now, less any that joined after `after` was read.
-            let mut nodes = observer.nodes();
-            nodes.truncate(after.nodes.len());
-            assemble(
-                facts,
-                Reached {
-                    report,
-                    nodes: &nodes,
-                    connections,
-                    after,
-                    ring: ring.as_ref(),
-                    samples,
-                    api_index: observer.api_index(after),
-                    applied,
-                    cpu_us_per_request,
-                },
-            )
-        }
-    };
-    let result_of = Arc::new(result_of);
     let cpu_before = process_cpu();
     let ((report, cpu), (), (), ()) = tokio::join!(
         async {
@@ -405,13 +375,12 @@ pub async fn run(plan: &RunPlan, control: &Arc<Control>) -> Result<RunResult, Ru
                     .map(|(scenario, _)| scenario.applied())
                     .unwrap_or_default();
                 let connections = driver.connections_opened();
-                let (facts, result_of) = (Arc::clone(&facts), Arc::clone(&result_of));
+                let facts = Arc::clone(&facts);
                 let hear = Arc::clone(&checkpoints.0);
                 // Made and written off this task, which reads the cluster
                 // and fires the events on time.
                 let _ = tokio::task::spawn_blocking(move || {
-                    let reached = (&report, &*after);
-                    match result_of(&facts, reached, &upto, &applied, (connections, None)) {
+                    match facts.result((&report, &after), &upto, &applied, (connections, None)) {
                         Ok(mut result) => {
                             result.incomplete = Some(Incomplete {
                                 last_interval: Some(last),
@@ -443,13 +412,7 @@ pub async fn run(plan: &RunPlan, control: &Arc<Control>) -> Result<RunResult, Ru
         .map(|(scenario, _)| scenario.applied())
         .unwrap_or_default();
     let connections = driver.connections_opened();
-    let result = result_of(
-        &facts,
-        (&report, &after),
-        &samples,
-        &applied,
-        (connections, cpu),
-    )?;
+    let result = facts.result((&report, &after), &samples, &applied, (connections, cpu))?;
     if let Observer::Local(cluster) = &*observer {
         cluster.shutdown().await;
     }

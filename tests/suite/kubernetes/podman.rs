@@ -190,16 +190,10 @@ pub(super) fn rehearse(
         files: Vec::new(),
     };
 
-    let set_name = name_of(&manifests.nodes.metadata);
-    let nodes: Vec<(String, Value)> = hosts
-        .iter()
-        .enumerate()
-        .map(|(ordinal, host)| {
-            let pod = PodFacts {
-                name: format!("{set_name}-{ordinal}"),
-                ip: host.clone(),
-                index: None,
-            };
+    let nodes: Vec<(String, Value)> = manifests
+        .node_pods(&hosts)
+        .into_iter()
+        .map(|pod| {
             let manifest = pod_of(
                 manifests.node_pod(),
                 &pod,
@@ -213,14 +207,10 @@ pub(super) fn rehearse(
 
     let drivers: u32 = manifests.settings["drivers"].parse().unwrap();
     let settings = settings_for(manifests, drivers, Duration::from_secs(6));
-    let job = name_of(&manifests.drivers.metadata);
-    let shards: Vec<(String, Value)> = (0..drivers)
-        .map(|index| {
-            let pod = PodFacts {
-                name: format!("{job}-{index}"),
-                ip: "127.0.0.1".to_owned(),
-                index: Some(index),
-            };
+    let shards: Vec<(String, Value)> = manifests
+        .driver_pods(drivers)
+        .into_iter()
+        .map(|pod| {
             let manifest = pod_of(
                 manifests.driver_pod(),
                 &pod,
