@@ -26,6 +26,9 @@ fn number(value: Option<u64>) -> String {
     value.map_or("-".to_owned(), |value| value.to_string())
 }
 
+/// Functions a profile's summary lists for each side.
+const PROFILE_TOP: usize = 12;
+
 /// A counted pass's costs: a line each for the run and the bare servers.
 fn counted_lines(counted: &CountedPass) -> String {
     let mut out = String::new();
@@ -66,6 +69,9 @@ fn counted_lines(counted: &CountedPass) -> String {
         ]);
     }
     out.push_str(&align(&table, |column| column == 0));
+    if let Some(profile) = &counted.profile {
+        out.push_str(&profile.render(counted.peer_fetch_ratio, PROFILE_TOP));
+    }
     if let Some(factor) = counted.server_over_hops() {
         let _ = writeln!(
             out,

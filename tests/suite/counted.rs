@@ -10,6 +10,8 @@ use crate::common;
 use std::path::{Path, PathBuf};
 
 use common::{check, line, read_checked, run, scratch, text};
+use geecache_bench::harness::counted::profile::Group;
+use geecache_bench::harness::counted::CountedPass;
 use geecache_bench::harness::report::RunResult;
 
 /// The ci workload, deterministic and short, without calibration.
@@ -144,8 +146,9 @@ fn a_counted_pass_splits_the_costs_and_check_sees_five_percent() {
         "{report}"
     );
 
-    // The same build again: every count within its threshold.
-    let (again_path, _, _) = counted_run(&directory, "again", &[]);
+    // The same build again, profiled: every count within its threshold.
+    let (again_path, again, printed) = counted_run(&directory, "again", &["--profile"]);
+    profile_agrees(again.counted.as_ref().unwrap(), &printed);
     let (code, report) = check(&base_path, &again_path, &[]);
     assert_eq!(code, Some(0), "{report}");
     assert!(
@@ -166,6 +169,63 @@ fn a_counted_pass_splits_the_costs_and_check_sees_five_percent() {
         "{report}"
     );
     std::fs::remove_dir_all(&directory).unwrap();
+}
+
+/// A profile's sides cost what the counted pass counted for them (the same
+/// deterministic pass, run again), its groups sum to each side's whole,
+/// and only the cluster does a cache's work.
+fn profile_agrees(counted: &CountedPass, printed: &str) {
+    let profile = counted.profile.as_ref().expect("a profile");
+    for (name, costs, servers, driver) in [
+        (
+            "run",
+            &counted.run,
+            &profile.servers.run,
+            &profile.driver.run,
+        ),
+        (
+            "one-hop",
+            &counted.one_hop,
+            &profile.servers.one_hop,
+            &profile.driver.one_hop,
+        ),
+        (
+            "two-hop",
+            &counted.two_hop,
+            &profile.servers.two_hop,
+            &profile.driver.two_hop,
+        ),
+    ] {
+        for (side, counted, breakdown) in [
+            ("servers", costs.server_instructions_per_request, servers),
+            ("driver", costs.driver_instructions_per_request, driver),
+        ] {
+            let whole = breakdown.instructions_per_request;
+            assert!(
+                (whole / counted - 1.0).abs() < 0.01,
+                "{name} {side}: {whole} v {counted}"
+            );
+            let groups: f64 = breakdown.groups.iter().map(|cost| cost.per_request).sum();
+            assert!((groups / whole - 1.0).abs() < 1e-9, "{name} {side}");
+            assert!(!breakdown.top_self.is_empty() && !breakdown.top_inclusive.is_empty());
+            let top = &breakdown.top_inclusive[0];
+            assert!(
+                (top.inclusive_per_request / whole - 1.0).abs() < 0.01,
+                "{name} {side}: {top:?}"
+            );
+        }
+        let cache_work = servers.group(Group::Cache) + servers.group(Group::Ring);
+        assert_eq!(cache_work > 0.0, name == "run", "{name}: {servers:?}");
+        assert!(servers.group(Group::Http) > 0.0, "{name}");
+    }
+    assert!(
+        printed.contains("profile of the servers' connection tasks"),
+        "{printed}"
+    );
+    assert!(
+        printed.contains("profile of the driver's request tasks"),
+        "{printed}"
+    );
 }
 
 #[test]

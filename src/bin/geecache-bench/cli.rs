@@ -42,7 +42,7 @@ pub struct Cli {
 pub enum Command {
     /// Start a cluster (or drive --target), run the workload, write the
     /// result. The default command.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Run one GeeCache node as its own process, with the same `scores`
     /// group and slow store as a run. Three make the source document's
     /// cluster: `serve --port 8001`, `serve --port 8002`,
@@ -99,7 +99,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Some(Command::Serve(args)) => commands::serve::exec(args),
-        Some(Command::Run(args)) => commands::run::exec(args),
+        Some(Command::Run(args)) => commands::run::exec(*args),
         Some(Command::DriverCheck(args)) => commands::driver_check::exec(args),
         Some(Command::Ring(args)) => commands::ring::exec(args),
         Some(Command::Compare(args)) => commands::compare::exec(args),

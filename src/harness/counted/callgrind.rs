@@ -135,6 +135,14 @@ impl Profile {
             .sum()
     }
 
+    /// Every function: its name, its own instructions and its inclusive
+    /// ones (its own and its calls').
+    pub fn functions(&self) -> impl Iterator<Item = (&str, u64, u64)> {
+        self.functions
+            .iter()
+            .map(|(name, function)| (name.as_str(), function.own, function.own + function.calls))
+    }
+
     /// Whether the profile has a function of this name.
     pub fn has(&self, name: &str) -> bool {
         self.functions.contains_key(name)

@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::profile::CountedProfile;
+
 /// One section's costs per request.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -38,6 +40,9 @@ pub struct CountedPass {
     pub two_hop: SectionCosts,
     /// The run's peer-fetch ratio in the pass.
     pub peer_fetch_ratio: Option<f64>,
+    /// Where the instructions went, by function and group (`--profile`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<CountedProfile>,
 }
 
 impl CountedPass {

@@ -15,8 +15,8 @@
 //! (the async runtime's scheduling and the harness's bookkeeping).
 //!
 //! Beside this file: [`marks`] (the markers), [`costs`] (what a pass
-//! found, as results keep it), [`callgrind`] and [`strace`] (reading the
-//! tools' files).
+//! found, as results keep it), [`profile`] (where the instructions go,
+//! grouped), [`callgrind`] and [`strace`] (reading the tools' files).
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -35,10 +35,12 @@ use crate::harness::workload::{Bound, Workload};
 pub mod callgrind;
 pub mod costs;
 pub mod marks;
+pub mod profile;
 pub mod strace;
 
 pub use costs::{CountedPass, SectionCosts};
 use marks::{mark_begin, mark_end, BEGIN_FD, END_FD, END_MARKER, MARKERS};
+use profile::{Breakdown, CountedProfile, Sections};
 
 /// Requests a counted pass measures by default (each section).
 pub const DEFAULT_REQUESTS: u64 = 2000;
@@ -246,27 +248,8 @@ pub fn count(
     tools: Vec<String>,
 ) -> Result<CountedPass, CountError> {
     let directory = Scratch::new().map_err(files("valgrind"))?;
-    let plan_path = directory.0.join("plan.json");
-    let json = serde_json::to_vec(plan).map_err(|error| files("valgrind")(error.to_string()))?;
-    std::fs::write(&plan_path, json).map_err(|error| {
-        files("valgrind")(format!("cannot write {}: {error}", plan_path.display()))
-    })?;
-
-    let profile_path = directory.0.join("callgrind.out");
-    let output_path = directory.0.join("callgrind-pass.json");
-    let callgrind_args: Vec<OsString> = vec![
-        "--tool=callgrind".into(),
-        format!("--callgrind-out-file={}", profile_path.display()).into(),
-        format!("--dump-before={MARKERS}").into(),
-    ];
-    let output = run_child("valgrind", &callgrind_args, child, &plan_path, &output_path)?;
-    let profiles = end_profiles(&directory.0).map_err(files("valgrind"))?;
-    if profiles.len() != 3 {
-        return Err(files("valgrind")(format!(
-            "{} measured sections in the profiles, not 3 (are the markers in the binary?)",
-            profiles.len()
-        )));
-    }
+    let plan_path = write_plan(&directory.0, plan)?;
+    let (output, profiles) = callgrind_sections(child, &plan_path, &directory.0, "all", &[])?;
     let trace_path = directory.0.join("strace.out");
     let strace_output = directory.0.join("strace-pass.json");
     let strace_args: Vec<OsString> = vec![
@@ -314,6 +297,79 @@ pub fn count(
         one_hop: section(1),
         two_hop: section(2),
         peer_fetch_ratio: output.peer_fetch_ratio,
+        profile: None,
+    })
+}
+
+/// Writes `plan` into `directory` for the child; its path.
+fn write_plan(directory: &Path, plan: &PassPlan) -> Result<PathBuf, CountError> {
+    let plan_path = directory.join("plan.json");
+    let json = serde_json::to_vec(plan).map_err(|error| files("valgrind")(error.to_string()))?;
+    std::fs::write(&plan_path, json).map_err(|error| {
+        files("valgrind")(format!("cannot write {}: {error}", plan_path.display()))
+    })?;
+    Ok(plan_path)
+}
+
+/// Runs `child` under callgrind with `extra` arguments, its profiles named
+/// `stem` in `directory`: what the child measured and the profiles of its
+/// three measured sections.
+fn callgrind_sections(
+    child: &[OsString],
+    plan_path: &Path,
+    directory: &Path,
+    stem: &str,
+    extra: &[OsString],
+) -> Result<(PassOutput, Vec<callgrind::Profile>), CountError> {
+    let profile_path = directory.join(format!("{stem}.callgrind"));
+    let output_path = directory.join(format!("{stem}-pass.json"));
+    let mut callgrind_args: Vec<OsString> = vec![
+        "--tool=callgrind".into(),
+        format!("--callgrind-out-file={}", profile_path.display()).into(),
+        format!("--dump-before={MARKERS}").into(),
+    ];
+    callgrind_args.extend(extra.iter().cloned());
+    let output = run_child("valgrind", &callgrind_args, child, plan_path, &output_path)?;
+    let profiles =
+        end_profiles(directory, &format!("{stem}.callgrind.")).map_err(files("valgrind"))?;
+    if profiles.len() != 3 {
+        return Err(files("valgrind")(format!(
+            "{} measured sections in the profiles, not 3 (are the markers in the binary?)",
+            profiles.len()
+        )));
+    }
+    Ok((output, profiles))
+}
+
+/// Where a counted pass's instructions go: the pass run under callgrind
+/// collecting only inside the servers' connection tasks, then only inside
+/// the driver's request tasks, each section's functions grouped and the
+/// `top` of them listed (see [`profile`](mod@profile)).
+pub fn profile(
+    child: &[OsString],
+    plan: &PassPlan,
+    top: usize,
+) -> Result<CountedProfile, CountError> {
+    let directory = Scratch::new().map_err(files("valgrind"))?;
+    let plan_path = write_plan(&directory.0, plan)?;
+    let side = |stem: &str, functions: &[&str]| -> Result<Sections, CountError> {
+        let mut extra: Vec<OsString> = vec!["--collect-atstart=no".into()];
+        extra.extend(
+            functions
+                .iter()
+                .map(|function| format!("--toggle-collect={function}").into()),
+        );
+        let (output, profiles) = callgrind_sections(child, &plan_path, &directory.0, stem, &extra)?;
+        let breakdown = |index: usize| Breakdown::of(&profiles[index], output.requests[index], top);
+        Ok(Sections {
+            run: breakdown(0),
+            one_hop: breakdown(1),
+            two_hop: breakdown(2),
+        })
+    };
+    Ok(CountedProfile {
+        servers: side("servers", &SERVER_FUNCTIONS)?,
+        driver: side("driver", &DRIVER_FUNCTIONS)?,
     })
 }
 
@@ -351,14 +407,15 @@ fn run_child(
 }
 
 /// The profiles of the measured sections (the parts the end marker
-/// triggered), in the order they were written.
-fn end_profiles(directory: &Path) -> Result<Vec<callgrind::Profile>, String> {
+/// triggered) among the files named `prefix` and a part number, in the
+/// order they were written.
+fn end_profiles(directory: &Path, prefix: &str) -> Result<Vec<callgrind::Profile>, String> {
     let mut parts: Vec<(u64, PathBuf)> = Vec::new();
     let entries = std::fs::read_dir(directory)
         .map_err(|error| format!("cannot list {}: {error}", directory.display()))?;
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        if let Some(part) = name.strip_prefix("callgrind.out.") {
+        if let Some(part) = name.strip_prefix(prefix) {
             if let Ok(part) = part.parse::<u64>() {
                 parts.push((part, entry.path()));
             }

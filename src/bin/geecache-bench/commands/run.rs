@@ -138,6 +138,14 @@ pub struct RunArgs {
     /// valgrind and strace.
     #[arg(long, conflicts_with = "target")]
     pub count: bool,
+    /// With --count: also profile the counted pass by function (callgrind
+    /// twice more, once inside the servers' connection tasks, once inside
+    /// the driver's request tasks) and print where the instructions go,
+    /// grouped (HTTP, cache lookup, ring, allocation, copies, clock, the
+    /// runtime, ...) against the bare servers'; the result keeps it under
+    /// counted.profile.
+    #[arg(long, requires = "count")]
+    pub profile: bool,
     /// Measured requests of each section of the counted pass.
     #[arg(long, value_name = "N", default_value_t = counted::DEFAULT_REQUESTS, value_parser = clap::value_parser!(u64).range(100..=1_000_000))]
     pub count_requests: u64,
@@ -303,15 +311,26 @@ pub fn exec(args: RunArgs) -> ExitCode {
                 );
                 // A failure keeps the trials: the result is written below.
                 let pass = PassPlan::new(&result.workload, plan.faults, args.count_requests);
-                let counted = std::env::current_exe()
+                let child = std::env::current_exe()
                     .map_err(|error| format!("cannot find this program: {error}"))
-                    .and_then(|exe| {
-                        let child = [exe.into_os_string(), "count-pass".into()];
-                        counted::count(&child, &pass, tools).map_err(|error| error.to_string())
-                    });
-                match counted {
-                    Ok(counts) => result.counted = Some(counts),
-                    Err(failed) => count_failed = Some(failed),
+                    .map(|exe| [exe.into_os_string(), "count-pass".into()]);
+                let counted = child.clone().and_then(|child| {
+                    counted::count(&child, &pass, tools).map_err(|error| error.to_string())
+                });
+                match (counted, child) {
+                    (Ok(mut counts), Ok(child)) => {
+                        if args.profile {
+                            // A failed profile keeps the counts.
+                            eprintln!("profiling the counted pass by function");
+                            let top = counted::profile::DEFAULT_TOP;
+                            match counted::profile(&child, &pass, top) {
+                                Ok(profile) => counts.profile = Some(profile),
+                                Err(error) => count_failed = Some(format!("--profile: {error}")),
+                            }
+                        }
+                        result.counted = Some(counts);
+                    }
+                    (Err(failed), _) | (_, Err(failed)) => count_failed = Some(failed),
                 }
             }
             let code = finish_run(&args, &result, &path);
