@@ -10,6 +10,8 @@
 //! server closes. A connection is kept for the next request only when the
 //! answer was framed, complete, and did not say `Connection: close`.
 
+use std::mem::MaybeUninit;
+
 use bytes::{Buf, Bytes, BytesMut};
 use hyper::StatusCode;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -266,9 +268,17 @@ enum Head {
 }
 
 fn parse_head(input: &[u8]) -> Result<Head, ExchangeError> {
-    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    let mut response = httparse::Response::new(&mut headers);
-    match response.parse(input) {
+    // Room for the headers left uninitialised: setting up 64 empty ones
+    // (32 bytes each) for every answer would cost more than parsing the
+    // few an answer has.
+    let mut headers = [const { MaybeUninit::uninit() }; MAX_HEADERS];
+    let mut response = httparse::Response::new(&mut []);
+    let parsed = httparse::ParserConfig::default().parse_response_with_uninit_headers(
+        &mut response,
+        input,
+        &mut headers,
+    );
+    match parsed {
         Ok(httparse::Status::Complete(length)) => {
             let code = response.code.unwrap_or(0);
             let status = StatusCode::from_u16(code)
@@ -492,6 +502,36 @@ mod tests {
                 }
                 other => panic!("{answer:?}: {:?}", other.map(|answer| answer.status)),
             }
+        }
+    }
+
+    #[test]
+    fn heads_with_many_headers_parse_up_to_the_allowance() {
+        let head = |headers: usize| {
+            let mut head = b"HTTP/1.1 200 OK\r\nX-GeeCache-Source: load\r\n".to_vec();
+            for header in 1..headers {
+                head.extend_from_slice(format!("X-{header}: {header}\r\n").as_bytes());
+            }
+            head.extend_from_slice(b"Content-Length: 0\r\n\r\n");
+            head
+        };
+        // Up to the allowance exactly.
+        for headers in [1, 5, 20, MAX_HEADERS - 1] {
+            let input = head(headers);
+            match parse_head(&input) {
+                Ok(Head::Complete((status, length, framing, _, source))) => {
+                    assert_eq!((status, length), (StatusCode::OK, input.len()));
+                    assert_eq!(framing, Framing::Length(0), "{headers}");
+                    assert_eq!(source, Some(Source::Load), "{headers}");
+                }
+                _ => panic!("{} headers did not parse", headers + 1),
+            }
+        }
+        match parse_head(&head(MAX_HEADERS + 3)) {
+            Err(ExchangeError::Broken(message)) => {
+                assert!(message.contains("too many headers"), "{message}")
+            }
+            _ => panic!("more than {MAX_HEADERS} headers parsed"),
         }
     }
 

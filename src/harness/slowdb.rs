@@ -147,18 +147,67 @@ pub(crate) fn fails_in_brownout(index: u64, earlier_loads: u32, share: f64) -> b
 /// The value of key `index`: `size` characters that depend on the key.
 pub(crate) fn value_of(index: u64, size: usize) -> Vec<u8> {
     let start = mix64(index) as usize;
-    (0..size)
-        .map(|offset| ALPHABET[(start.wrapping_add(offset)) % ALPHABET.len()])
-        .collect()
+    match windows(start, size) {
+        Some(windows) => {
+            let mut value = Vec::with_capacity(size);
+            for window in windows {
+                value.extend_from_slice(window);
+            }
+            value
+        }
+        None => (0..size).map(|offset| letter(start, offset)).collect(),
+    }
 }
 
 /// Whether `body` is the value of key `index`, without building it.
 pub(crate) fn is_value_of(index: u64, body: &[u8]) -> bool {
     let start = mix64(index) as usize;
-    body.iter()
-        .enumerate()
-        .all(|(offset, &byte)| byte == ALPHABET[(start.wrapping_add(offset)) % ALPHABET.len()])
+    match windows(start, body.len()) {
+        Some(windows) => body
+            .chunks(STRIDE)
+            .zip(windows)
+            .all(|(chunk, window)| chunk == window),
+        None => body
+            .iter()
+            .enumerate()
+            .all(|(offset, &byte)| byte == letter(start, offset)),
+    }
 }
+
+/// The letter at `offset` of a value that starts at `start`.
+fn letter(start: usize, offset: usize) -> u8 {
+    ALPHABET[start.wrapping_add(offset) % ALPHABET.len()]
+}
+
+/// A value's letters in pieces of at most [`STRIDE`], each a slice of
+/// [`CYCLE`]: letter `offset` is `ALPHABET[(start + offset) % 62]`, and a
+/// stride is whole alphabets, so every piece starts at the same place in
+/// the cycle. `None` when `start + length` would wrap, where the letters
+/// follow the wrapped sum (never in practice: one start in 2^57).
+fn windows(start: usize, length: usize) -> Option<impl Iterator<Item = &'static [u8]>> {
+    start.checked_add(length)?;
+    let first = start % ALPHABET.len();
+    Some(
+        (0..length)
+            .step_by(STRIDE)
+            .map(move |at| &CYCLE[first..first + STRIDE.min(length - at)]),
+    )
+}
+
+/// Whole alphabets in a piece of a value compared or built at once.
+const STRIDE: usize = ALPHABET.len() * 64;
+
+/// The alphabet over and over, a stride and one more alphabet long: a
+/// piece of any value is one slice of it.
+static CYCLE: [u8; STRIDE + ALPHABET.len()] = {
+    let mut cycle = [0u8; STRIDE + ALPHABET.len()];
+    let mut at = 0;
+    while at < cycle.len() {
+        cycle[at] = ALPHABET[at % ALPHABET.len()];
+        at += 1;
+    }
+    cycle
+};
 
 /// Each key's value size: one for all (a workload's `value_size`), or a
 /// trace's, by key number.
@@ -460,6 +509,48 @@ mod tests {
         assert_eq!(key_index("key-1", 10), None);
         assert_eq!(key_index("Tom", 10), None);
         assert_eq!(key_index(&key_name(12_345), 100_000), Some(12_345));
+    }
+
+    #[test]
+    fn values_built_and_checked_by_pieces_are_the_letters_one_by_one() {
+        // Starts near the end of the range wrap: letter by letter.
+        for start in [0, 1, 61, 62, 1000, usize::MAX - 10, usize::MAX] {
+            for length in [
+                0,
+                1,
+                61,
+                62,
+                63,
+                STRIDE - 1,
+                STRIDE,
+                STRIDE + 1,
+                3 * STRIDE + 7,
+            ] {
+                let expected: Vec<u8> = (0..length).map(|offset| letter(start, offset)).collect();
+                let built: Vec<u8> = match windows(start, length) {
+                    Some(windows) => windows.flat_map(|window| window.iter().copied()).collect(),
+                    None => {
+                        assert!(start.checked_add(length).is_none());
+                        expected.clone()
+                    }
+                };
+                assert_eq!(built, expected, "start {start} length {length}");
+            }
+        }
+        for index in [0, 7, 12_345, u64::MAX] {
+            for size in [0, 1, 100, STRIDE + 5, 10_000] {
+                let start = mix64(index) as usize;
+                let expected: Vec<u8> = (0..size).map(|offset| letter(start, offset)).collect();
+                let value = value_of(index, size);
+                assert_eq!(value, expected);
+                assert!(is_value_of(index, &value));
+                let mut wrong = value.clone();
+                if let Some(last) = wrong.last_mut() {
+                    *last = b'-';
+                    assert!(!is_value_of(index, &wrong), "{index} {size}");
+                }
+            }
+        }
     }
 
     #[test]

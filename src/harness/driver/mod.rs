@@ -591,17 +591,31 @@ impl Tally {
         );
     }
 
-    /// Hands the current interval's answers to the series.
+    /// Hands the current interval's answers to the series, and starts the
+    /// next interval's.
     fn flush(&mut self, state: &PhaseState) {
         if self.answers.counts.requests == 0 {
             return;
         }
+        let next = Answers::interval(self.answers.service.is_some());
+        let answers = std::mem::replace(&mut self.answers, next);
+        Tally::hand_over(state, self.slot, answers);
+    }
+
+    /// Hands the last interval's answers to the series; the slices.
+    fn finish(self, state: &PhaseState) -> [u64; SLICES] {
+        if self.answers.counts.requests > 0 {
+            Tally::hand_over(state, self.slot, self.answers);
+        }
+        self.slices
+    }
+
+    fn hand_over(state: &PhaseState, slot: u64, answers: Answers) {
         state
             .series
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .add(self.slot, &self.answers);
-        self.answers.clear();
+            .add(slot, answers);
     }
 }
 
@@ -722,6 +736,5 @@ async fn worker(state: Arc<PhaseState>, client: HttpClient) -> [u64; SLICES] {
         }
     }
     state.control.done.fetch_add(uncounted, Ordering::Relaxed);
-    tally.flush(&state);
-    tally.slices
+    tally.finish(&state)
 }

@@ -42,7 +42,9 @@ pub(super) struct Answers {
     pub(super) latency: Histogram<u64>,
     /// An open loop's service times (from the actual send).
     pub(super) service: Option<Histogram<u64>>,
-    /// Latencies by the source the answer named; made when first needed.
+    /// Latencies by the source the answer named; made when first needed,
+    /// growing (only their figures are kept, not the histograms, so they
+    /// need not hold an hour from the start).
     pub(super) by_source: [Option<Histogram<u64>>; 3],
     /// Failures without an answer, at their time to failure; made when
     /// first needed.
@@ -91,7 +93,7 @@ impl Answers {
             }
             if let Some(source) = source {
                 grow_record(
-                    self.by_source[source].get_or_insert_with(self.make),
+                    self.by_source[source].get_or_insert_with(new_growing_histogram),
                     latency,
                 );
             }
@@ -105,37 +107,30 @@ impl Answers {
         self.counts.merge(&other.counts);
         // Same bounds on every side: adding cannot fail.
         let _ = self.latency.add(&other.latency);
-        let make = self.make;
-        let add = |all: &mut Option<Histogram<u64>>, theirs: &Option<Histogram<u64>>| {
+        let add = |all: &mut Option<Histogram<u64>>,
+                   theirs: &Option<Histogram<u64>>,
+                   make: fn() -> Histogram<u64>| {
             if let Some(theirs) = theirs.as_ref().filter(|theirs| !theirs.is_empty()) {
                 let _ = all.get_or_insert_with(make).add(theirs);
             }
         };
-        add(&mut self.service, &other.service);
-        add(&mut self.failed, &other.failed);
+        add(&mut self.service, &other.service, self.make);
+        add(&mut self.failed, &other.failed, self.make);
         for (all, theirs) in self.by_source.iter_mut().zip(&other.by_source) {
-            add(all, theirs);
+            add(all, theirs, new_growing_histogram);
         }
     }
 
-    /// Empties these, keeping the histograms made (emptying one that holds
-    /// nothing costs nothing).
-    pub(super) fn clear(&mut self) {
-        self.counts = Counts::default();
-        let clear = |histogram: &mut Histogram<u64>| {
-            if !histogram.is_empty() {
-                histogram.reset();
+    /// Adds `other`'s answers to these, taking over the by-source
+    /// histograms these have not made yet instead of making and adding to
+    /// them (creating one zeroes all its buckets).
+    pub(super) fn absorb(&mut self, mut other: Answers) {
+        for (all, theirs) in self.by_source.iter_mut().zip(&mut other.by_source) {
+            if all.is_none() {
+                *all = theirs.take();
             }
-        };
-        clear(&mut self.latency);
-        for histogram in self
-            .service
-            .iter_mut()
-            .chain(self.failed.iter_mut())
-            .chain(self.by_source.iter_mut().flatten())
-        {
-            clear(histogram);
         }
+        self.add(&other);
     }
 }
 
@@ -189,26 +184,29 @@ impl SeriesBuilder {
         }
     }
 
-    /// Adds one worker's answers of interval `slot`.
-    pub(super) fn add(&mut self, slot: u64, answers: &Answers) {
+    /// Adds one worker's answers of interval `slot`; the first of a slot
+    /// become the slot's.
+    pub(super) fn add(&mut self, slot: u64, answers: Answers) {
         if let Some(closed) = self.closed.get_mut(&slot) {
             // A straggler: its count still counts, its latency is too late
             // for that interval's percentiles (not for the phase's).
             closed.requests += answers.counts.requests;
             closed.errors += answers.counts.errors.total;
-            self.whole.add(answers);
+            self.whole.absorb(answers);
             return;
         }
         if self.last_closed.is_some_and(|last| slot <= last) {
             // An interval that closed before it had anything.
-            self.closed.insert(slot, interval_of(slot, answers));
-            self.whole.add(answers);
+            self.closed.insert(slot, interval_of(slot, &answers));
+            self.whole.absorb(answers);
             return;
         }
-        self.open
-            .entry(slot)
-            .or_insert_with(|| Answers::interval(answers.service.is_some()))
-            .add(answers);
+        match self.open.entry(slot) {
+            std::collections::btree_map::Entry::Occupied(mut open) => open.get_mut().add(&answers),
+            std::collections::btree_map::Entry::Vacant(vacant) => {
+                vacant.insert(answers);
+            }
+        }
         self.close_older_than(slot);
     }
 
@@ -228,7 +226,7 @@ impl SeriesBuilder {
     fn close(&mut self, slot: u64) {
         if let Some(answers) = self.open.remove(&slot) {
             self.closed.insert(slot, interval_of(slot, &answers));
-            self.whole.add(&answers);
+            self.whole.absorb(answers);
             self.last_closed = self.last_closed.max(Some(slot));
         }
     }
@@ -316,12 +314,12 @@ mod tests {
     #[test]
     fn the_series_closes_old_seconds_and_counts_stragglers() {
         let mut builder = SeriesBuilder::new(Duration::from_secs(1), false);
-        builder.add(0, &answers(&[100, 300], 0));
-        builder.add(1, &answers(&[100, 300], 1));
-        builder.add(5, &answers(&[100, 300], 0));
+        builder.add(0, answers(&[100, 300], 0));
+        builder.add(1, answers(&[100, 300], 1));
+        builder.add(5, answers(&[100, 300], 0));
         // Seconds 0 and 1 are closed now; only 5 is open.
         assert_eq!(builder.open.len(), 1);
-        builder.add(0, &answers(&[100, 300, 300], 1));
+        builder.add(0, answers(&[100, 300, 300], 1));
         let (series, whole) = builder.finish(Duration::from_millis(5_500));
         assert_eq!(series.len(), 6);
         assert_eq!((series[0].requests, series[0].errors), (5, 1));
@@ -340,9 +338,9 @@ mod tests {
         let mut builder = SeriesBuilder::new(Duration::from_millis(100), false);
         // Three seconds open: thirty intervals.
         assert_eq!(builder.open_intervals, 30);
-        builder.add(0, &answers(&[100; 10], 0));
-        builder.add(1, &answers(&[5000; 5], 2));
-        builder.add(4, &answers(&[100], 0));
+        builder.add(0, answers(&[100; 10], 0));
+        builder.add(1, answers(&[5000; 5], 2));
+        builder.add(4, answers(&[100], 0));
         let (series, _) = builder.finish(Duration::from_millis(450));
         assert_eq!(series.len(), 5);
         assert_eq!(series[1].start_secs, 0.1);
@@ -362,10 +360,10 @@ mod tests {
     #[test]
     fn a_checkpoint_holds_the_closed_intervals_whole_and_nothing_after_them() {
         let mut builder = SeriesBuilder::new(Duration::from_secs(1), false);
-        builder.add(0, &answers(&[100, 200], 0));
-        builder.add(2, &answers(&[400], 1));
+        builder.add(0, answers(&[100, 200], 0));
+        builder.add(2, answers(&[400], 1));
         assert!(builder.checkpoint().is_none(), "nothing has closed yet");
-        builder.add(4, &answers(&[800; 4], 0));
+        builder.add(4, answers(&[800; 4], 0));
         // Interval 4 closes 0 (4 > 0 + 3); 1 to 4 stay open.
         let checkpoint = builder.checkpoint().unwrap();
         assert_eq!(checkpoint.last, 0);
@@ -385,7 +383,7 @@ mod tests {
         // A whole interval's rate is over its whole length.
         assert_eq!(checkpoint.series[0].throughput_rps, 2.0);
         // A late answer of a closed interval joins it and the whole.
-        builder.add(1, &answers(&[100], 0));
+        builder.add(1, answers(&[100], 0));
         let checkpoint = builder.checkpoint().unwrap();
         assert_eq!(checkpoint.series[1].requests, 1);
         assert_eq!(checkpoint.answers.counts.requests, 4);
@@ -412,11 +410,13 @@ mod tests {
             interval.record(true, Some(at % 3), (latency, latency));
             interval.counts.requests += 1;
             if at % 700 == 699 {
-                builder.add(at as u64 / 700, &interval);
-                interval.clear();
+                builder.add(
+                    at as u64 / 700,
+                    std::mem::replace(&mut interval, Answers::interval(false)),
+                );
             }
         }
-        builder.add(99, &interval);
+        builder.add(99, interval);
         let (_, whole) = builder.finish(Duration::from_secs(100));
         assert_eq!(whole.latency.len(), latencies.len() as u64);
         assert!(whole.latency == direct, "the histograms differ");
@@ -426,7 +426,7 @@ mod tests {
     }
 
     #[test]
-    fn answers_add_every_kind_and_clear_to_nothing() {
+    fn answers_add_and_absorb_every_kind() {
         let mut all = Answers::new(true);
         let mut one = answers(&[100, 200], 1);
         one.service = Some(new_histogram());
@@ -445,9 +445,17 @@ mod tests {
         assert_eq!(all.failed.as_ref().map(Histogram::len), Some(2));
         assert_eq!(all.by_source[0].as_ref().map(Histogram::len), Some(2));
         assert!(all.by_source[1].is_none());
-        all.clear();
-        assert_eq!(all.counts, Counts::default());
-        assert!(all.latency.is_empty());
-        assert!(all.failed.as_ref().is_some_and(Histogram::is_empty));
+        // Absorbed, a source these have none of is taken over whole, the
+        // others added.
+        let mut peer = new_histogram();
+        peer.record(300).unwrap();
+        one.by_source[1] = Some(peer);
+        all.absorb(one);
+        assert_eq!(all.counts.requests, 6);
+        assert_eq!(all.latency.len(), 6);
+        assert_eq!(all.by_source[0].as_ref().map(Histogram::len), Some(3));
+        assert_eq!(all.by_source[1].as_ref().map(Histogram::len), Some(1));
+        assert_eq!(all.by_source[1].as_ref().map(Histogram::max), Some(300));
+        assert!(all.by_source[2].is_none());
     }
 }
