@@ -66,8 +66,12 @@ pub enum PathError {
 /// Appends `text` to `out`, escaped as one path segment or query value.
 pub fn escape_into(out: &mut String, text: &str) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    if text.bytes().all(unreserved) {
+        out.push_str(text);
+        return;
+    }
     for &byte in text.as_bytes() {
-        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+        if unreserved(byte) {
             out.push(byte as char);
         } else {
             out.push('%');
@@ -75,6 +79,12 @@ pub fn escape_into(out: &mut String, text: &str) {
             out.push(HEX[usize::from(byte & 0xf)] as char);
         }
     }
+}
+
+/// Whether `byte` stands for itself in a path segment or query value
+/// (RFC 3986's unreserved characters).
+fn unreserved(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~')
 }
 
 /// Escapes one path segment or query value.
@@ -146,13 +156,91 @@ pub fn parse_peer_path<'a>(
 
 /// The first value of `name` in a raw query string, unescaped.
 pub fn query_param<'a>(query: &'a str, name: &str) -> Result<Option<Cow<'a, str>>, PathError> {
-    for pair in query.split('&') {
-        let (field, value) = pair.split_once('=').unwrap_or((pair, ""));
-        if unescape(field)? == name {
-            return unescape(value).map(Some);
+    let [value] = query_params(query, [name])?;
+    Ok(value)
+}
+
+/// The first value of each of `names` in a raw query string, unescaped, in
+/// one pass over it. A malformed escape is an error only in a pair read
+/// before every name was found.
+pub fn query_params<'a, const N: usize>(
+    query: &'a str,
+    names: [&str; N],
+) -> Result<[Option<Cow<'a, str>>; N], PathError> {
+    let mut found: [Option<Cow<'a, str>>; N] = std::array::from_fn(|_| None);
+    let mut missing = N;
+    let mut rest = query;
+    while missing > 0 {
+        let pair = Pair::first(rest);
+        let field = pair.field(rest)?;
+        for (slot, name) in found.iter_mut().zip(names) {
+            if slot.is_none() && field == name {
+                *slot = Some(pair.value(rest)?);
+                missing -= 1;
+            }
+        }
+        if pair.end == rest.len() {
+            break;
+        }
+        rest = &rest[pair.end + 1..];
+    }
+    Ok(found)
+}
+
+/// The first `field=value` pair of a query, found in one pass over its
+/// bytes: where its `=` and its end (`&` or the end) are, and whether its
+/// field or its value has anything escaped. Every position is of an ASCII
+/// byte, so slicing there falls between characters.
+struct Pair {
+    equals: Option<usize>,
+    end: usize,
+    field_escaped: bool,
+    value_escaped: bool,
+}
+
+impl Pair {
+    fn first(query: &str) -> Pair {
+        let mut pair = Pair {
+            equals: None,
+            end: query.len(),
+            field_escaped: false,
+            value_escaped: false,
+        };
+        for (at, &byte) in query.as_bytes().iter().enumerate() {
+            match byte {
+                b'&' => {
+                    pair.end = at;
+                    break;
+                }
+                b'=' if pair.equals.is_none() => pair.equals = Some(at),
+                b'%' | b'+' if pair.equals.is_none() => pair.field_escaped = true,
+                b'%' | b'+' => pair.value_escaped = true,
+                _ => {}
+            }
+        }
+        pair
+    }
+
+    fn field<'a>(&self, query: &'a str) -> Result<Cow<'a, str>, PathError> {
+        let field = &query[..self.equals.unwrap_or(self.end)];
+        if self.field_escaped {
+            unescape(field)
+        } else {
+            Ok(Cow::Borrowed(field))
         }
     }
-    Ok(None)
+
+    fn value<'a>(&self, query: &'a str) -> Result<Cow<'a, str>, PathError> {
+        let Some(equals) = self.equals else {
+            return Ok(Cow::Borrowed(""));
+        };
+        let value = &query[equals + 1..self.end];
+        if self.value_escaped {
+            unescape(value)
+        } else {
+            Ok(Cow::Borrowed(value))
+        }
+    }
 }
 
 /// What the client saw when a request failed below HTTP.
@@ -601,6 +689,41 @@ mod tests {
         assert_eq!(query_param("other=1", "key").unwrap(), None);
         assert_eq!(query_param("key", "key").unwrap().as_deref(), Some(""));
         assert!(query_param("key=%zz", "key").is_err());
+    }
+
+    #[test]
+    fn several_params_are_found_in_one_pass_each_its_first_value() {
+        let values = |query| {
+            query_params(query, ["key", "group"])
+                .map(|found| found.map(|value| value.map(|value| value.into_owned())))
+        };
+        let some = |text: &str| Some(text.to_owned());
+        assert_eq!(values("key=k1&group=g"), Ok([some("k1"), some("g")]));
+        assert_eq!(
+            values("group=g&x=1&key=k%201"),
+            Ok([some("k 1"), some("g")])
+        );
+        assert_eq!(
+            values("key=a&key=b&group=c&group=d"),
+            Ok([some("a"), some("c")])
+        );
+        assert_eq!(values("key=a"), Ok([some("a"), None]));
+        assert_eq!(values(""), Ok([None, None]));
+        assert_eq!(values("&&key=&group"), Ok([some(""), some("")]));
+        assert_eq!(values("k%65y=x"), Ok([some("x"), None]));
+        // A bad escape in a name is found where reading reaches it: before
+        // both names are found, or anywhere when one is missing; not after
+        // both. Other names' values are not read.
+        assert!(values("%zz=1&key=a&group=b").is_err());
+        assert!(values("key=a&%zz=1").is_err());
+        assert!(values("key=%zz&group=b").is_err());
+        assert_eq!(values("key=a&group=b&%zz=1"), Ok([some("a"), some("b")]));
+        assert_eq!(values("x=%zz&key=a"), Ok([some("a"), None]));
+        // Keys of any characters, split only at ASCII bytes.
+        assert_eq!(
+            values("key=\u{e9}t\u{e9}&group=\u{1f600}"),
+            Ok([some("\u{e9}t\u{e9}"), some("\u{1f600}")])
+        );
     }
 
     #[test]

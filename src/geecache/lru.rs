@@ -8,8 +8,9 @@
 //! entries by index, so add, get and evict are O(1) with no allocation per
 //! operation beyond the key itself.
 
-use std::collections::HashMap;
 use std::sync::Arc;
+
+use super::keyhash::KeyMap;
 
 /// How many bytes a value counts for in the cache's budget.
 pub trait Weigh {
@@ -47,7 +48,7 @@ struct Entry<V> {
 pub struct Lru<V> {
     max_bytes: usize,
     bytes: usize,
-    index: HashMap<Arc<str>, usize>,
+    index: KeyMap<Arc<str>, usize>,
     slots: Vec<Option<Entry<V>>>,
     free: Vec<usize>,
     /// The most recently used entry.
@@ -63,7 +64,7 @@ impl<V: Weigh> Lru<V> {
         Lru {
             max_bytes,
             bytes: 0,
-            index: HashMap::new(),
+            index: KeyMap::default(),
             slots: Vec::new(),
             free: Vec::new(),
             head: NIL,

@@ -4,6 +4,7 @@
 //! idea per module as in groupcache:
 //!
 //! - [`lru`]: a least-recently-used cache bounded by bytes.
+//! - [`keyhash`]: the seeded hash of the maps a request looks keys up in.
 //! - [`byteview`]: the immutable value the cache hands out.
 //! - [`cache`]: an LRU behind a lock, with its counters.
 //! - [`consistent_hash`]: the ring of virtual nodes that maps keys to peers.
@@ -30,6 +31,7 @@ pub mod consistent_hash;
 pub mod group;
 pub mod h1;
 pub mod http;
+pub mod keyhash;
 pub mod lru;
 pub mod metrics;
 pub mod node;

@@ -17,7 +17,6 @@
 //! A node can also listen on a second address that answers only `/api` and
 //! `/_stats`, like the source document's separate API server on port 9999.
 
-use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -27,15 +26,17 @@ use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::header::{HeaderName, HeaderValue, ALLOW, CONTENT_TYPE};
-use hyper::{Method, Request, Response, StatusCode};
+use hyper::{Request, Response, StatusCode};
 use tokio::net::TcpListener;
 
 use super::byteview::ByteView;
 use super::consistent_hash::{HashKind, HashRing};
 use super::group::{Group, GroupError, Route};
-use super::http::{parse_peer_path, query_param, HttpPool, BASE_PATH};
+use super::http::{parse_peer_path, query_params, HttpPool, BASE_PATH};
+use super::keyhash::KeyMap;
 use super::peers::PeerPicker;
-use super::server::{nanos, Answer, Limits, Server};
+use super::server::{nanos, Answer, Limits, Server, Target};
+use super::source::Source as AnswerSource;
 pub use super::stats::{GroupReport, NodeStats};
 
 /// How a node listens and reaches its peers.
@@ -136,7 +137,7 @@ struct NodeState {
     source_header: bool,
     pool: Arc<HttpPool>,
     api: bool,
-    groups: HashMap<String, Arc<Group>>,
+    groups: KeyMap<String, Arc<Group>>,
     /// The group `/api` reads when no `group` is given.
     api_group: Option<Arc<Group>>,
     /// Connections accepted so far.
@@ -187,7 +188,7 @@ impl Node {
         );
 
         let api_group = groups.first().cloned();
-        let mut by_name = HashMap::new();
+        let mut by_name = KeyMap::default();
         for group in groups {
             let name = group.name().to_owned();
             if by_name.contains_key(&name) {
@@ -395,7 +396,10 @@ fn serve(
     let handler_state = Arc::clone(state);
     let handler = move |request: Request<Incoming>| {
         let state = Arc::clone(&handler_state);
-        async move { route(&state, kind, request).await }
+        // The request goes here, before its answer's future runs.
+        let target = Target::of(&request);
+        drop(request);
+        route(state, kind, target)
     };
     let name = match kind {
         Listener::Node => format!("node {}", state.url),
@@ -443,7 +447,10 @@ enum Listener {
     Api,
 }
 
-async fn route(state: &NodeState, kind: Listener, request: Request<Incoming>) -> Answer {
+/// Answers one request. The answer is made here, once, from what the
+/// routes give back: built deeper down, it would be moved out of every
+/// async call it passes through (a response is about 150 bytes).
+async fn route(state: Arc<NodeState>, kind: Listener, target: Target) -> Answer {
     let delay = state.injected_delay.load(Ordering::Relaxed);
     if delay > 0 {
         tokio::time::sleep(Duration::from_nanos(delay)).await;
@@ -451,28 +458,51 @@ async fn route(state: &NodeState, kind: Listener, request: Request<Incoming>) ->
     if state.injected_cpu > 0 {
         burn(state.injected_cpu);
     }
-    if request.method() != Method::GET {
+    if !target.is_get() {
         let mut answer = text(StatusCode::METHOD_NOT_ALLOWED, "only GET is allowed");
         answer
             .headers_mut()
             .insert(ALLOW, HeaderValue::from_static("GET"));
         return answer;
     }
-    let path = request.uri().path();
-    if path.starts_with(state.base_path.as_str()) && kind == Listener::Node {
-        serve_peer(state, path).await
+    let path = target.path();
+    let reply = if path.starts_with(state.base_path.as_str()) && kind == Listener::Node {
+        serve_peer(&state, path).await
     } else if path == "/api" && (state.api || kind == Listener::Api) {
-        serve_api(state, request.uri().query().unwrap_or("")).await
-    } else if path == "/_stats" {
+        serve_api(&state, target.query().unwrap_or("")).await
+    } else {
+        return serve_other(&state, path);
+    };
+    match reply {
+        Reply::Value(result, source) => {
+            let mut answer = answer_get(result);
+            if let Some(source) = source {
+                answer
+                    .headers_mut()
+                    .insert(SOURCE_HEADER, source_value(source));
+            }
+            answer
+        }
+        Reply::Text(status, message) => text(status, &message),
+    }
+}
+
+/// The routes besides a value's: statistics, metrics, readiness.
+fn serve_other(state: &NodeState, path: &str) -> Answer {
+    if path == "/_stats" {
         match serde_json::to_vec_pretty(&state.stats()) {
-            Ok(json) => body(StatusCode::OK, "application/json", json.into()),
+            Ok(json) => body(
+                StatusCode::OK,
+                HeaderValue::from_static("application/json"),
+                json.into(),
+            ),
             Err(error) => text(StatusCode::INTERNAL_SERVER_ERROR, &error.to_string()),
         }
     } else if path == "/metrics" {
         let exposition = super::metrics::render(&state.stats());
         body(
             StatusCode::OK,
-            super::metrics::CONTENT_TYPE,
+            HeaderValue::from_static(super::metrics::CONTENT_TYPE),
             exposition.into_bytes().into(),
         )
     } else if path == "/_ready" {
@@ -486,27 +516,33 @@ async fn route(state: &NodeState, kind: Listener, request: Request<Incoming>) ->
     }
 }
 
-async fn serve_peer(state: &NodeState, path: &str) -> Answer {
+/// What a value's route gives back: a group's result (with its source, to
+/// name in a header), or a refusal.
+enum Reply {
+    Value(Result<ByteView, GroupError>, Option<AnswerSource>),
+    Text(StatusCode, String),
+}
+
+async fn serve_peer(state: &NodeState, path: &str) -> Reply {
     let (group_name, key) = match parse_peer_path(&state.base_path, path) {
         Ok(parts) => parts,
-        Err(error) => return text(StatusCode::BAD_REQUEST, &error.to_string()),
+        Err(error) => return Reply::Text(StatusCode::BAD_REQUEST, error.to_string()),
     };
     let Some(group) = state.groups.get(group_name.as_ref()) else {
-        return text(
+        return Reply::Text(
             StatusCode::NOT_FOUND,
-            &format!("no such group: {group_name}"),
+            format!("no such group: {group_name}"),
         );
     };
     log::debug!("[Server {}] GET {path}", state.url);
     group.count_server_request();
-    answer_get(group.get_via(&key, Route::LocalOnly).await)
+    Reply::Value(group.get_via(&key, Route::LocalOnly).await, None)
 }
 
-async fn serve_api(state: &NodeState, query: &str) -> Answer {
-    let params = query_param(query, "key").and_then(|key| Ok((key, query_param(query, "group")?)));
-    let (key, group_name) = match params {
+async fn serve_api(state: &NodeState, query: &str) -> Reply {
+    let [key, group_name] = match query_params(query, ["key", "group"]) {
         Ok(params) => params,
-        Err(error) => return text(StatusCode::BAD_REQUEST, &error.to_string()),
+        Err(error) => return Reply::Text(StatusCode::BAD_REQUEST, error.to_string()),
     };
     let group = match &group_name {
         Some(name) => state.groups.get(name.as_ref()),
@@ -514,7 +550,7 @@ async fn serve_api(state: &NodeState, query: &str) -> Answer {
     };
     let Some(group) = group else {
         let name = group_name.unwrap_or_default();
-        return text(StatusCode::NOT_FOUND, &format!("no such group: {name}"));
+        return Reply::Text(StatusCode::NOT_FOUND, format!("no such group: {name}"));
     };
     let (result, source) = group
         .get_sourced(key.as_deref().unwrap_or(""), Route::AnyOwner)
@@ -522,18 +558,29 @@ async fn serve_api(state: &NodeState, query: &str) -> Answer {
     // Where the value came from (or where the failed load was), so the
     // client can tell a cache hit's latency from a load's.
     let sourced = state.source_header && !matches!(result, Err(GroupError::KeyRequired));
-    let mut answer = answer_get(result);
-    if sourced {
-        answer
-            .headers_mut()
-            .insert(SOURCE_HEADER, HeaderValue::from_static(source.as_str()));
-    }
-    answer
+    Reply::Value(result, sourced.then_some(source))
 }
+
+/// The source header's value for `source`.
+fn source_value(source: AnswerSource) -> HeaderValue {
+    match source {
+        AnswerSource::Hit => SOURCE_HIT,
+        AnswerSource::Peer => SOURCE_PEER,
+        AnswerSource::Load => SOURCE_LOAD,
+    }
+}
+
+// Header values made once: `HeaderValue::from_static` checks its text
+// each time it runs where the text is not a constant.
+const OCTET_STREAM: HeaderValue = HeaderValue::from_static("application/octet-stream");
+const TEXT_PLAIN: HeaderValue = HeaderValue::from_static("text/plain; charset=utf-8");
+const SOURCE_HIT: HeaderValue = HeaderValue::from_static(AnswerSource::Hit.as_str());
+const SOURCE_PEER: HeaderValue = HeaderValue::from_static(AnswerSource::Peer.as_str());
+const SOURCE_LOAD: HeaderValue = HeaderValue::from_static(AnswerSource::Load.as_str());
 
 fn answer_get(result: Result<ByteView, GroupError>) -> Answer {
     match result {
-        Ok(value) => body(StatusCode::OK, "application/octet-stream", value.to_bytes()),
+        Ok(value) => body(StatusCode::OK, OCTET_STREAM, value.to_bytes()),
         Err(error @ GroupError::KeyRequired) => text(StatusCode::BAD_REQUEST, &error.to_string()),
         Err(error @ GroupError::Load(_)) => {
             text(StatusCode::INTERNAL_SERVER_ERROR, &error.to_string())
@@ -542,18 +589,12 @@ fn answer_get(result: Result<ByteView, GroupError>) -> Answer {
 }
 
 fn text(status: StatusCode, message: &str) -> Answer {
-    body(
-        status,
-        "text/plain; charset=utf-8",
-        Bytes::from(format!("{message}\n")),
-    )
+    body(status, TEXT_PLAIN, Bytes::from(format!("{message}\n")))
 }
 
-fn body(status: StatusCode, content_type: &'static str, bytes: Bytes) -> Answer {
+fn body(status: StatusCode, content_type: HeaderValue, bytes: Bytes) -> Answer {
     let mut answer = Response::new(Full::new(bytes));
     *answer.status_mut() = status;
-    answer
-        .headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    answer.headers_mut().insert(CONTENT_TYPE, content_type);
     answer
 }

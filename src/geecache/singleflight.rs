@@ -7,12 +7,13 @@
 //! new call. If the leader's future is dropped before it finishes (its client
 //! went away), the waiting callers do not hang: one of them runs the work.
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use tokio::sync::Notify;
+
+use super::keyhash::KeyMap;
 
 /// One call in flight: its value once the leader has it, and the waiters.
 struct Call<V> {
@@ -22,7 +23,7 @@ struct Call<V> {
     done: Notify,
 }
 
-type Calls<V> = HashMap<Box<str>, Arc<Call<V>>>;
+type Calls<V> = KeyMap<Box<str>, Arc<Call<V>>>;
 
 /// A set of calls in flight, keyed by string.
 pub struct Flight<V> {
@@ -42,7 +43,7 @@ impl<V> Flight<V> {
 impl<V> Default for Flight<V> {
     fn default() -> Self {
         Flight {
-            calls: Mutex::new(HashMap::new()),
+            calls: Mutex::new(KeyMap::default()),
         }
     }
 }

@@ -23,7 +23,7 @@ impl Source {
     pub const ALL: [Source; 3] = [Source::Hit, Source::Peer, Source::Load];
 
     /// The header's value.
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             Source::Hit => "hit",
             Source::Peer => "peer",

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
 
 use crate::geecache::http::HttpClient;
-use crate::geecache::server::{Answer, Limits, Server};
+use crate::geecache::server::{Answer, Limits, Server, Target};
 use crate::harness::driver::{Control, Driver, DriverConfig, KeySampler, Phase};
 use crate::harness::latency::LatencyFigures;
 use crate::harness::shard::Shard;
@@ -58,12 +58,12 @@ impl BareServer {
             .map_err(|error| std::io::Error::new(std::io::ErrorKind::InvalidInput, error))?;
         let handler = move |request: Request<Incoming>| {
             let client = client.clone();
+            // The request goes before its answer's future runs, as a
+            // node's does (see `Target`).
+            let target = Target::of(&request);
+            drop(request);
             async move {
-                let target = request
-                    .uri()
-                    .path_and_query()
-                    .map_or("/", |target| target.as_str());
-                match client.get(target).await {
+                match client.get(target.path_and_query()).await {
                     Ok((status, body)) => {
                         let mut answer = octets(body);
                         *answer.status_mut() = status;
