@@ -26,7 +26,7 @@ use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::header::{HeaderName, HeaderValue, ALLOW, CONTENT_TYPE};
-use hyper::{Request, Response, StatusCode};
+use hyper::{HeaderMap, Request, Response, StatusCode};
 use tokio::net::TcpListener;
 
 use super::byteview::ByteView;
@@ -396,10 +396,10 @@ fn serve(
     let handler_state = Arc::clone(state);
     let handler = move |request: Request<Incoming>| {
         let state = Arc::clone(&handler_state);
-        // The request goes here, before its answer's future runs.
-        let target = Target::of(&request);
-        drop(request);
-        route(state, kind, target)
+        // The request goes here, before its answer's future runs; its
+        // header map carries the answer's headers.
+        let (target, headers) = Target::of(request);
+        route(state, kind, target, headers)
     };
     let name = match kind {
         Listener::Node => format!("node {}", state.url),
@@ -450,7 +450,12 @@ enum Listener {
 /// Answers one request. The answer is made here, once, from what the
 /// routes give back: built deeper down, it would be moved out of every
 /// async call it passes through (a response is about 150 bytes).
-async fn route(state: Arc<NodeState>, kind: Listener, target: Target) -> Answer {
+async fn route(
+    state: Arc<NodeState>,
+    kind: Listener,
+    target: Target,
+    headers: HeaderMap,
+) -> Answer {
     let delay = state.injected_delay.load(Ordering::Relaxed);
     if delay > 0 {
         tokio::time::sleep(Duration::from_nanos(delay)).await;
@@ -475,7 +480,7 @@ async fn route(state: Arc<NodeState>, kind: Listener, target: Target) -> Answer 
     };
     match reply {
         Reply::Value(result, source) => {
-            let mut answer = answer_get(result);
+            let mut answer = answer_get(result, headers);
             if let Some(source) = source {
                 answer
                     .headers_mut()
@@ -578,23 +583,47 @@ const SOURCE_HIT: HeaderValue = HeaderValue::from_static(AnswerSource::Hit.as_st
 const SOURCE_PEER: HeaderValue = HeaderValue::from_static(AnswerSource::Peer.as_str());
 const SOURCE_LOAD: HeaderValue = HeaderValue::from_static(AnswerSource::Load.as_str());
 
-fn answer_get(result: Result<ByteView, GroupError>) -> Answer {
-    match result {
-        Ok(value) => body(StatusCode::OK, OCTET_STREAM, value.to_bytes()),
-        Err(error @ GroupError::KeyRequired) => text(StatusCode::BAD_REQUEST, &error.to_string()),
-        Err(error @ GroupError::Load(_)) => {
-            text(StatusCode::INTERNAL_SERVER_ERROR, &error.to_string())
-        }
-    }
+/// A group's result as an answer, its headers in `headers`.
+fn answer_get(result: Result<ByteView, GroupError>, headers: HeaderMap) -> Answer {
+    let (status, content_type, bytes) = match result {
+        Ok(value) => (StatusCode::OK, OCTET_STREAM, value.to_bytes()),
+        Err(error @ GroupError::KeyRequired) => (
+            StatusCode::BAD_REQUEST,
+            TEXT_PLAIN,
+            message(&error.to_string()),
+        ),
+        Err(error @ GroupError::Load(_)) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            TEXT_PLAIN,
+            message(&error.to_string()),
+        ),
+    };
+    body_in(headers, status, content_type, bytes)
 }
 
-fn text(status: StatusCode, message: &str) -> Answer {
-    body(status, TEXT_PLAIN, Bytes::from(format!("{message}\n")))
+fn message(text: &str) -> Bytes {
+    Bytes::from(format!("{text}\n"))
+}
+
+fn text(status: StatusCode, text: &str) -> Answer {
+    body(status, TEXT_PLAIN, message(text))
 }
 
 fn body(status: StatusCode, content_type: HeaderValue, bytes: Bytes) -> Answer {
+    body_in(HeaderMap::new(), status, content_type, bytes)
+}
+
+/// An answer whose headers go in `headers` (empty; a request's map, whose
+/// room is already there).
+fn body_in(
+    headers: HeaderMap,
+    status: StatusCode,
+    content_type: HeaderValue,
+    bytes: Bytes,
+) -> Answer {
     let mut answer = Response::new(Full::new(bytes));
     *answer.status_mut() = status;
+    *answer.headers_mut() = headers;
     answer.headers_mut().insert(CONTENT_TYPE, content_type);
     answer
 }

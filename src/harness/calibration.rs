@@ -15,7 +15,7 @@ use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::header::{HeaderValue, CONTENT_TYPE};
-use hyper::{Request, Response, StatusCode};
+use hyper::{HeaderMap, Request, Response, StatusCode};
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
 
@@ -31,8 +31,9 @@ pub struct BareServer {
     server: Server,
 }
 
-fn octets(body: Bytes) -> Answer {
+fn octets(body: Bytes, headers: HeaderMap) -> Answer {
     let mut answer = Response::new(Full::new(body));
+    *answer.headers_mut() = headers;
     answer.headers_mut().insert(
         CONTENT_TYPE,
         HeaderValue::from_static("application/octet-stream"),
@@ -44,9 +45,12 @@ impl BareServer {
     /// Answers every request with `body_size` bytes.
     pub async fn one_hop(body_size: usize) -> std::io::Result<BareServer> {
         let body = Bytes::from(vec![b'x'; body_size]);
-        let handler = move |_request: Request<Incoming>| {
+        let handler = move |request: Request<Incoming>| {
             let body = body.clone();
-            async move { octets(body) }
+            // The request's header map carries the answer's headers, as a
+            // node's does (see `Target::of`).
+            let (_, headers) = Target::of(request);
+            async move { octets(body, headers) }
         };
         BareServer::start("one-hop server", handler).await
     }
@@ -58,19 +62,19 @@ impl BareServer {
             .map_err(|error| std::io::Error::new(std::io::ErrorKind::InvalidInput, error))?;
         let handler = move |request: Request<Incoming>| {
             let client = client.clone();
-            // The request goes before its answer's future runs, as a
-            // node's does (see `Target`).
-            let target = Target::of(&request);
-            drop(request);
+            // The request goes before its answer's future runs, and its
+            // header map carries the answer's headers, as a node's do (see
+            // `Target`).
+            let (target, headers) = Target::of(request);
             async move {
                 match client.get(target.path_and_query()).await {
                     Ok((status, body)) => {
-                        let mut answer = octets(body);
+                        let mut answer = octets(body, headers);
                         *answer.status_mut() = status;
                         answer
                     }
                     Err(error) => {
-                        let mut answer = octets(Bytes::from(error.to_string()));
+                        let mut answer = octets(Bytes::from(error.to_string()), HeaderMap::new());
                         *answer.status_mut() = StatusCode::BAD_GATEWAY;
                         answer
                     }
