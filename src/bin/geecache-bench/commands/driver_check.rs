@@ -115,6 +115,21 @@ pub fn exec(args: DriverCheckArgs) -> ExitCode {
             args.wrk_threads,
             driver / wrk
         );
+        let p99 = |row: &ToolRound| Some(row.figures.p99_us);
+        let p50 = |row: &ToolRound| Some(row.figures.p50_us);
+        if let (Some(driver_p99), Some(wrk_p99), Some(driver_p50), Some(wrk_p50)) = (
+            median_of(true, p99),
+            median_of(false, p99),
+            median_of(true, p50),
+            median_of(false, p50),
+        ) {
+            println!(
+                "median latency: p99 driver {driver_p99:.0} us, wrk {wrk_p99:.0} us: driver / wrk \
+                 = {:.2}x; p50 driver {driver_p50:.0} us, wrk {wrk_p50:.0} us: {:.2}x",
+                driver_p99 / wrk_p99.max(1.0),
+                driver_p50 / wrk_p50.max(1.0)
+            );
+        }
         if let (Some(driver_cpu), Some(wrk_cpu)) = (median_of(true, cpu), median_of(false, cpu)) {
             println!(
                 "driver overhead: {:.2} us of CPU per request (median {driver_cpu:.2} with the \
