@@ -345,14 +345,21 @@ fn shifting_the_hot_set_raises_slow_store_loads_right_after() {
         &[],
     );
     assert_eq!(result.client.errors.total, 0);
-    let loads = |interval: &&IntervalFigures| cluster(interval).slowdb_loads;
+    // Loads per request, not loads: the loads of the cold hot set slow the
+    // cluster, so the interval after the shift answers fewer requests (on a
+    // busy machine, down to 70% of the one before), which a count of loads
+    // would set against the jump it measures.
+    let loads = |interval: &&IntervalFigures| {
+        cluster(interval).slowdb_loads as f64 / interval.client.requests.max(1) as f64
+    };
     let just_before = before(&result, 1.0).last().map(loads).unwrap();
     let just_after = after(&result, 1.0).first().map(loads).unwrap();
-    // The new hot set is cold: loads jump, where they had been falling as
-    // the cluster warmed.
+    // The new hot set is cold: loads per request jump (about 2x here, alone
+    // and beside two busy loops), where they had been falling as the
+    // cluster warmed.
     assert!(
-        2 * just_after > 3 * just_before,
-        "{just_before} -> {just_after}"
+        just_after > 1.5 * just_before,
+        "{just_before:.4} -> {just_after:.4} loads per request"
     );
     assert!(result.events[0].applied);
 }
