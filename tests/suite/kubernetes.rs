@@ -677,15 +677,21 @@ fn timed_shards_lie_within_one_drivers_trials(
     let merged = run_merge(manifests, mounts);
 
     let slack = u64::from(drivers);
-    let requests: Vec<u64> = trials.iter().map(|trial| trial.client.requests).collect();
+    // What the schedules asked for: sent and unsent. A shard on a busy
+    // machine may leave its last scheduled requests unsent at the end (a
+    // clean clone's suite saw 4 of 6,000), which a count of sent requests
+    // would set against the shards' split of the schedule.
+    let scheduled = |result: &RunResult| result.client.requests + result.client.unsent;
+    let requests: Vec<u64> = trials.iter().map(scheduled).collect();
     let (low, high) = (
         requests.iter().min().unwrap(),
         requests.iter().max().unwrap(),
     );
     assert!(
-        (low - slack..=high + slack).contains(&merged.client.requests),
-        "merged {} requests against trials of {requests:?}",
-        merged.client.requests
+        (low - slack..=high + slack).contains(&scheduled(&merged)),
+        "merged {} requests and {} unsent against trials of {requests:?}",
+        merged.client.requests,
+        merged.client.unsent
     );
     assert_eq!(merged.client.errors.total, 0);
     let within = |name: &str, of: &dyn Fn(&RunResult) -> f64| {

@@ -173,11 +173,9 @@ fn deterministic_runs_repeat_exactly_and_verify_names_a_counter_that_differs() {
         // named as loads.
         first.client.ok + first.client.missing
     );
-    // A hit is served in one hop; a load waits for the slow store.
-    assert!(
-        by_source.hit.as_ref().unwrap().latency_us.p50
-            < by_source.load.as_ref().unwrap().latency_us.p50
-    );
+    // No latency is compared: this slow store has none, so a load costs a
+    // hit's time and a few microseconds of CPU, an order a busy machine
+    // can flip; the counts above say each answer is under its source.
 
     // One eviction more on node 1 than the model predicts.
     let mut raw: serde_json::Value =
