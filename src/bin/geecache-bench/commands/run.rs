@@ -325,20 +325,26 @@ pub fn exec(args: RunArgs) -> ExitCode {
                             let top = counted::profile::DEFAULT_TOP;
                             match counted::profile(&child, &pass, top) {
                                 Ok(profile) => counts.profile = Some(profile),
-                                Err(error) => count_failed = Some(format!("--profile: {error}")),
+                                Err(error) => {
+                                    count_failed = Some(format!(
+                                        "--profile: {error}; the result holds the trials and \
+                                         the counted pass without the profile"
+                                    ))
+                                }
                             }
                         }
                         result.counted = Some(counts);
                     }
-                    (Err(failed), _) | (_, Err(failed)) => count_failed = Some(failed),
+                    (Err(failed), _) | (_, Err(failed)) => {
+                        count_failed = Some(format!(
+                            "--count: {failed}; the result holds the trials without it"
+                        ))
+                    }
                 }
             }
             let code = finish_run(&args, &result, &path);
             if let Some(failed) = count_failed {
-                return fail(
-                    EXIT_FAILED,
-                    format!("--count: {failed}; the result holds the trials without it"),
-                );
+                return fail(EXIT_FAILED, failed);
             }
             match error {
                 Some(error) => fail(
