@@ -44,7 +44,17 @@ unsafe impl GlobalAlloc for Counting {
 static GLOBAL: Counting = Counting;
 
 /// Held by each test while it counts: the counter is the whole process's.
-static ALONE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+static ALONE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Runs `test` on a runtime of its own while no other test counts, the
+/// runtime's start and end included (a cluster's teardown allocates).
+fn alone<F: std::future::Future>(runtime: tokio::runtime::Runtime, test: F) {
+    let _alone = ALONE
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    runtime.block_on(test);
+    drop(runtime);
+}
 
 /// Allocations per request over `rounds` sequential requests for `key`.
 async fn per_request(client: &HttpClient, key: &str, rounds: u64) -> f64 {
@@ -59,6 +69,24 @@ async fn per_request(client: &HttpClient, key: &str, rounds: u64) -> f64 {
         assert_eq!((status.as_u16(), body.len()), (200, 100));
     }
     (ALLOCATIONS.load(Ordering::Relaxed) - before) as f64 / rounds as f64
+}
+
+/// A 3-node cluster of 1,000 keys of 100 bytes with a slow store of no
+/// latency, and a key that node `n` owns.
+async fn cluster() -> (Cluster, impl Fn(usize) -> String) {
+    let mut workload = workload::parse(r#"{"keys": 1000}"#, "test", "test").unwrap();
+    workload.slowdb.latency = Latency::None;
+    let db = SlowDb::new(workload.keys, 100, workload.slowdb, 3);
+    let cluster = Cluster::start(&workload.cluster, db, None).await.unwrap();
+    let ring = cluster.ring().unwrap();
+    let keys = workload.keys;
+    let owned_by = move |node: usize| {
+        (0..keys)
+            .map(key_name)
+            .find(|key| ring.owner_index(key) == Some(node))
+            .unwrap()
+    };
+    (cluster, owned_by)
 }
 
 /// Sends `request` on `stream` and reads one answer into `buffer`: its
@@ -94,18 +122,19 @@ fn exchange(stream: &mut TcpStream, request: &[u8], buffer: &mut [u8]) -> (u16, 
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
-async fn a_node_answers_a_key_it_has_cached_without_allocating() {
-    let _alone = ALONE.lock().await;
-    let mut workload = workload::parse(r#"{"keys": 1000}"#, "test", "test").unwrap();
-    workload.slowdb.latency = Latency::None;
-    let db = SlowDb::new(workload.keys, 100, workload.slowdb, 3);
-    let cluster = Cluster::start(&workload.cluster, db, None).await.unwrap();
-    let ring = cluster.ring().unwrap();
-    let key = (0..workload.keys)
-        .map(key_name)
-        .find(|key| ring.owner_index(key) == Some(0))
+#[test]
+fn a_node_answers_a_key_it_has_cached_without_allocating() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
         .unwrap();
+    alone(runtime, cached_answers_allocate_nothing());
+}
+
+async fn cached_answers_allocate_nothing() {
+    let (cluster, owned_by) = cluster().await;
+    let key = owned_by(0);
     let addr = cluster.api_url().trim_start_matches("http://").to_owned();
     let rounds = 2000u64;
     let allocated = tokio::task::spawn_blocking(move || {
@@ -136,20 +165,17 @@ async fn a_node_answers_a_key_it_has_cached_without_allocating() {
     cluster.shutdown().await;
 }
 
-#[tokio::test(flavor = "current_thread")]
-async fn requests_allocate_a_bounded_handful() {
-    let _alone = ALONE.lock().await;
-    let mut workload = workload::parse(r#"{"keys": 1000}"#, "test", "test").unwrap();
-    workload.slowdb.latency = Latency::None;
-    let db = SlowDb::new(workload.keys, 100, workload.slowdb, 3);
-    let cluster = Cluster::start(&workload.cluster, db, None).await.unwrap();
-    let ring = cluster.ring().unwrap();
-    let owned_by = |node: usize| {
-        (0..workload.keys)
-            .map(key_name)
-            .find(|key| ring.owner_index(key) == Some(node))
-            .unwrap()
-    };
+#[test]
+fn requests_allocate_a_bounded_handful() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    alone(runtime, a_bounded_handful());
+}
+
+async fn a_bounded_handful() {
+    let (cluster, owned_by) = cluster().await;
     let client = HttpClient::new(&cluster.api_url(), Duration::from_secs(5)).unwrap();
 
     let local = per_request(&client, &owned_by(0), 2000).await;
