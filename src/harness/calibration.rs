@@ -74,7 +74,7 @@ impl BareServer {
                         answer
                     }
                     Err(error) => {
-                        let mut answer = octets(Bytes::from(error.to_string()), HeaderMap::new());
+                        let mut answer = octets(Bytes::from(error.to_string()), headers);
                         *answer.status_mut() = StatusCode::BAD_GATEWAY;
                         answer
                     }
