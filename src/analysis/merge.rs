@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 
 use crate::analysis::differences;
+use crate::geecache::NodeStats;
 use crate::harness::registry::one_trial;
 use crate::harness::report::{
     self, group_of, ClusterFigures, IntervalFigures, Mode, NodeFigures, RunResult,
@@ -33,6 +34,27 @@ fn span_ms(result: &RunResult) -> Option<(u64, u64)> {
         start,
         start + (result.client.duration_secs * 1000.0).round() as u64,
     ))
+}
+
+/// Of one node's readings, each beside the moment its driver's span began,
+/// the one taken first: the one that had counted the fewest gets, as
+/// counters only grow. Two drivers' spans, in milliseconds, cannot order
+/// readings taken moments apart, and the later start reading would drop
+/// the other driver's first requests from the union.
+fn first_reading<'a>(
+    readings: impl Iterator<Item = (&'a NodeStats, u64)>,
+) -> Option<&'a NodeStats> {
+    readings
+        .min_by_key(|(stats, at)| (stats.gets(), *at))
+        .map(|(stats, _)| stats)
+}
+
+/// Of one node's readings, each beside the moment its driver's span ended,
+/// the one taken last: the one that had counted the most gets.
+fn last_reading<'a>(readings: impl Iterator<Item = (&'a NodeStats, u64)>) -> Option<&'a NodeStats> {
+    readings
+        .max_by_key(|(stats, at)| (stats.gets(), *at))
+        .map(|(stats, _)| stats)
 }
 
 /// Checks that `named` results can be merged: two or more `--target`
@@ -213,16 +235,18 @@ pub fn merge(named: &[(String, RunResult)]) -> Result<RunResult, MergeError> {
     };
     for (index, node) in merged.nodes.iter_mut().enumerate() {
         let readings = readings_of(&node.url);
-        let start_reading = readings
-            .iter()
-            .filter(|(_, node)| node.stats_start.is_some())
-            .min_by_key(|((start, _), _)| *start)
-            .and_then(|(_, node)| node.stats_start.clone());
-        let end_reading = readings
-            .iter()
-            .filter(|(_, node)| node.stats_end.is_some())
-            .max_by_key(|((_, end), _)| *end)
-            .and_then(|(_, node)| node.stats_end.clone());
+        let start_reading = first_reading(
+            readings
+                .iter()
+                .filter_map(|((start, _), node)| Some((node.stats_start.as_ref()?, *start))),
+        )
+        .cloned();
+        let end_reading = last_reading(
+            readings
+                .iter()
+                .filter_map(|((_, end), node)| Some((node.stats_end.as_ref()?, *end))),
+        )
+        .cloned();
         let delta = start_reading
             .as_ref()
             .zip(end_reading.as_ref())
@@ -335,4 +359,49 @@ fn aligned_series(named: &[(String, RunResult)], start: u64) -> Vec<IntervalFigu
         }
     }
     slots.into_values().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::geecache::stats::GroupReport;
+
+    fn reading(gets: u64) -> NodeStats {
+        let mut stats = NodeStats {
+            url: "http://a".to_owned(),
+            connections: 0,
+            replicas: 1,
+            hash: crate::geecache::HashKind::Xxh3,
+            peers: vec!["http://a".to_owned()],
+            groups: Default::default(),
+            process_cpu_us: None,
+        };
+        let mut report = GroupReport {
+            stats: Default::default(),
+            main_cache: Default::default(),
+            hot_cache: None,
+            settings: None,
+        };
+        report.stats.gets = gets;
+        stats.groups.insert("scores".to_owned(), report);
+        stats
+    }
+
+    #[test]
+    fn the_union_runs_from_the_reading_with_fewest_gets_to_the_one_with_most() {
+        // Driver a's span began a millisecond before b's, but b read the
+        // node first (10 gets against a's 14): the union starts at b's.
+        let (a_start, b_start) = (reading(14), reading(10));
+        let first = first_reading([(&a_start, 1_000), (&b_start, 1_001)].into_iter());
+        assert_eq!(first.map(NodeStats::gets), Some(10));
+        // Driver a's span ended later, but b read the node last.
+        let (a_end, b_end) = (reading(5_990), reading(6_010));
+        let last = last_reading([(&a_end, 9_001), (&b_end, 9_000)].into_iter());
+        assert_eq!(last.map(NodeStats::gets), Some(6_010));
+        // Equal counts fall back on the spans.
+        let (early, late) = (reading(7), reading(7));
+        let first = first_reading([(&late, 5), (&early, 3)].into_iter()).unwrap();
+        assert!(std::ptr::eq(first, &early));
+        assert!(first_reading(std::iter::empty()).is_none());
+    }
 }

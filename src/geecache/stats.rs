@@ -172,6 +172,12 @@ pub struct NodeStats {
 }
 
 impl NodeStats {
+    /// Every get of every group so far: it only grows, so of two readings
+    /// of one node the one with fewer gets was taken first.
+    pub fn gets(&self) -> u64 {
+        self.groups.values().map(|report| report.stats.gets).sum()
+    }
+
     /// What the node did since `earlier`, an earlier reading of the same
     /// node: counters as differences, cache sizes as they are now.
     pub fn since(&self, earlier: &NodeStats) -> NodeStats {
