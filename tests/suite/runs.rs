@@ -126,6 +126,38 @@ fn singleflight_prevents_the_stampede_of_a_hot_key() {
 }
 
 #[test]
+fn the_source_header_flag_turns_latency_by_source_on_and_off() {
+    let directory = scratch("source-header");
+    // ci turns the header on; the flag turns it off, and the result says so.
+    let off = run_workload(
+        &directory,
+        "off",
+        include_str!("../../workloads/ci.json"),
+        &["--requests", "500", "--source-header", "off"],
+    );
+    assert!(!off.workload.cluster.source_header);
+    assert!(off.client.latency_by_source.is_none());
+    // A workload without it, turned on: every answer has a source.
+    let on = run_workload(
+        &directory,
+        "on",
+        r#"{ "requests": 500, "keys": 200 }"#,
+        &["--source-header", "on"],
+    );
+    assert!(on.workload.cluster.source_header);
+    let by_source = on.client.latency_by_source.as_ref().unwrap();
+    let answers: u64 = [&by_source.hit, &by_source.peer, &by_source.load]
+        .iter()
+        .filter_map(|source| source.as_ref().map(|source| source.answers))
+        .sum();
+    assert_eq!(answers, on.client.ok);
+    let output = common::run(&["--workload", "ci", "--source-header", "sometimes"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(text(&output.stderr).contains("--source-header"));
+    std::fs::remove_dir_all(&directory).unwrap();
+}
+
+#[test]
 fn an_interrupted_run_keeps_what_it_measured() {
     let directory = scratch("interrupt");
     let out = directory.join("interrupted.json");

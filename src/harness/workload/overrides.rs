@@ -22,6 +22,8 @@ pub struct Overrides {
     pub singleflight: Option<bool>,
     /// `--hot-cache on|off`
     pub hot_cache: Option<bool>,
+    /// `--source-header on|off`
+    pub source_header: Option<bool>,
     /// `--requests` (replaces a duration)
     pub requests: Option<u64>,
     /// `--duration` (replaces a request count)
@@ -102,6 +104,12 @@ impl Workload {
             self.cluster.hot_cache,
             "cluster.hot_cache",
             "--hot-cache"
+        );
+        set!(
+            overrides.source_header,
+            self.cluster.source_header,
+            "cluster.source_header",
+            "--source-header"
         );
         set!(
             overrides.warmup_requests,

@@ -49,6 +49,11 @@ pub struct RunArgs {
     /// Keep some values fetched from peers in a hot cache [cluster.hot_cache; default off].
     #[arg(long, value_name = "on|off", value_parser = parse_switch)]
     pub hot_cache: Option<bool>,
+    /// Say in each API answer where its value came from (X-GeeCache-Source),
+    /// which the latency by source needs [cluster.source_header; default
+    /// off; ci.json turns it on].
+    #[arg(long, value_name = "on|off", value_parser = parse_switch)]
+    pub source_header: Option<bool>,
     /// The load and the store.
     #[command(flatten)]
     pub shape: ShapeArgs,
@@ -194,6 +199,7 @@ impl RunArgs {
             hash: self.node.hash,
             singleflight: self.singleflight,
             hot_cache: self.hot_cache,
+            source_header: self.source_header,
             base_path: self.base_path.clone(),
             concurrency: if self.deterministic {
                 Some(1)
