@@ -24,6 +24,7 @@ mod kubernetes;
 mod layout;
 mod limits;
 mod open_loop;
+mod outputs;
 mod overload;
 mod properties;
 mod protocol;

@@ -90,22 +90,17 @@ pub fn write_atomically(result: &RunResult, path: &Path) -> Result<(), ResultFil
 }
 
 /// Writes `bytes` to `path` through a temporary file and a rename, creating
-/// the directory if need be.
+/// the directory if need be. A path that is there and is not a file (a
+/// device such as `/dev/stdout`, a pipe) is written as it is, not replaced.
 pub fn write_bytes_atomically(bytes: &[u8], path: &Path) -> Result<(), ResultFileError> {
-    let failed = |source| ResultFileError::Io {
-        path: path.display().to_string(),
-        source,
-    };
-    let directory = path
-        .parent()
-        .filter(|parent| !parent.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(directory).map_err(failed)?;
-    let file_name = path
-        .file_name()
-        .map(|name| name.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "result.json".to_owned());
-    let temporary = directory.join(format!(".{file_name}.{}.tmp", std::process::id()));
+    if let Some(special) = special_file(path).map_err(io_error(path))? {
+        return special.map_err(io_error(path)).and_then(|mut file| {
+            file.write_all(bytes)
+                .and_then(|()| file.flush())
+                .map_err(io_error(path))
+        });
+    }
+    let temporary = beside(path, "tmp").map_err(io_error(path))?;
     let written = (|| {
         let mut file = std::fs::File::create(&temporary)?;
         file.write_all(bytes)?;
@@ -115,7 +110,92 @@ pub fn write_bytes_atomically(bytes: &[u8], path: &Path) -> Result<(), ResultFil
     if written.is_err() {
         let _ = std::fs::remove_file(&temporary);
     }
-    written.map_err(failed)
+    written.map_err(io_error(path))
+}
+
+/// The room a result is checked for before a run: a long run's result with
+/// its series and histograms is a few hundred kilobytes.
+pub const RESULT_ROOM: u64 = 512 * 1024;
+
+/// Checks, before a run, that `path` can be written when the run ends:
+/// that its directory is there or can be made, that `path` is not a
+/// directory, and that `room` bytes can be written and synced to a file
+/// beside it (removed again), so a full disk, a read-only directory or a
+/// missing permission is found before anything is measured, not after. A
+/// path that is there and is not a file (a device, a pipe) is only opened.
+pub fn check_writable(path: &Path, room: u64) -> Result<(), ResultFileError> {
+    if let Some(special) = special_file(path).map_err(io_error(path))? {
+        return special.map(drop).map_err(io_error(path));
+    }
+    let probe = beside(path, "probe").map_err(io_error(path))?;
+    let written = (|| {
+        let mut file = std::fs::File::create(&probe)?;
+        let block = [0u8; 64 * 1024];
+        let mut left = room;
+        while left > 0 {
+            let now = left.min(block.len() as u64) as usize;
+            file.write_all(&block[..now])?;
+            left -= now as u64;
+        }
+        file.sync_all()
+    })();
+    let _ = std::fs::remove_file(&probe);
+    written.map_err(|source| ResultFileError::Io {
+        path: path.display().to_string(),
+        source: std::io::Error::new(
+            source.kind(),
+            format!(
+                "cannot write {} there before the run ({source})",
+                ByteSize(room)
+            ),
+        ),
+    })
+}
+
+/// Whether `path` is there and is neither a file nor a directory (a
+/// device such as `/dev/stdout`, a pipe): written as it is, once, at the
+/// end, never rewritten by checkpoints.
+pub fn is_special(path: &Path) -> bool {
+    std::fs::metadata(path).is_ok_and(|metadata| !metadata.is_file() && !metadata.is_dir())
+}
+
+/// The error of `path` from what the operating system said.
+fn io_error(path: &Path) -> impl Fn(std::io::Error) -> ResultFileError + '_ {
+    move |source| ResultFileError::Io {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+/// `None` for a path that is a regular file or not there; for one that is
+/// something else (a device, a pipe), the file opened for writing; an
+/// error for a directory.
+fn special_file(path: &Path) -> std::io::Result<Option<std::io::Result<std::fs::File>>> {
+    match std::fs::metadata(path) {
+        Ok(metadata) if metadata.is_dir() => Err(std::io::Error::new(
+            std::io::ErrorKind::IsADirectory,
+            "is a directory, not a file",
+        )),
+        Ok(metadata) if !metadata.is_file() => {
+            Ok(Some(std::fs::OpenOptions::new().write(true).open(path)))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// A hidden name beside `path` ending in `suffix`, in `path`'s directory
+/// (made if need be).
+fn beside(path: &Path, suffix: &str) -> std::io::Result<PathBuf> {
+    let directory = path
+        .parent()
+        .filter(|parent| !parent.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(directory)?;
+    let file_name = path
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "result.json".to_owned());
+    Ok(directory.join(format!(".{file_name}.{}.{suffix}", std::process::id())))
 }
 
 /// Writes `result` into `directory` under its default name (with `-2`, `-3`

@@ -23,7 +23,8 @@ pub mod target;
 pub use coordination::{Incomplete, ShardFigures, StartFigures};
 pub use costs::costs;
 pub use files::{
-    path_for_run, read, write_atomically, write_bytes_atomically, write_in, ResultFileError,
+    check_writable, is_special, path_for_run, read, write_atomically, write_bytes_atomically,
+    write_in, ResultFileError, RESULT_ROOM,
 };
 pub(crate) use histograms::histograms_added;
 pub use histograms::{failed_figures, Histograms};

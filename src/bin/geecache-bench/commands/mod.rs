@@ -5,6 +5,7 @@
 //! statuses, flag groups, workload loading, the runtime and the logger.
 
 use std::future::Future;
+use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -14,6 +15,7 @@ use geecache_bench::analysis::grid::Grid;
 use geecache_bench::analysis::mrc::Sampling;
 use geecache_bench::geecache::HashKind;
 use geecache_bench::harness::driver::Control;
+use geecache_bench::harness::report;
 use geecache_bench::harness::resolve::{Resolve, Resolved};
 use geecache_bench::harness::trace::{TraceFormat, TraceIndex};
 use geecache_bench::harness::workload::{self, Latency, Overrides};
@@ -284,6 +286,24 @@ pub fn parse_switch(text: &str) -> Result<bool, String> {
 pub fn fail(code: u8, message: impl std::fmt::Display) -> ExitCode {
     eprintln!("error: {message}");
     ExitCode::from(code)
+}
+
+/// Checks, before anything is measured, that each of a command's output
+/// files can be written when it ends (see [`report::check_writable`]); the
+/// first that cannot is named with its flag, exit 2.
+pub fn check_outputs<'a>(
+    outputs: impl IntoIterator<Item = (&'a str, Option<&'a Path>)>,
+) -> Result<(), ExitCode> {
+    for (flag, path) in outputs {
+        let Some(path) = path else { continue };
+        if let Err(error) = report::check_writable(path, report::RESULT_ROOM) {
+            return Err(fail(
+                EXIT_USAGE,
+                format!("{flag}: {error}; nothing was run"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The multi-threaded async runtime the commands run on.

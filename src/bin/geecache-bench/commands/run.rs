@@ -10,8 +10,8 @@ use std::time::{Duration, SystemTime};
 use clap::Args;
 
 use super::{
-    fail, init_logging, load_with_trace, parse_switch, until_interrupted, NodeArgs, ResolveArgs,
-    ShapeArgs, EXIT_FAILED, EXIT_USAGE,
+    check_outputs, fail, init_logging, load_with_trace, parse_switch, until_interrupted, NodeArgs,
+    ResolveArgs, ShapeArgs, EXIT_FAILED, EXIT_USAGE,
 };
 use geecache_bench::analysis::plot;
 use geecache_bench::harness::cluster::Faults;
@@ -239,6 +239,19 @@ pub fn exec(args: RunArgs) -> ExitCode {
             &compact_timestamp(SystemTime::now()),
         )
     });
+    // What cannot be written is found now, not after the run.
+    let out_flag = if args.out.is_some() {
+        "--out"
+    } else {
+        "--results-dir"
+    };
+    if let Err(code) = check_outputs([
+        (out_flag, Some(path.as_path())),
+        ("--hgrm", args.hgrm.as_deref()),
+        ("--plot", args.plot.as_deref()),
+    ]) {
+        return code;
+    }
     let plan = RunPlan {
         workload,
         source: loaded.source,
@@ -266,7 +279,8 @@ pub fn exec(args: RunArgs) -> ExitCode {
                 Some(args.start_reference.unwrap_or_else(SystemTime::now) + after.0)
             }),
             wait_for_target: args.wait_for_target.map(|wait| wait.0),
-            checkpoints: (!args.no_checkpoints).then(|| checkpoints_to(path.clone())),
+            checkpoints: (!args.no_checkpoints && !report::is_special(&path))
+                .then(|| checkpoints_to(path.clone())),
         },
     };
     if args.shard.is_some_and(|shard| !shard.is_whole()) && args.repeat > 1 {
@@ -429,6 +443,22 @@ fn finish_run(args: &RunArgs, result: &RunResult, path: &Path) -> ExitCode {
             if args.series {
                 print!("{}", summary::series_table(result));
             }
+            // Kept in the temporary directory under the same name, or, if
+            // that fails too, printed whole.
+            let elsewhere = std::env::temp_dir().join(
+                path.file_name()
+                    .unwrap_or_else(|| std::ffi::OsStr::new("result.json")),
+            );
+            if elsewhere != path && report::write_atomically(result, &elsewhere).is_ok() {
+                print!("{}", summary::summary(result, Some(&elsewhere)));
+                return fail(
+                    EXIT_FAILED,
+                    format!(
+                        "cannot write the result ({error}); it is kept at {} instead",
+                        elsewhere.display()
+                    ),
+                );
+            }
             print!("{}", summary::summary(result, None));
             match serde_json::to_string(result) {
                 Ok(json) => println!("{json}"),
@@ -438,7 +468,10 @@ fn finish_run(args: &RunArgs, result: &RunResult, path: &Path) -> ExitCode {
             }
             fail(
                 EXIT_FAILED,
-                format!("cannot write the result ({error}); it is printed above instead"),
+                format!(
+                    "cannot write the result ({error}), nor to {}; it is printed above instead",
+                    elsewhere.display()
+                ),
             )
         }
     }

@@ -7,8 +7,8 @@ use std::process::ExitCode;
 use clap::Args;
 
 use super::{
-    fail, init_logging, load_with_trace, until_interrupted, GridArgs, ShapeArgs, EXIT_FAILED,
-    EXIT_USAGE,
+    check_outputs, fail, init_logging, load_with_trace, until_interrupted, GridArgs, ShapeArgs,
+    EXIT_FAILED, EXIT_USAGE,
 };
 use geecache_bench::analysis::sweep;
 use geecache_bench::units::Span;
@@ -60,6 +60,14 @@ pub fn exec(args: SweepArgs) -> ExitCode {
         Err(code) => return code,
     };
     let workload = loaded.workload;
+    // Each run's result and the summary go to the results directory: found
+    // unwritable now, not after the grid has run.
+    let notional = args
+        .results_dir
+        .join(format!("sweep-{}.json", workload.name));
+    if let Err(code) = check_outputs([("--results-dir", Some(notional.as_path()))]) {
+        return code;
+    }
     let grid = args.grid.grid();
     let plan = sweep::SweepPlan {
         workload: &workload,
