@@ -173,6 +173,7 @@ fn a_result_that_cannot_be_written_at_the_end_is_kept_in_the_temporary_directory
     let results = directory.join("results");
     let name = format!("late-{}.json", std::process::id());
     let out = results.join(&name);
+    let base_port = common::free_ports(3)[0];
     let child = binary()
         .args([
             "--workload",
@@ -184,6 +185,8 @@ fn a_result_that_cannot_be_written_at_the_end_is_kept_in_the_temporary_directory
             "--no-calibrate",
             "--no-progress",
             "--no-checkpoints",
+            "--base-port",
+            &base_port.to_string(),
             "--out",
             out.to_str().unwrap(),
         ])
@@ -191,13 +194,13 @@ fn a_result_that_cannot_be_written_at_the_end_is_kept_in_the_temporary_directory
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // Passed the check; while the run goes, its directory becomes a file.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !results.exists() && Instant::now() < deadline {
+    // Once the cluster listens, the outputs were checked; while the run
+    // goes, the results directory's place is taken by a file.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", base_port)).is_err() {
+        assert!(Instant::now() < deadline, "the cluster never listened");
         std::thread::sleep(Duration::from_millis(20));
     }
-    std::thread::sleep(Duration::from_millis(500));
-    std::fs::remove_dir_all(&results).unwrap();
     std::fs::write(&results, "in the way").unwrap();
     let output = child.wait_with_output().unwrap();
     let stderr = text(&output.stderr);

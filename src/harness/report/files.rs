@@ -118,7 +118,8 @@ pub fn write_bytes_atomically(bytes: &[u8], path: &Path) -> Result<(), ResultFil
 pub const RESULT_ROOM: u64 = 512 * 1024;
 
 /// Checks, before a run, that `path` can be written when the run ends:
-/// that its directory is there or can be made, that `path` is not a
+/// that its directory is there or can be made (and is made only for the
+/// check, then taken away again), that `path` is not a
 /// directory, and that `room` bytes can be written and synced to a file
 /// beside it (removed again), so a full disk, a read-only directory or a
 /// missing permission is found before anything is measured, not after. A
@@ -127,6 +128,15 @@ pub fn check_writable(path: &Path, room: u64) -> Result<(), ResultFileError> {
     if let Some(special) = special_file(path).map_err(io_error(path))? {
         return special.map(drop).map_err(io_error(path));
     }
+    // The directories the probe makes go again with it: a run that stops
+    // before its end leaves nothing.
+    let missing: Vec<PathBuf> = path
+        .ancestors()
+        .skip(1)
+        .filter(|directory| !directory.as_os_str().is_empty())
+        .take_while(|directory| !directory.exists())
+        .map(Path::to_path_buf)
+        .collect();
     let probe = beside(path, "probe").map_err(io_error(path))?;
     let written = (|| {
         let mut file = std::fs::File::create(&probe)?;
@@ -140,6 +150,9 @@ pub fn check_writable(path: &Path, room: u64) -> Result<(), ResultFileError> {
         file.sync_all()
     })();
     let _ = std::fs::remove_file(&probe);
+    for directory in &missing {
+        let _ = std::fs::remove_dir(directory);
+    }
     written.map_err(|source| ResultFileError::Io {
         path: path.display().to_string(),
         source: std::io::Error::new(

@@ -239,19 +239,6 @@ pub fn exec(args: RunArgs) -> ExitCode {
             &compact_timestamp(SystemTime::now()),
         )
     });
-    // What cannot be written is found now, not after the run.
-    let out_flag = if args.out.is_some() {
-        "--out"
-    } else {
-        "--results-dir"
-    };
-    if let Err(code) = check_outputs([
-        (out_flag, Some(path.as_path())),
-        ("--hgrm", args.hgrm.as_deref()),
-        ("--plot", args.plot.as_deref()),
-    ]) {
-        return code;
-    }
     let plan = RunPlan {
         workload,
         source: loaded.source,
@@ -298,6 +285,19 @@ pub fn exec(args: RunArgs) -> ExitCode {
         Ok(tools) => tools,
         Err(error) => return fail(EXIT_FAILED, format!("--count: {error}")),
     };
+    // What cannot be written is found now, not after the run.
+    let out_flag = if args.out.is_some() {
+        "--out"
+    } else {
+        "--results-dir"
+    };
+    if let Err(code) = check_outputs([
+        (out_flag, Some(path.as_path())),
+        ("--hgrm", args.hgrm.as_deref()),
+        ("--plot", args.plot.as_deref()),
+    ]) {
+        return code;
+    }
     let plan = &plan;
     let repeat = args.repeat;
     let trials = match until_interrupted(
