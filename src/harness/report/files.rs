@@ -137,7 +137,15 @@ pub fn check_writable(path: &Path, room: u64) -> Result<(), ResultFileError> {
         .take_while(|directory| !directory.exists())
         .map(Path::to_path_buf)
         .collect();
-    let probe = beside(path, "probe").map_err(io_error(path))?;
+    let remove_missing = || {
+        for directory in &missing {
+            let _ = std::fs::remove_dir(directory);
+        }
+    };
+    let probe = beside(path, "probe").map_err(|error| {
+        remove_missing();
+        io_error(path)(error)
+    })?;
     let written = (|| {
         let mut file = std::fs::File::create(&probe)?;
         let block = [0u8; 64 * 1024];
@@ -150,9 +158,7 @@ pub fn check_writable(path: &Path, room: u64) -> Result<(), ResultFileError> {
         file.sync_all()
     })();
     let _ = std::fs::remove_file(&probe);
-    for directory in &missing {
-        let _ = std::fs::remove_dir(directory);
-    }
+    remove_missing();
     written.map_err(|source| ResultFileError::Io {
         path: path.display().to_string(),
         source: std::io::Error::new(
@@ -251,6 +257,30 @@ pub fn read(path: &Path) -> Result<RunResult, ResultFileError> {
 mod tests {
     use super::*;
     use crate::harness::report::schema::tests::sample;
+
+    #[test]
+    fn the_check_before_a_run_leaves_nothing_and_refuses_what_cannot_be_written() {
+        let root = std::env::temp_dir().join(format!("geecache-check-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(&root).unwrap();
+        // Directories made for the check go again; the path is not made.
+        let deep = root.join("new").join("deeper").join("result.json");
+        check_writable(&deep, 4096).unwrap();
+        assert!(!root.join("new").exists());
+        assert_eq!(std::fs::read_dir(&root).unwrap().count(), 0);
+        // A directory, or a path under a file, is refused and named.
+        let error = check_writable(&root, 4096).unwrap_err().to_string();
+        assert!(error.contains("is a directory"), "{error}");
+        std::fs::write(root.join("file"), "x").unwrap();
+        let under = root.join("file").join("result.json");
+        let error = check_writable(&under, 4096).unwrap_err().to_string();
+        assert!(error.contains("file"), "{error}");
+        // A device is only opened.
+        check_writable(Path::new("/dev/null"), 4096).unwrap();
+        assert!(is_special(Path::new("/dev/null")));
+        assert!(!is_special(&root.join("file")) && !is_special(&root));
+        std::fs::remove_dir_all(&root).unwrap();
+    }
 
     #[test]
     fn atomic_writes_leave_no_temporary_file_behind_and_fail_clearly() {
