@@ -93,7 +93,7 @@ pub fn write_atomically(result: &RunResult, path: &Path) -> Result<(), ResultFil
 /// the directory if need be. A path that is there and is not a file (a
 /// device such as `/dev/stdout`, a pipe) is written as it is, not replaced.
 pub fn write_bytes_atomically(bytes: &[u8], path: &Path) -> Result<(), ResultFileError> {
-    if let Some(special) = special_file(path).map_err(io_error(path))? {
+    if let Some(special) = special_file(path, false).map_err(io_error(path))? {
         return special.map_err(io_error(path)).and_then(|mut file| {
             file.write_all(bytes)
                 .and_then(|()| file.flush())
@@ -125,7 +125,9 @@ pub const RESULT_ROOM: u64 = 512 * 1024;
 /// missing permission is found before anything is measured, not after. A
 /// path that is there and is not a file (a device, a pipe) is only opened.
 pub fn check_writable(path: &Path, room: u64) -> Result<(), ResultFileError> {
-    if let Some(special) = special_file(path).map_err(io_error(path))? {
+    // Opened without waiting: a pipe with no reader is refused, not
+    // waited on.
+    if let Some(special) = special_file(path, true).map_err(io_error(path))? {
         return special.map(drop).map_err(io_error(path));
     }
     // The directories the probe makes go again with it: a run that stops
@@ -187,16 +189,27 @@ fn io_error(path: &Path) -> impl Fn(std::io::Error) -> ResultFileError + '_ {
 }
 
 /// `None` for a path that is a regular file or not there; for one that is
-/// something else (a device, a pipe), the file opened for writing; an
-/// error for a directory.
-fn special_file(path: &Path) -> std::io::Result<Option<std::io::Result<std::fs::File>>> {
+/// something else (a device, a pipe), the file opened for writing (with
+/// `nonblocking`, without waiting for a pipe's reader); an error for a
+/// directory.
+fn special_file(
+    path: &Path,
+    nonblocking: bool,
+) -> std::io::Result<Option<std::io::Result<std::fs::File>>> {
+    use std::os::unix::fs::OpenOptionsExt as _;
     match std::fs::metadata(path) {
         Ok(metadata) if metadata.is_dir() => Err(std::io::Error::new(
             std::io::ErrorKind::IsADirectory,
             "is a directory, not a file",
         )),
         Ok(metadata) if !metadata.is_file() => {
-            Ok(Some(std::fs::OpenOptions::new().write(true).open(path)))
+            let flags = if nonblocking { libc::O_NONBLOCK } else { 0 };
+            Ok(Some(
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .custom_flags(flags)
+                    .open(path),
+            ))
         }
         _ => Ok(None),
     }
@@ -275,8 +288,14 @@ mod tests {
         let under = root.join("file").join("result.json");
         let error = check_writable(&under, 4096).unwrap_err().to_string();
         assert!(error.contains("file"), "{error}");
-        // A device is only opened.
+        // A device is only opened; a pipe with no reader is refused at once.
         check_writable(Path::new("/dev/null"), 4096).unwrap();
+        let fifo = root.join("fifo");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        if made.is_ok_and(|status| status.success()) {
+            assert!(is_special(&fifo));
+            assert!(check_writable(&fifo, 4096).is_err());
+        }
         assert!(is_special(Path::new("/dev/null")));
         assert!(!is_special(&root.join("file")) && !is_special(&root));
         std::fs::remove_dir_all(&root).unwrap();
