@@ -173,8 +173,16 @@ fn a_result_that_cannot_be_written_at_the_end_is_kept_in_the_temporary_directory
     let results = directory.join("results");
     let name = format!("late-{}.json", std::process::id());
     let out = results.join(&name);
-    let base_port = common::free_ports(3)[0];
-    let child = binary()
+    // Three consecutive free ports for the cluster's nodes.
+    let base_port = (0..100)
+        .map(|_| common::free_ports(1)[0])
+        .find(|&port| {
+            port < u16::MAX - 2
+                && (port..port + 3)
+                    .all(|port| std::net::TcpListener::bind(("127.0.0.1", port)).is_ok())
+        })
+        .expect("three consecutive free ports");
+    let mut child = binary()
         .args([
             "--workload",
             "ci",
@@ -198,6 +206,10 @@ fn a_result_that_cannot_be_written_at_the_end_is_kept_in_the_temporary_directory
     // goes, the results directory's place is taken by a file.
     let deadline = Instant::now() + Duration::from_secs(30);
     while std::net::TcpStream::connect(("127.0.0.1", base_port)).is_err() {
+        if let Some(status) = child.try_wait().unwrap() {
+            let output = child.wait_with_output().unwrap();
+            panic!("the run ended ({status}) first: {}", text(&output.stderr));
+        }
         assert!(Instant::now() < deadline, "the cluster never listened");
         std::thread::sleep(Duration::from_millis(20));
     }
