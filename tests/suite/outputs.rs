@@ -32,43 +32,31 @@ fn outputs_that_cannot_be_written_are_refused_before_the_run() {
     let a_file = directory.join("a-file");
     std::fs::write(&a_file, "not a directory").unwrap();
     let under_a_file = a_file.join("result.json");
-    let cases = [
-        ("--out", under_a_file.to_str().unwrap().to_owned(), "a-file"),
-        (
-            "--out",
-            directory.to_str().unwrap().to_owned(),
-            "is a directory",
-        ),
-        (
-            "--hgrm",
-            under_a_file.to_str().unwrap().to_owned(),
-            "a-file",
-        ),
-        (
-            "--plot",
-            under_a_file.to_str().unwrap().to_owned(),
-            "a-file",
-        ),
-        (
-            "--results-dir",
-            a_file.to_str().unwrap().to_owned(),
-            "a-file",
-        ),
-    ];
-    for (flag, value, named) in cases {
+    // Refused with exit 2 before the cluster started, `flag` and `named`
+    // in the error: no request was sent.
+    let refused = |args: &[&str], flag: &str, named: &str| {
         let started = Instant::now();
-        let output = run(&short_run(&[flag, &value]));
+        let output = run(args);
         let stderr = text(&output.stderr);
-        assert_eq!(output.status.code(), Some(2), "{flag} {value}: {stderr}");
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
         assert!(stderr.contains(flag), "{flag}: {stderr}");
         assert!(stderr.contains(named), "{flag}: {stderr}");
         assert!(stderr.contains("nothing was run"), "{stderr}");
-        // Refused before the cluster started: no request was sent.
         assert!(!text(&output.stdout).contains("requests"), "{flag}");
         assert!(started.elapsed() < Duration::from_secs(20));
+        stderr
+    };
+    for (flag, path, named) in [
+        ("--out", &under_a_file, "a-file"),
+        ("--out", &directory, "is a directory"),
+        ("--hgrm", &under_a_file, "a-file"),
+        ("--plot", &under_a_file, "a-file"),
+        ("--results-dir", &a_file, "a-file"),
+    ] {
+        refused(&short_run(&[flag, path.to_str().unwrap()]), flag, named);
     }
     // A sweep's results directory, before the first run of its grid.
-    let output = run(&[
+    let sweep = [
         "sweep",
         "--workload",
         "ci",
@@ -80,10 +68,8 @@ fn outputs_that_cannot_be_written_are_refused_before_the_run() {
         "--no-progress",
         "--results-dir",
         under_a_file.to_str().unwrap(),
-    ]);
-    let stderr = text(&output.stderr);
-    assert_eq!(output.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("--results-dir") && stderr.contains("nothing was run"));
+    ];
+    let stderr = refused(&sweep, "--results-dir", "a-file");
     assert!(!stderr.contains("[1/2]"), "{stderr}");
     // The probe leaves nothing behind, and a run that can write still does.
     let out = directory.join("fine").join("result.json");
