@@ -35,13 +35,22 @@ fn open_loop_latency_counts_from_the_intended_send_time() {
     // Every request loaded; nothing was cached.
     assert_eq!(result.cluster.unwrap().slowdb.loads, 200);
 
-    // Open loop by duration: exactly rate x duration requests are sent.
+    // Open loop by duration: exactly rate x duration requests are meant,
+    // and each is sent or counted unsent. On a quiet machine all go; on
+    // one whose cores are taken, a request handed out more than 1 ms after
+    // the end is counted, not sent late (the driver's rule, `BEHIND`).
     let workload = r#"{
         "keys": 1000, "duration": "1s", "rate": 500, "concurrency": 8,
         "slowdb": { "latency": { "kind": "none" } }, "cluster": { "nodes": 2 }
     }"#;
     let result = run_workload(&directory, "paced", workload, &[]);
-    assert_eq!(result.client.requests, 500);
+    assert_eq!(
+        result.client.requests + result.client.unsent,
+        500,
+        "{:?}",
+        result.client
+    );
+    assert!(result.client.requests > 0);
     assert_eq!(result.client.stopped_by, StopReason::Duration);
     // The last request was meant for 998 ms in.
     assert!(
