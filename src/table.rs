@@ -1,6 +1,17 @@
 //! Tables for people: rows of cells as aligned text (columns of text
 //! left-aligned, figures right-aligned) or as GitHub-flavoured Markdown for
-//! a CI job summary.
+//! a CI job summary; and named counts as a list.
+
+/// Counts with their names as a list, the zero ones left out:
+/// `3 reset, 1 stalled`; empty when every count is zero.
+pub fn counts<Name: std::fmt::Display>(counts: impl IntoIterator<Item = (Name, u64)>) -> String {
+    counts
+        .into_iter()
+        .filter(|(_, count)| *count > 0)
+        .map(|(name, count)| format!("{count} {name}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
 
 /// Rows of cells as an aligned text table, a line per row: the columns
 /// `left(column)` names are left-aligned (text), the rest right-aligned

@@ -375,6 +375,7 @@ mod tests {
             peers: vec!["http://a".to_owned()],
             groups: Default::default(),
             process_cpu_us: None,
+            broken_sent: Default::default(),
         };
         let mut report = GroupReport {
             stats: Default::default(),

@@ -250,6 +250,9 @@ impl Group {
                     }
                     Err(error) => {
                         bump(&self.stats.peer_errors);
+                        if let PeerError::Broken { kind, .. } = &error {
+                            bump(self.stats.broken(*kind));
+                        }
                         if let Some(text) = error.owner_load_error() {
                             return (Err(GroupError::Load(Arc::from(text))), Source::Peer);
                         }

@@ -40,7 +40,57 @@ pub enum ExchangeError {
     /// while idle, and the request can be sent again on a new one.
     NothingReceived(String),
     /// The answer broke off or did not parse.
-    Broken(String),
+    Broken(Broken, String),
+}
+
+/// How an answer that had begun to arrive went wrong, each kind counted
+/// apart by the peer client's callers and by the driver.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Broken {
+    /// The connection failed (a reset) in the middle of the answer.
+    Reset,
+    /// The server closed the connection before the answer was whole: a
+    /// body shorter than its `Content-Length`, a head cut off.
+    Truncated,
+    /// Part of the answer came (the head, say), then nothing more within
+    /// the client's timeout. The exchange itself never says this; the
+    /// client does when its timeout ends an answer that had begun.
+    Stalled,
+    /// The answer did not parse, or did not agree with its own framing:
+    /// a bad `Content-Length`, or bytes beyond the body it announced.
+    Malformed,
+}
+
+impl Broken {
+    /// Every kind, in the order results list them.
+    pub const ALL: [Broken; 4] = [
+        Broken::Reset,
+        Broken::Truncated,
+        Broken::Stalled,
+        Broken::Malformed,
+    ];
+
+    /// The kind's name as results and scenarios write it: `reset`, ...
+    pub fn name(self) -> &'static str {
+        match self {
+            Broken::Reset => "reset",
+            Broken::Truncated => "truncated",
+            Broken::Stalled => "stalled",
+            Broken::Malformed => "malformed",
+        }
+    }
+}
+
+impl std::fmt::Display for Broken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A broken answer of kind `kind` that says `message`.
+fn broken(kind: Broken, message: impl Into<String>) -> ExchangeError {
+    ExchangeError::Broken(kind, message.into())
 }
 
 /// An open connection to one host.
@@ -87,6 +137,18 @@ impl Connection {
 
     /// Sends `GET path_and_query` with `Host: host` and reads the answer.
     pub async fn get(&mut self, host: &str, path_and_query: &str) -> Result<Answer, ExchangeError> {
+        self.get_noting(host, path_and_query, &mut false).await
+    }
+
+    /// As [`Connection::get`], setting `began` once a byte of the answer
+    /// has arrived: a caller whose timeout ends the exchange can then tell
+    /// an answer that stalled from one that never came.
+    pub async fn get_noting(
+        &mut self,
+        host: &str,
+        path_and_query: &str,
+        began: &mut bool,
+    ) -> Result<Answer, ExchangeError> {
         self.output.clear();
         self.output.extend_from_slice(b"GET ");
         self.output.extend_from_slice(path_and_query.as_bytes());
@@ -96,7 +158,7 @@ impl Connection {
         if let Err(error) = self.stream.write_all(&self.output).await {
             return Err(ExchangeError::NothingReceived(format!("sending: {error}")));
         }
-        let answer = self.read_answer().await?;
+        let answer = self.read_answer(began).await?;
         self.used = true;
         Ok(answer)
     }
@@ -109,7 +171,7 @@ impl Connection {
         Ok(self.stream.read_buf(&mut self.input).await? > 0)
     }
 
-    async fn read_answer(&mut self) -> Result<Answer, ExchangeError> {
+    async fn read_answer(&mut self, began: &mut bool) -> Result<Answer, ExchangeError> {
         self.input.clear();
         // The head.
         let (status, head_length, framing, close, source) = loop {
@@ -121,29 +183,31 @@ impl Connection {
                 }
                 Head::Complete(head) => break head,
                 Head::Partial if self.input.len() > MAX_HEAD => {
-                    return Err(ExchangeError::Broken(format!(
-                        "answer head longer than {MAX_HEAD} bytes"
-                    )))
+                    return Err(broken(
+                        Broken::Malformed,
+                        format!("answer head longer than {MAX_HEAD} bytes"),
+                    ))
                 }
                 Head::Partial => {}
             }
             let nothing_yet = self.input.is_empty();
             match self.fill().await {
-                Ok(true) => {}
+                Ok(true) => *began = true,
                 Ok(false) if nothing_yet => {
                     return Err(ExchangeError::NothingReceived(
                         "the server closed the connection".to_owned(),
                     ))
                 }
                 Ok(false) => {
-                    return Err(ExchangeError::Broken(
-                        "the server closed the connection in the middle of an answer".to_owned(),
+                    return Err(broken(
+                        Broken::Truncated,
+                        "the server closed the connection in the middle of an answer",
                     ))
                 }
                 Err(error) if nothing_yet => {
                     return Err(ExchangeError::NothingReceived(format!("reading: {error}")))
                 }
-                Err(error) => return Err(ExchangeError::Broken(format!("reading: {error}"))),
+                Err(error) => return Err(broken(Broken::Reset, format!("reading: {error}"))),
             }
         };
         self.input.advance(head_length);
@@ -154,8 +218,19 @@ impl Connection {
             Framing::Chunked => (self.take_chunked().await?, true),
             Framing::UntilClose => (self.take_until_close().await?, false),
         };
-        // Leftover bytes would be an answer nobody asked for.
-        let reusable = framed && !close && self.input.is_empty();
+        // Bytes beyond a framed answer are an answer nobody asked for, or
+        // the rest of a body whose length was announced short: either way
+        // the body read may not be the one sent.
+        if framed && !self.input.is_empty() {
+            return Err(broken(
+                Broken::Malformed,
+                format!(
+                    "{} bytes came after the answer's body: its framing was wrong",
+                    self.input.len()
+                ),
+            ));
+        }
+        let reusable = framed && !close;
         Ok(Answer {
             status,
             body,
@@ -173,11 +248,12 @@ impl Connection {
             match self.fill().await {
                 Ok(true) => {}
                 Ok(false) => {
-                    return Err(ExchangeError::Broken(
-                        "the server closed the connection in the middle of a body".to_owned(),
+                    return Err(broken(
+                        Broken::Truncated,
+                        "the server closed the connection in the middle of a body",
                     ))
                 }
-                Err(error) => return Err(ExchangeError::Broken(format!("reading: {error}"))),
+                Err(error) => return Err(broken(Broken::Reset, format!("reading: {error}"))),
             }
         }
         Ok(())
@@ -205,13 +281,13 @@ impl Connection {
                         let have = self.input.len();
                         self.buffer(have + 1).await?;
                     }
-                    Err(_) => return Err(ExchangeError::Broken("malformed chunk size".to_owned())),
+                    Err(_) => return Err(broken(Broken::Malformed, "malformed chunk size")),
                 }
             };
             let size = usize::try_from(size)
                 .ok()
                 .filter(|size| body.len().saturating_add(*size) <= MAX_BODY)
-                .ok_or_else(|| ExchangeError::Broken("chunked body too large".to_owned()))?;
+                .ok_or_else(|| broken(Broken::Malformed, "chunked body too large"))?;
             self.input.advance(line);
             if size == 0 {
                 // Trailer lines, if any, up to an empty line.
@@ -234,9 +310,7 @@ impl Connection {
             self.buffer(size + 2).await?;
             body.extend_from_slice(&self.input[..size]);
             if &self.input[size..size + 2] != b"\r\n" {
-                return Err(ExchangeError::Broken(
-                    "chunk not followed by CRLF".to_owned(),
-                ));
+                return Err(broken(Broken::Malformed, "chunk not followed by CRLF"));
             }
             self.input.advance(size + 2);
         }
@@ -245,12 +319,12 @@ impl Connection {
     async fn take_until_close(&mut self) -> Result<Bytes, ExchangeError> {
         loop {
             if self.input.len() > MAX_BODY {
-                return Err(ExchangeError::Broken("body too large".to_owned()));
+                return Err(broken(Broken::Malformed, "body too large"));
             }
             match self.fill().await {
                 Ok(true) => {}
                 Ok(false) => return Ok(self.input.split().freeze()),
-                Err(error) => return Err(ExchangeError::Broken(format!("reading: {error}"))),
+                Err(error) => return Err(broken(Broken::Reset, format!("reading: {error}"))),
             }
         }
     }
@@ -282,7 +356,7 @@ fn parse_head(input: &[u8]) -> Result<Head, ExchangeError> {
         Ok(httparse::Status::Complete(length)) => {
             let code = response.code.unwrap_or(0);
             let status = StatusCode::from_u16(code)
-                .map_err(|_| ExchangeError::Broken(format!("answer with status {code}")))?;
+                .map_err(|_| broken(Broken::Malformed, format!("answer with status {code}")))?;
             if status.is_informational() {
                 return Ok(Head::Informational(length));
             }
@@ -290,7 +364,10 @@ fn parse_head(input: &[u8]) -> Result<Head, ExchangeError> {
             Ok(Head::Complete((status, length, framing, close, source)))
         }
         Ok(httparse::Status::Partial) => Ok(Head::Partial),
-        Err(error) => Err(ExchangeError::Broken(format!("malformed answer: {error}"))),
+        Err(error) => Err(broken(
+            Broken::Malformed,
+            format!("malformed answer: {error}"),
+        )),
     }
 }
 
@@ -337,11 +414,15 @@ fn framing(
         if header.name.eq_ignore_ascii_case("content-length") {
             let value = parse_length(header.value);
             let parsed = value.filter(|parsed| *parsed <= MAX_BODY).ok_or_else(|| {
-                ExchangeError::Broken(format!("bad Content-Length {:?}", text(header.value)))
+                broken(
+                    Broken::Malformed,
+                    format!("bad Content-Length {:?}", text(header.value)),
+                )
             })?;
             if length.is_some_and(|earlier| earlier != parsed) {
-                return Err(ExchangeError::Broken(
-                    "conflicting Content-Length headers".to_owned(),
+                return Err(broken(
+                    Broken::Malformed,
+                    "conflicting Content-Length headers",
                 ));
             }
             length = Some(parsed);
@@ -461,47 +542,131 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn broken_answers_are_errors_that_say_what_broke() {
-        for (answer, says) in [
+    async fn broken_answers_are_errors_that_say_what_broke_and_of_which_kind() {
+        let long_head: &'static [u8] = Box::leak(
+            [&b"HTTP/1.1 200 OK\r\nX: "[..], &vec![b'a'; 70_000]]
+                .concat()
+                .into_boxed_slice(),
+        );
+        for (answer, kind, says) in [
             (
                 &b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort"[..],
+                Broken::Truncated,
                 "middle of a body",
             ),
             (
                 &b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n"[..],
+                Broken::Malformed,
                 "Content-Length",
             ),
             (
                 &b"HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999\r\n\r\n"[..],
+                Broken::Malformed,
                 "Content-Length",
             ),
             (
                 &b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffff\r\n"[..],
+                Broken::Malformed,
                 "too large",
             ),
-            (&b"NOT HTTP AT ALL\r\n\r\n"[..], "malformed answer"),
             (
-                Box::leak(
-                    [&b"HTTP/1.1 200 OK\r\nX: "[..], &vec![b'a'; 70_000]]
-                        .concat()
-                        .into_boxed_slice(),
-                ),
-                "head longer",
+                &b"NOT HTTP AT ALL\r\n\r\n"[..],
+                Broken::Malformed,
+                "malformed answer",
             ),
-            (&b"HTTP/1.1 200 OK\r\nContent-Le"[..], "middle of an answer"),
+            (long_head, Broken::Malformed, "head longer"),
+            (
+                &b"HTTP/1.1 200 OK\r\nContent-Le"[..],
+                Broken::Truncated,
+                "middle of an answer",
+            ),
             (
                 &b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"[..],
+                Broken::Malformed,
                 "chunk size",
             ),
         ] {
             let addr = scripted(vec![answer]).await;
             let mut connection = Connection::open(&addr).await.unwrap();
-            match connection.get("h", "/").await {
-                Err(ExchangeError::Broken(message)) => {
-                    assert!(message.contains(says), "{message} for {answer:?}")
+            let mut began = false;
+            match connection.get_noting("h", "/", &mut began).await {
+                Err(ExchangeError::Broken(got, message)) => {
+                    assert!(message.contains(says), "{message} for {answer:?}");
+                    assert_eq!(got, kind, "{message}");
                 }
                 other => panic!("{answer:?}: {:?}", other.map(|answer| answer.status)),
             }
+            assert!(began, "bytes of {answer:?} arrived");
+        }
+    }
+
+    /// How a one-answer server ends once its answer is written.
+    enum After {
+        /// Closes the connection.
+        Close,
+        /// Keeps it open until the client closes it.
+        Hold,
+        /// Resets it, a moment later.
+        Reset,
+    }
+
+    /// A server that reads one request, writes `answer` in one write and
+    /// ends as `after` says.
+    async fn answering_once(answer: &'static [u8], after: After) -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let mut request = [0u8; 1024];
+            let _ = stream.read(&mut request).await.unwrap();
+            stream.write_all(answer).await.unwrap();
+            match after {
+                After::Close => {}
+                After::Hold => {
+                    let _ = stream.read(&mut request).await;
+                }
+                After::Reset => {
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    stream.set_zero_linger().unwrap();
+                }
+            }
+        });
+        addr
+    }
+
+    #[tokio::test]
+    async fn a_body_longer_than_its_content_length_is_malformed_not_a_short_value() {
+        // Sent in one write, as a server that announced the wrong length
+        // would: the extra bytes are buffered with the body. The server
+        // holds the connection, so nothing but the framing is wrong.
+        let addr = answering_once(
+            b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nvalue",
+            After::Hold,
+        )
+        .await;
+        let mut connection = Connection::open(&addr).await.unwrap();
+        match connection.get("h", "/").await {
+            Err(ExchangeError::Broken(Broken::Malformed, message)) => {
+                assert!(message.contains("2 bytes came after"), "{message}")
+            }
+            other => panic!("{:?}", other.map(|answer| answer.body)),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_reset_in_the_middle_of_an_answer_is_a_reset() {
+        // The head and part of the body, then a reset.
+        let addr = answering_once(
+            b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhal",
+            After::Reset,
+        )
+        .await;
+        let mut connection = Connection::open(&addr).await.unwrap();
+        match connection.get("h", "/").await {
+            Err(ExchangeError::Broken(kind, message)) => {
+                assert_eq!(kind, Broken::Reset, "{message}")
+            }
+            other => panic!("{:?}", other.map(|answer| answer.body)),
         }
     }
 
@@ -528,7 +693,7 @@ mod tests {
             }
         }
         match parse_head(&head(MAX_HEADERS + 3)) {
-            Err(ExchangeError::Broken(message)) => {
+            Err(ExchangeError::Broken(Broken::Malformed, message)) => {
                 assert!(message.contains("too many headers"), "{message}")
             }
             _ => panic!("more than {MAX_HEADERS} headers parsed"),
@@ -582,14 +747,7 @@ mod tests {
             format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", body.len()).into_bytes();
         answer.extend_from_slice(&body);
         let answer: &'static [u8] = Box::leak(answer.into_boxed_slice());
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap().to_string();
-        tokio::spawn(async move {
-            let (mut stream, _) = listener.accept().await.unwrap();
-            let mut request = [0u8; 1024];
-            let _ = stream.read(&mut request).await.unwrap();
-            stream.write_all(answer).await.unwrap();
-        });
+        let addr = answering_once(answer, After::Close).await;
         let mut connection = Connection::open(&addr).await.unwrap();
         let got = connection.get("h", "/").await.unwrap();
         assert_eq!(got.body.len(), 300_000);

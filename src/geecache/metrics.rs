@@ -4,8 +4,9 @@
 //!
 //! Group counters are `geecache_group_<name>_total{group="..."}`, cache
 //! figures `geecache_cache_<name>{group="...",cache="main"|"hot"}` (bytes
-//! and items gauges, gets, hits and evictions counters), and the node's
-//! accepted connections `geecache_connections_total`.
+//! and items gauges, gets, hits and evictions counters), the node's
+//! accepted connections `geecache_connections_total`, and the answers it
+//! broke on purpose `geecache_broken_answers_total{how="..."}`.
 
 use std::fmt::Write as _;
 
@@ -21,6 +22,12 @@ fn group_help(name: &str) -> &'static str {
         "cache_hits" => "Gets answered from the main or the hot cache.",
         "peer_loads" => "Values fetched from a peer.",
         "peer_errors" => "Peer fetches that failed and fell back to a local load.",
+        "peer_resets" => "Failed peer fetches whose connection was reset midway.",
+        "peer_truncated" => "Failed peer fetches whose answer was cut short.",
+        "peer_stalled" => "Failed peer fetches whose answer began, then stopped until the timeout.",
+        "peer_malformed" => {
+            "Failed peer fetches whose answer did not parse or disagreed with its framing."
+        }
         "loads" => "Gets that missed the cache and went to load.",
         "loads_deduped" => "Loads that ran after singleflight merged concurrent ones.",
         "local_loads" => "Values loaded from the getter (the slow store).",
@@ -58,6 +65,18 @@ pub fn render(stats: &NodeStats) -> String {
         "Nodes on the node's ring, itself included.",
     );
     let _ = writeln!(out, "geecache_ring_peers {}", stats.peers.len());
+    family(
+        &mut out,
+        "geecache_broken_answers_total",
+        "counter",
+        "Answers the node broke on purpose (fault injection), by how.",
+    );
+    for (how, count) in stats.broken_sent.named() {
+        let _ = writeln!(
+            out,
+            "geecache_broken_answers_total{{how=\"{how}\"}} {count}"
+        );
+    }
 
     // Every group's counters, one family per counter.
     let groups: Vec<(String, &GroupReport)> = stats

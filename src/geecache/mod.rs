@@ -11,11 +11,14 @@
 //! - [`singleflight`]: merges concurrent loads of one key.
 //! - [`group`]: a namespace with a getter, a main cache and peers; the load path.
 //! - [`peers`]: the seams a group uses to pick a peer and fetch from it.
-//! - [`http`]: the peer protocol's paths, the pooled client, the peer pool.
+//! - [`path`]: the peer protocol's paths: the base path, escaping, queries.
+//! - [`http`]: the pooled client that fetches from peers, and the peer pool.
 //! - [`h1`]: one HTTP/1.1 client connection, as the peer client and the
 //!   load driver use it.
 //! - [`node`]: one HTTP server with its groups and ring; shuts down cleanly.
 //! - [`server`]: the HTTP/1.1 accept loop with graceful shutdown that nodes use.
+//! - [`breakage`]: answers broken on purpose (reset, cut short, a wrong
+//!   length, stalled), for fault injection.
 //! - [`source`]: where an API answer came from (cache, owner, load), as its
 //!   header tells the client.
 //! - [`stats`]: lock-free counters with groupcache's names.
@@ -25,6 +28,7 @@
 //! There is no global state: every [`node::Node`] owns its groups, so a
 //! whole cluster can run in one process.
 
+pub mod breakage;
 pub mod byteview;
 pub mod cache;
 pub mod consistent_hash;
@@ -35,6 +39,7 @@ pub mod keyhash;
 pub mod lru;
 pub mod metrics;
 pub mod node;
+pub mod path;
 pub mod peers;
 pub mod server;
 pub mod singleflight;

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::byteview::ByteView;
+use super::h1::Broken;
 
 /// A boxed future that can cross threads, for object-safe async seams.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -48,6 +49,17 @@ pub enum PeerError {
         /// The peer's base URL.
         peer: String,
         /// What the transport said.
+        message: String,
+    },
+    /// The peer's answer began and then went wrong: the connection was
+    /// reset, the body cut short, the answer stalled or did not parse.
+    #[error("peer {peer}: {kind} answer: {message}")]
+    Broken {
+        /// The peer's base URL.
+        peer: String,
+        /// How it went wrong.
+        kind: Broken,
+        /// What the client saw.
         message: String,
     },
     /// The peer answered with a status other than 200.

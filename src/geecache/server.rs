@@ -12,7 +12,7 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -29,6 +29,8 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+
+use super::breakage::{mangle, Breakage, Then};
 
 /// A response with its whole body in memory.
 pub type Answer = Response<Full<Bytes>>;
@@ -65,6 +67,9 @@ struct Activity {
     head_started: AtomicU64,
     busy: AtomicU64,
     idle_since: AtomicU64,
+    /// The code of the [`Breakage`] the answer about to be written asked
+    /// for; 0 (nearly always) for none.
+    breaking: AtomicU8,
 }
 
 impl Activity {
@@ -199,12 +204,67 @@ impl AsyncRead for Watched {
     }
 }
 
+impl Watched {
+    /// Writes the answer in `bufs` broken as `breakage` says, as far as the
+    /// socket takes it at once (a broken answer larger than the socket's
+    /// buffer breaks where the buffer filled), and ends or keeps the
+    /// connection as the breakage asks.
+    #[cold]
+    #[inline(never)]
+    fn write_broken(
+        &mut self,
+        cx: &mut Context<'_>,
+        breakage: Breakage,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        let answer: Vec<u8> = bufs.iter().flat_map(|buf| buf.iter().copied()).collect();
+        let (bytes, then) = mangle(breakage, &answer);
+        let mut written = 0;
+        while written < bytes.len() {
+            match self.stream.try_write(&bytes[written..]) {
+                Ok(0) | Err(_) => break,
+                Ok(count) => written += count,
+            }
+        }
+        let ended = |how: &str| {
+            Poll::Ready(Err(std::io::Error::new(
+                std::io::ErrorKind::ConnectionAborted,
+                format!("answer broken on purpose ({breakage}): {how}"),
+            )))
+        };
+        match then {
+            Then::Keep => Poll::Ready(Ok(answer.len())),
+            Then::Close => {
+                let _ = Pin::new(&mut self.stream).poll_shutdown(cx);
+                ended("closed")
+            }
+            Then::Reset => {
+                if let Err(error) = self.stream.set_zero_linger() {
+                    log::debug!("set_zero_linger: {error}");
+                }
+                ended("reset")
+            }
+        }
+    }
+
+    /// The breakage the answer about to be written asked for, once.
+    fn breaking(&self) -> Option<Breakage> {
+        if self.activity.breaking.load(Ordering::Relaxed) == 0 {
+            return None;
+        }
+        Breakage::from_code(self.activity.breaking.swap(0, Ordering::Relaxed))
+    }
+}
+
 impl AsyncWrite for Watched {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<std::io::Result<usize>> {
+        if let Some(breakage) = self.breaking() {
+            return self.write_broken(cx, breakage, &[std::io::IoSlice::new(buf)]);
+        }
         Pin::new(&mut self.stream).poll_write(cx, buf)
     }
 
@@ -221,6 +281,9 @@ impl AsyncWrite for Watched {
         cx: &mut Context<'_>,
         bufs: &[std::io::IoSlice<'_>],
     ) -> Poll<std::io::Result<usize>> {
+        if let Some(breakage) = self.breaking() {
+            return self.write_broken(cx, breakage, bufs);
+        }
         Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
     }
 
@@ -350,6 +413,7 @@ async fn accept_loop<H, F>(
                         head_started: AtomicU64::new(0),
                         busy: AtomicU64::new(0),
                         idle_since: AtomicU64::new(0),
+                        breaking: AtomicU8::new(0),
                     });
                     let handler = handler.clone();
                     let watched = Arc::clone(&activity);
@@ -360,6 +424,9 @@ async fn accept_loop<H, F>(
                         let answer = handler(request);
                         async move {
                             let answer = answer.await;
+                            if let Some(breakage) = answer.extensions().get::<Breakage>() {
+                                activity.breaking.store(breakage.code(), Ordering::Relaxed);
+                            }
                             activity.idle_since.store(activity.now(), Ordering::Relaxed);
                             activity.busy.fetch_sub(1, Ordering::Relaxed);
                             Ok::<_, Infallible>(answer)

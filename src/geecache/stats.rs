@@ -6,7 +6,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
 
+use super::breakage::BrokenSent;
 use super::consistent_hash::HashKind;
+use super::h1::Broken;
 
 /// Declares a struct of atomic counters and its snapshot twin, so the two
 /// lists of names cannot drift apart.
@@ -18,8 +20,10 @@ macro_rules! counters {
             $($(#[$field_meta])* pub $field: AtomicU64,)+
         }
 
-        /// A point-in-time copy of the counters.
+        /// A point-in-time copy of the counters. A counter a node does not
+        /// report (an older version's) reads as zero.
         #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+        #[serde(default)]
         pub struct $snapshot {
             $($(#[$field_meta])* pub $field: u64,)+
         }
@@ -62,6 +66,15 @@ counters! {
         peer_loads,
         /// Peer fetches that failed (and fell back to a local load).
         peer_errors,
+        /// Of those, answers whose connection was reset midway.
+        peer_resets,
+        /// Of those, answers cut short: the peer closed before the end.
+        peer_truncated,
+        /// Of those, answers that began and then stopped until the timeout.
+        peer_stalled,
+        /// Of those, answers that did not parse or disagreed with their
+        /// own framing (a wrong `Content-Length`).
+        peer_malformed,
         /// Gets that missed the cache and went to load.
         loads,
         /// Loads that ran after singleflight merged concurrent ones.
@@ -72,6 +85,18 @@ counters! {
         local_load_errs,
         /// Requests this group served to peers over HTTP.
         server_requests,
+    }
+}
+
+impl GroupStats {
+    /// The counter of peer answers broken in the way `kind` says.
+    pub fn broken(&self, kind: Broken) -> &AtomicU64 {
+        match kind {
+            Broken::Reset => &self.peer_resets,
+            Broken::Truncated => &self.peer_truncated,
+            Broken::Stalled => &self.peer_stalled,
+            Broken::Malformed => &self.peer_malformed,
+        }
     }
 }
 
@@ -169,6 +194,10 @@ pub struct NodeStats {
     /// nodes sharing a process cannot tell their shares apart.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub process_cpu_us: Option<u64>,
+    /// Answers the node broke on purpose (a scenario's `break_node`), by
+    /// breakage; absent while it has broken none.
+    #[serde(default, skip_serializing_if = "BrokenSent::is_zero")]
+    pub broken_sent: BrokenSent,
 }
 
 impl NodeStats {
@@ -207,6 +236,7 @@ impl NodeStats {
                 (Some(now), Some(then)) => Some(now.saturating_sub(then)),
                 _ => None,
             },
+            broken_sent: self.broken_sent.since(&earlier.broken_sent),
             ..self.clone()
         }
     }
@@ -296,6 +326,10 @@ mod tests {
             "cache_hits",
             "peer_loads",
             "peer_errors",
+            "peer_resets",
+            "peer_truncated",
+            "peer_stalled",
+            "peer_malformed",
             "loads",
             "loads_deduped",
             "local_loads",
@@ -304,6 +338,10 @@ mod tests {
         ] {
             assert!(names.contains(&name), "{name} missing from {names:?}");
         }
-        assert_eq!(names.len(), 9);
+        assert_eq!(names.len(), 13);
+        // A node that reports fewer counters (an older version) reads as
+        // zero for the rest, not as an error.
+        let older: GroupStatsSnapshot = serde_json::from_str(r#"{ "gets": 3 }"#).unwrap();
+        assert_eq!((older.gets, older.peer_resets), (3, 0));
     }
 }

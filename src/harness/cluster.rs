@@ -12,6 +12,7 @@ use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use serde::{Deserialize, Serialize};
 
+use crate::geecache::breakage::Breakage;
 use crate::geecache::server::Limits;
 use crate::geecache::{Group, GroupOptions, HashRing, Node, NodeConfig, NodeError, NodeStats};
 use crate::harness::slowdb::SlowDb;
@@ -298,6 +299,14 @@ impl Cluster {
     pub fn slow_node(&self, index: usize, delay: std::time::Duration) {
         if let Some(node) = self.node(index) {
             node.set_delay(delay);
+        }
+    }
+
+    /// Makes node `index` break `share` of its answers as `how` says, or
+    /// mends them with `None`.
+    pub fn break_node(&self, index: usize, how: Option<Breakage>, share: f64) {
+        if let Some(node) = self.node(index) {
+            node.set_breakage(how, share);
         }
     }
 

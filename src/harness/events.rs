@@ -1,5 +1,6 @@
 //! Scenario events: what a workload's `events` ask to happen during a run
-//! (a node stops, starts, joins, leaves or slows down; the store browns
+//! (a node stops, starts, joins, leaves, slows down or breaks its
+//! answers; the store browns
 //! out; the hot set moves; the rate changes), when (`at` a time since the
 //! measurement began, or `at_request` a request number), and the checks
 //! that refuse a scenario that cannot happen. Also the count of keys that
@@ -12,6 +13,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer, Serialize};
 
+use crate::geecache::breakage::Breakage;
 use crate::geecache::HashRing;
 use crate::harness::slowdb::Latency;
 use crate::units::Span;
@@ -68,6 +70,22 @@ pub enum Action {
         /// The wait.
         delay: Span,
     },
+    /// The node breaks its answers from now on, to peers and to the
+    /// driver alike (`how`: `reset`, `truncate`, `wrong_length`, `stall`),
+    /// or mends them (`"none"`). Its peers count each broken answer by kind
+    /// and load locally; broken API answers are the driver's `broken`
+    /// errors. `/_stats` and `/metrics` stay whole.
+    BreakNode {
+        /// The node.
+        node: u32,
+        /// How its answers break; `"none"` mends them.
+        #[serde(with = "breakage_or_none")]
+        how: Option<Breakage>,
+        /// The share of its answers that break, above 0 up to 1 (every
+        /// answer, by default).
+        #[serde(default = "every_answer")]
+        share: f64,
+    },
     /// The slow store's latency and share of failing loads change from now
     /// on: a brownout, and its end.
     Slowdb {
@@ -91,6 +109,39 @@ pub enum Action {
     },
 }
 
+/// The share of answers a `break_node` breaks when it does not say.
+fn every_answer() -> f64 {
+    1.0
+}
+
+/// A breakage as a workload writes it, `"none"` for none.
+mod breakage_or_none {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use crate::geecache::breakage::Breakage;
+
+    pub fn serialize<S: Serializer>(how: &Option<Breakage>, to: S) -> Result<S::Ok, S::Error> {
+        to.serialize_str(how.map_or("none", Breakage::name))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(from: D) -> Result<Option<Breakage>, D::Error> {
+        let written = String::deserialize(from)?;
+        if written == "none" {
+            return Ok(None);
+        }
+        Breakage::ALL
+            .into_iter()
+            .find(|breakage| breakage.name() == written)
+            .map(Some)
+            .ok_or_else(|| {
+                serde::de::Error::custom(format!(
+                    "how {written:?} is not a breakage: reset, truncate, wrong_length, stall \
+                     or none"
+                ))
+            })
+    }
+}
+
 impl Action {
     /// The action's name as a workload writes it: `stop_node`, ...
     pub fn name(&self) -> &'static str {
@@ -100,6 +151,7 @@ impl Action {
             Action::AddNode {} => "add_node",
             Action::RemoveNode { .. } => "remove_node",
             Action::SlowNode { .. } => "slow_node",
+            Action::BreakNode { .. } => "break_node",
             Action::Slowdb { .. } => "slowdb",
             Action::ShiftKeys { .. } => "shift_keys",
             Action::SetRate { .. } => "set_rate",
@@ -143,6 +195,19 @@ impl std::fmt::Display for Action {
             }
             Action::AddNode {} => Ok(()),
             Action::SlowNode { node, delay } => write!(f, " {node} by {delay}"),
+            Action::BreakNode {
+                node, how: None, ..
+            } => write!(f, " {node}: mended"),
+            Action::BreakNode {
+                node,
+                how: Some(how),
+                share,
+            } if share < 1.0 => write!(f, " {node}: {how}, {:.0}% of answers", share * 100.0),
+            Action::BreakNode {
+                node,
+                how: Some(how),
+                ..
+            } => write!(f, " {node}: {how}"),
             Action::Slowdb {
                 latency,
                 error_share,
@@ -338,6 +403,15 @@ pub fn check(events: &[Event], frame: Frame) -> Result<(), (String, String)> {
                     return Err((
                         field(at, "delay"),
                         format!("{delay} is out of range: allowed 0s to 1m"),
+                    ));
+                }
+            }
+            Action::BreakNode { node, share, .. } => {
+                node_in(node, &nodes)?;
+                if !(share.is_finite() && share > 0.0 && share <= 1.0) {
+                    return Err((
+                        field(at, "share"),
+                        format!("{share} is out of range: allowed above 0 up to 1"),
                     ));
                 }
             }

@@ -153,6 +153,15 @@ impl Scenario {
                     cluster.slow_node(node(index), delay.0);
                 }
             }
+            Action::BreakNode {
+                node: index,
+                how,
+                share,
+            } => {
+                if let Some(cluster) = cluster {
+                    cluster.break_node(node(index), how, share);
+                }
+            }
             Action::AddNode {} | Action::RemoveNode { .. } => {
                 if let Some(cluster) = cluster {
                     let change = match event.action {

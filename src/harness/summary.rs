@@ -351,6 +351,9 @@ pub fn summary(result: &RunResult, path: Option<&Path>) -> String {
             error_kinds.push(format!("{count} {name}"));
         }
     }
+    if !errors.broken.is_zero() {
+        error_kinds.push(format!("broken answers: {}", errors.broken.describe()));
+    }
     let error_detail = if error_kinds.is_empty() {
         String::new()
     } else {
@@ -428,10 +431,10 @@ pub fn summary(result: &RunResult, path: Option<&Path>) -> String {
     if let (Some(failed), Some(all)) = (&client.failed_latency_us, &client.all_latency_us) {
         let _ = writeln!(
             out,
-            "failed us   {}  (the {} requests with no answer, timeouts and connection failures, \
-             at their time to failure)",
+            "failed us   {}  (the {} requests with no answer, timeouts, connection failures and \
+             broken answers, at their time to failure)",
             figures(failed),
-            client.errors.timeout + client.errors.connection
+            client.errors.timeout + client.errors.connection + client.errors.broken.total()
         );
         let _ = writeln!(
             out,
@@ -529,6 +532,30 @@ pub fn summary(result: &RunResult, path: Option<&Path>) -> String {
                     "slowdb loads by kind  {first} first loads of a key (compulsory: no cache saves \
                      them)  {repeat} repeats (evicted, fallback or stampede: a cache could)"
                 );
+            }
+            if figures.peer_errors > 0 {
+                let broken = if figures.peer_broken.is_zero() {
+                    String::new()
+                } else {
+                    format!(" (broken answers: {})", figures.peer_broken.describe())
+                };
+                let _ = writeln!(
+                    out,
+                    "peer errors {}{broken}: each loaded from the asking node's own store",
+                    figures.peer_errors
+                );
+            }
+            let sent: Vec<String> = result
+                .nodes
+                .iter()
+                .filter_map(|node| {
+                    let sent = node.stats.as_ref()?.broken_sent;
+                    let listed = crate::table::counts(sent.named());
+                    (!listed.is_empty()).then(|| format!("node {}: {listed}", node.index))
+                })
+                .collect();
+            if !sent.is_empty() {
+                let _ = writeln!(out, "answers broken on purpose  {}", sent.join("; "));
             }
             if let Some(warning) = result
                 .caches

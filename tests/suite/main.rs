@@ -8,6 +8,7 @@
 
 mod common;
 
+mod breakage;
 mod check;
 mod checkpoints;
 mod compare;

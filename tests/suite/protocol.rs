@@ -7,7 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{get, raw_request, Cluster, EchoDb};
-use geecache_bench::geecache::http::{peer_path, HttpClient, HttpGetter, BASE_PATH};
+use geecache_bench::geecache::http::{HttpClient, HttpGetter};
+use geecache_bench::geecache::path::{peer_path, BASE_PATH};
 use geecache_bench::geecache::{
     Group, GroupOptions, Node, NodeConfig, NodeError, NodeStats, PeerError, PeerGetter,
 };
@@ -97,7 +98,7 @@ async fn awkward_keys_round_trip_through_the_api_and_peers() {
     let api = cluster.nodes[0].addr();
     let mut owners = [0usize; 3];
     for key in AWKWARD_KEYS {
-        let target = format!("/api?key={}", geecache_bench::geecache::http::escape(key));
+        let target = format!("/api?key={}", geecache_bench::geecache::path::escape(key));
         let reply = get(api, &target).await;
         assert_eq!(
             (reply.status, reply.text()),

@@ -45,10 +45,13 @@ pub(crate) fn model_events(
 ) -> Result<Vec<ModelEvent>, SimulateError> {
     let mut events = Vec::new();
     for (index, event) in workload.events.iter().enumerate() {
-        if matches!(event.action, Action::SlowNode { .. }) {
+        if matches!(
+            event.action,
+            Action::SlowNode { .. } | Action::BreakNode { .. }
+        ) {
             return Err(SimulateError::Events(format!(
-                "events[{index}] ({event}): the model follows every action but slow_node, \
-                 whose effect depends on timing"
+                "events[{index}] ({event}): the model follows every action but slow_node \
+                 and break_node, whose effects depend on timing"
             )));
         }
         let at = match (event.at_request, applied) {
@@ -483,7 +486,7 @@ impl<'a> ClusterModel<'a> {
                 self.reroute();
             }
             // Shifts are in the key sequence; rates and latencies change no
-            // counter; slow nodes are refused before.
+            // counter; slow and broken nodes are refused before.
             _ => {}
         }
     }

@@ -23,6 +23,7 @@ use std::time::{Duration, Instant};
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
+use crate::geecache::h1::Broken;
 use crate::geecache::http::{ClientError, HttpClient};
 use crate::geecache::peers::BoxFuture;
 use crate::geecache::source::Source;
@@ -37,7 +38,7 @@ pub mod series;
 pub mod steering;
 
 use crate::harness::shard::Shard;
-pub use counts::{Counts, ErrorCounts};
+pub use counts::{BrokenCounts, Counts, ErrorCounts};
 pub use keys::KeySampler;
 use pacer::{pace, Pacer, Pacing, BEHIND};
 pub use series::ClientInterval;
@@ -243,6 +244,7 @@ enum Outcome {
     WrongValue,
     Timeout,
     Connection,
+    Broken(Broken),
 }
 
 impl Driver {
@@ -580,6 +582,10 @@ impl Tally {
                 counts.errors.connection += 1;
                 false
             }
+            Outcome::Broken(kind) => {
+                *counts.errors.broken.of_mut(kind) += 1;
+                false
+            }
         };
         if !matches!(outcome, Outcome::Ok | Outcome::Missing) {
             counts.errors.total += 1;
@@ -714,6 +720,7 @@ async fn worker(state: Arc<PhaseState>, client: HttpClient) -> [u64; SLICES] {
                 (outcome, source)
             }
             Err(ClientError::Timeout(_)) => (Outcome::Timeout, None),
+            Err(ClientError::Broken { kind, .. }) => (Outcome::Broken(kind), None),
             Err(_) => (Outcome::Connection, None),
         };
         // With a reader, an answer counts in the interval it was sent in.

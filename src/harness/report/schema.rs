@@ -14,7 +14,7 @@ use crate::geecache::NodeStats;
 use crate::harness::calibration::Calibration;
 use crate::harness::cluster::Faults;
 use crate::harness::counted::costs::CountedPass;
-use crate::harness::driver::{ClientInterval, ErrorCounts, StopReason};
+use crate::harness::driver::{BrokenCounts, ClientInterval, ErrorCounts, StopReason};
 use crate::harness::events::Event;
 use crate::harness::fill::CacheFill;
 use crate::harness::latency::{BySource, HistogramData, LatencyFigures};
@@ -361,6 +361,10 @@ pub struct ClusterFigures {
     pub peer_fetch_ratio: Option<f64>,
     /// Peer fetches that failed, over every node.
     pub peer_errors: u64,
+    /// Of those, the answers that began and broke, by kind; absent when
+    /// none did (and from results written before they were counted).
+    #[serde(default, skip_serializing_if = "BrokenCounts::is_zero")]
+    pub peer_broken: BrokenCounts,
     /// Cache hits / gets over every node.
     pub cluster_hit_ratio: f64,
     /// The slow store.
@@ -395,7 +399,13 @@ impl ClusterFigures {
             api_gets,
             api_hit_ratio: api.and_then(|stats| ratio(stats.cache_hits, stats.gets)),
             peer_fetch_ratio: api.and_then(|stats| ratio(stats.peer_loads, api_gets.unwrap_or(0))),
-            peer_errors: nodes.map(|stats| stats.peer_errors).sum(),
+            peer_errors: nodes.clone().map(|stats| stats.peer_errors).sum(),
+            peer_broken: BrokenCounts {
+                reset: nodes.clone().map(|stats| stats.peer_resets).sum(),
+                truncated: nodes.clone().map(|stats| stats.peer_truncated).sum(),
+                stalled: nodes.clone().map(|stats| stats.peer_stalled).sum(),
+                malformed: nodes.map(|stats| stats.peer_malformed).sum(),
+            },
             cluster_hit_ratio: ratio(total_hits, total_gets).unwrap_or(0.0),
             slowdb: SlowDbReport {
                 loads,

@@ -159,6 +159,7 @@ mod tests {
                 peers: vec!["http://a".to_owned(), "http://b".to_owned()],
                 groups: Default::default(),
                 process_cpu_us: None,
+                broken_sent: Default::default(),
             };
             stats.groups.insert(
                 "scores".to_owned(),

@@ -29,7 +29,7 @@ pub use overrides::Overrides;
 
 /// The workloads that ship with the binary, found by name even where there is
 /// no `workloads/` directory.
-pub(crate) const BUILT_IN: [(&str, &str); 9] = [
+pub(crate) const BUILT_IN: &[(&str, &str)] = &[
     ("zipf", include_str!("../../../workloads/zipf.json")),
     ("uniform", include_str!("../../../workloads/uniform.json")),
     ("hot-key", include_str!("../../../workloads/hot-key.json")),
@@ -48,7 +48,20 @@ pub(crate) const BUILT_IN: [(&str, &str); 9] = [
         "hot-shift",
         include_str!("../../../workloads/hot-shift.json"),
     ),
+    (
+        "broken-peers",
+        include_str!("../../../workloads/broken-peers.json"),
+    ),
 ];
+
+/// The built-in workloads' names, for messages.
+fn built_in_names() -> String {
+    BUILT_IN
+        .iter()
+        .map(|(name, _)| *name)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
 
 /// The most nodes a cluster may have, those events add included.
 pub(crate) const MAX_NODES: u32 = 64;
@@ -258,7 +271,7 @@ mod defaults {
         10_000
     }
     pub fn base_path() -> String {
-        crate::geecache::http::BASE_PATH.to_owned()
+        crate::geecache::path::BASE_PATH.to_owned()
     }
 }
 
@@ -279,7 +292,10 @@ pub enum Bound {
 #[derive(Debug, thiserror::Error)]
 pub enum WorkloadError {
     /// No file by that path or name.
-    #[error("workload {spec:?} not found (looked for {tried}; built-in names: zipf, uniform, hot-key, ci, node-failure, scale-out, scale-in, brownout, hot-shift)")]
+    #[error(
+        "workload {spec:?} not found (looked for {tried}; built-in names: {})",
+        built_in_names()
+    )]
     NotFound {
         /// What was asked for.
         spec: String,
@@ -506,7 +522,7 @@ pub(crate) mod tests {
 
     #[test]
     fn every_built_in_workload_parses() {
-        for (name, text) in BUILT_IN {
+        for &(name, text) in BUILT_IN {
             let workload = parse(text, name, name).unwrap_or_else(|error| panic!("{error}"));
             assert_eq!(workload.name, name);
         }

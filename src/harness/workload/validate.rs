@@ -168,7 +168,7 @@ impl Workload {
             1,
             1_000_000,
         )?;
-        crate::geecache::http::base_path(&self.cluster.base_path)
+        crate::geecache::path::base_path(&self.cluster.base_path)
             .map_err(|message| invalid("cluster.base_path", message))?;
         span(
             "timeout",

@@ -29,7 +29,7 @@ use geecache_bench::units::{compact_timestamp, parse_moment, Span};
 pub struct RunArgs {
     /// The workload: a path, or a name looked up in workloads/ (`zipf`,
     /// `zipf.json`), or one built into the program (zipf, uniform, hot-key, ci, and the
-    /// scenarios node-failure, scale-out, scale-in, brownout, hot-shift).
+    /// scenarios node-failure, scale-out, scale-in, brownout, hot-shift, broken-peers).
     #[arg(long, short = 'w', value_name = "NAME|PATH", default_value = "zipf")]
     pub workload: String,
     /// Nodes in the cluster, 1 to 64 [workload's cluster.nodes; default 3].
