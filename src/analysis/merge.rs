@@ -296,6 +296,8 @@ pub fn merge(named: &[(String, RunResult)]) -> Result<RunResult, MergeError> {
     // A counted pass needs the run's own cluster: target-mode drivers
     // have none, and one driver's would not describe the others'.
     merged.counted = None;
+    // Each driver was its own process, with its own memory.
+    merged.memory = None;
     // Each driver's latency by source is figures, not histograms: they do
     // not add up.
     merged.client.latency_by_source = None;

@@ -475,6 +475,9 @@ pub fn summary(result: &RunResult, path: Option<&Path>) -> String {
             CPU_PER_REQUEST.show(Some(cpu))
         );
     }
+    if let Some(memory) = &result.memory {
+        out.push_str(&memory.describe(result.client.duration_secs));
+    }
     if let Some(counted) = &result.counted {
         out.push_str(&counted_lines(counted));
     }

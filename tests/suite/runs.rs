@@ -206,3 +206,50 @@ fn an_interrupted_run_keeps_what_it_measured() {
     assert!(result.client.duration_secs < 60.0);
     std::fs::remove_dir_all(&directory).unwrap();
 }
+
+#[test]
+fn a_run_says_what_memory_it_held_and_leaves_no_file_open() {
+    let directory = scratch("memory");
+    // Small caches that evict all along, 250 ms intervals: a reading at
+    // each interval's end.
+    let workload = r#"{
+        "keys": 20000, "duration": "1500ms", "concurrency": 16, "interval": "250ms",
+        "slowdb": { "latency": { "kind": "none" } },
+        "cluster": { "nodes": 3, "cache_bytes": "64KiB" }
+    }"#;
+    let (result, printed) = common::run_workload_printing(&directory, "memory", workload, &[]);
+    let memory = result.memory.as_ref().expect("Linux has /proc/self");
+    assert!(memory.samples.len() >= 5, "{memory:?}");
+    for pair in memory.samples.windows(2) {
+        assert!(pair[1].at_secs > pair[0].at_secs, "{memory:?}");
+    }
+    assert!(
+        (memory.samples[0].at_secs - 0.25).abs() < 1e-9,
+        "{memory:?}"
+    );
+    let highest = memory
+        .samples
+        .iter()
+        .map(|sample| sample.rss_bytes)
+        .max()
+        .unwrap();
+    assert!(memory.peak_rss_bytes >= highest.max(memory.rss_end_bytes));
+    // Three nodes' caches, buffers and the driver: more than at the start.
+    assert!(memory.rss_end_bytes > memory.rss_start_bytes, "{memory:?}");
+    // Every connection of the cluster and the driver closed with them.
+    assert!(memory.sockets_end <= memory.sockets_start, "{memory:?}");
+    assert!(memory.fds_end <= memory.fds_start, "{memory:?}");
+    let line = printed
+        .lines()
+        .find(|line| line.starts_with("memory  resident"))
+        .expect("a memory line");
+    assert!(
+        line.contains(&format!(
+            "open files {} -> {}",
+            memory.fds_start, memory.fds_end
+        )),
+        "{line}"
+    );
+    assert!(!line.contains("MORE THAN BEFORE"), "{line}");
+    std::fs::remove_dir_all(&directory).unwrap();
+}

@@ -6,7 +6,8 @@
 //! told apart by the series: their cost is measured once, on the first of
 //! them, and the others say so (`cost_with`).
 
-use super::schema::{Baseline, EventFigures, IntervalFigures};
+use super::schema::{Baseline, EventFigures};
+use super::series::IntervalFigures;
 use crate::harness::events::Event;
 use crate::harness::scenario::Applied;
 
@@ -205,7 +206,7 @@ mod tests {
     use super::*;
     use crate::harness::driver::ClientInterval;
     use crate::harness::events::Action;
-    use crate::harness::report::schema::ClusterInterval;
+    use crate::harness::report::series::ClusterInterval;
 
     fn scenario_series(loads: &[u64], hits: &[f64], errors: &[u64]) -> Vec<IntervalFigures> {
         (0..loads.len())

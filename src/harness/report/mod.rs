@@ -3,7 +3,9 @@
 //! computed from the counters), [`coordination`] (a shard's part and its
 //! start moment), [`costs`](mod@costs) (what a scenario's events cost,
 //! read off the series), [`files`] (names, atomic writes, reading back),
-//! [`machine`] (the program and the machine that wrote it),
+//! [`machine`] (the program and the machine that wrote it), [`memory`]
+//! (what the process held), [`series`]
+//! (the interval-by-interval figures),
 //! [`steadiness`] (whether a trial's seconds were even) and [`target`] (a
 //! target's settings as its nodes reported them). Every item is
 //! re-exported here, so that a reader of results names
@@ -16,7 +18,9 @@ pub mod costs;
 pub mod files;
 pub mod histograms;
 pub mod machine;
+pub mod memory;
 pub mod schema;
+pub mod series;
 pub mod steadiness;
 pub mod target;
 
@@ -30,5 +34,6 @@ pub(crate) use histograms::histograms_added;
 pub use histograms::{failed_figures, Histograms};
 pub use machine::{Machine, Tool};
 pub use schema::*;
+pub use series::{ClusterInterval, IntervalFigures, NodeCounters, NodeInterval};
 pub use steadiness::{Slices, Steadiness};
 pub use target::{Setting, Source, TargetSettings};

@@ -315,6 +315,7 @@ fn assemble(facts: &RunFacts, reached: Reached<'_>) -> Result<RunResult, RunErro
         timed: None,
         trials_agree: None,
         counted: None,
+        memory: None,
         shard: facts.shard.clone(),
         start: facts.start.clone(),
         start_skew_ms: None,

@@ -40,6 +40,8 @@ pub mod plan;
 pub(crate) use address::{check_host, split_target};
 use assemble::RunFacts;
 use observe::{sample, BetweenRequests, Counters, Observer, Samples, Unread};
+
+use crate::harness::report::memory::{self, MemorySample, ProcessMemory};
 pub use plan::{Calibrate, Checkpoints, Coordination, RunError, RunPlan};
 pub(crate) use plan::{MEASURE_STREAM, WARMUP_STREAM};
 
@@ -48,6 +50,7 @@ pub(crate) use plan::{MEASURE_STREAM, WARMUP_STREAM};
 pub async fn run(plan: &RunPlan, control: &Arc<Control>) -> Result<RunResult, RunError> {
     let workload = &plan.workload;
     let started_at = SystemTime::now();
+    let memory_start = (memory::read_now(), memory::open_fds());
     if plan.target.is_some() {
         if let Some((index, event)) = workload
             .events
@@ -321,7 +324,8 @@ pub async fn run(plan: &RunPlan, control: &Arc<Control>) -> Result<RunResult, Ru
         observer: Arc::clone(&observer),
     });
     let cpu_before = process_cpu();
-    let ((report, cpu), (), (), ()) = tokio::join!(
+    let memory_samples = std::sync::Mutex::new(Vec::new());
+    let ((report, cpu), (), (), (), ()) = tokio::join!(
         async {
             marks::mark_begin();
             let report = driver.run(measure, control).await;
@@ -344,6 +348,12 @@ pub async fn run(plan: &RunPlan, control: &Arc<Control>) -> Result<RunResult, Ru
                 scenario.run_timed(until_finished()).await;
             }
         },
+        sample_memory(
+            start,
+            workload.interval.0,
+            &memory_samples,
+            until_finished()
+        ),
         async {
             let (Some(checkpoints), Some(so_far)) = (&checkpoints, &so_far) else {
                 return;
@@ -412,11 +422,81 @@ pub async fn run(plan: &RunPlan, control: &Arc<Control>) -> Result<RunResult, Ru
         .map(|(scenario, _)| scenario.applied())
         .unwrap_or_default();
     let connections = driver.connections_opened();
-    let result = facts.result((&report, &after), &samples, &applied, (connections, cpu))?;
+    let mut result = facts.result((&report, &after), &samples, &applied, (connections, cpu))?;
+    let rss_end = memory::read_now();
     if let Observer::Local(cluster) = &*observer {
         cluster.shutdown().await;
     }
+    drop(driver);
+    result.memory = memory_figures(
+        memory_start,
+        rss_end,
+        memory_samples
+            .into_inner()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()),
+    );
     Ok(result)
+}
+
+/// Reads the process's memory and open files at each interval's end of
+/// the measurement until `finished`.
+async fn sample_memory(
+    start: Instant,
+    interval: Duration,
+    samples: &std::sync::Mutex<Vec<MemorySample>>,
+    finished: impl std::future::Future<Output = ()>,
+) {
+    tokio::pin!(finished);
+    let mut next = start + interval;
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep_until(next.into()) => {}
+            _ = &mut finished => return,
+        }
+        if let Some((rss_bytes, fds)) = memory::read_now() {
+            let sample = MemorySample {
+                at_secs: next.saturating_duration_since(start).as_secs_f64(),
+                rss_bytes,
+                fds,
+            };
+            samples
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .push(sample);
+        }
+        next += interval;
+    }
+}
+
+/// A reading of two figures of the process, where `/proc` could be read.
+type Reading = Option<(u64, u64)>;
+
+/// The run's memory figures from its readings at the start, at the end of
+/// the measurement and during it; the open files are read now, after the
+/// cluster and the driver stopped. `None` where `/proc` cannot be read.
+fn memory_figures(
+    (rss_start, fds_start): (Reading, Reading),
+    rss_end: Reading,
+    samples: Vec<MemorySample>,
+) -> Option<ProcessMemory> {
+    let (fds_end, sockets_end) = memory::open_fds()?;
+    let (fds_start, sockets_start) = fds_start?;
+    let rss_end = rss_end?.0;
+    // The kernel updates the high-water mark lazily: it can lag a reading.
+    let peak = samples
+        .iter()
+        .map(|sample| sample.rss_bytes)
+        .fold(memory::peak_rss()?.max(rss_end), u64::max);
+    Some(ProcessMemory {
+        rss_start_bytes: rss_start?.0,
+        rss_end_bytes: rss_end,
+        peak_rss_bytes: peak,
+        fds_start,
+        fds_end,
+        sockets_start,
+        sockets_end,
+        samples,
+    })
 }
 
 /// Milliseconds since the Unix epoch.
