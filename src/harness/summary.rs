@@ -544,7 +544,8 @@ pub fn summary(result: &RunResult, path: Option<&Path>) -> String {
                 };
                 let _ = writeln!(
                     out,
-                    "peer errors {}{broken}: each loaded from the asking node's own store",
+                    "peer errors {}{broken}: the asking node loaded each itself, unless the \
+                     owner's store had failed",
                     figures.peer_errors
                 );
             }
