@@ -82,9 +82,7 @@ pub struct MemorySample {
 /// Cheap enough for every interval: two reads of `/proc`, no call per
 /// descriptor.
 pub fn read_now() -> Option<(u64, u64)> {
-    let fds = std::fs::read_dir("/proc/self/fd").ok()?.count() as u64;
-    // The directory listing itself held one descriptor.
-    Some((status_bytes("VmRSS:")?, fds.saturating_sub(1)))
+    Some((status_bytes("VmRSS:")?, descriptors(false)?.0))
 }
 
 /// The process's peak resident memory so far.
@@ -95,18 +93,24 @@ pub fn peak_rss() -> Option<u64> {
 /// Open file descriptors and, of them, sockets (a call per descriptor:
 /// for the start and the end).
 pub fn open_fds() -> Option<(u64, u64)> {
+    descriptors(true)
+}
+
+/// Open file descriptors, and of them sockets when `sockets` asks (else 0).
+fn descriptors(sockets: bool) -> Option<(u64, u64)> {
     let mut fds: u64 = 0;
-    let mut sockets: u64 = 0;
+    let mut socket_fds: u64 = 0;
     for entry in std::fs::read_dir("/proc/self/fd").ok()?.flatten() {
         fds += 1;
-        if std::fs::read_link(entry.path())
-            .is_ok_and(|target| target.to_string_lossy().starts_with("socket:"))
+        if sockets
+            && std::fs::read_link(entry.path())
+                .is_ok_and(|target| target.to_string_lossy().starts_with("socket:"))
         {
-            sockets += 1;
+            socket_fds += 1;
         }
     }
     // The directory listing itself held one descriptor.
-    Some((fds.saturating_sub(1), sockets))
+    Some((fds.saturating_sub(1), socket_fds))
 }
 
 /// A `kB` line of `/proc/self/status`, in bytes.
