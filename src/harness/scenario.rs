@@ -7,7 +7,7 @@
 //! [`crate::harness::report`].
 
 use std::sync::{Arc, Mutex, Weak};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::geecache::peers::BoxFuture;
 use crate::harness::cluster::Cluster;
@@ -35,6 +35,14 @@ pub struct Applied {
     pub ideal_moved_share: Option<f64>,
     /// Why it could not be carried out.
     pub error: Option<String>,
+}
+
+/// How many intervals of `length` have ended by `at` since the start.
+fn ends_by(at: Duration, length: Duration) -> usize {
+    if length.is_zero() {
+        return 0;
+    }
+    usize::try_from(at.as_nanos() / length.as_nanos()).unwrap_or(usize::MAX)
 }
 
 /// A workload's events during one measurement.
@@ -99,8 +107,16 @@ impl Scenario {
     }
 
     /// Applies the time-indexed events, each at its time, until
-    /// `finished` completes (the measurement is over).
-    pub async fn run_timed(&self, finished: impl std::future::Future<Output = ()>) {
+    /// `finished` completes (the measurement is over). `boundaries` gives
+    /// the count of interval ends read so far and the interval's length:
+    /// an event due at or after an interval's end waits until that end has
+    /// been read, for at most one interval, so that its effects fall after
+    /// the reading.
+    pub async fn run_timed(
+        &self,
+        finished: impl std::future::Future<Output = ()>,
+        (mut read, length): (tokio::sync::watch::Receiver<usize>, Duration),
+    ) {
         let mut order: Vec<usize> = (0..self.events.len())
             .filter(|&index| self.events[index].at.is_some())
             .collect();
@@ -110,8 +126,14 @@ impl Scenario {
             let Some(at) = self.events[index].at else {
                 continue;
             };
+            let due = self.start + at.0;
             tokio::select! {
-                _ = tokio::time::sleep_until((self.start + at.0).into()) => {}
+                _ = tokio::time::sleep_until(due.into()) => {}
+                _ = &mut finished => return,
+            }
+            let ended = ends_by(at.0, length);
+            tokio::select! {
+                _ = tokio::time::timeout(length, read.wait_for(|&read| read >= ended)) => {}
                 _ = &mut finished => return,
             }
             self.apply(index).await;
@@ -221,5 +243,73 @@ impl EventHook for Deferred {
                 scenario.apply(event).await;
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shift_at(at: Duration) -> (Arc<Scenario>, Instant) {
+        let event: Event =
+            serde_json::from_value(serde_json::json!({ "action": "shift_keys", "offset": 1 }))
+                .unwrap();
+        let event = Event {
+            at: Some(crate::units::Span(at)),
+            ..event
+        };
+        let start = Instant::now();
+        let levers = Levers {
+            cluster: None,
+            keys: 10,
+        };
+        (Scenario::new(&[event], levers, start, None, None).0, start)
+    }
+
+    #[test]
+    fn interval_ends_are_counted_whole() {
+        let length = Duration::from_millis(250);
+        assert_eq!(ends_by(Duration::ZERO, length), 0);
+        assert_eq!(ends_by(Duration::from_millis(249), length), 0);
+        assert_eq!(ends_by(Duration::from_millis(250), length), 1);
+        assert_eq!(ends_by(Duration::from_secs(1), length), 4);
+        assert_eq!(ends_by(Duration::from_secs(1), Duration::ZERO), 0);
+    }
+
+    #[tokio::test]
+    async fn an_event_at_an_intervals_end_waits_for_its_reading() {
+        // Due at the first interval's end (50 ms); the reading comes 30 ms
+        // later. Applied after the reading, or, had it never come, after
+        // waiting one interval (100 ms), never before both.
+        let (scenario, start) = shift_at(Duration::from_millis(50));
+        let (read, reads) = tokio::sync::watch::channel(0);
+        let length = Duration::from_millis(50);
+        let reader = async {
+            tokio::time::sleep_until((start + Duration::from_millis(80)).into()).await;
+            let at = start.elapsed().as_secs_f64();
+            read.send_replace(1);
+            at
+        };
+        let finished = tokio::time::sleep(Duration::from_secs(5));
+        let (read_at, ()) = tokio::join!(reader, scenario.run_timed(finished, (reads, length)));
+        let applied = scenario.applied()[0].clone().expect("applied");
+        assert!(
+            applied.at_secs >= read_at.min(0.1),
+            "applied at {} s, the reading at {read_at} s",
+            applied.at_secs
+        );
+    }
+
+    #[tokio::test]
+    async fn an_event_whose_reading_is_in_goes_at_once() {
+        // Due at the first interval's end (3 s), whose reading is in: no
+        // wait. Waiting out the interval (to 6 s) would outlast the
+        // measurement (5 s), and the event would never happen.
+        let length = Duration::from_secs(3);
+        let (scenario, _) = shift_at(length);
+        let (_read, reads) = tokio::sync::watch::channel(1);
+        let finished = tokio::time::sleep(Duration::from_secs(5));
+        scenario.run_timed(finished, (reads, length)).await;
+        assert!(scenario.applied()[0].is_some());
     }
 }

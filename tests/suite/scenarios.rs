@@ -86,6 +86,39 @@ fn after(result: &RunResult, secs: f64) -> Vec<&IntervalFigures> {
         .collect()
 }
 
+/// When event `index` happened, in seconds since the measurement began.
+/// An event is never early, but on a busy machine it can be late: the
+/// thread that fires it may wait for a core. A test that expects a change
+/// from an event counts from this moment, not from the time it asked for.
+fn happened(result: &RunResult, index: usize) -> f64 {
+    result.events[index]
+        .at_secs
+        .unwrap_or_else(|| panic!("event {index} did not happen: {:?}", result.events))
+}
+
+/// The start of the interval in which `secs` falls.
+fn interval_of(result: &RunResult, secs: f64) -> f64 {
+    let length = result.workload.interval.0.as_secs_f64();
+    (secs / length + 1e-9).floor() * length
+}
+
+/// Intervals that start after the one in which event `index` happened
+/// (and `settle` seconds after it): every moment of them follows it. The
+/// series must still hold one, or the event was too late to test.
+fn after_event(result: &RunResult, index: usize, settle: f64) -> Vec<&IntervalFigures> {
+    let length = result.workload.interval.0.as_secs_f64();
+    let intervals = after(
+        result,
+        interval_of(result, happened(result, index) + settle) + length,
+    );
+    assert!(
+        !intervals.is_empty(),
+        "event {index} happened at {:.3} s, too late for an interval after it",
+        happened(result, index)
+    );
+    intervals
+}
+
 fn node_field(
     interval: &IntervalFigures,
     node: usize,
@@ -111,7 +144,8 @@ fn a_stopped_node_is_covered_by_fallback_loads_and_peer_errors_last_until_it_sta
         &["--plot", svg.to_str().unwrap()],
     );
     let lines = geecache_bench::harness::summary::event_lines(&result);
-    assert!(lines.starts_with("event 0 at 1.0"), "{lines}");
+    let stop_at = format!("event 0 at {:.2} s", happened(&result, 0));
+    assert!(lines.starts_with(&stop_at), "{lines}");
     assert!(
         lines.contains("(at 2s: start_node 2): 0 client errors"),
         "{lines}"
@@ -143,10 +177,16 @@ fn a_stopped_node_is_covered_by_fallback_loads_and_peer_errors_last_until_it_sta
     // After the start, node 2 answers again (one interval for the API
     // node's connections to notice).
     assert_eq!(
-        total(&after(&result, 2.25), |cluster| cluster.peer_errors),
+        total(&after_event(&result, 1, 0.0), |cluster| cluster.peer_errors),
         0
     );
-    let stopped: Vec<&IntervalFigures> = between(&result, 1.0, 1.75);
+    // The intervals from the stop's to the last that ends before the start.
+    let length = result.workload.interval.0.as_secs_f64();
+    let stopped: Vec<&IntervalFigures> = between(
+        &result,
+        interval_of(&result, happened(&result, 0)),
+        interval_of(&result, happened(&result, 1)) - length,
+    );
     assert!(total(&stopped, |cluster| cluster.peer_errors) > 0);
     // While stopped (after the requests it had in hand at the stop), node
     // 2 served nothing, and the API node loaded more.
@@ -242,7 +282,7 @@ fn a_leave_hands_the_leavers_keys_to_the_others() {
     // Consistent hashing: exactly the leaver's keys move.
     assert_eq!(leave.moved_share, leave.ideal_moved_share);
     assert!(leave.moved_share.unwrap() > 0.2);
-    for interval in after(&result, 1.25) {
+    for interval in after_event(&result, 0, 0.0) {
         assert_eq!(node_field(interval, 1, |node| node.gets), 0);
         assert_eq!(cluster(interval).peer_errors, 0);
     }
@@ -274,7 +314,11 @@ fn a_node_slower_than_the_peer_timeout_costs_peer_timeouts_not_client_errors() {
         total(&before(&result, 1.0), |cluster| cluster.peer_errors),
         0
     );
-    let slow: Vec<&IntervalFigures> = between(&result, 1.0, 2.0);
+    let slow: Vec<&IntervalFigures> = between(
+        &result,
+        interval_of(&result, happened(&result, 0)),
+        happened(&result, 1),
+    );
     assert!(total(&slow, |cluster| cluster.peer_errors) > 0);
     let api_loads: u64 = slow
         .iter()
@@ -284,9 +328,10 @@ fn a_node_slower_than_the_peer_timeout_costs_peer_timeouts_not_client_errors() {
         api_loads > 0,
         "the API node loads what node 2 is too slow to give"
     );
-    // Requests in flight at 2 s still wait out their delay.
+    // Requests in flight at the second event still wait out their delay.
     assert_eq!(
-        total(&after(&result, 2.5), |cluster| cluster.peer_errors),
+        total(&after_event(&result, 1, 0.25), |cluster| cluster
+            .peer_errors),
         0
     );
 }
@@ -312,7 +357,8 @@ fn a_brownout_fails_loads_that_surface_as_500s_apart_from_missing_keys() {
         0
     );
     assert_eq!(
-        total(&after(&result, 2.25), |cluster| cluster.slowdb_load_errors),
+        total(&after_event(&result, 1, 0.0), |cluster| cluster
+            .slowdb_load_errors),
         0
     );
     let every: Vec<&IntervalFigures> = result.series.iter().collect();
@@ -324,10 +370,14 @@ fn a_brownout_fails_loads_that_surface_as_500s_apart_from_missing_keys() {
         failed_loads <= failed && failed <= failed_loads + failed_loads / 20,
         "{failed_loads} failed loads, {failed} 500s"
     );
-    let brownout_requests: u64 = between(&result, 1.0, 2.0)
-        .into_iter()
-        .map(|interval| interval.client.requests)
-        .sum();
+    let brownout_requests: u64 = between(
+        &result,
+        interval_of(&result, happened(&result, 0)),
+        happened(&result, 1),
+    )
+    .into_iter()
+    .map(|interval| interval.client.requests)
+    .sum();
     let share = failed as f64 / brownout_requests as f64;
     assert!((0.2..0.4).contains(&share), "{share}");
     assert!(result.events[0].errors > 0);
@@ -352,8 +402,12 @@ fn shifting_the_hot_set_raises_slow_store_loads_right_after() {
     let loads = |interval: &&IntervalFigures| {
         cluster(interval).slowdb_loads as f64 / interval.client.requests.max(1) as f64
     };
-    let just_before = before(&result, 1.0).last().map(loads).unwrap();
-    let just_after = after(&result, 1.0).first().map(loads).unwrap();
+    let shifted = happened(&result, 0);
+    let just_before = before(&result, shifted).last().map(loads).unwrap();
+    let just_after = after(&result, interval_of(&result, shifted))
+        .first()
+        .map(loads)
+        .unwrap();
     // The new hot set is cold: loads per request jump (about 2x here, alone
     // and beside two busy loops), where they had been falling as the
     // cluster warmed.

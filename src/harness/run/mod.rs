@@ -345,7 +345,8 @@ pub async fn run(plan: &RunPlan, control: &Arc<Control>) -> Result<RunResult, Ru
         },
         async {
             if let Some((scenario, _)) = &scenario {
-                scenario.run_timed(until_finished()).await;
+                let boundaries = (samples.intervals_read(), workload.interval.0);
+                scenario.run_timed(until_finished(), boundaries).await;
             }
         },
         sample_memory(
