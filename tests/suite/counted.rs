@@ -243,7 +243,7 @@ fn without_the_tools_a_counted_run_stops_before_it_starts() {
             "--out",
             out.to_str().unwrap(),
         ])
-        .env("PATH", &directory)
+        .env("PATH", directory.as_os_str())
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(1));

@@ -48,7 +48,7 @@ fn outputs_that_cannot_be_written_are_refused_before_the_run() {
     };
     for (flag, path, named) in [
         ("--out", &under_a_file, "a-file"),
-        ("--out", &directory, "is a directory"),
+        ("--out", &directory.to_path_buf(), "is a directory"),
         ("--hgrm", &under_a_file, "a-file"),
         ("--plot", &under_a_file, "a-file"),
         ("--results-dir", &a_file, "a-file"),
@@ -220,7 +220,7 @@ fn a_trace_that_cannot_be_read_is_refused_before_the_run() {
     let missing = directory.join("missing.csv");
     for (trace, named) in [
         (missing.as_path(), "No such file"),
-        (directory.as_path(), "is a directory"),
+        (&*directory, "is a directory"),
     ] {
         let started = Instant::now();
         let output = run(&short_run(&["--trace", trace.to_str().unwrap()]));

@@ -175,7 +175,8 @@ fn an_unreadable_peer_is_warned_about_once_and_its_ring_share_is_unknown() {
         .map(|(port, _)| format!("http://127.0.0.1:{port}"))
         .collect();
     let target = format!("{}/api", peers[0]);
-    let out = scratch("target-warn-once").join("warned.json");
+    let directory = scratch("target-warn-once");
+    let out = directory.join("warned.json");
     let joined = peers.join(",");
     // Ten 100 ms intervals: the counters are read at each interval's end.
     let output = run(&[

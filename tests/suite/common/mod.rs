@@ -197,13 +197,41 @@ pub fn binary() -> std::process::Command {
     std::process::Command::new(env!("CARGO_BIN_EXE_geecache-bench"))
 }
 
-/// A fresh directory for one test.
-pub fn scratch(name: &str) -> std::path::PathBuf {
+/// A fresh directory for one test, removed when the test passes and kept
+/// (and named on stderr) when it fails, to look into.
+pub fn scratch(name: &str) -> Scratch {
     let directory =
         std::env::temp_dir().join(format!("geecache-harness-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&directory);
     std::fs::create_dir_all(&directory).unwrap();
-    directory
+    Scratch(directory)
+}
+
+/// A test's directory; see [`scratch`].
+pub struct Scratch(std::path::PathBuf);
+
+impl std::ops::Deref for Scratch {
+    type Target = std::path::Path;
+
+    fn deref(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl AsRef<std::path::Path> for Scratch {
+    fn as_ref(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("kept the failed test's files in {}", self.0.display());
+        } else {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
 }
 
 pub fn run(args: &[&str]) -> std::process::Output {
