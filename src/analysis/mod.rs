@@ -4,9 +4,11 @@
 //! one result ([`merge`]), grids of configurations ([`grid`]) run for real
 //! ([`sweep`]) or predicted by the model ([`simulate`]), rings without load
 //! ([`ring`]), and charts ([`plot`]); every cache size at once ([`mrc`])
-//! and the advice drawn from it and the ring ([`advise`]).
+//! and the advice drawn from it and the ring ([`advise`]); the highest rate
+//! held within a latency objective ([`capacity`]).
 
 pub mod advise;
+pub mod capacity;
 pub mod check;
 pub mod compare;
 pub mod differences;
