@@ -1,7 +1,8 @@
 //! `capacity`: the highest open-loop rate a configuration holds within a
-//! latency objective. [`objective`] parses and judges the objective;
-//! [`search`] chooses the rates to try and finds the
-//! edge and the knee.
+//! latency objective. [`objective`] parses and judges the objective,
+//! [`step`] reads one rate's run as the table shows it, and [`search`]
+//! chooses the rates to try and finds the edge and the knee.
 
 pub mod objective;
 pub mod search;
+pub mod step;
