@@ -1,8 +1,10 @@
 //! `capacity`: the highest open-loop rate a configuration holds within a
 //! latency objective. [`objective`] parses and judges the objective,
 //! [`step`] reads one rate's run as the table shows it, and [`search`]
-//! chooses the rates to try and finds the edge and the knee.
+//! chooses the rates to try and finds the edge and the knee; [`run`]
+//! carries a search out, a run a step.
 
 pub mod objective;
+pub mod run;
 pub mod search;
 pub mod step;

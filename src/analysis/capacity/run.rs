@@ -1,0 +1,297 @@
+//! A capacity search carried out: the driver's own ceiling measured (as
+//! calibration measures the loopback limit), then one open-loop run a step
+//! at the rates [`super::search`] asks for, each read and judged by
+//! [`super::step`], until the edge is found, the steps run out or the
+//! user stops it (what was measured is kept).
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::objective::LatencyGoal;
+use super::search::{knee, Edge, Search, SearchPlan};
+use super::step::Step;
+use crate::harness::calibration;
+use crate::harness::driver::Control;
+use crate::harness::run::{self, Calibrate, RunError, RunPlan};
+use crate::units::{rfc3339, Span};
+
+/// The version of a capacity result's format.
+pub const CAPACITY_SCHEMA_VERSION: u32 = 1;
+
+/// Where the driver's ceiling comes from.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Ceiling {
+    /// Drive the one-hop reference server this long, closed loop, with the
+    /// workload's concurrency.
+    Measure(Duration),
+    /// Taken as given, in requests per second.
+    Given(f64),
+}
+
+/// A capacity search to carry out.
+#[derive(Clone, Debug)]
+pub struct CapacityPlan {
+    /// Each step's run: its workload's rate and duration are the step's.
+    pub run: RunPlan,
+    /// What a step must meet.
+    pub goal: LatencyGoal,
+    /// The share of a step's requests that may fail.
+    pub max_errors: f64,
+    /// The first rate, the factor between rising steps, the precision and
+    /// the most steps (the ceiling is measured).
+    pub start_rps: f64,
+    /// Each rising step's rate over the one before.
+    pub factor: f64,
+    /// Stop when the first failing rate is within this of the last held.
+    pub precision: f64,
+    /// The most steps.
+    pub max_steps: usize,
+    /// How long each step measures.
+    pub step: Duration,
+    /// The driver's ceiling.
+    pub ceiling: Ceiling,
+}
+
+/// What a capacity search found.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CapacityResult {
+    /// [`CAPACITY_SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// When the search began.
+    pub started_at: String,
+    /// The workload's name.
+    pub workload: String,
+    /// The API URL driven (the first step's).
+    pub target: String,
+    /// The objective.
+    pub objective: LatencyGoal,
+    /// The share of requests that may fail.
+    pub max_errors: f64,
+    /// How long each step measured.
+    pub step: Span,
+    /// The most the driver sends on this machine, in requests per second.
+    pub ceiling_rps: f64,
+    /// Every step, in the order run.
+    pub steps: Vec<Step>,
+    /// Where the edge lies.
+    pub edge: Edge,
+    /// The highest rate that held, when the edge was found.
+    pub capacity_rps: Option<f64>,
+    /// Where the objective's percentile first reached twice its level at
+    /// the lowest rate; `null` when it never did.
+    pub knee_rps: Option<f64>,
+    /// Whether the user stopped the search.
+    pub interrupted: bool,
+}
+
+/// Why a capacity search could not be carried out.
+#[derive(Debug, thiserror::Error)]
+pub enum CapacityError {
+    /// The search's settings cannot be followed.
+    #[error("{0}")]
+    Plan(String),
+    /// The driver's ceiling could not be measured.
+    #[error("the driver's ceiling could not be measured: {0}")]
+    Ceiling(String),
+    /// A step's run could not be carried out.
+    #[error("the step at {rate:.0} req/s: {source}")]
+    Step {
+        /// The step's rate.
+        rate: f64,
+        /// Why.
+        source: RunError,
+    },
+    /// A step's result could not be read.
+    #[error("the step at {rate:.0} req/s: {message}")]
+    Read {
+        /// The step's rate.
+        rate: f64,
+        /// Why.
+        message: String,
+    },
+}
+
+/// Carries out `plan`. A step that cannot run ends the search with its
+/// error; `done` hears each step as it is judged.
+pub async fn capacity(
+    plan: &CapacityPlan,
+    control: &Arc<Control>,
+    mut done: impl FnMut(&Step),
+) -> Result<CapacityResult, CapacityError> {
+    let started_at = rfc3339(std::time::SystemTime::now());
+    let workload = &plan.run.workload;
+    let ceiling_rps = match plan.ceiling {
+        Ceiling::Given(rate) => rate,
+        Ceiling::Measure(duration) => {
+            let server = calibration::BareServer::one_hop(
+                usize::try_from(workload.value_size).unwrap_or(usize::MAX),
+            )
+            .await
+            .map_err(|error| {
+                CapacityError::Ceiling(format!("cannot start the reference server: {error}"))
+            })?;
+            let figures =
+                calibration::drive(&server.url(), workload.concurrency as usize, duration).await;
+            server.shutdown().await;
+            figures.map_err(CapacityError::Ceiling)?.throughput_rps
+        }
+    };
+    let mut search = Search::new(SearchPlan {
+        start: plan.start_rps,
+        factor: plan.factor,
+        precision: plan.precision,
+        ceiling: ceiling_rps,
+        max_steps: plan.max_steps,
+    })
+    .map_err(CapacityError::Plan)?;
+    let mut steps = Vec::new();
+    let mut target = String::new();
+    let mut interrupted = false;
+    while let Some(rate) = search.next_rate() {
+        if control.stop.load(Ordering::Relaxed) {
+            interrupted = true;
+            break;
+        }
+        let mut step_plan = plan.run.clone();
+        step_plan.calibrate = Calibrate::Skip;
+        step_plan.workload.rate = Some(rate);
+        step_plan.workload.duration = Some(Span(plan.step));
+        step_plan.workload.requests = None;
+        let result = run::run(&step_plan, control)
+            .await
+            .map_err(|source| CapacityError::Step { rate, source })?;
+        if result.client.stopped_by == crate::harness::driver::StopReason::Interrupted {
+            interrupted = true;
+            break;
+        }
+        target.clone_from(&result.target);
+        let step = Step::of(&result, rate, &plan.goal, plan.max_errors)
+            .map_err(|message| CapacityError::Read { rate, message })?;
+        done(&step);
+        search.record(rate, step.held);
+        steps.push(step);
+    }
+    let edge = search.found().unwrap_or(Edge::Unfinished {
+        held: steps
+            .iter()
+            .filter(|step| step.held)
+            .map(|step| step.offered_rps)
+            .reduce(f64::max),
+        failed: steps
+            .iter()
+            .filter(|step| !step.held)
+            .map(|step| step.offered_rps)
+            .reduce(f64::min),
+    });
+    let curve: Vec<(f64, f64)> = steps
+        .iter()
+        .filter_map(|step| Some((step.offered_rps, step.objective_us? as f64)))
+        .collect();
+    Ok(CapacityResult {
+        schema_version: CAPACITY_SCHEMA_VERSION,
+        started_at,
+        workload: workload.name.clone(),
+        target,
+        objective: plan.goal,
+        max_errors: plan.max_errors,
+        step: Span(plan.step),
+        ceiling_rps,
+        capacity_rps: match edge {
+            Edge::Between { held, .. } => Some(held),
+            _ => None,
+        },
+        knee_rps: knee(&curve),
+        steps,
+        edge,
+        interrupted,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(objective: &str, max_steps: usize) -> CapacityPlan {
+        let workload = crate::harness::workload::parse(
+            r#"{ "keys": 1000, "warmup_requests": 500, "concurrency": 4, "interval": "250ms",
+                 "slowdb": { "latency": { "kind": "none" } } }"#,
+            "test",
+            "capacity-test",
+        )
+        .unwrap();
+        CapacityPlan {
+            run: RunPlan {
+                workload,
+                source: "test".into(),
+                target: None,
+                peers: Vec::new(),
+                allow_remote: false,
+                resolve: Default::default(),
+                base_port: None,
+                progress: false,
+                calibrate: Calibrate::Skip,
+                faults: Default::default(),
+                trace: None,
+                coordination: Default::default(),
+            },
+            goal: LatencyGoal::parse(objective).unwrap(),
+            max_errors: 0.0,
+            start_rps: 100.0,
+            factor: 2.0,
+            precision: 0.05,
+            max_steps,
+            step: Duration::from_millis(750),
+            ceiling: Ceiling::Given(1e6),
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn each_step_runs_its_rate_on_a_real_cluster_and_is_judged() {
+        let control = Arc::new(Control::default());
+        // An objective any answer meets: every step holds, and three steps
+        // are not enough to find an edge.
+        let mut heard = Vec::new();
+        let found = capacity(&plan("p99<=10s", 3), &control, |step| {
+            heard.push(step.offered_rps)
+        })
+        .await
+        .unwrap();
+        assert_eq!(heard, [100.0, 200.0, 400.0]);
+        let rates: Vec<f64> = found.steps.iter().map(|step| step.offered_rps).collect();
+        assert_eq!(rates, heard);
+        assert!(found.steps.iter().all(|step| step.held && step.errors == 0));
+        // Each step ran its own schedule: 750 ms at its rate.
+        for step in &found.steps {
+            let scheduled = step.offered_rps * 0.75;
+            let ended = step.achieved_rps * 0.75;
+            assert!(ended <= scheduled * 1.05 + 2.0, "{step:?}");
+        }
+        assert_eq!(
+            found.edge,
+            Edge::Unfinished {
+                held: Some(400.0),
+                failed: None
+            }
+        );
+        assert_eq!(found.capacity_rps, None);
+        assert!(
+            found.target.starts_with("http://127.0.0.1:"),
+            "{}",
+            found.target
+        );
+        // An objective no HTTP answer meets: the first step fails, and the
+        // search says the target never held.
+        let never = capacity(&plan("p50<=1us", 5), &control, |_| {})
+            .await
+            .unwrap();
+        assert_eq!(never.steps.len(), 1);
+        assert_eq!(never.edge, Edge::NeverHeld { failed: 100.0 });
+        assert!(matches!(
+            never.steps[0].miss,
+            Some(super::super::objective::Miss::Latency { .. })
+        ));
+    }
+}
