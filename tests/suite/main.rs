@@ -9,6 +9,7 @@
 mod common;
 
 mod breakage;
+mod capacity;
 mod check;
 mod checkpoints;
 mod compare;

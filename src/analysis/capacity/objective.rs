@@ -94,6 +94,26 @@ pub enum Miss {
     Unsent { share: f64, at_most: f64 },
 }
 
+impl fmt::Display for Miss {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Miss::Latency {
+                got_us: u64::MAX, ..
+            } => write!(f, "no answer was measured"),
+            Miss::Latency { got_us, bound_us } => write!(f, "{got_us} us > {bound_us} us"),
+            Miss::Errors { share, at_most } => {
+                write!(f, "{:.2}% failed > {:.2}%", share * 100.0, at_most * 100.0)
+            }
+            Miss::Unsent { share, at_most } => write!(
+                f,
+                "{:.2}% unsent > {:.2}%: the driver fell behind",
+                share * 100.0,
+                at_most * 100.0
+            ),
+        }
+    }
+}
+
 /// What a step measured, as the objective judges it.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct StepOutcome {

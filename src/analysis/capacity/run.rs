@@ -14,12 +14,10 @@ use super::objective::LatencyGoal;
 use super::search::{knee, Edge, Search, SearchPlan};
 use super::step::Step;
 use crate::harness::calibration;
-use crate::harness::driver::Control;
+use crate::harness::driver::{Control, StopReason};
 use crate::harness::run::{self, Calibrate, RunError, RunPlan};
-use crate::units::{rfc3339, Span};
-
-/// The version of a capacity result's format.
-pub const CAPACITY_SCHEMA_VERSION: u32 = 1;
+use crate::harness::workload::{Workload, WorkloadError};
+use crate::units::Span;
 
 /// Where the driver's ceiling comes from.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -31,7 +29,29 @@ pub enum Ceiling {
     Given(f64),
 }
 
-/// A capacity search to carry out.
+impl Ceiling {
+    /// The driver's ceiling in requests per second, for `workload`'s
+    /// concurrency and value size.
+    pub async fn rate(self, workload: &Workload) -> Result<f64, CapacityError> {
+        let duration = match self {
+            Ceiling::Given(rate) => return Ok(rate),
+            Ceiling::Measure(duration) => duration,
+        };
+        let server = calibration::BareServer::one_hop(
+            usize::try_from(workload.value_size).unwrap_or(usize::MAX),
+        )
+        .await
+        .map_err(|error| {
+            CapacityError::Ceiling(format!("cannot start the reference server: {error}"))
+        })?;
+        let figures =
+            calibration::drive(&server.url(), workload.concurrency as usize, duration).await;
+        server.shutdown().await;
+        Ok(figures.map_err(CapacityError::Ceiling)?.throughput_rps)
+    }
+}
+
+/// One search to carry out.
 #[derive(Clone, Debug)]
 pub struct CapacityPlan {
     /// Each step's run: its workload's rate and duration are the step's.
@@ -40,40 +60,18 @@ pub struct CapacityPlan {
     pub goal: LatencyGoal,
     /// The share of a step's requests that may fail.
     pub max_errors: f64,
-    /// The first rate, the factor between rising steps, the precision and
-    /// the most steps (the ceiling is measured).
-    pub start_rps: f64,
-    /// Each rising step's rate over the one before.
-    pub factor: f64,
-    /// Stop when the first failing rate is within this of the last held.
-    pub precision: f64,
-    /// The most steps.
-    pub max_steps: usize,
+    /// The rates: the start, the factor, the precision, the driver's
+    /// ceiling and the most steps.
+    pub search: SearchPlan,
     /// How long each step measures.
     pub step: Duration,
-    /// The driver's ceiling.
-    pub ceiling: Ceiling,
 }
 
-/// What a capacity search found.
+/// What one search found: a trial of a configuration's capacity.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct CapacityResult {
-    /// [`CAPACITY_SCHEMA_VERSION`].
-    pub schema_version: u32,
-    /// When the search began.
-    pub started_at: String,
-    /// The workload's name.
-    pub workload: String,
-    /// The API URL driven (the first step's).
+pub struct Searched {
+    /// The API URL driven.
     pub target: String,
-    /// The objective.
-    pub objective: LatencyGoal,
-    /// The share of requests that may fail.
-    pub max_errors: f64,
-    /// How long each step measured.
-    pub step: Span,
-    /// The most the driver sends on this machine, in requests per second.
-    pub ceiling_rps: f64,
     /// Every step, in the order run.
     pub steps: Vec<Step>,
     /// Where the edge lies.
@@ -93,6 +91,9 @@ pub enum CapacityError {
     /// The search's settings cannot be followed.
     #[error("{0}")]
     Plan(String),
+    /// A configuration cannot be run.
+    #[error("{0}")]
+    Workload(#[from] WorkloadError),
     /// The driver's ceiling could not be measured.
     #[error("the driver's ceiling could not be measured: {0}")]
     Ceiling(String),
@@ -114,39 +115,15 @@ pub enum CapacityError {
     },
 }
 
-/// Carries out `plan`. A step that cannot run ends the search with its
-/// error; `done` hears each step as it is judged.
-pub async fn capacity(
+/// Carries out one search by `plan`. A step that cannot run ends it with
+/// its error; `done` hears each step as it is judged; after a stop the
+/// search ends with the steps judged so far.
+pub async fn search(
     plan: &CapacityPlan,
     control: &Arc<Control>,
     mut done: impl FnMut(&Step),
-) -> Result<CapacityResult, CapacityError> {
-    let started_at = rfc3339(std::time::SystemTime::now());
-    let workload = &plan.run.workload;
-    let ceiling_rps = match plan.ceiling {
-        Ceiling::Given(rate) => rate,
-        Ceiling::Measure(duration) => {
-            let server = calibration::BareServer::one_hop(
-                usize::try_from(workload.value_size).unwrap_or(usize::MAX),
-            )
-            .await
-            .map_err(|error| {
-                CapacityError::Ceiling(format!("cannot start the reference server: {error}"))
-            })?;
-            let figures =
-                calibration::drive(&server.url(), workload.concurrency as usize, duration).await;
-            server.shutdown().await;
-            figures.map_err(CapacityError::Ceiling)?.throughput_rps
-        }
-    };
-    let mut search = Search::new(SearchPlan {
-        start: plan.start_rps,
-        factor: plan.factor,
-        precision: plan.precision,
-        ceiling: ceiling_rps,
-        max_steps: plan.max_steps,
-    })
-    .map_err(CapacityError::Plan)?;
+) -> Result<Searched, CapacityError> {
+    let mut search = Search::new(plan.search).map_err(CapacityError::Plan)?;
     let mut steps = Vec::new();
     let mut target = String::new();
     let mut interrupted = false;
@@ -160,10 +137,11 @@ pub async fn capacity(
         step_plan.workload.rate = Some(rate);
         step_plan.workload.duration = Some(Span(plan.step));
         step_plan.workload.requests = None;
+        control.done.store(0, Ordering::Relaxed);
         let result = run::run(&step_plan, control)
             .await
             .map_err(|source| CapacityError::Step { rate, source })?;
-        if result.client.stopped_by == crate::harness::driver::StopReason::Interrupted {
+        if result.client.stopped_by == StopReason::Interrupted {
             interrupted = true;
             break;
         }
@@ -174,31 +152,13 @@ pub async fn capacity(
         search.record(rate, step.held);
         steps.push(step);
     }
-    let edge = search.found().unwrap_or(Edge::Unfinished {
-        held: steps
-            .iter()
-            .filter(|step| step.held)
-            .map(|step| step.offered_rps)
-            .reduce(f64::max),
-        failed: steps
-            .iter()
-            .filter(|step| !step.held)
-            .map(|step| step.offered_rps)
-            .reduce(f64::min),
-    });
+    let edge = search.found().unwrap_or_else(|| search.so_far());
     let curve: Vec<(f64, f64)> = steps
         .iter()
         .filter_map(|step| Some((step.offered_rps, step.objective_us? as f64)))
         .collect();
-    Ok(CapacityResult {
-        schema_version: CAPACITY_SCHEMA_VERSION,
-        started_at,
-        workload: workload.name.clone(),
+    Ok(Searched {
         target,
-        objective: plan.goal,
-        max_errors: plan.max_errors,
-        step: Span(plan.step),
-        ceiling_rps,
         capacity_rps: match edge {
             Edge::Between { held, .. } => Some(held),
             _ => None,
@@ -239,12 +199,14 @@ mod tests {
             },
             goal: LatencyGoal::parse(objective).unwrap(),
             max_errors: 0.0,
-            start_rps: 100.0,
-            factor: 2.0,
-            precision: 0.05,
-            max_steps,
+            search: SearchPlan {
+                start: 100.0,
+                factor: 2.0,
+                precision: 0.05,
+                ceiling: 1e6,
+                max_steps,
+            },
             step: Duration::from_millis(750),
-            ceiling: Ceiling::Given(1e6),
         }
     }
 
@@ -254,7 +216,7 @@ mod tests {
         // An objective any answer meets: every step holds, and three steps
         // are not enough to find an edge.
         let mut heard = Vec::new();
-        let found = capacity(&plan("p99<=10s", 3), &control, |step| {
+        let found = search(&plan("p99<=10s", 3), &control, |step| {
             heard.push(step.offered_rps)
         })
         .await
@@ -284,7 +246,7 @@ mod tests {
         );
         // An objective no HTTP answer meets: the first step fails, and the
         // search says the target never held.
-        let never = capacity(&plan("p50<=1us", 5), &control, |_| {})
+        let never = search(&plan("p50<=1us", 5), &control, |_| {})
             .await
             .unwrap();
         assert_eq!(never.steps.len(), 1);

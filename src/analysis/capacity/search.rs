@@ -9,7 +9,7 @@
 use serde::{Deserialize, Serialize};
 
 /// How the search goes.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SearchPlan {
     /// The first rate tried, in requests per second.
     pub start: f64,
@@ -146,10 +146,16 @@ impl Search {
             }
             _ => {}
         }
-        (self.steps >= plan.max_steps).then_some(Edge::Unfinished {
+        (self.steps >= plan.max_steps).then(|| self.so_far())
+    }
+
+    /// The bounds found so far, as an unfinished edge: for a search
+    /// stopped before it was over.
+    pub fn so_far(&self) -> Edge {
+        Edge::Unfinished {
             held: self.held,
             failed: self.failed,
-        })
+        }
     }
 
     /// Runs the search to its end with `judge` deciding each step.
@@ -158,18 +164,17 @@ impl Search {
             let held = judge(rate);
             self.record(rate, held);
         }
-        self.found().unwrap_or(Edge::Unfinished {
-            held: self.held,
-            failed: self.failed,
-        })
+        self.found().unwrap_or_else(|| self.so_far())
     }
 }
 
 /// The knee of a latency curve: the lowest rate at which the latency
-/// first reaches twice its level at the lowest rate, found between the
-/// two steps around it by straight-line interpolation. `steps` are (rate,
-/// latency) in any order; `None` when it never doubles or there are fewer
-/// than two steps.
+/// first reaches twice its low-rate level, found between the two steps
+/// around it by straight-line interpolation. The low-rate level is the
+/// median latency of the three lowest rates (of the lowest alone when
+/// there are fewer than four steps), so that one noisy step at the bottom
+/// does not move it. `steps` are (rate, latency) in any order; `None` when
+/// it never doubles or there are fewer than two steps.
 pub fn knee(steps: &[(f64, f64)]) -> Option<f64> {
     let mut sorted: Vec<(f64, f64)> = steps
         .iter()
@@ -177,7 +182,13 @@ pub fn knee(steps: &[(f64, f64)]) -> Option<f64> {
         .filter(|(rate, latency)| rate.is_finite() && latency.is_finite())
         .collect();
     sorted.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let &(_, base) = sorted.first()?;
+    let low = if sorted.len() >= 4 { 3 } else { 1 };
+    let lowest: Vec<f64> = sorted
+        .iter()
+        .take(low)
+        .map(|(_, latency)| *latency)
+        .collect();
+    let base = crate::intervals::median(&lowest)?;
     let twice = 2.0 * base;
     sorted.windows(2).find_map(|pair| {
         let ((low_rate, low), (high_rate, high)) = (pair[0], pair[1]);
@@ -306,16 +317,26 @@ mod tests {
 
     #[test]
     fn the_knee_is_where_latency_first_doubles() {
-        // Flat at 100 us, 150 at 800/s, 300 at 1000/s: twice the base (200)
-        // a third of the way from 800 to 1000.
+        // About 100 us at the three lowest rates (median 100), 150 at
+        // 800/s, 300 at 1000/s: twice the level (200) a third of the way
+        // from 800 to 1000.
         let steps = [
             (1000.0, 300.0),
-            (100.0, 100.0),
+            (100.0, 90.0),
+            (200.0, 100.0),
             (400.0, 110.0),
             (800.0, 150.0),
         ];
         let knee = knee(&steps).unwrap();
         assert!((knee - 866.666).abs() < 0.01, "{knee}");
+        // One noisy step at the bottom does not move the level.
+        let noisy = [
+            (100.0, 400.0),
+            (200.0, 100.0),
+            (400.0, 100.0),
+            (800.0, 300.0),
+        ];
+        assert!((super::knee(&noisy).unwrap() - 600.0).abs() < 0.01);
         assert_eq!(super::knee(&[(100.0, 100.0), (200.0, 190.0)]), None);
         assert_eq!(super::knee(&[(100.0, 100.0)]), None);
         assert_eq!(super::knee(&[]), None);

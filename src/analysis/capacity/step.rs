@@ -38,6 +38,10 @@ pub struct Step {
     pub objective_us: Option<u64>,
     /// The API node's hit ratio; `null` when unknown.
     pub api_hit_ratio: Option<f64>,
+    /// The share of the API node's requests it fetched from a peer;
+    /// `null` when unknown.
+    #[serde(default)]
+    pub peer_fetch_ratio: Option<f64>,
     /// Slow-store loads per second; `null` when unknown.
     pub slowdb_loads_per_sec: Option<f64>,
     /// Whether latency held level through the step: the p99 of its last
@@ -91,6 +95,7 @@ impl Step {
             from_send: client.service_time_us.as_ref().map(tail),
             objective_us,
             api_hit_ratio: result.cluster.as_ref().and_then(|c| c.api_hit_ratio),
+            peer_fetch_ratio: result.cluster.as_ref().and_then(|c| c.peer_fetch_ratio),
             slowdb_loads_per_sec,
             steady: level(result),
             held: judged.is_ok(),

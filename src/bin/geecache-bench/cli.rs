@@ -11,9 +11,10 @@ use clap::{Parser, Subcommand};
 
 use crate::commands;
 use crate::commands::{
-    advise::AdviseArgs, check::CheckArgs, compare::CompareArgs, count_pass::CountPassArgs,
-    driver_check::DriverCheckArgs, export::ExportArgs, merge::MergeArgs, mrc::MrcArgs,
-    ring::RingArgs, run::RunArgs, serve::ServeArgs, simulate::SimulateArgs, sweep::SweepArgs,
+    advise::AdviseArgs, capacity::CapacityArgs, check::CheckArgs, compare::CompareArgs,
+    count_pass::CountPassArgs, driver_check::DriverCheckArgs, export::ExportArgs, merge::MergeArgs,
+    mrc::MrcArgs, ring::RingArgs, run::RunArgs, serve::ServeArgs, simulate::SimulateArgs,
+    sweep::SweepArgs,
 };
 
 /// Starts a GeeCache cluster on 127.0.0.1, drives a key workload at its API
@@ -88,6 +89,13 @@ pub enum Command {
     /// --moved-on-join), each with its evidence; --verify runs the advised
     /// configuration and reports how close it landed.
     Advise(AdviseArgs),
+    /// The highest open-loop rate each configuration holds within a
+    /// latency objective (--slo p99<=5ms, from each intended send): rates
+    /// stepped up geometrically, then bisected between the last that held
+    /// and the first that failed; prints every step, the capacity with its
+    /// interval over trials, the knee and which configuration holds the
+    /// most.
+    Capacity(Box<CapacityArgs>),
     /// The child of a run's counted pass (`--count`), under callgrind or
     /// strace.
     #[command(hide = true)]
@@ -110,6 +118,7 @@ pub fn main() -> ExitCode {
         Some(Command::Simulate(args)) => commands::simulate::exec(args),
         Some(Command::Mrc(args)) => commands::mrc::exec(args),
         Some(Command::Advise(args)) => commands::advise::exec(args),
+        Some(Command::Capacity(args)) => commands::capacity::exec(*args),
         Some(Command::CountPass(args)) => commands::count_pass::exec(args),
         None => commands::run::exec(cli.run),
     }

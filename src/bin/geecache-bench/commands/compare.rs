@@ -7,6 +7,9 @@ use std::process::ExitCode;
 use clap::Args;
 
 use super::{fail, EXIT_FAILED, EXIT_USAGE};
+use geecache_bench::analysis::capacity::{
+    compare as capacity_compare, report as capacity_report, show as capacity_show,
+};
 use geecache_bench::analysis::{compare, plot};
 use geecache_bench::harness::report::{self, RunResult};
 use geecache_bench::table::TableStyle;
@@ -30,8 +33,38 @@ pub struct CompareArgs {
 
 /// Runs the subcommand.
 pub fn exec(args: CompareArgs) -> ExitCode {
+    let capacities: Vec<bool> = args
+        .results
+        .iter()
+        .map(|path| {
+            std::fs::read_to_string(path).is_ok_and(|text| capacity_report::is_capacity(&text))
+        })
+        .collect();
+    if capacities.iter().all(|&capacity| capacity) {
+        return compare_capacities(&args);
+    }
+    if let Some(at) = capacities.iter().position(|&capacity| capacity) {
+        return fail(
+            EXIT_USAGE,
+            format!(
+                "{}: a capacity result; compare capacities with capacities and runs with runs",
+                args.results[at].display()
+            ),
+        );
+    }
     let mut named = Vec::new();
     for path in &args.results {
+        let is_capacity =
+            std::fs::read_to_string(path).is_ok_and(|text| capacity_report::is_capacity(&text));
+        if is_capacity {
+            return fail(
+                EXIT_USAGE,
+                format!(
+                    "{}: a capacity result; compare capacities with capacities and runs with runs",
+                    path.display()
+                ),
+            );
+        }
         match report::read(path) {
             Ok(result) => named.push((path.display().to_string(), result)),
             Err(error) => return fail(EXIT_USAGE, error),
@@ -75,6 +108,58 @@ pub fn exec(args: CompareArgs) -> ExitCode {
             .collect();
         panels.extend(plot::series_panels(&runs));
         let svg = plot::render(&panels);
+        if let Err(error) = report::write_bytes_atomically(svg.as_bytes(), path) {
+            return fail(EXIT_FAILED, error);
+        }
+        eprintln!("plot: {}", path.display());
+    }
+    ExitCode::SUCCESS
+}
+
+/// `compare` over capacity results: each configuration's capacity against
+/// the first's.
+fn compare_capacities(args: &CompareArgs) -> ExitCode {
+    let mut named = Vec::new();
+    for path in &args.results {
+        match capacity_report::read(path) {
+            Ok(result) => named.push((path.display().to_string(), result)),
+            Err(error) => return fail(EXIT_USAGE, error),
+        }
+    }
+    let comparison = capacity_compare::compare(&named);
+    match args.format.as_str() {
+        "json" => match serde_json::to_string_pretty(&comparison) {
+            Ok(json) => println!("{json}"),
+            Err(error) => return fail(EXIT_FAILED, error),
+        },
+        "markdown" => print!(
+            "{}",
+            capacity_compare::table(&comparison, TableStyle::Markdown)
+        ),
+        _ => print!(
+            "{}",
+            capacity_compare::table(&comparison, TableStyle::Aligned)
+        ),
+    }
+    if let Some(path) = &args.plot {
+        let labelled: Vec<(String, &capacity_report::Configuration)> = named
+            .iter()
+            .enumerate()
+            .flat_map(|(index, (_, result))| {
+                result.configurations.iter().map(move |configuration| {
+                    let name = capacity_show::short_name(configuration);
+                    (
+                        format!("{}: {name}", compare::column_name(index)),
+                        configuration,
+                    )
+                })
+            })
+            .collect();
+        let svg = capacity_show::chart_of(
+            "latency from the intended send against throughput",
+            &named[0].1.objective,
+            &labelled,
+        );
         if let Err(error) = report::write_bytes_atomically(svg.as_bytes(), path) {
             return fail(EXIT_FAILED, error);
         }

@@ -22,6 +22,7 @@ use geecache_bench::harness::workload::{self, Latency, Overrides};
 use geecache_bench::units::{ByteSize, Span};
 
 pub mod advise;
+pub mod capacity;
 pub mod check;
 pub mod compare;
 pub mod count_pass;
@@ -231,6 +232,35 @@ impl TraceArgs {
             ..Overrides::default()
         }
     }
+}
+
+/// A cluster already running to drive, in a run or a capacity search.
+#[derive(Debug, Args, Clone)]
+pub struct TargetArgs {
+    /// Drive this already running API (http://localhost:9999/api) instead of
+    /// starting a cluster.
+    #[arg(long, value_name = "URL")]
+    pub target: Option<String>,
+    /// With --target: the nodes whose /_stats give the cluster figures,
+    /// comma-separated. Without it, cluster figures are marked absent.
+    #[arg(
+        long,
+        value_name = "URL,...",
+        value_delimiter = ',',
+        requires = "target"
+    )]
+    pub peers: Vec<String>,
+    /// Allow --target and --peers on hosts other than this one (by default
+    /// only 127.0.0.0/8 and localhost).
+    #[arg(long, requires = "target")]
+    pub allow_remote: bool,
+    /// Addresses in place of the name service.
+    #[command(flatten)]
+    pub resolve: ResolveArgs,
+    /// Ask the target until it answers, for at most this long, before
+    /// starting (a StatefulSet's pods come up one by one).
+    #[arg(long, value_name = "DURATION", requires = "target")]
+    pub wait_for_target: Option<Span>,
 }
 
 /// Addresses in place of the name service, for `serve` and a `--target`

@@ -11,7 +11,7 @@ use clap::Args;
 
 use super::{
     check_outputs, fail, init_logging, load_with_trace, parse_switch, until_interrupted, NodeArgs,
-    ResolveArgs, ShapeArgs, EXIT_FAILED, EXIT_USAGE,
+    ShapeArgs, TargetArgs, EXIT_FAILED, EXIT_USAGE,
 };
 use geecache_bench::analysis::plot;
 use geecache_bench::harness::cluster::Faults;
@@ -84,25 +84,9 @@ pub struct RunArgs {
     /// ephemeral ports.
     #[arg(long, value_name = "PORT")]
     pub base_port: Option<u16>,
-    /// Drive this already running API (http://localhost:9999/api) instead of
-    /// starting a cluster.
-    #[arg(long, value_name = "URL")]
-    pub target: Option<String>,
-    /// With --target: the nodes whose /_stats give the cluster figures,
-    /// comma-separated. Without it, cluster figures are marked absent.
-    #[arg(
-        long,
-        value_name = "URL,...",
-        value_delimiter = ',',
-        requires = "target"
-    )]
-    pub peers: Vec<String>,
-    /// Allow --target and --peers on hosts other than this one (by default
-    /// only 127.0.0.0/8 and localhost).
-    #[arg(long, requires = "target")]
-    pub allow_remote: bool,
+    /// Another cluster to drive instead of starting one.
     #[command(flatten)]
-    pub resolve: ResolveArgs,
+    pub remote: TargetArgs,
     /// Be shard I of N drivers that together do the workload's work (I
     /// from 0, as $JOB_COMPLETION_INDEX): requests, warm-up, connections
     /// and rate split, each request with the key and send time it has in
@@ -123,10 +107,6 @@ pub struct RunArgs {
     /// (RFC 3339 or Unix seconds).
     #[arg(long, value_name = "TIME", requires = "start_after", value_parser = parse_moment)]
     pub start_reference: Option<SystemTime>,
-    /// Ask the target until it answers, for at most this long, before
-    /// starting (a StatefulSet's pods come up one by one).
-    #[arg(long, value_name = "DURATION", requires = "target")]
-    pub wait_for_target: Option<Span>,
     /// Measure the loopback limit (a bare one-hop and a two-hop server,
     /// driven as the run is) for this long each before the run.
     #[arg(long, value_name = "DURATION", default_value = "2s")]
@@ -235,17 +215,20 @@ pub fn exec(args: RunArgs) -> ExitCode {
         report::path_for_run(
             &args.results_dir,
             &workload,
-            args.target.is_some().then_some(args.peers.len()),
+            args.remote
+                .target
+                .is_some()
+                .then_some(args.remote.peers.len()),
             &compact_timestamp(SystemTime::now()),
         )
     });
     let plan = RunPlan {
         workload,
         source: loaded.source,
-        target: args.target.clone(),
-        peers: args.peers.clone(),
-        allow_remote: args.allow_remote,
-        resolve: args.resolve.resolve(),
+        target: args.remote.target.clone(),
+        peers: args.remote.peers.clone(),
+        allow_remote: args.remote.allow_remote,
+        resolve: args.remote.resolve.resolve(),
         base_port: args.base_port,
         progress: !args.no_progress,
         calibrate: if args.no_calibrate {
@@ -265,7 +248,7 @@ pub fn exec(args: RunArgs) -> ExitCode {
                 let after = args.start_after?;
                 Some(args.start_reference.unwrap_or_else(SystemTime::now) + after.0)
             }),
-            wait_for_target: args.wait_for_target.map(|wait| wait.0),
+            wait_for_target: args.remote.wait_for_target.map(|wait| wait.0),
             checkpoints: (!args.no_checkpoints && !report::is_special(&path))
                 .then(|| checkpoints_to(path.clone())),
         },

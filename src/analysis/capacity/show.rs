@@ -1,0 +1,374 @@
+//! A capacity result for people: the table of every step of every trial,
+//! each configuration's capacity with its interval and knee, the verdict
+//! across configurations, and the latency-throughput chart (the hockey
+//! stick) with the objective drawn across it.
+
+use std::fmt::Write as _;
+
+use super::objective::LatencyGoal;
+use super::report::{CapacityResult, Configuration};
+use super::search::Edge;
+use super::step::{Step, Tail};
+use crate::analysis::plot::{self, Axis, Panel, Scale, Series};
+use crate::harness::registry::{API_HIT_RATIO, P50, P99, P99_9, PEER_FETCH_RATIO, THROUGHPUT};
+use crate::intervals::{median_level_words, Estimate, MIN_TRIALS};
+use crate::table::{table as layout, TableStyle};
+
+/// The whole result as text: a table of steps per trial, each
+/// configuration's capacity, and the verdict across configurations.
+pub fn table(result: &CapacityResult, style: TableStyle) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "objective: {} from each request's intended send, at most {:.2}% failed and {:.0}% unsent; \
+         {} a step; the driver's ceiling {} req/s",
+        result.objective,
+        result.max_errors * 100.0,
+        super::objective::MAX_UNSENT * 100.0,
+        result.step,
+        THROUGHPUT.show(Some(result.search.ceiling)),
+    );
+    for configuration in &result.configurations {
+        let _ = writeln!(out, "\n{}", name(configuration));
+        for (at, trial) in configuration.trials.iter().enumerate() {
+            if configuration.trials.len() > 1 {
+                let _ = writeln!(out, "trial {}", at + 1);
+            }
+            out.push_str(&steps_table(&trial.steps, style));
+            let _ = writeln!(out, "{}", edge_words(&trial.edge));
+        }
+        let _ = writeln!(out, "{}", capacity_line(configuration));
+    }
+    if result.configurations.len() > 1 {
+        out.push('\n');
+        out.push_str(&verdict_table(result, style));
+    }
+    if result.interrupted {
+        let _ = writeln!(
+            out,
+            "interrupted: the searches done so far, the last cut short"
+        );
+    }
+    out
+}
+
+/// A configuration's name: its point, or the target driven.
+pub fn name(configuration: &Configuration) -> String {
+    match &configuration.point {
+        Some(point) => point.to_string(),
+        None => configuration.target.clone(),
+    }
+}
+
+/// The table of a search's steps, in the order they ran.
+pub fn steps_table(steps: &[Step], style: TableStyle) -> String {
+    let mut rows: Vec<Vec<String>> = vec![[
+        "offered req/s",
+        "achieved",
+        "unsent",
+        "p50 us",
+        "p99 us",
+        "p99.9 us",
+        "sent p50",
+        "sent p99",
+        "sent p99.9",
+        "errors",
+        "api hit",
+        "peer fetch",
+        "slow loads/s",
+        "held",
+    ]
+    .map(str::to_owned)
+    .to_vec()];
+    for step in steps {
+        let mut row = vec![
+            THROUGHPUT.show(Some(step.offered_rps)),
+            THROUGHPUT.show(Some(step.achieved_rps)),
+            step.unsent.to_string(),
+        ];
+        row.extend(tail_cells(Some(&step.from_intended)));
+        row.extend(tail_cells(step.from_send.as_ref()));
+        row.push(step.errors.to_string());
+        row.push(API_HIT_RATIO.show(step.api_hit_ratio));
+        row.push(PEER_FETCH_RATIO.show(step.peer_fetch_ratio));
+        row.push(
+            step.slowdb_loads_per_sec
+                .map_or("-".to_owned(), |loads| format!("{loads:.0}")),
+        );
+        let mut held = match &step.miss {
+            None => "yes".to_owned(),
+            Some(miss) => format!("no: {miss}"),
+        };
+        if !step.steady {
+            held.push_str(" (UNSTEADY: its p99 was still climbing; try a longer --step)");
+        }
+        row.push(held);
+        rows.push(row);
+    }
+    layout(&rows, |column| column == 13, style)
+}
+
+fn tail_cells(tail: Option<&Tail>) -> [String; 3] {
+    let show = |figure: &crate::harness::registry::Figure, value: Option<u64>| {
+        figure.show(value.map(|value| value as f64))
+    };
+    [
+        show(&P50, tail.map(|tail| tail.p50)),
+        show(&P99, tail.map(|tail| tail.p99)),
+        show(&P99_9, tail.map(|tail| tail.p99_9)),
+    ]
+}
+
+/// What a search found, in words.
+pub fn edge_words(edge: &Edge) -> String {
+    let rate = |rate: f64| THROUGHPUT.show(Some(rate));
+    match *edge {
+        Edge::Between { held, failed } => {
+            format!("held at {} req/s, failed at {}", rate(held), rate(failed))
+        }
+        Edge::NeverHeld { failed } => format!(
+            "NEVER HELD: the objective failed at {} req/s, the lowest rate tried \
+             (try a lower --start or a looser --slo); no capacity",
+            rate(failed)
+        ),
+        Edge::HeldToCeiling { held } => format!(
+            "HELD TO THE DRIVER'S CEILING: it met the objective at {} req/s, as fast as this \
+             driver sends; its capacity is beyond what can be measured here, not {}",
+            rate(held),
+            rate(held)
+        ),
+        Edge::Unfinished { held, failed } => format!(
+            "UNFINISHED: the steps ran out (held at {}, failed at {}); raise --max-steps \
+             or --precision; no capacity",
+            held.map_or("none".to_owned(), rate),
+            failed.map_or("none".to_owned(), rate)
+        ),
+    }
+}
+
+/// An estimate as `41300 req/s [39800, 42100]`.
+fn rate_estimate(estimate: &Estimate) -> String {
+    let mut text = format!("{} req/s", THROUGHPUT.show(Some(estimate.median)));
+    if let (Some(low), Some(high)) = (estimate.low, estimate.high) {
+        let _ = write!(
+            text,
+            " [{}, {}]",
+            THROUGHPUT.show(Some(low)),
+            THROUGHPUT.show(Some(high))
+        );
+    }
+    text
+}
+
+/// A configuration's capacity and knee in a line.
+pub fn capacity_line(configuration: &Configuration) -> String {
+    let trials = configuration.trials.len();
+    let mut line = match &configuration.capacity {
+        Some(capacity) => format!("capacity: {}", rate_estimate(capacity)),
+        None => "capacity: unknown (see above)".to_owned(),
+    };
+    if trials > 1 && configuration.capacity.is_some() {
+        let _ = write!(
+            line,
+            ", the median of {trials} trials' highest rate held; {}",
+            median_level_words(trials)
+        );
+    }
+    match &configuration.knee {
+        Some(knee) => {
+            let _ = write!(
+                line,
+                "\nknee: {} (where the objective's percentile first reached twice its level at the lowest rate)",
+                rate_estimate(knee)
+            );
+        }
+        None => line.push_str("\nknee: none (the objective's percentile never doubled)"),
+    }
+    line
+}
+
+/// The configurations side by side, with the verdict.
+fn verdict_table(result: &CapacityResult, style: TableStyle) -> String {
+    let mut rows: Vec<Vec<String>> = vec![[
+        "configuration",
+        "capacity req/s",
+        "interval",
+        "knee req/s",
+        "vs most",
+        "standing",
+    ]
+    .map(str::to_owned)
+    .to_vec()];
+    for configuration in &result.configurations {
+        let capacity = configuration.capacity.as_ref();
+        let interval = capacity
+            .and_then(|estimate| Some((estimate.low?, estimate.high?)))
+            .map_or("-".to_owned(), |(low, high)| {
+                format!(
+                    "[{}, {}]",
+                    THROUGHPUT.show(Some(low)),
+                    THROUGHPUT.show(Some(high))
+                )
+            });
+        let vs_most = configuration.vs_most.map_or("-".to_owned(), |change| {
+            let mut cell = format!("{:+.1}%", change.change * 100.0);
+            if let (Some(low), Some(high)) = (change.low, change.high) {
+                let _ = write!(cell, " [{:+.1}%, {:+.1}%]", low * 100.0, high * 100.0);
+            }
+            cell
+        });
+        rows.push(vec![
+            short_name(configuration),
+            THROUGHPUT.show(capacity.map(|estimate| estimate.median)),
+            interval,
+            THROUGHPUT.show(configuration.knee.map(|knee| knee.median)),
+            vs_most,
+            configuration
+                .standing
+                .map_or("-", |standing| standing.name())
+                .to_owned(),
+        ]);
+    }
+    let mut out = layout(&rows, |column| column == 0 || column == 5, style);
+    let trials = result
+        .configurations
+        .iter()
+        .map(|configuration| configuration.trials.len())
+        .min()
+        .unwrap_or(0);
+    out.push_str(&verdict_words(result, trials));
+    out
+}
+
+fn verdict_words(result: &CapacityResult, trials: usize) -> String {
+    use super::report::Standing;
+    let most = result
+        .configurations
+        .iter()
+        .find(|configuration| configuration.standing == Some(Standing::Most));
+    let Some(most) = most else {
+        return if trials < MIN_TRIALS {
+            format!(
+                "no verdict: {trials} trial(s) per configuration give no interval; \
+                 --repeat {MIN_TRIALS} or more gives one\n"
+            )
+        } else {
+            "no verdict: fewer than two configurations have a known capacity\n".to_owned()
+        };
+    };
+    let ties: Vec<String> = result
+        .configurations
+        .iter()
+        .filter(|configuration| configuration.standing == Some(Standing::Tie))
+        .map(name)
+        .collect();
+    let confidence = result
+        .configurations
+        .iter()
+        .filter_map(|configuration| configuration.vs_most?.confidence)
+        .fold(f64::INFINITY, f64::min);
+    let mut words = format!("holds the most: {}", name(most));
+    if ties.is_empty() {
+        let _ = write!(words, ", clearly above every other");
+    } else {
+        let _ = write!(words, "; no clear difference from {}", ties.join("; "));
+    }
+    if confidence.is_finite() {
+        let _ = write!(
+            words,
+            " (each change's interval covers with {:.1}% confidence)",
+            confidence * 100.0
+        );
+    }
+    words.push('\n');
+    words
+}
+
+/// The latency-throughput chart of a result: see [`chart_of`].
+pub fn chart(result: &CapacityResult) -> String {
+    let labelled: Vec<(String, &Configuration)> = result
+        .configurations
+        .iter()
+        .map(|configuration| (short_name(configuration), configuration))
+        .collect();
+    chart_of(
+        &format!(
+            "latency from the intended send against throughput ({})",
+            result.workload.name
+        ),
+        &result.objective,
+        &labelled,
+    )
+}
+
+/// A configuration's short name: `3n crc32 50r 16MiB`, or the target.
+pub fn short_name(configuration: &Configuration) -> String {
+    configuration
+        .point
+        .map_or_else(|| configuration.target.clone(), |point| point.short())
+}
+
+/// The latency-throughput chart: for each configuration, the objective's
+/// percentile from the intended send against the achieved rate over every
+/// trial's steps (one configuration also shows its p50 and p99.9), the
+/// objective as a flat line, and each known capacity marked.
+pub fn chart_of(
+    title: &str,
+    objective: &LatencyGoal,
+    configurations: &[(String, &Configuration)],
+) -> String {
+    let single = configurations.len() == 1;
+    let mut series = Vec::new();
+    let mut markers = Vec::new();
+    let mut widest: f64 = 0.0;
+    for (label, configuration) in configurations {
+        let mut steps: Vec<&Step> = configuration
+            .trials
+            .iter()
+            .flat_map(|trial| &trial.steps)
+            .collect();
+        steps.sort_by(|a, b| a.offered_rps.total_cmp(&b.offered_rps));
+        widest = steps
+            .iter()
+            .map(|step| step.achieved_rps)
+            .fold(widest, f64::max);
+        let line = |name: String, value: &dyn Fn(&Step) -> Option<u64>| Series {
+            name,
+            points: steps
+                .iter()
+                .filter_map(|step| Some((step.achieved_rps, value(step)?.max(1) as f64)))
+                .collect(),
+            bars: Vec::new(),
+        };
+        if single {
+            series.push(line(format!("{label} p50"), &|step| {
+                Some(step.from_intended.p50)
+            }));
+        }
+        series.push(line(
+            format!("{label} p{}", objective.percentile),
+            &|step| step.objective_us,
+        ));
+        if single {
+            series.push(line(format!("{label} p99.9"), &|step| {
+                Some(step.from_intended.p99_9)
+            }));
+        }
+        if let Some(capacity) = &configuration.capacity {
+            markers.push((capacity.median, format!("capacity {label}")));
+        }
+    }
+    let bound = objective.bound_us() as f64;
+    series.push(Series {
+        name: format!("objective {objective}"),
+        points: vec![(0.0, bound), (widest.max(1.0), bound)],
+        bars: Vec::new(),
+    });
+    plot::render(&[Panel {
+        title: title.to_owned(),
+        x: Axis::auto("achieved throughput (req/s)", Scale::Linear),
+        y: Axis::auto("latency (us)", Scale::Log),
+        series,
+        markers,
+    }])
+}
