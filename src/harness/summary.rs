@@ -336,6 +336,9 @@ pub fn summary(result: &RunResult, path: Option<&Path>) -> String {
     if let Some(trace) = &result.trace {
         let _ = writeln!(out, "{}", trace.describe());
     }
+    if let Some(stages) = workload.describe_stages() {
+        let _ = writeln!(out, "{stages}");
+    }
     out.push_str(&coordination_lines(result));
     let errors = &client.errors;
     let mut error_kinds = Vec::new();

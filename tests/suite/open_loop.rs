@@ -131,3 +131,65 @@ fn a_slow_clusters_intended_time_latency_exceeds_its_service_time() {
     ]);
     assert!(!text(&output.stdout).contains("service time"));
 }
+
+#[test]
+fn a_run_in_stages_follows_its_schedule_and_the_model_counts_it() {
+    let directory = scratch("stages");
+    // 1 s at 200/s, a 2 s ramp to 1000/s, 1 s at 1000/s: 2400 requests,
+    // and per half second 100, 100, then the ramp's 150, 250, 350, 450,
+    // then 500, 500.
+    let workload = r#"{ "name": "stages", "keys": 1000, "warmup_requests": 200,
+         "concurrency": 16, "interval": "500ms",
+         "slowdb": { "latency": { "kind": "none" } },
+         "stages": [ { "duration": "1s", "rate": 200 },
+                     { "duration": "2s", "rate": 1000, "ramp": true },
+                     { "duration": "1s", "rate": 1000 } ] }"#;
+    let (result, summary) =
+        common::run_workload_printing(&directory, "stages", workload, &["--series"]);
+    let client = &result.client;
+    assert!(
+        summary.contains(
+            "stages 1s at 200/s, 2s ramp to 1000/s, 1s at 1000/s (open loop, 2400 requests \
+             scheduled over 4s)"
+        ),
+        "{summary}"
+    );
+    let scheduled = client.requests + client.unsent;
+    assert!(scheduled.abs_diff(2400) <= 2, "{client:?}");
+    assert!(client.service_time_us.is_some(), "an open loop");
+    // No request ends before the schedule sends it, and, on a cluster that
+    // keeps up, none long after: by the end of each half second the
+    // answers lie between the schedule's count then and a quarter second
+    // of its rate behind.
+    let due = [100u64, 200, 350, 600, 950, 1400, 1900, 2400];
+    let rate_then = [200u64, 200, 400, 600, 800, 1000, 1000, 1000];
+    let mut ended = 0;
+    for (at, interval) in result.series.iter().take(due.len()).enumerate() {
+        ended += interval.client.requests;
+        assert!(ended <= due[at] + 1, "interval {at}: {ended} > {}", due[at]);
+        let behind = due[at].saturating_sub(rate_then[at] / 4);
+        assert!(ended >= behind, "interval {at}: {ended} < {behind}");
+    }
+
+    // The model follows the stages: it counts their 2400 requests.
+    let file = directory.join("stages.json");
+    let output = run(&[
+        "simulate",
+        "--workload",
+        file.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let predicted: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(predicted[0]["requests"], 2400, "{predicted:#}");
+
+    // A flag that disagrees with the stages is named.
+    let output = run(&["--workload", file.to_str().unwrap(), "--rate", "50"]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("--rate") && stderr.contains("leave rate out"),
+        "{stderr}"
+    );
+}

@@ -106,7 +106,7 @@ impl fmt::Display for Miss {
             }
             Miss::Unsent { share, at_most } => write!(
                 f,
-                "{:.2}% unsent > {:.2}%: the driver fell behind",
+                "{:.2}% unsent > {:.2}%: the open loop fell behind its schedule",
                 share * 100.0,
                 at_most * 100.0
             ),

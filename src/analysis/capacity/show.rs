@@ -293,7 +293,7 @@ pub fn chart(result: &CapacityResult) -> String {
         .collect();
     chart_of(
         &format!(
-            "latency from the intended send against throughput ({})",
+            "latency from the intended send against the offered rate ({})",
             result.workload.name
         ),
         &result.objective,
@@ -308,51 +308,59 @@ pub fn short_name(configuration: &Configuration) -> String {
         .map_or_else(|| configuration.target.clone(), |point| point.short())
 }
 
-/// The latency-throughput chart: for each configuration, the objective's
-/// percentile from the intended send against the achieved rate over every
-/// trial's steps (one configuration also shows its p50 and p99.9), the
-/// objective as a flat line, and each known capacity marked.
+/// The latency-throughput chart: for each configuration and each of its
+/// trials, the objective's percentile from the intended send against the
+/// offered rate, step by step in rate order (one configuration of one
+/// trial also shows its p50 and p99.9), the objective as a flat line, and
+/// each known capacity marked. Against the offered rate, not the achieved:
+/// past the capacity the achieved rate falls back while the latency
+/// climbs, and the line would fold over itself.
 pub fn chart_of(
     title: &str,
     objective: &LatencyGoal,
     configurations: &[(String, &Configuration)],
 ) -> String {
-    let single = configurations.len() == 1;
+    let single = configurations.len() == 1
+        && configurations
+            .first()
+            .is_some_and(|(_, configuration)| configuration.trials.len() == 1);
     let mut series = Vec::new();
     let mut markers = Vec::new();
     let mut widest: f64 = 0.0;
     for (label, configuration) in configurations {
-        let mut steps: Vec<&Step> = configuration
-            .trials
-            .iter()
-            .flat_map(|trial| &trial.steps)
-            .collect();
-        steps.sort_by(|a, b| a.offered_rps.total_cmp(&b.offered_rps));
-        widest = steps
-            .iter()
-            .map(|step| step.achieved_rps)
-            .fold(widest, f64::max);
-        let line = |name: String, value: &dyn Fn(&Step) -> Option<u64>| Series {
-            name,
-            points: steps
+        for (at, trial) in configuration.trials.iter().enumerate() {
+            let mut steps: Vec<&Step> = trial.steps.iter().collect();
+            steps.sort_by(|a, b| a.offered_rps.total_cmp(&b.offered_rps));
+            widest = steps
                 .iter()
-                .filter_map(|step| Some((step.achieved_rps, value(step)?.max(1) as f64)))
-                .collect(),
-            bars: Vec::new(),
-        };
-        if single {
-            series.push(line(format!("{label} p50"), &|step| {
-                Some(step.from_intended.p50)
+                .map(|step| step.offered_rps)
+                .fold(widest, f64::max);
+            let name = if configuration.trials.len() > 1 {
+                format!("{label} trial {}", at + 1)
+            } else {
+                label.clone()
+            };
+            let line = |name: String, value: &dyn Fn(&Step) -> Option<u64>| Series {
+                name,
+                points: steps
+                    .iter()
+                    .filter_map(|step| Some((step.offered_rps, value(step)?.max(1) as f64)))
+                    .collect(),
+                bars: Vec::new(),
+            };
+            if single {
+                series.push(line(format!("{name} p50"), &|step| {
+                    Some(step.from_intended.p50)
+                }));
+            }
+            series.push(line(format!("{name} p{}", objective.percentile), &|step| {
+                step.objective_us
             }));
-        }
-        series.push(line(
-            format!("{label} p{}", objective.percentile),
-            &|step| step.objective_us,
-        ));
-        if single {
-            series.push(line(format!("{label} p99.9"), &|step| {
-                Some(step.from_intended.p99_9)
-            }));
+            if single {
+                series.push(line(format!("{name} p99.9"), &|step| {
+                    Some(step.from_intended.p99_9)
+                }));
+            }
         }
         if let Some(capacity) = &configuration.capacity {
             markers.push((capacity.median, format!("capacity {label}")));
@@ -366,7 +374,7 @@ pub fn chart_of(
     });
     plot::render(&[Panel {
         title: title.to_owned(),
-        x: Axis::auto("achieved throughput (req/s)", Scale::Linear),
+        x: Axis::auto("offered rate (req/s)", Scale::Linear),
         y: Axis::auto("latency (us)", Scale::Log),
         series,
         markers,

@@ -27,7 +27,7 @@ use serde::Serialize;
 
 use crate::analysis::simulate::SimulateError;
 use crate::geecache::HashKind;
-use crate::harness::workload::{Bound, Workload};
+use crate::harness::workload::Workload;
 
 use crate::analysis::simulate::model::trace_of;
 
@@ -275,10 +275,8 @@ pub fn curves(
             workload.events.len()
         )));
     }
-    let measured = match workload.bound() {
-        Bound::Requests(requests) => requests,
-        Bound::Duration(_) => return Err(MrcError::Keys(SimulateError::NoRequestCount)),
-    };
+    let measured =
+        crate::analysis::simulate::predict::request_count(workload).map_err(MrcError::Keys)?;
     let trace = match &workload.trace {
         Some(_) => Some(trace_of(workload)?),
         None => None,

@@ -54,9 +54,12 @@ pub(crate) fn model_events(
                  and break_node, whose effects depend on timing"
             )));
         }
+        let staged = event.at.and_then(|at| workload.staged_request_at(at.0));
         let at = match (event.at_request, applied) {
             (Some(request), None) => Some(request),
             (_, Some(applied)) => applied.get(index).copied().flatten(),
+            // The stages' schedule says which request a time falls on.
+            (None, None) if staged.is_some() => staged,
             (None, None) => {
                 return Err(SimulateError::Events(format!(
                     "events[{index}] ({event}) happens at a time, and the model counts \

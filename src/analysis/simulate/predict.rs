@@ -156,7 +156,10 @@ pub(super) fn options_of(workload: &Workload, point: &Point, faults: &Faults) ->
 pub(crate) fn request_count(workload: &Workload) -> Result<u64, SimulateError> {
     match workload.bound() {
         Bound::Requests(count) => Ok(count),
-        Bound::Duration(_) => Err(SimulateError::NoRequestCount),
+        // The stages' schedule says how many it sends.
+        Bound::Duration(_) => workload
+            .staged_requests()
+            .ok_or(SimulateError::NoRequestCount),
     }
 }
 

@@ -76,6 +76,7 @@ impl PassPlan {
         workload.requests = Some(requests);
         workload.duration = None;
         workload.rate = None;
+        workload.stages.clear();
         workload.events.clear();
         // No reading of the counters between requests while measuring: a
         // reading every second would add instructions in proportion to

@@ -159,6 +159,15 @@ impl RateSchedule {
         RateSchedule { segments }
     }
 
+    /// A schedule of its pieces: (first request, its time since the start,
+    /// rate from there on), in order, the first from request 0 at time 0.
+    pub fn from_segments(segments: Vec<(u64, Duration, f64)>) -> RateSchedule {
+        if segments.is_empty() {
+            return RateSchedule::new(1.0, &[]);
+        }
+        RateSchedule { segments }
+    }
+
     /// How many requests are meant to be sent before `end` (time since
     /// the start).
     pub fn scheduled_before(&self, end: Duration) -> u64 {

@@ -175,16 +175,21 @@ pub async fn run(plan: &RunPlan, control: &Arc<Control>) -> Result<RunResult, Ru
         ),
         None => None,
     };
-    // A trace paced at its own times: the measured reads' timeline.
-    let timeline = plan.trace.as_ref().and_then(|index| {
-        let speed = workload.trace.as_ref()?.speed?;
-        let timeline = index.timeline.as_ref()?;
-        Some(RateSchedule::from_timeline(
-            &timeline.runs,
-            timeline.resolution_ms,
-            speed,
-        ))
-    });
+    // A trace paced at its own times: the measured reads' timeline; or
+    // the stages' schedule.
+    let timeline = plan
+        .trace
+        .as_ref()
+        .and_then(|index| {
+            let speed = workload.trace.as_ref()?.speed?;
+            let timeline = index.timeline.as_ref()?;
+            Some(RateSchedule::from_timeline(
+                &timeline.runs,
+                timeline.resolution_ms,
+                speed,
+            ))
+        })
+        .or_else(|| workload.stage_schedule());
     let driver = Driver::new(DriverConfig {
         base_url: base_url.clone(),
         path_prefix: path_prefix.clone(),

@@ -5,8 +5,9 @@
 //! values out of range are refused with the field's name and its range.
 
 //!
-//! Beside this file: [`overrides`] (the flags over a workload) and
-//! [`validate`] (every field checked against its range).
+//! Beside this file: [`overrides`] (the flags over a workload),
+//! [`stages`] (a rate that changes on a schedule) and [`validate`] (every
+//! field checked against its range).
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -23,9 +24,11 @@ use crate::harness::trace::{self, ScanRequest, TraceIndex};
 use crate::units::{ByteSize, Span};
 
 pub mod overrides;
+pub mod stages;
 pub mod validate;
 
 pub use overrides::Overrides;
+pub use stages::Stage;
 
 /// The workloads that ship with the binary, found by name even where there is
 /// no `workloads/` directory.
@@ -132,6 +135,11 @@ pub struct Workload {
     /// changes. See [`crate::harness::events`].
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub events: Vec<Event>,
+    /// Open loop at a rate that changes on a schedule: each stage holds a
+    /// rate for its duration or ramps to it (see [`stages`]). The run lasts
+    /// all the stages.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stages: Vec<Stage>,
 }
 
 /// How requests pick keys.
@@ -426,6 +434,7 @@ pub fn parse(text: &str, source: &str, default_name: &str) -> Result<Workload, W
     if workload.name.is_empty() {
         workload.name = default_name.to_owned();
     }
+    workload.settle_stages();
     workload.validate(source, &[])?;
     Ok(workload)
 }

@@ -87,6 +87,9 @@ impl Workload {
                 "give requests or duration, not both".to_owned(),
             ));
         }
+        // The stages first: a duration or rate they set is theirs to name.
+        self.check_stages()
+            .map_err(|(field, message)| invalid(&field, message))?;
         if let Some(requests) = self.requests {
             range("requests", requests, 1, 1_000_000_000)?;
         }

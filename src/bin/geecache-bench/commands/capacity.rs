@@ -156,6 +156,15 @@ pub fn exec(args: CapacityArgs) -> ExitCode {
         Err(code) => return code,
     };
     let workload = loaded.workload;
+    if !workload.stages.is_empty() {
+        return fail(
+            EXIT_USAGE,
+            format!(
+                "{}: the workload's stages give it a rate of its own; capacity sets each step's                  rate: give a workload without stages",
+                loaded.source
+            ),
+        );
+    }
     let path = args.out.clone().unwrap_or_else(|| {
         args.results_dir.join(format!(
             "capacity-{}-{}.json",

@@ -156,7 +156,7 @@ fn compare_capacities(args: &CompareArgs) -> ExitCode {
             })
             .collect();
         let svg = capacity_show::chart_of(
-            "latency from the intended send against throughput",
+            "latency from the intended send against the offered rate",
             &named[0].1.objective,
             &labelled,
         );
