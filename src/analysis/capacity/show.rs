@@ -380,3 +380,145 @@ pub fn chart_of(
         markers,
     }])
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::capacity::objective::Miss;
+    use crate::analysis::capacity::report::{
+        configuration, rank, CAPACITY_KIND, CAPACITY_SCHEMA_VERSION,
+    };
+    use crate::analysis::capacity::run::Searched;
+    use crate::analysis::capacity::search::SearchPlan;
+    use crate::analysis::grid::Point;
+    use crate::geecache::HashKind;
+    use crate::harness::report::Machine;
+    use crate::units::{ByteSize, Span};
+
+    fn step(offered: f64, p99: u64, held: bool) -> Step {
+        Step {
+            offered_rps: offered,
+            achieved_rps: offered,
+            unsent: 0,
+            errors: 0,
+            from_intended: Tail {
+                p50: p99 / 4,
+                p99,
+                p99_9: p99 * 2,
+            },
+            from_send: None,
+            objective_us: Some(p99),
+            api_hit_ratio: Some(0.5),
+            peer_fetch_ratio: None,
+            slowdb_loads_per_sec: Some(12.0),
+            steady: true,
+            held,
+            miss: (!held).then_some(Miss::Latency {
+                got_us: p99,
+                bound_us: 5000,
+            }),
+        }
+    }
+
+    fn result(capacities: &[[f64; 3]]) -> CapacityResult {
+        let mut configurations: Vec<Configuration> = capacities
+            .iter()
+            .enumerate()
+            .map(|(index, trials)| {
+                let point = Point {
+                    nodes: index as u32 + 1,
+                    hash: HashKind::Crc32,
+                    replicas: 50,
+                    cache_bytes: ByteSize(1 << 20),
+                };
+                let trials = trials
+                    .iter()
+                    .map(|&held| Searched {
+                        target: "http://127.0.0.1:1/api".into(),
+                        steps: vec![
+                            step(held / 2.0, 1000, true),
+                            step(held, 1500, true),
+                            step(held * 1.04, 9000, false),
+                        ],
+                        edge: Edge::Between {
+                            held,
+                            failed: held * 1.04,
+                        },
+                        capacity_rps: Some(held),
+                        knee_rps: Some(held * 1.02),
+                        interrupted: false,
+                    })
+                    .collect();
+                configuration(Some(point), trials)
+            })
+            .collect();
+        rank(&mut configurations);
+        CapacityResult {
+            schema_version: CAPACITY_SCHEMA_VERSION,
+            kind: CAPACITY_KIND.into(),
+            started_at: "2026-12-06T00:00:00Z".into(),
+            workload: crate::harness::workload::parse("{}", "test", "t").unwrap(),
+            objective: LatencyGoal::parse("p99<=5ms").unwrap(),
+            max_errors: 0.001,
+            step: Span(std::time::Duration::from_secs(5)),
+            search: SearchPlan {
+                start: 1000.0,
+                factor: 2.0,
+                precision: 0.05,
+                ceiling: 50_000.0,
+                max_steps: 20,
+            },
+            configurations,
+            interrupted: false,
+            machine: Machine::current(),
+        }
+    }
+
+    #[test]
+    fn the_table_shows_every_step_the_capacity_and_the_verdict() {
+        let result = result(&[[1000.0, 1010.0, 990.0], [2000.0, 2020.0, 1980.0]]);
+        let text = table(&result, TableStyle::Aligned);
+        for expected in [
+            "objective: p99<=5ms from each request's intended send, at most 0.10% failed",
+            "1 nodes, crc32, 50 replicas, 1MiB",
+            "trial 3",
+            "no: 9000 us > 5000 us",
+            "held at 2020 req/s, failed at 2101",
+            "capacity: 1000 req/s [990, 1010], the median of 3 trials",
+            "75.0% confidence",
+            "holds the most: 2 nodes, crc32, 50 replicas, 1MiB, clearly above every other",
+        ] {
+            assert!(text.contains(expected), "{expected:?} in\n{text}");
+        }
+        assert!(!text.contains("UNSTEADY"), "{text}");
+        let markdown = table(&result, TableStyle::Markdown);
+        assert!(
+            markdown.contains("| offered req/s | achieved |") && markdown.contains("| ---: |"),
+            "{markdown}"
+        );
+    }
+
+    #[test]
+    fn each_edge_says_what_it_means_and_the_chart_draws_the_objective() {
+        assert!(edge_words(&Edge::NeverHeld { failed: 100.0 }).starts_with("NEVER HELD"));
+        assert!(edge_words(&Edge::HeldToCeiling { held: 9.0 }).contains("not 9"));
+        let unfinished = edge_words(&Edge::Unfinished {
+            held: Some(10.0),
+            failed: None,
+        });
+        assert!(
+            unfinished.contains("held at 10, failed at none"),
+            "{unfinished}"
+        );
+        let mut one = result(&[[1000.0, 1010.0, 990.0]]);
+        one.configurations[0].trials.truncate(1);
+        one.configurations[0].trials[0].steps[0].steady = false;
+        let text = table(&one, TableStyle::Aligned);
+        assert!(text.contains("UNSTEADY"), "{text}");
+        let svg = chart(&one);
+        assert!(svg.contains("objective p99&lt;=5ms"), "{svg}");
+        assert!(svg.contains("capacity 1n crc32 50r 1MiB"), "{svg}");
+        // One trial of one configuration: its p50 and p99.9 as well.
+        assert!(svg.contains("1n crc32 50r 1MiB p50") && svg.contains("p99.9"));
+    }
+}
