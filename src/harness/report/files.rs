@@ -3,6 +3,7 @@
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::schema::{Mode, RunResult, SCHEMA_VERSION};
 use crate::harness::workload::Workload;
@@ -118,36 +119,49 @@ pub fn write_bytes_atomically(bytes: &[u8], path: &Path) -> Result<(), ResultFil
 pub const RESULT_ROOM: u64 = 512 * 1024;
 
 /// Checks, before a run, that `path` can be written when the run ends:
-/// that its directory is there or can be made (and is made only for the
-/// check, then taken away again), that `path` is not a
-/// directory, and that `room` bytes can be written and synced to a file
-/// beside it (removed again), so a full disk, a read-only directory or a
-/// missing permission is found before anything is measured, not after. A
-/// path that is there and is not a file (a device, a pipe) is only opened.
+/// that `path` is not a directory, and that `room` bytes can be written
+/// and synced to a file (removed again) in its directory, or, where that
+/// is still to be made, in the nearest directory above it that is there
+/// (the one the missing ones will be made in), so a full disk, a read-only
+/// directory or a missing permission is found before anything is
+/// measured, not after. Nothing is made but the probe: two drivers that
+/// check paths in one missing directory at once (shards on one volume)
+/// never take it away from each other. A path that is there and is not a
+/// file (a device, a pipe) is only opened.
 pub fn check_writable(path: &Path, room: u64) -> Result<(), ResultFileError> {
     // Opened without waiting: a pipe with no reader is refused, not
     // waited on.
     if let Some(special) = special_file(path, true).map_err(io_error(path))? {
         return special.map(drop).map_err(io_error(path));
     }
-    // The directories the probe makes go again with it: a run that stops
-    // before its end leaves nothing.
-    let missing: Vec<PathBuf> = path
+    let directory = path
         .ancestors()
         .skip(1)
-        .filter(|directory| !directory.as_os_str().is_empty())
-        .take_while(|directory| !directory.exists())
-        .map(Path::to_path_buf)
-        .collect();
-    let remove_missing = || {
-        for directory in &missing {
-            let _ = std::fs::remove_dir(directory);
-        }
-    };
-    let probe = beside(path, "probe").map_err(|error| {
-        remove_missing();
-        io_error(path)(error)
-    })?;
+        .map(|directory| {
+            if directory.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                directory
+            }
+        })
+        .find(|directory| directory.exists())
+        .unwrap_or(Path::new("."));
+    if !directory.is_dir() {
+        return Err(io_error(path)(std::io::Error::new(
+            std::io::ErrorKind::NotADirectory,
+            format!("{} is not a directory", directory.display()),
+        )));
+    }
+    static PROBES: AtomicU64 = AtomicU64::new(0);
+    let file_name = path
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "result.json".to_owned());
+    let probe = directory.join(format!(
+        ".{file_name}.{}.{}.probe",
+        std::process::id(),
+        PROBES.fetch_add(1, Ordering::Relaxed)
+    ));
     let written = (|| {
         let mut file = std::fs::File::create(&probe)?;
         let block = [0u8; 64 * 1024];
@@ -160,7 +174,6 @@ pub fn check_writable(path: &Path, room: u64) -> Result<(), ResultFileError> {
         file.sync_all()
     })();
     let _ = std::fs::remove_file(&probe);
-    remove_missing();
     written.map_err(|source| ResultFileError::Io {
         path: path.display().to_string(),
         source: std::io::Error::new(
@@ -297,6 +310,33 @@ mod tests {
             assert!(check_writable(&fifo, 4096).is_err());
         }
         assert!(is_special(Path::new("/dev/null")));
+        // Checks of paths in a missing directory make nothing to be taken
+        // away: another driver's cleanup (here a thread that keeps
+        // removing the directory) never breaks them, as it broke shards
+        // on one volume when the check made the directory and removed it.
+        let shards = root.join("shards");
+        let done = std::sync::atomic::AtomicBool::new(false);
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                    let _ = std::fs::remove_dir(&shards);
+                }
+            });
+            let checkers: Vec<_> = (0..2)
+                .map(|shard| {
+                    let path = shards.join(format!("shard-{shard}.json"));
+                    scope.spawn(move || {
+                        (0..300)
+                            .filter(|_| check_writable(&path, 0).is_err())
+                            .count()
+                    })
+                })
+                .collect();
+            let failed: usize = checkers.into_iter().map(|c| c.join().unwrap()).sum();
+            done.store(true, std::sync::atomic::Ordering::Relaxed);
+            assert_eq!(failed, 0);
+        });
+        assert!(!shards.exists());
         assert!(!is_special(&root.join("file")) && !is_special(&root));
         std::fs::remove_dir_all(&root).unwrap();
     }
