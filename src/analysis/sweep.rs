@@ -220,20 +220,12 @@ pub async fn sweep(
                 point,
             );
             let run_plan = RunPlan {
-                workload: workloads[index].clone(),
-                source: plan.source.to_owned(),
-                target: None,
-                peers: Vec::new(),
-                allow_remote: false,
-                resolve: Default::default(),
-                base_port: None,
                 progress: plan.progress,
                 calibrate: calibration
                     .clone()
                     .map_or(Calibrate::Skip, Calibrate::Given),
-                faults: Default::default(),
                 trace: plan.trace.clone(),
-                coordination: Default::default(),
+                ..RunPlan::local(workloads[index].clone(), plan.source)
             };
             control.done.store(0, Ordering::Relaxed);
             let result = run::run(&run_plan, control)

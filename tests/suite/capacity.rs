@@ -12,8 +12,8 @@ use crate::common;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{run, scratch, text};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use common::{next_request_head, run, scratch, text};
+use tokio::io::AsyncWriteExt;
 use tokio::time::Instant;
 
 /// How a reference server answers `GET /api?key=K`.
@@ -56,17 +56,7 @@ async fn reference(kind: Reference) -> (String, tokio::task::JoinHandle<()>) {
             let state = Arc::clone(&state);
             tokio::spawn(async move {
                 let mut buffer = Vec::new();
-                let mut chunk = [0u8; 4096];
-                loop {
-                    let Some(end) = buffer.windows(4).position(|w| w == b"\r\n\r\n") else {
-                        match stream.read(&mut chunk).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(read) => buffer.extend_from_slice(&chunk[..read]),
-                        }
-                        continue;
-                    };
-                    let head = String::from_utf8_lossy(&buffer[..end]).into_owned();
-                    buffer.drain(..end + 4);
+                while let Some(head) = next_request_head(&mut stream, &mut buffer).await {
                     let api = head
                         .split_whitespace()
                         .nth(1)

@@ -6,9 +6,9 @@
 
 use crate::common;
 
-use common::{read_checked, run, run_target, scratch, text};
+use common::{next_request_head, read_checked, run, run_target, scratch, text};
 use geecache_bench::harness::report::Source;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 
 /// A node of another implementation: `GET /api?key=K` answers the key's
 /// value, anything else 404; keep-alive, one request at a time.
@@ -19,17 +19,7 @@ async fn foreign_node() -> (u16, tokio::task::JoinHandle<()>) {
         while let Ok((mut stream, _)) = listener.accept().await {
             tokio::spawn(async move {
                 let mut buffer = Vec::new();
-                let mut chunk = [0u8; 4096];
-                loop {
-                    let Some(end) = buffer.windows(4).position(|w| w == b"\r\n\r\n") else {
-                        match stream.read(&mut chunk).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(read) => buffer.extend_from_slice(&chunk[..read]),
-                        }
-                        continue;
-                    };
-                    let head = String::from_utf8_lossy(&buffer[..end]).into_owned();
-                    buffer.drain(..end + 4);
+                while let Some(head) = next_request_head(&mut stream, &mut buffer).await {
                     let path = head.split_whitespace().nth(1).unwrap_or("");
                     let (status, body) = match path.strip_prefix("/api?key=") {
                         Some(key) => ("200 OK", format!("value of {key}")),

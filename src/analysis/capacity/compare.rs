@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use super::report::{capacities_of, CapacityResult};
-use super::show::{edge_words, name};
+use super::show::{change_cell, edge_words, interval_cell, name};
 use crate::analysis::compare::{column_name, Verdict};
 use crate::harness::registry::THROUGHPUT;
 use crate::intervals::{self, Change, Estimate};
@@ -149,23 +149,8 @@ pub fn table(comparison: &CapacityComparison, style: TableStyle) -> String {
     .map(str::to_owned)
     .to_vec()];
     for row in &comparison.rows {
-        let interval = row
-            .capacity
-            .and_then(|estimate| Some((estimate.low?, estimate.high?)))
-            .map_or("-".to_owned(), |(low, high)| {
-                format!(
-                    "[{}, {}]",
-                    THROUGHPUT.show(Some(low)),
-                    THROUGHPUT.show(Some(high))
-                )
-            });
-        let change = row.change.map_or("-".to_owned(), |change| {
-            let mut cell = format!("{:+.1}%", change.change * 100.0);
-            if let (Some(low), Some(high)) = (change.low, change.high) {
-                let _ = write!(cell, " [{:+.1}%, {:+.1}%]", low * 100.0, high * 100.0);
-            }
-            cell
-        });
+        let interval = interval_cell(row.capacity.as_ref());
+        let change = change_cell(row.change.as_ref());
         rows.push(vec![
             row.result.clone(),
             row.configuration.clone(),
@@ -188,50 +173,25 @@ pub fn table(comparison: &CapacityComparison, style: TableStyle) -> String {
 mod tests {
     use super::*;
     use crate::analysis::capacity::objective::LatencyGoal;
-    use crate::analysis::capacity::report::{
-        configuration, CAPACITY_KIND, CAPACITY_SCHEMA_VERSION,
-    };
+    use crate::analysis::capacity::report::configuration;
+    use crate::analysis::capacity::report::tests::{sample, trial};
     use crate::analysis::capacity::run::Searched;
-    use crate::analysis::capacity::search::{Edge, SearchPlan};
-    use crate::harness::report::Machine;
-    use crate::units::Span;
+    use crate::analysis::capacity::search::Edge;
 
     fn result(objective: &str, capacities: &[Option<f64>]) -> CapacityResult {
         let trials = capacities
             .iter()
-            .map(|capacity| Searched {
-                target: "http://127.0.0.1:1/api".into(),
-                steps: Vec::new(),
-                edge: match capacity {
-                    Some(held) => Edge::Between {
-                        held: *held,
-                        failed: held * 1.05,
-                    },
-                    None => Edge::HeldToCeiling { held: 9000.0 },
+            .map(|capacity| match capacity {
+                Some(_) => trial(*capacity),
+                None => Searched {
+                    edge: Edge::HeldToCeiling { held: 9000.0 },
+                    ..trial(None)
                 },
-                capacity_rps: *capacity,
-                knee_rps: None,
-                interrupted: false,
             })
             .collect();
         CapacityResult {
-            schema_version: CAPACITY_SCHEMA_VERSION,
-            kind: CAPACITY_KIND.into(),
-            started_at: "2026-12-06T00:00:00Z".into(),
-            workload: crate::harness::workload::parse("{}", "test", "t").unwrap(),
             objective: LatencyGoal::parse(objective).unwrap(),
-            max_errors: 0.001,
-            step: Span(std::time::Duration::from_secs(5)),
-            search: SearchPlan {
-                start: 1000.0,
-                factor: 2.0,
-                precision: 0.05,
-                ceiling: 50_000.0,
-                max_steps: 20,
-            },
-            configurations: vec![configuration(None, trials)],
-            interrupted: false,
-            machine: Machine::current(),
+            ..sample(vec![configuration(None, trials)])
         }
     }
 

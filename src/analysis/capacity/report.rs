@@ -339,13 +339,15 @@ pub fn read(path: &Path) -> Result<CapacityResult, ResultFileError> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::analysis::capacity::search::Edge;
     use crate::geecache::HashKind;
     use crate::units::ByteSize;
 
-    fn trial(capacity: Option<f64>) -> Searched {
+    /// A trial that held at `capacity` and failed 5% above it, with no
+    /// steps and its knee at half; `None`: one that never held.
+    pub(crate) fn trial(capacity: Option<f64>) -> Searched {
         Searched {
             target: "http://127.0.0.1:1/api".into(),
             steps: Vec::new(),
@@ -362,13 +364,38 @@ mod tests {
         }
     }
 
-    fn point(nodes: u32) -> Option<Point> {
+    /// `nodes` nodes, crc32, 50 replicas, 1MiB.
+    pub(crate) fn point(nodes: u32) -> Option<Point> {
         Some(Point {
             nodes,
             hash: HashKind::Crc32,
             replicas: 50,
             cache_bytes: ByteSize(1 << 20),
         })
+    }
+
+    /// A result of `configurations` under `p99<=5ms`, 0.1% errors, 5 s
+    /// steps.
+    pub(crate) fn sample(configurations: Vec<Configuration>) -> CapacityResult {
+        CapacityResult {
+            schema_version: CAPACITY_SCHEMA_VERSION,
+            kind: CAPACITY_KIND.into(),
+            started_at: "2026-12-06T00:00:00Z".into(),
+            workload: crate::harness::workload::parse("{}", "test", "t").unwrap(),
+            objective: LatencyGoal::parse("p99<=5ms").unwrap(),
+            max_errors: 0.001,
+            step: Span(Duration::from_secs(5)),
+            search: SearchPlan {
+                start: 1000.0,
+                factor: 2.0,
+                precision: 0.05,
+                ceiling: 50_000.0,
+                max_steps: 20,
+            },
+            configurations,
+            interrupted: false,
+            machine: Machine::current(),
+        }
     }
 
     #[test]
@@ -432,25 +459,7 @@ mod tests {
 
     #[test]
     fn a_result_is_told_from_a_run_and_read_back() {
-        let result = CapacityResult {
-            schema_version: CAPACITY_SCHEMA_VERSION,
-            kind: CAPACITY_KIND.into(),
-            started_at: "2026-12-06T00:00:00Z".into(),
-            workload: crate::harness::workload::parse("{}", "test", "t").unwrap(),
-            objective: LatencyGoal::parse("p99<=5ms").unwrap(),
-            max_errors: 0.001,
-            step: Span(Duration::from_secs(5)),
-            search: SearchPlan {
-                start: 1000.0,
-                factor: 2.0,
-                precision: 0.05,
-                ceiling: 50_000.0,
-                max_steps: 20,
-            },
-            configurations: vec![configuration(point(3), vec![trial(Some(1000.0))])],
-            interrupted: false,
-            machine: Machine::current(),
-        };
+        let result = sample(vec![configuration(point(3), vec![trial(Some(1000.0))])]);
         let directory =
             std::env::temp_dir().join(format!("geecache-capacity-{}", std::process::id()));
         let path = directory.join("capacity.json");

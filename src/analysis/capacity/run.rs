@@ -183,20 +183,7 @@ mod tests {
         )
         .unwrap();
         CapacityPlan {
-            run: RunPlan {
-                workload,
-                source: "test".into(),
-                target: None,
-                peers: Vec::new(),
-                allow_remote: false,
-                resolve: Default::default(),
-                base_port: None,
-                progress: false,
-                calibrate: Calibrate::Skip,
-                faults: Default::default(),
-                trace: None,
-                coordination: Default::default(),
-            },
+            run: RunPlan::local(workload, "test"),
             goal: LatencyGoal::parse(objective).unwrap(),
             max_errors: 0.0,
             search: SearchPlan {

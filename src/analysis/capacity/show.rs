@@ -11,7 +11,7 @@ use super::search::Edge;
 use super::step::{Step, Tail};
 use crate::analysis::plot::{self, Axis, Panel, Scale, Series};
 use crate::harness::registry::{API_HIT_RATIO, P50, P99, P99_9, PEER_FETCH_RATIO, THROUGHPUT};
-use crate::intervals::{median_level_words, Estimate, MIN_TRIALS};
+use crate::intervals::{median_level_words, Change, Estimate, MIN_TRIALS};
 use crate::table::{table as layout, TableStyle};
 
 /// The whole result as text: a table of steps per trial, each
@@ -187,6 +187,30 @@ pub fn capacity_line(configuration: &Configuration) -> String {
     line
 }
 
+/// A rate's interval as a cell: `[39800, 42100]`, or `-`.
+pub fn interval_cell(estimate: Option<&Estimate>) -> String {
+    estimate
+        .and_then(|estimate| Some((estimate.low?, estimate.high?)))
+        .map_or("-".to_owned(), |(low, high)| {
+            format!(
+                "[{}, {}]",
+                THROUGHPUT.show(Some(low)),
+                THROUGHPUT.show(Some(high))
+            )
+        })
+}
+
+/// A change with its interval as a cell: `-22.9% [-25.1%, -20.3%]`, or `-`.
+pub fn change_cell(change: Option<&Change>) -> String {
+    change.map_or("-".to_owned(), |change| {
+        let mut cell = format!("{:+.1}%", change.change * 100.0);
+        if let (Some(low), Some(high)) = (change.low, change.high) {
+            let _ = write!(cell, " [{:+.1}%, {:+.1}%]", low * 100.0, high * 100.0);
+        }
+        cell
+    })
+}
+
 /// The configurations side by side, with the verdict.
 fn verdict_table(result: &CapacityResult, style: TableStyle) -> String {
     let mut rows: Vec<Vec<String>> = vec![[
@@ -201,28 +225,12 @@ fn verdict_table(result: &CapacityResult, style: TableStyle) -> String {
     .to_vec()];
     for configuration in &result.configurations {
         let capacity = configuration.capacity.as_ref();
-        let interval = capacity
-            .and_then(|estimate| Some((estimate.low?, estimate.high?)))
-            .map_or("-".to_owned(), |(low, high)| {
-                format!(
-                    "[{}, {}]",
-                    THROUGHPUT.show(Some(low)),
-                    THROUGHPUT.show(Some(high))
-                )
-            });
-        let vs_most = configuration.vs_most.map_or("-".to_owned(), |change| {
-            let mut cell = format!("{:+.1}%", change.change * 100.0);
-            if let (Some(low), Some(high)) = (change.low, change.high) {
-                let _ = write!(cell, " [{:+.1}%, {:+.1}%]", low * 100.0, high * 100.0);
-            }
-            cell
-        });
         rows.push(vec![
             short_name(configuration),
             THROUGHPUT.show(capacity.map(|estimate| estimate.median)),
-            interval,
+            interval_cell(capacity),
             THROUGHPUT.show(configuration.knee.map(|knee| knee.median)),
-            vs_most,
+            change_cell(configuration.vs_most.as_ref()),
             configuration
                 .standing
                 .map_or("-", |standing| standing.name())
@@ -385,15 +393,9 @@ pub fn chart_of(
 mod tests {
     use super::*;
     use crate::analysis::capacity::objective::Miss;
-    use crate::analysis::capacity::report::{
-        configuration, rank, CAPACITY_KIND, CAPACITY_SCHEMA_VERSION,
-    };
+    use crate::analysis::capacity::report::tests::{point, sample, trial};
+    use crate::analysis::capacity::report::{configuration, rank};
     use crate::analysis::capacity::run::Searched;
-    use crate::analysis::capacity::search::SearchPlan;
-    use crate::analysis::grid::Point;
-    use crate::geecache::HashKind;
-    use crate::harness::report::Machine;
-    use crate::units::{ByteSize, Span};
 
     fn step(offered: f64, p99: u64, held: bool) -> Step {
         Step {
@@ -425,16 +427,9 @@ mod tests {
             .iter()
             .enumerate()
             .map(|(index, trials)| {
-                let point = Point {
-                    nodes: index as u32 + 1,
-                    hash: HashKind::Crc32,
-                    replicas: 50,
-                    cache_bytes: ByteSize(1 << 20),
-                };
                 let trials = trials
                     .iter()
                     .map(|&held| Searched {
-                        target: "http://127.0.0.1:1/api".into(),
                         steps: vec![
                             step(held / 2.0, 1000, true),
                             step(held, 1500, true),
@@ -444,34 +439,15 @@ mod tests {
                             held,
                             failed: held * 1.04,
                         },
-                        capacity_rps: Some(held),
                         knee_rps: Some(held * 1.02),
-                        interrupted: false,
+                        ..trial(Some(held))
                     })
                     .collect();
-                configuration(Some(point), trials)
+                configuration(point(index as u32 + 1), trials)
             })
             .collect();
         rank(&mut configurations);
-        CapacityResult {
-            schema_version: CAPACITY_SCHEMA_VERSION,
-            kind: CAPACITY_KIND.into(),
-            started_at: "2026-12-06T00:00:00Z".into(),
-            workload: crate::harness::workload::parse("{}", "test", "t").unwrap(),
-            objective: LatencyGoal::parse("p99<=5ms").unwrap(),
-            max_errors: 0.001,
-            step: Span(std::time::Duration::from_secs(5)),
-            search: SearchPlan {
-                start: 1000.0,
-                factor: 2.0,
-                precision: 0.05,
-                ceiling: 50_000.0,
-                max_steps: 20,
-            },
-            configurations,
-            interrupted: false,
-            machine: Machine::current(),
-        }
+        sample(configurations)
     }
 
     #[test]

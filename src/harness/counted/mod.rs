@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 use crate::harness::calibration::{reference_driver, BareServer};
 use crate::harness::cluster::Faults;
 use crate::harness::driver::{Control, KeySampler, Phase};
-use crate::harness::run::{self, Calibrate, RunPlan};
+use crate::harness::run::{self, RunPlan};
 use crate::harness::workload::{Bound, Workload};
 
 pub mod callgrind;
@@ -111,18 +111,9 @@ pub async fn pass(plan: &PassPlan) -> Result<PassOutput, String> {
         .scan_trace("counted pass")
         .map_err(|error| error.to_string())?;
     let run_plan = RunPlan {
-        workload,
-        source: "counted pass".to_owned(),
-        target: None,
-        peers: Vec::new(),
-        allow_remote: false,
-        resolve: Default::default(),
-        base_port: None,
-        progress: false,
-        calibrate: Calibrate::Skip,
         faults: plan.faults,
         trace,
-        coordination: Default::default(),
+        ..RunPlan::local(workload, "counted pass")
     };
     let control = Arc::new(Control::default());
     let result = run::run(&run_plan, &control)

@@ -47,6 +47,29 @@ pub struct RunPlan {
     pub coordination: Coordination,
 }
 
+impl RunPlan {
+    /// A run of `workload` on a cluster of its own, on ephemeral ports,
+    /// uncalibrated, with no progress bar, no faults, no trace and no other
+    /// drivers: the plan the commands and searches that run many runs
+    /// start from.
+    pub fn local(workload: Workload, source: impl Into<String>) -> RunPlan {
+        RunPlan {
+            workload,
+            source: source.into(),
+            target: None,
+            peers: Vec::new(),
+            allow_remote: false,
+            resolve: Resolve::default(),
+            base_port: None,
+            progress: false,
+            calibrate: Calibrate::Skip,
+            faults: Faults::default(),
+            trace: None,
+            coordination: Coordination::default(),
+        }
+    }
+}
+
 /// How a run lines up with the other drivers of one test and with what
 /// runs it: its share of the work, the moment they all begin measuring, how
 /// long to wait for a target that is still coming up, and where its result

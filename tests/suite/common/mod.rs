@@ -187,6 +187,28 @@ fn parse_reply(raw: &[u8]) -> Reply {
     }
 }
 
+/// The next request head a client sends on `stream` (bodies are not
+/// read: the tests' clients send GETs), taken out of `buffer`, which keeps
+/// what came after it; `None` once the client closes.
+pub async fn next_request_head(
+    stream: &mut tokio::net::TcpStream,
+    buffer: &mut Vec<u8>,
+) -> Option<String> {
+    use tokio::io::AsyncReadExt;
+    let mut chunk = [0u8; 4096];
+    loop {
+        if let Some(end) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buffer[..end]).into_owned();
+            buffer.drain(..end + 4);
+            return Some(head);
+        }
+        match stream.read(&mut chunk).await {
+            Ok(0) | Err(_) => return None,
+            Ok(read) => buffer.extend_from_slice(&chunk[..read]),
+        }
+    }
+}
+
 pub async fn get(addr: std::net::SocketAddr, target: &str) -> Reply {
     raw_request(addr, "GET", target).await
 }

@@ -19,7 +19,7 @@ use geecache_bench::analysis::advise::{
 use geecache_bench::analysis::mrc::{self, Ring, Sampling};
 use geecache_bench::geecache::HashKind;
 use geecache_bench::harness::report::{self, write_bytes_atomically};
-use geecache_bench::harness::run::{self, RunPlan};
+use geecache_bench::harness::run::RunPlan;
 use geecache_bench::harness::trials;
 use geecache_bench::harness::workload::{Latency, Overrides, Workload};
 use geecache_bench::units::{compact_timestamp, ByteSize};
@@ -328,18 +328,8 @@ fn verify(
         return Err(fail(EXIT_USAGE, format!("--verify: {error}")));
     }
     let plan = RunPlan {
-        workload,
-        source: source.to_owned(),
-        target: None,
-        peers: Vec::new(),
-        allow_remote: false,
-        resolve: Default::default(),
-        base_port: None,
-        progress: false,
-        calibrate: run::Calibrate::Skip,
-        faults: Default::default(),
         trace,
-        coordination: Default::default(),
+        ..RunPlan::local(workload, source)
     };
     let plan = &plan;
     let repeat = args.repeat;

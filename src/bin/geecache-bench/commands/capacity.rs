@@ -9,8 +9,8 @@ use std::time::{Duration, SystemTime};
 use clap::Args;
 
 use super::{
-    check_outputs, fail, init_logging, load_with_trace, until_interrupted, GridArgs, ShapeArgs,
-    TargetArgs, EXIT_FAILED, EXIT_USAGE,
+    check_outputs, fail, init_logging, load_with_trace, result_flag, until_interrupted, GridArgs,
+    ShapeArgs, TargetArgs, EXIT_FAILED, EXIT_USAGE,
 };
 use geecache_bench::analysis::capacity::objective::{parse_share, LatencyGoal};
 use geecache_bench::analysis::capacity::report::{self, CapacitiesPlan, Progress};
@@ -20,7 +20,7 @@ use geecache_bench::analysis::capacity::show;
 use geecache_bench::analysis::capacity::step::Step;
 use geecache_bench::analysis::grid::Point;
 use geecache_bench::harness::report::write_bytes_atomically;
-use geecache_bench::harness::run::{Calibrate, RunPlan};
+use geecache_bench::harness::run::RunPlan;
 use geecache_bench::table::TableStyle;
 use geecache_bench::units::{compact_timestamp, Span};
 
@@ -172,11 +172,7 @@ pub fn exec(args: CapacityArgs) -> ExitCode {
             compact_timestamp(SystemTime::now())
         ))
     });
-    let out_flag = if args.out.is_some() {
-        "--out"
-    } else {
-        "--results-dir"
-    };
+    let out_flag = result_flag(args.out.is_some());
     if let Err(code) = check_outputs([
         (out_flag, Some(path.as_path())),
         ("--plot", args.plot.as_deref()),
@@ -195,21 +191,16 @@ pub fn exec(args: CapacityArgs) -> ExitCode {
     };
     let plan = CapacitiesPlan {
         run: RunPlan {
-            workload,
-            source: loaded.source,
             target: args.remote.target.clone(),
             peers: args.remote.peers.clone(),
             allow_remote: args.remote.allow_remote,
             resolve: args.remote.resolve.resolve(),
-            base_port: None,
-            progress: false,
-            calibrate: Calibrate::Skip,
-            faults: Default::default(),
             trace,
             coordination: geecache_bench::harness::run::Coordination {
                 wait_for_target: args.remote.wait_for_target.map(|wait| wait.0),
                 ..Default::default()
             },
+            ..RunPlan::local(workload, loaded.source)
         },
         points,
         goal: args.slo,

@@ -318,6 +318,16 @@ pub fn fail(code: u8, message: impl std::fmt::Display) -> ExitCode {
     ExitCode::from(code)
 }
 
+/// The flag that names where a result goes: `--out` when it was given,
+/// else `--results-dir`, for the errors that name it.
+pub fn result_flag(out_given: bool) -> &'static str {
+    if out_given {
+        "--out"
+    } else {
+        "--results-dir"
+    }
+}
+
 /// Checks, before anything is measured, that each of a command's output
 /// files can be written when it ends (see [`report::check_writable`]); the
 /// first that cannot is named with its flag, exit 2.

@@ -10,8 +10,8 @@ use std::time::{Duration, SystemTime};
 use clap::Args;
 
 use super::{
-    check_outputs, fail, init_logging, load_with_trace, parse_switch, until_interrupted, NodeArgs,
-    ShapeArgs, TargetArgs, EXIT_FAILED, EXIT_USAGE,
+    check_outputs, fail, init_logging, load_with_trace, parse_switch, result_flag,
+    until_interrupted, NodeArgs, ShapeArgs, TargetArgs, EXIT_FAILED, EXIT_USAGE,
 };
 use geecache_bench::analysis::plot;
 use geecache_bench::harness::cluster::Faults;
@@ -269,11 +269,7 @@ pub fn exec(args: RunArgs) -> ExitCode {
         Err(error) => return fail(EXIT_FAILED, format!("--count: {error}")),
     };
     // What cannot be written is found now, not after the run.
-    let out_flag = if args.out.is_some() {
-        "--out"
-    } else {
-        "--results-dir"
-    };
+    let out_flag = result_flag(args.out.is_some());
     if let Err(code) = check_outputs([
         (out_flag, Some(path.as_path())),
         ("--hgrm", args.hgrm.as_deref()),
