@@ -455,4 +455,30 @@ mod tests {
         assert!(by_keys.followed.0 <= 16_000, "{:?}", by_keys.followed);
         assert!(by_keys.followed.1 < 0.02, "{:?}", by_keys.followed);
     }
+
+    #[test]
+    fn the_default_workload_fills_its_caches_and_a_bigger_cache_shows() {
+        // The README's first command runs the built-in zipf: its caches
+        // must evict, and a cache four times as large must save loads a
+        // reader sees, or the first run compares nothing.
+        let workload = crate::harness::workload::load("zipf").unwrap().workload;
+        let size = workload.cluster.cache_bytes.0;
+        let curves = curves(&workload, Ring::of(&workload), Sampling::Exact, &[]).unwrap();
+        let requests = curves.requests as f64;
+        let (at, larger, unbounded) = (curves.at(size), curves.at(size * 4), curves.at(0));
+        // Loads beyond every key's first: what the cache size decides.
+        let repeats = (at.loads - unbounded.loads) as f64 / requests;
+        assert!(repeats > 0.1, "{repeats}: the caches barely evict");
+        assert!(
+            at.miss_ratio - larger.miss_ratio > 0.08,
+            "{} at {size} against {} at 4x",
+            at.miss_ratio,
+            larger.miss_ratio
+        );
+        // Every node's cache fills, so none warns.
+        assert!(at.node_miss_ratio.iter().all(|&miss| miss > 0.2));
+        let fill = crate::harness::fill::requests_to_fill(&workload).unwrap();
+        let sent = workload.requests.unwrap() + workload.warmup_requests;
+        assert!(fill.is_some_and(|fill| fill < sent), "{fill:?} {sent}");
+    }
 }

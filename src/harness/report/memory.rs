@@ -34,10 +34,13 @@ pub struct ProcessMemory {
 
 impl ProcessMemory {
     /// The process's memory over the run, its growth after the first fifth
-    /// of the measurement, and the files it left open.
+    /// of the measurement (on a run of at least [`GROWTH_AFTER_SECS`]), and
+    /// the files it left open.
     pub fn describe(&self, measured_secs: f64) -> String {
         let size = |bytes: u64| ByteSize(bytes).human();
-        let growth = match growth_per_hour(&self.samples, measured_secs / 5.0) {
+        let growth = match growth_per_hour(&self.samples, measured_secs / 5.0)
+            .filter(|_| measured_secs >= GROWTH_AFTER_SECS)
+        {
             Some(growth) => {
                 let sign = if growth < 0.0 { "-" } else { "+" };
                 format!(
@@ -65,6 +68,12 @@ impl ProcessMemory {
         )
     }
 }
+
+/// The shortest measurement whose memory growth the summary states: over a
+/// run of a few seconds the caches, connections and the allocator's pools
+/// are still filling, and their rise extrapolated to an hour (gigabytes)
+/// says nothing about a leak.
+pub const GROWTH_AFTER_SECS: f64 = 60.0;
 
 /// One reading during the measurement.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -192,6 +201,39 @@ mod tests {
             "{growth}"
         );
         assert_eq!(growth_per_hour(&flat[..2], 0.0), None);
+    }
+
+    #[test]
+    fn growth_is_stated_only_on_a_run_long_enough_to_tell() {
+        let rising = |seconds: u32| ProcessMemory {
+            rss_start_bytes: 6 << 20,
+            rss_end_bytes: 40 << 20,
+            peak_rss_bytes: 40 << 20,
+            fds_start: 11,
+            fds_end: 11,
+            sockets_start: 3,
+            sockets_end: 3,
+            samples: (1..=seconds)
+                .map(|second| MemorySample {
+                    at_secs: f64::from(second),
+                    rss_bytes: u64::from(second) << 20,
+                    fds: 200,
+                })
+                .collect(),
+        };
+        // A few seconds of caches filling: no hourly figure.
+        let short = rising(7).describe(7.0);
+        assert!(!short.contains("/hour"), "{short}");
+        assert!(
+            short.contains("peak 40.0MiB; open files 11 -> 11"),
+            "{short}"
+        );
+        // A minute or more: 1 MiB a second is 3.5 GiB an hour.
+        let long = rising(60).describe(60.0);
+        assert!(
+            long.contains("after the first fifth +3.5GiB/hour"),
+            "{long}"
+        );
     }
 
     #[test]
