@@ -1,6 +1,7 @@
 //! Tables for people: rows of cells as aligned text (columns of text
 //! left-aligned, figures right-aligned) or as GitHub-flavoured Markdown for
-//! a CI job summary; and named counts as a list.
+//! a CI job summary; named counts as a list; and a count with its
+//! thousands marked.
 
 /// Counts with their names as a list, the zero ones left out:
 /// `3 reset, 1 stalled`; empty when every count is zero.
@@ -11,6 +12,19 @@ pub fn counts<Name: std::fmt::Display>(counts: impl IntoIterator<Item = (Name, u
         .map(|(name, count)| format!("{count} {name}"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// A count with a comma between each group of three digits: `1,234,567`.
+pub fn thousands(count: u64) -> String {
+    let digits = count.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (index, digit) in digits.chars().enumerate() {
+        if index > 0 && (digits.len() - index).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
 }
 
 /// Rows of cells as an aligned text table, a line per row: the columns
@@ -99,6 +113,19 @@ pub fn table<Row: AsRef<[String]>>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn thousands_are_marked_every_three_digits() {
+        let marked: Vec<String> = [0, 7, 999, 1000, 12_345, 200_000, 1_234_567]
+            .into_iter()
+            .map(thousands)
+            .collect();
+        assert_eq!(
+            marked,
+            ["0", "7", "999", "1,000", "12,345", "200,000", "1,234,567"]
+        );
+        assert_eq!(thousands(u64::MAX), "18,446,744,073,709,551,615");
+    }
 
     #[test]
     fn markdown_tables_have_a_header_an_alignment_row_and_escaped_pipes() {

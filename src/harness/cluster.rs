@@ -271,6 +271,18 @@ impl Cluster {
             .collect()
     }
 
+    /// Whether each node, in node order, is on the rings and answering
+    /// (false for a stopped node and a departed one).
+    pub fn answering(&self) -> Vec<bool> {
+        let members = self.members();
+        members
+            .nodes
+            .iter()
+            .zip(&members.on_ring)
+            .map(|(node, on_ring)| *on_ring && node.is_listening())
+            .collect()
+    }
+
     /// Stops node `index`: it answers nothing, and its peers, which still
     /// have it on their rings, fail to fetch from it and load locally.
     pub async fn stop_node(&self, index: usize) {

@@ -1,7 +1,8 @@
 //! What a run is made of: the workload, the slow store, the cluster, the
 //! driver and its histograms, the reference servers that calibrate a run,
 //! the run itself, a scenario's events and their carrying out, the result
-//! it writes, the registry of its figures and the summary it prints. It
+//! it writes, the registry of its figures, the summary it prints and the
+//! live view a terminal shows while it goes. It
 //! uses only the system's public API ([`crate::geecache`]) and reads no
 //! results.
 
@@ -12,6 +13,7 @@ pub mod driver;
 pub mod events;
 pub mod fill;
 pub mod latency;
+pub mod live;
 pub mod registry;
 pub mod report;
 pub mod resolve;

@@ -41,8 +41,8 @@ use crate::harness::shard::Shard;
 pub use counts::{BrokenCounts, Counts, ErrorCounts};
 pub use keys::KeySampler;
 use pacer::{pace, Pacer, Pacing, BEHIND};
-pub use series::ClientInterval;
 use series::{Answers, SeriesBuilder};
+pub use series::{ClientInterval, LiveFigures, WindowFigures};
 pub use steering::{EventHook, RateChange, RateSchedule, Steering};
 
 /// How the driver offers load and checks answers.
@@ -153,6 +153,27 @@ impl SoFar {
                 (StopReason::Unfinished, Vec::new()),
             ),
         ))
+    }
+}
+
+impl SoFar {
+    /// The running phase as a live view shows it, and how long it has run;
+    /// `None` when no phase runs. It reads the series under its lock and
+    /// changes nothing, so the phase and its checkpoints go on as they
+    /// would.
+    pub fn live(&self) -> Option<(LiveFigures, Duration)> {
+        let state = self
+            .state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()?;
+        let now = Instant::now();
+        let figures = state
+            .series
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .live(state.slot_of(now));
+        Some((figures, now.saturating_duration_since(state.start)))
     }
 }
 

@@ -264,6 +264,36 @@ impl SeriesBuilder {
         figures
     }
 
+    /// The phase as it stands with interval `now` under way: the newest
+    /// ended interval's answers, every answer so far (the closed
+    /// intervals' and the open ones'), and the rows of the ended intervals.
+    pub(super) fn live(&self, now: u64) -> LiveFigures {
+        let mut whole = self.whole.clone();
+        for answers in self.open.values() {
+            whole.add(answers);
+        }
+        let length = self.interval.as_secs_f64();
+        let rows = (0..now)
+            .map(|slot| match self.open.get(&slot) {
+                Some(answers) => {
+                    let mut row = interval_of(slot, answers);
+                    row.start_secs = slot as f64 * length;
+                    row.throughput_rps = row.requests as f64 / length;
+                    row
+                }
+                None => self.row(slot, None),
+            })
+            .collect();
+        LiveFigures {
+            last: now
+                .checked_sub(1)
+                .and_then(|slot| Some((slot, WindowFigures::of(self.open.get(&slot)?)))),
+            whole: WindowFigures::of(&whole),
+            rows,
+            interval: self.interval,
+        }
+    }
+
     /// The whole series, every interval from 0 to the end, quiet ones
     /// included, and the whole phase's answers.
     pub(super) fn finish(mut self, elapsed: Duration) -> (Vec<ClientInterval>, Answers) {
@@ -277,6 +307,48 @@ impl SeriesBuilder {
             .collect();
         (series, self.whole)
     }
+}
+
+/// The figures of some answers as a live view shows them.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct WindowFigures {
+    /// Requests by outcome.
+    pub counts: Counts,
+    /// The 50th, 99th and 99.9th percentiles of the answers' latency in
+    /// microseconds (in an open loop, from each intended send); `None`
+    /// with no answer.
+    pub latency: Option<[u64; 3]>,
+    /// An open loop's, from each actual send (the service time).
+    pub service: Option<[u64; 3]>,
+}
+
+impl WindowFigures {
+    fn of(answers: &Answers) -> WindowFigures {
+        let percentiles = |histogram: &Histogram<u64>| {
+            (!histogram.is_empty())
+                .then(|| [0.5, 0.99, 0.999].map(|quantile| histogram.value_at_quantile(quantile)))
+        };
+        WindowFigures {
+            counts: answers.counts.clone(),
+            latency: percentiles(&answers.latency),
+            service: answers.service.as_ref().and_then(percentiles),
+        }
+    }
+}
+
+/// A running phase as a live view shows it: read from the series as it
+/// stands, without changing it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LiveFigures {
+    /// The newest interval that has ended, by number, and its answers so
+    /// far (a worker hands its answers on when it moves to the next).
+    pub last: Option<(u64, WindowFigures)>,
+    /// Every answer handed on so far.
+    pub whole: WindowFigures,
+    /// Every interval that has ended, as the series will have it.
+    pub rows: Vec<ClientInterval>,
+    /// The length of an interval.
+    pub interval: Duration,
 }
 
 /// An interval's row of the series, from its answers.
@@ -391,6 +463,49 @@ mod tests {
         assert_eq!(series.len(), 5);
         assert_eq!(whole.counts.requests, 8);
         assert_eq!(whole.latency.len(), 8);
+    }
+
+    #[test]
+    fn a_live_reading_shows_the_last_ended_interval_and_everything_so_far() {
+        let mut builder = SeriesBuilder::new(Duration::from_secs(1), false);
+        builder.add(0, answers(&[100, 200], 0));
+        builder.add(1, answers(&[1000; 9], 1));
+        builder.add(1, answers(&[1000], 0));
+        builder.add(2, answers(&[50], 0));
+        // Interval 2 under way: interval 1 is the last ended one.
+        let live = builder.live(2);
+        let (slot, last) = live.last.clone().unwrap();
+        assert_eq!(
+            (slot, last.counts.requests, last.counts.errors.total),
+            (1, 10, 1)
+        );
+        let thousand = {
+            let mut one = new_histogram();
+            one.record(1000).unwrap();
+            one.value_at_quantile(0.5)
+        };
+        assert_eq!(last.latency, Some([thousand; 3]));
+        assert_eq!(
+            last.service, None,
+            "a closed loop has no service time apart"
+        );
+        // Everything handed on, the interval under way included.
+        assert_eq!(live.whole.counts.requests, 13);
+        let rows: Vec<(u64, f64)> = live
+            .rows
+            .iter()
+            .map(|row| (row.requests, row.throughput_rps))
+            .collect();
+        assert_eq!(rows, vec![(2, 2.0), (10, 10.0)]);
+        // Reading changes nothing: the series ends as it would have.
+        let (series, whole) = builder.finish(Duration::from_millis(2_500));
+        assert_eq!(series.len(), 3);
+        assert_eq!(whole.counts.requests, 13);
+        // Nothing ended yet: no last interval, no rows.
+        let fresh = SeriesBuilder::new(Duration::from_secs(1), true);
+        let live = fresh.live(0);
+        assert!(live.last.is_none() && live.rows.is_empty());
+        assert_eq!(live.whole.latency, None);
     }
 
     #[test]

@@ -23,6 +23,7 @@ use crate::harness::driver::{
     Control, Driver, DriverConfig, IntervalReader, KeySampler, Phase, RateSchedule, SoFar, Steering,
 };
 use crate::harness::events::added_nodes;
+use crate::harness::live::{self, Stage};
 use crate::harness::report::{
     Incomplete, Mode, RunResult, SeriesReading, ShardFigures, StartFigures,
 };
@@ -153,6 +154,11 @@ pub async fn run(plan: &RunPlan, control: &Arc<Control>) -> Result<RunResult, Ru
     let observer = Arc::new(observer);
     // With the cluster up (so a port in use fails at once) but idle: the
     // loopback limit.
+    let live = plan.live.as_deref();
+    if let (Some(live), Calibrate::Measure(duration)) = (live, &plan.calibrate) {
+        // A one-hop and a two-hop server, each for the duration.
+        live.stage(Stage::Calibrating, Some(Bound::Duration(*duration * 2)), 0);
+    }
     let calibration = match &plan.calibrate {
         Calibrate::Measure(duration) => Some(
             calibration::calibrate(
@@ -211,15 +217,36 @@ pub async fn run(plan: &RunPlan, control: &Arc<Control>) -> Result<RunResult, Ru
         Some(requests) => Bound::Requests(requests),
         None => workload.bound(),
     };
-    let progress = plan
-        .progress
+    let progress = (plan.progress && live.is_none())
         .then(|| Progress::start(bound, share.warmup_requests, control));
+    // The phase so far, for checkpoints and the live view.
+    let so_far = (plan.coordination.checkpoints.is_some() || live.is_some())
+        .then(|| Arc::new(SoFar::default()));
     if share.warmup_requests > 0 {
-        let warmup = Phase::new(
-            WARMUP_STREAM,
-            Bound::Requests(share.warmup_requests),
-            time_limit,
-        );
+        let warmup = Phase {
+            so_far: live.and(so_far.clone()),
+            ..Phase::new(
+                WARMUP_STREAM,
+                Bound::Requests(share.warmup_requests),
+                time_limit,
+            )
+        };
+        if let (Some(live), Some(so_far)) = (live, &so_far) {
+            let length = Bound::Requests(share.warmup_requests);
+            live.stage(
+                Stage::WarmUp,
+                Some(length),
+                control.done.load(Ordering::Relaxed),
+            );
+            live.watch(
+                live::Watched {
+                    driver: Arc::clone(so_far),
+                    cluster: None,
+                    events: None,
+                },
+                None,
+            );
+        }
         driver.run(warmup, control).await;
     }
     let moment = plan
@@ -262,7 +289,6 @@ pub async fn run(plan: &RunPlan, control: &Arc<Control>) -> Result<RunResult, Ru
     });
     let checkpoints = plan.coordination.checkpoints.clone();
     let samples = Arc::new(Samples::new(checkpoints.is_some()));
-    let so_far = checkpoints.is_some().then(|| Arc::new(SoFar::default()));
     // One request in flight: the cluster is read between requests, so each
     // interval's cluster figures are exactly its requests'. Not for a
     // shard: the other shards' requests reach the cluster all the same, so
@@ -291,6 +317,27 @@ pub async fn run(plan: &RunPlan, control: &Arc<Control>) -> Result<RunResult, Ru
         so_far: so_far.clone(),
         ..Phase::new(MEASURE_STREAM, bound, time_limit)
     };
+    if let (Some(live), Some(so_far)) = (live, &so_far) {
+        live.stage(
+            Stage::Measuring,
+            Some(bound),
+            control.done.load(Ordering::Relaxed),
+        );
+        live.watch(
+            watched(
+                Arc::clone(so_far),
+                (&observer, &before),
+                &samples,
+                scenario.as_ref().map(|(scenario, _)| Arc::clone(scenario)),
+                workload,
+            ),
+            workload
+                .events
+                .iter()
+                .filter_map(|event| event.at.map(|at| at.0.as_secs_f64()))
+                .reduce(f64::min),
+        );
+    }
     let (finish, finished) = watch::channel(false);
     let until_finished = || {
         let mut finished = finished.clone();
@@ -424,6 +471,9 @@ pub async fn run(plan: &RunPlan, control: &Arc<Control>) -> Result<RunResult, Ru
     if let Some(progress) = progress {
         progress.finish().await;
     }
+    if let Some(live) = live {
+        live.stage(Stage::Finishing, None, control.done.load(Ordering::Relaxed));
+    }
     let applied = scenario
         .map(|(scenario, _)| scenario.applied())
         .unwrap_or_default();
@@ -442,6 +492,49 @@ pub async fn run(plan: &RunPlan, control: &Arc<Control>) -> Result<RunResult, Ru
             .unwrap_or_else(|poisoned| poisoned.into_inner()),
     );
     Ok(result)
+}
+
+/// What the live view reads of a measurement: the driver's series, the
+/// cluster's counters at each interval's end against `before`, and the
+/// events fired.
+fn watched(
+    driver: Arc<SoFar>,
+    (observer, before): (&Arc<Observer>, &observe::Reading),
+    samples: &Arc<Samples>,
+    scenario: Option<Arc<Scenario>>,
+    workload: &crate::harness::workload::Workload,
+) -> live::Watched {
+    let base = Counters::of(before);
+    let api = observer.api_index(before);
+    let interval = workload.interval.0;
+    let (observer, samples) = (Arc::clone(observer), Arc::clone(samples));
+    let events = workload.events.clone();
+    live::Watched {
+        driver,
+        cluster: Some(Box::new(move || {
+            observe::cluster_glimpse(&observer, &samples, (&base, api), interval)
+        })),
+        events: scenario.map(|scenario| -> live::EventReader {
+            Box::new(move || {
+                scenario
+                    .applied()
+                    .iter()
+                    .zip(&events)
+                    .filter_map(|(applied, event)| {
+                        let applied = applied.as_ref()?;
+                        let failed = applied
+                            .error
+                            .as_ref()
+                            .map_or(String::new(), |error| format!(": FAILED, {error}"));
+                        Some(format!(
+                            "{event} (fired at {:.1} s){failed}",
+                            applied.at_secs
+                        ))
+                    })
+                    .collect()
+            })
+        }),
+    }
 }
 
 /// Reads the process's memory and open files at each interval's end of

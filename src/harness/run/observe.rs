@@ -11,7 +11,8 @@ use crate::geecache::peers::BoxFuture;
 use crate::geecache::{HashRing, NodeStats};
 use crate::harness::cluster::Cluster;
 use crate::harness::driver::IntervalReader;
-use crate::harness::report::{group_of, NodeCounters};
+use crate::harness::live::{ClusterGlimpse, NodeRow};
+use crate::harness::report::{group_of, ClusterInterval, NodeCounters};
 
 /// Where the run reads the cluster's counters.
 pub(super) enum Observer {
@@ -271,6 +272,14 @@ impl Samples {
         self.read.send_replace(all.len());
     }
 
+    /// How many interval ends have been read, and the counters at the two
+    /// newest.
+    pub(super) fn newest(&self) -> (usize, Option<Counters>, Option<Counters>) {
+        let all = self.counters.lock().unwrap_or_else(|p| p.into_inner());
+        let previous = all.len().checked_sub(2).map(|at| all[at].clone());
+        (all.len(), previous, all.last().cloned())
+    }
+
     /// The readings so far, taken out.
     pub(super) fn take(&self) -> Vec<Counters> {
         std::mem::take(&mut *self.counters.lock().unwrap_or_else(|p| p.into_inner()))
@@ -339,6 +348,61 @@ pub(super) async fn sample(
         samples.read(observer, 1).await;
         next += interval;
     }
+}
+
+/// What the live view reads of the cluster: the counters at the newest
+/// interval ends, against those before the measurement.
+pub(super) fn cluster_glimpse(
+    observer: &Observer,
+    samples: &Samples,
+    (before, api): (&Counters, Option<usize>),
+    interval: Duration,
+) -> Option<ClusterGlimpse> {
+    let names: Vec<String> = observer.nodes().into_iter().map(|(name, _)| name).collect();
+    // A node of the run's own cluster is up while it answers; one
+    // elsewhere, while its `/_stats` can be read.
+    let answering = match observer {
+        Observer::Local(cluster) => Some(cluster.answering()),
+        Observer::Remote { .. } => None,
+    };
+    let (read, previous, latest) = samples.newest();
+    let latest = latest?;
+    let previous = previous.unwrap_or_else(|| before.clone());
+    let between = |from: &Counters| {
+        let db = from.db_loads.as_deref().zip(latest.db_loads.as_deref());
+        ClusterInterval::between(&from.nodes, &latest.nodes, api, db)
+    };
+    let run = between(before);
+    let nodes = latest
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(index, counters)| {
+            let did = run
+                .as_ref()
+                .and_then(|run| run.nodes.get(index).copied().flatten())
+                .unwrap_or_default();
+            NodeRow {
+                name: names.get(index).cloned().unwrap_or_default(),
+                api: api == Some(index),
+                up: counters.is_some()
+                    && answering
+                        .as_ref()
+                        .is_none_or(|answering| answering.get(index) == Some(&true)),
+                served: did.gets,
+                loads: did.slowdb_loads,
+                cache_bytes: counters.as_ref().map_or(0, |(_, cache)| cache.bytes),
+                evictions: did.evictions,
+            }
+        })
+        .collect();
+    Some(ClusterGlimpse {
+        last: between(&previous),
+        run,
+        run_secs: read as f64 * interval.as_secs_f64(),
+        last_secs: interval.as_secs_f64(),
+        nodes,
+    })
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ use std::time::{Duration, SystemTime};
 
 use crate::harness::calibration::Calibration;
 use crate::harness::cluster::{ClusterError, Faults};
+use crate::harness::live::LiveFeed;
 use crate::harness::report::RunResult;
 use crate::harness::resolve::Resolve;
 use crate::harness::shard::Shard;
@@ -35,6 +36,9 @@ pub struct RunPlan {
     pub base_port: Option<u16>,
     /// Show a progress bar on stderr (when it is a terminal).
     pub progress: bool,
+    /// Tell this live view what the run does, in place of the progress
+    /// bar.
+    pub live: Option<Arc<LiveFeed>>,
     /// The loopback limit: measured before the run, taken as given (a sweep
     /// measures it once for all its runs), or skipped.
     pub calibrate: Calibrate,
@@ -62,6 +66,7 @@ impl RunPlan {
             resolve: Resolve::default(),
             base_port: None,
             progress: false,
+            live: None,
             calibrate: Calibrate::Skip,
             faults: Faults::default(),
             trace: None,

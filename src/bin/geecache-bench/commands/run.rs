@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use clap::Args;
@@ -16,6 +17,8 @@ use super::{
 use geecache_bench::analysis::plot;
 use geecache_bench::harness::cluster::Faults;
 use geecache_bench::harness::counted::{self, PassPlan};
+use geecache_bench::harness::live::screen::{self, Screen};
+use geecache_bench::harness::live::{LiveFeed, Stage};
 use geecache_bench::harness::report::{self, RunResult};
 use geecache_bench::harness::run::{self, RunPlan};
 use geecache_bench::harness::shard::Shard;
@@ -146,9 +149,15 @@ pub struct RunArgs {
     /// Keep nothing in any node's caches: a regression on purpose.
     #[arg(long, hide = true)]
     pub inject_cache_off: bool,
-    /// No progress bar (it is hidden anyway when stderr is not a terminal).
+    /// No live view and no progress bar (both are off anyway when the
+    /// output is not a terminal).
     #[arg(long)]
     pub no_progress: bool,
+    /// No live view: a progress bar on stderr instead. The live view fills
+    /// the terminal while the run goes (where stdout and stderr are
+    /// terminals); `q` or Ctrl-C stops the run and keeps what it measured.
+    #[arg(long)]
+    pub no_tui: bool,
     /// Exit with status 1 if any request failed.
     #[arg(long)]
     pub fail_on_errors: bool,
@@ -222,7 +231,10 @@ pub fn exec(args: RunArgs) -> ExitCode {
             &compact_timestamp(SystemTime::now()),
         )
     });
+    let live = (!args.no_tui && !args.no_progress && screen::available())
+        .then(|| Arc::new(LiveFeed::new(&workload)));
     let plan = RunPlan {
+        live: live.clone(),
         workload,
         source: loaded.source,
         target: args.remote.target.clone(),
@@ -279,29 +291,52 @@ pub fn exec(args: RunArgs) -> ExitCode {
     }
     let plan = &plan;
     let repeat = args.repeat;
-    let trials = match until_interrupted(
-        "finishing the requests in flight and writing what was measured",
-        |control| async move {
-            trials::run_trials(plan, &control, repeat, |trial| {
-                if repeat > 1 {
-                    eprintln!("trial {} of {repeat}", trial + 1);
-                }
-            })
-            .await
-        },
-    ) {
-        Ok(trials) => trials,
+    let (trials, screen) = match until_interrupted(ON_INTERRUPT, |control| async move {
+        let screen = plan.live.clone().and_then(|feed| {
+            Screen::start(feed, Arc::clone(&control), ON_INTERRUPT)
+                .map_err(|error| eprintln!("warning: no live view ({error}): the run goes on"))
+                .ok()
+        });
+        let trials = trials::run_trials(plan, &control, repeat, |trial| {
+            if let Some(live) = &plan.live {
+                live.trial(trial, repeat);
+            }
+            if repeat > 1 {
+                eprintln!("trial {} of {repeat}", trial + 1);
+            }
+        })
+        .await;
+        (trials, screen)
+    }) {
+        Ok(outcome) => outcome,
         Err(code) => return code,
+    };
+    // The view stays up through the counted pass; it goes before anything
+    // is printed.
+    let finish_screen = || {
+        if let Some(screen) = screen {
+            screen.finish();
+        }
     };
     let code = match (trials.result, trials.error) {
         (None, Some(error @ (run::RunError::Url(_) | run::RunError::Usage(_)))) => {
-            return fail(EXIT_USAGE, error)
+            finish_screen();
+            return fail(EXIT_USAGE, error);
         }
-        (None, Some(error)) => return fail(EXIT_FAILED, error),
-        (None, None) => return fail(EXIT_FAILED, "no trial finished"),
+        (None, Some(error)) => {
+            finish_screen();
+            return fail(EXIT_FAILED, error);
+        }
+        (None, None) => {
+            finish_screen();
+            return fail(EXIT_FAILED, "no trial finished");
+        }
         (Some(mut result), error) => {
             let mut count_failed = None;
             if let (Some(tools), None) = (tools, &error) {
+                if let Some(live) = &plan.live {
+                    live.stage(Stage::CountedPass, None, 0);
+                }
                 eprintln!(
                     "counted pass: {} requests each of the run and the bare servers, one in flight, \
                      under {}",
@@ -341,6 +376,7 @@ pub fn exec(args: RunArgs) -> ExitCode {
                     }
                 }
             }
+            finish_screen();
             let code = finish_run(&args, &result, &path);
             if let Some(failed) = count_failed {
                 return fail(EXIT_FAILED, failed);
@@ -361,6 +397,9 @@ pub fn exec(args: RunArgs) -> ExitCode {
     };
     code
 }
+
+/// What Ctrl-C (or `q` in the live view) says.
+const ON_INTERRUPT: &str = "finishing the requests in flight and writing what was measured";
 
 /// Checkpoints written to `path`; the first that cannot be is warned of,
 /// and the run goes on.
