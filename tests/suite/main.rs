@@ -25,6 +25,7 @@ mod intervals;
 mod kubernetes;
 mod layout;
 mod limits;
+mod live;
 mod open_loop;
 mod outputs;
 mod overload;

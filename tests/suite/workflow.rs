@@ -41,7 +41,7 @@ fn readme_test_command() -> String {
 }
 
 #[test]
-fn the_workflow_runs_the_tests_and_the_gate_and_installs_only_the_counting_tools() {
+fn the_workflow_runs_the_tests_and_the_gate_and_installs_only_the_tools_the_tests_need() {
     let workflow = workflow();
     assert!(workflow["name"].as_str().is_some());
     let on = &workflow["on"];
@@ -62,8 +62,9 @@ fn the_workflow_runs_the_tests_and_the_gate_and_installs_only_the_counting_tools
             );
         }
     }
-    // valgrind and strace from the runner's packages, once, and nothing else.
-    let install = "sudo apt-get update -qq && sudo apt-get install -y -qq valgrind strace";
+    // valgrind and strace (the counted pass) and tmux (the live view's
+    // test) from the runner's packages, once, and nothing else.
+    let install = "sudo apt-get update -qq && sudo apt-get install -y -qq valgrind strace tmux";
     assert_eq!(
         runs.iter().filter(|run| run.trim() == install).count(),
         1,
