@@ -21,6 +21,7 @@ mod export;
 mod figures;
 mod harness;
 mod hosts;
+mod html;
 mod intervals;
 mod kubernetes;
 mod layout;

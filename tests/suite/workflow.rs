@@ -62,9 +62,11 @@ fn the_workflow_runs_the_tests_and_the_gate_and_installs_only_the_tools_the_test
             );
         }
     }
-    // valgrind and strace (the counted pass) and tmux (the live view's
-    // test) from the runner's packages, once, and nothing else.
-    let install = "sudo apt-get update -qq && sudo apt-get install -y -qq valgrind strace tmux";
+    // valgrind and strace (the counted pass), tmux and Chromium (the live
+    // view's and the report's tests) from the runner's packages, once, and
+    // nothing else.
+    let install =
+        "sudo apt-get update -qq && sudo apt-get install -y -qq valgrind strace tmux chromium";
     assert_eq!(
         runs.iter().filter(|run| run.trim() == install).count(),
         1,

@@ -170,6 +170,10 @@ pub struct RunArgs {
     /// with each event marked.
     #[arg(long, value_name = "FILE.svg")]
     pub plot: Option<PathBuf>,
+    /// Also write the result as one self-contained HTML page: the summary,
+    /// its charts, the nodes, the events, the configuration and the machine.
+    #[arg(long, value_name = "FILE.html")]
+    pub html: Option<PathBuf>,
     /// Also write the latency histogram as the percentile distribution text
     /// wrk2 prints and HdrHistogram's plotter reads (milliseconds).
     #[arg(long, value_name = "FILE.hgrm")]
@@ -286,6 +290,7 @@ pub fn exec(args: RunArgs) -> ExitCode {
         (out_flag, Some(path.as_path())),
         ("--hgrm", args.hgrm.as_deref()),
         ("--plot", args.plot.as_deref()),
+        ("--html", args.html.as_deref()),
     ]) {
         return code;
     }
@@ -429,6 +434,11 @@ fn finish_run(args: &RunArgs, result: &RunResult, path: &Path) -> ExitCode {
             print!("{}", summary::summary(result, Some(&path)));
             if let Some(hgrm) = &args.hgrm {
                 if let Err(code) = super::export::write_hgrm(result, &path, false, Some(hgrm)) {
+                    return code;
+                }
+            }
+            if let Some(html) = &args.html {
+                if let Err(code) = super::export::write_html(result, &path, html) {
                     return code;
                 }
             }
