@@ -9,6 +9,7 @@ use std::fmt::Write as _;
 use crate::analysis::plot;
 use crate::harness::report::RunResult;
 use crate::harness::summary;
+use crate::harness::workload::Workload;
 use crate::units::ByteSize;
 
 /// What the page allows: its own inline styles and images, nothing else.
@@ -126,6 +127,30 @@ impl Page {
         out.push_str("</body></html>\n");
         out
     }
+}
+
+/// The page of a command that prints a table and draws charts (`compare`,
+/// `sweep`, `mrc`, `capacity`): `title`, what it printed under `heading`,
+/// each chart, and the workload it ran or read, when there is one.
+pub fn tables_and_charts(
+    title: &str,
+    (heading, text): (&str, &str),
+    charts: &[String],
+    workload: Option<&Workload>,
+) -> String {
+    let mut page = Page::new(title);
+    page.section(heading, Page::pre(text));
+    if !charts.is_empty() {
+        let figures: String = charts.iter().map(|svg| Page::figure(svg)).collect();
+        page.section("Charts", figures);
+    }
+    if let Some(workload) = workload {
+        page.section(
+            "Configuration",
+            Page::pre(&serde_json::to_string_pretty(workload).unwrap_or_default()),
+        );
+    }
+    page.finish()
 }
 
 /// The report of one run's result, read from `source`.

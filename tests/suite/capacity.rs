@@ -351,10 +351,20 @@ fn capacity_searches_every_configuration_of_a_grid_and_compare_reads_two() {
         "400",
         "--out",
         out.to_str().unwrap(),
+        "--html",
+        directory.join("grid.html").to_str().unwrap(),
     ]);
     let stdout = text(&output.stdout);
     let stderr = text(&output.stderr);
     assert!(output.status.success(), "{stdout}\n{stderr}");
+    // The page holds the table as printed and the chart.
+    let page = std::fs::read_to_string(directory.join("grid.html")).unwrap();
+    let verdict = stdout
+        .lines()
+        .find(|line| line.contains("no verdict"))
+        .unwrap();
+    assert!(page.contains(verdict.trim()), "{verdict}");
+    assert_eq!(page.matches("<figure><svg").count(), 1);
     let result: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
     let configurations = result["configurations"].as_array().unwrap();
@@ -376,9 +386,19 @@ fn capacity_searches_every_configuration_of_a_grid_and_compare_reads_two() {
     assert!(stdout.contains("no verdict: 1 trial(s)"), "{stdout}");
 
     // A capacity result compares with capacities, and not with runs.
-    let output = run(&["compare", out.to_str().unwrap(), out.to_str().unwrap()]);
+    let compared = directory.join("compared.html");
+    let output = run(&[
+        "compare",
+        out.to_str().unwrap(),
+        out.to_str().unwrap(),
+        "--html",
+        compared.to_str().unwrap(),
+    ]);
     let table = text(&output.stdout);
     assert!(output.status.success(), "{}", text(&output.stderr));
+    let page = std::fs::read_to_string(&compared).unwrap();
+    assert!(page.contains("HELD TO THE DRIVER&#39;S CEILING"), "{page}");
+    assert_eq!(page.matches("<figure><svg").count(), 1);
     assert!(
         table.contains("HELD TO THE DRIVER'S CEILING") && table.contains("B       3 nodes, crc32"),
         "{table}"

@@ -197,3 +197,102 @@ fn a_runs_report_holds_every_part_and_opens_in_a_browser_with_charts_that_have_s
         "{seen:?}"
     );
 }
+
+#[test]
+fn compare_sweep_and_mrc_write_their_tables_and_charts_as_pages() {
+    let dir = scratch("html-pages");
+    let path = |name: &str| dir.join(name).to_str().unwrap().to_owned();
+    // Two small runs, compared: the verdicts as printed, and the charts.
+    for (name, replicas) in [("a.json", "10"), ("b.json", "100")] {
+        let output = common::run(&[
+            "--workload",
+            "ci",
+            "--requests",
+            "3000",
+            "--replicas",
+            replicas,
+            "--repeat",
+            "3",
+            "--no-calibrate",
+            "--out",
+            &path(name),
+        ]);
+        assert!(output.status.success(), "{}", common::text(&output.stderr));
+    }
+    let output = common::run(&[
+        "compare",
+        &path("a.json"),
+        &path("b.json"),
+        "--html",
+        &path("c.html"),
+    ]);
+    assert!(output.status.success(), "{}", common::text(&output.stderr));
+    let page = std::fs::read_to_string(dir.join("c.html")).unwrap();
+    let printed = common::text(&output.stdout);
+    // Every line of the table, escaped as the page holds it.
+    for line in printed.lines().filter(|line| !line.trim().is_empty()) {
+        let escaped = line
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;");
+        assert!(page.contains(escaped.trim_end()), "{line:?} missing");
+    }
+    assert!(page.contains("<h2>Comparison</h2>") && page.contains("<h2>Configuration</h2>"));
+    assert_eq!(page.matches("<figure><svg").count(), 1);
+    // The miss-ratio curve: its table and its chart.
+    let output = common::run(&["mrc", "--workload", "ci", "--html", &path("m.html")]);
+    assert!(output.status.success(), "{}", common::text(&output.stderr));
+    let page = std::fs::read_to_string(dir.join("m.html")).unwrap();
+    let header = common::text(&output.stdout)
+        .lines()
+        .next()
+        .unwrap()
+        .to_owned();
+    assert!(page.contains(header.trim_end()), "{header}");
+    assert_eq!(page.matches("<figure><svg").count(), 1);
+    let lone = common::run(&["mrc", "--workload", "ci", "--runs", &path("a.json")]);
+    assert_eq!(lone.status.code(), Some(2));
+    assert!(common::text(&lone.stderr).contains("--runs"));
+    // A sweep of two configurations.
+    let output = common::run(&[
+        "sweep",
+        "--workload",
+        "ci",
+        "--requests",
+        "2000",
+        "--replicas",
+        "10,100",
+        "--no-calibrate",
+        "--no-progress",
+        "--results-dir",
+        &path("sweep"),
+        "--html",
+        &path("s.html"),
+    ]);
+    assert!(output.status.success(), "{}", common::text(&output.stderr));
+    let page = std::fs::read_to_string(dir.join("s.html")).unwrap();
+    assert!(
+        page.contains("<h2>Configurations</h2>") && page.contains("crc32"),
+        "{page}"
+    );
+    assert!(page.matches("<figure><svg").count() == 1);
+
+    let Some(browser) = chromium() else {
+        return;
+    };
+    for name in ["c.html", "m.html", "s.html"] {
+        let seen = probe(browser, &dir.join(name), &dir);
+        assert!(
+            !seen.is_empty()
+                && seen.iter().all(|line| {
+                    line.strip_prefix("chart ")
+                        .and_then(|size| size.split_once('x'))
+                        .is_some_and(|(width, height)| {
+                            width.parse::<u32>().unwrap_or(0) >= 300
+                                && height.parse::<u32>().unwrap_or(0) >= 150
+                        })
+                }),
+            "{name}: {seen:?}"
+        );
+    }
+}

@@ -9,8 +9,8 @@ use std::time::{Duration, SystemTime};
 use clap::Args;
 
 use super::{
-    check_outputs, fail, init_logging, load_with_trace, result_flag, until_interrupted, GridArgs,
-    ShapeArgs, TargetArgs, EXIT_FAILED, EXIT_USAGE,
+    check_outputs, fail, init_logging, load_with_trace, result_flag, until_interrupted, write_page,
+    GridArgs, ShapeArgs, TargetArgs, EXIT_FAILED, EXIT_USAGE,
 };
 use geecache_bench::analysis::capacity::objective::{parse_share, LatencyGoal};
 use geecache_bench::analysis::capacity::report::{self, CapacitiesPlan, Progress};
@@ -19,6 +19,7 @@ use geecache_bench::analysis::capacity::search::SearchPlan;
 use geecache_bench::analysis::capacity::show;
 use geecache_bench::analysis::capacity::step::Step;
 use geecache_bench::analysis::grid::Point;
+use geecache_bench::analysis::html;
 use geecache_bench::harness::report::write_bytes_atomically;
 use geecache_bench::harness::run::RunPlan;
 use geecache_bench::table::TableStyle;
@@ -88,6 +89,10 @@ pub struct CapacityArgs {
     /// objective as a line into this SVG file.
     #[arg(long, value_name = "FILE.svg")]
     pub plot: Option<PathBuf>,
+    /// Also write one self-contained HTML page: every step's table, the
+    /// capacity with its interval, and the chart.
+    #[arg(long, value_name = "FILE.html")]
+    pub html: Option<PathBuf>,
     /// `table` for people, `json` for programs, `markdown` for a CI job
     /// summary.
     #[arg(long, value_name = "table|json|markdown", default_value = "table", value_parser = ["table", "json", "markdown"])]
@@ -176,6 +181,7 @@ pub fn exec(args: CapacityArgs) -> ExitCode {
     if let Err(code) = check_outputs([
         (out_flag, Some(path.as_path())),
         ("--plot", args.plot.as_deref()),
+        ("--html", args.html.as_deref()),
     ]) {
         return code;
     }
@@ -249,6 +255,17 @@ pub fn exec(args: CapacityArgs) -> ExitCode {
         match write_bytes_atomically(show::chart(&result).as_bytes(), plot) {
             Ok(()) => eprintln!("plot: {}", plot.display()),
             Err(error) => code = fail(EXIT_FAILED, format!("cannot write the plot: {error}")),
+        }
+    }
+    if let Some(path) = &args.html {
+        let page = html::tables_and_charts(
+            &format!("geecache-bench: capacity of {}", result.workload.name),
+            ("Capacity", &show::table(&result, TableStyle::Aligned)),
+            &[show::chart(&result)],
+            Some(&result.workload),
+        );
+        if let Err(failed) = write_page(&page, path) {
+            code = failed;
         }
     }
     match args.format.as_str() {

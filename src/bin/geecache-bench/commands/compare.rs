@@ -6,11 +6,11 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use super::{fail, EXIT_FAILED, EXIT_USAGE};
+use super::{fail, write_page, EXIT_FAILED, EXIT_USAGE};
 use geecache_bench::analysis::capacity::{
     compare as capacity_compare, report as capacity_report, show as capacity_show,
 };
-use geecache_bench::analysis::{compare, plot};
+use geecache_bench::analysis::{compare, html, plot};
 use geecache_bench::harness::report::{self, RunResult};
 use geecache_bench::table::TableStyle;
 
@@ -25,6 +25,10 @@ pub struct CompareArgs {
     /// its events marked), into this SVG file.
     #[arg(long, value_name = "FILE.svg")]
     pub plot: Option<PathBuf>,
+    /// Also write one self-contained HTML page: the table with its
+    /// verdicts and intervals, and the charts of --plot.
+    #[arg(long, value_name = "FILE.html")]
+    pub html: Option<PathBuf>,
     /// `table` for people, `json` for programs, `markdown` for a CI job
     /// summary (GitHub-flavoured tables).
     #[arg(long, value_name = "table|json|markdown", default_value = "table", value_parser = ["table", "json", "markdown"])]
@@ -84,7 +88,7 @@ pub fn exec(args: CompareArgs) -> ExitCode {
         };
         print!("{}", compare::table(&comparison, style));
     }
-    if let Some(path) = &args.plot {
+    if args.plot.is_some() || args.html.is_some() {
         let names: Vec<String> = named
             .iter()
             .enumerate()
@@ -108,10 +112,26 @@ pub fn exec(args: CompareArgs) -> ExitCode {
             .collect();
         panels.extend(plot::series_panels(&runs));
         let svg = plot::render(&panels);
-        if let Err(error) = report::write_bytes_atomically(svg.as_bytes(), path) {
-            return fail(EXIT_FAILED, error);
+        if let Some(path) = &args.plot {
+            if let Err(error) = report::write_bytes_atomically(svg.as_bytes(), path) {
+                return fail(EXIT_FAILED, error);
+            }
+            eprintln!("plot: {}", path.display());
         }
-        eprintln!("plot: {}", path.display());
+        if let Some(path) = &args.html {
+            let page = html::tables_and_charts(
+                &format!("geecache-bench: {}", names.join(" against ")),
+                (
+                    "Comparison",
+                    &compare::table(&comparison, TableStyle::Aligned),
+                ),
+                &[svg],
+                Some(&named[0].1.workload),
+            );
+            if let Err(code) = write_page(&page, path) {
+                return code;
+            }
+        }
     }
     ExitCode::SUCCESS
 }
@@ -141,7 +161,7 @@ fn compare_capacities(args: &CompareArgs) -> ExitCode {
             capacity_compare::table(&comparison, TableStyle::Aligned)
         ),
     }
-    if let Some(path) = &args.plot {
+    if args.plot.is_some() || args.html.is_some() {
         let labelled: Vec<(String, &capacity_report::Configuration)> = named
             .iter()
             .enumerate()
@@ -160,10 +180,26 @@ fn compare_capacities(args: &CompareArgs) -> ExitCode {
             &named[0].1.objective,
             &labelled,
         );
-        if let Err(error) = report::write_bytes_atomically(svg.as_bytes(), path) {
-            return fail(EXIT_FAILED, error);
+        if let Some(path) = &args.plot {
+            if let Err(error) = report::write_bytes_atomically(svg.as_bytes(), path) {
+                return fail(EXIT_FAILED, error);
+            }
+            eprintln!("plot: {}", path.display());
         }
-        eprintln!("plot: {}", path.display());
+        if let Some(path) = &args.html {
+            let page = html::tables_and_charts(
+                "geecache-bench: capacities compared",
+                (
+                    "Comparison",
+                    &capacity_compare::table(&comparison, TableStyle::Aligned),
+                ),
+                &[svg],
+                None,
+            );
+            if let Err(code) = write_page(&page, path) {
+                return code;
+            }
+        }
     }
     ExitCode::SUCCESS
 }

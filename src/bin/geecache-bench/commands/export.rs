@@ -64,15 +64,10 @@ pub fn exec(args: ExportArgs) -> ExitCode {
 /// run's `--html` and `export --html` both write. A file that cannot be
 /// written is reported and given as exit status 1.
 pub fn write_html(result: &RunResult, source: &Path, out: &Path) -> Result<(), ExitCode> {
-    let page = html::run_report(result, &source.display().to_string());
-    report::write_bytes_atomically(page.as_bytes(), out).map_err(|error| {
-        fail(
-            EXIT_FAILED,
-            format!("cannot write the HTML report: {error}"),
-        )
-    })?;
-    eprintln!("report: {}", out.display());
-    Ok(())
+    super::write_page(
+        &html::run_report(result, &source.display().to_string()),
+        out,
+    )
 }
 
 /// Writes `result`'s latency histogram (with `service`, an open loop's

@@ -359,6 +359,15 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
         })
 }
 
+/// Writes an HTML page to `out` and says where; a file that cannot be
+/// written is reported and given as exit status 1.
+pub fn write_page(page: &str, out: &Path) -> Result<(), ExitCode> {
+    report::write_bytes_atomically(page.as_bytes(), out)
+        .map_err(|error| fail(EXIT_FAILED, format!("cannot write the HTML page: {error}")))?;
+    eprintln!("page: {}", out.display());
+    Ok(())
+}
+
 /// Runs `work` to its end on a new runtime with a fresh [`Control`]. Ctrl-C
 /// prints `on_interrupt` and asks the work to stop, so that it ends early
 /// and keeps what it measured.

@@ -8,9 +8,9 @@ use std::process::ExitCode;
 use clap::Args;
 use serde::Serialize;
 
-use super::{fail, load_with_trace, ModelKeys, SamplingArgs, EXIT_FAILED, EXIT_USAGE};
+use super::{fail, load_with_trace, write_page, ModelKeys, SamplingArgs, EXIT_FAILED, EXIT_USAGE};
 use geecache_bench::analysis::mrc::{self, Curves, Point, Ring, Sampling};
-use geecache_bench::analysis::plot;
+use geecache_bench::analysis::{html, plot};
 use geecache_bench::geecache::HashKind;
 use geecache_bench::harness::report::{self, write_bytes_atomically};
 use geecache_bench::harness::workload::Overrides;
@@ -55,14 +55,12 @@ pub struct MrcArgs {
     /// (log-scaled), a line per node and one for the cluster.
     #[arg(long, value_name = "FILE.svg")]
     pub plot: Option<PathBuf>,
+    /// Also write one self-contained HTML page: the table and the chart.
+    #[arg(long, value_name = "FILE.html")]
+    pub html: Option<PathBuf>,
     /// Results of runs to draw on the chart as points: each at its cache
     /// size, its slow-store loads per request.
-    #[arg(
-        long,
-        value_name = "RESULT.json,...",
-        value_delimiter = ',',
-        requires = "plot"
-    )]
+    #[arg(long, value_name = "RESULT.json,...", value_delimiter = ',')]
     pub runs: Vec<PathBuf>,
 }
 
@@ -146,7 +144,13 @@ pub fn exec(args: MrcArgs) -> ExitCode {
             );
         }
     }
-    if let Some(path) = &args.plot {
+    if !args.runs.is_empty() && args.plot.is_none() && args.html.is_none() {
+        return fail(
+            EXIT_USAGE,
+            "--runs: they are drawn on the chart; give --plot or --html",
+        );
+    }
+    if args.plot.is_some() || args.html.is_some() {
         let mut runs = Vec::new();
         for run in &args.runs {
             let result = match report::read(run) {
@@ -174,13 +178,26 @@ pub fn exec(args: MrcArgs) -> ExitCode {
             workload.name, ring.nodes, ring.replicas, ring.hash
         );
         let svg = plot::render(&[mrc::panel(&title, &curves, &points, &runs)]);
-        if let Err(error) = write_bytes_atomically(svg.as_bytes(), path) {
-            return fail(
-                EXIT_FAILED,
-                format!("cannot write {}: {error}", path.display()),
-            );
+        if let Some(path) = &args.plot {
+            if let Err(error) = write_bytes_atomically(svg.as_bytes(), path) {
+                return fail(
+                    EXIT_FAILED,
+                    format!("cannot write {}: {error}", path.display()),
+                );
+            }
+            eprintln!("plot: {}", path.display());
         }
-        eprintln!("plot: {}", path.display());
+        if let Some(path) = &args.html {
+            let page = html::tables_and_charts(
+                &format!("geecache-bench: {title}"),
+                ("Miss ratio by cache size", &mrc::table(&curves, &points)),
+                &[svg],
+                Some(&workload),
+            );
+            if let Err(code) = write_page(&page, path) {
+                return code;
+            }
+        }
     }
     if let Some(path) = &args.out {
         let text = if path.extension().is_some_and(|ext| ext == "csv") {

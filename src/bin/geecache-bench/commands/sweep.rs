@@ -7,10 +7,10 @@ use std::process::ExitCode;
 use clap::Args;
 
 use super::{
-    check_outputs, fail, init_logging, load_with_trace, until_interrupted, GridArgs, ShapeArgs,
-    EXIT_FAILED, EXIT_USAGE,
+    check_outputs, fail, init_logging, load_with_trace, until_interrupted, write_page, GridArgs,
+    ShapeArgs, EXIT_FAILED, EXIT_USAGE,
 };
-use geecache_bench::analysis::sweep;
+use geecache_bench::analysis::{html, sweep};
 use geecache_bench::units::Span;
 
 /// Flags of `sweep`: lists where a run takes one value.
@@ -44,6 +44,9 @@ pub struct SweepArgs {
     /// No progress bars.
     #[arg(long)]
     pub no_progress: bool,
+    /// Also write one self-contained HTML page: the table and the charts.
+    #[arg(long, value_name = "FILE.html")]
+    pub html: Option<PathBuf>,
 }
 
 /// Runs the subcommand.
@@ -65,7 +68,10 @@ pub fn exec(args: SweepArgs) -> ExitCode {
     let notional = args
         .results_dir
         .join(format!("sweep-{}.json", workload.name));
-    if let Err(code) = check_outputs([("--results-dir", Some(notional.as_path()))]) {
+    if let Err(code) = check_outputs([
+        ("--results-dir", Some(notional.as_path())),
+        ("--html", args.html.as_deref()),
+    ]) {
         return code;
     }
     let grid = args.grid.grid();
@@ -101,7 +107,8 @@ pub fn exec(args: SweepArgs) -> ExitCode {
         Err(error @ sweep::SweepError::Workload(_)) => return fail(EXIT_USAGE, error),
         Err(error) => return fail(EXIT_FAILED, error),
     };
-    print!("{}", sweep::table(&summary));
+    let table = sweep::table(&summary);
+    print!("{table}");
     match sweep::write_summary(&summary, &args.results_dir) {
         Ok([json, csv, svg]) => {
             println!(
@@ -110,7 +117,19 @@ pub fn exec(args: SweepArgs) -> ExitCode {
                 csv.display(),
                 svg.display()
             );
-            ExitCode::SUCCESS
+            let Some(path) = &args.html else {
+                return ExitCode::SUCCESS;
+            };
+            let page = html::tables_and_charts(
+                &format!("geecache-bench: sweep of {}", summary.workload.name),
+                ("Configurations", &table),
+                &[sweep::svg(&summary)],
+                Some(&summary.workload),
+            );
+            match write_page(&page, path) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(code) => code,
+            }
         }
         Err(error) => fail(
             EXIT_FAILED,
