@@ -21,7 +21,7 @@ $bench driver-check --concurrency 64 --duration 5s --rounds 3
 
 for hot in off on; do
     echo "== zipf, 3 nodes, 16MiB per node, no store delay, hot cache $hot"
-    $bench --workload zipf --nodes 3 --slowdb-latency none --requests 500000 \
+    $bench --workload zipf --nodes 3 --cache-bytes 16MiB --slowdb-latency none --requests 500000 \
         --warmup 300000 --hot-cache "$hot" --no-progress --out "$out/zipf-hot-$hot.json"
 done
 
@@ -31,7 +31,7 @@ $bench compare "$out/zipf-hot-off.json" "$out/zipf-hot-on.json"
 echo "== cost of the cluster series: 100ms intervals (every node read ten times a second) against 1m ones (no reading during the run), alternating"
 for round in 1 2 3; do
     for interval in 100ms 1m; do
-        $bench --workload zipf --nodes 3 --slowdb-latency none --requests 300000 \
+        $bench --workload zipf --nodes 3 --cache-bytes 16MiB --slowdb-latency none --requests 300000 \
             --warmup 300000 --interval "$interval" --no-calibrate --no-progress \
             --out "$out/series-$interval-$round.json" |
             awk -v interval="$interval" '/^requests/ { for (i = 1; i < NF; i++) if ($i == "throughput") print interval, $(i + 1) }'

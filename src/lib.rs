@@ -31,7 +31,8 @@
 //!   - [`harness::trials`]: repeated runs made one result;
 //!   - [`harness::report`]: the result file (schema, event costs, files);
 //!   - [`harness::registry`]: every figure of a result, once;
-//!   - [`harness::summary`]: what a run prints;
+//!   - [`harness::summary`]: what a run prints; [`harness::live`]: what a
+//!     terminal shows while it goes;
 //!   - [`harness::serve`]: one node as its own process; [`harness::wrk`]:
 //!     wrk beside the driver.
 //! - [`analysis`]: what reads results and configurations:
@@ -43,8 +44,8 @@
 //!   [`analysis::mrc`] (miss-ratio curves: every cache size in one pass),
 //!   [`analysis::advise`] (the smallest cache and the fewest replicas for
 //!   a goal),
-//!   [`analysis::ring`] (rings without load) and [`analysis::plot`] (SVG
-//!   charts).
+//!   [`analysis::ring`] (rings without load), [`analysis::plot`] (SVG
+//!   charts) and [`analysis::html`] (a result as a page to open).
 //!
 //! # Where to look
 //!

@@ -50,6 +50,9 @@ pub(crate) use plan::{MEASURE_STREAM, WARMUP_STREAM};
 /// measured until then is still reported.
 pub async fn run(plan: &RunPlan, control: &Arc<Control>) -> Result<RunResult, RunError> {
     let workload = &plan.workload;
+    if let Some(live) = &plan.live {
+        live.stage(Stage::Starting, None, 0);
+    }
     let started_at = SystemTime::now();
     let memory_start = (memory::read_now(), memory::open_fds());
     if plan.target.is_some() {
