@@ -213,48 +213,31 @@ pub fn run_report(result: &RunResult, source: &str) -> String {
     page.finish()
 }
 
-/// Each node's figures as a table.
+/// Each node's figures as a table: the summary's rows, index, name and
+/// address as text, the rest as figures.
 fn node_table(result: &RunResult) -> String {
-    let count = |value: Option<u64>| Cell::Figure(value.map_or("-".to_owned(), |v| v.to_string()));
-    let rows: Vec<Vec<Cell>> = result
-        .nodes
-        .iter()
-        .map(|node| {
-            vec![
-                Cell::Text(format!("{}{}", node.index, if node.api { "*" } else { "" })),
-                Cell::Text(node.url.clone()),
-                Cell::Text(node.listen.clone()),
-                Cell::Figure(
-                    node.ring_share
-                        .map_or("-".to_owned(), |share| format!("{:.1}%", share * 100.0)),
-                ),
-                count(node.keys_owned),
-                count(node.requests_served),
-                count(node.slowdb_loads),
-                Cell::Figure(
-                    node.cache_bytes
-                        .map_or("-".to_owned(), |b| ByteSize(b).human()),
-                ),
-                count(node.evictions),
-                Cell::Text(node.stats_error.clone().unwrap_or_default()),
-            ]
+    let mut rows = summary::node_rows(result);
+    if rows.is_empty() {
+        return String::new();
+    }
+    let headers = rows.remove(0);
+    let cells: Vec<Vec<Cell>> = rows
+        .into_iter()
+        .map(|row| {
+            row.into_iter()
+                .enumerate()
+                .map(|(column, text)| {
+                    if column < 3 {
+                        Cell::Text(text)
+                    } else {
+                        Cell::Figure(text)
+                    }
+                })
+                .collect()
         })
         .collect();
-    Page::table(
-        &[
-            "node",
-            "name on ring",
-            "listens at",
-            "ring share",
-            "keys owned",
-            "served",
-            "slowdb loads",
-            "cache",
-            "evictions",
-            "not read",
-        ],
-        &rows,
-    )
+    let headers: Vec<&str> = headers.iter().map(String::as_str).collect();
+    Page::table(&headers, &cells)
 }
 
 #[cfg(test)]

@@ -594,6 +594,20 @@ pub fn summary(result: &RunResult, path: Option<&Path>) -> String {
         );
     }
     out.push_str(&event_lines(result));
+    let rows = node_rows(result);
+    // Text left, figures right.
+    out.push_str(&align(&rows, |column| column < 3));
+    if let Some(path) = path {
+        let _ = writeln!(out, "result: {}", path.display());
+    }
+    out
+}
+
+/// The node table: a header row, then a row per node (index, name, where
+/// it listens: text; the rest figures), with each node's CPU per request
+/// where the nodes are their own processes. What the summary prints and
+/// the HTML report shows.
+pub fn node_rows(result: &RunResult) -> Vec<Vec<String>> {
     let headers = [
         "node",
         "name on ring",
@@ -635,12 +649,7 @@ pub fn summary(result: &RunResult, path: Option<&Path>) -> String {
         }
         row
     }));
-    // Text left, figures right.
-    out.push_str(&align(&rows, |column| column < 3));
-    if let Some(path) = path {
-        let _ = writeln!(out, "result: {}", path.display());
-    }
-    out
+    rows
 }
 
 /// The series as a compact table, a row per interval: the driver's

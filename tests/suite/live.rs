@@ -16,6 +16,33 @@ struct Tmux {
 }
 
 impl Tmux {
+    /// A server named `name` (and this process) whose one pane, 110 x 36,
+    /// runs `script` in sh.
+    fn start(name: &str, script: &str) -> Tmux {
+        let tmux = Tmux {
+            socket: format!("geecache-{name}-{}", std::process::id()),
+        };
+        let started = tmux.command(&[
+            "new-session",
+            "-d",
+            "-s",
+            "live",
+            "-x",
+            "110",
+            "-y",
+            "36",
+            "sh",
+            "-c",
+            script,
+        ]);
+        assert!(
+            started.status.success(),
+            "{}",
+            common::text(&started.stderr)
+        );
+        tmux
+    }
+
     fn command(&self, args: &[&str]) -> std::process::Output {
         Command::new("tmux")
             .args(["-L", &self.socket])
@@ -115,27 +142,7 @@ fn the_live_view_draws_updates_stops_on_q_and_leaves_the_terminal_as_it_found_it
         dir = dir.display(),
         out = out.display(),
     );
-    let tmux = Tmux {
-        socket: format!("geecache-live-{}", std::process::id()),
-    };
-    let started = tmux.command(&[
-        "new-session",
-        "-d",
-        "-s",
-        "live",
-        "-x",
-        "110",
-        "-y",
-        "36",
-        "sh",
-        "-c",
-        &script,
-    ]);
-    assert!(
-        started.status.success(),
-        "{}",
-        common::text(&started.stderr)
-    );
+    let tmux = Tmux::start("live", &script);
 
     // The view draws: the full screen, then the measurement with figures.
     let first = tmux
@@ -233,23 +240,7 @@ fn without_a_terminal_or_with_no_tui_there_is_no_view() {
          echo done; sleep 60",
         dir.join("bar.json").display()
     );
-    let tmux = Tmux {
-        socket: format!("geecache-no-tui-{}", std::process::id()),
-    };
-    let started = tmux.command(&[
-        "new-session",
-        "-d",
-        "-s",
-        "live",
-        "-x",
-        "110",
-        "-y",
-        "36",
-        "sh",
-        "-c",
-        &script,
-    ]);
-    assert!(started.status.success());
+    let tmux = Tmux::start("no-tui", &script);
     let during = tmux
         .wait_for(Duration::from_secs(20), |screen| {
             screen.contains("measuring")

@@ -123,18 +123,29 @@ fn draw_throughput(frame: &mut Frame<'_>, area: Rect, snapshot: &Snapshot) {
             thousands(offered as u64)
         )));
     }
-    let [text, chart] =
-        Layout::vertical([Constraint::Length(lines.len() as u16), Constraint::Min(0)]).areas(inner);
-    frame.render_widget(Paragraph::new(lines), text);
     let data: Vec<u64> = snapshot
         .history
         .iter()
         .map(|row| row.throughput_rps as u64)
         .collect();
+    lines_over_chart(frame, inner, lines, (&data, Color::Green));
+}
+
+/// `lines` at the top of `area`, and below them the newest of `data` as a
+/// bar chart in `color`, a bar a value.
+fn lines_over_chart(
+    frame: &mut Frame<'_>,
+    area: Rect,
+    lines: Vec<Line<'_>>,
+    (data, color): (&[u64], Color),
+) {
+    let [text, chart] =
+        Layout::vertical([Constraint::Length(lines.len() as u16), Constraint::Min(0)]).areas(area);
+    frame.render_widget(Paragraph::new(lines), text);
     frame.render_widget(
         Sparkline::default()
-            .data(newest(&data, chart.width))
-            .style(Style::default().fg(Color::Green)),
+            .data(newest(data, chart.width))
+            .style(Style::default().fg(color)),
         chart,
     );
 }
@@ -176,20 +187,12 @@ fn draw_latency(frame: &mut Frame<'_>, area: Rect, snapshot: &Snapshot) {
         lines.push(row(&format!("{last}, sent"), snapshot.service[0]));
         lines.push(row("stage, sent", snapshot.service[1]));
     }
-    let [text, chart] =
-        Layout::vertical([Constraint::Length(lines.len() as u16), Constraint::Min(0)]).areas(inner);
-    frame.render_widget(Paragraph::new(lines), text);
     let data: Vec<u64> = snapshot
         .history
         .iter()
         .map(|row| row.p99_us.unwrap_or(0))
         .collect();
-    frame.render_widget(
-        Sparkline::default()
-            .data(newest(&data, chart.width))
-            .style(Style::default().fg(Color::Yellow)),
-        chart,
-    );
+    lines_over_chart(frame, inner, lines, (&data, Color::Yellow));
 }
 
 /// The cluster's rates over a window: API hits, peer fetches and slow
@@ -265,29 +268,17 @@ fn draw_cluster(frame: &mut Frame<'_>, area: Rect, snapshot: &Snapshot) {
             Cell::from(thousands(node.evictions)),
         ])
     });
-    let table = Table::new(
-        rows,
+    let name_width = cluster
+        .nodes
+        .iter()
+        .map(|node| node.name.len() as u16)
+        .max()
+        .unwrap_or(0)
+        .max(12);
+    let table = columns(
+        rows.collect(),
+        &[5, name_width, 5, 10, 10, 9, 10],
         [
-            Constraint::Length(5),
-            Constraint::Length(
-                cluster
-                    .nodes
-                    .iter()
-                    .map(|node| node.name.len() as u16)
-                    .max()
-                    .unwrap_or(0)
-                    .max(12),
-            ),
-            Constraint::Length(5),
-            Constraint::Length(10),
-            Constraint::Length(10),
-            Constraint::Length(9),
-            Constraint::Length(10),
-            Constraint::Fill(1),
-        ],
-    )
-    .header(
-        Row::new([
             "node",
             "name on ring",
             "",
@@ -295,8 +286,7 @@ fn draw_cluster(frame: &mut Frame<'_>, area: Rect, snapshot: &Snapshot) {
             "loads",
             "cache",
             "evictions",
-        ])
-        .style(bold()),
+        ],
     );
     frame.render_widget(table, nodes_area);
 }
@@ -317,29 +307,32 @@ fn cluster_rates(snapshot: &Snapshot, cluster: &ClusterGlimpse) -> Table<'static
             cluster.run_secs,
         ),
     ];
-    Table::new(
+    columns(
         rows,
+        &[16, 9, 15, 10, 10, 12],
         [
-            Constraint::Length(16),
-            Constraint::Length(9),
-            Constraint::Length(15),
-            Constraint::Length(10),
-            Constraint::Length(10),
-            Constraint::Length(12),
-            Constraint::Fill(1),
-        ],
-    )
-    .header(
-        Row::new([
             "",
             "api hit",
             "peer fetch/req",
             "loads/req",
             "loads/s",
             "evictions/s",
-        ])
-        .style(bold()),
+        ],
     )
+}
+
+/// A table of `rows` in columns of `widths`, the rest of the width left
+/// empty, under bold `headers`.
+fn columns<'a, const N: usize>(
+    rows: Vec<Row<'a>>,
+    widths: &[u16],
+    headers: [&'a str; N],
+) -> Table<'a> {
+    let constraints = widths
+        .iter()
+        .map(|&width| Constraint::Length(width))
+        .chain([Constraint::Fill(1)]);
+    Table::new(rows, constraints).header(Row::new(headers).style(bold()))
 }
 
 fn draw_errors(frame: &mut Frame<'_>, area: Rect, snapshot: &Snapshot) {

@@ -112,25 +112,10 @@ pub fn exec(args: CompareArgs) -> ExitCode {
             .collect();
         panels.extend(plot::series_panels(&runs));
         let svg = plot::render(&panels);
-        if let Some(path) = &args.plot {
-            if let Err(error) = report::write_bytes_atomically(svg.as_bytes(), path) {
-                return fail(EXIT_FAILED, error);
-            }
-            eprintln!("plot: {}", path.display());
-        }
-        if let Some(path) = &args.html {
-            let page = html::tables_and_charts(
-                &format!("geecache-bench: {}", names.join(" against ")),
-                (
-                    "Comparison",
-                    &compare::table(&comparison, TableStyle::Aligned),
-                ),
-                &[svg],
-                Some(&named[0].1.workload),
-            );
-            if let Err(code) = write_page(&page, path) {
-                return code;
-            }
+        let title = format!("geecache-bench: {}", names.join(" against "));
+        let table = compare::table(&comparison, TableStyle::Aligned);
+        if let Err(code) = write_charts(&args, &svg, (&title, &table), Some(&named[0].1.workload)) {
+            return code;
         }
     }
     ExitCode::SUCCESS
@@ -180,26 +165,32 @@ fn compare_capacities(args: &CompareArgs) -> ExitCode {
             &named[0].1.objective,
             &labelled,
         );
-        if let Some(path) = &args.plot {
-            if let Err(error) = report::write_bytes_atomically(svg.as_bytes(), path) {
-                return fail(EXIT_FAILED, error);
-            }
-            eprintln!("plot: {}", path.display());
-        }
-        if let Some(path) = &args.html {
-            let page = html::tables_and_charts(
-                "geecache-bench: capacities compared",
-                (
-                    "Comparison",
-                    &capacity_compare::table(&comparison, TableStyle::Aligned),
-                ),
-                &[svg],
-                None,
-            );
-            if let Err(code) = write_page(&page, path) {
-                return code;
-            }
+        let table = capacity_compare::table(&comparison, TableStyle::Aligned);
+        let title = "geecache-bench: capacities compared";
+        if let Err(code) = write_charts(args, &svg, (title, &table), None) {
+            return code;
         }
     }
     ExitCode::SUCCESS
+}
+
+/// Writes the comparison's chart to --plot and its page (`table` and the
+/// chart) to --html, where asked.
+fn write_charts(
+    args: &CompareArgs,
+    svg: &str,
+    (title, table): (&str, &str),
+    workload: Option<&geecache_bench::harness::workload::Workload>,
+) -> Result<(), ExitCode> {
+    if let Some(path) = &args.plot {
+        report::write_bytes_atomically(svg.as_bytes(), path)
+            .map_err(|error| fail(EXIT_FAILED, error))?;
+        eprintln!("plot: {}", path.display());
+    }
+    if let Some(path) = &args.html {
+        let page =
+            html::tables_and_charts(title, ("Comparison", table), &[svg.to_owned()], workload);
+        write_page(&page, path)?;
+    }
+    Ok(())
 }
