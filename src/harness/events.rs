@@ -8,14 +8,13 @@
 //! `ring --join/--leave` share.
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
 use std::time::Duration;
 
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::geecache::breakage::Breakage;
 use crate::geecache::HashRing;
-use crate::harness::slowdb::Latency;
+use crate::harness::slowdb::{write_key_name, Latency};
 use crate::units::Span;
 
 /// One event of a scenario: an action and when it happens.
@@ -525,8 +524,7 @@ pub fn keys_owned(ring: &HashRing, keys: u64) -> Vec<u64> {
     let mut owned = vec![0u64; ring.peers().len()];
     let mut key = String::with_capacity(24);
     for index in 0..keys {
-        key.clear();
-        let _ = write!(key, "key{index}");
+        write_key_name(&mut key, index);
         if let Some(owner) = ring.owner_index(&key) {
             owned[owner] += 1;
         }
@@ -568,8 +566,7 @@ pub fn key_moves(before: &HashRing, after: &HashRing, keys: u64) -> KeyMoves {
     };
     let mut key = String::with_capacity(24);
     for index in 0..keys {
-        key.clear();
-        let _ = write!(key, "key{index}");
+        write_key_name(&mut key, index);
         let old = before.owner_index(&key).map(|at| before_slots[at]);
         let new = after.owner_index(&key).map(|at| after_slots[at]);
         if let Some(old) = old {

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::geecache::HashRing;
 use crate::harness::cluster::ring_name;
-use crate::harness::slowdb::key_name;
+use crate::harness::slowdb::{key_name, write_key_name};
 use crate::harness::trace::{Replay, TraceIndex};
 use crate::harness::workload::{Distribution, Workload};
 
@@ -161,8 +161,7 @@ pub fn requests_to_fill(workload: &Workload) -> Option<Option<u64>> {
         .iter()
         .enumerate()
         .filter_map(|(index, weight)| {
-            name.clear();
-            let _ = write!(name, "key{index}");
+            write_key_name(&mut name, index as u64);
             let owner = ring.owner_index(&name)?;
             Some((
                 owner,
@@ -227,7 +226,7 @@ mod tests {
         let uniform = workload(1000, r#"{ "kind": "uniform" }"#, "53000");
         let fill = requests_to_fill(&uniform).unwrap().unwrap();
         let bytes_per_key: f64 = (0..1000)
-            .map(|index| format!("key{index}").len() as f64 + 100.0)
+            .map(|index| key_name(index).len() as f64 + 100.0)
             .sum::<f64>()
             / 1000.0;
         let share = 53_000.0 / bytes_per_key / 1000.0;

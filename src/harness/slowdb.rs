@@ -105,7 +105,17 @@ const ALPHABET: &[u8; 62] = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMN
 
 /// The name of key number `index`.
 pub fn key_name(index: u64) -> String {
-    format!("key{index}")
+    let mut name = String::with_capacity(24);
+    write_key_name(&mut name, index);
+    name
+}
+
+/// The name of key number `index`, written over `name` (a loop over many
+/// keys reuses one buffer): the one place the `key{n}` spelling is made.
+pub fn write_key_name(name: &mut String, index: u64) {
+    use std::fmt::Write as _;
+    name.clear();
+    let _ = write!(name, "key{index}");
 }
 
 /// The index of a key name in a space of `keys` keys.
