@@ -10,7 +10,6 @@ use crate::analysis::plot;
 use crate::harness::report::RunResult;
 use crate::harness::summary;
 use crate::harness::workload::Workload;
-use crate::units::ByteSize;
 
 /// What the page allows: its own inline styles and images, nothing else.
 const POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src data:";
@@ -156,15 +155,7 @@ pub fn tables_and_charts(
 /// The report of one run's result, read from `source`.
 pub fn run_report(result: &RunResult, source: &str) -> String {
     let workload = &result.workload;
-    let cluster = &workload.cluster;
-    let mut page = Page::new(format!(
-        "geecache-bench: {}, {} nodes, {} replicas, {}, {}/node",
-        workload.name,
-        cluster.nodes,
-        cluster.replicas,
-        cluster.hash,
-        ByteSize(cluster.cache_bytes.0).human()
-    ));
+    let mut page = Page::new(format!("geecache-bench: {}", workload.headline()));
     page.section(
         "Summary",
         format!(

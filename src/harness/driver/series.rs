@@ -242,18 +242,28 @@ impl SeriesBuilder {
         })
     }
 
-    /// Interval `slot` as it stands, its rate over its length or, for the
-    /// last one, over the `elapsed` part of it.
+    /// Interval `slot` as it stands (closed, or still open), its rate over
+    /// its length or, for the last one, over the `elapsed` part of it.
     fn row(&self, slot: u64, elapsed: Option<Duration>) -> ClientInterval {
-        let mut figures = self.closed.get(&slot).cloned().unwrap_or(ClientInterval {
-            interval: slot,
-            start_secs: 0.0,
-            requests: 0,
-            throughput_rps: 0.0,
-            p50_us: None,
-            p99_us: None,
-            errors: 0,
-        });
+        let open = || {
+            self.open
+                .get(&slot)
+                .map(|answers| interval_of(slot, answers))
+        };
+        let mut figures = self
+            .closed
+            .get(&slot)
+            .cloned()
+            .or_else(open)
+            .unwrap_or(ClientInterval {
+                interval: slot,
+                start_secs: 0.0,
+                requests: 0,
+                throughput_rps: 0.0,
+                p50_us: None,
+                p99_us: None,
+                errors: 0,
+            });
         let length = self.interval.as_secs_f64();
         figures.start_secs = slot as f64 * length;
         let span = match elapsed {
@@ -272,18 +282,7 @@ impl SeriesBuilder {
         for answers in self.open.values() {
             whole.add(answers);
         }
-        let length = self.interval.as_secs_f64();
-        let rows = (0..now)
-            .map(|slot| match self.open.get(&slot) {
-                Some(answers) => {
-                    let mut row = interval_of(slot, answers);
-                    row.start_secs = slot as f64 * length;
-                    row.throughput_rps = row.requests as f64 / length;
-                    row
-                }
-                None => self.row(slot, None),
-            })
-            .collect();
+        let rows = (0..now).map(|slot| self.row(slot, None)).collect();
         LiveFigures {
             last: now
                 .checked_sub(1)

@@ -22,7 +22,6 @@ use crate::harness::driver::{ClientInterval, Counts, LiveFigures, SoFar};
 use crate::harness::report::steadiness::Steadiness;
 use crate::harness::report::ClusterInterval;
 use crate::harness::workload::{Bound, Workload};
-use crate::units::ByteSize;
 
 /// What a run is doing.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -143,15 +142,7 @@ pub const CHART_INTERVALS: usize = 120;
 impl LiveFeed {
     /// A feed for runs of `workload`, titled by its configuration.
     pub fn new(workload: &Workload) -> LiveFeed {
-        let cluster = &workload.cluster;
-        let title = format!(
-            "{}  {} nodes  {} replicas  {}  {}/node",
-            workload.name,
-            cluster.nodes,
-            cluster.replicas,
-            cluster.hash,
-            ByteSize(cluster.cache_bytes.0).human(),
-        );
+        let title = workload.headline();
         LiveFeed {
             state: Mutex::new(State {
                 title,

@@ -440,6 +440,16 @@ pub fn parse(text: &str, source: &str, default_name: &str) -> Result<Workload, W
 }
 
 impl Workload {
+    /// The workload and its cluster in a line, as the live view and the
+    /// HTML page title it: `zipf  3 nodes  50 replicas  crc32  256KiB/node`.
+    pub fn headline(&self) -> String {
+        let cluster = &self.cluster;
+        format!(
+            "{}  {} nodes  {} replicas  {}  {}/node",
+            self.name, cluster.nodes, cluster.replicas, cluster.hash, cluster.cache_bytes
+        )
+    }
+
     /// What bounds the measured part of the run.
     pub fn bound(&self) -> Bound {
         match (self.requests, self.duration) {
