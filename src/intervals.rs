@@ -1,4 +1,4 @@
-//! Statistics over repeated trials: the median of each timed figure with an
+//! Statistics: the median of each timed figure over repeated trials with an
 //! interval, and the change between two sets of trials with its interval,
 //! each stating the confidence it really has for its number of trials.
 //!
@@ -26,6 +26,10 @@
 //! also says how large a change these trials could have found: the shift
 //! that the rank test at its level finds with probability [`POWER`], for
 //! normal noise (of the logarithm) with the two sides' pooled spread.
+//!
+//! The plain summaries the rest of the crate shares live here too:
+//! [`median`] and [`max_over_mean`] (how uneven a set of loads or shares
+//! is).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -62,6 +66,20 @@ pub fn median(values: &[f64]) -> Option<f64> {
     let mut sorted = values.to_vec();
     sorted.sort_by(f64::total_cmp);
     Some(median_of_sorted(&sorted))
+}
+
+/// The largest value over the mean: 1 when all are equal, 0 for none.
+pub fn max_over_mean(values: &[f64]) -> f64 {
+    if values.is_empty() {
+        return 0.0;
+    }
+    let mean = values.iter().sum::<f64>() / values.len() as f64;
+    let max = values.iter().copied().fold(f64::MIN, f64::max);
+    if mean > 0.0 {
+        max / mean
+    } else {
+        0.0
+    }
 }
 
 fn median_of_sorted(sorted: &[f64]) -> f64 {
@@ -383,6 +401,13 @@ pub fn detectable_in_spreads(m: usize, n: usize) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn imbalance_is_the_largest_over_the_mean() {
+        assert_eq!(max_over_mean(&[1.0, 1.0, 1.0]), 1.0);
+        assert_eq!(max_over_mean(&[1.0, 3.0]), 1.5);
+        assert_eq!(max_over_mean(&[]), 0.0);
+    }
 
     #[test]
     fn medians_of_odd_and_even_counts() {

@@ -17,8 +17,8 @@ use crate::analysis::mrc::histogram::{edge_below, smallest_meeting};
 use crate::analysis::mrc::{Curves, Point};
 use crate::analysis::ring::{analyse, analyse_change, Change, RingConfig};
 use crate::geecache::HashKind;
-use crate::harness::registry::max_over_mean;
 use crate::harness::report::RunResult;
+use crate::intervals::max_over_mean;
 use crate::intervals::{estimate, Estimate};
 
 /// What each node's cache must achieve.

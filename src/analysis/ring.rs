@@ -9,7 +9,7 @@ use crate::analysis::grid::in_parallel;
 use crate::geecache::{HashKind, HashRing};
 use crate::harness::cluster::ring_name;
 use crate::harness::events::{key_moves, keys_owned};
-use crate::harness::registry::max_over_mean;
+use crate::intervals::max_over_mean;
 use crate::table::align;
 
 /// One ring to examine.

@@ -8,5 +8,5 @@
 pub mod charts;
 pub mod svg;
 
-pub use charts::*;
-pub use svg::*;
+pub use charts::{grid_panels, latency_panel, result_latency, series_panels, GridFigures};
+pub use svg::{render, Axis, Panel, Scale, Series};

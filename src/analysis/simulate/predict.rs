@@ -12,10 +12,10 @@ use crate::geecache::{GroupOptions, HashKind, HashRing};
 use crate::harness::cluster::{ring_name, Faults};
 use crate::harness::driver::ClientInterval;
 use crate::harness::events::{key_moves, Action, Event, KeyMoves};
-use crate::harness::registry::max_over_mean;
 use crate::harness::report::{self, ClusterFigures, ClusterInterval, IntervalFigures};
 use crate::harness::scenario::Applied;
 use crate::harness::workload::{Bound, Workload};
+use crate::intervals::max_over_mean;
 /// What the model predicts for one configuration's measurement.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Prediction {

@@ -6,11 +6,11 @@ use std::fmt::Write as _;
 use super::predict::Prediction;
 use super::verify::Verification;
 use crate::harness::registry::{
-    max_over_mean, API_HIT_RATIO, CLUSTER_HIT_RATIO, DUPLICATE_LOADS, EVENT_ERRORS,
-    EVENT_EXTRA_LOADS, EVENT_MOVED_SHARE, LOAD_IMBALANCE, PEER_FETCH_RATIO, RING_IMBALANCE,
-    SLOWDB_LOADS_PER_REQUEST,
+    API_HIT_RATIO, CLUSTER_HIT_RATIO, DUPLICATE_LOADS, EVENT_ERRORS, EVENT_EXTRA_LOADS,
+    EVENT_MOVED_SHARE, LOAD_IMBALANCE, PEER_FETCH_RATIO, RING_IMBALANCE, SLOWDB_LOADS_PER_REQUEST,
 };
 use crate::harness::summary::percent;
+use crate::intervals::max_over_mean;
 use crate::table::align;
 /// The figures a simulation table and CSV show, in order.
 const COLUMNS: [&str; 9] = [

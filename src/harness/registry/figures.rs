@@ -1,10 +1,11 @@
 //! Every figure's entry: its key, label, format, direction, default
 //! threshold and how it is read, and the lists tables go through.
 
-use super::{max_over_mean, Better, Figure, Format, Read, Threshold};
+use super::{Better, Figure, Format, Read, Threshold};
 use crate::geecache::source::Source;
 use crate::harness::latency::LatencyFigures;
 use crate::harness::report::Trial;
+use crate::intervals::max_over_mean;
 
 const fn threshold(relative: f64, absolute: f64) -> Option<Threshold> {
     Some(Threshold { relative, absolute })
@@ -424,7 +425,7 @@ pub static SYSCALLS_PER_REQUEST: Figure = Figure {
 /// Every figure of a result, in the order tables show them: the timed
 /// ones (an open loop's service time after the latency), then the counted
 /// ones.
-pub static FIGURES: [&Figure; 27] = [
+pub static FIGURES: &[&Figure] = &[
     &THROUGHPUT,
     &P50,
     &P99,
@@ -507,7 +508,7 @@ pub static EVENT_MOVED_SHARE: Figure = Figure {
 };
 
 /// Every figure of one of a workload's events, in table order.
-pub static EVENT_FIGURES: [&Figure; 4] = [
+pub static EVENT_FIGURES: &[&Figure] = &[
     &EVENT_ERRORS,
     &EVENT_EXTRA_LOADS,
     &EVENT_RECOVERY,

@@ -7,8 +7,8 @@
 //! (what the process held), [`series`]
 //! (the interval-by-interval figures),
 //! [`steadiness`] (whether a trial's seconds were even) and [`target`] (a
-//! target's settings as its nodes reported them). Every item is
-//! re-exported here, so that a reader of results names
+//! target's settings as its nodes reported them). What a reader of
+//! results uses is re-exported here by name, so that it names
 //! `harness::report::RunResult`. The summary printed at the end is
 //! [`super::summary`]; the figures that tables and the gate show are
 //! [`super::registry`]'s.
@@ -33,7 +33,11 @@ pub use files::{
 pub(crate) use histograms::histograms_added;
 pub use histograms::{failed_figures, Histograms};
 pub use machine::{Machine, Tool};
-pub use schema::*;
+pub(crate) use schema::group_of;
+pub use schema::{
+    Baseline, ClientFigures, ClusterFigures, EventFigures, LatencyFrom, Mode, NodeFigures,
+    RunResult, SeriesReading, SlowDbReport, TimedFigures, Trial, SCHEMA_VERSION,
+};
 pub use series::{ClusterInterval, IntervalFigures, NodeCounters, NodeInterval};
 pub use steadiness::{Slices, Steadiness};
 pub use target::{Setting, Source, TargetSettings};
