@@ -5,34 +5,51 @@
 //!
 //! # Layout
 //!
-//! Five rooms; each uses only the rooms listed before it (a test,
-//! `tests/suite/layout.rs`, holds them to it):
+//! The layout is written here, once: every module of the crate is named
+//! below, and each parent's opening comment names its own (a test,
+//! `tests/suite/layout.rs`, holds both to the files).
+//!
+//! Five rooms; each uses only the rooms listed before it, and no two
+//! modules import each other, directly or around a circle (the same test):
 //!
 //! - [`units`]: sizes, durations and timestamps as people write them;
 //!   [`table`]: aligned text and Markdown tables; [`intervals`]: the median
-//!   of repeated trials and its interval, and the interval of a change.
-//! - [`geecache`]: the system under test, a Rust rebuild of GeeCache
-//!   (byte-bounded LRU, consistent hashing, singleflight, groups, HTTP
-//!   peers). A library of its own: it knows nothing of the harness.
+//!   of repeated trials and its interval, the interval of a change, and the
+//!   plain summaries the rest shares.
+//! - [`geecache`]: the system under test, a Rust rebuild of GeeCache. A
+//!   library of its own, one idea per module (`lru`, `keyhash`,
+//!   `byteview`, `cache`, `consistent_hash`, `singleflight`, `group`,
+//!   `peers`, `path`, `http`, `h1`, `node`, `server`, `breakage`, `source`,
+//!   `stats`, `metrics`): it imports nothing of the harness.
 //! - [`harness`]: what a run is made of, in the order a run meets it:
-//!   - [`harness::workload`]: the workload file, the flags over it and
-//!     their checks;
-//!   - [`harness::trace`]: real key traces, read, scanned and replayed;
+//!   - [`harness::workload`]: the workload file (`overrides` from the
+//!     flags, `stages` of a changing rate, `validate`);
+//!   - [`harness::trace`]: real key traces (`format`, `read`, `scan`,
+//!     `replay`);
 //!   - [`harness::slowdb`]: the slow store behind every node;
 //!   - [`harness::cluster`]: the nodes of a run, in one process;
-//!   - [`harness::driver`]: the load generator (keys, pacing, series);
+//!     [`harness::resolve`]: addresses given in place of the name service;
+//!   - [`harness::driver`]: the load generator (`keys`, `steering`,
+//!     `pacer`, `counts`, `series`);
 //!   - [`harness::latency`]: latency histograms and their percentiles;
 //!   - [`harness::calibration`]: the reference servers that measure the
 //!     driver and the loopback limit a run is read against;
 //!   - [`harness::events`] and [`harness::scenario`]: what a workload asks
 //!     to happen during a run, and carrying it out;
-//!   - [`harness::run`]: one run from start to result;
+//!   - [`harness::run`]: one run from start to result (`plan`, `address`,
+//!     `observe`, `assemble`); [`harness::fill`]: whether its caches
+//!     filled;
+//!   - [`harness::counted`]: the counted pass, instructions and system
+//!     calls per request (`marks`, `callgrind`, `strace`, `costs`,
+//!     `profile`);
 //!   - [`harness::shard`]: one run's work split over several drivers;
 //!   - [`harness::trials`]: repeated runs made one result;
-//!   - [`harness::report`]: the result file (schema, event costs, files);
-//!   - [`harness::registry`]: every figure of a result, once;
+//!   - [`harness::report`]: the result file (`schema`, `series`,
+//!     `histograms`, `costs`, `coordination`, `steadiness`, `memory`,
+//!     `machine`, `target`, `files`);
+//!   - [`harness::registry`]: every figure of a result, once (`figures`);
 //!   - [`harness::summary`]: what a run prints; [`harness::live`]: what a
-//!     terminal shows while it goes;
+//!     terminal shows while it goes (`view`, `screen`);
 //!   - [`harness::serve`]: one node as its own process; [`harness::wrk`]:
 //!     wrk beside the driver.
 //! - [`analysis`]: what reads results and configurations:
@@ -40,12 +57,18 @@
 //!   result against a baseline), [`analysis::differences`] (what differs
 //!   between configurations), [`analysis::merge`] (drivers of one cluster
 //!   made one result), [`analysis::grid`] and [`analysis::sweep`] (grids of
-//!   configurations run for real), [`analysis::simulate`] (the model),
-//!   [`analysis::mrc`] (miss-ratio curves: every cache size in one pass),
-//!   [`analysis::advise`] (the smallest cache and the fewest replicas for
-//!   a goal),
-//!   [`analysis::ring`] (rings without load), [`analysis::plot`] (SVG
-//!   charts) and [`analysis::html`] (a result as a page to open).
+//!   configurations run for real), [`analysis::simulate`] (the model:
+//!   `model`, `predict`, `verify`, `render`), [`analysis::mrc`] (miss-ratio
+//!   curves, every cache size in one pass: `stack`, `histogram`, `pass`,
+//!   `render`), [`analysis::advise`] (the smallest cache and the fewest
+//!   replicas for a goal), [`analysis::capacity`] (the highest rate held
+//!   within a latency objective: `objective`, `search`, `step`, `run`,
+//!   `report`, `show`, `compare`), [`analysis::ring`] (rings without
+//!   load), [`analysis::plot`] (SVG charts: `svg`, `charts`) and
+//!   [`analysis::html`] (a result as a page to open).
+//! - The binary, `src/bin/geecache-bench/`: `main.rs`, `cli.rs` (the
+//!   top-level parser and the dispatch) and `commands/`, one file per
+//!   subcommand. The library has no command line.
 //!
 //! # Where to look
 //!

@@ -5,7 +5,7 @@
 //!
 //! The node decides per answer ([`BreakSwitch::take`]) and marks the
 //! answer with the [`Breakage`]; the server, which writes the bytes, does
-//! the breaking ([`mangle`]). Only peer and API answers break: `/_stats`,
+//! the breaking (`mangle`). Only peer and API answers break: `/_stats`,
 //! `/metrics` and `/_ready` stay whole, so a broken node can still be read.
 
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, Ordering};

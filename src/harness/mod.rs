@@ -1,10 +1,19 @@
-//! What a run is made of: the workload, the slow store, the cluster, the
-//! driver and its histograms, the reference servers that calibrate a run,
-//! the run itself, a scenario's events and their carrying out, the result
-//! it writes, the registry of its figures, the summary it prints and the
-//! live view a terminal shows while it goes. It
-//! uses only the system's public API ([`crate::geecache`]) and reads no
-//! results.
+//! What a run is made of: the [`workload`] (or a real [`trace`]), the
+//! slow store ([`slowdb`]), the [`cluster`] (and addresses that stand in
+//! for the name service, [`resolve`]), the [`driver`] and its [`latency`]
+//! histograms, the reference servers that calibrate a run
+//! ([`calibration`]), the [`run`] itself and whether its caches filled
+//! ([`fill`]), a scenario's [`events`] and their carrying out
+//! ([`scenario`]), the [`counted`] pass, a run split over drivers
+//! ([`shard`]) and repeated as [`trials`], the result it writes
+//! ([`report`]), the [`registry`] of its figures, the [`summary`] it
+//! prints and the [`live`] view a terminal shows while it goes; one node
+//! as its own process ([`serve`]) and `wrk` beside the driver ([`wrk`]).
+//! `src/lib.rs` gives the order in which a run meets them.
+//!
+//! It uses only the system's public API ([`crate::geecache`]) and the
+//! shared rooms (units, tables, intervals): nothing of the analysis that
+//! reads results, and nothing of the binary's command line.
 
 pub mod calibration;
 pub mod cluster;

@@ -1,6 +1,9 @@
-//! The crate's layout holds what `src/lib.rs` promises: the system under
-//! test imports nothing of the harness, and no two modules import each other,
-//! directly or around a circle.
+//! The crate's layout holds what `src/lib.rs` promises: every module is
+//! named there and in its parent's opening comment, each room imports only
+//! the rooms before it (the system under test nothing of the harness), no
+//! two modules import each other, directly or around a circle, only the
+//! registry names a figure's key, and no file is over 800 lines unless it
+//! says why.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -364,8 +367,11 @@ fn the_system_under_test_knows_nothing_of_the_harness() {
     }
 }
 
+/// Each room imports only the rooms before it: the harness nothing of the
+/// analysis (the readers of results) or of the binary's command line, the
+/// shared rooms nothing at all.
 #[test]
-fn the_harness_reads_no_results_and_runs_no_commands() {
+fn each_room_imports_only_the_rooms_before_it() {
     for (module, imports) in import_graph() {
         let layer = |name: &str| name.split("::").next().unwrap_or("").to_owned();
         let allowed: &[&str] = match layer(&module).as_str() {
@@ -521,4 +527,106 @@ fn no_source_file_is_over_800_lines_unless_it_says_why() {
             file.display()
         );
     }
+}
+
+/// The opening comment of a source text: its leading `//!` lines.
+fn opening_comment(text: &str) -> String {
+    text.lines()
+        .take_while(|line| line.starts_with("//!"))
+        .map(|line| line.trim_start_matches("//!"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The modules a source text declares (`mod x;`, `pub mod x;`,
+/// `pub(crate) mod x;`), tests and inline modules left out.
+fn declared_modules(text: &str) -> Vec<String> {
+    text.lines()
+        .filter_map(|line| {
+            let line = line.trim_start();
+            let rest = line
+                .strip_prefix("pub mod ")
+                .or_else(|| line.strip_prefix("pub(crate) mod "))
+                .or_else(|| line.strip_prefix("pub(super) mod "))
+                .or_else(|| line.strip_prefix("mod "))?;
+            rest.strip_suffix(';').map(str::to_owned)
+        })
+        .collect()
+}
+
+/// Whether `comment` names the module `child` as a word of its own
+/// (`` [`child`] ``, `` `child` ``, `child/`, `parent::child`), not only
+/// inside a longer word.
+fn names_module(comment: &str, child: &str) -> bool {
+    comment.match_indices(child).any(|(at, _)| {
+        let before = comment[..at].chars().next_back();
+        let after = comment[at + child.len()..].chars().next();
+        let is_word = |ch: Option<char>| ch.is_some_and(|ch| ch.is_alphanumeric() || ch == '_');
+        !is_word(before) && !is_word(after)
+    })
+}
+
+#[test]
+fn the_module_reader_finds_declarations_and_whole_names() {
+    let text = "//! [`fill`] and `stack`.\npub mod fill;\nmod stack;\npub(crate) mod pass;\n\
+                #[cfg(test)]\nmod tests {\n}\n";
+    assert_eq!(declared_modules(text), ["fill", "stack", "pass"]);
+    let comment = opening_comment(text);
+    assert!(names_module(&comment, "fill"));
+    assert!(names_module(&comment, "stack"));
+    assert!(!names_module(&comment, "pass"));
+    assert!(!names_module("the fills and passes", "pass"));
+    assert!(names_module("see harness::counted, and", "counted"));
+}
+
+/// The layout is written in the opening comments: each parent names each
+/// of its modules, so that reading down from `src/lib.rs` finds every one.
+#[test]
+fn every_module_is_named_in_its_parents_opening_comment() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    sources(&src, &src, &mut files);
+    let mut checked = 0;
+    let mut unnamed = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(src.join(&file)).unwrap();
+        let comment = opening_comment(&text);
+        for child in declared_modules(&text) {
+            checked += 1;
+            if !names_module(&comment, &child) {
+                unnamed.push(format!("{}: {child}", file.display()));
+            }
+        }
+    }
+    assert!(checked > 100, "the reader found only {checked} modules");
+    assert!(
+        unnamed.is_empty(),
+        "modules their parent's opening comment does not name:\n{}",
+        unnamed.join("\n")
+    );
+}
+
+/// `src/lib.rs` writes the whole layout: every module of the library is
+/// named there, by its path (`harness::fill`) or, under its parent's path,
+/// by its name (`` `histograms` ``).
+#[test]
+fn the_crates_opening_comment_names_every_module() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let layout = opening_comment(&std::fs::read_to_string(src.join("lib.rs")).unwrap());
+    let mut files = Vec::new();
+    sources(&src, &src, &mut files);
+    let unnamed: Vec<String> = files
+        .iter()
+        .map(|file| module_of(file))
+        .filter(|module| !module.is_empty() && !module.starts_with("bin"))
+        .filter(|module| {
+            let name = module.rsplit("::").next().unwrap_or(module);
+            !(names_module(&layout, module) || names_module(&layout, name))
+        })
+        .collect();
+    assert!(
+        unnamed.is_empty(),
+        "modules src/lib.rs does not name:\n{}",
+        unnamed.join("\n")
+    );
 }

@@ -22,6 +22,10 @@
 //! follows only the keys whose hash falls under a threshold, at a fixed
 //! rate or lowered to keep a fixed number of keys, and scales distances
 //! and counts by the rate.
+//!
+//! Its modules: [`stack`] (the distances), [`histogram`] (distances
+//! counted in bounded memory), `pass` (the one pass over the keys) and
+//! [`render`] (the table, CSV and chart).
 
 use serde::Serialize;
 

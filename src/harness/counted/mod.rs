@@ -15,7 +15,7 @@
 //! (the async runtime's scheduling and the harness's bookkeeping).
 //!
 //! Beside this file: [`marks`] (the markers), [`costs`] (what a pass
-//! found, as results keep it), [`profile`] (where the instructions go,
+//! found, as results keep it), [`profile`](mod@profile) (where the instructions go,
 //! grouped), [`callgrind`] and [`strace`] (reading the tools' files).
 
 use std::ffi::OsString;

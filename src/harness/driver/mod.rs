@@ -7,6 +7,11 @@
 //!
 //! The key of request `i` depends only on the seed and `i`, never on which
 //! worker sends it, so two runs of one workload ask for the same keys.
+//!
+//! Its modules: [`keys`] (the key of each request), [`steering`] (what a
+//! scenario changes on the driver's side), `pacer` (the open loop's
+//! release of each request), `counts` (a phase's answers by kind) and
+//! [`series`] (the per-interval rows).
 
 //!
 //! Beside this file: `counts` (requests by outcome), [`keys`] (each
@@ -128,7 +133,7 @@ pub struct SoFar {
 
 impl SoFar {
     /// The phase's intervals that are whole, those that ended more than
-    /// [`series::OPEN_FOR`] ago, as a report that stopped at the end of the
+    /// `series::OPEN_FOR` ago, as a report that stopped at the end of the
     /// last of them ([`StopReason::Unfinished`]), with that interval's
     /// number; `None` before one is whole or when no phase runs.
     pub fn report(&self) -> Option<(u64, PhaseReport)> {

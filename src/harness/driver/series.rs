@@ -1,7 +1,7 @@
 //! The series of a phase: the workers' per-interval answers gathered into
 //! one row per interval, with only the last few seconds' histograms open,
 //! and the whole phase's figures made of the intervals as they close, so
-//! that the phase so far can be told at any moment ([`Checkpoint`]).
+//! that the phase so far can be told at any moment (`Checkpoint`).
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;

@@ -1,6 +1,7 @@
 //! The result of a run: the JSON file described by `schema.json`. One idea
 //! per file: [`schema`] (the structs of the file and how their figures are
-//! computed from the counters), [`coordination`] (a shard's part and its
+//! computed from the counters), [`histograms`] (its latency, service and
+//! failure histograms), [`coordination`] (a shard's part and its
 //! start moment), [`costs`](mod@costs) (what a scenario's events cost,
 //! read off the series), [`files`] (names, atomic writes, reading back),
 //! [`machine`] (the program and the machine that wrote it), [`memory`]

@@ -3,6 +3,10 @@
 //!
 //! Every field has a default, so `{}` is a valid workload; unknown fields and
 //! values out of range are refused with the field's name and its range.
+//!
+//! The fields and their reading are here; [`overrides`] are the flags
+//! that replace them, [`stages`] a rate that changes on a schedule, and
+//! [`validate`] the checks, field by field.
 
 //!
 //! Beside this file: [`overrides`] (the flags over a workload),

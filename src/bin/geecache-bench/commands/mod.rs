@@ -3,6 +3,11 @@
 //! calls the library ([`geecache_bench::harness`], [`geecache_bench::analysis`]) and turns the
 //! outcome into an exit status. This file holds what several share: exit
 //! statuses, flag groups, workload loading, the runtime and the logger.
+//!
+//! The subcommands: [`run`], [`compare`], [`check`], [`sweep`],
+//! [`simulate`], [`mrc`], [`advise`], [`capacity`], [`ring`], [`merge`],
+//! [`export`], [`serve`], [`driver_check`] and [`count_pass`] (the
+//! counted pass's inner run, which the tools measure).
 
 use std::future::Future;
 use std::path::Path;
