@@ -602,6 +602,79 @@ mod tests {
     use super::*;
     use crate::geecache::HashKind;
 
+    /// One of each action, in the order the schema lists them.
+    fn one_of_each() -> Vec<Action> {
+        vec![
+            Action::StopNode { node: 1 },
+            Action::StartNode {
+                node: 1,
+                keep_cache: false,
+            },
+            Action::AddNode {},
+            Action::RemoveNode { node: 1 },
+            Action::SlowNode {
+                node: 1,
+                delay: Span(Duration::from_millis(5)),
+            },
+            Action::BreakNode {
+                node: 1,
+                how: None,
+                share: 1.0,
+            },
+            Action::Slowdb {
+                latency: None,
+                error_share: None,
+            },
+            Action::ShiftKeys { offset: 1 },
+            Action::SetRate { rate: 100.0 },
+        ]
+    }
+
+    /// Where an action stands in [`one_of_each`]; with no `_` arm, a new
+    /// action does not compile until it is given a place (and the list
+    /// below, and the schema, are held to it).
+    fn place(action: &Action) -> usize {
+        match action {
+            Action::StopNode { .. } => 0,
+            Action::StartNode { .. } => 1,
+            Action::AddNode {} => 2,
+            Action::RemoveNode { .. } => 3,
+            Action::SlowNode { .. } => 4,
+            Action::BreakNode { .. } => 5,
+            Action::Slowdb { .. } => 6,
+            Action::ShiftKeys { .. } => 7,
+            Action::SetRate { .. } => 8,
+        }
+    }
+
+    /// `schema.json` states the action list once (`$defs/event`, which a
+    /// result's events refer to), and it is exactly the actions a workload
+    /// can ask for, each of which reads back as itself.
+    #[test]
+    fn the_schema_lists_every_action_once() {
+        let all = one_of_each();
+        let places: Vec<usize> = all.iter().map(place).collect();
+        assert_eq!(places, (0..all.len()).collect::<Vec<_>>());
+        let schema: serde_json::Value =
+            serde_json::from_str(include_str!("../../schema.json")).unwrap();
+        let listed: Vec<&str> = schema["$defs"]["event"]["properties"]["action"]["enum"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|name| name.as_str().unwrap())
+            .collect();
+        let names: Vec<&str> = all.iter().map(Action::name).collect();
+        assert_eq!(listed, names);
+        let text = include_str!("../../schema.json");
+        assert_eq!(text.matches("\"stop_node\", \"start_node\"").count(), 1);
+        for action in all {
+            let json = serde_json::to_value(action).unwrap();
+            assert_eq!(json["action"], action.name());
+            let back: Action = serde_json::from_value(json).unwrap();
+            assert_eq!(back, action);
+        }
+    }
+
     fn ring(names: &[&str], replicas: usize) -> HashRing {
         let mut ring = HashRing::new(replicas, HashKind::Xxh3);
         ring.add(names.iter().copied());

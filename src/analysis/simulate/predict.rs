@@ -267,7 +267,14 @@ fn ring_moves(
                 joined += 1;
             }
             Action::RemoveNode { node } => members.retain(|&member| member != node as usize),
-            _ => continue,
+            // The rest leave every ring as it is.
+            Action::StopNode { .. }
+            | Action::StartNode { .. }
+            | Action::SlowNode { .. }
+            | Action::BreakNode { .. }
+            | Action::Slowdb { .. }
+            | Action::ShiftKeys { .. }
+            | Action::SetRate { .. } => continue,
         }
         moves.push((
             event.index,

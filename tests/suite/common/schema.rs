@@ -1,6 +1,6 @@
 //! A small JSON Schema checker for the subset `schema.json` uses: `type`,
 //! `const`, `enum`, `properties`, `required`, `additionalProperties`,
-//! `items`, `oneOf`, `minimum`, `maximum` and local `$ref`s.
+//! `items`, `oneOf`, `allOf`, `minimum`, `maximum` and local `$ref`s.
 
 use serde_json::Value;
 
@@ -37,6 +37,14 @@ fn type_matches(name: &str, value: &Value) -> bool {
 
 fn check(root: &Value, schema: &Value, value: &Value, path: &str, found: &mut Vec<String>) {
     let schema = resolve(root, schema);
+    for part in schema
+        .get("allOf")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        check(root, part, value, path, found);
+    }
     if let Some(options) = schema.get("oneOf").and_then(Value::as_array) {
         let matching = options
             .iter()
