@@ -35,7 +35,8 @@
 //!   - [`harness::calibration`]: the reference servers that measure the
 //!     driver and the loopback limit a run is read against;
 //!   - [`harness::events`] and [`harness::scenario`]: what a workload asks
-//!     to happen during a run, and carrying it out;
+//!     to happen during a run, and carrying it out; [`harness::ownership`]:
+//!     the keys each node owns and those a ring change moves;
 //!   - [`harness::run`]: one run from start to result (`plan`, `address`,
 //!     `observe`, `assemble`); [`harness::fill`]: whether its caches
 //!     filled;

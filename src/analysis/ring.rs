@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::analysis::grid::in_parallel;
 use crate::geecache::{HashKind, HashRing};
 use crate::harness::cluster::ring_name;
-use crate::harness::events::{key_moves, keys_owned};
+use crate::harness::ownership::{key_moves, keys_owned};
 use crate::intervals::max_over_mean;
 use crate::table::align;
 

@@ -4,7 +4,8 @@
 //! histograms, the reference servers that calibrate a run
 //! ([`calibration`]), the [`run`] itself and whether its caches filled
 //! ([`fill`]), a scenario's [`events`] and their carrying out
-//! ([`scenario`]), the [`counted`] pass, a run split over drivers
+//! ([`scenario`]), the keys each node owns and a ring change moves
+//! ([`ownership`]), the [`counted`] pass, a run split over drivers
 //! ([`shard`]) and repeated as [`trials`], the result it writes
 //! ([`report`]), the [`registry`] of its figures, the [`summary`] it
 //! prints and the [`live`] view a terminal shows while it goes; one node
@@ -23,6 +24,7 @@ pub mod events;
 pub mod fill;
 pub mod latency;
 pub mod live;
+pub mod ownership;
 pub mod registry;
 pub mod report;
 pub mod resolve;

@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 use crate::geecache::peers::BoxFuture;
 use crate::harness::cluster::Cluster;
 use crate::harness::driver::{EventHook, RateChange, RateSchedule, Steering};
-use crate::harness::events::{key_moves, Action, Event};
+use crate::harness::events::{Action, Event};
+use crate::harness::ownership::key_moves;
 
 /// What the harness can act on in a run.
 pub struct Levers {

@@ -10,7 +10,7 @@ use std::path::Path;
 use common::{run, run_workload, scratch, text};
 use geecache_bench::geecache::HashRing;
 use geecache_bench::harness::cluster::ring_name;
-use geecache_bench::harness::events::key_moves;
+use geecache_bench::harness::ownership::key_moves;
 use geecache_bench::harness::report::{ClusterInterval, IntervalFigures, RunResult};
 
 /// The shared part of every scenario: a warm cluster of three nodes under

@@ -11,9 +11,9 @@ use crate::geecache::stats::{CacheStats, GroupStatsSnapshot};
 use crate::geecache::{HashRing, NodeStats};
 use crate::harness::calibration::Calibration;
 use crate::harness::driver::{ClientInterval, PhaseReport, SLICE};
-use crate::harness::events::keys_owned;
 use crate::harness::fill::cache_fill;
 use crate::harness::latency::{BySource, HistogramData, LatencyFigures};
+use crate::harness::ownership::keys_owned;
 use crate::harness::registry::one_trial;
 use crate::harness::report::{
     self, failed_figures, group_of, ClientFigures, ClusterFigures, ClusterInterval,
