@@ -52,7 +52,8 @@
 //!   - [`harness::summary`]: what a run prints; [`harness::live`]: what a
 //!     terminal shows while it goes (`view`, `screen`);
 //!   - [`harness::serve`]: one node as its own process; [`harness::wrk`]:
-//!     wrk beside the driver.
+//!     wrk beside the driver; [`harness::process`]: what this process
+//!     spends (CPU time, memory, open files).
 //! - [`analysis`]: what reads results and configurations:
 //!   [`analysis::compare`] (results side by side), [`analysis::check`] (a
 //!   result against a baseline), [`analysis::differences`] (what differs

@@ -9,7 +9,9 @@
 //! ([`shard`]) and repeated as [`trials`], the result it writes
 //! ([`report`]), the [`registry`] of its figures, the [`summary`] it
 //! prints and the [`live`] view a terminal shows while it goes; one node
-//! as its own process ([`serve`]) and `wrk` beside the driver ([`wrk`]).
+//! as its own process ([`serve`]), `wrk` beside the driver ([`wrk`]), and
+//! what this process spends, CPU time, memory and open files
+//! ([`process`]).
 //! `src/lib.rs` gives the order in which a run meets them.
 //!
 //! It uses only the system's public API ([`crate::geecache`]) and the
@@ -25,6 +27,7 @@ pub mod fill;
 pub mod latency;
 pub mod live;
 pub mod ownership;
+pub mod process;
 pub mod registry;
 pub mod report;
 pub mod resolve;

@@ -1,11 +1,10 @@
 //! What `driver-check` sets the driver against: `wrk` on the same server,
-//! run and read, and this process's CPU time and memory while each tool
-//! runs.
+//! run and read. The process's CPU time and memory while each tool runs
+//! are [`crate::harness::process`]'s.
 
 use std::process::Command;
 use std::time::Duration;
 
-pub use crate::geecache::stats::process_cpu;
 use crate::harness::calibration::LoadFigures;
 use crate::units::number_and_unit;
 
@@ -92,21 +91,6 @@ fn wrk_micros(text: &str) -> Result<f64, String> {
     Ok(value * factor)
 }
 
-/// The process's resident memory now, from `/proc/self/statm`.
-pub fn resident_bytes() -> Option<u64> {
-    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
-    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
-    // SAFETY: sysconf only reads a configuration value.
-    let page_size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    u64::try_from(page_size).ok().map(|size| pages * size)
-}
-
-/// A phase's CPU use: process CPU time per request while it ran.
-pub fn cpu_per_request(before: Option<Duration>, requests: u64) -> Option<f64> {
-    let spent = process_cpu()?.checked_sub(before?)?;
-    (requests > 0).then(|| spent.as_secs_f64() * 1e6 / requests as f64)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -137,20 +121,5 @@ Transfer/sec:     27.46MB
         assert!(parse_wrk("garbage", 2)
             .unwrap_err()
             .contains("Requests/sec"));
-    }
-
-    #[test]
-    fn cpu_time_and_memory_are_read() {
-        let before = process_cpu().unwrap();
-        // Some work to count.
-        let mut sum = 0u64;
-        for i in 0..20_000_000u64 {
-            sum = sum.wrapping_add(std::hint::black_box(i));
-        }
-        std::hint::black_box(sum);
-        assert!(process_cpu().unwrap() > before);
-        assert!(cpu_per_request(Some(before), 1000).unwrap() > 0.0);
-        assert_eq!(cpu_per_request(Some(before), 0), None);
-        assert!(resident_bytes().unwrap() > 1 << 20);
     }
 }

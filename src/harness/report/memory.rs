@@ -2,7 +2,7 @@
 //! `/proc/self` at the start, at each interval's end and after the cluster
 //! stopped, so that a long run shows whether its memory stays flat and
 //! whether it leaves files or sockets open. Linux only; elsewhere the
-//! result has no `memory`.
+//! result has no `memory`. The readings come from [`crate::harness::process`].
 
 use serde::{Deserialize, Serialize};
 
@@ -85,54 +85,6 @@ pub struct MemorySample {
     pub rss_bytes: u64,
     /// Open file descriptors.
     pub fds: u64,
-}
-
-/// A reading of the process now: resident bytes, and open descriptors.
-/// Cheap enough for every interval: two reads of `/proc`, no call per
-/// descriptor.
-pub fn read_now() -> Option<(u64, u64)> {
-    Some((status_bytes("VmRSS:")?, descriptors(false)?.0))
-}
-
-/// The process's peak resident memory so far.
-pub fn peak_rss() -> Option<u64> {
-    status_bytes("VmHWM:")
-}
-
-/// Open file descriptors and, of them, sockets (a call per descriptor:
-/// for the start and the end).
-pub fn open_fds() -> Option<(u64, u64)> {
-    descriptors(true)
-}
-
-/// Open file descriptors, and of them sockets when `sockets` asks (else 0).
-fn descriptors(sockets: bool) -> Option<(u64, u64)> {
-    let mut fds: u64 = 0;
-    let mut socket_fds: u64 = 0;
-    for entry in std::fs::read_dir("/proc/self/fd").ok()?.flatten() {
-        fds += 1;
-        if sockets
-            && std::fs::read_link(entry.path())
-                .is_ok_and(|target| target.to_string_lossy().starts_with("socket:"))
-        {
-            socket_fds += 1;
-        }
-    }
-    // The directory listing itself held one descriptor.
-    Some((fds.saturating_sub(1), socket_fds))
-}
-
-/// A `kB` line of `/proc/self/status`, in bytes.
-fn status_bytes(field: &str) -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|line| line.starts_with(field))?;
-    let kib: u64 = line[field.len()..]
-        .trim()
-        .trim_end_matches("kB")
-        .trim()
-        .parse()
-        .ok()?;
-    Some(kib * 1024)
 }
 
 /// How resident memory grew, in bytes per hour, over the samples from
@@ -234,18 +186,5 @@ mod tests {
             long.contains("after the first fifth +3.5GiB/hour"),
             "{long}"
         );
-    }
-
-    #[test]
-    fn this_process_can_be_read() {
-        let (rss, fds) = read_now().expect("Linux has /proc/self");
-        assert!(rss > 1 << 20 && fds >= 3, "{rss} {fds}");
-        assert!(peak_rss().unwrap() >= rss);
-        let before = open_fds().unwrap();
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let during = open_fds().unwrap();
-        drop(listener);
-        // Other tests open files at the same time: at least the one more.
-        assert!(during.1 >= 1 && during.0 >= 1, "{before:?} {during:?}");
     }
 }

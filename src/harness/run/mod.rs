@@ -10,7 +10,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::harness::wrk::{cpu_per_request, process_cpu};
+use crate::harness::process::{self, cpu_per_request, process_cpu};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use tokio::sync::{oneshot, watch};
@@ -42,7 +42,7 @@ pub(crate) use address::{check_host, split_target};
 use assemble::RunFacts;
 use observe::{sample, BetweenRequests, Counters, Observer, Samples, Unread};
 
-use crate::harness::report::memory::{self, MemorySample, ProcessMemory};
+use crate::harness::report::memory::{MemorySample, ProcessMemory};
 pub use plan::{Calibrate, Checkpoints, Coordination, RunError, RunPlan};
 pub(crate) use plan::{MEASURE_STREAM, WARMUP_STREAM};
 
@@ -54,7 +54,7 @@ pub async fn run(plan: &RunPlan, control: &Arc<Control>) -> Result<RunResult, Ru
         live.stage(Stage::Starting, None, 0);
     }
     let started_at = SystemTime::now();
-    let memory_start = (memory::read_now(), memory::open_fds());
+    let memory_start = (process::read_now(), process::open_fds());
     if plan.target.is_some() {
         if let Some((index, event)) = workload
             .events
@@ -482,7 +482,7 @@ pub async fn run(plan: &RunPlan, control: &Arc<Control>) -> Result<RunResult, Ru
         .unwrap_or_default();
     let connections = driver.connections_opened();
     let mut result = facts.result((&report, &after), &samples, &applied, (connections, cpu))?;
-    let rss_end = memory::read_now();
+    let rss_end = process::read_now();
     if let Observer::Local(cluster) = &*observer {
         cluster.shutdown().await;
     }
@@ -555,7 +555,7 @@ async fn sample_memory(
             _ = tokio::time::sleep_until(next.into()) => {}
             _ = &mut finished => return,
         }
-        if let Some((rss_bytes, fds)) = memory::read_now() {
+        if let Some((rss_bytes, fds)) = process::read_now() {
             let sample = MemorySample {
                 at_secs: next.saturating_duration_since(start).as_secs_f64(),
                 rss_bytes,
@@ -581,14 +581,14 @@ fn memory_figures(
     rss_end: Reading,
     samples: Vec<MemorySample>,
 ) -> Option<ProcessMemory> {
-    let (fds_end, sockets_end) = memory::open_fds()?;
+    let (fds_end, sockets_end) = process::open_fds()?;
     let (fds_start, sockets_start) = fds_start?;
     let rss_end = rss_end?.0;
     // The kernel updates the high-water mark lazily: it can lag a reading.
     let peak = samples
         .iter()
         .map(|sample| sample.rss_bytes)
-        .fold(memory::peak_rss()?.max(rss_end), u64::max);
+        .fold(process::peak_rss()?.max(rss_end), u64::max);
     Some(ProcessMemory {
         rss_start_bytes: rss_start?.0,
         rss_end_bytes: rss_end,

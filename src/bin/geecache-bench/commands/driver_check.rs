@@ -9,7 +9,7 @@ use std::time::Duration;
 use clap::Args;
 
 use super::{fail, init_logging, runtime, EXIT_FAILED, EXIT_USAGE};
-use geecache_bench::harness::{calibration, wrk};
+use geecache_bench::harness::{calibration, process, wrk};
 use geecache_bench::table::align;
 use geecache_bench::units::{ByteSize, Span};
 
@@ -163,7 +163,7 @@ async fn driver_check_rounds(args: &DriverCheckArgs) -> Result<Vec<ToolRound>, S
     );
     let mut rows = Vec::new();
     let mut wrk_missing = args.no_wrk;
-    let memory_before = wrk::resident_bytes();
+    let memory_before = process::resident_bytes();
     for round in 1..=args.rounds {
         // Alternate which tool goes first.
         let order = if round % 2 == 1 {
@@ -172,7 +172,7 @@ async fn driver_check_rounds(args: &DriverCheckArgs) -> Result<Vec<ToolRound>, S
             [false, true]
         };
         for driver in order {
-            let cpu = wrk::process_cpu();
+            let cpu = process::process_cpu();
             let figures = if driver {
                 calibration::drive(&url, args.concurrency, args.duration.0).await?
             } else if wrk_missing {
@@ -200,11 +200,11 @@ async fn driver_check_rounds(args: &DriverCheckArgs) -> Result<Vec<ToolRound>, S
             // Later rounds start new drivers, whose memory the allocator may
             // keep from earlier ones: the first round shows the driver's own.
             let memory = (driver && round == 1)
-                .then(|| memory_before.zip(wrk::resident_bytes()))
+                .then(|| memory_before.zip(process::resident_bytes()))
                 .flatten();
             rows.push(ToolRound {
                 round,
-                cpu_per_request: wrk::cpu_per_request(cpu, figures.requests),
+                cpu_per_request: process::cpu_per_request(cpu, figures.requests),
                 figures,
                 memory,
             });
