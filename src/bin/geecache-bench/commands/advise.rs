@@ -10,8 +10,8 @@ use clap::{ArgGroup, Args};
 use serde::Serialize;
 
 use super::{
-    fail, init_logging, load_with_trace, until_interrupted, ModelKeys, SamplingArgs, EXIT_FAILED,
-    EXIT_USAGE,
+    fail, init_logging, load_with_trace, until_interrupted, Format, ModelKeys, SamplingArgs,
+    EXIT_FAILED, EXIT_USAGE,
 };
 use geecache_bench::analysis::advise::{
     self, CacheAdvice, CacheGoal, Landing, Moved, ReplicaAdvice, RingGoal,
@@ -106,8 +106,8 @@ pub struct AdviseArgs {
     )]
     pub results_dir: PathBuf,
     /// `table` for people, `json` for programs.
-    #[arg(long, value_name = "table|json", default_value = "table", value_parser = ["table", "json"])]
-    pub format: String,
+    #[arg(long, value_name = "table|json", default_value = "table", value_parser = Format::parser(&[Format::Table, Format::Json]))]
+    pub format: Format,
     /// Also write the advice here, as JSON.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub out: Option<PathBuf>,
@@ -252,7 +252,7 @@ pub fn exec(args: AdviseArgs) -> ExitCode {
         cache: cache_advice.as_ref(),
         verify: None,
     };
-    let table = args.format == "table";
+    let table = args.format == Format::Table;
     if table {
         print!("{}", text(&report, &workload));
     }

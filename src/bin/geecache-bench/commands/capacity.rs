@@ -10,7 +10,7 @@ use clap::Args;
 
 use super::{
     check_outputs, fail, init_logging, load_with_trace, result_flag, until_interrupted, write_page,
-    GridArgs, ShapeArgs, TargetArgs, EXIT_FAILED, EXIT_USAGE,
+    Format, GridArgs, ShapeArgs, TargetArgs, EXIT_FAILED, EXIT_USAGE,
 };
 use geecache_bench::analysis::capacity::objective::{parse_share, LatencyGoal};
 use geecache_bench::analysis::capacity::report::{self, CapacitiesPlan, Progress};
@@ -95,8 +95,8 @@ pub struct CapacityArgs {
     pub html: Option<PathBuf>,
     /// `table` for people, `json` for programs, `markdown` for a CI job
     /// summary.
-    #[arg(long, value_name = "table|json|markdown", default_value = "table", value_parser = ["table", "json", "markdown"])]
-    pub format: String,
+    #[arg(long, value_name = "table|json|markdown", default_value = "table", value_parser = Format::parser(&[Format::Table, Format::Json, Format::Markdown]))]
+    pub format: Format,
 }
 
 impl CapacityArgs {
@@ -268,12 +268,12 @@ pub fn exec(args: CapacityArgs) -> ExitCode {
             code = failed;
         }
     }
-    match args.format.as_str() {
-        "json" => match serde_json::to_string_pretty(&result) {
+    match args.format {
+        Format::Json => match serde_json::to_string_pretty(&result) {
             Ok(json) => println!("{json}"),
             Err(error) => return fail(EXIT_FAILED, error),
         },
-        "markdown" => print!("{}", show::table(&result, TableStyle::Markdown)),
+        Format::Markdown => print!("{}", show::table(&result, TableStyle::Markdown)),
         _ => print!("{}", show::table(&result, TableStyle::Aligned)),
     }
     code

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use super::{fail, EXIT_FAILED, EXIT_USAGE};
+use super::{fail, Format, EXIT_FAILED, EXIT_USAGE};
 use geecache_bench::analysis::check;
 use geecache_bench::harness::registry::{self, Threshold, LIMIT_FRACTION, P99_OVER_TWO_HOP};
 use geecache_bench::harness::report;
@@ -40,8 +40,8 @@ pub struct CheckArgs {
     pub allow_missing: Vec<String>,
     /// `table` for people, `json` for programs, `markdown` for a CI job
     /// summary (GitHub-flavoured tables).
-    #[arg(long, value_name = "table|json|markdown", default_value = "table", value_parser = ["table", "json", "markdown"])]
-    pub format: String,
+    #[arg(long, value_name = "table|json|markdown", default_value = "table", value_parser = Format::parser(&[Format::Table, Format::Json, Format::Markdown]))]
+    pub format: Format,
 }
 
 /// Runs the subcommand.
@@ -96,7 +96,7 @@ pub fn exec(args: CheckArgs) -> ExitCode {
         );
     }
     let outcome = check::check(&baseline, &result, &thresholds, &args.allow_missing);
-    if args.format == "json" {
+    if args.format == Format::Json {
         match serde_json::to_string_pretty(&outcome) {
             Ok(json) => println!("{json}"),
             Err(error) => return fail(EXIT_FAILED, error),
@@ -110,7 +110,7 @@ pub fn exec(args: CheckArgs) -> ExitCode {
         if baseline.machine != result.machine {
             println!("note: the machines differ; timed figures are compared through each run's calibration");
         }
-        let style = if args.format == "markdown" {
+        let style = if args.format == Format::Markdown {
             TableStyle::Markdown
         } else {
             TableStyle::Aligned

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use super::{fail, write_page, EXIT_FAILED, EXIT_USAGE};
+use super::{fail, write_page, Format, EXIT_FAILED, EXIT_USAGE};
 use geecache_bench::analysis::capacity::{
     compare as capacity_compare, report as capacity_report, show as capacity_show,
 };
@@ -31,8 +31,8 @@ pub struct CompareArgs {
     pub html: Option<PathBuf>,
     /// `table` for people, `json` for programs, `markdown` for a CI job
     /// summary (GitHub-flavoured tables).
-    #[arg(long, value_name = "table|json|markdown", default_value = "table", value_parser = ["table", "json", "markdown"])]
-    pub format: String,
+    #[arg(long, value_name = "table|json|markdown", default_value = "table", value_parser = Format::parser(&[Format::Table, Format::Json, Format::Markdown]))]
+    pub format: Format,
 }
 
 /// Runs the subcommand.
@@ -75,13 +75,13 @@ pub fn exec(args: CompareArgs) -> ExitCode {
         }
     }
     let comparison = compare::compare(&named);
-    if args.format == "json" {
+    if args.format == Format::Json {
         match serde_json::to_string_pretty(&comparison) {
             Ok(json) => println!("{json}"),
             Err(error) => return fail(EXIT_FAILED, error),
         }
     } else {
-        let style = if args.format == "markdown" {
+        let style = if args.format == Format::Markdown {
             TableStyle::Markdown
         } else {
             TableStyle::Aligned
@@ -132,12 +132,12 @@ fn compare_capacities(args: &CompareArgs) -> ExitCode {
         }
     }
     let comparison = capacity_compare::compare(&named);
-    match args.format.as_str() {
-        "json" => match serde_json::to_string_pretty(&comparison) {
+    match args.format {
+        Format::Json => match serde_json::to_string_pretty(&comparison) {
             Ok(json) => println!("{json}"),
             Err(error) => return fail(EXIT_FAILED, error),
         },
-        "markdown" => print!(
+        Format::Markdown => print!(
             "{}",
             capacity_compare::table(&comparison, TableStyle::Markdown)
         ),

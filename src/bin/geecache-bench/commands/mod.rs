@@ -46,6 +46,71 @@ pub const EXIT_USAGE: u8 = 2;
 /// Exit status for a run that failed.
 pub const EXIT_FAILED: u8 = 1;
 
+/// How a command writes what it found (`--format`): one set of names for
+/// every command, each command taking those it can write
+/// ([`Format::parser`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// Aligned text for people.
+    Table,
+    /// JSON for programs.
+    Json,
+    /// GitHub-flavoured Markdown tables, for a CI job's summary.
+    Markdown,
+    /// Comma-separated values for programs.
+    Csv,
+}
+
+impl Format {
+    /// The name a command line gives it.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Format::Table => "table",
+            Format::Json => "json",
+            Format::Markdown => "markdown",
+            Format::Csv => "csv",
+        }
+    }
+
+    /// The parser of a `--format` that takes only `allowed`: its help lists
+    /// them, and any other value is refused with clap's own message.
+    pub const fn parser(allowed: &'static [Format]) -> FormatParser {
+        FormatParser(allowed)
+    }
+}
+
+/// `--format`'s parser over the formats a command writes.
+#[derive(Clone, Copy, Debug)]
+pub struct FormatParser(&'static [Format]);
+
+impl clap::builder::TypedValueParser for FormatParser {
+    type Value = Format;
+
+    fn parse_ref(
+        &self,
+        command: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<Format, clap::Error> {
+        let names = self.0.iter().map(|format| format.name());
+        let name =
+            clap::builder::PossibleValuesParser::new(names).parse_ref(command, arg, value)?;
+        self.0
+            .iter()
+            .copied()
+            .find(|format| format.name() == name)
+            .ok_or_else(|| clap::Error::new(clap::error::ErrorKind::InvalidValue))
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(self.0.iter().map(|format| {
+            clap::builder::PossibleValue::new(format.name())
+        })))
+    }
+}
+
 /// The lists a ring is made of, comma-separated: node counts, hashes and
 /// replica counts. `ring` takes them with its own help and defaults (see
 /// its `mut_arg`s); the grid adds cache sizes.

@@ -8,7 +8,9 @@ use std::process::ExitCode;
 use clap::Args;
 use serde::Serialize;
 
-use super::{fail, load_with_trace, write_page, ModelKeys, SamplingArgs, EXIT_FAILED, EXIT_USAGE};
+use super::{
+    fail, load_with_trace, write_page, Format, ModelKeys, SamplingArgs, EXIT_FAILED, EXIT_USAGE,
+};
 use geecache_bench::analysis::mrc::{self, Curves, Point, Ring, Sampling};
 use geecache_bench::analysis::{html, plot};
 use geecache_bench::geecache::HashKind;
@@ -46,8 +48,8 @@ pub struct MrcArgs {
     #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=64))]
     pub steps: u32,
     /// `table` for people, `json` or `csv` for programs.
-    #[arg(long, value_name = "table|json|csv", default_value = "table", value_parser = ["table", "json", "csv"])]
-    pub format: String,
+    #[arg(long, value_name = "table|json|csv", default_value = "table", value_parser = Format::parser(&[Format::Table, Format::Json, Format::Csv]))]
+    pub format: Format,
     /// Also write the curve here, as JSON (or CSV for a .csv name).
     #[arg(long, short = 'o', value_name = "FILE")]
     pub out: Option<PathBuf>,
@@ -121,9 +123,9 @@ pub fn exec(args: MrcArgs) -> ExitCode {
         serde_json::to_string_pretty(&report(&workload.name, &curves, &points)).unwrap_or_default()
             + "\n"
     };
-    match args.format.as_str() {
-        "json" => print!("{}", json()),
-        "csv" => print!("{}", mrc::csv(&curves, &points)),
+    match args.format {
+        Format::Json => print!("{}", json()),
+        Format::Csv => print!("{}", mrc::csv(&curves, &points)),
         _ => {
             print!("{}", mrc::table(&curves, &points));
             println!(

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use super::{fail, RingLists, EXIT_FAILED, EXIT_USAGE};
+use super::{fail, Format, RingLists, EXIT_FAILED, EXIT_USAGE};
 use geecache_bench::analysis::ring;
 
 /// Flags of `ring`: the grid's lists of node counts, replicas and hashes,
@@ -43,8 +43,8 @@ pub struct RingArgs {
     #[arg(long, value_name = "I")]
     pub leave: Option<usize>,
     /// `table` for people, `json` for programs.
-    #[arg(long, value_name = "table|json", default_value = "table", value_parser = ["table", "json"])]
-    pub format: String,
+    #[arg(long, value_name = "table|json", default_value = "table", value_parser = Format::parser(&[Format::Table, Format::Json]))]
+    pub format: Format,
 }
 
 /// Runs the subcommand.
@@ -93,19 +93,17 @@ pub fn exec(args: RingArgs) -> ExitCode {
     if let Some(change) = change {
         let configs = ring::configs(&nodes, &replicas, &args.lists.hash);
         let reports = ring::analyse_changes(&configs, change, args.keys);
-        return print(&reports, &args.format, || {
+        return print(&reports, args.format, || {
             ring::change_table(&reports, args.detail)
         });
     }
     let reports = ring::analyse_grid(&nodes, &replicas, &args.lists.hash, args.keys);
-    print(&reports, &args.format, || {
-        ring::table(&reports, args.detail)
-    })
+    print(&reports, args.format, || ring::table(&reports, args.detail))
 }
 
 /// Prints `reports` as JSON, or `table()` for people.
-fn print<T: serde::Serialize>(reports: &T, format: &str, table: impl Fn() -> String) -> ExitCode {
-    if format == "json" {
+fn print<T: serde::Serialize>(reports: &T, format: Format, table: impl Fn() -> String) -> ExitCode {
+    if format == Format::Json {
         match serde_json::to_string_pretty(reports) {
             Ok(json) => println!("{json}"),
             Err(error) => return fail(EXIT_FAILED, error),

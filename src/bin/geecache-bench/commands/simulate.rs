@@ -8,7 +8,9 @@ use std::time::Instant;
 
 use clap::Args;
 
-use super::{fail, load_with_trace, parse_switch, GridArgs, ModelKeys, EXIT_FAILED, EXIT_USAGE};
+use super::{
+    fail, load_with_trace, parse_switch, Format, GridArgs, ModelKeys, EXIT_FAILED, EXIT_USAGE,
+};
 use geecache_bench::analysis::{plot, simulate};
 use geecache_bench::harness::report;
 use geecache_bench::harness::workload::Overrides;
@@ -38,8 +40,8 @@ pub struct SimulateArgs {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub interval_requests: Option<u64>,
     /// `table` for people, `json` or `csv` for programs.
-    #[arg(long, value_name = "table|json|csv", default_value = "table", value_parser = ["table", "json", "csv"])]
-    pub format: String,
+    #[arg(long, value_name = "table|json|csv", default_value = "table", value_parser = Format::parser(&[Format::Table, Format::Json, Format::Csv]))]
+    pub format: Format,
     /// Also write the predictions here, as JSON (or CSV for a .csv name).
     #[arg(long, short = 'o', value_name = "FILE")]
     pub out: Option<PathBuf>,
@@ -56,7 +58,7 @@ pub struct SimulateArgs {
 /// Runs the subcommand.
 pub fn exec(args: SimulateArgs) -> ExitCode {
     if let Some(path) = &args.verify {
-        return verify_command(path, &args.format);
+        return verify_command(path, args.format);
     }
     let overrides = Overrides {
         singleflight: args.singleflight,
@@ -83,9 +85,9 @@ pub fn exec(args: SimulateArgs) -> ExitCode {
     };
     let elapsed = started.elapsed();
     let as_json = || serde_json::to_string_pretty(&predictions).unwrap_or_default() + "\n";
-    match args.format.as_str() {
-        "json" => print!("{}", as_json()),
-        "csv" => print!("{}", simulate::csv(&predictions)),
+    match args.format {
+        Format::Json => print!("{}", as_json()),
+        Format::Csv => print!("{}", simulate::csv(&predictions)),
         _ => {
             print!("{}", simulate::table(&predictions));
             if predictions
@@ -142,7 +144,7 @@ pub fn exec(args: SimulateArgs) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn verify_command(path: &std::path::Path, format: &str) -> ExitCode {
+fn verify_command(path: &std::path::Path, format: Format) -> ExitCode {
     let result = match report::read(path) {
         Ok(result) => result,
         Err(error) => return fail(EXIT_USAGE, error),
@@ -151,7 +153,7 @@ fn verify_command(path: &std::path::Path, format: &str) -> ExitCode {
         Ok(verification) => verification,
         Err(error) => return fail(EXIT_USAGE, error),
     };
-    if format == "json" {
+    if format == Format::Json {
         println!(
             "{}",
             serde_json::to_string_pretty(&verification).unwrap_or_default()
