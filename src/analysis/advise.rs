@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use crate::analysis::grid::in_parallel;
 use crate::analysis::mrc::histogram::{edge_below, smallest_meeting};
-use crate::analysis::mrc::{Curves, Point};
+use crate::analysis::mrc::{Curves, SizePoint};
 use crate::analysis::ring::{analyse, analyse_change, Change, RingConfig};
 use crate::geecache::HashKind;
 use crate::harness::report::RunResult;
@@ -71,7 +71,7 @@ impl CacheGoal {
 
     /// The figure the goal bounds, at `point`: for the cluster, or the
     /// worst node's with `every_node`.
-    pub fn figure(&self, curves: &Curves, point: &Point, every_node: bool) -> f64 {
+    pub fn figure(&self, curves: &Curves, point: &SizePoint, every_node: bool) -> f64 {
         let requests = curves.requests.max(1) as f64;
         match *self {
             CacheGoal::HitRatio { .. } if every_node => point
@@ -121,7 +121,7 @@ impl CacheGoal {
 pub struct Evidence {
     /// The curve there.
     #[serde(flatten)]
-    pub point: Point,
+    pub point: SizePoint,
     /// The goal's figure there.
     pub figure: f64,
 }
@@ -404,7 +404,7 @@ pub struct Landing {
 pub fn landing(
     goal: CacheGoal,
     every_node: bool,
-    predicted: &Point,
+    predicted: &SizePoint,
     result: &RunResult,
 ) -> Landing {
     let per_trial: Vec<f64> = result
@@ -600,8 +600,8 @@ mod tests {
         result
     }
 
-    fn point(loads: u64) -> Point {
-        Point {
+    fn point(loads: u64) -> SizePoint {
+        SizePoint {
             cache_bytes: 4096,
             node_miss_ratio: vec![0.0],
             node_loads: vec![loads],

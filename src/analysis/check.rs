@@ -58,7 +58,7 @@ pub fn read_thresholds(path: &Path) -> Result<BTreeMap<String, Threshold>, Strin
 /// timed ones, in the registry's order. Those without a threshold are
 /// shown, not gated: the timed ones divided by the calibration are gated
 /// by default, so a slower or faster machine does not move them much.
-pub(crate) fn checked_figures(result: &RunResult) -> Vec<registry::Reading> {
+pub(crate) fn checked_figures(result: &RunResult) -> Vec<registry::FigureValue> {
     let (counted, timed): (Vec<_>, Vec<_>) = registry::readings(result)
         .into_iter()
         .partition(|reading| reading.figure.nature() == Nature::Counted);

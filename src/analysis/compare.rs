@@ -190,7 +190,7 @@ fn event_rows(named: &[(String, RunResult)]) -> Vec<Row> {
 pub fn compare(named: &[(String, RunResult)]) -> Comparison {
     let differences = differences::between(named.iter().map(|(_, result)| result));
     let workload_differences = differences::of_workload(&differences);
-    let all_readings: Vec<Vec<registry::Reading>> = named
+    let all_readings: Vec<Vec<registry::FigureValue>> = named
         .iter()
         .map(|(_, result)| registry::readings(result))
         .collect();

@@ -1,5 +1,5 @@
 //! A grid of configurations: lists of node counts, hashes, replica counts
-//! and cache sizes, and each combination of them, a [`Point`]. `sweep` runs
+//! and cache sizes, and each combination of them, a [`GridPoint`]. `sweep` runs
 //! every point on a real cluster, `simulate` predicts each, and the charts
 //! draw figures against them.
 
@@ -27,7 +27,7 @@ pub struct Grid {
 
 /// One configuration of a grid.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Point {
+pub struct GridPoint {
     /// Nodes.
     pub nodes: u32,
     /// The ring's hash.
@@ -41,7 +41,7 @@ pub struct Point {
 impl Grid {
     /// Every combination, nodes outermost and cache sizes innermost, with the
     /// workload's values where a list is empty.
-    pub fn points(&self, workload: &Workload) -> Vec<Point> {
+    pub fn points(&self, workload: &Workload) -> Vec<GridPoint> {
         let cluster = &workload.cluster;
         let nodes = or_else(&self.nodes, cluster.nodes);
         let hashes = or_else(&self.hashes, cluster.hash);
@@ -52,7 +52,7 @@ impl Grid {
             for &hash in &hashes {
                 for &replicas in &replicas {
                     for &cache_bytes in &caches {
-                        points.push(Point {
+                        points.push(GridPoint {
                             nodes,
                             hash,
                             replicas,
@@ -75,7 +75,7 @@ fn or_else<T: Clone>(list: &[T], default: T) -> Vec<T> {
     }
 }
 
-impl std::fmt::Display for Point {
+impl std::fmt::Display for GridPoint {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
@@ -88,7 +88,7 @@ impl std::fmt::Display for Point {
     }
 }
 
-impl Point {
+impl GridPoint {
     /// A short name: `3n crc32 50r 16MiB`.
     pub fn short(&self) -> String {
         format!(
@@ -194,7 +194,7 @@ mod tests {
         assert!(points.iter().all(|point| point.hash == HashKind::Crc32));
         assert_eq!(
             points[0],
-            Point {
+            GridPoint {
                 nodes: 3,
                 hash: HashKind::Crc32,
                 replicas: 1,

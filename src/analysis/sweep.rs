@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 use crate::analysis::differences::{unfilled_caches, CacheSide};
-use crate::analysis::grid::{Grid, Point};
+use crate::analysis::grid::{Grid, GridPoint};
 use crate::analysis::plot;
 use crate::harness::calibration::{self, Calibration};
 use crate::harness::driver::Control;
@@ -39,7 +39,7 @@ pub const SWEEP_SCHEMA_VERSION: u32 = 1;
 pub struct Row {
     /// The configuration.
     #[serde(flatten)]
-    pub point: Point,
+    pub point: GridPoint,
     /// Its result file.
     pub result: String,
     /// The headline figures by name (see `compare`).
@@ -172,7 +172,7 @@ pub async fn sweep(
     plan: &SweepPlan<'_>,
     grid: &Grid,
     control: &Arc<Control>,
-    mut announce: impl FnMut(Progress, &Point),
+    mut announce: impl FnMut(Progress, &GridPoint),
 ) -> Result<(Summary, Vec<PathBuf>), SweepError> {
     let started = SystemTime::now();
     let points = grid.points(plan.workload);
@@ -263,7 +263,7 @@ pub async fn sweep(
     ))
 }
 
-fn row(point: &Point, path: &Path, result: &RunResult) -> Row {
+fn row(point: &GridPoint, path: &Path, result: &RunResult) -> Row {
     let figures: BTreeMap<String, Option<f64>> = registry::readings(result)
         .into_iter()
         .map(|reading| (reading.figure.key.to_owned(), reading.value))

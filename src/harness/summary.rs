@@ -13,7 +13,7 @@ use crate::harness::registry::{
     self, API_HIT_RATIO, CLUSTER_OVER_HOPS, CPU_PER_REQUEST, LIMIT_FRACTION, P50, P99,
     PEER_FETCH_RATIO, THROUGHPUT,
 };
-use crate::harness::report::{LatencyFrom, Mode, RunResult, Source, TargetSettings};
+use crate::harness::report::{LatencyFrom, Mode, RunResult, SettingOrigin, TargetSettings};
 use crate::table::align;
 use crate::units::ByteSize;
 
@@ -196,15 +196,15 @@ fn unread(result: &RunResult) -> String {
 /// its settings where the nodes' `/_stats` reported them (`unknown`
 /// elsewhere: the workload's values are not the target's).
 fn target_lines(result: &RunResult, settings: &TargetSettings) -> String {
-    let known = |setting_source: Source, shown: String, name: &str| match setting_source {
-        Source::Assumed => format!("{name} unknown"),
+    let known = |setting_source: SettingOrigin, shown: String, name: &str| match setting_source {
+        SettingOrigin::Assumed => format!("{name} unknown"),
         _ => shown,
     };
     let switch = |on: bool| if on { "on" } else { "off" };
     let nodes = match settings.nodes.source {
-        Source::Observed => format!("{} nodes on its ring", settings.nodes.value),
-        Source::Given => format!("{} nodes given by --peers", settings.nodes.value),
-        Source::Assumed => "nodes unknown".to_owned(),
+        SettingOrigin::Observed => format!("{} nodes on its ring", settings.nodes.value),
+        SettingOrigin::Given => format!("{} nodes given by --peers", settings.nodes.value),
+        SettingOrigin::Assumed => "nodes unknown".to_owned(),
     };
     let mut out = format!(
         "{} {}  {}  target {}  {nodes}  {}  {}  {}  {}  {}  {}\n",

@@ -460,7 +460,10 @@ fn serve_mode_answers_the_source_documents_demo_and_target_runs_read_its_nodes()
         settings.singleflight.source,
         settings.hot_cache.source,
     ] {
-        assert_eq!(source, geecache_bench::harness::report::Source::Observed);
+        assert_eq!(
+            source,
+            geecache_bench::harness::report::SettingOrigin::Observed
+        );
     }
     assert!(settings.disagree.is_empty());
     let first = text(&output.stdout).lines().next().unwrap().to_owned();

@@ -7,7 +7,7 @@
 use crate::common;
 
 use common::{next_request_head, read_checked, run, run_target, scratch, text};
-use geecache_bench::harness::report::Source;
+use geecache_bench::harness::report::SettingOrigin;
 use tokio::io::AsyncWriteExt;
 
 /// A node of another implementation: `GET /api?key=K` answers the key's
@@ -99,7 +99,7 @@ fn peers_without_stats_are_named_and_the_targets_settings_marked_unknown() {
     let settings = result.target_settings.expect("target settings");
     assert_eq!(
         (settings.nodes.value, settings.nodes.source),
-        (3, Source::Given)
+        (3, SettingOrigin::Given)
     );
     for source in [
         settings.replicas.source,
@@ -108,7 +108,7 @@ fn peers_without_stats_are_named_and_the_targets_settings_marked_unknown() {
         settings.singleflight.source,
         settings.hot_cache.source,
     ] {
-        assert_eq!(source, Source::Assumed);
+        assert_eq!(source, SettingOrigin::Assumed);
     }
 
     // Without --peers: the target alone, its nodes unknown.
@@ -129,7 +129,7 @@ fn peers_without_stats_are_named_and_the_targets_settings_marked_unknown() {
         "{summary}"
     );
     let settings = read_checked(&bare).target_settings.unwrap();
-    assert_eq!(settings.nodes.source, Source::Assumed);
+    assert_eq!(settings.nodes.source, SettingOrigin::Assumed);
     // compare lists what is known of each target among the differences.
     let output = run(&[
         "compare",

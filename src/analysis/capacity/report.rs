@@ -14,7 +14,7 @@ use super::objective::LatencyGoal;
 use super::run::{search, CapacityError, CapacityPlan, Ceiling, Searched};
 use super::search::{Search, SearchPlan};
 use super::step::Step;
-use crate::analysis::grid::Point;
+use crate::analysis::grid::GridPoint;
 use crate::analysis::sweep::round_order;
 use crate::harness::driver::Control;
 use crate::harness::report::{self, Machine, ResultFileError};
@@ -64,7 +64,7 @@ pub struct CapacityResult {
 pub struct Configuration {
     /// Its nodes, hash, replicas and cache; `null` for a `--target`,
     /// taken as it is.
-    pub point: Option<Point>,
+    pub point: Option<GridPoint>,
     /// The API URL driven.
     pub target: String,
     /// One search per trial.
@@ -111,7 +111,7 @@ pub struct CapacitiesPlan {
     /// The run of each step, before a configuration's values.
     pub run: RunPlan,
     /// The configurations; `None` runs `run` as it is (a `--target`).
-    pub points: Vec<Option<Point>>,
+    pub points: Vec<Option<GridPoint>>,
     /// What a step must meet.
     pub goal: LatencyGoal,
     /// The share of a step's requests that may fail.
@@ -146,7 +146,7 @@ pub struct Progress {
 pub async fn capacities(
     plan: &CapacitiesPlan,
     control: &Arc<Control>,
-    mut heard: impl FnMut(Progress, Option<&Point>, &Step),
+    mut heard: impl FnMut(Progress, Option<&GridPoint>, &Step),
 ) -> Result<CapacityResult, CapacityError> {
     let started_at = rfc3339(SystemTime::now());
     let workload = &plan.run.workload;
@@ -225,7 +225,7 @@ pub async fn capacities(
 /// A configuration's figures over its trials. Its capacity is stated only
 /// when every trial found its edge: a trial that never held, held to the
 /// driver's ceiling or ran out of steps leaves it unknown.
-pub fn configuration(point: Option<Point>, trials: Vec<Searched>) -> Configuration {
+pub fn configuration(point: Option<GridPoint>, trials: Vec<Searched>) -> Configuration {
     let capacities: Option<Vec<f64>> = trials.iter().map(|trial| trial.capacity_rps).collect();
     let knees: Vec<f64> = trials.iter().filter_map(|trial| trial.knee_rps).collect();
     Configuration {
@@ -365,8 +365,8 @@ pub(crate) mod tests {
     }
 
     /// `nodes` nodes, crc32, 50 replicas, 1MiB.
-    pub(crate) fn point(nodes: u32) -> Option<Point> {
-        Some(Point {
+    pub(crate) fn point(nodes: u32) -> Option<GridPoint> {
+        Some(GridPoint {
             nodes,
             hash: HashKind::Crc32,
             replicas: 50,

@@ -164,7 +164,7 @@ pub struct Curves {
 
 /// The curves at one per-node cache size.
 #[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Point {
+pub struct SizePoint {
     /// Each node's main cache, in bytes.
     pub cache_bytes: u64,
     /// Each node's miss ratio (misses over the requests it owned).
@@ -181,7 +181,7 @@ pub struct Point {
 
 impl Curves {
     /// The curves at a per-node cache of `cache` bytes.
-    pub fn at(&self, cache: u64) -> Point {
+    pub fn at(&self, cache: u64) -> SizePoint {
         let misses: Vec<(f64, f64)> = self
             .nodes
             .iter()
@@ -189,7 +189,7 @@ impl Curves {
             .collect();
         let loads: f64 = misses.iter().map(|miss| miss.0).sum();
         let missed_bytes: f64 = misses.iter().map(|miss| miss.1).sum();
-        Point {
+        SizePoint {
             cache_bytes: cache,
             node_miss_ratio: self
                 .nodes

@@ -1,7 +1,7 @@
 //! The curves for people and programs: a table, CSV, and an SVG panel of
 //! miss ratio against log-scaled cache size.
 
-use super::{Curves, Point};
+use super::{Curves, SizePoint};
 use crate::analysis::plot::{Axis, Panel, Scale, Series};
 use crate::units::ByteSize;
 
@@ -9,8 +9,13 @@ use crate::units::ByteSize;
 /// bytes): a line per node, one for the cluster (slow-store loads per
 /// request), and `runs` ((name, per-node cache bytes, loads per request)
 /// that runs measured) as points.
-pub fn panel(title: &str, curves: &Curves, points: &[Point], runs: &[(String, u64, f64)]) -> Panel {
-    let line = |name: String, value: &dyn Fn(&Point) -> f64| Series {
+pub fn panel(
+    title: &str,
+    curves: &Curves,
+    points: &[SizePoint],
+    runs: &[(String, u64, f64)],
+) -> Panel {
+    let line = |name: String, value: &dyn Fn(&SizePoint) -> f64| Series {
         name,
         points: points
             .iter()
@@ -70,7 +75,7 @@ pub fn panel(title: &str, curves: &Curves, points: &[Point], runs: &[(String, u6
 
 /// The points as a table: per-node size, each node's miss ratio, the
 /// cluster's loads per request and byte miss ratio.
-pub fn table(curves: &Curves, points: &[Point]) -> String {
+pub fn table(curves: &Curves, points: &[SizePoint]) -> String {
     let mut header = vec!["cache".to_owned()];
     header.extend((0..curves.nodes.len()).map(|node| format!("node {node}")));
     header.extend([
@@ -96,7 +101,7 @@ pub fn table(curves: &Curves, points: &[Point]) -> String {
 }
 
 /// The points as CSV, a row per size.
-pub fn csv(curves: &Curves, points: &[Point]) -> String {
+pub fn csv(curves: &Curves, points: &[SizePoint]) -> String {
     let mut out = String::from("cache_bytes");
     for node in 0..curves.nodes.len() {
         out.push_str(&format!(",node{node}_miss_ratio,node{node}_loads"));

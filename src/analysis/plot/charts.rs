@@ -5,7 +5,7 @@
 use hdrhistogram::Histogram;
 
 use super::svg::{short_number, Axis, Panel, Scale, Series};
-use crate::analysis::grid::Point;
+use crate::analysis::grid::GridPoint;
 use crate::harness::report::RunResult;
 use crate::intervals::Estimate;
 use crate::units::ByteSize;
@@ -185,7 +185,7 @@ pub fn series_panels(runs: &[(String, &RunResult)]) -> Vec<Panel> {
 #[derive(Clone, Copy, Debug)]
 pub struct GridFigures {
     /// The configuration.
-    pub point: Point,
+    pub point: GridPoint,
     /// The API node's hit ratio.
     pub hit_ratio: Option<f64>,
     /// Slow-store loads per request.
@@ -307,8 +307,8 @@ pub fn grid_panels(title: &str, rows: &[GridFigures]) -> Vec<Panel> {
     panels
 }
 
-type AxisOf = fn(&Point) -> f64;
-type LineOf = fn(&Point) -> String;
+type AxisOf = fn(&GridPoint) -> f64;
+type LineOf = fn(&GridPoint) -> String;
 type FigureOf = fn(&GridFigures) -> Option<f64>;
 type Range = (f64, f64);
 
@@ -347,7 +347,7 @@ mod tests {
         use crate::geecache::HashKind;
         let row = |replicas: u32, cache: u64, hit: f64| GridFigures {
             throughput: None,
-            point: Point {
+            point: GridPoint {
                 nodes: 3,
                 hash: HashKind::Crc32,
                 replicas,

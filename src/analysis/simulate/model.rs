@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::SimulateError;
-use crate::analysis::grid::{in_parallel, Point};
+use crate::analysis::grid::{in_parallel, GridPoint};
 use crate::geecache::group::keeps_hot;
 use crate::geecache::node::GroupReport;
 use crate::geecache::stats::GroupSettings;
@@ -407,7 +407,7 @@ pub(super) struct ClusterModel<'a> {
     keys: &'a KeySequence,
     owners: std::borrow::Cow<'a, [u16]>,
     /// The configuration, whose ring settings ring changes keep.
-    point: Point,
+    point: GridPoint,
     /// The nodes on the ring, in the order they joined.
     members: Vec<usize>,
     options: GroupOptions,
@@ -426,7 +426,7 @@ impl<'a> ClusterModel<'a> {
     pub(super) fn new(
         keys: &'a KeySequence,
         owners: &'a [u16],
-        point: Point,
+        point: GridPoint,
         options: GroupOptions,
     ) -> Self {
         let distinct = keys.distinct();

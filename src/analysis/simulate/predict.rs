@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::model::{model_events, ClusterModel, KeySequence, ModelEvent, ModelReading, NodeModel};
 use super::SimulateError;
-use crate::analysis::grid::{in_parallel, Grid, Point};
+use crate::analysis::grid::{in_parallel, Grid, GridPoint};
 use crate::geecache::node::GroupReport;
 use crate::geecache::{GroupOptions, HashKind, HashRing};
 use crate::harness::cluster::{ring_name, Faults};
@@ -22,7 +22,7 @@ use crate::intervals::max_over_mean;
 pub struct Prediction {
     /// The configuration.
     #[serde(flatten)]
-    pub point: Point,
+    pub point: GridPoint,
     /// Measured requests.
     pub requests: u64,
     /// Cluster figures as a run reports them (no store latency).
@@ -68,7 +68,7 @@ impl Prediction {
 /// request in flight reads them at each interval's end.
 pub(super) fn predict(
     keys: &KeySequence,
-    point: Point,
+    point: GridPoint,
     options: GroupOptions,
     owners: &[u16],
     shares: Vec<f64>,
@@ -144,7 +144,7 @@ pub(super) fn predict(
 }
 
 /// The options of every node of a configuration.
-pub(super) fn options_of(workload: &Workload, point: &Point, faults: &Faults) -> GroupOptions {
+pub(super) fn options_of(workload: &Workload, point: &GridPoint, faults: &Faults) -> GroupOptions {
     let mut settings = workload.cluster.clone();
     settings.nodes = point.nodes;
     settings.hash = point.hash;

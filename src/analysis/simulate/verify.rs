@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::model::{model_events, KeySequence};
 use super::predict::{options_of, predict, Prediction};
 use super::SimulateError;
-use crate::analysis::grid::Point;
+use crate::analysis::grid::GridPoint;
 use crate::geecache::node::GroupReport;
 use crate::harness::cluster::GROUP;
 use crate::harness::report::{ClusterInterval, Mode, RunResult, SeriesReading};
@@ -65,7 +65,7 @@ pub fn verify(result: &RunResult) -> Result<Verification, SimulateError> {
         .collect();
     let events = model_events(workload, Some(&applied))?;
     let cluster = &workload.cluster;
-    let point = Point {
+    let point = GridPoint {
         nodes: cluster.nodes,
         hash: cluster.hash,
         replicas: cluster.replicas,

@@ -178,7 +178,7 @@ impl Figure {
 
 /// A figure's value in one result.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Reading {
+pub struct FigureValue {
     /// Which figure.
     pub figure: &'static Figure,
     /// Its value (a timed figure's: the median of `trials`); `None` when
@@ -189,7 +189,7 @@ pub struct Reading {
 }
 
 /// Every figure of [`FIGURES`] read from `result`, in their order.
-pub(crate) fn readings(result: &RunResult) -> Vec<Reading> {
+pub(crate) fn readings(result: &RunResult) -> Vec<FigureValue> {
     FIGURES
         .iter()
         .map(|&figure| {
@@ -198,7 +198,7 @@ pub(crate) fn readings(result: &RunResult) -> Vec<Reading> {
                 Read::Trial(_) => median(&trials),
                 _ => figure.of_result(result),
             };
-            Reading {
+            FigureValue {
                 figure,
                 value,
                 trials,

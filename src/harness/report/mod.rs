@@ -41,4 +41,4 @@ pub use schema::{
 };
 pub use series::{ClusterInterval, IntervalFigures, NodeCounters, NodeInterval};
 pub use steadiness::{Slices, Steadiness};
-pub use target::{Setting, Source, TargetSettings};
+pub use target::{Setting, SettingOrigin, TargetSettings};

@@ -12,7 +12,7 @@ use crate::units::ByteSize;
 /// Where a target-mode setting's value comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Source {
+pub enum SettingOrigin {
     /// A node's `/_stats` reported it.
     Observed,
     /// The command line gave it (`--peers`).
@@ -28,7 +28,7 @@ pub struct Setting<T> {
     /// The value.
     pub value: T,
     /// Where it comes from.
-    pub source: Source,
+    pub source: SettingOrigin,
 }
 
 /// A target's cluster settings, as far as they are known.
@@ -77,10 +77,10 @@ impl TargetSettings {
             &mut disagree,
         );
         // No ring read: the --peers given say how many nodes there are.
-        if nodes.source == Source::Assumed && peers > 0 {
+        if nodes.source == SettingOrigin::Assumed && peers > 0 {
             nodes = Setting {
                 value: peers,
-                source: Source::Given,
+                source: SettingOrigin::Given,
             };
         }
         let hashes: Vec<HashKind> = readings.iter().map(|stats| stats.hash).collect();
@@ -126,11 +126,11 @@ fn reported<T: Copy + PartialEq>(
     match values.first() {
         Some(&value) => Setting {
             value,
-            source: Source::Observed,
+            source: SettingOrigin::Observed,
         },
         None => Setting {
             value: assumed,
-            source: Source::Assumed,
+            source: SettingOrigin::Assumed,
         },
     }
 }
@@ -183,11 +183,11 @@ mod tests {
         let settings = TargetSettings::of(&[&first, &second], &workload.cluster, 5);
         assert_eq!(
             (settings.nodes.value, settings.nodes.source),
-            (2, Source::Observed)
+            (2, SettingOrigin::Observed)
         );
         assert_eq!(
             (settings.replicas.value, settings.replicas.source),
-            (10, Source::Observed)
+            (10, SettingOrigin::Observed)
         );
         assert_eq!(settings.hash.value, HashKind::Xxh3);
         assert_eq!(settings.cache_bytes.value, ByteSize(4096));
@@ -199,19 +199,19 @@ mod tests {
         // Nodes without group settings: the ring is observed, the rest is
         // the workload's, assumed.
         let settings = TargetSettings::of(&[&second], &workload.cluster, 5);
-        assert_eq!(settings.replicas.source, Source::Observed);
+        assert_eq!(settings.replicas.source, SettingOrigin::Observed);
         assert_eq!(
             (settings.cache_bytes.value, settings.cache_bytes.source),
-            (workload.cluster.cache_bytes, Source::Assumed)
+            (workload.cluster.cache_bytes, SettingOrigin::Assumed)
         );
-        assert_eq!(settings.singleflight.source, Source::Assumed);
+        assert_eq!(settings.singleflight.source, SettingOrigin::Assumed);
         // Nothing read: the peers given, the rest assumed.
         let settings = TargetSettings::of(&[], &workload.cluster, 5);
         assert_eq!(
             (settings.nodes.value, settings.nodes.source),
-            (5, Source::Given)
+            (5, SettingOrigin::Given)
         );
-        assert_eq!(settings.hash.source, Source::Assumed);
+        assert_eq!(settings.hash.source, SettingOrigin::Assumed);
         assert!(settings.disagree.is_empty());
     }
 }

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use super::observe::{ring_of, Counters, Observer, Reading};
+use super::observe::{ring_of, CounterReading, Counters, Observer};
 use super::plan::{RunError, RunPlan};
 use crate::geecache::stats::{CacheStats, GroupStatsSnapshot};
 use crate::geecache::{HashRing, NodeStats};
@@ -31,7 +31,7 @@ pub(super) struct RunFacts {
     pub(super) target: String,
     pub(super) started_at: SystemTime,
     /// The counters before the measurement.
-    pub(super) before: Arc<Reading>,
+    pub(super) before: Arc<CounterReading>,
     pub(super) calibration: Option<Calibration>,
     /// How the series was read.
     pub(super) series_reading: SeriesReading,
@@ -52,7 +52,7 @@ impl RunFacts {
     /// of `samples`, the last of them `after`.
     pub(super) fn result(
         &self,
-        (report, after): (&PhaseReport, &Reading),
+        (report, after): (&PhaseReport, &CounterReading),
         samples: &[Counters],
         applied: &[Option<Applied>],
         (connections, cpu_us_per_request): (u64, Option<f64>),
@@ -85,7 +85,7 @@ struct Reached<'a> {
     /// (name on the ring, listening URL) of each node read in `after`.
     nodes: &'a [(String, String)],
     connections: u64,
-    after: &'a Reading,
+    after: &'a CounterReading,
     ring: Option<&'a HashRing>,
     /// The counters at the start, at each interval's end, and at the end.
     samples: &'a [Counters],

@@ -502,7 +502,7 @@ pub async fn run(plan: &RunPlan, control: &Arc<Control>) -> Result<RunResult, Ru
 /// events fired.
 fn watched(
     driver: Arc<SoFar>,
-    (observer, before): (&Arc<Observer>, &observe::Reading),
+    (observer, before): (&Arc<Observer>, &observe::CounterReading),
     samples: &Arc<Samples>,
     scenario: Option<Arc<Scenario>>,
     workload: &crate::harness::workload::Workload,
@@ -571,14 +571,14 @@ async fn sample_memory(
 }
 
 /// A reading of two figures of the process, where `/proc` could be read.
-type Reading = Option<(u64, u64)>;
+type MemoryReading = Option<(u64, u64)>;
 
 /// The run's memory figures from its readings at the start, at the end of
 /// the measurement and during it; the open files are read now, after the
 /// cluster and the driver stopped. `None` where `/proc` cannot be read.
 fn memory_figures(
-    (rss_start, fds_start): (Reading, Reading),
-    rss_end: Reading,
+    (rss_start, fds_start): (MemoryReading, MemoryReading),
+    rss_end: MemoryReading,
     samples: Vec<MemorySample>,
 ) -> Option<ProcessMemory> {
     let (fds_end, sockets_end) = process::open_fds()?;

@@ -68,7 +68,7 @@ pub(super) struct Counters {
 }
 
 impl Counters {
-    pub(super) fn of(reading: &Reading) -> Counters {
+    pub(super) fn of(reading: &CounterReading) -> Counters {
         Counters {
             nodes: group_counters(&reading.nodes),
             db_loads: reading.db.as_ref().map(|db| db.per_node.clone()),
@@ -85,7 +85,7 @@ pub(super) fn group_counters(nodes: &[Option<NodeStats>]) -> Vec<NodeCounters> {
 }
 
 /// Every counter at one moment.
-pub(super) struct Reading {
+pub(super) struct CounterReading {
     /// The API node, when readable.
     pub(super) api: Option<NodeStats>,
     /// Each node, when readable.
@@ -97,11 +97,11 @@ pub(super) struct Reading {
 }
 
 impl Observer {
-    pub(super) async fn read(&self) -> Reading {
+    pub(super) async fn read(&self) -> CounterReading {
         match self {
             Observer::Local(cluster) => {
                 let nodes = cluster.stats();
-                Reading {
+                CounterReading {
                     api: nodes.first().cloned().flatten(),
                     nodes,
                     problems: Vec::new(),
@@ -123,7 +123,7 @@ impl Observer {
                 }
                 let api_read = fetch_stats(api).await;
                 failures.note("the target", &api_read);
-                Reading {
+                CounterReading {
                     api: api_read.ok(),
                     nodes,
                     problems,
@@ -145,7 +145,7 @@ impl Observer {
     }
 
     /// Which node serves the API, by index.
-    pub(super) fn api_index(&self, reading: &Reading) -> Option<usize> {
+    pub(super) fn api_index(&self, reading: &CounterReading) -> Option<usize> {
         match self {
             Observer::Local(_) => Some(0),
             Observer::Remote { peers, .. } => {
@@ -185,7 +185,7 @@ async fn fetch_stats(client: &HttpClient) -> Result<NodeStats, String> {
 /// The ring the nodes use: the cluster's own, or one rebuilt from what the
 /// target's nodes report; `None` when no node reported its replicas and
 /// hash (the workload's are not the target's).
-pub(super) fn ring_of(observer: &Observer, reading: &Reading) -> Option<HashRing> {
+pub(super) fn ring_of(observer: &Observer, reading: &CounterReading) -> Option<HashRing> {
     match observer {
         Observer::Local(cluster) => cluster.ring(),
         Observer::Remote { .. } => {
@@ -214,7 +214,7 @@ pub(super) struct Samples {
 }
 
 /// An interval, and the whole reading at its end.
-type Kept = (usize, Arc<Reading>);
+type Kept = (usize, Arc<CounterReading>);
 
 /// The most intervals' whole readings [`Samples`] keeps: more than a
 /// checkpoint lags behind the newest (the series keeps 3 s open: 30 intervals
@@ -257,7 +257,7 @@ impl Samples {
 
     /// Keeps the counters (and the whole reading, when asked for) read at
     /// the end of `ended` intervals.
-    fn record(&self, counters: Counters, reading: Option<Arc<Reading>>, ended: u64) {
+    fn record(&self, counters: Counters, reading: Option<Arc<CounterReading>>, ended: u64) {
         let mut all = self.counters.lock().unwrap_or_else(|p| p.into_inner());
         for _ in 0..ended {
             all.push(counters.clone());
@@ -288,7 +288,7 @@ impl Samples {
     /// The counters at the ends of intervals 0 to `last`, and the whole
     /// reading at the end of `last`; `None` when it was not kept. Readings
     /// of earlier intervals are dropped: checkpoints only move forward.
-    pub(super) fn up_to(&self, last: u64) -> Option<(Vec<Counters>, Arc<Reading>)> {
+    pub(super) fn up_to(&self, last: u64) -> Option<(Vec<Counters>, Arc<CounterReading>)> {
         let last = usize::try_from(last).ok()?;
         let reading = {
             let mut readings = self
@@ -409,8 +409,8 @@ pub(super) fn cluster_glimpse(
 mod tests {
     use super::*;
 
-    fn reading() -> Option<Arc<Reading>> {
-        Some(Arc::new(Reading {
+    fn reading() -> Option<Arc<CounterReading>> {
+        Some(Arc::new(CounterReading {
             api: None,
             nodes: Vec::new(),
             problems: Vec::new(),

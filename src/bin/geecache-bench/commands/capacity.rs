@@ -18,7 +18,7 @@ use geecache_bench::analysis::capacity::run::{CapacityError, Ceiling};
 use geecache_bench::analysis::capacity::search::SearchPlan;
 use geecache_bench::analysis::capacity::show;
 use geecache_bench::analysis::capacity::step::Step;
-use geecache_bench::analysis::grid::Point;
+use geecache_bench::analysis::grid::GridPoint;
 use geecache_bench::analysis::html;
 use geecache_bench::harness::report::write_bytes_atomically;
 use geecache_bench::harness::run::RunPlan;
@@ -185,7 +185,7 @@ pub fn exec(args: CapacityArgs) -> ExitCode {
     ]) {
         return code;
     }
-    let points: Vec<Option<Point>> = if args.remote.target.is_some() {
+    let points: Vec<Option<GridPoint>> = if args.remote.target.is_some() {
         vec![None]
     } else {
         args.grid
@@ -280,7 +280,7 @@ pub fn exec(args: CapacityArgs) -> ExitCode {
 }
 
 /// A step's line on stderr as it is judged.
-fn announce(progress: Progress, point: Option<&Point>, step: &Step) {
+fn announce(progress: Progress, point: Option<&GridPoint>, step: &Step) {
     let mut place = Vec::new();
     if progress.rounds > 1 {
         place.push(format!("trial {}/{}", progress.round + 1, progress.rounds));

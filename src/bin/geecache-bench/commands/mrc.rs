@@ -11,7 +11,7 @@ use serde::Serialize;
 use super::{
     fail, load_with_trace, write_page, Format, ModelKeys, SamplingArgs, EXIT_FAILED, EXIT_USAGE,
 };
-use geecache_bench::analysis::mrc::{self, Curves, Point, Ring, Sampling};
+use geecache_bench::analysis::mrc::{self, Curves, Ring, Sampling, SizePoint};
 use geecache_bench::analysis::{html, plot};
 use geecache_bench::geecache::HashKind;
 use geecache_bench::harness::report::{self, write_bytes_atomically};
@@ -80,7 +80,7 @@ struct Report<'a> {
     /// Per node: measured requests, cold misses, the bytes that hold every
     /// key it owns.
     nodes: Vec<NodeReport>,
-    points: &'a [Point],
+    points: &'a [SizePoint],
 }
 
 #[derive(Serialize)]
@@ -114,7 +114,7 @@ pub fn exec(args: MrcArgs) -> ExitCode {
         Err(error) => return fail(EXIT_USAGE, error),
     };
     let elapsed = started.elapsed();
-    let points: Vec<Point> = curves
+    let points: Vec<SizePoint> = curves
         .sizes(args.steps, &extra)
         .into_iter()
         .map(|size| curves.at(size))
@@ -217,7 +217,7 @@ pub fn exec(args: MrcArgs) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn report<'a>(workload: &'a str, curves: &Curves, points: &'a [Point]) -> Report<'a> {
+fn report<'a>(workload: &'a str, curves: &Curves, points: &'a [SizePoint]) -> Report<'a> {
     Report {
         workload,
         ring: curves.ring,
