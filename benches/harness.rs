@@ -146,7 +146,7 @@ fn miss_ratio_curve(c: &mut Criterion) {
         "zipf",
     )
     .expect("a workload");
-    let ring = mrc::Ring {
+    let ring = geecache_bench::harness::ownership::RingShape {
         nodes: 3,
         replicas: 50,
         hash: HashKind::Crc32,

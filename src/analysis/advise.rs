@@ -15,8 +15,9 @@ use serde::Serialize;
 use crate::analysis::grid::in_parallel;
 use crate::analysis::mrc::histogram::{edge_below, smallest_meeting};
 use crate::analysis::mrc::{Curves, SizePoint};
-use crate::analysis::ring::{analyse, analyse_change, Change, RingConfig};
+use crate::analysis::ring::{analyse, analyse_change, Change};
 use crate::geecache::HashKind;
+use crate::harness::ownership::RingShape;
 use crate::harness::report::RunResult;
 use crate::intervals::max_over_mean;
 use crate::intervals::{estimate, Estimate};
@@ -319,12 +320,12 @@ pub fn fewest_replicas(
 ) -> ReplicaAdvice {
     let most = most.max(1);
     let evidence: Vec<RingEvidence> = in_parallel(most as usize, |at| {
-        let config = RingConfig {
-            nodes: nodes as usize,
-            replicas: at + 1,
+        let replicas = at as u32 + 1;
+        let config = RingShape {
+            nodes,
+            replicas,
             hash,
         };
-        let replicas = at as u32 + 1;
         match goal.moved {
             Some(_) => {
                 let change = analyse_change(config, Change::Join(goal.join.max(1)), keys);
@@ -449,7 +450,8 @@ pub fn landing(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::mrc::{curves, Ring, Sampling};
+    use crate::analysis::mrc::{curves, Sampling};
+    use crate::harness::ownership::RingShape;
     use crate::harness::report::{schema::tests::sample, Trial};
     use crate::harness::workload::parse;
 
@@ -462,7 +464,7 @@ mod tests {
             "advise",
         )
         .unwrap();
-        let ring = Ring {
+        let ring = RingShape {
             nodes: 3,
             replicas: 20,
             hash: HashKind::Crc32,
@@ -535,7 +537,7 @@ mod tests {
 
     #[test]
     fn the_fewest_replicas_are_the_first_count_that_meets_the_goal() {
-        let config = |replicas, hash| RingConfig {
+        let config = |replicas, hash| RingShape {
             nodes: 3,
             replicas,
             hash,
@@ -550,12 +552,9 @@ mod tests {
             let replicas = advice.replicas.expect("met");
             assert!(replicas > 1, "{hash}: one replica is never this even");
             let imbalance = |replicas| analyse(config(replicas, hash), 20_000).key_imbalance;
-            assert_eq!(
-                advice.at.unwrap().key_imbalance,
-                imbalance(replicas as usize)
-            );
-            assert!(imbalance(replicas as usize) <= most);
-            for fewer in 1..replicas as usize {
+            assert_eq!(advice.at.unwrap().key_imbalance, imbalance(replicas));
+            assert!(imbalance(replicas) <= most);
+            for fewer in 1..replicas {
                 assert!(imbalance(fewer) > most, "{hash} {fewer}");
             }
             assert_eq!(advice.below.unwrap().replicas, replicas - 1);
@@ -563,11 +562,11 @@ mod tests {
             // does not.
             let steady = advice.steady_from.expect("200 replicas spread 3 nodes");
             assert!(steady >= replicas);
-            for more in steady as usize..=200 {
+            for more in steady..=200 {
                 assert!(imbalance(more) <= most, "{hash} {more}");
             }
             if steady > replicas {
-                assert!(imbalance(steady as usize - 1) > most);
+                assert!(imbalance(steady - 1) > most);
             }
             assert!(advice.best.key_imbalance <= advice.at.unwrap().key_imbalance);
         }
@@ -583,7 +582,7 @@ mod tests {
         let lucky = advice.replicas.expect("a lucky count");
         assert_eq!(advice.steady_from, None);
         assert!(analyse(config(200, HashKind::Crc32), 20_000).key_imbalance > 1.1);
-        assert!(analyse(config(lucky as usize, HashKind::Crc32), 20_000).key_imbalance <= 1.1);
+        assert!(analyse(config(lucky, HashKind::Crc32), 20_000).key_imbalance <= 1.1);
     }
 
     /// A result whose trials loaded `loads` each over 1,000 requests.
@@ -675,7 +674,7 @@ mod tests {
         assert!(at.moved_share.unwrap() <= 0.22 && at.key_imbalance <= 1.15);
         let figures = |replicas| {
             analyse_change(
-                RingConfig {
+                RingShape {
                     nodes: 4,
                     replicas,
                     hash: HashKind::Xxh3,
@@ -684,11 +683,11 @@ mod tests {
                 10_000,
             )
         };
-        let change = figures(at.replicas as usize);
+        let change = figures(at.replicas);
         assert_eq!(Some(change.moved_share), at.moved_share);
         assert_eq!(change.key_imbalance_before, at.key_imbalance);
         assert!(at.replicas > 1);
-        for fewer in 1..at.replicas as usize {
+        for fewer in 1..at.replicas {
             let change = figures(fewer);
             assert!(
                 change.moved_share > 0.22 || change.key_imbalance_before > 1.15,

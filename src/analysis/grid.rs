@@ -9,6 +9,7 @@ use std::sync::Mutex;
 use serde::{Deserialize, Serialize};
 
 use crate::geecache::HashKind;
+use crate::harness::ownership::RingShape;
 use crate::harness::workload::{Overrides, Workload};
 use crate::units::ByteSize;
 
@@ -28,12 +29,10 @@ pub struct Grid {
 /// One configuration of a grid.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct GridPoint {
-    /// Nodes.
-    pub nodes: u32,
-    /// The ring's hash.
-    pub hash: HashKind,
-    /// Virtual nodes per node.
-    pub replicas: u32,
+    /// The ring: nodes, virtual nodes and hash (its fields in the
+    /// configuration's JSON, beside `cache_bytes`).
+    #[serde(flatten)]
+    pub ring: RingShape,
     /// Each node's main cache.
     pub cache_bytes: ByteSize,
 }
@@ -53,9 +52,11 @@ impl Grid {
                 for &replicas in &replicas {
                     for &cache_bytes in &caches {
                         points.push(GridPoint {
-                            nodes,
-                            hash,
-                            replicas,
+                            ring: RingShape {
+                                nodes,
+                                replicas,
+                                hash,
+                            },
                             cache_bytes,
                         });
                     }
@@ -80,9 +81,9 @@ impl std::fmt::Display for GridPoint {
         write!(
             f,
             "{} nodes, {}, {} replicas, {}",
-            self.nodes,
-            self.hash.name(),
-            self.replicas,
+            self.ring.nodes,
+            self.ring.hash.name(),
+            self.ring.replicas,
             self.cache_bytes
         )
     }
@@ -93,9 +94,9 @@ impl GridPoint {
     pub fn short(&self) -> String {
         format!(
             "{}n {} {}r {}",
-            self.nodes,
-            self.hash.name(),
-            self.replicas,
+            self.ring.nodes,
+            self.ring.hash.name(),
+            self.ring.replicas,
             self.cache_bytes
         )
     }
@@ -103,9 +104,9 @@ impl GridPoint {
     /// The configuration's cells in a table: nodes, hash, replicas, cache.
     pub fn cells(&self) -> Vec<String> {
         vec![
-            self.nodes.to_string(),
-            self.hash.name().to_owned(),
-            self.replicas.to_string(),
+            self.ring.nodes.to_string(),
+            self.ring.hash.name().to_owned(),
+            self.ring.replicas.to_string(),
             self.cache_bytes.to_string(),
         ]
     }
@@ -115,9 +116,9 @@ impl GridPoint {
     pub fn csv(&self) -> String {
         format!(
             "{},{},{},{}",
-            self.nodes,
-            self.hash.name(),
-            self.replicas,
+            self.ring.nodes,
+            self.ring.hash.name(),
+            self.ring.replicas,
             self.cache_bytes.bytes()
         )
     }
@@ -125,9 +126,9 @@ impl GridPoint {
     /// This configuration as flags over a workload.
     pub fn overrides(&self) -> Overrides {
         Overrides {
-            nodes: Some(self.nodes),
-            hash: Some(self.hash),
-            replicas: Some(self.replicas),
+            nodes: Some(self.ring.nodes),
+            hash: Some(self.ring.hash),
+            replicas: Some(self.ring.replicas),
             cache_bytes: Some(self.cache_bytes),
             ..Overrides::default()
         }
@@ -138,10 +139,10 @@ impl GridPoint {
     pub fn file_name(&self, workload: &str) -> String {
         format!(
             "{workload}-{}n-{}r-{}-{}.json",
-            self.nodes,
-            self.replicas,
+            self.ring.nodes,
+            self.ring.replicas,
             self.cache_bytes,
-            self.hash.name()
+            self.ring.hash.name()
         )
     }
 }
@@ -191,17 +192,21 @@ mod tests {
         };
         let points = grid.points(&workload);
         assert_eq!(points.len(), 8);
-        assert!(points.iter().all(|point| point.hash == HashKind::Crc32));
+        assert!(points
+            .iter()
+            .all(|point| point.ring.hash == HashKind::Crc32));
         assert_eq!(
             points[0],
             GridPoint {
-                nodes: 3,
-                hash: HashKind::Crc32,
-                replicas: 1,
+                ring: crate::harness::ownership::RingShape {
+                    nodes: 3,
+                    replicas: 1,
+                    hash: HashKind::Crc32,
+                },
                 cache_bytes: ByteSize(1 << 10)
             }
         );
-        assert_eq!(points[7].nodes, 5);
+        assert_eq!(points[7].ring.nodes, 5);
         assert_eq!(points[7].cache_bytes, ByteSize(1 << 20));
         assert_eq!(Grid::default().points(&workload).len(), 1);
     }

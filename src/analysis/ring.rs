@@ -6,22 +6,10 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use crate::analysis::grid::in_parallel;
-use crate::geecache::{HashKind, HashRing};
-use crate::harness::cluster::ring_name;
-use crate::harness::ownership::{key_moves, keys_owned};
+use crate::geecache::HashKind;
+use crate::harness::ownership::{key_moves, keys_owned, RingShape};
 use crate::intervals::max_over_mean;
 use crate::table::align;
-
-/// One ring to examine.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-pub struct RingConfig {
-    /// Nodes, named as a run names them (`http://localhost:8001`, ...).
-    pub nodes: usize,
-    /// Virtual nodes per node.
-    pub replicas: usize,
-    /// The ring's hash.
-    pub hash: HashKind,
-}
 
 /// One node's part of a ring.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -41,7 +29,7 @@ pub struct NodeShare {
 pub struct RingReport {
     /// The ring.
     #[serde(flatten)]
-    pub config: RingConfig,
+    pub config: RingShape,
     /// Keys placed: `key0` .. `key{keys-1}`.
     pub keys: u64,
     /// Distinct points on the ring (fewer than nodes x replicas on collisions).
@@ -59,10 +47,9 @@ pub struct RingReport {
 }
 
 /// Builds the ring a run would build and places `keys` keys on it.
-pub(crate) fn analyse(config: RingConfig, keys: u64) -> RingReport {
-    let mut ring = HashRing::new(config.replicas, config.hash);
-    let names: Vec<String> = (0..config.nodes).map(ring_name).collect();
-    ring.add(names.iter().cloned());
+pub(crate) fn analyse(config: RingShape, keys: u64) -> RingReport {
+    let ring = config.build();
+    let names: Vec<String> = ring.peers().to_vec();
     let owned = keys_owned(&ring, keys);
     let shares = ring.shares();
     let per_node: Vec<NodeShare> = names
@@ -93,12 +80,12 @@ pub(crate) fn analyse(config: RingConfig, keys: u64) -> RingReport {
 }
 
 /// Every combination of `nodes`, hashes and `replicas`, in that order.
-pub fn configs(nodes: &[usize], replicas: &[usize], hashes: &[HashKind]) -> Vec<RingConfig> {
+pub fn configs(nodes: &[u32], replicas: &[u32], hashes: &[HashKind]) -> Vec<RingShape> {
     let mut configs = Vec::new();
     for &nodes in nodes {
         for &hash in hashes {
             for &replicas in replicas {
-                configs.push(RingConfig {
+                configs.push(RingShape {
                     nodes,
                     replicas,
                     hash,
@@ -112,8 +99,8 @@ pub fn configs(nodes: &[usize], replicas: &[usize], hashes: &[HashKind]) -> Vec<
 /// Every combination of `nodes`, `replicas` and `hashes`, analysed on all
 /// cores, in the order of [`configs`].
 pub fn analyse_grid(
-    nodes: &[usize],
-    replicas: &[usize],
+    nodes: &[u32],
+    replicas: &[u32],
     hashes: &[HashKind],
     keys: u64,
 ) -> Vec<RingReport> {
@@ -150,7 +137,7 @@ pub struct NodeMove {
 pub struct ChangeReport {
     /// The ring before the change.
     #[serde(flatten)]
-    pub config: RingConfig,
+    pub config: RingShape,
     /// `join` or `leave`.
     pub change: &'static str,
     /// Nodes that join, or the index of the node that leaves.
@@ -173,23 +160,13 @@ pub struct ChangeReport {
 }
 
 /// Places `keys` keys on the ring of `config` and on the ring after `change`.
-pub fn analyse_change(config: RingConfig, change: Change, keys: u64) -> ChangeReport {
-    let ring_of = |names: &[String]| {
-        let mut ring = HashRing::new(config.replicas, config.hash);
-        ring.add(names.iter().cloned());
-        ring
+pub fn analyse_change(config: RingShape, change: Change, keys: u64) -> ChangeReport {
+    let nodes = config.nodes as usize;
+    let after: Vec<usize> = match change {
+        Change::Join(count) => (0..nodes + count).collect(),
+        Change::Leave(index) => (0..nodes).filter(|&at| at != index).collect(),
     };
-    let names: Vec<String> = (0..config.nodes).map(ring_name).collect();
-    let after_names: Vec<String> = match change {
-        Change::Join(count) => (0..config.nodes + count).map(ring_name).collect(),
-        Change::Leave(index) => names
-            .iter()
-            .enumerate()
-            .filter(|&(at, _)| at != index)
-            .map(|(_, name)| name.clone())
-            .collect(),
-    };
-    let moves = key_moves(&ring_of(&names), &ring_of(&after_names), keys);
+    let moves = key_moves(&config.build(), &config.build_among(&after), keys);
     let (kind, count_or_index) = match change {
         Change::Join(count) => ("join", count),
         Change::Leave(index) => ("leave", index),
@@ -226,7 +203,7 @@ pub fn analyse_change(config: RingConfig, change: Change, keys: u64) -> ChangeRe
 }
 
 /// [`analyse_change`] for every ring of `configs`, on all cores, in order.
-pub fn analyse_changes(configs: &[RingConfig], change: Change, keys: u64) -> Vec<ChangeReport> {
+pub fn analyse_changes(configs: &[RingShape], change: Change, keys: u64) -> Vec<ChangeReport> {
     in_parallel(configs.len(), |at| {
         analyse_change(configs[at], change, keys)
     })
@@ -356,7 +333,7 @@ mod tests {
     #[test]
     fn a_report_accounts_for_every_key_and_the_whole_ring() {
         let report = analyse(
-            RingConfig {
+            RingShape {
                 nodes: 3,
                 replicas: 50,
                 hash: HashKind::Crc32,
@@ -390,7 +367,7 @@ mod tests {
                 .iter()
                 .find(|report| {
                     report.config
-                        == RingConfig {
+                        == RingShape {
                             nodes,
                             replicas,
                             hash,
@@ -419,7 +396,7 @@ mod tests {
 
     #[test]
     fn a_leave_moves_exactly_the_leavers_keys_and_a_join_close_to_the_ideal() {
-        let config = |nodes, replicas| RingConfig {
+        let config = |nodes, replicas| RingShape {
             nodes,
             replicas,
             hash: HashKind::Xxh3,
@@ -462,7 +439,7 @@ mod tests {
     #[test]
     fn a_grid_comes_back_in_order() {
         let reports = analyse_grid(&[2, 3], &[1, 10], &[HashKind::Crc32, HashKind::Xxh3], 100);
-        let configs: Vec<(usize, usize, HashKind)> = reports
+        let configs: Vec<(u32, u32, HashKind)> = reports
             .iter()
             .map(|report| {
                 (

@@ -12,8 +12,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::geecache::HashRing;
-use crate::harness::cluster::ring_name;
+use crate::harness::ownership::RingShape;
 use crate::harness::slowdb::{key_name, write_key_name};
 use crate::harness::trace::{Replay, TraceIndex};
 use crate::harness::workload::{Distribution, Workload};
@@ -103,8 +102,7 @@ pub fn trace_requests_to_fill(workload: &Workload, index: &Arc<TraceIndex>) -> O
     if capacity == 0 {
         return Some(None);
     }
-    let mut ring = HashRing::new(cluster.replicas as usize, cluster.hash);
-    ring.add((0..cluster.nodes as usize).map(ring_name));
+    let ring = RingShape::of(workload).build();
     let owners: Vec<usize> = (0..index.sizes.len())
         .map(|key| ring.owner_index(&key_name(key as u64)).unwrap_or(0))
         .collect();
@@ -146,8 +144,7 @@ pub fn requests_to_fill(workload: &Workload) -> Option<Option<u64>> {
     if keys == 0 || keys > MOST_KEYS {
         return None;
     }
-    let mut ring = HashRing::new(cluster.replicas as usize, cluster.hash);
-    ring.add((0..cluster.nodes as usize).map(ring_name));
+    let ring = RingShape::of(workload).build();
     let weights: Vec<f64> = match workload.distribution {
         Distribution::Zipf { exponent } => (1..=keys)
             .map(|rank| (rank as f64).powf(-exponent))

@@ -1,14 +1,56 @@
-//! Which keys of the key space (`key0` .. `key{keys-1}`) each node of a
-//! ring owns, and which change owner when the ring changes: what a run's
-//! node table, a ring event's cost, `ring` and `ring --join/--leave`, and
-//! the model's ring changes all count the same way.
+//! A ring's shape ([`RingShape`]: nodes, virtual nodes, hash), and which
+//! keys of the key space (`key0` .. `key{keys-1}`) each node of a ring
+//! owns, and which change owner when the ring changes: what a run's node
+//! table, a ring event's cost, `ring` and `ring --join/--leave`, the
+//! curves and the model's ring changes all count the same way.
 
 use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::geecache::HashRing;
+use crate::geecache::{HashKind, HashRing};
+use crate::harness::cluster::ring_name;
 use crate::harness::slowdb::write_key_name;
+use crate::harness::workload::Workload;
+
+/// The shape of a ring: how many nodes, how many virtual nodes each, and
+/// which hash. A run's cluster, a grid's configuration, the model, the
+/// curves, `ring` and `advise` all name a ring by it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RingShape {
+    /// Nodes, named as a run names them (`http://localhost:8001`, ...).
+    pub nodes: u32,
+    /// Virtual nodes per node.
+    pub replicas: u32,
+    /// The ring's hash.
+    pub hash: HashKind,
+}
+
+impl RingShape {
+    /// The ring of `workload`'s cluster.
+    pub fn of(workload: &Workload) -> RingShape {
+        let cluster = &workload.cluster;
+        RingShape {
+            nodes: cluster.nodes,
+            replicas: cluster.replicas,
+            hash: cluster.hash,
+        }
+    }
+
+    /// The ring a run builds: every node, named as a run names them.
+    pub fn build(&self) -> HashRing {
+        let members: Vec<usize> = (0..self.nodes as usize).collect();
+        self.build_among(&members)
+    }
+
+    /// The ring of `members` (node indices, in the order the nodes add
+    /// them) with this shape's replicas and hash.
+    pub fn build_among(&self, members: &[usize]) -> HashRing {
+        let mut ring = HashRing::new(self.replicas as usize, self.hash);
+        ring.add(members.iter().map(|&member| ring_name(member)));
+        ring
+    }
+}
 
 /// Keys of a key space that change owner between two rings.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -367,9 +367,11 @@ pub(crate) mod tests {
     /// `nodes` nodes, crc32, 50 replicas, 1MiB.
     pub(crate) fn point(nodes: u32) -> Option<GridPoint> {
         Some(GridPoint {
-            nodes,
-            hash: HashKind::Crc32,
-            replicas: 50,
+            ring: crate::harness::ownership::RingShape {
+                nodes,
+                replicas: 50,
+                hash: HashKind::Crc32,
+            },
             cache_bytes: ByteSize(1 << 20),
         })
     }

@@ -30,7 +30,7 @@
 use serde::Serialize;
 
 use crate::analysis::simulate::SimulateError;
-use crate::geecache::HashKind;
+use crate::harness::ownership::RingShape;
 use crate::harness::workload::Workload;
 
 use crate::analysis::simulate::model::trace_of;
@@ -53,29 +53,6 @@ pub enum MrcError {
     /// The keys could not be drawn or read.
     #[error(transparent)]
     Keys(#[from] SimulateError),
-}
-
-/// The ring the curve is for.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
-pub struct Ring {
-    /// Nodes.
-    pub nodes: u32,
-    /// Virtual nodes per node.
-    pub replicas: u32,
-    /// The ring's hash.
-    pub hash: HashKind,
-}
-
-impl Ring {
-    /// The ring of `workload`'s cluster.
-    pub fn of(workload: &Workload) -> Ring {
-        let cluster = &workload.cluster;
-        Ring {
-            nodes: cluster.nodes,
-            replicas: cluster.replicas,
-            hash: cluster.hash,
-        }
-    }
 }
 
 /// How much of the key space the curve follows.
@@ -147,7 +124,7 @@ impl NodeCurve {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Curves {
     /// The ring.
-    pub ring: Ring,
+    pub ring: RingShape,
     /// How the keys were sampled.
     pub sampling: Sampling,
     /// Measured requests in all.
@@ -261,7 +238,7 @@ fn ratio_of(part: f64, whole: f64) -> f64 {
 /// then the measured ones, streamed, never held.
 pub fn curves(
     workload: &Workload,
-    ring: Ring,
+    ring: RingShape,
     sampling: Sampling,
     exact_at: &[u64],
 ) -> Result<Curves, MrcError> {
@@ -293,13 +270,14 @@ mod tests {
     use super::*;
     use crate::analysis::grid::Grid;
     use crate::analysis::simulate::simulate;
+    use crate::geecache::HashKind;
     use crate::harness::trace::oracle_general_record;
     use crate::harness::workload::parse;
     use crate::units::ByteSize;
 
     /// Every node's loads on the curve equal the model's at each size.
     fn agrees_with_the_model(workload: &Workload, sizes: &[u64]) {
-        let ring = Ring::of(workload);
+        let ring = RingShape::of(workload);
         let curves = curves(workload, ring, Sampling::Exact, sizes).unwrap();
         let grid = Grid {
             nodes: vec![ring.nodes],
@@ -335,7 +313,7 @@ mod tests {
         agrees_with_the_model(&workload, &sizes);
         // Unbounded, or as large as the largest node's keys: cold misses
         // alone.
-        let ring = Ring {
+        let ring = RingShape {
             nodes: 4,
             replicas: 20,
             hash: HashKind::Crc32,
@@ -379,7 +357,7 @@ mod tests {
     #[test]
     fn what_the_curve_does_not_model_is_refused() {
         let hot = parse(r#"{"cluster": {"hot_cache": true}}"#, "test", "hot").unwrap();
-        let ring = Ring {
+        let ring = RingShape {
             nodes: 3,
             replicas: 50,
             hash: HashKind::Crc32,
@@ -411,7 +389,7 @@ mod tests {
             "shards",
         )
         .unwrap();
-        let ring = Ring {
+        let ring = RingShape {
             nodes: 3,
             replicas: 50,
             hash: HashKind::Crc32,
@@ -467,7 +445,7 @@ mod tests {
         // reader sees, or the first run compares nothing.
         let workload = crate::harness::workload::load("zipf").unwrap().workload;
         let size = workload.cluster.cache_bytes.0;
-        let curves = curves(&workload, Ring::of(&workload), Sampling::Exact, &[]).unwrap();
+        let curves = curves(&workload, RingShape::of(&workload), Sampling::Exact, &[]).unwrap();
         let requests = curves.requests as f64;
         let (at, larger, unbounded) = (curves.at(size), curves.at(size * 4), curves.at(0));
         // Loads beyond every key's first: what the cache size decides.

@@ -4,12 +4,12 @@
 
 use std::sync::Arc;
 
-use super::{Curves, MrcError, NodeCurve, Ring, Sampling, StackDistances};
+use super::{Curves, MrcError, NodeCurve, Sampling, StackDistances};
 use crate::analysis::simulate::SimulateError;
 use crate::geecache::HashRing;
-use crate::harness::cluster::ring_name;
 use crate::harness::driver::keys::Skipper;
 use crate::harness::driver::KeySampler;
+use crate::harness::ownership::RingShape;
 use crate::harness::run::{MEASURE_STREAM, WARMUP_STREAM};
 use crate::harness::slowdb::{is_missing, key_name, mix64, ValueSizes};
 use crate::harness::trace::{Replay, TraceIndex};
@@ -298,7 +298,7 @@ impl Pass {
     }
 
     /// The curves, the pass over.
-    fn finish(mut self, ring: Ring, measured: u64, warmup: u64) -> Curves {
+    fn finish(mut self, ring: RingShape, measured: u64, warmup: u64) -> Curves {
         for curve in &mut self.curves {
             curve.distances.finish();
         }
@@ -341,7 +341,7 @@ impl Pass {
 /// workload's warm-up.
 pub(super) fn run(
     workload: &Workload,
-    ring: Ring,
+    ring: RingShape,
     sampling: Sampling,
     exact_at: &[u64],
     measured: u64,
@@ -356,7 +356,7 @@ pub(super) fn run(
 /// [`run`] over `keys`.
 fn run_over(
     workload: &Workload,
-    ring: Ring,
+    ring: RingShape,
     sampling: Sampling,
     exact_at: &[u64],
     measured: u64,
@@ -369,8 +369,7 @@ fn run_over(
     sizes_asked.dedup();
     let key_space = workload.keys as usize;
     let nodes = ring.nodes as usize;
-    let mut ring_of = HashRing::new(ring.replicas as usize, ring.hash);
-    ring_of.add((0..nodes).map(ring_name));
+    let ring_of = ring.build();
     let mut pass = Pass {
         exact: sampling == Sampling::Exact,
         sampler,
@@ -448,7 +447,7 @@ mod tests {
                 "skip",
             )
             .unwrap();
-            let ring = Ring {
+            let ring = RingShape {
                 nodes: 3,
                 replicas: 40,
                 hash: HashKind::Xxh3,

@@ -202,23 +202,30 @@ pub struct GridFigures {
 pub fn grid_panels(title: &str, rows: &[GridFigures]) -> Vec<Panel> {
     let mut panels = Vec::new();
     let caches = distinct(rows.iter().map(|row| row.point.cache_bytes.bytes() as f64));
-    let replicas = distinct(rows.iter().map(|row| f64::from(row.point.replicas)));
+    let replicas = distinct(rows.iter().map(|row| f64::from(row.point.ring.replicas)));
     let axes: [(&[f64], &str, AxisOf, LineOf); 2] = [
         (
             &caches,
             "cache size per node",
             |point| point.cache_bytes.bytes() as f64,
-            |point| format!("{}n {} {}r", point.nodes, point.hash.name(), point.replicas),
+            |point| {
+                format!(
+                    "{}n {} {}r",
+                    point.ring.nodes,
+                    point.ring.hash.name(),
+                    point.ring.replicas
+                )
+            },
         ),
         (
             &replicas,
             "replicas (virtual nodes per node)",
-            |point| f64::from(point.replicas),
+            |point| f64::from(point.ring.replicas),
             |point| {
                 format!(
                     "{}n {} {}",
-                    point.nodes,
-                    point.hash.name(),
+                    point.ring.nodes,
+                    point.ring.hash.name(),
                     point.cache_bytes
                 )
             },
@@ -348,9 +355,11 @@ mod tests {
         let row = |replicas: u32, cache: u64, hit: f64| GridFigures {
             throughput: None,
             point: GridPoint {
-                nodes: 3,
-                hash: HashKind::Crc32,
-                replicas,
+                ring: crate::harness::ownership::RingShape {
+                    nodes: 3,
+                    replicas,
+                    hash: HashKind::Crc32,
+                },
                 cache_bytes: ByteSize(cache),
             },
             hit_ratio: Some(hit),

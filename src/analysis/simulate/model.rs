@@ -13,10 +13,10 @@ use crate::geecache::group::keeps_hot;
 use crate::geecache::node::GroupReport;
 use crate::geecache::stats::GroupSettings;
 use crate::geecache::stats::{CacheStats, GroupStatsSnapshot};
-use crate::geecache::{GroupOptions, HashKind, HashRing};
-use crate::harness::cluster::ring_name;
+use crate::geecache::GroupOptions;
 use crate::harness::driver::KeySampler;
 use crate::harness::events::Action;
+use crate::harness::ownership::RingShape;
 use crate::harness::report::NodeCounters;
 use crate::harness::run::{MEASURE_STREAM, WARMUP_STREAM};
 use crate::harness::slowdb::{fails_in_brownout, is_missing, key_name, SlowDbSnapshot, ValueSizes};
@@ -214,23 +214,18 @@ impl KeySequence {
         self.index.len()
     }
 
-    /// The owner of each key on a ring of `nodes` nodes named as a run
-    /// names them, and each node's ring share.
-    pub fn owners(&self, nodes: u32, replicas: u32, hash: HashKind) -> (Vec<u16>, Vec<f64>) {
-        let members: Vec<usize> = (0..nodes as usize).collect();
-        self.owners_among(&members, replicas, hash)
+    /// The owner of each key on the ring of `shape`, its nodes named as a
+    /// run names them, and each node's ring share.
+    pub fn owners(&self, shape: &RingShape) -> (Vec<u16>, Vec<f64>) {
+        let members: Vec<usize> = (0..shape.nodes as usize).collect();
+        self.owners_among(shape, &members)
     }
 
     /// The owner of each key (a node index) on the ring of `members` (node
-    /// indices, in the order the nodes add them), and each member's share.
-    pub fn owners_among(
-        &self,
-        members: &[usize],
-        replicas: u32,
-        hash: HashKind,
-    ) -> (Vec<u16>, Vec<f64>) {
-        let mut ring = HashRing::new(replicas as usize, hash);
-        ring.add(members.iter().map(|&member| ring_name(member)));
+    /// indices, in the order the nodes add them) with `shape`'s replicas
+    /// and hash, and each member's share.
+    pub fn owners_among(&self, shape: &RingShape, members: &[usize]) -> (Vec<u16>, Vec<f64>) {
+        let ring = shape.build_among(members);
         let owners = self
             .index
             .iter()
@@ -434,9 +429,9 @@ impl<'a> ClusterModel<'a> {
             keys,
             owners: std::borrow::Cow::Borrowed(owners),
             point,
-            members: (0..point.nodes as usize).collect(),
+            members: (0..point.ring.nodes as usize).collect(),
             options,
-            nodes: (0..point.nodes)
+            nodes: (0..point.ring.nodes)
                 .map(|_| NodeModel::new(options, distinct))
                 .collect(),
             per_key: vec![0; distinct],
@@ -448,9 +443,7 @@ impl<'a> ClusterModel<'a> {
 
     /// Every key's owner on the ring of the members now.
     fn reroute(&mut self) {
-        let (owners, _) =
-            self.keys
-                .owners_among(&self.members, self.point.replicas, self.point.hash);
+        let (owners, _) = self.keys.owners_among(&self.point.ring, &self.members);
         self.owners = std::borrow::Cow::Owned(owners);
     }
 

@@ -8,11 +8,11 @@ use super::model::{model_events, ClusterModel, KeySequence, ModelEvent, ModelRea
 use super::SimulateError;
 use crate::analysis::grid::{in_parallel, Grid, GridPoint};
 use crate::geecache::node::GroupReport;
-use crate::geecache::{GroupOptions, HashKind, HashRing};
-use crate::harness::cluster::{ring_name, Faults};
+use crate::geecache::GroupOptions;
+use crate::harness::cluster::Faults;
 use crate::harness::driver::ClientInterval;
 use crate::harness::events::{Action, Event};
-use crate::harness::ownership::{key_moves, KeyMoves};
+use crate::harness::ownership::{key_moves, KeyMoves, RingShape};
 use crate::harness::report::{self, ClusterFigures, ClusterInterval, IntervalFigures};
 use crate::harness::scenario::Applied;
 use crate::harness::workload::{Bound, Workload};
@@ -146,9 +146,9 @@ pub(super) fn predict(
 /// The options of every node of a configuration.
 pub(super) fn options_of(workload: &Workload, point: &GridPoint, faults: &Faults) -> GroupOptions {
     let mut settings = workload.cluster.clone();
-    settings.nodes = point.nodes;
-    settings.hash = point.hash;
-    settings.replicas = point.replicas;
+    settings.nodes = point.ring.nodes;
+    settings.hash = point.ring.hash;
+    settings.replicas = point.ring.replicas;
     settings.cache_bytes = point.cache_bytes;
     faults.group_options(&settings)
 }
@@ -200,27 +200,22 @@ pub fn simulate(
         marks
     };
     let points = grid.points(workload);
-    // One ring per (nodes, hash, replicas), shared by its cache sizes.
-    let mut rings: Vec<(u32, HashKind, u32)> = Vec::new();
+    // One ring per shape, shared by its cache sizes.
+    let mut rings: Vec<RingShape> = Vec::new();
     for point in &points {
-        let ring = (point.nodes, point.hash, point.replicas);
-        if !rings.contains(&ring) {
-            rings.push(ring);
+        if !rings.contains(&point.ring) {
+            rings.push(point.ring);
         }
     }
-    let owners: Vec<(Vec<u16>, Vec<f64>)> = in_parallel(rings.len(), |at| {
-        let (nodes, hash, replicas) = rings[at];
-        keys.owners(nodes, replicas, hash)
-    });
+    let owners: Vec<(Vec<u16>, Vec<f64>)> = in_parallel(rings.len(), |at| keys.owners(&rings[at]));
     let moves: Vec<Vec<(usize, KeyMoves)>> = in_parallel(rings.len(), |at| {
-        let (nodes, hash, replicas) = rings[at];
-        ring_moves(nodes, replicas, hash, &events, workload.keys)
+        ring_moves(&rings[at], &events, workload.keys)
     });
     Ok(in_parallel(points.len(), |at| {
         let point = points[at];
         let ring = rings
             .iter()
-            .position(|&ring| ring == (point.nodes, point.hash, point.replicas))
+            .position(|ring| *ring == point.ring)
             .expect("every point's ring is listed");
         let (owners, shares) = &owners[ring];
         let options = options_of(workload, &point, &Faults::default());
@@ -242,21 +237,12 @@ pub fn simulate(
     }))
 }
 
-/// The keys each join or leave among `events` moves on a ring of `nodes`
-/// nodes with `replicas` and `hash`, by event index, over the key space of
-/// `keys` keys: what a run reports as the event's `moved_share`.
-fn ring_moves(
-    nodes: u32,
-    replicas: u32,
-    hash: HashKind,
-    events: &[ModelEvent],
-    keys: u64,
-) -> Vec<(usize, KeyMoves)> {
-    let ring_of = |members: &[usize]| {
-        let mut ring = HashRing::new(replicas as usize, hash);
-        ring.add(members.iter().map(|&member| ring_name(member)));
-        ring
-    };
+/// The keys each join or leave among `events` moves on the ring of
+/// `shape`, by event index, over the key space of `keys` keys: what a run
+/// reports as the event's `moved_share`.
+fn ring_moves(shape: &RingShape, events: &[ModelEvent], keys: u64) -> Vec<(usize, KeyMoves)> {
+    let ring_of = |members: &[usize]| shape.build_among(members);
+    let nodes = shape.nodes;
     let mut members: Vec<usize> = (0..nodes as usize).collect();
     let mut joined = nodes as usize;
     let mut moves = Vec::new();

@@ -9,6 +9,7 @@ use super::SimulateError;
 use crate::analysis::grid::GridPoint;
 use crate::geecache::node::GroupReport;
 use crate::harness::cluster::GROUP;
+use crate::harness::ownership::RingShape;
 use crate::harness::report::{ClusterInterval, Mode, RunResult, SeriesReading};
 /// Where a run's counters and the model's prediction disagree.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -64,12 +65,9 @@ pub fn verify(result: &RunResult) -> Result<Verification, SimulateError> {
         })
         .collect();
     let events = model_events(workload, Some(&applied))?;
-    let cluster = &workload.cluster;
     let point = GridPoint {
-        nodes: cluster.nodes,
-        hash: cluster.hash,
-        replicas: cluster.replicas,
-        cache_bytes: cluster.cache_bytes,
+        ring: RingShape::of(workload),
+        cache_bytes: workload.cluster.cache_bytes,
     };
     let faults = result.faults.unwrap_or_default();
     // At one request in flight, the measurement asked for the first
@@ -89,7 +87,7 @@ pub fn verify(result: &RunResult) -> Result<Verification, SimulateError> {
             )));
         }
     }
-    let (owners, shares) = keys.owners(point.nodes, point.replicas, point.hash);
+    let (owners, shares) = keys.owners(&point.ring);
     // A series read between requests is checked interval by interval: the
     // model is read where each interval's requests end.
     let by_interval =

@@ -16,8 +16,9 @@ use super::{
 use geecache_bench::analysis::advise::{
     self, CacheAdvice, CacheGoal, Landing, Moved, ReplicaAdvice, RingGoal,
 };
-use geecache_bench::analysis::mrc::{self, Ring, Sampling};
+use geecache_bench::analysis::mrc::{self, Sampling};
 use geecache_bench::geecache::HashKind;
+use geecache_bench::harness::ownership::RingShape;
 use geecache_bench::harness::report::{self, write_bytes_atomically};
 use geecache_bench::harness::run::RunPlan;
 use geecache_bench::harness::trials;
@@ -121,7 +122,7 @@ struct Report<'a> {
     warmup_requests: u64,
     keys: u64,
     /// The ring the curve was made on.
-    ring: Ring,
+    ring: RingShape,
     sampling: Sampling,
     replicas: Option<&'a ReplicaAdvice>,
     cache: Option<&'a CacheAdvice>,
@@ -233,7 +234,7 @@ pub fn exec(args: AdviseArgs) -> ExitCode {
     if let Some(replicas) = replica_advice.as_ref().and_then(|advice| advice.replicas) {
         workload.cluster.replicas = replicas;
     }
-    let ring = Ring::of(&workload);
+    let ring = RingShape::of(&workload);
     let cache_advice = match cache_goal {
         Some(goal) => match mrc::curves(&workload, ring, sampling, &[]) {
             Ok(curves) => Some(advise::smallest_cache(&curves, goal, args.every_node)),

@@ -11,9 +11,10 @@ use serde::Serialize;
 use super::{
     fail, load_with_trace, write_page, Format, ModelKeys, SamplingArgs, EXIT_FAILED, EXIT_USAGE,
 };
-use geecache_bench::analysis::mrc::{self, Curves, Ring, Sampling, SizePoint};
+use geecache_bench::analysis::mrc::{self, Curves, Sampling, SizePoint};
 use geecache_bench::analysis::{html, plot};
 use geecache_bench::geecache::HashKind;
+use geecache_bench::harness::ownership::RingShape;
 use geecache_bench::harness::report::{self, write_bytes_atomically};
 use geecache_bench::harness::workload::Overrides;
 use geecache_bench::units::ByteSize;
@@ -70,7 +71,7 @@ pub struct MrcArgs {
 #[derive(Serialize)]
 struct Report<'a> {
     workload: &'a str,
-    ring: Ring,
+    ring: RingShape,
     sampling: Sampling,
     /// Keys followed at the end, and the sampling rate then.
     keys_followed: u64,
@@ -102,7 +103,7 @@ pub fn exec(args: MrcArgs) -> ExitCode {
         Ok((loaded, _)) => loaded.workload,
         Err(code) => return code,
     };
-    let ring = Ring::of(&workload);
+    let ring = RingShape::of(&workload);
     let started = std::time::Instant::now();
     let sampling = match args.sampling.sampling() {
         Ok(sampling) => sampling,

@@ -49,8 +49,7 @@ pub struct RingArgs {
 
 /// Runs the subcommand.
 pub fn exec(args: RingArgs) -> ExitCode {
-    let counts = |list: &[u32]| -> Vec<usize> { list.iter().map(|&n| n as usize).collect() };
-    let (nodes, replicas) = (counts(&args.lists.nodes), counts(&args.lists.replicas));
+    let (nodes, replicas) = (&args.lists.nodes, &args.lists.replicas);
     if let Some(&nodes) = nodes.iter().find(|&&nodes| !(1..=1000).contains(&nodes)) {
         return fail(
             EXIT_USAGE,
@@ -77,7 +76,7 @@ pub fn exec(args: RingArgs) -> ExitCode {
             )
         }
         (Some(count), _) => Some(ring::Change::Join(count)),
-        (None, Some(index)) => match nodes.iter().find(|&&nodes| index >= nodes) {
+        (None, Some(index)) => match nodes.iter().find(|&&nodes| index >= nodes as usize) {
             Some(nodes) => {
                 return fail(
                     EXIT_USAGE,
@@ -91,13 +90,13 @@ pub fn exec(args: RingArgs) -> ExitCode {
         (None, None) => None,
     };
     if let Some(change) = change {
-        let configs = ring::configs(&nodes, &replicas, &args.lists.hash);
+        let configs = ring::configs(nodes, replicas, &args.lists.hash);
         let reports = ring::analyse_changes(&configs, change, args.keys);
         return print(&reports, args.format, || {
             ring::change_table(&reports, args.detail)
         });
     }
-    let reports = ring::analyse_grid(&nodes, &replicas, &args.lists.hash, args.keys);
+    let reports = ring::analyse_grid(nodes, replicas, &args.lists.hash, args.keys);
     print(&reports, args.format, || ring::table(&reports, args.detail))
 }
 
