@@ -49,7 +49,8 @@
 //!     `histograms`, `costs`, `coordination`, `steadiness`, `memory`,
 //!     `machine`, `target`, `files`);
 //!   - [`harness::registry`]: every figure of a result, once (`figures`);
-//!   - [`harness::summary`]: what a run prints; [`harness::live`]: what a
+//!   - [`harness::summary`]: what a run prints (its `tables` shared with
+//!     the pages); [`harness::live`]: what a
 //!     terminal shows while it goes (`view`, `screen`);
 //!   - [`harness::serve`]: one node as its own process; [`harness::wrk`]:
 //!     wrk beside the driver; [`harness::process`]: what this process

@@ -28,13 +28,46 @@ pub struct Grid {
 
 /// One configuration of a grid.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(from = "PointFields", into = "PointFields")]
 pub struct GridPoint {
-    /// The ring: nodes, virtual nodes and hash (its fields in the
-    /// configuration's JSON, beside `cache_bytes`).
-    #[serde(flatten)]
+    /// The ring: nodes, virtual nodes and hash.
     pub ring: RingShape,
     /// Each node's main cache.
     pub cache_bytes: ByteSize,
+}
+
+/// A grid point as results and `--format json` write it: its fields side
+/// by side, in the order of the grid's dimensions.
+#[derive(Serialize, Deserialize)]
+struct PointFields {
+    nodes: u32,
+    hash: HashKind,
+    replicas: u32,
+    cache_bytes: ByteSize,
+}
+
+impl From<PointFields> for GridPoint {
+    fn from(fields: PointFields) -> GridPoint {
+        GridPoint {
+            ring: RingShape {
+                nodes: fields.nodes,
+                replicas: fields.replicas,
+                hash: fields.hash,
+            },
+            cache_bytes: fields.cache_bytes,
+        }
+    }
+}
+
+impl From<GridPoint> for PointFields {
+    fn from(point: GridPoint) -> PointFields {
+        PointFields {
+            nodes: point.ring.nodes,
+            hash: point.ring.hash,
+            replicas: point.ring.replicas,
+            cache_bytes: point.cache_bytes,
+        }
+    }
 }
 
 impl Grid {
@@ -207,6 +240,13 @@ mod tests {
             }
         );
         assert_eq!(points[7].ring.nodes, 5);
+        // Written as the grid's dimensions side by side, and read back.
+        let json = serde_json::to_string(&points[0]).unwrap();
+        assert_eq!(
+            json,
+            r#"{"nodes":3,"hash":"crc32","replicas":1,"cache_bytes":"1KiB"}"#
+        );
+        assert_eq!(serde_json::from_str::<GridPoint>(&json).unwrap(), points[0]);
         assert_eq!(points[7].cache_bytes, ByteSize(1 << 20));
         assert_eq!(Grid::default().points(&workload).len(), 1);
     }

@@ -1,21 +1,28 @@
 //! The summary printed when a run ends: the figures a user looks at first,
-//! from the result (see [`super::report`]).
+//! from the result (see [`super::report`]). [`summary`] reads as its
+//! outline: the configuration, the requests, the latency, the costs, the
+//! faults, the cluster, the events and the nodes, each a function here;
+//! the tables that other pages show too (trials, nodes, series, events)
+//! are in [`tables`].
+
+pub mod tables;
+
+pub use tables::{event_lines, node_rows, series_table, trials_table};
 
 use std::fmt::Write as _;
 use std::path::Path;
 
 use crate::geecache::source::Source as AnswerSource;
 use crate::harness::calibration::Calibration;
+use crate::harness::cluster::Faults;
 use crate::harness::counted::costs::CountedPass;
 use crate::harness::driver::StopReason;
 use crate::harness::latency::LatencyFigures;
 use crate::harness::registry::{
-    self, API_HIT_RATIO, CLUSTER_OVER_HOPS, CPU_PER_REQUEST, LIMIT_FRACTION, P50, P99,
-    PEER_FETCH_RATIO, THROUGHPUT,
+    API_HIT_RATIO, CLUSTER_OVER_HOPS, CPU_PER_REQUEST, PEER_FETCH_RATIO,
 };
 use crate::harness::report::{LatencyFrom, Mode, RunResult, SettingOrigin, TargetSettings};
 use crate::table::align;
-use crate::units::ByteSize;
 
 /// Formats a ratio as a percentage, or `-` when absent.
 pub(crate) fn percent(ratio: Option<f64>) -> String {
@@ -114,65 +121,6 @@ fn calibration_lines(calibration: &Calibration, trials: usize) -> String {
     );
     for doubt in &calibration.doubts {
         let _ = writeln!(out, "CALIBRATION DOUBTFUL: {}", doubt.text);
-    }
-    out
-}
-
-/// The trials of a repeated run: each timed figure's median and interval,
-/// then a row per trial.
-pub fn trials_table(result: &RunResult) -> String {
-    let mut out = String::new();
-    let count = result.trials.len();
-    let _ = writeln!(
-        out,
-        "{count} trials: median [interval] ({})",
-        crate::intervals::median_level_words(count)
-    );
-    if let Some(timed) = &result.timed {
-        let mut rows = Vec::new();
-        for figure in registry::timed() {
-            let Some(estimate) = timed.figures.get(figure.key) else {
-                continue;
-            };
-            let interval = match (estimate.low, estimate.high) {
-                (Some(low), Some(high)) => {
-                    format!("[{}, {}]", figure.show(Some(low)), figure.show(Some(high)))
-                }
-                _ => String::new(),
-            };
-            rows.push(vec![
-                format!("  {}", figure.label),
-                figure.show(Some(estimate.median)),
-                interval,
-            ]);
-        }
-        out.push_str(&align(&rows, |column| column != 1));
-    }
-    // A row per trial: these figures of each.
-    let columns = [&THROUGHPUT, &P50, &P99, &LIMIT_FRACTION];
-    let mut header = vec!["  trial".to_owned()];
-    header.extend(columns.iter().map(|figure| figure.column.to_owned()));
-    header.push(String::new());
-    let mut rows = vec![header];
-    for (at, trial) in result.trials.iter().enumerate() {
-        let mut row = vec![format!("  {}", at + 1)];
-        row.extend(
-            columns
-                .iter()
-                .map(|figure| figure.show(figure.of_trial(trial))),
-        );
-        row.push(if trial.unsteady { "UNSTEADY" } else { "" }.to_owned());
-        rows.push(row);
-    }
-    out.push_str(&align(&rows, |column| {
-        column == 0 || column == columns.len() + 1
-    }));
-    if result.trials_agree == Some(false) {
-        let _ = writeln!(
-            out,
-            "TRIALS DISAGREE: this deterministic run counted differently in different trials \
-             (slow-store loads, hits or fetches): the cluster or the harness is not deterministic"
-        );
     }
     out
 }
@@ -301,12 +249,31 @@ fn coordination_lines(result: &RunResult) -> String {
     out
 }
 
-/// The table printed when a run ends: the figures a user looks at first.
+/// The table printed when a run ends: the figures a user looks at first,
+/// in this order.
 pub fn summary(result: &RunResult, path: Option<&Path>) -> String {
+    let mut out = configuration_lines(result);
+    out.push_str(&request_lines(result));
+    out.push_str(&latency_lines(result));
+    out.push_str(&cost_lines(result));
+    if let Some(faults) = &result.faults {
+        out.push_str(&fault_lines(faults));
+    }
+    out.push_str(&cluster_lines(result));
+    out.push_str(&event_lines(result));
+    // The node table: text left, figures right.
+    out.push_str(&align(&node_rows(result), |column| column < 3));
+    if let Some(path) = path {
+        let _ = writeln!(out, "result: {}", path.display());
+    }
+    out
+}
+
+/// What ran: the configuration (or a target's settings), and what makes
+/// the result partial or different: incomplete, a trace, stages, shards.
+fn configuration_lines(result: &RunResult) -> String {
     let workload = &result.workload;
     let cluster = &workload.cluster;
-    let client = &result.client;
-    let latency = &client.latency_us;
     let mut out = String::new();
     match (&result.target_settings, result.mode) {
         (Some(settings), Mode::Target) => out.push_str(&target_lines(result, settings)),
@@ -340,6 +307,15 @@ pub fn summary(result: &RunResult, path: Option<&Path>) -> String {
         let _ = writeln!(out, "{stages}");
     }
     out.push_str(&coordination_lines(result));
+    out
+}
+
+/// The requests: sent, answered, failed by kind, how long, how fast, why
+/// it stopped, and what an overloaded open loop never sent.
+fn request_lines(result: &RunResult) -> String {
+    let workload = &result.workload;
+    let client = &result.client;
+    let mut out = String::new();
     let errors = &client.errors;
     let mut error_kinds = Vec::new();
     for (code, count) in &errors.status {
@@ -394,6 +370,15 @@ pub fn summary(result: &RunResult, path: Option<&Path>) -> String {
             client.unsent
         );
     }
+    out
+}
+
+/// Latency: of the answered requests (and in an open loop their service
+/// time), of the failed ones and of all, and by where the answer came from.
+fn latency_lines(result: &RunResult) -> String {
+    let client = &result.client;
+    let latency = &client.latency_us;
+    let mut out = String::new();
     let figures = |latency: &LatencyFigures| {
         format!(
             "p50 {}  p90 {}  p99 {}  p99.9 {}  max {}  mean {:.0}",
@@ -466,6 +451,13 @@ pub fn summary(result: &RunResult, path: Option<&Path>) -> String {
             parts.join("  |  ")
         );
     }
+    out
+}
+
+/// What the run cost and how far to trust its timings: CPU per request,
+/// memory, the counted pass, steadiness, calibration and the trials.
+fn cost_lines(result: &RunResult) -> String {
+    let mut out = String::new();
     if let Some(cpu) = result.client.cpu_us_per_request {
         let whose = match result.mode {
             Mode::Cluster => "the driver and the cluster in this process",
@@ -500,24 +492,38 @@ pub fn summary(result: &RunResult, path: Option<&Path>) -> String {
     if result.trials.len() > 1 {
         out.push_str(&trials_table(result));
     }
-    if let Some(faults) = &result.faults {
-        if let Some(delay) = faults.delay {
-            let _ = writeln!(
-                out,
-                "INJECTED FAULT: {delay} added to every request each node served"
-            );
-        }
-        if faults.cpu > 0 {
-            let _ = writeln!(
-                out,
-                "INJECTED FAULT: {} units of CPU work added to every request each node served",
-                faults.cpu
-            );
-        }
-        if faults.cache_off {
-            let _ = writeln!(out, "INJECTED FAULT: every node's caches kept nothing");
-        }
+    out
+}
+
+/// The faults injected into every request.
+fn fault_lines(faults: &Faults) -> String {
+    let mut out = String::new();
+    if let Some(delay) = faults.delay {
+        let _ = writeln!(
+            out,
+            "INJECTED FAULT: {delay} added to every request each node served"
+        );
     }
+    if faults.cpu > 0 {
+        let _ = writeln!(
+            out,
+            "INJECTED FAULT: {} units of CPU work added to every request each node served",
+            faults.cpu
+        );
+    }
+    if faults.cache_off {
+        let _ = writeln!(out, "INJECTED FAULT: every node's caches kept nothing");
+    }
+    out
+}
+
+/// What the cluster did: hit and peer-fetch ratios, slow-store loads,
+/// peer errors, answers broken on purpose, caches that never filled; or
+/// why there are no cluster figures.
+fn cluster_lines(result: &RunResult) -> String {
+    let workload = &result.workload;
+    let client = &result.client;
+    let mut out = String::new();
     match &result.cluster {
         Some(figures) => {
             let slowdb = &figures.slowdb;
@@ -592,165 +598,6 @@ pub fn summary(result: &RunResult, path: Option<&Path>) -> String {
             "cluster figures: some nodes left out, their /_stats could not be read{}",
             unread(result)
         );
-    }
-    out.push_str(&event_lines(result));
-    let rows = node_rows(result);
-    // Text left, figures right.
-    out.push_str(&align(&rows, |column| column < 3));
-    if let Some(path) = path {
-        let _ = writeln!(out, "result: {}", path.display());
-    }
-    out
-}
-
-/// The node table: a header row, then a row per node (index, name, where
-/// it listens: text; the rest figures), with each node's CPU per request
-/// where the nodes are their own processes. What the summary prints and
-/// the HTML report shows.
-pub fn node_rows(result: &RunResult) -> Vec<Vec<String>> {
-    let headers = [
-        "node",
-        "name on ring",
-        "listens at",
-        "ring share",
-        "keys owned",
-        "served",
-        "slowdb loads",
-        "cache",
-        "evictions",
-    ];
-    // Nodes that are their own processes report their CPU time: per
-    // measured request of the run, a column of its own.
-    let node_cpu = |node: &crate::harness::report::NodeFigures| {
-        let cpu = node.stats.as_ref()?.process_cpu_us?;
-        (result.client.requests > 0).then(|| cpu as f64 / result.client.requests as f64)
-    };
-    let with_cpu = result.nodes.iter().any(|node| node_cpu(node).is_some());
-    let mut header_row = headers.map(str::to_owned).to_vec();
-    if with_cpu {
-        header_row.push("cpu us/req".to_owned());
-    }
-    let mut rows: Vec<Vec<String>> = vec![header_row];
-    rows.extend(result.nodes.iter().map(|node| {
-        let mut row = vec![
-            format!("{}{}", node.index, if node.api { "*" } else { "" }),
-            node.url.clone(),
-            node.listen.trim_start_matches("http://").to_owned(),
-            percent(node.ring_share),
-            number(node.keys_owned),
-            number(node.requests_served),
-            number(node.slowdb_loads),
-            node.cache_bytes
-                .map_or("-".to_owned(), |bytes| ByteSize(bytes).human()),
-            number(node.evictions),
-        ];
-        if with_cpu {
-            row.push(node_cpu(node).map_or("-".to_owned(), |cpu| format!("{cpu:.2}")));
-        }
-        row
-    }));
-    rows
-}
-
-/// The series as a compact table, a row per interval: the driver's
-/// throughput, latency and errors, and the cluster's hits, peer fetches and
-/// slow-store loads (`-` where the cluster could not be read).
-pub fn series_table(result: &RunResult) -> String {
-    let mut rows = vec![[
-        "start s",
-        "req/s",
-        "p50 us",
-        "p99 us",
-        "errors",
-        "api hit",
-        "peer fetch",
-        "peer err",
-        "loads",
-        "load err",
-        "evictions",
-    ]
-    .map(str::to_owned)
-    .to_vec()];
-    for entry in &result.series {
-        let client = &entry.client;
-        let cluster = entry.cluster.as_ref();
-        let count =
-            |field: fn(&crate::harness::report::ClusterInterval) -> u64| number(cluster.map(field));
-        rows.push(vec![
-            format!("{:.1}", client.start_secs),
-            format!("{:.0}", client.throughput_rps),
-            number(client.p50_us),
-            number(client.p99_us),
-            client.errors.to_string(),
-            percent(cluster.and_then(|cluster| cluster.api_hit_ratio)),
-            count(|cluster| cluster.peer_fetches),
-            count(|cluster| cluster.peer_errors),
-            count(|cluster| cluster.slowdb_loads),
-            count(|cluster| cluster.slowdb_load_errors),
-            count(|cluster| cluster.evictions),
-        ]);
-    }
-    align(&rows, |_| false)
-}
-
-/// A join's or a leave's keys moved against the ideal, in words.
-fn moved_text(figures: &crate::harness::report::EventFigures) -> Option<String> {
-    let (moved, ideal) = (figures.moved_share?, figures.ideal_moved_share?);
-    Some(format!(
-        "{:.1}% of keys moved (ideal {:.1}%)",
-        moved * 100.0,
-        ideal * 100.0
-    ))
-}
-
-/// A line per event: when it happened, and what it cost.
-pub fn event_lines(result: &RunResult) -> String {
-    let mut out = String::new();
-    for (index, figures) in result.events.iter().enumerate() {
-        let asked = &figures.event;
-        let Some(at) = figures.at_secs else {
-            let _ = writeln!(
-                out,
-                "event {index} ({asked}): did not happen, the measurement ended first"
-            );
-            continue;
-        };
-        let mut line = format!("event {index} at {at:.2} s ({asked})");
-        if let Some(error) = &figures.error {
-            let _ = write!(line, ": FAILED: {error}");
-        } else if let Some(with) = figures.cost_with {
-            let _ = write!(
-                line,
-                ": in the same interval as event {with}, whose cost counts both (the \
-                 series cannot tell them apart)"
-            );
-            if let Some(moved) = moved_text(figures) {
-                let _ = write!(line, "; {moved}");
-            }
-        } else {
-            let _ = write!(line, ": {} client errors", figures.errors);
-            if let Some(extra) = figures.extra_slowdb_loads {
-                let _ = write!(line, ", {extra:+} slow-store loads beyond the rate before");
-            }
-            if let Some(moved) = moved_text(figures) {
-                let _ = write!(line, ", {moved}");
-            }
-            match (figures.recovery_secs, figures.baseline) {
-                (Some(recovery), _) => {
-                    let _ = write!(line, ", back to its level after {recovery:.2} s");
-                }
-                (None, None) => line.push_str(", no interval before it to compare with"),
-                (None, Some(_)) => {
-                    let until = if index + 1 < result.events.len() {
-                        "the next event"
-                    } else {
-                        "the end"
-                    };
-                    let _ = write!(line, ", NOT back to its level before {until}");
-                }
-            }
-        }
-        let _ = writeln!(out, "{line}");
     }
     out
 }
