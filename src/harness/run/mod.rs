@@ -62,39 +62,30 @@ pub async fn run(plan: &RunPlan, control: &Arc<Control>) -> Result<RunResult, Ru
             .enumerate()
             .find(|(_, event)| !event.action.applies_to_a_target())
         {
-            return Err(RunError::Usage(format!(
-                "events[{index}] ({event}): with --target only shift_keys and set_rate can \
-                 happen, as the harness does not own the target's nodes"
-            )));
+            return Err(RunError::EventOnTarget {
+                index,
+                event: event.to_string(),
+            });
         }
     }
     let shard = plan.coordination.shard;
     if !shard.is_whole() && plan.target.is_none() {
-        return Err(RunError::Usage(format!(
-            "--shard {shard}: the shards of a run drive one cluster together; give --target \
-             (a run of its own cluster would start one cluster per shard)"
-        )));
+        return Err(RunError::ShardWithoutTarget(shard));
     }
-    let share = shard
-        .share_of(workload)
-        .map_err(|error| RunError::Usage(error.to_string()))?;
+    let share = shard.share_of(workload)?;
     if let Some(ahead) = plan
         .coordination
         .start_at
         .and_then(|asked| asked.duration_since(SystemTime::now()).ok())
         .filter(|ahead| *ahead >= workload.time_limit.0)
     {
-        return Err(RunError::Usage(format!(
-            "the start moment is {:.0} s away, past the workload's time limit ({}): \
-             give a nearer moment or a longer time_limit",
-            ahead.as_secs_f64(),
-            workload.time_limit
-        )));
+        return Err(RunError::StartTooFar {
+            ahead,
+            time_limit: workload.time_limit,
+        });
     }
     if workload.trace.is_some() != plan.trace.is_some() {
-        return Err(RunError::Usage(
-            "the workload's trace was not scanned before the run".to_owned(),
-        ));
+        return Err(RunError::TraceNotScanned);
     }
     let values = match &plan.trace {
         Some(index) => ValueSizes::PerKey(Arc::clone(&index.sizes)),
@@ -119,18 +110,14 @@ pub async fn run(plan: &RunPlan, control: &Arc<Control>) -> Result<RunResult, Ru
             )
         }
         Some(target) => {
-            let (base, prefix) = split_target(&plan.resolve.apply(target), plan.allow_remote)?;
+            let (base, prefix) =
+                split_target("--target", &plan.resolve.apply(target), plan.allow_remote)?;
             let timeout = workload.timeout.0;
-            let client = |url: &str| {
-                HttpClient::new(url, timeout).map_err(|error| RunError::Url(error.to_string()))
-            };
+            let client = |url: &str| HttpClient::new(url, timeout);
             let mut peers = Vec::new();
             for peer in &plan.peers {
                 let reached = plan.resolve.apply(peer);
-                let (peer_base, _) =
-                    split_target(&reached, plan.allow_remote).map_err(|error| {
-                        RunError::Url(error.to_string().replace("--target", "--peers"))
-                    })?;
+                let (peer_base, _) = split_target("--peers", &reached, plan.allow_remote)?;
                 peers.push((peer.trim_end_matches('/').to_owned(), client(&peer_base)?));
             }
             let api = client(&base)?;
@@ -176,12 +163,12 @@ pub async fn run(plan: &RunPlan, control: &Arc<Control>) -> Result<RunResult, Ru
         Calibrate::Skip => None,
     };
     let sampler = KeySampler::new(workload.keys, workload.distribution, workload.seed)
-        .map_err(RunError::Workload)?;
+        .map_err(RunError::Sampler)?;
     let feed = match &plan.trace {
-        Some(index) => Some(
-            TraceFeed::start(index, (shard.index.into(), shard.count.into()))
-                .map_err(|error| RunError::Workload(error.to_string()))?,
-        ),
+        Some(index) => Some(TraceFeed::start(
+            index,
+            (shard.index.into(), shard.count.into()),
+        )?),
         None => None,
     };
     // A trace paced at its own times: the measured reads' timeline; or
@@ -211,8 +198,7 @@ pub async fn run(plan: &RunPlan, control: &Arc<Control>) -> Result<RunResult, Ru
         values: (mode == Mode::Cluster).then_some(values),
         trace: feed.clone(),
         shard,
-    })
-    .map_err(|error| RunError::Url(error.to_string()))?;
+    })?;
 
     let time_limit = Instant::now() + workload.time_limit.0;
     // This driver's share of the measurement: all of it, or its shard's.

@@ -4,14 +4,16 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use crate::geecache::http::ClientError;
 use crate::harness::calibration::Calibration;
 use crate::harness::cluster::{ClusterError, Faults};
 use crate::harness::live::LiveFeed;
 use crate::harness::report::RunResult;
 use crate::harness::resolve::Resolve;
-use crate::harness::shard::Shard;
-use crate::harness::trace::TraceIndex;
+use crate::harness::shard::{Shard, SplitError};
+use crate::harness::trace::{TraceError, TraceIndex};
 use crate::harness::workload::Workload;
+use crate::units::Span;
 /// Key streams: warm-up and measurement ask for different keys.
 pub(crate) const WARMUP_STREAM: u64 = 0;
 pub(crate) const MEASURE_STREAM: u64 = 1;
@@ -128,15 +130,62 @@ pub enum RunError {
     /// The cluster did not start.
     #[error("cannot start the cluster: {0}")]
     Cluster(#[from] ClusterError),
-    /// The target or a peer URL is not usable.
+    /// A URL a flag gave (`--target`, `--peers`) is not usable.
+    #[error("{flag} {url:?}: {why}")]
+    BadUrl {
+        /// The flag that gave it.
+        flag: &'static str,
+        /// The URL as given.
+        url: String,
+        /// What is wrong with it.
+        why: String,
+    },
+    /// No client could be made for a usable URL.
     #[error("{0}")]
-    Url(String),
-    /// The plan asks for what cannot be done.
+    Client(#[from] ClientError),
+    /// An event of the workload that a run against a target cannot carry
+    /// out: the harness does not own the target's nodes.
+    #[error(
+        "events[{index}] ({event}): with --target only shift_keys and set_rate can happen, \
+         as the harness does not own the target's nodes"
+    )]
+    EventOnTarget {
+        /// The event's place in the workload.
+        index: usize,
+        /// The event as the workload wrote it.
+        event: String,
+    },
+    /// A shard of a run of its own cluster: each shard would start one.
+    #[error(
+        "--shard {0}: the shards of a run drive one cluster together; give --target \
+         (a run of its own cluster would start one cluster per shard)"
+    )]
+    ShardWithoutTarget(Shard),
+    /// The run cannot be split over its shards.
+    #[error(transparent)]
+    Split(#[from] SplitError),
+    /// The moment to start is past the workload's time limit.
+    #[error(
+        "the start moment is {:.0} s away, past the workload's time limit ({time_limit}): \
+         give a nearer moment or a longer time_limit",
+        ahead.as_secs_f64()
+    )]
+    StartTooFar {
+        /// How far away the moment is.
+        ahead: Duration,
+        /// The workload's time limit.
+        time_limit: Span,
+    },
+    /// The plan has no scanned trace for a workload that replays one, or
+    /// one for a workload that does not.
+    #[error("the workload's trace was not scanned before the run")]
+    TraceNotScanned,
+    /// The workload's key distribution cannot be sampled.
     #[error("{0}")]
-    Usage(String),
-    /// The workload cannot be sampled.
-    #[error("{0}")]
-    Workload(String),
+    Sampler(String),
+    /// The trace could not be replayed.
+    #[error(transparent)]
+    Trace(#[from] TraceError),
     /// The target does not answer.
     #[error("cannot reach the target {url}: {message}")]
     Unreachable {
@@ -151,4 +200,26 @@ pub enum RunError {
     /// The histogram could not be serialized.
     #[error("{0}")]
     Histogram(String),
+}
+
+impl RunError {
+    /// Whether the command line or the workload asked for what cannot be
+    /// done (exit 2), rather than a run that failed (exit 1).
+    pub fn is_usage(&self) -> bool {
+        match self {
+            RunError::BadUrl { .. }
+            | RunError::Client(_)
+            | RunError::EventOnTarget { .. }
+            | RunError::ShardWithoutTarget(_)
+            | RunError::Split(_)
+            | RunError::StartTooFar { .. }
+            | RunError::TraceNotScanned => true,
+            RunError::Cluster(_)
+            | RunError::Sampler(_)
+            | RunError::Trace(_)
+            | RunError::Unreachable { .. }
+            | RunError::Calibration(_)
+            | RunError::Histogram(_) => false,
+        }
+    }
 }

@@ -324,7 +324,7 @@ pub fn exec(args: RunArgs) -> ExitCode {
         }
     };
     let code = match (trials.result, trials.error) {
-        (None, Some(error @ (run::RunError::Url(_) | run::RunError::Usage(_)))) => {
+        (None, Some(error)) if error.is_usage() => {
             finish_screen();
             return fail(EXIT_USAGE, error);
         }
