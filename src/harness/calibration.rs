@@ -24,6 +24,7 @@ use crate::geecache::server::{Answer, Limits, Server, Target};
 use crate::harness::driver::{Control, Driver, DriverConfig, KeySampler, Phase};
 use crate::harness::latency::LatencyFigures;
 use crate::harness::shard::Shard;
+use crate::harness::slowdb::api_key_prefix;
 use crate::harness::workload::{Bound, Distribution};
 
 /// A reference server on 127.0.0.1.
@@ -145,7 +146,7 @@ pub(crate) fn reference_driver(
 ) -> Result<Driver, String> {
     Driver::new(DriverConfig {
         base_url: base_url.to_owned(),
-        path_prefix: "/api?key=key".to_owned(),
+        path_prefix: api_key_prefix("/api", None),
         sampler,
         concurrency,
         rate: None,

@@ -103,6 +103,19 @@ pub(crate) const DEMO_SCORES: [(&str, &str); 3] = [("Tom", "630"), ("Jack", "589
 /// The characters values are made of.
 const ALPHABET: &[u8; 62] = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
 
+/// What every key's name starts with: `key0`, `key1`, ...
+pub const KEY_PREFIX: &str = "key";
+
+/// The path and query of an API request, up to the key's number: `path`
+/// (`/api`) with `query`'s parameters first, then `key=key`, so that
+/// `/api?key=key` followed by `7` asks for `key7`.
+pub fn api_key_prefix(path: &str, query: Option<&str>) -> String {
+    match query {
+        Some(query) if !query.is_empty() => format!("{path}?{query}&key={KEY_PREFIX}"),
+        _ => format!("{path}?key={KEY_PREFIX}"),
+    }
+}
+
 /// The name of key number `index`.
 pub fn key_name(index: u64) -> String {
     let mut name = String::with_capacity(24);
@@ -115,12 +128,12 @@ pub fn key_name(index: u64) -> String {
 pub fn write_key_name(name: &mut String, index: u64) {
     use std::fmt::Write as _;
     name.clear();
-    let _ = write!(name, "key{index}");
+    let _ = write!(name, "{KEY_PREFIX}{index}");
 }
 
 /// The index of a key name in a space of `keys` keys.
 pub(crate) fn key_index(name: &str, keys: u64) -> Option<u64> {
-    let digits = name.strip_prefix("key")?;
+    let digits = name.strip_prefix(KEY_PREFIX)?;
     // `key007` is not `key7`: one spelling per key.
     if digits.is_empty() || (digits.len() > 1 && digits.starts_with('0')) {
         return None;

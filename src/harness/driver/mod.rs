@@ -56,7 +56,7 @@ pub struct DriverConfig {
     /// The API's base URL, `http://127.0.0.1:PORT`.
     pub base_url: String,
     /// What comes before the key index in each request:
-    /// `/api?key=key` asks for `key0`, `key1`, ...
+    /// `/api?key=key` asks for `key0`, `key1`, ... ([`api_key_prefix`](crate::harness::slowdb::api_key_prefix)).
     pub path_prefix: String,
     /// Picks each request's key.
     pub sampler: KeySampler,

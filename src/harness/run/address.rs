@@ -2,6 +2,8 @@
 //! any other only when asked explicitly.
 
 use super::plan::RunError;
+use crate::harness::slowdb::api_key_prefix;
+
 /// Splits an API URL that `flag` gave into the base (`http://host:port`)
 /// and the prefix of each request's path and query (`/api?key=key`).
 pub(crate) fn split_target(
@@ -27,11 +29,10 @@ pub(crate) fn split_target(
         "" | "/" => "/api",
         path => path,
     };
-    let prefix = match uri.query() {
-        Some(query) if !query.is_empty() => format!("{path}?{query}&key=key"),
-        _ => format!("{path}?key=key"),
-    };
-    Ok((format!("http://{authority}"), prefix))
+    Ok((
+        format!("http://{authority}"),
+        api_key_prefix(path, uri.query()),
+    ))
 }
 
 /// Whether `host` is this machine: `localhost` or a loopback address

@@ -29,7 +29,7 @@ use crate::harness::report::{
 };
 use crate::harness::scenario::{Levers, Scenario};
 use crate::harness::shard::fingerprint;
-use crate::harness::slowdb::{SlowDb, ValueSizes};
+use crate::harness::slowdb::{api_key_prefix, SlowDb, ValueSizes};
 use crate::harness::trace::TraceFeed;
 use crate::harness::workload::Bound;
 
@@ -105,7 +105,7 @@ pub async fn run(plan: &RunPlan, control: &Arc<Control>) -> Result<RunResult, Ru
             (
                 Observer::Local(Arc::new(cluster)),
                 base,
-                "/api?key=key".to_owned(),
+                api_key_prefix("/api", None),
                 Mode::Cluster,
             )
         }
