@@ -37,7 +37,7 @@
 //!   - [`harness::events`] and [`harness::scenario`]: what a workload asks
 //!     to happen during a run, and carrying it out; [`harness::ownership`]:
 //!     the keys each node owns and those a ring change moves;
-//!   - [`harness::run`]: one run from start to result (`plan`, `address`,
+//!   - [`harness::run`]: one run from start to result (`plan`, `setup`, `address`,
 //!     `observe`, `assemble`); [`harness::fill`]: whether its caches
 //!     filled;
 //!   - [`harness::counted`]: the counted pass, instructions and system

@@ -2,9 +2,11 @@
 //! nodes), warm up, read every counter, measure, read them again, and turn
 //! the differences into a [`RunResult`].
 //!
-//! Beside this file: [`plan`] (what to run, and its errors), `observe`
-//! (reading the counters), [`address`] (a target's URL and allowed hosts)
-//! and `assemble` (the result made of what was read).
+//! Beside this file: [`plan`] (what to run, and its errors), `setup` (the
+//! plan checked, the cluster started or the target reached, the
+//! calibration), `observe` (reading the counters), [`address`] (a target's
+//! URL and allowed hosts) and `assemble` (the result made of what was
+//! read).
 
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
@@ -15,21 +17,17 @@ use crate::harness::process::{self, cpu_per_request, process_cpu};
 use indicatif::{ProgressBar, ProgressStyle};
 use tokio::sync::{oneshot, watch};
 
-use crate::geecache::http::HttpClient;
-use crate::harness::calibration;
-use crate::harness::cluster::Cluster;
 use crate::harness::counted::marks;
 use crate::harness::driver::{
-    Control, Driver, DriverConfig, IntervalReader, KeySampler, Phase, RateSchedule, SoFar, Steering,
+    Control, Driver, DriverConfig, IntervalReader, KeySampler, Phase, SoFar, Steering,
 };
-use crate::harness::events::added_nodes;
 use crate::harness::live::{self, Stage};
 use crate::harness::report::{
     Incomplete, Mode, RunResult, SeriesReading, ShardFigures, StartFigures,
 };
 use crate::harness::scenario::{Levers, Scenario};
 use crate::harness::shard::fingerprint;
-use crate::harness::slowdb::{api_key_prefix, SlowDb, ValueSizes};
+use crate::harness::slowdb::ValueSizes;
 use crate::harness::trace::TraceFeed;
 use crate::harness::workload::Bound;
 
@@ -37,10 +35,12 @@ pub mod address;
 mod assemble;
 mod observe;
 pub mod plan;
+mod setup;
 
-pub(crate) use address::{check_host, split_target};
+pub(crate) use address::check_host;
 use assemble::RunFacts;
-use observe::{sample, BetweenRequests, Counters, Observer, Samples, Unread};
+use observe::{sample, BetweenRequests, Counters, Observer, Samples};
+use setup::Connected;
 
 use crate::harness::report::memory::{MemorySample, ProcessMemory};
 pub use plan::{Calibrate, Checkpoints, Coordination, RunError, RunPlan};
@@ -55,113 +55,23 @@ pub async fn run(plan: &RunPlan, control: &Arc<Control>) -> Result<RunResult, Ru
     }
     let started_at = SystemTime::now();
     let memory_start = (process::read_now(), process::open_fds());
-    if plan.target.is_some() {
-        if let Some((index, event)) = workload
-            .events
-            .iter()
-            .enumerate()
-            .find(|(_, event)| !event.action.applies_to_a_target())
-        {
-            return Err(RunError::EventOnTarget {
-                index,
-                event: event.to_string(),
-            });
-        }
-    }
+    let share = setup::check(plan)?;
     let shard = plan.coordination.shard;
-    if !shard.is_whole() && plan.target.is_none() {
-        return Err(RunError::ShardWithoutTarget(shard));
-    }
-    let share = shard.share_of(workload)?;
-    if let Some(ahead) = plan
-        .coordination
-        .start_at
-        .and_then(|asked| asked.duration_since(SystemTime::now()).ok())
-        .filter(|ahead| *ahead >= workload.time_limit.0)
-    {
-        return Err(RunError::StartTooFar {
-            ahead,
-            time_limit: workload.time_limit,
-        });
-    }
-    if workload.trace.is_some() != plan.trace.is_some() {
-        return Err(RunError::TraceNotScanned);
-    }
     let values = match &plan.trace {
         Some(index) => ValueSizes::PerKey(Arc::clone(&index.sizes)),
         None => ValueSizes::Fixed(workload.value_size as usize),
     };
-    let (observer, base_url, path_prefix, mode) = match &plan.target {
-        None => {
-            let db = SlowDb::with_values(
-                workload.keys,
-                values.clone(),
-                workload.slowdb,
-                (workload.cluster.nodes + added_nodes(&workload.events)) as usize,
-            );
-            let cluster =
-                Cluster::start_with(&workload.cluster, db, plan.base_port, plan.faults).await?;
-            let base = cluster.api_url();
-            (
-                Observer::Local(Arc::new(cluster)),
-                base,
-                api_key_prefix("/api", None),
-                Mode::Cluster,
-            )
-        }
-        Some(target) => {
-            let (base, prefix) =
-                split_target("--target", &plan.resolve.apply(target), plan.allow_remote)?;
-            let timeout = workload.timeout.0;
-            let client = |url: &str| HttpClient::new(url, timeout);
-            let mut peers = Vec::new();
-            for peer in &plan.peers {
-                let reached = plan.resolve.apply(peer);
-                let (peer_base, _) = split_target("--peers", &reached, plan.allow_remote)?;
-                peers.push((peer.trim_end_matches('/').to_owned(), client(&peer_base)?));
-            }
-            let api = client(&base)?;
-            // A target that cannot be reached ends the run before it starts;
-            // one that answers anything (even 404) is there.
-            if let Err(error) = reach(&api, plan.coordination.wait_for_target).await {
-                return Err(RunError::Unreachable {
-                    url: target.clone(),
-                    message: error,
-                });
-            }
-            (
-                Observer::Remote {
-                    api,
-                    peers,
-                    failures: Unread::default(),
-                },
-                base,
-                prefix,
-                Mode::Target,
-            )
-        }
-    };
+    let Connected {
+        observer,
+        base_url,
+        path_prefix,
+        mode,
+    } = setup::connect(plan, &values).await?;
     let observer = Arc::new(observer);
     // With the cluster up (so a port in use fails at once) but idle: the
     // loopback limit.
     let live = plan.live.as_deref();
-    if let (Some(live), Calibrate::Measure(duration)) = (live, &plan.calibrate) {
-        // A one-hop and a two-hop server, each for the duration.
-        live.stage(Stage::Calibrating, Some(Bound::Duration(*duration * 2)), 0);
-    }
-    let calibration = match &plan.calibrate {
-        Calibrate::Measure(duration) => Some(
-            calibration::calibrate(
-                share.concurrency as usize,
-                *duration,
-                workload.value_size as usize,
-            )
-            .await
-            .map_err(RunError::Calibration)?,
-        ),
-        Calibrate::Given(calibration) => Some(calibration.clone()),
-        Calibrate::Skip => None,
-    };
+    let calibration = setup::calibration(plan, &share).await?;
     let sampler = KeySampler::new(workload.keys, workload.distribution, workload.seed)
         .map_err(RunError::Sampler)?;
     let feed = match &plan.trace {
@@ -171,21 +81,7 @@ pub async fn run(plan: &RunPlan, control: &Arc<Control>) -> Result<RunResult, Ru
         )?),
         None => None,
     };
-    // A trace paced at its own times: the measured reads' timeline; or
-    // the stages' schedule.
-    let timeline = plan
-        .trace
-        .as_ref()
-        .and_then(|index| {
-            let speed = workload.trace.as_ref()?.speed?;
-            let timeline = index.timeline.as_ref()?;
-            Some(RateSchedule::from_timeline(
-                &timeline.runs,
-                timeline.resolution_ms,
-                speed,
-            ))
-        })
-        .or_else(|| workload.stage_schedule());
+    let timeline = setup::timeline(plan);
     let driver = Driver::new(DriverConfig {
         base_url: base_url.clone(),
         path_prefix: path_prefix.clone(),
@@ -397,56 +293,16 @@ pub async fn run(plan: &RunPlan, control: &Arc<Control>) -> Result<RunResult, Ru
             until_finished()
         ),
         async {
-            let (Some(checkpoints), Some(so_far)) = (&checkpoints, &so_far) else {
-                return;
-            };
-            let interval = workload.interval.0;
-            let mut written = None;
-            let mut next = start + interval + CHECKPOINT_AFTER;
-            let finished = until_finished();
-            tokio::pin!(finished);
-            loop {
-                tokio::select! {
-                    _ = tokio::time::sleep_until(next.into()) => {}
-                    _ = &mut finished => return,
-                }
-                next += interval;
-                let Some((last, report)) = so_far.report() else {
-                    continue;
+            if let (Some(checkpoints), Some(so_far)) = (&checkpoints, &so_far) {
+                let watched = CheckpointSources {
+                    so_far,
+                    samples: &samples,
+                    facts: &facts,
+                    scenario: scenario.as_ref().map(|(scenario, _)| scenario),
+                    driver: &driver,
                 };
-                if written >= Some(last) {
-                    continue;
-                }
-                let Some((mut upto, after)) = samples.up_to(last) else {
-                    continue;
-                };
-                upto.insert(0, Counters::of(&facts.before));
-                upto.push(Counters::of(&after));
-                let applied = scenario
-                    .as_ref()
-                    .map(|(scenario, _)| scenario.applied())
-                    .unwrap_or_default();
-                let connections = driver.connections_opened();
-                let facts = Arc::clone(&facts);
-                let hear = Arc::clone(&checkpoints.0);
-                // Made and written off this task, which reads the cluster
-                // and fires the events on time.
-                let _ = tokio::task::spawn_blocking(move || {
-                    match facts.result((&report, &after), &upto, &applied, (connections, None)) {
-                        Ok(mut result) => {
-                            result.incomplete = Some(Incomplete {
-                                last_interval: Some(last),
-                                measured_secs: report.elapsed.as_secs_f64(),
-                                trials_whole: 0,
-                                trials_asked: 1,
-                            });
-                            hear(result);
-                        }
-                        Err(error) => log::warn!("no checkpoint at interval {last}: {error}"),
-                    }
-                })
-                .await;
-                written = Some(last);
+                let every = (start, workload.interval.0);
+                write_checkpoints(checkpoints, watched, every, until_finished()).await;
             }
         },
     );
@@ -481,6 +337,77 @@ pub async fn run(plan: &RunPlan, control: &Arc<Control>) -> Result<RunResult, Ru
             .unwrap_or_else(|poisoned| poisoned.into_inner()),
     );
     Ok(result)
+}
+
+/// What a checkpoint is made of while the measurement goes.
+struct CheckpointSources<'a> {
+    /// The driver's phase so far.
+    so_far: &'a SoFar,
+    /// The cluster's counters at each interval's end.
+    samples: &'a Samples,
+    /// What the result is made with.
+    facts: &'a Arc<RunFacts>,
+    /// The scenario, whose applied events a checkpoint records.
+    scenario: Option<&'a Arc<Scenario>>,
+    /// The driver, whose connections a checkpoint counts.
+    driver: &'a Driver,
+}
+
+/// Hears a result of the measurement so far after each interval's end
+/// (from the start, every interval) that closed a new interval, made off
+/// this task, until `finished`.
+async fn write_checkpoints(
+    checkpoints: &Checkpoints,
+    watched: CheckpointSources<'_>,
+    (start, interval): (Instant, Duration),
+    finished: impl std::future::Future<Output = ()>,
+) {
+    let mut written = None;
+    let mut next = start + interval + CHECKPOINT_AFTER;
+    tokio::pin!(finished);
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep_until(next.into()) => {}
+            _ = &mut finished => return,
+        }
+        next += interval;
+        let Some((last, report)) = watched.so_far.report() else {
+            continue;
+        };
+        if written >= Some(last) {
+            continue;
+        }
+        let Some((mut upto, after)) = watched.samples.up_to(last) else {
+            continue;
+        };
+        upto.insert(0, Counters::of(&watched.facts.before));
+        upto.push(Counters::of(&after));
+        let applied = watched
+            .scenario
+            .map(|scenario| scenario.applied())
+            .unwrap_or_default();
+        let connections = watched.driver.connections_opened();
+        let facts = Arc::clone(watched.facts);
+        let hear = Arc::clone(&checkpoints.0);
+        // Made and written off this task, which reads the cluster
+        // and fires the events on time.
+        let _ = tokio::task::spawn_blocking(move || {
+            match facts.result((&report, &after), &upto, &applied, (connections, None)) {
+                Ok(mut result) => {
+                    result.incomplete = Some(Incomplete {
+                        last_interval: Some(last),
+                        measured_secs: report.elapsed.as_secs_f64(),
+                        trials_whole: 0,
+                        trials_asked: 1,
+                    });
+                    hear(result);
+                }
+                Err(error) => log::warn!("no checkpoint at interval {last}: {error}"),
+            }
+        })
+        .await;
+        written = Some(last);
+    }
 }
 
 /// What the live view reads of a measurement: the driver's series, the
@@ -656,28 +583,6 @@ impl StartMoment {
             asked_unix_ms: unix_ms(self.asked),
             began_unix_ms: unix_ms(self.began),
             late_ms,
-        }
-    }
-}
-
-/// Asks the target for `/_stats` until it answers anything, for at most
-/// `wait` (once without it); the last failure otherwise.
-async fn reach(api: &HttpClient, wait: Option<Duration>) -> Result<(), String> {
-    let deadline = Instant::now() + wait.unwrap_or_default();
-    let mut pause = Duration::from_millis(50);
-    loop {
-        match api.get("/_stats").await {
-            Ok(_) => return Ok(()),
-            Err(error) if Instant::now() + pause >= deadline => {
-                return Err(match wait {
-                    Some(wait) => format!("{error} (still, after waiting {wait:?})"),
-                    None => error.to_string(),
-                })
-            }
-            Err(_) => {
-                tokio::time::sleep(pause).await;
-                pause = (pause * 2).min(Duration::from_secs(1));
-            }
         }
     }
 }
