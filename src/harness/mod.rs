@@ -15,7 +15,7 @@
 //! `src/lib.rs` gives the order in which a run meets them.
 //!
 //! It uses only the system's public API ([`crate::geecache`]) and the
-//! shared rooms (units, tables, intervals): nothing of the analysis that
+//! shared rooms (units, table, intervals): nothing of the analysis that
 //! reads results, and nothing of the binary's command line.
 
 pub mod calibration;
