@@ -168,7 +168,6 @@ pub fn key_moves(before: &HashRing, after: &HashRing, keys: u64) -> KeyMoves {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::geecache::HashKind;
 
     fn ring(names: &[&str], replicas: usize) -> HashRing {
         let mut ring = HashRing::new(replicas, HashKind::Xxh3);

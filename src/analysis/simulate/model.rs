@@ -483,7 +483,7 @@ impl<'a> ClusterModel<'a> {
                 self.members.retain(|&member| member != node as usize);
                 self.reroute();
             }
-            // A shift is in the key sequence already (`Keys::new`), and a
+            // A shift is in the key sequence already (`KeySequence::new`), and a
             // rate changes no counter.
             Action::ShiftKeys { .. } | Action::SetRate { .. } => {}
             // Refused before the model starts (`model_events`): their

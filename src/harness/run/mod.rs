@@ -294,7 +294,7 @@ pub async fn run(plan: &RunPlan, control: &Arc<Control>) -> Result<RunResult, Ru
         ),
         async {
             if let (Some(checkpoints), Some(so_far)) = (&checkpoints, &so_far) {
-                let watched = CheckpointSources {
+                let sources = CheckpointSources {
                     so_far,
                     samples: &samples,
                     facts: &facts,
@@ -302,7 +302,7 @@ pub async fn run(plan: &RunPlan, control: &Arc<Control>) -> Result<RunResult, Ru
                     driver: &driver,
                 };
                 let every = (start, workload.interval.0);
-                write_checkpoints(checkpoints, watched, every, until_finished()).await;
+                write_checkpoints(checkpoints, sources, every, until_finished()).await;
             }
         },
     );
@@ -358,7 +358,7 @@ struct CheckpointSources<'a> {
 /// this task, until `finished`.
 async fn write_checkpoints(
     checkpoints: &Checkpoints,
-    watched: CheckpointSources<'_>,
+    sources: CheckpointSources<'_>,
     (start, interval): (Instant, Duration),
     finished: impl std::future::Future<Output = ()>,
 ) {
@@ -371,23 +371,23 @@ async fn write_checkpoints(
             _ = &mut finished => return,
         }
         next += interval;
-        let Some((last, report)) = watched.so_far.report() else {
+        let Some((last, report)) = sources.so_far.report() else {
             continue;
         };
         if written >= Some(last) {
             continue;
         }
-        let Some((mut upto, after)) = watched.samples.up_to(last) else {
+        let Some((mut upto, after)) = sources.samples.up_to(last) else {
             continue;
         };
-        upto.insert(0, Counters::of(&watched.facts.before));
+        upto.insert(0, Counters::of(&sources.facts.before));
         upto.push(Counters::of(&after));
-        let applied = watched
+        let applied = sources
             .scenario
             .map(|scenario| scenario.applied())
             .unwrap_or_default();
-        let connections = watched.driver.connections_opened();
-        let facts = Arc::clone(watched.facts);
+        let connections = sources.driver.connections_opened();
+        let facts = Arc::clone(sources.facts);
         let hear = Arc::clone(&checkpoints.0);
         // Made and written off this task, which reads the cluster
         // and fires the events on time.

@@ -74,7 +74,7 @@ pub(super) struct Connected {
 /// target and makes a client for each of its peers.
 pub(super) async fn connect(plan: &RunPlan, values: &ValueSizes) -> Result<Connected, RunError> {
     let workload = &plan.workload;
-    let (observer, base_url, path_prefix, mode) = match &plan.target {
+    Ok(match &plan.target {
         None => {
             let db = SlowDb::with_values(
                 workload.keys,
@@ -84,13 +84,12 @@ pub(super) async fn connect(plan: &RunPlan, values: &ValueSizes) -> Result<Conne
             );
             let cluster =
                 Cluster::start_with(&workload.cluster, db, plan.base_port, plan.faults).await?;
-            let base = cluster.api_url();
-            (
-                Observer::Local(Arc::new(cluster)),
-                base,
-                api_key_prefix("/api", None),
-                Mode::Cluster,
-            )
+            Connected {
+                base_url: cluster.api_url(),
+                observer: Observer::Local(Arc::new(cluster)),
+                path_prefix: api_key_prefix("/api", None),
+                mode: Mode::Cluster,
+            }
         }
         Some(target) => {
             let (base, prefix) =
@@ -112,23 +111,17 @@ pub(super) async fn connect(plan: &RunPlan, values: &ValueSizes) -> Result<Conne
                     message: error,
                 });
             }
-            (
-                Observer::Remote {
+            Connected {
+                observer: Observer::Remote {
                     api,
                     peers,
                     failures: Unread::default(),
                 },
-                base,
-                prefix,
-                Mode::Target,
-            )
+                base_url: base,
+                path_prefix: prefix,
+                mode: Mode::Target,
+            }
         }
-    };
-    Ok(Connected {
-        observer,
-        base_url,
-        path_prefix,
-        mode,
     })
 }
 

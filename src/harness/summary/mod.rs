@@ -144,7 +144,7 @@ fn unread(result: &RunResult) -> String {
 /// its settings where the nodes' `/_stats` reported them (`unknown`
 /// elsewhere: the workload's values are not the target's).
 fn target_lines(result: &RunResult, settings: &TargetSettings) -> String {
-    let known = |setting_source: SettingOrigin, shown: String, name: &str| match setting_source {
+    let known = |origin: SettingOrigin, shown: String, name: &str| match origin {
         SettingOrigin::Assumed => format!("{name} unknown"),
         _ => shown,
     };
