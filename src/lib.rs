@@ -7,7 +7,10 @@
 //!
 //! The layout is written here, once: every module of the crate is named
 //! below, and each parent's opening comment names its own (a test,
-//! `tests/suite/layout.rs`, holds both to the files).
+//! `tests/suite/layout.rs`, holds both to the files). A module is public
+//! only where a caller outside the library (the binary, the tests, the
+//! benchmarks) names it; the rest are private or `pub(crate)`, and what a
+//! caller needs of them is re-exported by name (the same test).
 //!
 //! Five rooms; each uses only the rooms listed before it, and no two
 //! modules import each other, directly or around a circle (the same test):
@@ -34,11 +37,11 @@
 //!   - [`harness::latency`]: latency histograms and their percentiles;
 //!   - [`harness::calibration`]: the reference servers that measure the
 //!     driver and the loopback limit a run is read against;
-//!   - [`harness::events`] and [`harness::scenario`]: what a workload asks
+//!   - `harness::events` and `harness::scenario`: what a workload asks
 //!     to happen during a run, and carrying it out; [`harness::ownership`]:
 //!     the keys each node owns and those a ring change moves;
 //!   - [`harness::run`]: one run from start to result (`plan`, `setup`, `address`,
-//!     `observe`, `assemble`); [`harness::fill`]: whether its caches
+//!     `observe`, `assemble`); `harness::fill`: whether its caches
 //!     filled;
 //!   - [`harness::counted`]: the counted pass, instructions and system
 //!     calls per request (`marks`, `callgrind`, `strace`, `costs`,
@@ -84,11 +87,14 @@
 //!   cluster and node figures from the counters of [`harness::run`]),
 //!   [`harness::latency`] (percentiles) or [`harness::calibration`] (the
 //!   limit fraction); an event's cost from the series, in
-//!   [`harness::report::costs`](mod@harness::report::costs). The headline figures that the trials
+//!   `harness::report::costs`. The headline figures that the trials
 //!   table, `compare`, `check` and `sweep` show are each one entry of
 //!   [`harness::registry`]: key, label, unit, format, direction, timed or
 //!   counted, and the gate's threshold.
 
+// What stays public is documented, and a type a public item shows can be
+// named by its caller (re-exported where its module is private).
+#![warn(missing_docs, unnameable_types)]
 pub mod analysis;
 pub mod geecache;
 pub mod harness;

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 use crate::analysis::differences;
 use crate::geecache::NodeStats;
+use crate::harness::latency::HistogramError;
 use crate::harness::registry::one_trial;
 use crate::harness::report::{
     self, group_of, ClusterFigures, IntervalFigures, Mode, NodeFigures, RunResult,
@@ -22,8 +23,8 @@ pub enum MergeError {
     #[error("{0}")]
     Refused(String),
     /// A histogram could not be read or added.
-    #[error("{0}")]
-    Histogram(String),
+    #[error(transparent)]
+    Histogram(#[from] HistogramError),
 }
 
 /// When a result's measurement began and ended, in milliseconds since the

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use crate::analysis::differences::{unfilled_caches, CacheSide};
 use crate::analysis::grid::{Grid, GridPoint};
 use crate::analysis::plot;
-use crate::harness::calibration::{self, Calibration};
+use crate::harness::calibration::{self, Calibration, CalibrationError};
 use crate::harness::driver::Control;
 use crate::harness::fill::CacheFill;
 use crate::harness::registry::{
@@ -112,8 +112,8 @@ pub enum SweepError {
     #[error("{0}")]
     File(#[from] ResultFileError),
     /// The calibration failed.
-    #[error("{0}")]
-    Calibration(String),
+    #[error(transparent)]
+    Calibration(#[from] CalibrationError),
 }
 
 /// What a sweep needs besides the grid.
@@ -240,9 +240,9 @@ pub async fn sweep(
     let mut rows = Vec::new();
     let mut files = Vec::new();
     for (point, results) in points.iter().zip(trials) {
-        let combined = combine(results).map_err(|message| ResultFileError::Format {
+        let combined = combine(results).map_err(|histogram| ResultFileError::Format {
             path: point.to_string(),
-            message,
+            message: histogram.to_string(),
         })?;
         let Some(result) = combined else { continue };
         let path = directory.join(point.file_name(&plan.workload.name));

@@ -108,7 +108,7 @@ impl HttpClient {
     }
 
     /// As [`HttpClient::get`], with where the value came from when the
-    /// answer says (an API node's [`super::source::HEADER`]).
+    /// answer says (an API node's `super::source::HEADER`).
     pub async fn get_sourced(
         &self,
         path_and_query: &str,

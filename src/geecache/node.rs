@@ -70,7 +70,7 @@ pub struct NodeConfig {
     /// Report the process's CPU time in `/_stats`: the node is its own
     /// process (`serve`).
     pub report_process_cpu: bool,
-    /// Units of pure CPU work ([`burn`]) added to every request the node
+    /// Units of pure CPU work (`burn`) added to every request the node
     /// serves: a fine regression on purpose, to measure what the gate
     /// sees. Zero normally.
     pub injected_cpu: u64,

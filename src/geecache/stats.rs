@@ -38,6 +38,9 @@ macro_rules! counters {
             }
         }
 
+        // Not every set's snapshot is read by name or differenced: the
+        // cache's is read whole, into `CacheStats`.
+        #[allow(dead_code)]
         impl $snapshot {
             /// Every counter by its name, in declaration order.
             pub fn named(&self) -> Vec<(&'static str, u64)> {

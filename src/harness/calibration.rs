@@ -19,9 +19,9 @@ use hyper::{HeaderMap, Request, Response, StatusCode};
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
 
-use crate::geecache::http::HttpClient;
+use crate::geecache::http::{ClientError, HttpClient};
 use crate::geecache::server::{Answer, Limits, Server, Target};
-use crate::harness::driver::{Control, Driver, DriverConfig, KeySampler, Phase};
+use crate::harness::driver::{Control, Driver, DriverConfig, KeySampler, Phase, SamplerError};
 use crate::harness::latency::LatencyFigures;
 use crate::harness::shard::Shard;
 use crate::harness::slowdb::api_key_prefix;
@@ -143,7 +143,7 @@ pub(crate) fn reference_driver(
     sampler: KeySampler,
     concurrency: usize,
     timeout: Duration,
-) -> Result<Driver, String> {
+) -> Result<Driver, ClientError> {
     Driver::new(DriverConfig {
         base_url: base_url.to_owned(),
         path_prefix: api_key_prefix("/api", None),
@@ -156,7 +156,25 @@ pub(crate) fn reference_driver(
         trace: None,
         shard: Shard::WHOLE,
     })
-    .map_err(|error| error.to_string())
+}
+
+/// Why the reference servers could not be measured.
+#[derive(Debug, thiserror::Error)]
+pub enum CalibrationError {
+    /// A reference server could not start.
+    #[error("calibration: cannot start the {server} server: {source}")]
+    Start {
+        /// Which: `one-hop` or `two-hop`.
+        server: &'static str,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The reference driver's keys could not be drawn.
+    #[error(transparent)]
+    Sampler(#[from] SamplerError),
+    /// The reference driver could not be made.
+    #[error(transparent)]
+    Client(#[from] ClientError),
 }
 
 /// Drives `base_url` with the harness's driver, closed loop, for `duration`.
@@ -164,7 +182,7 @@ pub async fn drive(
     base_url: &str,
     concurrency: usize,
     duration: Duration,
-) -> Result<LoadFigures, String> {
+) -> Result<LoadFigures, CalibrationError> {
     let sampler = KeySampler::new(100_000, Distribution::Zipf { exponent: 1.0 }, 42)?;
     let driver = reference_driver(base_url, sampler, concurrency, Duration::from_secs(5))?;
     let control = Arc::new(Control::default());
@@ -255,13 +273,14 @@ pub async fn calibrate(
     concurrency: usize,
     duration: Duration,
     body_size: usize,
-) -> Result<Calibration, String> {
+) -> Result<Calibration, CalibrationError> {
+    let start = |server| move |source| CalibrationError::Start { server, source };
     let one = BareServer::one_hop(body_size)
         .await
-        .map_err(|error| format!("calibration: cannot start the one-hop server: {error}"))?;
+        .map_err(start("one-hop"))?;
     let two = BareServer::two_hop(&one.url(), Duration::from_secs(5))
         .await
-        .map_err(|error| format!("calibration: cannot start the two-hop server: {error}"))?;
+        .map_err(start("two-hop"))?;
     let one_hop = drive(&one.url(), concurrency, duration).await?;
     let two_hop = drive(&two.url(), concurrency, duration).await?;
     two.shutdown().await;

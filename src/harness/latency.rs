@@ -3,7 +3,10 @@
 //! re-read, merged and drawn.
 
 use base64::Engine as _;
-use hdrhistogram::serialization::{Deserializer, Serializer as _, V2Serializer};
+use hdrhistogram::errors::AdditionError;
+use hdrhistogram::serialization::{
+    DeserializeError, Deserializer, Serializer as _, V2SerializeError, V2Serializer,
+};
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
@@ -247,13 +250,51 @@ pub struct HistogramData {
 /// The encoding [`HistogramData`] uses.
 pub(crate) const HISTOGRAM_ENCODING: &str = "hdrhistogram-v2+base64";
 
+/// Why a histogram could not be written, read back or added.
+#[derive(Debug, thiserror::Error)]
+pub enum HistogramError {
+    /// The histogram could not be serialized.
+    #[error("serializing the histogram: {0:?}")]
+    Serialize(V2SerializeError),
+    /// The file names an encoding other than `hdrhistogram-v2+base64`.
+    #[error("histogram encoding {0:?} is not {HISTOGRAM_ENCODING:?}")]
+    Encoding(String),
+    /// The data is not base64.
+    #[error("histogram data is not base64: {0}")]
+    Base64(base64::DecodeError),
+    /// The data is base64, but not a serialized HdrHistogram.
+    #[error("histogram data is not an HdrHistogram: {0:?}")]
+    Deserialize(DeserializeError),
+    /// Two histograms could not be added.
+    #[error("adding its histogram: {0:?}")]
+    Add(AdditionError),
+    /// The histogram of one result (a trial, a driver's file), by its name.
+    #[error("{name}: {source}")]
+    Of {
+        /// The result's name.
+        name: String,
+        /// What went wrong with its histogram.
+        source: Box<HistogramError>,
+    },
+}
+
+impl HistogramError {
+    /// This error, said of the result called `name`.
+    pub fn of(self, name: &str) -> HistogramError {
+        HistogramError::Of {
+            name: name.to_owned(),
+            source: Box::new(self),
+        }
+    }
+}
+
 impl HistogramData {
     /// Serializes a histogram of microseconds.
-    pub fn encode(histogram: &Histogram<u64>) -> Result<HistogramData, String> {
+    pub fn encode(histogram: &Histogram<u64>) -> Result<HistogramData, HistogramError> {
         let mut bytes = Vec::new();
         V2Serializer::new()
             .serialize(histogram, &mut bytes)
-            .map_err(|error| format!("serializing the histogram: {error:?}"))?;
+            .map_err(HistogramError::Serialize)?;
         Ok(HistogramData {
             encoding: HISTOGRAM_ENCODING.to_owned(),
             unit: "us".to_owned(),
@@ -262,19 +303,16 @@ impl HistogramData {
     }
 
     /// Reads the histogram back.
-    pub fn decode(&self) -> Result<Histogram<u64>, String> {
+    pub fn decode(&self) -> Result<Histogram<u64>, HistogramError> {
         if self.encoding != HISTOGRAM_ENCODING {
-            return Err(format!(
-                "histogram encoding {:?} is not {HISTOGRAM_ENCODING:?}",
-                self.encoding
-            ));
+            return Err(HistogramError::Encoding(self.encoding.clone()));
         }
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(&self.data)
-            .map_err(|error| format!("histogram data is not base64: {error}"))?;
+            .map_err(HistogramError::Base64)?;
         Deserializer::new()
             .deserialize(&mut bytes.as_slice())
-            .map_err(|error| format!("histogram data is not an HdrHistogram: {error:?}"))
+            .map_err(HistogramError::Deserialize)
     }
 }
 
@@ -346,12 +384,22 @@ mod tests {
             encoding: "csv".to_owned(),
             ..data.clone()
         };
-        assert!(wrong.decode().unwrap_err().contains("csv"));
+        let error = wrong.decode().unwrap_err().to_string();
+        assert_eq!(
+            error,
+            r#"histogram encoding "csv" is not "hdrhistogram-v2+base64""#
+        );
         let garbled = HistogramData {
             data: "!!!".to_owned(),
             ..data
         };
-        assert!(garbled.decode().unwrap_err().contains("base64"));
+        let error = garbled.decode().unwrap_err();
+        assert!(matches!(error, HistogramError::Base64(_)), "{error}");
+        let named = error.of("a trial").to_string();
+        assert!(
+            named.starts_with("a trial: histogram data is not base64: "),
+            "{named}"
+        );
     }
 
     #[test]

@@ -3,8 +3,8 @@
 //! for the name service, [`resolve`]), the [`driver`] and its [`latency`]
 //! histograms, the reference servers that calibrate a run
 //! ([`calibration`]), the [`run`] itself and whether its caches filled
-//! ([`fill`]), a scenario's [`events`] and their carrying out
-//! ([`scenario`]), the keys each node owns and a ring change moves
+//! (`fill`), a scenario's `events` and their carrying out
+//! (`scenario`), the keys each node owns and a ring change moves
 //! ([`ownership`]), the [`counted`] pass, a run split over drivers
 //! ([`shard`]) and repeated as [`trials`], the result it writes
 //! ([`report`]), the [`registry`] of its figures, the [`summary`] it
@@ -22,8 +22,8 @@ pub mod calibration;
 pub mod cluster;
 pub mod counted;
 pub mod driver;
-pub mod events;
-pub mod fill;
+pub(crate) mod events;
+pub(crate) mod fill;
 pub mod latency;
 pub mod live;
 pub mod ownership;
@@ -32,7 +32,7 @@ pub mod registry;
 pub mod report;
 pub mod resolve;
 pub mod run;
-pub mod scenario;
+pub(crate) mod scenario;
 pub mod serve;
 pub mod shard;
 pub mod slowdb;

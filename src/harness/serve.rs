@@ -60,10 +60,10 @@ pub struct ServeOptions {
 pub enum ServeError {
     /// A peer URL is not `http://HOST:PORT` on an allowed host.
     #[error("--peers: {0}")]
-    Peer(String),
+    Peer(PeerUrlError),
     /// The advertised URL is not a peer URL.
     #[error("--advertise: {0}")]
-    Advertise(String),
+    Advertise(PeerUrlError),
     /// No peer URL names this node.
     #[error("--peers must include this node's own URL ({own}); got {peers}")]
     NotAPeer {
@@ -90,9 +90,22 @@ pub enum ServeError {
     Node(#[from] NodeError),
 }
 
+/// A URL that is not a peer's `http://HOST:PORT` on an allowed host.
+#[derive(Debug, thiserror::Error)]
+#[error("{url:?}: {why}")]
+pub struct PeerUrlError {
+    /// The URL as given.
+    pub url: String,
+    /// What is wrong with it.
+    pub why: String,
+}
+
 /// The host and port of a peer URL, after checking its host is allowed.
-fn peer_host_port(url: &str, allow_remote: bool) -> Result<(String, u16), String> {
-    let bad = |why: String| format!("{url:?}: {why}");
+fn peer_host_port(url: &str, allow_remote: bool) -> Result<(String, u16), PeerUrlError> {
+    let bad = |why: String| PeerUrlError {
+        url: url.to_owned(),
+        why,
+    };
     let uri: hyper::Uri = url.parse().map_err(|_| bad("not a URL".to_owned()))?;
     let authority = match (uri.scheme_str(), uri.authority()) {
         (Some("http"), Some(authority)) => authority,
@@ -216,7 +229,7 @@ pub async fn serve<F: Future<Output = ()>>(
             let (host, port) = peer_host_port(at, options.allow_remote)?;
             Ok((peer.clone(), host, port))
         })
-        .collect::<Result<Vec<_>, String>>()
+        .collect::<Result<Vec<_>, PeerUrlError>>()
         .map_err(ServeError::Peer)?;
     let own_url = match &options.advertise {
         Some(advertised) => {
@@ -303,7 +316,7 @@ mod tests {
         own_url(&parsed, listen, hostname)
     }
 
-    fn peer_port(url: &str, allow_remote: bool) -> Result<u16, String> {
+    fn peer_port(url: &str, allow_remote: bool) -> Result<u16, PeerUrlError> {
         peer_host_port(url, allow_remote).map(|(_, port)| port)
     }
 

@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use crate::harness::calibration::Calibration;
 use crate::harness::driver::Control;
+use crate::harness::latency::HistogramError;
 use crate::harness::registry::timed_figures;
 use crate::harness::report::{self, Incomplete, Mode, RunResult, Trial};
 use crate::harness::run::{self, Checkpoints, RunError, RunPlan};
@@ -17,7 +18,7 @@ use crate::intervals::median;
 
 /// One result of `results`, the trials of one configuration in the order
 /// they ran; `None` when there are none.
-pub(crate) fn combine(results: Vec<RunResult>) -> Result<Option<RunResult>, String> {
+pub(crate) fn combine(results: Vec<RunResult>) -> Result<Option<RunResult>, HistogramError> {
     let trials: Vec<Trial> = results.iter().flat_map(RunResult::trial_list).collect();
     let rates: Vec<f64> = results
         .iter()
@@ -108,8 +109,8 @@ pub async fn run_trials(
     }
     let result = match combine(results) {
         Ok(result) => result,
-        Err(message) => {
-            error.get_or_insert(RunError::Histogram(message));
+        Err(histogram) => {
+            error.get_or_insert(RunError::Histogram(histogram));
             None
         }
     };

@@ -2,8 +2,9 @@
 //! named there and in its parent's opening comment, each room imports only
 //! the rooms before it (the system under test nothing of the harness), no
 //! two modules import each other, directly or around a circle, only the
-//! registry names a figure's key, and no file is over 800 lines unless it
-//! says why.
+//! registry names a figure's key, no file is over 800 lines unless it
+//! says why, and a module is public only where a caller outside the
+//! library names it.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -69,7 +70,7 @@ fn expand(prefix: &str, tree: &str, out: &mut Vec<String>) {
         None => out.push(format!("{prefix}{tree}")),
         Some(open) => {
             let head = format!("{prefix}{}", &tree[..open]);
-            let Some(close) = tree.rfind('}') else {
+            let Some(close) = tree.rfind('}').filter(|close| *close > open) else {
                 return;
             };
             let inner = &tree[open + 1..close];
@@ -90,6 +91,27 @@ fn expand(prefix: &str, tree: &str, out: &mut Vec<String>) {
             }
         }
     }
+}
+
+/// A `use` statement's text with its whitespace and its aliases gone:
+/// `a::{b as c, d}` -> `a::{b,d}`.
+fn without_aliases(statement: &str) -> String {
+    let mut out = String::new();
+    let mut words = statement.split_whitespace();
+    while let Some(word) = words.next() {
+        if word == "as" {
+            // The alias, and whatever closes after it (`c,`, `c}`).
+            let alias = words.next().unwrap_or("");
+            out.extend(
+                alias
+                    .chars()
+                    .skip_while(|ch| ch.is_alphanumeric() || *ch == '_'),
+            );
+        } else {
+            out.push_str(word);
+        }
+    }
+    out
 }
 
 /// Every path the file names from the crate's root, as module paths
@@ -123,16 +145,17 @@ fn named_paths(module: &str, is_mod_file: bool, text: &str) -> Vec<String> {
     let mut paths = Vec::new();
     // `use` statements, braces and all.
     for (at, _) in code.match_indices("use ") {
-        let at_word = code[..at]
-            .chars()
-            .next_back()
-            .is_none_or(|before| before.is_whitespace() || before == '{');
+        // A statement begins its line (after its visibility), or a block:
+        // `use` in a string ("use one clock") is none.
+        let line = &code[code[..at].rfind('\n').map_or(0, |newline| newline + 1)..at];
+        let at_word = matches!(line.trim(), "" | "pub" | "pub(crate)" | "pub(super)")
+            || line.trim_end().ends_with('{');
         let statement = &code[at + 4..];
         if !at_word {
             continue;
         }
         let end = statement.find(';').unwrap_or(statement.len());
-        let statement: String = statement[..end].split_whitespace().collect();
+        let statement = without_aliases(&statement[..end]);
         if ["crate::", "super::", "geecache_bench::"]
             .iter()
             .any(|start| statement.starts_with(start))
@@ -284,14 +307,18 @@ fn the_import_reader_sees_braces_super_and_inline_paths() {
     // In the binary, `crate::` is its own root and the library is
     // `geecache_bench::`.
     let text = "use geecache_bench::harness::{report, run};\n\
+                use geecache_bench::analysis::capacity::{compare as by_rate, show};\n\
                 use super::{fail, GridArgs};\n\
-                fn f() { crate::cli::main(); geecache_bench::table::align(&[], |_| true); }\n";
+                fn f() { crate::cli::main(); geecache_bench::table::align(&[], |_| true); }\n\
+                fn g() { say(\"mix them: use one clock } for {all\"); }\n";
     let mut paths = named_paths("bin::commands::sweep", false, text);
     paths.sort();
     paths.dedup();
     assert_eq!(
         paths,
         [
+            "analysis::capacity::compare",
+            "analysis::capacity::show",
             "bin::cli::main",
             "bin::commands::GridArgs",
             "bin::commands::fail",
@@ -624,5 +651,96 @@ fn the_crates_opening_comment_names_every_module() {
         unnamed.is_empty(),
         "modules src/lib.rs does not name:\n{}",
         unnamed.join("\n")
+    );
+}
+
+/// Every `.rs` file of the library's callers outside it: the binary, the
+/// tests and the benchmarks.
+fn outside_callers() -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    for dir in ["src/bin", "tests", "benches"] {
+        let mut found = Vec::new();
+        sources(&root.join(dir), &root.join(dir), &mut found);
+        files.extend(found.into_iter().map(|file| root.join(dir).join(file)));
+    }
+    files
+}
+
+/// The public modules of the library below its rooms: each `pub mod` whose
+/// parents are all public, by its path.
+fn public_modules() -> Vec<String> {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    sources(&src, &src, &mut files);
+    let mut public = BTreeSet::from([String::new()]);
+    let mut found = Vec::new();
+    // Parents before children: a path's parent is a prefix, so sorted
+    // paths visit it first.
+    let mut by_module: Vec<(String, String)> = files
+        .iter()
+        .filter(|file| !file.starts_with("bin"))
+        .map(|file| {
+            let text = std::fs::read_to_string(src.join(file)).unwrap();
+            (module_of(file), text)
+        })
+        .collect();
+    by_module.sort();
+    for (module, text) in by_module {
+        if !public.contains(&module) {
+            continue;
+        }
+        for line in text.lines() {
+            let Some(child) = line
+                .trim_start()
+                .strip_prefix("pub mod ")
+                .and_then(|rest| rest.strip_suffix(';'))
+            else {
+                continue;
+            };
+            let path = if module.is_empty() {
+                child.to_owned()
+            } else {
+                format!("{module}::{child}")
+            };
+            public.insert(path.clone());
+            found.push(path);
+        }
+    }
+    found
+}
+
+/// A module is public because a caller outside the library needs it: the
+/// binary, a test or a benchmark names it (or something in it). The rest
+/// are private, or `pub(crate)` for the library's own use, and what
+/// callers need of them is re-exported by name.
+#[test]
+fn a_module_is_public_only_when_a_caller_outside_names_it() {
+    let mut named = BTreeSet::new();
+    for file in outside_callers() {
+        let text = std::fs::read_to_string(&file).unwrap();
+        // As the binary's root: its own paths come out as `bin::…`, the
+        // library's (`geecache_bench::…`) as the library's.
+        named.extend(
+            named_paths("bin", true, &text)
+                .into_iter()
+                .filter(|path| !path.starts_with("bin::")),
+        );
+    }
+    let modules = public_modules();
+    assert!(modules.len() > 20, "the reader found only {modules:?}");
+    let unneeded: Vec<&String> = modules
+        .iter()
+        .filter(|module| {
+            !named
+                .iter()
+                .any(|path| path == *module || path.starts_with(&format!("{module}::")))
+        })
+        .collect();
+    assert!(
+        unneeded.is_empty(),
+        "public modules that nothing outside the library names (make them \
+         private or pub(crate), and re-export what a public item's signature \
+         shows):\n{unneeded:?}"
     );
 }

@@ -85,13 +85,28 @@ pub fn parse_share(text: &str) -> Result<f64, String> {
 #[serde(rename_all = "snake_case", tag = "because")]
 pub enum Miss {
     /// The percentile went over its bound.
-    Latency { got_us: u64, bound_us: u64 },
+    Latency {
+        /// The percentile the step measured, in microseconds.
+        got_us: u64,
+        /// The objective's bound, in microseconds.
+        bound_us: u64,
+    },
     /// Too many requests failed.
-    Errors { share: f64, at_most: f64 },
+    Errors {
+        /// The share of requests that failed.
+        share: f64,
+        /// The highest share the objective allows.
+        at_most: f64,
+    },
     /// The target took too few of the requests offered: the driver could
     /// not hand them out on time (they were not sent), so the offered rate
     /// was not the rate the target saw.
-    Unsent { share: f64, at_most: f64 },
+    Unsent {
+        /// The share of offered requests that were not sent.
+        share: f64,
+        /// The highest share the objective allows.
+        at_most: f64,
+    },
 }
 
 impl fmt::Display for Miss {

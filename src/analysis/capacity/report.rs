@@ -163,8 +163,7 @@ pub async fn capacities(
     Search::new(SearchPlan {
         ceiling: 1.0,
         ..plan.search
-    })
-    .map_err(CapacityError::Plan)?;
+    })?;
     let mut search_plan = plan.search;
     search_plan.ceiling = plan.ceiling.rate(workload).await?;
     let rounds = plan.repeat.max(1);

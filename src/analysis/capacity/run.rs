@@ -11,9 +11,9 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::objective::LatencyGoal;
-use super::search::{knee, Edge, Search, SearchPlan};
+use super::search::{knee, Edge, PlanError, Search, SearchPlan};
 use super::step::Step;
-use crate::harness::calibration;
+use crate::harness::calibration::{self, CalibrationError};
 use crate::harness::driver::{Control, StopReason};
 use crate::harness::run::{self, Calibrate, RunError, RunPlan};
 use crate::harness::workload::{Workload, WorkloadError};
@@ -41,13 +41,11 @@ impl Ceiling {
             usize::try_from(workload.value_size).unwrap_or(usize::MAX),
         )
         .await
-        .map_err(|error| {
-            CapacityError::Ceiling(format!("cannot start the reference server: {error}"))
-        })?;
+        .map_err(CapacityError::CeilingServer)?;
         let figures =
             calibration::drive(&server.url(), workload.concurrency as usize, duration).await;
         server.shutdown().await;
-        Ok(figures.map_err(CapacityError::Ceiling)?.throughput_rps)
+        Ok(figures?.throughput_rps)
     }
 }
 
@@ -89,14 +87,17 @@ pub struct Searched {
 #[derive(Debug, thiserror::Error)]
 pub enum CapacityError {
     /// The search's settings cannot be followed.
-    #[error("{0}")]
-    Plan(String),
+    #[error(transparent)]
+    Plan(#[from] PlanError),
     /// A configuration cannot be run.
     #[error("{0}")]
     Workload(#[from] WorkloadError),
+    /// The reference server of the driver's ceiling could not start.
+    #[error("the driver's ceiling could not be measured: cannot start the reference server: {0}")]
+    CeilingServer(std::io::Error),
     /// The driver's ceiling could not be measured.
     #[error("the driver's ceiling could not be measured: {0}")]
-    Ceiling(String),
+    Ceiling(#[from] CalibrationError),
     /// A step's run could not be carried out.
     #[error("the step at {rate:.0} req/s: {source}")]
     Step {
@@ -123,7 +124,7 @@ pub async fn search(
     control: &Arc<Control>,
     mut done: impl FnMut(&Step),
 ) -> Result<Searched, CapacityError> {
-    let mut search = Search::new(plan.search).map_err(CapacityError::Plan)?;
+    let mut search = Search::new(plan.search)?;
     let mut steps = Vec::new();
     let mut target = String::new();
     let mut interrupted = false;

@@ -30,18 +30,50 @@ pub struct SearchPlan {
 pub enum Edge {
     /// The highest rate that held and the lowest that failed, within the
     /// precision: the capacity lies between them.
-    Between { held: f64, failed: f64 },
+    Between {
+        /// The highest rate that held, in requests per second.
+        held: f64,
+        /// The lowest rate that failed, in requests per second.
+        failed: f64,
+    },
     /// Even the first rate failed: the target never meets the objective
     /// at the rates tried (the lowest tried is `failed`).
-    NeverHeld { failed: f64 },
+    NeverHeld {
+        /// The lowest rate tried, in requests per second.
+        failed: f64,
+    },
     /// Every rate held up to the driver's ceiling: the target's capacity
     /// is beyond what this driver can send, and is not known.
-    HeldToCeiling { held: f64 },
+    HeldToCeiling {
+        /// The highest rate tried, the driver's ceiling.
+        held: f64,
+    },
     /// The steps ran out before the edge was found within the precision.
     Unfinished {
+        /// The highest rate that held, if any did.
         held: Option<f64>,
+        /// The lowest rate that failed, if any did.
         failed: Option<f64>,
     },
+}
+
+/// A search plan that cannot be followed.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum PlanError {
+    /// A rate or the precision is not above 0.
+    #[error("the {what} must be above 0, not {value}")]
+    NotPositive {
+        /// Which setting.
+        what: &'static str,
+        /// Its value.
+        value: f64,
+    },
+    /// The factor between steps is not above 1.
+    #[error("the step factor must be above 1, not {0}")]
+    Factor(f64),
+    /// No step is allowed.
+    #[error("the search needs at least one step")]
+    NoSteps,
 }
 
 /// The search's state: the steps judged so far.
@@ -55,34 +87,22 @@ pub struct Search {
 
 impl Search {
     /// A search by `plan`; an error names a plan it cannot follow.
-    pub fn new(plan: SearchPlan) -> Result<Search, String> {
-        let positive = |value: f64| value.is_finite() && value > 0.0;
-        if !positive(plan.start) {
-            return Err(format!(
-                "the start rate must be above 0, not {}",
-                plan.start
-            ));
-        }
+    pub fn new(plan: SearchPlan) -> Result<Search, PlanError> {
+        let positive = |what: &'static str, value: f64| {
+            if value.is_finite() && value > 0.0 {
+                Ok(())
+            } else {
+                Err(PlanError::NotPositive { what, value })
+            }
+        };
+        positive("start rate", plan.start)?;
         if !(plan.factor.is_finite() && plan.factor > 1.0) {
-            return Err(format!(
-                "the step factor must be above 1, not {}",
-                plan.factor
-            ));
+            return Err(PlanError::Factor(plan.factor));
         }
-        if !positive(plan.precision) {
-            return Err(format!(
-                "the precision must be above 0, not {}",
-                plan.precision
-            ));
-        }
-        if !positive(plan.ceiling) {
-            return Err(format!(
-                "the driver's ceiling must be above 0, not {}",
-                plan.ceiling
-            ));
-        }
+        positive("precision", plan.precision)?;
+        positive("driver's ceiling", plan.ceiling)?;
         if plan.max_steps == 0 {
-            return Err("the search needs at least one step".into());
+            return Err(PlanError::NoSteps);
         }
         Ok(Search {
             plan,

@@ -66,7 +66,10 @@ impl Step {
         max_errors: f64,
     ) -> Result<Step, String> {
         let client = &result.client;
-        let histogram = result.histogram.decode()?;
+        let histogram = result
+            .histogram
+            .decode()
+            .map_err(|error| error.to_string())?;
         let objective_us =
             (!histogram.is_empty()).then(|| histogram.value_at_quantile(goal.percentile / 100.0));
         let tail = |figures: &crate::harness::latency::LatencyFigures| Tail {

@@ -6,7 +6,7 @@
 //! each node's curve comes from its own sub-stream, and the cluster's
 //! slow-store loads at a per-node size are the sum of the nodes' misses
 //! there. A request's distance is its LRU stack distance in bytes as the
-//! cache counts them (key and value, [`stack`]): it hits in every cache of
+//! cache counts them (key and value, `stack`): it hits in every cache of
 //! at least that many bytes. Keys the store does not have are never cached
 //! and miss at every size.
 //!
@@ -23,9 +23,9 @@
 //! rate or lowered to keep a fixed number of keys, and scales distances
 //! and counts by the rate.
 //!
-//! Its modules: [`stack`] (the distances), [`histogram`] (distances
+//! Its modules: `stack` (the distances), `histogram` (distances
 //! counted in bounded memory), `pass` (the one pass over the keys) and
-//! [`render`] (the table, CSV and chart).
+//! `render` (the table, CSV and chart).
 
 use serde::Serialize;
 
@@ -35,10 +35,10 @@ use crate::harness::workload::Workload;
 
 use crate::analysis::simulate::model::trace_of;
 
-pub mod histogram;
+pub(crate) mod histogram;
 mod pass;
-pub mod render;
-pub mod stack;
+mod render;
+mod stack;
 
 use histogram::{representable, representable_above, Distances};
 pub use render::{csv, panel, table};

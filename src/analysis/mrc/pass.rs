@@ -110,7 +110,7 @@ impl Keys {
         match trace {
             Some(index) => {
                 let replay = Replay::start(index)
-                    .map_err(|error| MrcError::Keys(SimulateError::Trace(error.to_string())))?;
+                    .map_err(|error| MrcError::Keys(SimulateError::Replay(error)))?;
                 Ok(Keys::Traced {
                     replay: Box::new(replay),
                     left: warmup + measured,
@@ -174,7 +174,7 @@ impl Keys {
                 *left -= 1;
                 replay
                     .next_key()
-                    .map_err(|error| MrcError::Keys(SimulateError::Trace(error.to_string())))
+                    .map_err(|error| MrcError::Keys(SimulateError::Replay(error)))
             }
         }
     }

@@ -11,15 +11,19 @@
 //! once per workload, each key's owner once per ring, and the caches work on
 //! dense key numbers instead of strings.
 //!
-//! One idea per file: [`model`] (the key sequence, the byte-bounded LRU and
-//! the cluster on the load path), [`predict`] (a grid of configurations
-//! predicted, with their events' costs), [`verify`](mod@verify) (a result against the
-//! model) and [`render`] (tables and CSV).
+//! One idea per file: `model` (the key sequence, the byte-bounded LRU and
+//! the cluster on the load path), `predict` (a grid of configurations
+//! predicted, with their events' costs), `verify` (a result against the
+//! model) and `render` (tables and CSV).
 
-pub mod model;
-pub mod predict;
-pub mod render;
-pub mod verify;
+use crate::harness::driver::SamplerError;
+use crate::harness::trace::TraceError;
+use crate::harness::workload::{Event, WorkloadError};
+
+pub(crate) mod model;
+pub(crate) mod predict;
+mod render;
+mod verify;
 
 pub use model::{KeySequence, ModelEvent};
 pub use predict::{simulate, EventCost, Prediction};
@@ -38,15 +42,61 @@ pub enum SimulateError {
     #[error("{0} requests: the model simulates at most 2^32 - 1 requests per phase")]
     TooManyRequests(u64),
     /// The key sampler refused the workload.
-    #[error("{0}")]
-    Sampler(String),
-    /// A result the model cannot predict.
-    #[error("{0}")]
-    Unverifiable(String),
-    /// An event the model cannot carry out.
-    #[error("{0}")]
-    Events(String),
-    /// The workload's trace cannot be read, or is not the run's.
+    #[error(transparent)]
+    Sampler(#[from] SamplerError),
+    /// A result of a run against a target: its cluster is not the model's.
+    #[error("the result is of a --target run: the model knows only clusters the harness started")]
+    TargetRun,
+    /// A result without the cluster's counters to check.
+    #[error("the result has no cluster figures")]
+    NoClusterFigures,
+    /// An event whose effects depend on timing, which the model does not
+    /// follow.
+    #[error(
+        "events[{index}] ({event}): the model follows every action but slow_node \
+         and break_node, whose effects depend on timing"
+    )]
+    TimedAction {
+        /// The event's place in the workload.
+        index: usize,
+        /// The event.
+        event: Event,
+    },
+    /// An event placed at a time, where the model counts requests.
+    #[error(
+        "events[{index}] ({event}) happens at a time, and the model counts \
+         requests: give it at_request, or verify a result of the run"
+    )]
+    EventAtTime {
+        /// The event's place in the workload.
+        index: usize,
+        /// The event.
+        event: Event,
+    },
+    /// The workload's trace could not be scanned.
     #[error("trace {0}")]
-    Trace(String),
+    Scan(WorkloadError),
+    /// The workload replays no trace.
+    #[error("trace the workload has no trace")]
+    NoTrace,
+    /// The trace could not be replayed.
+    #[error("trace {0}")]
+    Replay(#[from] TraceError),
+    /// The trace file is not the one the run replayed.
+    #[error(
+        "trace {path}: not the file the run replayed: its {bytes} bytes hash to {hash}, \
+         the run's {run_bytes} bytes to {run_hash}"
+    )]
+    NotTheRunsTrace {
+        /// The file.
+        path: String,
+        /// Its size now.
+        bytes: u64,
+        /// Its hash now.
+        hash: String,
+        /// Its size when the run replayed it.
+        run_bytes: u64,
+        /// Its hash then.
+        run_hash: String,
+    },
 }

@@ -49,10 +49,10 @@ pub(crate) fn model_events(
             event.action,
             Action::SlowNode { .. } | Action::BreakNode { .. }
         ) {
-            return Err(SimulateError::Events(format!(
-                "events[{index}] ({event}): the model follows every action but slow_node \
-                 and break_node, whose effects depend on timing"
-            )));
+            return Err(SimulateError::TimedAction {
+                index,
+                event: event.clone(),
+            });
         }
         let staged = event.at.and_then(|at| workload.staged_request_at(at.0));
         let at = match (event.at_request, applied) {
@@ -61,10 +61,10 @@ pub(crate) fn model_events(
             // The stages' schedule says which request a time falls on.
             (None, None) if staged.is_some() => staged,
             (None, None) => {
-                return Err(SimulateError::Events(format!(
-                    "events[{index}] ({event}) happens at a time, and the model counts \
-                     requests: give it at_request, or verify a result of the run"
-                )))
+                return Err(SimulateError::EventAtTime {
+                    index,
+                    event: event.clone(),
+                })
             }
         };
         if let Some(at) = at {
@@ -85,8 +85,8 @@ pub(crate) fn trace_of(workload: &Workload) -> Result<Arc<TraceIndex>, SimulateE
     let mut workload = workload.clone();
     workload
         .scan_trace("the model")
-        .map_err(|error| SimulateError::Trace(error.to_string()))?
-        .ok_or_else(|| SimulateError::Trace("the workload has no trace".to_owned()))
+        .map_err(SimulateError::Scan)?
+        .ok_or(SimulateError::NoTrace)
 }
 
 /// The keys a workload asks for, in order, numbered densely in order of
@@ -132,8 +132,7 @@ impl KeySequence {
                     let warmup = replay.take(warmup)?;
                     Ok((warmup, replay.take(measure)?))
                 });
-                let (warmup_keys, measure_keys) =
-                    replayed.map_err(|error| SimulateError::Trace(error.to_string()))?;
+                let (warmup_keys, measure_keys) = replayed?;
                 let widen = |keys: Vec<u32>| keys.into_iter().map(u64::from).collect::<Vec<_>>();
                 trace = Some(index.info.clone());
                 (
@@ -143,8 +142,7 @@ impl KeySequence {
                 )
             }
             None => {
-                let sampler = KeySampler::new(workload.keys, workload.distribution, workload.seed)
-                    .map_err(SimulateError::Sampler)?;
+                let sampler = KeySampler::new(workload.keys, workload.distribution, workload.seed)?;
                 // Each request's key depends only on its number: draw them
                 // in chunks on every core.
                 let sample = |stream: u64, count: u64| -> Vec<u64> {

@@ -42,15 +42,10 @@ pub struct Verification {
 /// the model is exact when one request was in flight.
 pub fn verify(result: &RunResult) -> Result<Verification, SimulateError> {
     if result.mode != Mode::Cluster {
-        return Err(SimulateError::Unverifiable(
-            "the result is of a --target run: the model knows only clusters the harness started"
-                .to_owned(),
-        ));
+        return Err(SimulateError::TargetRun);
     }
     let Some(run_cluster) = &result.cluster else {
-        return Err(SimulateError::Unverifiable(
-            "the result has no cluster figures".to_owned(),
-        ));
+        return Err(SimulateError::NoClusterFigures);
     };
     let workload = &result.workload;
     let applied: Vec<Option<u64>> = workload
@@ -80,11 +75,13 @@ pub fn verify(result: &RunResult) -> Result<Verification, SimulateError> {
     )?;
     if let (Some(run), Some(now)) = (&result.trace, &keys.trace) {
         if run.hash != now.hash || run.file_bytes != now.file_bytes {
-            return Err(SimulateError::Trace(format!(
-                "{}: not the file the run replayed: its {} bytes hash to {}, the run's {} \
-                 bytes to {}",
-                now.path, now.file_bytes, now.hash, run.file_bytes, run.hash
-            )));
+            return Err(SimulateError::NotTheRunsTrace {
+                path: now.path.clone(),
+                bytes: now.file_bytes,
+                hash: now.hash.clone(),
+                run_bytes: run.file_bytes,
+                run_hash: run.hash.clone(),
+            });
         }
     }
     let (owners, shares) = keys.owners(&point.ring);

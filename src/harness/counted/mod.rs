@@ -6,7 +6,7 @@
 //! (one request in flight, a request count, no events, no calibration) in a
 //! child process of this program under each tool, then the bare one-hop
 //! and two-hop reference servers the same way. Marker functions
-//! ([`mark_begin`], [`mark_end`]) bound each measured section: callgrind
+//! (`mark_begin`, `mark_end`) bound each measured section: callgrind
 //! dumps its counts when one is entered (`--dump-before`), and in a marked
 //! pass each makes a system call that cannot be mistaken (`close` of a
 //! negative descriptor) for strace's log. The instructions split into the
@@ -14,9 +14,9 @@
 //! or the reference server served, peer requests included) and the rest
 //! (the async runtime's scheduling and the harness's bookkeeping).
 //!
-//! Beside this file: [`marks`] (the markers), [`costs`] (what a pass
+//! Beside this file: `marks` (the markers), `costs` (what a pass
 //! found, as results keep it), [`profile`](mod@profile) (where the instructions go,
-//! grouped), [`callgrind`] and [`strace`] (reading the tools' files).
+//! grouped), `callgrind` and `strace` (reading the tools' files).
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -26,17 +26,18 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
+use crate::geecache::http::ClientError;
 use crate::harness::calibration::{reference_driver, BareServer};
 use crate::harness::cluster::Faults;
-use crate::harness::driver::{Control, KeySampler, Phase};
-use crate::harness::run::{self, RunPlan};
-use crate::harness::workload::{Bound, Workload};
+use crate::harness::driver::{Control, KeySampler, Phase, SamplerError};
+use crate::harness::run::{self, RunError, RunPlan};
+use crate::harness::workload::{Bound, Workload, WorkloadError};
 
-pub mod callgrind;
-pub mod costs;
-pub mod marks;
+mod callgrind;
+pub(crate) mod costs;
+pub(crate) mod marks;
 pub mod profile;
-pub mod strace;
+mod strace;
 
 pub use costs::{CountedPass, SectionCosts};
 use marks::{mark_begin, mark_end, BEGIN_FD, END_FD, END_MARKER, MARKERS};
@@ -103,29 +104,49 @@ pub struct PassOutput {
     pub peer_fetch_ratio: Option<f64>,
 }
 
+/// Why the child's side of a counted pass could not run its sections.
+#[derive(Debug, thiserror::Error)]
+pub enum PassError {
+    /// The workload's trace could not be scanned.
+    #[error(transparent)]
+    Workload(#[from] WorkloadError),
+    /// The run's section failed.
+    #[error(transparent)]
+    Run(#[from] RunError),
+    /// A reference server could not start.
+    #[error("cannot start the {server} server: {source}")]
+    Start {
+        /// Which: `one-hop` or `two-hop`.
+        server: &'static str,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The reference sections' keys could not be drawn.
+    #[error(transparent)]
+    Sampler(#[from] SamplerError),
+    /// The reference sections' driver could not be made.
+    #[error(transparent)]
+    Client(#[from] ClientError),
+}
+
 /// The child's side: runs the sections with markers around each.
-pub async fn pass(plan: &PassPlan) -> Result<PassOutput, String> {
+pub async fn pass(plan: &PassPlan) -> Result<PassOutput, PassError> {
     marks::start_marking();
     let mut workload = plan.workload.clone();
-    let trace = workload
-        .scan_trace("counted pass")
-        .map_err(|error| error.to_string())?;
+    let trace = workload.scan_trace("counted pass")?;
     let run_plan = RunPlan {
         faults: plan.faults,
         trace,
         ..RunPlan::local(workload, "counted pass")
     };
     let control = Arc::new(Control::default());
-    let result = run::run(&run_plan, &control)
-        .await
-        .map_err(|error| error.to_string())?;
+    let result = run::run(&run_plan, &control).await?;
     let body = plan.workload.value_size as usize;
-    let one = BareServer::one_hop(body)
-        .await
-        .map_err(|error| format!("cannot start the one-hop server: {error}"))?;
+    let start = |server| move |source| PassError::Start { server, source };
+    let one = BareServer::one_hop(body).await.map_err(start("one-hop"))?;
     let two = BareServer::two_hop(&one.url(), plan.workload.timeout.0)
         .await
-        .map_err(|error| format!("cannot start the two-hop server: {error}"))?;
+        .map_err(start("two-hop"))?;
     let one_hop = drive_marked(&one.url(), plan).await?;
     let two_hop = drive_marked(&two.url(), plan).await?;
     two.shutdown().await;
@@ -142,7 +163,7 @@ pub async fn pass(plan: &PassPlan) -> Result<PassOutput, String> {
 
 /// Drives a reference server with one request in flight: a short warm-up,
 /// then the plan's requests between markers. Requests and errors.
-async fn drive_marked(base_url: &str, plan: &PassPlan) -> Result<(u64, u64), String> {
+async fn drive_marked(base_url: &str, plan: &PassPlan) -> Result<(u64, u64), PassError> {
     let workload = &plan.workload;
     let sampler = KeySampler::new(workload.keys, workload.distribution, workload.seed)?;
     let driver = reference_driver(base_url, sampler, 1, workload.timeout.0)?;

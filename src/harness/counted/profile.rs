@@ -318,7 +318,7 @@ pub struct Breakdown {
 impl Breakdown {
     /// A side's profile of `requests` requests: its groups and its `top`
     /// functions each way.
-    pub fn of(profile: &Profile, requests: u64, top: usize) -> Breakdown {
+    pub(super) fn of(profile: &Profile, requests: u64, top: usize) -> Breakdown {
         let per = |count: u64| count as f64 / requests.max(1) as f64;
         let mut by_group = [0u64; Group::ALL.len()];
         let mut functions: Vec<FunctionCost> = Vec::new();

@@ -4,7 +4,7 @@
 
 use rand::rngs::SmallRng;
 use rand::{RngExt, SeedableRng};
-use rand_distr::{StandardUniform, Zipf};
+use rand_distr::{StandardUniform, Zipf, ZipfError};
 
 use crate::harness::slowdb::mix64;
 use crate::harness::workload::Distribution;
@@ -21,7 +21,11 @@ pub struct KeySampler {
 
 impl KeySampler {
     /// A sampler over `keys` keys.
-    pub fn new(keys: u64, distribution: Distribution, seed: u64) -> Result<KeySampler, String> {
+    pub fn new(
+        keys: u64,
+        distribution: Distribution,
+        seed: u64,
+    ) -> Result<KeySampler, SamplerError> {
         let zipf = match distribution {
             Distribution::Zipf { exponent } => Some(ZipfDraw::new(keys, exponent)?),
             Distribution::Uniform => None,
@@ -51,7 +55,7 @@ impl KeySampler {
     }
 
     /// Where stream `stream`'s requests' random numbers start, for
-    /// [`KeySampler::surely_skipped`].
+    /// `KeySampler::surely_skipped`.
     #[inline]
     pub fn stream_base(&self, stream: u64) -> u64 {
         match self.bases.get(stream as usize) {
@@ -63,7 +67,7 @@ impl KeySampler {
     /// A [`Skipper`] for the keys `followed` picks, for Zipf keys; `None`
     /// for uniform ones (drawing those is cheap) or an exponent too large
     /// to bound.
-    pub fn skipper(&self, followed: impl Fn(u64) -> bool) -> Option<Skipper> {
+    pub(crate) fn skipper(&self, followed: impl Fn(u64) -> bool) -> Option<Skipper> {
         let zipf = self.zipf.as_ref().filter(|zipf| zipf.s.is_finite())?;
         Some(Skipper::new(self.keys, zipf, followed))
     }
@@ -73,7 +77,7 @@ impl KeySampler {
     /// does not follow. `false` says nothing: draw it with
     /// [`KeySampler::index`].
     #[inline]
-    pub fn surely_skipped(&self, skipper: &Skipper, base: u64, request: u64) -> bool {
+    pub(crate) fn surely_skipped(&self, skipper: &Skipper, base: u64, request: u64) -> bool {
         let seed = base.wrapping_add(request);
         first_try_skipped(skipper, seed) || tries_skipped(skipper, seed)
     }
@@ -157,6 +161,18 @@ fn tries_skipped(skipper: &Skipper, seed: u64) -> bool {
 /// for rounding, is accepted without the powers, which cost about 120
 /// instructions each. About one try in fifteen still computes them (Zipf
 /// 1.0 over 100,000 keys: 16 M of `pow`'s instructions in 1 M draws).
+/// A Zipf distribution that `rand_distr` refuses to draw from.
+#[derive(Debug, thiserror::Error)]
+#[error("zipf over {keys} keys, exponent {exponent}: {source}")]
+pub struct SamplerError {
+    /// The keys asked for.
+    pub keys: u64,
+    /// The exponent asked for.
+    pub exponent: f64,
+    /// Why `rand_distr` refused them.
+    pub source: ZipfError,
+}
+
 #[derive(Clone, Debug)]
 struct ZipfDraw {
     s: f64,
@@ -168,9 +184,13 @@ struct ZipfDraw {
 }
 
 impl ZipfDraw {
-    fn new(keys: u64, s: f64) -> Result<ZipfDraw, String> {
+    fn new(keys: u64, s: f64) -> Result<ZipfDraw, SamplerError> {
         let n = keys as f64;
-        Zipf::new(n, s).map_err(|error| format!("zipf over {keys} keys, exponent {s}: {error}"))?;
+        Zipf::new(n, s).map_err(|source| SamplerError {
+            keys,
+            exponent: s,
+            source,
+        })?;
         let q = if s != 1.0 { 1.0 / (1.0 - s) } else { 0.0 };
         let t = if s == f64::INFINITY {
             1.0
@@ -554,7 +574,11 @@ mod tests {
                 );
             }
         }
-        assert!(ZipfDraw::new(10, -1.0).unwrap_err().contains("exponent -1"));
+        let error = ZipfDraw::new(10, -1.0).err().unwrap();
+        assert_eq!((error.keys, error.exponent), (10, -1.0));
+        assert!(error
+            .to_string()
+            .starts_with("zipf over 10 keys, exponent -1: "));
     }
 
     #[test]

@@ -8,16 +8,16 @@
 //! The key of request `i` depends only on the seed and `i`, never on which
 //! worker sends it, so two runs of one workload ask for the same keys.
 //!
-//! Its modules: [`keys`] (the key of each request), [`steering`] (what a
+//! Its modules: `keys` (the key of each request), `steering` (what a
 //! scenario changes on the driver's side), `pacer` (the open loop's
 //! release of each request), `counts` (a phase's answers by kind) and
-//! [`series`] (the per-interval rows).
+//! `series` (the per-interval rows).
 
 //!
-//! Beside this file: `counts` (requests by outcome), [`keys`] (each
-//! request's key), [`steering`] (a scenario's changes and an open loop's
+//! Beside this file: `counts` (requests by outcome), `keys` (each
+//! request's key), `steering` (a scenario's changes and an open loop's
 //! schedule), `pacer` (the open loop's release of requests on time) and
-//! [`series`] (answers gathered interval by interval, and the phase so
+//! `series` (answers gathered interval by interval, and the phase so
 //! far).
 
 use std::fmt::Write as _;
@@ -37,14 +37,14 @@ use crate::harness::trace::TraceFeed;
 use crate::harness::workload::Bound;
 
 mod counts;
-pub mod keys;
+pub(crate) mod keys;
 mod pacer;
-pub mod series;
-pub mod steering;
+mod series;
+mod steering;
 
 use crate::harness::shard::Shard;
 pub use counts::{BrokenCounts, Counts, ErrorCounts};
-pub use keys::KeySampler;
+pub use keys::{KeySampler, SamplerError};
 use pacer::{pace, Pacer, Pacing, BEHIND};
 use series::{Answers, SeriesBuilder};
 pub use series::{ClientInterval, LiveFigures, WindowFigures};

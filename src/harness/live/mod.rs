@@ -1,7 +1,7 @@
 //! The live view of a run: what a person watching a run in a terminal sees
 //! while it goes, a few times a second.
 //!
-//! Beside this file: [`view`] (a [`Snapshot`] drawn with ratatui, tested
+//! Beside this file: `view` (a [`Snapshot`] drawn with ratatui, tested
 //! against its test backend) and [`screen`] (the terminal: the alternate
 //! screen, keys, and what the program writes to stderr meanwhile).
 //!
@@ -12,7 +12,7 @@
 //! nothing to a request's path.
 
 pub mod screen;
-pub mod view;
+mod view;
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};

@@ -10,7 +10,7 @@
 //! them to it, and `tests/suite/layout.rs` checks that no other file of `src/`
 //! names a figure's key as a string.
 //!
-//! Beside this file: [`figures`], every figure's entry.
+//! Beside this file: `figures`, every figure's entry.
 
 use serde::{Deserialize, Serialize};
 
@@ -242,7 +242,7 @@ pub fn one_trial(mut result: RunResult) -> RunResult {
     result
 }
 
-pub mod figures;
+mod figures;
 
 pub use figures::{
     API_HIT_RATIO, CLUSTER_HIT_RATIO, CLUSTER_INSTRUCTIONS_PER_REQUEST, CLUSTER_OVER_HOPS,

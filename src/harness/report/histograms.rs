@@ -5,7 +5,7 @@
 use hdrhistogram::Histogram;
 
 use super::schema::RunResult;
-use crate::harness::latency::{new_histogram, HistogramData, LatencyFigures};
+use crate::harness::latency::{new_histogram, HistogramData, HistogramError, LatencyFigures};
 
 /// A result's histograms.
 pub struct Histograms {
@@ -40,15 +40,15 @@ pub fn failed_figures(
 /// the failed ones any has.
 pub(crate) fn histograms_added<'a>(
     results: impl IntoIterator<Item = (&'a str, &'a RunResult)>,
-) -> Result<Histograms, String> {
+) -> Result<Histograms, HistogramError> {
     let mut latency = new_histogram();
     let mut service = Some(new_histogram());
     let mut failed: Option<Histogram<u64>> = None;
     for (name, result) in results {
         let add = |sum: &mut Histogram<u64>, data: &HistogramData| {
-            let histogram = data.decode().map_err(|error| format!("{name}: {error}"))?;
+            let histogram = data.decode().map_err(|error| error.of(name))?;
             sum.add(&histogram)
-                .map_err(|error| format!("{name}: adding its histogram: {error:?}"))
+                .map_err(|error| HistogramError::Add(error).of(name))
         };
         add(&mut latency, &result.histogram)?;
         service = match (service, &result.service_histogram) {
@@ -71,7 +71,7 @@ pub(crate) fn histograms_added<'a>(
 
 impl RunResult {
     /// Takes `histograms` as its own, with the figures they give.
-    pub fn set_histograms(&mut self, histograms: Histograms) -> Result<(), String> {
+    pub fn set_histograms(&mut self, histograms: Histograms) -> Result<(), HistogramError> {
         let Histograms {
             latency,
             service,

@@ -34,7 +34,7 @@ pub struct ProcessMemory {
 
 impl ProcessMemory {
     /// The process's memory over the run, its growth after the first fifth
-    /// of the measurement (on a run of at least [`GROWTH_AFTER_SECS`]), and
+    /// of the measurement (on a run of at least `GROWTH_AFTER_SECS`), and
     /// the files it left open.
     pub fn describe(&self, measured_secs: f64) -> String {
         let size = |bytes: u64| ByteSize(bytes).human();

@@ -2,9 +2,9 @@
 //! nodes), warm up, read every counter, measure, read them again, and turn
 //! the differences into a [`RunResult`].
 //!
-//! Beside this file: [`plan`] (what to run, and its errors), `setup` (the
+//! Beside this file: `plan` (what to run, and its errors), `setup` (the
 //! plan checked, the cluster started or the target reached, the
-//! calibration), `observe` (reading the counters), [`address`] (a target's
+//! calibration), `observe` (reading the counters), `address` (a target's
 //! URL and allowed hosts) and `assemble` (the result made of what was
 //! read).
 
@@ -31,10 +31,10 @@ use crate::harness::slowdb::ValueSizes;
 use crate::harness::trace::TraceFeed;
 use crate::harness::workload::Bound;
 
-pub mod address;
+pub(crate) mod address;
 mod assemble;
 mod observe;
-pub mod plan;
+mod plan;
 mod setup;
 
 pub(crate) use address::check_host;

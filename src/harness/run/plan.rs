@@ -5,8 +5,10 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use crate::geecache::http::ClientError;
-use crate::harness::calibration::Calibration;
+use crate::harness::calibration::{Calibration, CalibrationError};
 use crate::harness::cluster::{ClusterError, Faults};
+use crate::harness::driver::SamplerError;
+use crate::harness::latency::HistogramError;
 use crate::harness::live::LiveFeed;
 use crate::harness::report::RunResult;
 use crate::harness::resolve::Resolve;
@@ -181,8 +183,8 @@ pub enum RunError {
     #[error("the workload's trace was not scanned before the run")]
     TraceNotScanned,
     /// The workload's key distribution cannot be sampled.
-    #[error("{0}")]
-    Sampler(String),
+    #[error(transparent)]
+    Sampler(#[from] SamplerError),
     /// The trace could not be replayed.
     #[error(transparent)]
     Trace(#[from] TraceError),
@@ -195,11 +197,11 @@ pub enum RunError {
         message: String,
     },
     /// The reference servers could not be measured.
-    #[error("{0}")]
-    Calibration(String),
-    /// The histogram could not be serialized.
-    #[error("{0}")]
-    Histogram(String),
+    #[error(transparent)]
+    Calibration(#[from] CalibrationError),
+    /// The histogram could not be serialized, or the trials' added.
+    #[error(transparent)]
+    Histogram(#[from] HistogramError),
 }
 
 impl RunError {

@@ -3,9 +3,9 @@
 //! outline: the configuration, the requests, the latency, the costs, the
 //! faults, the cluster, the events and the nodes, each a function here;
 //! the tables that other pages show too (trials, nodes, series, events)
-//! are in [`tables`].
+//! are in `tables`.
 
-pub mod tables;
+mod tables;
 
 pub use tables::{event_lines, node_rows, series_table, trials_table};
 

@@ -24,9 +24,9 @@
 //! falls in the lowest R of the range, so a sampled trace keeps whole keys
 //! (as SHARDS does). `limit` N stops after N kept reads.
 //!
-//! Beside this file: [`format`](mod@format) (the formats and their recognition),
-//! [`read`] (files, zstd, records), [`scan`](mod@scan) (the index) and
-//! [`replay`] (the second pass, and the feed the driver reads).
+//! Beside this file: `format` (the formats and their recognition),
+//! `read` (files, zstd, records), `scan` (the index) and
+//! `replay` (the second pass, and the feed the driver reads).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -36,12 +36,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::units::ByteSize;
 
-pub mod format;
-pub mod read;
-pub mod replay;
-pub mod scan;
+mod format;
+mod read;
+mod replay;
+mod scan;
 
-pub use format::TraceFormat;
+pub use format::{CsvSpec, TraceFormat};
 pub use read::{oracle_general_record, Op, Record, RecordReader};
 pub use replay::{Replay, TraceFeed};
 pub use scan::{scan, ScanRequest, Timeline, TraceIndex};

@@ -156,7 +156,7 @@ impl TraceFeed {
 
     /// The cursor, held while a request takes its number and its key so
     /// that request `n` gets read `n`.
-    pub fn lock(&self) -> MutexGuard<'_, Cursor> {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Cursor> {
         self.cursor
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())

@@ -4,13 +4,13 @@
 //! Every field has a default, so `{}` is a valid workload; unknown fields and
 //! values out of range are refused with the field's name and its range.
 //!
-//! The fields and their reading are here; [`overrides`] are the flags
-//! that replace them, [`stages`] a rate that changes on a schedule, and
-//! [`validate`] the checks, field by field.
+//! The fields and their reading are here; `overrides` are the flags
+//! that replace them, `stages` a rate that changes on a schedule, and
+//! `validate` the checks, field by field.
 
 //!
-//! Beside this file: [`overrides`] (the flags over a workload),
-//! [`stages`] (a rate that changes on a schedule) and [`validate`] (every
+//! Beside this file: `overrides` (the flags over a workload),
+//! `stages` (a rate that changes on a schedule) and `validate` (every
 //! field checked against its range).
 
 use std::fmt;
@@ -21,15 +21,15 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::geecache::HashKind;
-use crate::harness::events::Event;
+pub use crate::harness::events::{Action, Event};
 pub use crate::harness::slowdb::{Latency, SlowDbSettings};
 pub use crate::harness::trace::TraceSettings;
-use crate::harness::trace::{self, ScanRequest, TraceIndex};
+use crate::harness::trace::{self, ScanRequest, TraceError, TraceIndex};
 use crate::units::{ByteSize, Span};
 
-pub mod overrides;
-pub mod stages;
-pub mod validate;
+mod overrides;
+mod stages;
+mod validate;
 
 pub use overrides::Overrides;
 pub use stages::Stage;
@@ -136,11 +136,11 @@ pub struct Workload {
     pub trace: Option<TraceSettings>,
     /// What happens during the measurement: nodes stop, start, join, leave
     /// or slow down, the store browns out, the hot set moves, the rate
-    /// changes. See [`crate::harness::events`].
+    /// changes. See [`Event`].
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub events: Vec<Event>,
     /// Open loop at a rate that changes on a schedule: each stage holds a
-    /// rate for its duration or ramps to it (see [`stages`]). The run lasts
+    /// rate for its duration or ramps to it (see `stages`). The run lasts
     /// all the stages.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub stages: Vec<Stage>,
@@ -332,9 +332,22 @@ pub enum WorkloadError {
         /// What serde said, with line and column.
         message: String,
     },
-    /// The workload's trace cannot be replayed.
+    /// The workload's trace cannot be scanned.
     #[error("trace {0}")]
-    Trace(String),
+    Trace(#[from] TraceError),
+    /// The warm-up takes every read of the trace, leaving none to measure.
+    #[error(
+        "trace {path}: its {reads} reads are all used by the warm-up ({warmup} requests): \
+         give fewer warm-up requests, or a longer trace"
+    )]
+    TraceUsedByWarmup {
+        /// The trace file.
+        path: String,
+        /// Its reads.
+        reads: u64,
+        /// The warm-up's requests.
+        warmup: u64,
+    },
     /// A field's value is out of range.
     #[error("{origin}: {field}{flag}: {message}")]
     Invalid {
@@ -488,15 +501,14 @@ impl Workload {
             needed,
             timeline_from: settings.speed.map(|_| self.warmup_requests),
             max_keys: MAX_KEYS,
-        })
-        .map_err(|error| WorkloadError::Trace(error.to_string()))?;
+        })?;
         let reads = index.info.reads;
         if reads <= self.warmup_requests {
-            return Err(WorkloadError::Trace(format!(
-                "{}: its {reads} reads are all used by the warm-up ({} requests): \
-                 give fewer warm-up requests, or a longer trace",
-                settings.path, self.warmup_requests
-            )));
+            return Err(WorkloadError::TraceUsedByWarmup {
+                path: settings.path.clone(),
+                reads,
+                warmup: self.warmup_requests,
+            });
         }
         if whole {
             self.requests = Some(reads - self.warmup_requests);

@@ -3,7 +3,7 @@
 
 use super::{Workload, WorkloadError};
 use crate::geecache::HashKind;
-pub use crate::harness::slowdb::{Latency, SlowDbSettings};
+use crate::harness::slowdb::Latency;
 use crate::harness::trace::{TraceFormat, TraceSettings};
 use crate::units::{ByteSize, Span};
 

@@ -174,7 +174,9 @@ async fn driver_check_rounds(args: &DriverCheckArgs) -> Result<Vec<ToolRound>, S
         for driver in order {
             let cpu = process::process_cpu();
             let figures = if driver {
-                calibration::drive(&url, args.concurrency, args.duration.0).await?
+                calibration::drive(&url, args.concurrency, args.duration.0)
+                    .await
+                    .map_err(|error| error.to_string())?
             } else if wrk_missing {
                 continue;
             } else {
