@@ -277,51 +277,9 @@ enum NodeState {
 /// that exists in the state the event needs. On failure, the field at fault
 /// (`events[2].node`) and why.
 pub fn check(events: &[Event], frame: Frame) -> Result<(), (String, String)> {
-    let field = |at: usize, name: &str| {
-        if name.is_empty() {
-            format!("events[{at}]")
-        } else {
-            format!("events[{at}].{name}")
-        }
-    };
     let by_time = events.iter().any(|event| event.at.is_some());
     for (at, event) in events.iter().enumerate() {
-        match (event.at, event.at_request) {
-            (None, None) => {
-                return Err((
-                    field(at, ""),
-                    "give at (a time such as \"5s\") or at_request (a request number)".into(),
-                ))
-            }
-            (Some(_), Some(_)) => {
-                return Err((field(at, ""), "give at or at_request, not both".into()))
-            }
-            (None, Some(_)) if by_time => {
-                return Err((
-                    field(at, "at_request"),
-                    "the events mix at and at_request: use one clock for all".into(),
-                ))
-            }
-            _ => {}
-        }
-        if let Some(time) = event.at {
-            if let Some(duration) = frame.duration {
-                if time.0 >= duration {
-                    return Err((
-                        field(at, "at"),
-                        format!("{time} is after the end of the run ({})", Span(duration)),
-                    ));
-                }
-            }
-        }
-        if let (Some(request), Some(requests)) = (event.at_request, frame.requests) {
-            if request >= requests {
-                return Err((
-                    field(at, "at_request"),
-                    format!("request {request} is after the end of the run ({requests} requests)"),
-                ));
-            }
-        }
+        check_moment(at, event, by_time, &frame)?;
     }
     // Replay the events in time order over each node's state.
     let mut order: Vec<usize> = (0..events.len()).collect();
@@ -331,144 +289,223 @@ pub fn check(events: &[Event], frame: Frame) -> Result<(), (String, String)> {
     });
     let mut nodes = vec![NodeState::Running; frame.nodes as usize];
     for at in order {
-        let event = &events[at];
-        let node_field = field(at, "node");
-        let node_in = |node: u32, nodes: &[NodeState]| -> Result<usize, (String, String)> {
-            match nodes.get(node as usize) {
-                None => Err((
-                    node_field.clone(),
-                    format!(
-                        "there is no node {node} at that moment (nodes 0 to {}; add_node adds the next)",
-                        nodes.len() - 1
-                    ),
-                )),
-                Some(NodeState::Removed) => Err((
-                    node_field.clone(),
-                    format!("node {node} has left the cluster by then"),
-                )),
-                Some(_) => Ok(node as usize),
+        check_action(at, events[at].action, &mut nodes, &frame)?;
+    }
+    Ok(())
+}
+
+/// What a check of event `at` says is wrong: its field (`events[2].node`,
+/// or the event itself for an empty name) and why.
+type Fault = (String, String);
+
+/// The field `name` of event `at`; the event itself for an empty name.
+fn field(at: usize, name: &str) -> String {
+    if name.is_empty() {
+        format!("events[{at}]")
+    } else {
+        format!("events[{at}].{name}")
+    }
+}
+
+/// An event's moment: one clock for all the events, inside the run.
+fn check_moment(at: usize, event: &Event, by_time: bool, frame: &Frame) -> Result<(), Fault> {
+    match (event.at, event.at_request) {
+        (None, None) => {
+            return Err((
+                field(at, ""),
+                "give at (a time such as \"5s\") or at_request (a request number)".into(),
+            ))
+        }
+        (Some(_), Some(_)) => {
+            return Err((field(at, ""), "give at or at_request, not both".into()))
+        }
+        (None, Some(_)) if by_time => {
+            return Err((
+                field(at, "at_request"),
+                "the events mix at and at_request: use one clock for all".into(),
+            ))
+        }
+        _ => {}
+    }
+    if let (Some(time), Some(duration)) = (event.at, frame.duration) {
+        if time.0 >= duration {
+            return Err((
+                field(at, "at"),
+                format!("{time} is after the end of the run ({})", Span(duration)),
+            ));
+        }
+    }
+    if let (Some(request), Some(requests)) = (event.at_request, frame.requests) {
+        if request >= requests {
+            return Err((
+                field(at, "at_request"),
+                format!("request {request} is after the end of the run ({requests} requests)"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Event `at`'s action, against the nodes as the events before it left
+/// them (which it updates).
+fn check_action(
+    at: usize,
+    action: Action,
+    nodes: &mut Vec<NodeState>,
+    frame: &Frame,
+) -> Result<(), Fault> {
+    let node_field = || field(at, "node");
+    match action {
+        Action::StopNode { node } => {
+            let index = node_index(node, nodes, node_field())?;
+            if index == 0 {
+                return Err((
+                    node_field(),
+                    "node 0 serves the API: stopping it would fail every request; stop another"
+                        .into(),
+                ));
             }
-        };
-        match event.action {
-            Action::StopNode { node } => {
-                let index = node_in(node, &nodes)?;
-                if index == 0 {
-                    return Err((
-                        node_field,
-                        "node 0 serves the API: stopping it would fail every request; stop another"
-                            .into(),
-                    ));
-                }
-                if nodes[index] == NodeState::Stopped {
-                    return Err((node_field, format!("node {node} is already stopped then")));
-                }
-                nodes[index] = NodeState::Stopped;
+            if nodes[index] == NodeState::Stopped {
+                return Err((node_field(), format!("node {node} is already stopped then")));
             }
-            Action::StartNode { node, .. } => {
-                let index = node_in(node, &nodes)?;
-                if nodes[index] != NodeState::Stopped {
-                    return Err((
-                        node_field,
-                        format!("node {node} is running then: stop it first"),
-                    ));
-                }
-                nodes[index] = NodeState::Running;
+            nodes[index] = NodeState::Stopped;
+        }
+        Action::StartNode { node, .. } => {
+            let index = node_index(node, nodes, node_field())?;
+            if nodes[index] != NodeState::Stopped {
+                return Err((
+                    node_field(),
+                    format!("node {node} is running then: stop it first"),
+                ));
             }
-            Action::AddNode {} => {
-                if nodes.len() >= frame.max_nodes as usize {
-                    return Err((
-                        field(at, "action"),
-                        format!("add_node: a cluster has at most {} nodes", frame.max_nodes),
-                    ));
-                }
-                nodes.push(NodeState::Running);
+            nodes[index] = NodeState::Running;
+        }
+        Action::AddNode {} => {
+            if nodes.len() >= frame.max_nodes as usize {
+                return Err((
+                    field(at, "action"),
+                    format!("add_node: a cluster has at most {} nodes", frame.max_nodes),
+                ));
             }
-            Action::RemoveNode { node } => {
-                let index = node_in(node, &nodes)?;
-                if index == 0 {
-                    return Err((node_field, "node 0 serves the API and cannot leave".into()));
-                }
-                if nodes[index] == NodeState::Stopped {
-                    return Err((node_field, format!("node {node} is stopped then: a stopped node cannot leave gracefully; start it first")));
-                }
-                nodes[index] = NodeState::Removed;
+            nodes.push(NodeState::Running);
+        }
+        Action::RemoveNode { node } => {
+            let index = node_index(node, nodes, node_field())?;
+            if index == 0 {
+                return Err((
+                    node_field(),
+                    "node 0 serves the API and cannot leave".into(),
+                ));
             }
-            Action::SlowNode { node, delay } => {
-                node_in(node, &nodes)?;
-                if delay.0 > Duration::from_secs(60) {
-                    return Err((
-                        field(at, "delay"),
-                        format!("{delay} is out of range: allowed 0s to 1m"),
-                    ));
-                }
+            if nodes[index] == NodeState::Stopped {
+                return Err((node_field(), format!("node {node} is stopped then: a stopped node cannot leave gracefully; start it first")));
             }
-            Action::BreakNode { node, share, .. } => {
-                node_in(node, &nodes)?;
-                if !(share.is_finite() && share > 0.0 && share <= 1.0) {
-                    return Err((
-                        field(at, "share"),
-                        format!("{share} is out of range: allowed above 0 up to 1"),
-                    ));
-                }
-            }
-            Action::Slowdb {
-                latency,
-                error_share,
-            } => {
-                if latency.is_none() && error_share.is_none() {
-                    return Err((
-                        field(at, ""),
-                        "slowdb: give latency, error_share or both".into(),
-                    ));
-                }
-                if let Some(share) = error_share {
-                    if !(share.is_finite() && (0.0..=1.0).contains(&share)) {
-                        return Err((
-                            field(at, "error_share"),
-                            format!("{share} is out of range: allowed 0 to 1"),
-                        ));
-                    }
-                }
-                let longest = match latency {
-                    Some(Latency::Fixed { value }) => value.0,
-                    Some(Latency::Exponential { mean }) => mean.0,
-                    _ => Duration::ZERO,
-                };
-                if longest > Duration::from_secs(60) {
-                    return Err((
-                        field(at, "latency"),
-                        "out of range: allowed up to 1m".into(),
-                    ));
-                }
-            }
-            Action::ShiftKeys { offset } => {
-                if offset == 0 || offset >= frame.keys {
-                    return Err((
-                        field(at, "offset"),
-                        format!(
-                            "{offset} is out of range: allowed 1 to {} (keys - 1)",
-                            frame.keys.saturating_sub(1)
-                        ),
-                    ));
-                }
-            }
-            Action::SetRate { rate } => {
-                if !frame.open_loop {
-                    return Err((
-                        field(at, "action"),
-                        "set_rate needs an open loop: give the workload a rate".into(),
-                    ));
-                }
-                if !(rate.is_finite() && (1.0..=10_000_000.0).contains(&rate)) {
-                    return Err((
-                        field(at, "rate"),
-                        format!(
-                            "{rate} is out of range: allowed 1 to 10000000 requests per second"
-                        ),
-                    ));
-                }
+            nodes[index] = NodeState::Removed;
+        }
+        Action::SlowNode { node, delay } => {
+            node_index(node, nodes, node_field())?;
+            if delay.0 > Duration::from_secs(60) {
+                return Err((
+                    field(at, "delay"),
+                    format!("{delay} is out of range: allowed 0s to 1m"),
+                ));
             }
         }
+        Action::BreakNode { node, share, .. } => {
+            node_index(node, nodes, node_field())?;
+            if !(share.is_finite() && share > 0.0 && share <= 1.0) {
+                return Err((
+                    field(at, "share"),
+                    format!("{share} is out of range: allowed above 0 up to 1"),
+                ));
+            }
+        }
+        Action::Slowdb {
+            latency,
+            error_share,
+        } => check_slowdb(at, latency, error_share)?,
+        Action::ShiftKeys { offset } => {
+            if offset == 0 || offset >= frame.keys {
+                return Err((
+                    field(at, "offset"),
+                    format!(
+                        "{offset} is out of range: allowed 1 to {} (keys - 1)",
+                        frame.keys.saturating_sub(1)
+                    ),
+                ));
+            }
+        }
+        Action::SetRate { rate } => check_rate(at, rate, frame)?,
+    }
+    Ok(())
+}
+
+/// The index of `node` among `nodes`, if it is there and has not left.
+fn node_index(node: u32, nodes: &[NodeState], node_field: String) -> Result<usize, Fault> {
+    match nodes.get(node as usize) {
+        None => Err((
+            node_field,
+            format!(
+                "there is no node {node} at that moment (nodes 0 to {}; add_node adds the next)",
+                nodes.len() - 1
+            ),
+        )),
+        Some(NodeState::Removed) => Err((
+            node_field,
+            format!("node {node} has left the cluster by then"),
+        )),
+        Some(_) => Ok(node as usize),
+    }
+}
+
+/// A brown-out of the store: a latency, a share of errors or both, each
+/// within its range.
+fn check_slowdb(
+    at: usize,
+    latency: Option<Latency>,
+    error_share: Option<f64>,
+) -> Result<(), Fault> {
+    if latency.is_none() && error_share.is_none() {
+        return Err((
+            field(at, ""),
+            "slowdb: give latency, error_share or both".into(),
+        ));
+    }
+    if let Some(share) = error_share {
+        if !(share.is_finite() && (0.0..=1.0).contains(&share)) {
+            return Err((
+                field(at, "error_share"),
+                format!("{share} is out of range: allowed 0 to 1"),
+            ));
+        }
+    }
+    let longest = match latency {
+        Some(Latency::Fixed { value }) => value.0,
+        Some(Latency::Exponential { mean }) => mean.0,
+        _ => Duration::ZERO,
+    };
+    if longest > Duration::from_secs(60) {
+        return Err((
+            field(at, "latency"),
+            "out of range: allowed up to 1m".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// A new rate, which only an open loop has.
+fn check_rate(at: usize, rate: f64, frame: &Frame) -> Result<(), Fault> {
+    if !frame.open_loop {
+        return Err((
+            field(at, "action"),
+            "set_rate needs an open loop: give the workload a rate".into(),
+        ));
+    }
+    if !(rate.is_finite() && (1.0..=10_000_000.0).contains(&rate)) {
+        return Err((
+            field(at, "rate"),
+            format!("{rate} is out of range: allowed 1 to 10000000 requests per second"),
+        ));
     }
     Ok(())
 }

@@ -75,6 +75,37 @@ pub struct Timeline {
     pub backwards: u64,
 }
 
+impl Timeline {
+    /// An empty timeline, at whole seconds until a time says otherwise.
+    fn new() -> Timeline {
+        Timeline {
+            runs: Vec::new(),
+            resolution_ms: 1000,
+            backwards: 0,
+        }
+    }
+
+    /// One more read, at `time` ms: a time before the last read's is
+    /// replayed at the last's.
+    fn add(&mut self, mut time: u64) {
+        match self.runs.last_mut() {
+            Some((at, count)) if time <= *at => {
+                if time < *at {
+                    self.backwards += 1;
+                    time = *at;
+                }
+                if time == *at {
+                    *count += 1;
+                }
+            }
+            _ => self.runs.push((time, 1)),
+        }
+        if time % 1000 != 0 {
+            self.resolution_ms = 1;
+        }
+    }
+}
+
 /// A scanned trace: what it holds, and each key's number and size.
 pub struct TraceIndex {
     /// What the trace is and what of it is replayed.
@@ -89,7 +120,7 @@ pub struct TraceIndex {
     pub timeline: Option<Timeline>,
     /// The sample's bound, as [`judge`] takes it.
     pub(crate) below: Option<u64>,
-    /// Reads whose size was above [`MAX_VALUE`].
+    /// Reads whose size was above `MAX_VALUE`.
     pub oversized: u64,
 }
 
@@ -131,43 +162,75 @@ fn hash_file(path: &Path) -> Result<(String, u64), TraceError> {
     Ok((format!("{:016x}", hasher.digest()), total))
 }
 
-/// Scans the trace `request` names.
-pub fn scan(request: ScanRequest<'_>) -> Result<TraceIndex, TraceError> {
-    let settings = request.settings;
-    let path = resolve(&settings.path, request.base);
+/// A trace file opened for its scan.
+struct Opened {
+    /// Its records' bytes, decompressed.
+    input: Box<dyn std::io::BufRead + Send>,
+    /// Its format, given or recognised.
+    format: TraceFormat,
+    /// The XXH3-64 of its bytes, and their count.
+    hash: String,
+    file_bytes: u64,
+    /// Whether it is zstd-compressed.
+    compressed: bool,
+}
+
+/// The trace file at `path`, hashed and opened, with its format: the one
+/// `settings` give, or the one its name and first bytes show.
+fn opened(path: &Path, settings: &TraceSettings) -> Result<Opened, TraceError> {
     if path.is_dir() {
         return Err(TraceError::file(
-            &path,
+            path,
             "is a directory, not a trace file".to_owned(),
         ));
     }
-    let (hash, file_bytes) = hash_file(&path)?;
+    let (hash, file_bytes) = hash_file(path)?;
     let compressed = {
         let mut raw = [0u8; 4];
-        std::fs::File::open(&path)
+        std::fs::File::open(path)
             .and_then(|mut file| file.read_exact(&mut raw))
             .is_ok_and(|()| raw == ZSTD_MAGIC)
     };
-    let mut input = open(&path)?;
+    let mut input = open(path)?;
     let format = match &settings.format {
         Some(format) => format.clone(),
         None => {
             let head = head(&mut *input, 4096)
-                .map_err(|error| TraceError::file(&path, error.to_string()))?;
+                .map_err(|error| TraceError::file(path, error.to_string()))?;
             let name = path
                 .file_name()
                 .map(|name| name.to_string_lossy().into_owned());
             TraceFormat::recognise(&name.unwrap_or_default(), &head).map_err(|message| {
-                TraceError::file(&path, format!("cannot tell the trace's format: {message}"))
+                TraceError::file(path, format!("cannot tell the trace's format: {message}"))
             })?
         }
     };
     if settings.speed.is_some() && !format.has_time() {
         return Err(TraceError::file(
-            &path,
+            path,
             format!("a {format} trace has no times to pace by: drop speed, or give a format with a time column"),
         ));
     }
+    Ok(Opened {
+        input,
+        format,
+        hash,
+        file_bytes,
+        compressed,
+    })
+}
+
+/// Scans the trace `request` names.
+pub fn scan(request: ScanRequest<'_>) -> Result<TraceIndex, TraceError> {
+    let settings = request.settings;
+    let path = resolve(&settings.path, request.base);
+    let Opened {
+        input,
+        format,
+        hash,
+        file_bytes,
+        compressed,
+    } = opened(&path, settings)?;
     let file = path.display().to_string();
     let mut reader = RecordReader::new(input, format.clone(), file.clone());
     let below = sample_bound(settings.sample);
@@ -185,11 +248,7 @@ pub fn scan(request: ScanRequest<'_>) -> Result<TraceIndex, TraceError> {
     let mut timeline = request
         .timeline_from
         .filter(|_| format.has_time())
-        .map(|_| Timeline {
-            runs: Vec::new(),
-            resolution_ms: 1000,
-            backwards: 0,
-        });
+        .map(|_| Timeline::new());
     let default_size = request.value_size.min(u64::from(MAX_VALUE)) as u32;
     let mut whole = true;
     while let Some(record) = reader.next_record()? {
@@ -243,22 +302,7 @@ pub fn scan(request: ScanRequest<'_>) -> Result<TraceIndex, TraceError> {
         }
         if let (Some(timeline), Some(from)) = (&mut timeline, request.timeline_from) {
             if reads >= from {
-                let mut time = record.time_ms;
-                match timeline.runs.last_mut() {
-                    Some((at, count)) if time <= *at => {
-                        if time < *at {
-                            timeline.backwards += 1;
-                            time = *at;
-                        }
-                        if time == *at {
-                            *count += 1;
-                        }
-                    }
-                    _ => timeline.runs.push((time, 1)),
-                }
-                if time % 1000 != 0 {
-                    timeline.resolution_ms = 1;
-                }
+                timeline.add(record.time_ms);
             }
         }
         reads += 1;

@@ -6,20 +6,249 @@ use std::time::Duration;
 
 use super::{Bound, Distribution, Workload, WorkloadError, MAX_KEYS, MAX_NODES};
 use crate::harness::events::{self, Frame};
-pub use crate::harness::slowdb::{Latency, SlowDbSettings};
+use crate::harness::slowdb::Latency;
 use crate::units::Span;
 
 impl Workload {
-    /// Checks every field against its range.
+    /// Checks every field against its range, in the order the file lists
+    /// them: the first field out of range is the one the error names.
     pub fn validate(
         &self,
         source: &str,
         flags: &[(&'static str, &'static str)],
     ) -> Result<(), WorkloadError> {
-        let invalid = |field: &str, message: String| WorkloadError::Invalid {
-            origin: source.to_owned(),
+        let check = Checker { source, flags };
+        self.check_name(&check)?;
+        self.check_keys(&check)?;
+        self.check_load(&check)?;
+        self.check_slowdb(&check)?;
+        self.check_cluster(&check)?;
+        self.check_clocks(&check)?;
+        self.check_trace(&check)?;
+        self.check_events(&check)
+    }
+
+    /// A name that can be part of a file name.
+    fn check_name(&self, check: &Checker) -> Result<(), WorkloadError> {
+        let valid_name = !self.name.is_empty()
+            && self.name.len() <= 64
+            && self
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+        if !valid_name {
+            return Err(check.invalid(
+                "name",
+                format!(
+                    "{:?} is not allowed: use 1 to 64 letters, digits, '-', '_' or '.'",
+                    self.name
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The keys and their distribution.
+    fn check_keys(&self, check: &Checker) -> Result<(), WorkloadError> {
+        check.range("keys", self.keys, 1, MAX_KEYS)?;
+        if let Distribution::Zipf { exponent } = self.distribution {
+            if !(exponent.is_finite() && (0.0..=10.0).contains(&exponent)) {
+                return Err(check.invalid(
+                    "distribution.exponent",
+                    format!("{exponent} is out of range: allowed 0 to 10"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// What the driver sends: how many requests or for how long (the
+    /// stages first: a duration or rate they set is theirs to name), the
+    /// warm-up, the requests in flight, the rate and the value size.
+    fn check_load(&self, check: &Checker) -> Result<(), WorkloadError> {
+        if self.requests.is_some() && self.duration.is_some() {
+            return Err(check.invalid("requests", "give requests or duration, not both".to_owned()));
+        }
+        self.check_stages()
+            .map_err(|(field, message)| check.invalid(&field, message))?;
+        if let Some(requests) = self.requests {
+            check.range("requests", requests, 1, 1_000_000_000)?;
+        }
+        if let Some(duration) = self.duration {
+            check.span(
+                "duration",
+                duration,
+                Duration::from_millis(100),
+                Duration::from_secs(24 * 3600),
+            )?;
+        }
+        check.range("warmup_requests", self.warmup_requests, 0, 1_000_000_000)?;
+        check.range("concurrency", u64::from(self.concurrency), 1, 10_000)?;
+        if let Some(rate) = self.rate {
+            if !(rate.is_finite() && (1.0..=10_000_000.0).contains(&rate)) {
+                return Err(check.invalid(
+                    "rate",
+                    format!("{rate} is out of range: allowed 1 to 10000000 requests per second"),
+                ));
+            }
+        }
+        check.range("value_size", self.value_size, 0, 16 << 20)
+    }
+
+    /// The slow store's latency and its share of missing keys.
+    fn check_slowdb(&self, check: &Checker) -> Result<(), WorkloadError> {
+        let max_latency = Duration::from_secs(60);
+        match self.slowdb.latency {
+            Latency::None => {}
+            Latency::Fixed { value } => {
+                check.span("slowdb.latency.value", value, Duration::ZERO, max_latency)?
+            }
+            Latency::Exponential { mean } => {
+                check.span("slowdb.latency.mean", mean, Duration::ZERO, max_latency)?
+            }
+        }
+        let share = self.slowdb.missing_share;
+        if !(share.is_finite() && (0.0..=1.0).contains(&share)) {
+            return Err(check.invalid(
+                "slowdb.missing_share",
+                format!("{share} is out of range: allowed 0 to 1"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The nodes, their ring, caches, timeouts, connections and base path.
+    fn check_cluster(&self, check: &Checker) -> Result<(), WorkloadError> {
+        let cluster = &self.cluster;
+        let nodes = u64::from(cluster.nodes);
+        check.range("cluster.nodes", nodes, 1, u64::from(MAX_NODES))?;
+        let replicas = u64::from(cluster.replicas);
+        check.range("cluster.replicas", replicas, 1, 10_000)?;
+        let cache_bytes = cluster.cache_bytes.bytes();
+        check.range("cluster.cache_bytes", cache_bytes, 0, 64 << 30)?;
+        let (millisecond, minute, hour) = (
+            Duration::from_millis(1),
+            Duration::from_secs(60),
+            Duration::from_secs(3600),
+        );
+        check.span(
+            "cluster.peer_timeout",
+            cluster.peer_timeout,
+            millisecond,
+            minute,
+        )?;
+        let ten_ms = Duration::from_millis(10);
+        check.span(
+            "cluster.header_timeout",
+            cluster.header_timeout,
+            ten_ms,
+            hour,
+        )?;
+        check.span("cluster.idle_timeout", cluster.idle_timeout, ten_ms, hour)?;
+        let connections = u64::from(cluster.max_connections);
+        check.range("cluster.max_connections", connections, 1, 1_000_000)?;
+        crate::geecache::path::base_path(&cluster.base_path)
+            .map_err(|message| check.invalid("cluster.base_path", message))?;
+        Ok(())
+    }
+
+    /// The driver's clocks: a request's timeout, the run's time limit and
+    /// the series' interval.
+    fn check_clocks(&self, check: &Checker) -> Result<(), WorkloadError> {
+        let minute = Duration::from_secs(60);
+        check.span("timeout", self.timeout, Duration::from_millis(1), minute)?;
+        let day = Duration::from_secs(24 * 3600);
+        check.span("time_limit", self.time_limit, Duration::from_secs(1), day)?;
+        check.span(
+            "interval",
+            self.interval,
+            Duration::from_millis(100),
+            minute,
+        )
+    }
+
+    /// The trace's settings, and a trace's pace against the rate's.
+    fn check_trace(&self, check: &Checker) -> Result<(), WorkloadError> {
+        let Some(trace) = &self.trace else {
+            return Ok(());
+        };
+        if trace.path.is_empty() {
+            return Err(check.invalid("trace.path", "is empty: name the trace file".to_owned()));
+        }
+        if let Some(limit) = trace.limit {
+            check.range("trace.limit", limit, 1, u64::MAX)?;
+        }
+        if let Some(sample) = trace.sample {
+            if !(sample.is_finite() && sample > 0.0 && sample <= 1.0) {
+                return Err(check.invalid(
+                    "trace.sample",
+                    format!("{sample} is out of range: a share above 0, at most 1"),
+                ));
+            }
+        }
+        let Some(speed) = trace.speed else {
+            return Ok(());
+        };
+        if !(speed.is_finite() && (0.001..=1_000_000.0).contains(&speed)) {
+            return Err(check.invalid(
+                "trace.speed",
+                format!("{speed} is out of range: allowed 0.001 to 1000000"),
+            ));
+        }
+        if self.rate.is_some() {
+            return Err(check.invalid(
+                "trace.speed",
+                "paces the trace at its own times; a rate paces it evenly: give one".to_owned(),
+            ));
+        }
+        if let Some(index) = self
+            .events
+            .iter()
+            .position(|event| matches!(event.action, events::Action::SetRate { .. }))
+        {
+            return Err(check.invalid(
+                &format!("events[{index}]"),
+                "set_rate changes an even rate; a trace paced at its own times \
+                 (trace.speed) has none"
+                    .to_owned(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The events, against the run they happen in.
+    fn check_events(&self, check: &Checker) -> Result<(), WorkloadError> {
+        let frame = Frame {
+            nodes: self.cluster.nodes,
+            max_nodes: MAX_NODES,
+            keys: self.keys,
+            requests: match self.bound() {
+                Bound::Requests(requests) => Some(requests),
+                Bound::Duration(_) => None,
+            },
+            duration: self.duration.map(Span::duration),
+            open_loop: self.rate.is_some(),
+        };
+        events::check(&self.events, frame)
+            .map_err(|(field, message)| check.invalid(&field, message))
+    }
+}
+
+/// Where a workload came from and the flags that set its fields: what an
+/// error about a field says besides the field.
+struct Checker<'a> {
+    source: &'a str,
+    flags: &'a [(&'static str, &'static str)],
+}
+
+impl Checker<'_> {
+    /// A field out of range, named by the flag that set it, if one did.
+    fn invalid(&self, field: &str, message: String) -> WorkloadError {
+        WorkloadError::Invalid {
+            origin: self.source.to_owned(),
             field: field.to_owned(),
-            flag: flags
+            flag: self
+                .flags
                 .iter()
                 // A flag that sets a whole object (--slowdb-latency) sets
                 // each of its fields.
@@ -32,224 +261,41 @@ impl Workload {
                 .map(|(_, flag)| format!(" (set by {flag})"))
                 .unwrap_or_default(),
             message,
-        };
-        let range = |field: &'static str, value: u64, low: u64, high: u64| {
-            if (low..=high).contains(&value) {
-                Ok(())
-            } else {
-                Err(invalid(
-                    field,
-                    format!("{value} is out of range: allowed {low} to {high}"),
-                ))
-            }
-        };
-        let span = |field: &'static str, value: Span, low: Duration, high: Duration| {
-            if (low..=high).contains(&value.0) {
-                Ok(())
-            } else {
-                Err(invalid(
-                    field,
-                    format!(
-                        "{value} is out of range: allowed {} to {}",
-                        Span(low),
-                        Span(high)
-                    ),
-                ))
-            }
-        };
-        let valid_name = !self.name.is_empty()
-            && self.name.len() <= 64
-            && self
-                .name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
-        if !valid_name {
-            return Err(invalid(
-                "name",
+        }
+    }
+
+    /// A whole number within `low..=high`.
+    fn range(&self, field: &str, value: u64, low: u64, high: u64) -> Result<(), WorkloadError> {
+        if (low..=high).contains(&value) {
+            Ok(())
+        } else {
+            Err(self.invalid(
+                field,
+                format!("{value} is out of range: allowed {low} to {high}"),
+            ))
+        }
+    }
+
+    /// A span of time within `low..=high`.
+    fn span(
+        &self,
+        field: &str,
+        value: Span,
+        low: Duration,
+        high: Duration,
+    ) -> Result<(), WorkloadError> {
+        if (low..=high).contains(&value.0) {
+            Ok(())
+        } else {
+            Err(self.invalid(
+                field,
                 format!(
-                    "{:?} is not allowed: use 1 to 64 letters, digits, '-', '_' or '.'",
-                    self.name
+                    "{value} is out of range: allowed {} to {}",
+                    Span(low),
+                    Span(high)
                 ),
-            ));
+            ))
         }
-        range("keys", self.keys, 1, MAX_KEYS)?;
-        if let Distribution::Zipf { exponent } = self.distribution {
-            if !(exponent.is_finite() && (0.0..=10.0).contains(&exponent)) {
-                return Err(invalid(
-                    "distribution.exponent",
-                    format!("{exponent} is out of range: allowed 0 to 10"),
-                ));
-            }
-        }
-        if self.requests.is_some() && self.duration.is_some() {
-            return Err(invalid(
-                "requests",
-                "give requests or duration, not both".to_owned(),
-            ));
-        }
-        // The stages first: a duration or rate they set is theirs to name.
-        self.check_stages()
-            .map_err(|(field, message)| invalid(&field, message))?;
-        if let Some(requests) = self.requests {
-            range("requests", requests, 1, 1_000_000_000)?;
-        }
-        if let Some(duration) = self.duration {
-            span(
-                "duration",
-                duration,
-                Duration::from_millis(100),
-                Duration::from_secs(24 * 3600),
-            )?;
-        }
-        range("warmup_requests", self.warmup_requests, 0, 1_000_000_000)?;
-        range("concurrency", u64::from(self.concurrency), 1, 10_000)?;
-        if let Some(rate) = self.rate {
-            if !(rate.is_finite() && (1.0..=10_000_000.0).contains(&rate)) {
-                return Err(invalid(
-                    "rate",
-                    format!("{rate} is out of range: allowed 1 to 10000000 requests per second"),
-                ));
-            }
-        }
-        range("value_size", self.value_size, 0, 16 << 20)?;
-        let max_latency = Duration::from_secs(60);
-        match self.slowdb.latency {
-            Latency::None => {}
-            Latency::Fixed { value } => {
-                span("slowdb.latency.value", value, Duration::ZERO, max_latency)?
-            }
-            Latency::Exponential { mean } => {
-                span("slowdb.latency.mean", mean, Duration::ZERO, max_latency)?
-            }
-        }
-        let share = self.slowdb.missing_share;
-        if !(share.is_finite() && (0.0..=1.0).contains(&share)) {
-            return Err(invalid(
-                "slowdb.missing_share",
-                format!("{share} is out of range: allowed 0 to 1"),
-            ));
-        }
-        range(
-            "cluster.nodes",
-            u64::from(self.cluster.nodes),
-            1,
-            u64::from(MAX_NODES),
-        )?;
-        range(
-            "cluster.replicas",
-            u64::from(self.cluster.replicas),
-            1,
-            10_000,
-        )?;
-        range(
-            "cluster.cache_bytes",
-            self.cluster.cache_bytes.bytes(),
-            0,
-            64 << 30,
-        )?;
-        span(
-            "cluster.peer_timeout",
-            self.cluster.peer_timeout,
-            Duration::from_millis(1),
-            Duration::from_secs(60),
-        )?;
-        span(
-            "cluster.header_timeout",
-            self.cluster.header_timeout,
-            Duration::from_millis(10),
-            Duration::from_secs(3600),
-        )?;
-        span(
-            "cluster.idle_timeout",
-            self.cluster.idle_timeout,
-            Duration::from_millis(10),
-            Duration::from_secs(3600),
-        )?;
-        range(
-            "cluster.max_connections",
-            u64::from(self.cluster.max_connections),
-            1,
-            1_000_000,
-        )?;
-        crate::geecache::path::base_path(&self.cluster.base_path)
-            .map_err(|message| invalid("cluster.base_path", message))?;
-        span(
-            "timeout",
-            self.timeout,
-            Duration::from_millis(1),
-            Duration::from_secs(60),
-        )?;
-        span(
-            "time_limit",
-            self.time_limit,
-            Duration::from_secs(1),
-            Duration::from_secs(24 * 3600),
-        )?;
-        span(
-            "interval",
-            self.interval,
-            Duration::from_millis(100),
-            Duration::from_secs(60),
-        )?;
-        if let Some(trace) = &self.trace {
-            if trace.path.is_empty() {
-                return Err(invalid(
-                    "trace.path",
-                    "is empty: name the trace file".to_owned(),
-                ));
-            }
-            if let Some(limit) = trace.limit {
-                range("trace.limit", limit, 1, u64::MAX)?;
-            }
-            if let Some(sample) = trace.sample {
-                if !(sample.is_finite() && sample > 0.0 && sample <= 1.0) {
-                    return Err(invalid(
-                        "trace.sample",
-                        format!("{sample} is out of range: a share above 0, at most 1"),
-                    ));
-                }
-            }
-            if let Some(speed) = trace.speed {
-                if !(speed.is_finite() && (0.001..=1_000_000.0).contains(&speed)) {
-                    return Err(invalid(
-                        "trace.speed",
-                        format!("{speed} is out of range: allowed 0.001 to 1000000"),
-                    ));
-                }
-                if self.rate.is_some() {
-                    return Err(invalid(
-                        "trace.speed",
-                        "paces the trace at its own times; a rate paces it evenly: give one"
-                            .to_owned(),
-                    ));
-                }
-                if let Some(index) = self
-                    .events
-                    .iter()
-                    .position(|event| matches!(event.action, events::Action::SetRate { .. }))
-                {
-                    return Err(invalid(
-                        &format!("events[{index}]"),
-                        "set_rate changes an even rate; a trace paced at its own times \
-                         (trace.speed) has none"
-                            .to_owned(),
-                    ));
-                }
-            }
-        }
-        let frame = Frame {
-            nodes: self.cluster.nodes,
-            max_nodes: MAX_NODES,
-            keys: self.keys,
-            requests: match self.bound() {
-                Bound::Requests(requests) => Some(requests),
-                Bound::Duration(_) => None,
-            },
-            duration: self.duration.map(Span::duration),
-            open_loop: self.rate.is_some(),
-        };
-        events::check(&self.events, frame).map_err(|(field, message)| invalid(&field, message))?;
-        Ok(())
     }
 }
 
