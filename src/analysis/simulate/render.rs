@@ -9,7 +9,6 @@ use crate::harness::registry::{
     API_HIT_RATIO, CLUSTER_HIT_RATIO, DUPLICATE_LOADS, EVENT_ERRORS, EVENT_EXTRA_LOADS,
     EVENT_MOVED_SHARE, LOAD_IMBALANCE, PEER_FETCH_RATIO, RING_IMBALANCE, SLOWDB_LOADS_PER_REQUEST,
 };
-use crate::harness::summary::percent;
 use crate::intervals::max_over_mean;
 use crate::table::align;
 /// The figures a simulation table and CSV show, in order.
@@ -28,15 +27,15 @@ const COLUMNS: [&str; 9] = [
 fn cells(prediction: &Prediction) -> [String; 9] {
     let cluster = &prediction.cluster;
     [
-        percent(cluster.api_hit_ratio),
-        percent(Some(cluster.cluster_hit_ratio)),
-        percent(cluster.peer_fetch_ratio),
-        format!("{:.4}", cluster.slowdb.loads_per_request),
+        API_HIT_RATIO.show(cluster.api_hit_ratio),
+        CLUSTER_HIT_RATIO.show(Some(cluster.cluster_hit_ratio)),
+        PEER_FETCH_RATIO.show(cluster.peer_fetch_ratio),
+        SLOWDB_LOADS_PER_REQUEST.show(Some(cluster.slowdb.loads_per_request)),
         cluster.slowdb.keys_loaded.unwrap_or(0).to_string(),
-        cluster.slowdb.duplicate_loads.unwrap_or(0).to_string(),
+        DUPLICATE_LOADS.show(Some(cluster.slowdb.duplicate_loads.unwrap_or(0) as f64)),
         prediction.evictions().to_string(),
-        format!("{:.2}", prediction.load_imbalance()),
-        format!("{:.2}", max_over_mean(&prediction.ring_shares)),
+        LOAD_IMBALANCE.show(Some(prediction.load_imbalance())),
+        RING_IMBALANCE.show(Some(max_over_mean(&prediction.ring_shares))),
     ]
 }
 
@@ -77,8 +76,8 @@ pub fn event_table(predictions: &[Prediction]) -> String {
         for cost in &prediction.events {
             let mut row = prediction.point.cells();
             row.push(cost.event.to_string());
-            row.push(percent(cost.moved_share));
-            row.push(percent(cost.ideal_moved_share));
+            row.push(EVENT_MOVED_SHARE.show(cost.moved_share));
+            row.push(EVENT_MOVED_SHARE.show(cost.ideal_moved_share));
             row.push(
                 cost.extra_slowdb_loads
                     .map_or("-".to_owned(), |extra| format!("{extra:+}")),

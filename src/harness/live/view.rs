@@ -11,6 +11,7 @@ use ratatui::widgets::{Block, Cell, LineGauge, Paragraph, Row, Sparkline, Table,
 use ratatui::Frame;
 
 use super::{ClusterGlimpse, Snapshot};
+use crate::harness::registry::API_HIT_RATIO;
 use crate::table::thousands;
 use crate::units::ByteSize;
 
@@ -222,11 +223,7 @@ fn rates(
     };
     Row::new(vec![
         Cell::from(name.to_owned()),
-        Cell::from(
-            cluster
-                .api_hit_ratio
-                .map_or("-".to_owned(), |ratio| format!("{:.1}%", ratio * 100.0)),
-        ),
+        Cell::from(API_HIT_RATIO.show(cluster.api_hit_ratio)),
         Cell::from(per_request(cluster.peer_fetches)),
         Cell::from(per_request(cluster.slowdb_loads)),
         Cell::from(per_second(cluster.slowdb_loads)),

@@ -19,7 +19,8 @@ use crate::harness::counted::costs::CountedPass;
 use crate::harness::driver::StopReason;
 use crate::harness::latency::LatencyFigures;
 use crate::harness::registry::{
-    API_HIT_RATIO, CLUSTER_OVER_HOPS, CPU_PER_REQUEST, PEER_FETCH_RATIO,
+    API_HIT_RATIO, CLUSTER_OVER_HOPS, CPU_PER_REQUEST, DUPLICATE_LOADS, LIMIT_FRACTION,
+    PEER_FETCH_RATIO, SLOWDB_LOADS_PER_REQUEST,
 };
 use crate::harness::report::{LatencyFrom, Mode, RunResult, SettingOrigin, TargetSettings};
 use crate::table::align;
@@ -86,7 +87,7 @@ fn counted_lines(counted: &CountedPass) -> String {
              hops, at peer-fetch ratio {})",
             CLUSTER_OVER_HOPS.label,
             CLUSTER_OVER_HOPS.show(Some(factor)),
-            percent(counted.peer_fetch_ratio)
+            PEER_FETCH_RATIO.show(counted.peer_fetch_ratio)
         );
     }
     out
@@ -102,12 +103,12 @@ fn calibration_lines(calibration: &Calibration, trials: usize) -> String {
     };
     let limit = match (calibration.blended_limit_rps, calibration.limit_fraction) {
         (Some(limit), Some(fraction)) if calibration.trial.is_some() => format!(
-            "  blended limit {limit:.0} req/s; the trials reached a median {:.1}% of theirs",
-            fraction * 100.0
+            "  blended limit {limit:.0} req/s; the trials reached a median {} of theirs",
+            LIMIT_FRACTION.show(Some(fraction))
         ),
         (Some(limit), Some(fraction)) => format!(
-            "  blended limit {limit:.0} req/s: this run reached {:.1}% of it",
-            fraction * 100.0
+            "  blended limit {limit:.0} req/s: this run reached {} of it",
+            LIMIT_FRACTION.show(Some(fraction))
         ),
         _ => String::new(),
     };
@@ -529,14 +530,14 @@ fn cluster_lines(result: &RunResult) -> String {
             let slowdb = &figures.slowdb;
             let _ = writeln!(
                 out,
-                "{} {}  {} {}  slowdb loads {} ({:.4} per request, duplicates {})",
+                "{} {}  {} {}  slowdb loads {} ({} per request, duplicates {})",
                 API_HIT_RATIO.label,
-                percent(figures.api_hit_ratio),
+                API_HIT_RATIO.show(figures.api_hit_ratio),
                 PEER_FETCH_RATIO.label,
-                percent(figures.peer_fetch_ratio),
+                PEER_FETCH_RATIO.show(figures.peer_fetch_ratio),
                 slowdb.loads,
-                slowdb.loads_per_request,
-                number(slowdb.duplicate_loads),
+                SLOWDB_LOADS_PER_REQUEST.show(Some(slowdb.loads_per_request)),
+                DUPLICATE_LOADS.show(slowdb.duplicate_loads.map(|loads| loads as f64)),
             );
             if let (Some(first), Some(repeat)) = (slowdb.first_loads, slowdb.repeat_loads) {
                 let _ = writeln!(

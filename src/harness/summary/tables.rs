@@ -4,7 +4,9 @@
 
 use std::fmt::Write as _;
 
-use crate::harness::registry::{self, LIMIT_FRACTION, P50, P99, THROUGHPUT};
+use crate::harness::registry::{
+    self, API_HIT_RATIO, EVENT_MOVED_SHARE, LIMIT_FRACTION, P50, P99, THROUGHPUT,
+};
 use crate::harness::report::RunResult;
 use crate::table::align;
 use crate::units::ByteSize;
@@ -149,7 +151,7 @@ pub fn series_table(result: &RunResult) -> String {
             number(client.p50_us),
             number(client.p99_us),
             client.errors.to_string(),
-            percent(cluster.and_then(|cluster| cluster.api_hit_ratio)),
+            API_HIT_RATIO.show(cluster.and_then(|cluster| cluster.api_hit_ratio)),
             count(|cluster| cluster.peer_fetches),
             count(|cluster| cluster.peer_errors),
             count(|cluster| cluster.slowdb_loads),
@@ -164,9 +166,9 @@ pub fn series_table(result: &RunResult) -> String {
 fn moved_text(figures: &crate::harness::report::EventFigures) -> Option<String> {
     let (moved, ideal) = (figures.moved_share?, figures.ideal_moved_share?);
     Some(format!(
-        "{:.1}% of keys moved (ideal {:.1}%)",
-        moved * 100.0,
-        ideal * 100.0
+        "{} of keys moved (ideal {})",
+        EVENT_MOVED_SHARE.show(Some(moved)),
+        EVENT_MOVED_SHARE.show(Some(ideal))
     ))
 }
 

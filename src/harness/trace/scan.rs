@@ -100,7 +100,7 @@ impl Timeline {
             }
             _ => self.runs.push((time, 1)),
         }
-        if time % 1000 != 0 {
+        if !time.is_multiple_of(1000) {
             self.resolution_ms = 1;
         }
     }
