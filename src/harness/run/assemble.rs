@@ -124,13 +124,103 @@ pub(super) fn series_of(
         .collect()
 }
 
+/// The result: the driver's figures, each node's and the cluster's, the
+/// series and the events' costs, the histograms, and a target's settings.
 fn assemble(facts: &RunFacts, reached: Reached<'_>) -> Result<RunResult, RunError> {
     let workload = &facts.plan.workload;
+    let report = reached.report;
+    let client = client_figures(facts, &reached);
+    let deltas = node_deltas(facts, &reached);
+    let api_delta = match (&reached.after.api, &facts.before.api) {
+        (Some(after), Some(before)) => Some(after.since(before)),
+        _ => None,
+    };
+    let db_figures: Option<SlowDbFigures> = match (&reached.after.db, &facts.before.db) {
+        (Some(after), Some(before)) => Some(after.since(before)),
+        _ => None,
+    };
+    let nodes = node_figures(facts, &reached, &deltas, db_figures.as_ref());
+    let node_groups: Vec<(GroupStatsSnapshot, CacheStats)> =
+        deltas.iter().flatten().filter_map(group_of).collect();
+    let api_group = api_delta.as_ref().and_then(group_of);
+    let cluster = ClusterFigures::of(
+        api_group.map(|(stats, _)| stats),
+        node_groups.iter().map(|(stats, _)| stats),
+        db_figures.as_ref(),
+        report.counts.requests,
+    );
+    let calibration = facts.calibration.clone().map(|mut calibration| {
+        let peer_fetch_ratio = cluster
+            .as_ref()
+            .and_then(|cluster| cluster.peer_fetch_ratio);
+        calibration.blend(peer_fetch_ratio, client.throughput_rps);
+        calibration
+    });
+    let series = series_of(&report.series, reached.samples, reached.api_index);
+    let caches = (facts.mode == Mode::Cluster).then(|| {
+        cache_fill(
+            workload,
+            facts.plan.trace.as_ref(),
+            nodes.iter().filter_map(|node| node.evictions).sum(),
+        )
+    });
+    let encode = |histogram: Option<&_>| histogram.map(HistogramData::encode).transpose();
+    Ok(one_trial(RunResult {
+        schema_version: SCHEMA_VERSION,
+        tool: Tool::current(),
+        started_at: rfc3339(facts.started_at),
+        measure_started_unix_ms: Some(facts.measure_started_unix_ms),
+        finished_at: rfc3339(SystemTime::now()),
+        mode: facts.mode,
+        target: facts.target.clone(),
+        workload_source: facts.plan.source.clone(),
+        workload: workload.clone(),
+        machine: Machine::current(),
+        events: report::costs(
+            &workload.events,
+            reached.applied,
+            &series,
+            (workload.interval.0.as_secs_f64(), client.duration_secs),
+        ),
+        client,
+        cluster,
+        nodes,
+        series,
+        caches,
+        trace: facts.plan.trace.as_ref().map(|index| index.info.clone()),
+        // Too short for three whole seconds (and a partial one): its
+        // slices say how steady it was.
+        slices: (report.elapsed < Duration::from_secs(4)).then(|| Slices {
+            slice_secs: SLICE.as_secs_f64(),
+            requests: report.slices.clone(),
+        }),
+        series_reading: facts.series_reading,
+        histogram: HistogramData::encode(&report.histogram)?,
+        service_histogram: encode(report.service_histogram.as_ref())?,
+        failed_histogram: encode(report.failed_histogram.as_ref())?,
+        calibration,
+        faults: (!facts.plan.faults.is_none()).then_some(facts.plan.faults),
+        trials: Vec::new(),
+        timed: None,
+        trials_agree: None,
+        counted: None,
+        memory: None,
+        shard: facts.shard.clone(),
+        start: facts.start.clone(),
+        start_skew_ms: None,
+        incomplete: None,
+        merged_from: Vec::new(),
+        target_settings: (facts.mode == Mode::Target).then(|| target_settings(facts, &reached)),
+    }))
+}
+
+/// What the driver measured: its counts, throughput and latencies.
+fn client_figures(facts: &RunFacts, reached: &Reached<'_>) -> ClientFigures {
     let report = reached.report;
     let counts = &report.counts;
     let seconds = report.elapsed.as_secs_f64();
     let failed = failed_figures(&report.histogram, report.failed_histogram.as_ref());
-    let client = ClientFigures {
+    ClientFigures {
         requests: counts.requests,
         responses: report.histogram.len(),
         ok: counts.ok,
@@ -157,11 +247,13 @@ fn assemble(facts: &RunFacts, reached: Reached<'_>) -> Result<RunResult, RunErro
         unsent: report.unsent,
         cpu_us_per_request: reached.cpu_us_per_request,
         latency_by_source: BySource::of(&report.by_source),
-    };
+    }
+}
 
-    // A node that joined during the measurement has no reading before it:
-    // all it did is new.
-    let deltas: Vec<Option<NodeStats>> = reached
+/// What each node did during the measurement. A node that joined during
+/// it has no reading before it: all it did is new.
+fn node_deltas(facts: &RunFacts, reached: &Reached<'_>) -> Vec<Option<NodeStats>> {
+    reached
         .after
         .nodes
         .iter()
@@ -174,19 +266,21 @@ fn assemble(facts: &RunFacts, reached: Reached<'_>) -> Result<RunResult, RunErro
                 None => after.clone(),
             })
         })
-        .collect();
-    let api_delta = match (&reached.after.api, &facts.before.api) {
-        (Some(after), Some(before)) => Some(after.since(before)),
-        _ => None,
-    };
-    let db_figures: Option<SlowDbFigures> = match (&reached.after.db, &facts.before.db) {
-        (Some(after), Some(before)) => Some(after.since(before)),
-        _ => None,
-    };
+        .collect()
+}
 
+/// Each node's figures: its place on the ring, the keys it owns, what it
+/// did (`deltas`) and its slow-store loads; a target's nodes keep their
+/// readings too.
+fn node_figures(
+    facts: &RunFacts,
+    reached: &Reached<'_>,
+    deltas: &[Option<NodeStats>],
+    db_figures: Option<&SlowDbFigures>,
+) -> Vec<NodeFigures> {
     // Ring shares and owned keys, by node URL.
     let (shares, owned) = match reached.ring {
-        Some(ring) => (ring.shares(), keys_owned(ring, workload.keys)),
+        Some(ring) => (ring.shares(), keys_owned(ring, facts.plan.workload.keys)),
         None => (Vec::new(), Vec::new()),
     };
     let place = |url: &str| {
@@ -194,9 +288,8 @@ fn assemble(facts: &RunFacts, reached: Reached<'_>) -> Result<RunResult, RunErro
             .ring
             .and_then(|ring| ring.peers().iter().position(|peer| peer == url))
     };
-
     let api_url = reached.after.api.as_ref().map(|stats| stats.url.clone());
-    let nodes: Vec<NodeFigures> = reached
+    reached
         .nodes
         .iter()
         .enumerate()
@@ -224,9 +317,7 @@ fn assemble(facts: &RunFacts, reached: Reached<'_>) -> Result<RunResult, RunErro
             }
             figures.set_stats(
                 deltas.get(index).cloned().flatten(),
-                db_figures
-                    .as_ref()
-                    .and_then(|figures| figures.per_node.get(index).copied()),
+                db_figures.and_then(|figures| figures.per_node.get(index).copied()),
             );
             // A target's nodes keep their readings, so that the results of
             // drivers that ran at once can be merged over their union.
@@ -239,97 +330,17 @@ fn assemble(facts: &RunFacts, reached: Reached<'_>) -> Result<RunResult, RunErro
             }
             figures
         })
+        .collect()
+}
+
+/// A target's settings, as its nodes report them: the API node's reading
+/// first, then each peer's.
+fn target_settings(facts: &RunFacts, reached: &Reached<'_>) -> TargetSettings {
+    let readings: Vec<&NodeStats> = facts
+        .before
+        .api
+        .iter()
+        .chain(facts.before.nodes.iter().flatten())
         .collect();
-
-    let node_groups: Vec<(GroupStatsSnapshot, CacheStats)> =
-        deltas.iter().flatten().filter_map(group_of).collect();
-    let api_group = api_delta.as_ref().and_then(group_of);
-    let cluster = ClusterFigures::of(
-        api_group.map(|(stats, _)| stats),
-        node_groups.iter().map(|(stats, _)| stats),
-        db_figures.as_ref(),
-        counts.requests,
-    );
-
-    let calibration = facts.calibration.clone().map(|mut calibration| {
-        let peer_fetch_ratio = cluster
-            .as_ref()
-            .and_then(|cluster| cluster.peer_fetch_ratio);
-        calibration.blend(peer_fetch_ratio, client.throughput_rps);
-        calibration
-    });
-    let series = series_of(&report.series, reached.samples, reached.api_index);
-    let caches = (facts.mode == Mode::Cluster).then(|| {
-        cache_fill(
-            workload,
-            facts.plan.trace.as_ref(),
-            nodes.iter().filter_map(|node| node.evictions).sum(),
-        )
-    });
-    Ok(one_trial(RunResult {
-        schema_version: SCHEMA_VERSION,
-        tool: Tool::current(),
-        started_at: rfc3339(facts.started_at),
-        measure_started_unix_ms: Some(facts.measure_started_unix_ms),
-        finished_at: rfc3339(SystemTime::now()),
-        mode: facts.mode,
-        target: facts.target.clone(),
-        workload_source: facts.plan.source.clone(),
-        workload: workload.clone(),
-        machine: Machine::current(),
-        client,
-        cluster,
-        nodes,
-        events: report::costs(
-            &workload.events,
-            reached.applied,
-            &series,
-            (workload.interval.0.as_secs_f64(), seconds),
-        ),
-        series,
-        caches,
-        trace: facts.plan.trace.as_ref().map(|index| index.info.clone()),
-        // Too short for three whole seconds (and a partial one): its
-        // slices say how steady it was.
-        slices: (report.elapsed < Duration::from_secs(4)).then(|| Slices {
-            slice_secs: SLICE.as_secs_f64(),
-            requests: report.slices.clone(),
-        }),
-        series_reading: facts.series_reading,
-        histogram: HistogramData::encode(&report.histogram).map_err(RunError::Histogram)?,
-        service_histogram: report
-            .service_histogram
-            .as_ref()
-            .map(HistogramData::encode)
-            .transpose()
-            .map_err(RunError::Histogram)?,
-        failed_histogram: report
-            .failed_histogram
-            .as_ref()
-            .map(HistogramData::encode)
-            .transpose()
-            .map_err(RunError::Histogram)?,
-        calibration,
-        faults: (!facts.plan.faults.is_none()).then_some(facts.plan.faults),
-        trials: Vec::new(),
-        timed: None,
-        trials_agree: None,
-        counted: None,
-        memory: None,
-        shard: facts.shard.clone(),
-        start: facts.start.clone(),
-        start_skew_ms: None,
-        incomplete: None,
-        merged_from: Vec::new(),
-        target_settings: (facts.mode == Mode::Target).then(|| {
-            // The API node's reading first, then each peer's.
-            let readings: Vec<&NodeStats> = facts
-                .before
-                .api
-                .iter()
-                .chain(facts.before.nodes.iter().flatten())
-                .collect();
-            TargetSettings::of(&readings, &workload.cluster, reached.nodes.len())
-        }),
-    }))
+    TargetSettings::of(&readings, &facts.plan.workload.cluster, reached.nodes.len())
 }

@@ -23,8 +23,9 @@ use geecache_bench::harness::report::{self, RunResult};
 use geecache_bench::harness::run::{self, RunPlan};
 use geecache_bench::harness::shard::Shard;
 use geecache_bench::harness::summary;
+use geecache_bench::harness::trace::TraceIndex;
 use geecache_bench::harness::trials;
-use geecache_bench::harness::workload::Overrides;
+use geecache_bench::harness::workload::{Loaded, Overrides, Workload};
 use geecache_bench::units::{compact_timestamp, parse_moment, Span};
 
 /// Flags of a run.
@@ -204,7 +205,8 @@ impl RunArgs {
     }
 }
 
-/// Runs the subcommand.
+/// Runs the subcommand: the workload, the flags' checks, the plan, the
+/// trials, the counted pass, and the result written and summarised.
 pub fn exec(args: RunArgs) -> ExitCode {
     init_logging(args.verbose, log::LevelFilter::Warn);
     if cfg!(debug_assertions) {
@@ -216,18 +218,14 @@ pub fn exec(args: RunArgs) -> ExitCode {
         Ok(loaded) => loaded,
         Err(code) => return code,
     };
-    let workload = loaded.workload;
-    if args.deterministic && workload.requests.is_none() && workload.duration.is_some() {
-        return fail(
-            EXIT_USAGE,
-            "--deterministic: the workload is bounded by a duration; give --requests",
-        );
+    if let Err(code) = check_flags(&args, &loaded.workload) {
+        return code;
     }
     // Where the result goes, known before the run for its checkpoints.
     let path = args.out.clone().unwrap_or_else(|| {
         report::path_for_run(
             &args.results_dir,
-            &workload,
+            &loaded.workload,
             args.remote
                 .target
                 .is_some()
@@ -235,11 +233,100 @@ pub fn exec(args: RunArgs) -> ExitCode {
             &compact_timestamp(SystemTime::now()),
         )
     });
+    let plan = run_plan(&args, loaded, trace, &path);
+    // A missing tool stops the run before its trials.
+    let tools = match args.count.then(counted::tools).transpose() {
+        Ok(tools) => tools,
+        Err(error) => return fail(EXIT_FAILED, format!("--count: {error}")),
+    };
+    // What cannot be written is found now, not after the run.
+    let out_flag = result_flag(args.out.is_some());
+    if let Err(code) = check_outputs([
+        (out_flag, Some(path.as_path())),
+        ("--hgrm", args.hgrm.as_deref()),
+        ("--plot", args.plot.as_deref()),
+        ("--html", args.html.as_deref()),
+    ]) {
+        return code;
+    }
+    let (trials, screen) = match measure(&plan, args.repeat) {
+        Ok(outcome) => outcome,
+        Err(code) => return code,
+    };
+    // The view stays up through the counted pass; it goes before anything
+    // is printed.
+    let finish_screen = || {
+        if let Some(screen) = screen {
+            screen.finish();
+        }
+    };
+    let (mut result, error) = match (trials.result, trials.error) {
+        (Some(result), error) => (result, error),
+        (None, error) => {
+            finish_screen();
+            return match error {
+                Some(error) if error.is_usage() => fail(EXIT_USAGE, error),
+                Some(error) => fail(EXIT_FAILED, error),
+                None => fail(EXIT_FAILED, "no trial finished"),
+            };
+        }
+    };
+    let count_failed = match (tools, &error) {
+        (Some(tools), None) => counted_pass(&args, &plan, &mut result, tools),
+        _ => None,
+    };
+    finish_screen();
+    let code = finish_run(&args, &result, &path);
+    if let Some(failed) = count_failed {
+        return fail(EXIT_FAILED, failed);
+    }
+    match error {
+        Some(error) => fail(
+            EXIT_FAILED,
+            format!(
+                "trial {} of {} failed: {error}; the result holds the {} before it",
+                result.trials.len() + 1,
+                trials.asked,
+                result.trials.len()
+            ),
+        ),
+        None => code,
+    }
+}
+
+/// The flags that cannot go together, or with this workload.
+fn check_flags(args: &RunArgs, workload: &Workload) -> Result<(), ExitCode> {
+    if args.deterministic && workload.requests.is_none() && workload.duration.is_some() {
+        return Err(fail(
+            EXIT_USAGE,
+            "--deterministic: the workload is bounded by a duration; give --requests",
+        ));
+    }
+    if args.shard.is_some_and(|shard| !shard.is_whole()) && args.repeat > 1 {
+        return Err(fail(
+            EXIT_USAGE,
+            "--shard with --repeat: a shard is one trial (merge joins single trials); run the \
+             shards again for another trial",
+        ));
+    }
+    if !(Duration::from_millis(100)..=Duration::from_secs(600)).contains(&args.calibrate.0) {
+        return Err(fail(EXIT_USAGE, "--calibrate: allowed 100ms to 10m"));
+    }
+    Ok(())
+}
+
+/// The run the flags ask for, its result (and checkpoints) going to `path`.
+fn run_plan(
+    args: &RunArgs,
+    loaded: Loaded,
+    trace: Option<Arc<TraceIndex>>,
+    path: &Path,
+) -> RunPlan {
     let live = (!args.no_tui && !args.no_progress && screen::available())
-        .then(|| Arc::new(LiveFeed::new(&workload)));
-    let plan = RunPlan {
-        live: live.clone(),
-        workload,
+        .then(|| Arc::new(LiveFeed::new(&loaded.workload)));
+    RunPlan {
+        live,
+        workload: loaded.workload,
         source: loaded.source,
         target: args.remote.target.clone(),
         peers: args.remote.peers.clone(),
@@ -265,38 +352,15 @@ pub fn exec(args: RunArgs) -> ExitCode {
                 Some(args.start_reference.unwrap_or_else(SystemTime::now) + after.0)
             }),
             wait_for_target: args.remote.wait_for_target.map(|wait| wait.0),
-            checkpoints: (!args.no_checkpoints && !report::is_special(&path))
-                .then(|| checkpoints_to(path.clone())),
+            checkpoints: (!args.no_checkpoints && !report::is_special(path))
+                .then(|| checkpoints_to(path.to_path_buf())),
         },
-    };
-    if args.shard.is_some_and(|shard| !shard.is_whole()) && args.repeat > 1 {
-        return fail(
-            EXIT_USAGE,
-            "--shard with --repeat: a shard is one trial (merge joins single trials); run the \
-             shards again for another trial",
-        );
     }
-    if !(Duration::from_millis(100)..=Duration::from_secs(600)).contains(&args.calibrate.0) {
-        return fail(EXIT_USAGE, "--calibrate: allowed 100ms to 10m");
-    }
-    // A missing tool stops the run before its trials.
-    let tools = match args.count.then(counted::tools).transpose() {
-        Ok(tools) => tools,
-        Err(error) => return fail(EXIT_FAILED, format!("--count: {error}")),
-    };
-    // What cannot be written is found now, not after the run.
-    let out_flag = result_flag(args.out.is_some());
-    if let Err(code) = check_outputs([
-        (out_flag, Some(path.as_path())),
-        ("--hgrm", args.hgrm.as_deref()),
-        ("--plot", args.plot.as_deref()),
-        ("--html", args.html.as_deref()),
-    ]) {
-        return code;
-    }
-    let plan = &plan;
-    let repeat = args.repeat;
-    let (trials, screen) = match until_interrupted(ON_INTERRUPT, |control| async move {
+}
+
+/// The trials, with the live view up while they run (when there is one).
+fn measure(plan: &RunPlan, repeat: u32) -> Result<(trials::Trials, Option<Screen>), ExitCode> {
+    until_interrupted(ON_INTERRUPT, |control| async move {
         let screen = plan.live.clone().and_then(|feed| {
             Screen::start(feed, Arc::clone(&control), ON_INTERRUPT)
                 .map_err(|error| eprintln!("warning: no live view ({error}): the run goes on"))
@@ -312,95 +376,58 @@ pub fn exec(args: RunArgs) -> ExitCode {
         })
         .await;
         (trials, screen)
-    }) {
-        Ok(outcome) => outcome,
-        Err(code) => return code,
-    };
-    // The view stays up through the counted pass; it goes before anything
-    // is printed.
-    let finish_screen = || {
-        if let Some(screen) = screen {
-            screen.finish();
+    })
+}
+
+/// The counted pass (and, with --profile, its profile) of `result`'s
+/// workload under `tools`, kept in `result`; what failed, if anything did
+/// (a failure keeps the trials: the result is written all the same).
+fn counted_pass(
+    args: &RunArgs,
+    plan: &RunPlan,
+    result: &mut RunResult,
+    tools: Vec<String>,
+) -> Option<String> {
+    if let Some(live) = &plan.live {
+        live.stage(Stage::CountedPass, None, 0);
+    }
+    eprintln!(
+        "counted pass: {} requests each of the run and the bare servers, one in flight, \
+         under {}",
+        args.count_requests,
+        tools.join(", ")
+    );
+    let pass = PassPlan::new(&result.workload, plan.faults, args.count_requests);
+    let child = std::env::current_exe()
+        .map_err(|error| format!("cannot find this program: {error}"))
+        .map(|exe| [exe.into_os_string(), "count-pass".into()]);
+    let counted = child
+        .clone()
+        .and_then(|child| counted::count(&child, &pass, tools).map_err(|error| error.to_string()));
+    let (mut counts, child) = match (counted, child) {
+        (Ok(counts), Ok(child)) => (counts, child),
+        (Err(failed), _) | (_, Err(failed)) => {
+            return Some(format!(
+                "--count: {failed}; the result holds the trials without it"
+            ))
         }
     };
-    let code = match (trials.result, trials.error) {
-        (None, Some(error)) if error.is_usage() => {
-            finish_screen();
-            return fail(EXIT_USAGE, error);
-        }
-        (None, Some(error)) => {
-            finish_screen();
-            return fail(EXIT_FAILED, error);
-        }
-        (None, None) => {
-            finish_screen();
-            return fail(EXIT_FAILED, "no trial finished");
-        }
-        (Some(mut result), error) => {
-            let mut count_failed = None;
-            if let (Some(tools), None) = (tools, &error) {
-                if let Some(live) = &plan.live {
-                    live.stage(Stage::CountedPass, None, 0);
-                }
-                eprintln!(
-                    "counted pass: {} requests each of the run and the bare servers, one in flight, \
-                     under {}",
-                    args.count_requests,
-                    tools.join(", ")
-                );
-                // A failure keeps the trials: the result is written below.
-                let pass = PassPlan::new(&result.workload, plan.faults, args.count_requests);
-                let child = std::env::current_exe()
-                    .map_err(|error| format!("cannot find this program: {error}"))
-                    .map(|exe| [exe.into_os_string(), "count-pass".into()]);
-                let counted = child.clone().and_then(|child| {
-                    counted::count(&child, &pass, tools).map_err(|error| error.to_string())
-                });
-                match (counted, child) {
-                    (Ok(mut counts), Ok(child)) => {
-                        if args.profile {
-                            // A failed profile keeps the counts.
-                            eprintln!("profiling the counted pass by function");
-                            let top = counted::profile::DEFAULT_TOP;
-                            match counted::profile(&child, &pass, top) {
-                                Ok(profile) => counts.profile = Some(profile),
-                                Err(error) => {
-                                    count_failed = Some(format!(
-                                        "--profile: {error}; the result holds the trials and \
-                                         the counted pass without the profile"
-                                    ))
-                                }
-                            }
-                        }
-                        result.counted = Some(counts);
-                    }
-                    (Err(failed), _) | (_, Err(failed)) => {
-                        count_failed = Some(format!(
-                            "--count: {failed}; the result holds the trials without it"
-                        ))
-                    }
-                }
-            }
-            finish_screen();
-            let code = finish_run(&args, &result, &path);
-            if let Some(failed) = count_failed {
-                return fail(EXIT_FAILED, failed);
-            }
-            match error {
-                Some(error) => fail(
-                    EXIT_FAILED,
-                    format!(
-                        "trial {} of {} failed: {error}; the result holds the {} before it",
-                        result.trials.len() + 1,
-                        trials.asked,
-                        result.trials.len()
-                    ),
-                ),
-                None => code,
+    let mut failed = None;
+    if args.profile {
+        // A failed profile keeps the counts.
+        eprintln!("profiling the counted pass by function");
+        match counted::profile(&child, &pass, counted::profile::DEFAULT_TOP) {
+            Ok(profile) => counts.profile = Some(profile),
+            Err(error) => {
+                failed = Some(format!(
+                    "--profile: {error}; the result holds the trials and the counted pass \
+                     without the profile"
+                ))
             }
         }
-    };
-    code
+    }
+    result.counted = Some(counts);
+    failed
 }
 
 /// What Ctrl-C (or `q` in the live view) says.
