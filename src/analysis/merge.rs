@@ -12,7 +12,7 @@ use crate::geecache::NodeStats;
 use crate::harness::latency::HistogramError;
 use crate::harness::registry::one_trial;
 use crate::harness::report::{
-    self, group_of, ClusterFigures, IntervalFigures, Mode, NodeFigures, RunResult,
+    self, group_of, ClusterFigures, IntervalFigures, Mode, NodeFigures, RunResult, ShardFigures,
 };
 use crate::units::rfc3339;
 
@@ -20,11 +20,123 @@ use crate::units::rfc3339;
 #[derive(Debug, thiserror::Error)]
 pub enum MergeError {
     /// The results do not come from drivers of one cluster and workload.
-    #[error("{0}")]
-    Refused(String),
+    #[error(transparent)]
+    Refused(Box<Refusal>),
     /// A histogram could not be read or added.
     #[error(transparent)]
     Histogram(#[from] HistogramError),
+}
+
+/// Why results are not the drivers of one run: each names the result
+/// (by its file) at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum Refusal {
+    /// No result.
+    #[error("nothing to merge: give two results or more")]
+    Nothing,
+    /// One result.
+    #[error("{0}: one result; merge needs two or more")]
+    OnlyOne(String),
+    /// A result of a run that started its own cluster.
+    #[error(
+        "{0}: a run of its own cluster; merge combines --target runs of drivers \
+         that drove one cluster at the same time"
+    )]
+    OwnCluster(String),
+    /// Two results of different targets.
+    #[error("{name} drove {target} and {first_name} drove {first_target}: different targets")]
+    Targets {
+        /// The result.
+        name: String,
+        /// Its target.
+        target: String,
+        /// The first result.
+        first_name: String,
+        /// The first's target.
+        first_target: String,
+    },
+    /// A result of several trials.
+    #[error("{name}: {trials} trials; merge combines single trials")]
+    Trials {
+        /// The result.
+        name: String,
+        /// Its trials.
+        trials: usize,
+    },
+    /// A result without its measurement's start (an older one).
+    #[error("{0}: no measure_started_unix_ms (an older result): its series cannot be aligned")]
+    NoStart(String),
+    /// Results of different workloads.
+    #[error("the results ran different workloads ({})", .0.join(", "))]
+    Workloads(Vec<String>),
+    /// A whole run's result among shards.
+    #[error(
+        "{whole} is not a shard, and {first_name} is shard {}/{}: give the shards of one run",
+        first.index,
+        first.count
+    )]
+    NotAShard {
+        /// The unsharded result.
+        whole: String,
+        /// The first sharded result.
+        first_name: String,
+        /// Its shard.
+        first: ShardFigures,
+    },
+    /// A shard of another run.
+    #[error(
+        "{name} is shard {}/{} of another run (fingerprint {}) than {first_name}'s \
+         {}/{} (fingerprint {}): its workload, target or nodes differ",
+        shard.index,
+        shard.count,
+        shard.fingerprint,
+        first.index,
+        first.count,
+        first.fingerprint
+    )]
+    OtherRun {
+        /// The result.
+        name: String,
+        /// Its shard.
+        shard: ShardFigures,
+        /// The first sharded result.
+        first_name: String,
+        /// Its shard.
+        first: ShardFigures,
+    },
+    /// One shard in two results.
+    #[error("shard {index}/{count} is given twice: {earlier} and {name}")]
+    Twice {
+        /// The shard.
+        index: u32,
+        /// The run's shards.
+        count: u32,
+        /// The first result with it.
+        earlier: String,
+        /// The second.
+        name: String,
+    },
+    /// A shard beyond the run's count.
+    #[error("{name}: shard {index}/{count} does not exist")]
+    NoSuchShard {
+        /// The result.
+        name: String,
+        /// Its shard.
+        index: u32,
+        /// The run's shards.
+        count: u32,
+    },
+    /// Shards no result has.
+    #[error(
+        "shard {} of the run (fingerprint {fingerprint}) is missing: merge needs every shard once",
+        missing.join(", ")
+    )]
+    Missing {
+        /// Each missing shard, as `index/count`.
+        missing: Vec<String>,
+        /// The run's fingerprint.
+        fingerprint: String,
+    },
 }
 
 /// When a result's measurement began and ended, in milliseconds since the
@@ -62,36 +174,33 @@ fn last_reading<'a>(readings: impl Iterator<Item = (&'a NodeStats, u64)>) -> Opt
 /// results of one target and one workload, one trial each, with their
 /// measurement start recorded.
 fn check(named: &[(String, RunResult)]) -> Result<(), MergeError> {
-    let refuse = |why: String| Err(MergeError::Refused(why));
+    let refuse = |refusal: Refusal| Err(MergeError::Refused(Box::new(refusal)));
     let Some((first_name, first)) = named.first() else {
-        return refuse("nothing to merge: give two results or more".to_owned());
+        return refuse(Refusal::Nothing);
     };
     if named.len() < 2 {
-        return refuse(format!("{first_name}: one result; merge needs two or more"));
+        return refuse(Refusal::OnlyOne(first_name.clone()));
     }
     for (name, result) in named {
         if result.mode != Mode::Target {
-            return refuse(format!(
-                "{name}: a run of its own cluster; merge combines --target runs of drivers \
-                 that drove one cluster at the same time"
-            ));
+            return refuse(Refusal::OwnCluster(name.clone()));
         }
         if result.target != first.target {
-            return refuse(format!(
-                "{name} drove {} and {first_name} drove {}: different targets",
-                result.target, first.target
-            ));
+            return refuse(Refusal::Targets {
+                name: name.clone(),
+                target: result.target.clone(),
+                first_name: first_name.clone(),
+                first_target: first.target.clone(),
+            });
         }
         if result.trials.len() > 1 {
-            return refuse(format!(
-                "{name}: {} trials; merge combines single trials",
-                result.trials.len()
-            ));
+            return refuse(Refusal::Trials {
+                name: name.clone(),
+                trials: result.trials.len(),
+            });
         }
         if span_ms(result).is_none() {
-            return refuse(format!(
-                "{name}: no measure_started_unix_ms (an older result): its series cannot be aligned"
-            ));
+            return refuse(Refusal::NoStart(name.clone()));
         }
     }
     check_shards(named)?;
@@ -99,10 +208,7 @@ fn check(named: &[(String, RunResult)]) -> Result<(), MergeError> {
         named.iter().map(|(_, result)| result),
     ));
     if !workload.is_empty() {
-        return refuse(format!(
-            "the results ran different workloads ({})",
-            workload.join(", ")
-        ));
+        return refuse(Refusal::Workloads(workload));
     }
     Ok(())
 }
@@ -111,7 +217,7 @@ fn check(named: &[(String, RunResult)]) -> Result<(), MergeError> {
 /// one fingerprint and one count, no index missing or given twice. Results
 /// of unsharded drivers are not mixed in.
 fn check_shards(named: &[(String, RunResult)]) -> Result<(), MergeError> {
-    let refuse = |why: String| Err(MergeError::Refused(why));
+    let refuse = |refusal: Refusal| Err(MergeError::Refused(Box::new(refusal)));
     let sharded: Vec<_> = named
         .iter()
         .filter_map(|(name, result)| Some((name, result.shard.as_ref()?)))
@@ -124,38 +230,38 @@ fn check_shards(named: &[(String, RunResult)]) -> Result<(), MergeError> {
             .iter()
             .find(|(_, result)| result.shard.is_none())
             .map_or("", |(name, _)| name.as_str());
-        return refuse(format!(
-            "{whole} is not a shard, and {first_name} is shard {}/{}: give the shards of one run",
-            first.index, first.count
-        ));
+        return refuse(Refusal::NotAShard {
+            whole: whole.to_owned(),
+            first_name: first_name.clone(),
+            first: first.clone(),
+        });
     }
     let mut seen: Vec<Option<&str>> = vec![None; first.count as usize];
     for &(name, shard) in &sharded {
         if shard.fingerprint != first.fingerprint || shard.count != first.count {
-            return refuse(format!(
-                "{name} is shard {}/{} of another run (fingerprint {}) than {first_name}'s \
-                 {}/{} (fingerprint {}): its workload, target or nodes differ",
-                shard.index,
-                shard.count,
-                shard.fingerprint,
-                first.index,
-                first.count,
-                first.fingerprint
-            ));
+            return refuse(Refusal::OtherRun {
+                name: name.clone(),
+                shard: shard.clone(),
+                first_name: first_name.clone(),
+                first: first.clone(),
+            });
         }
         match seen.get_mut(shard.index as usize) {
             Some(Some(earlier)) => {
-                return refuse(format!(
-                    "shard {}/{} is given twice: {earlier} and {name}",
-                    shard.index, shard.count
-                ))
+                return refuse(Refusal::Twice {
+                    index: shard.index,
+                    count: shard.count,
+                    earlier: (*earlier).to_owned(),
+                    name: name.clone(),
+                })
             }
             Some(slot) => *slot = Some(name.as_str()),
             None => {
-                return refuse(format!(
-                    "{name}: shard {}/{} does not exist",
-                    shard.index, shard.count
-                ))
+                return refuse(Refusal::NoSuchShard {
+                    name: name.clone(),
+                    index: shard.index,
+                    count: shard.count,
+                })
             }
         }
     }
@@ -166,11 +272,10 @@ fn check_shards(named: &[(String, RunResult)]) -> Result<(), MergeError> {
         .map(|(index, _)| format!("{index}/{}", first.count))
         .collect();
     if !missing.is_empty() {
-        return refuse(format!(
-            "shard {} of the run (fingerprint {}) is missing: merge needs every shard once",
-            missing.join(", "),
-            first.fingerprint
-        ));
+        return refuse(Refusal::Missing {
+            missing,
+            fingerprint: first.fingerprint.clone(),
+        });
     }
     Ok(())
 }

@@ -47,9 +47,18 @@ pub use stack::StackDistances;
 /// Why a curve cannot be made.
 #[derive(Debug, thiserror::Error)]
 pub enum MrcError {
-    /// What the curve does not model.
-    #[error("{0}")]
-    Unsupported(String),
+    /// The hot cache: a node's caches then see other nodes' keys too.
+    #[error(
+        "the hot cache keeps some peers' values on the API node, so a node's cache no \
+         longer sees only its own keys: the curve models main caches alone (--hot-cache off)"
+    )]
+    HotCache,
+    /// A workload with events, which change who sees which keys mid-run.
+    #[error(
+        "the workload has {0} events: a node that stops, joins or leaves changes which \
+         cache sees which keys mid-run, which one curve cannot show; simulate models them"
+    )]
+    Events(usize),
     /// The keys could not be drawn or read.
     #[error(transparent)]
     Keys(#[from] SimulateError),
@@ -243,18 +252,10 @@ pub fn curves(
     exact_at: &[u64],
 ) -> Result<Curves, MrcError> {
     if workload.cluster.hot_cache {
-        return Err(MrcError::Unsupported(
-            "the hot cache keeps some peers' values on the API node, so a node's cache no \
-             longer sees only its own keys: the curve models main caches alone (--hot-cache off)"
-                .to_owned(),
-        ));
+        return Err(MrcError::HotCache);
     }
     if !workload.events.is_empty() {
-        return Err(MrcError::Unsupported(format!(
-            "the workload has {} events: a node that stops, joins or leaves changes which \
-             cache sees which keys mid-run, which one curve cannot show; simulate models them",
-            workload.events.len()
-        )));
+        return Err(MrcError::Events(workload.events.len()));
     }
     let measured =
         crate::analysis::simulate::predict::request_count(workload).map_err(MrcError::Keys)?;
