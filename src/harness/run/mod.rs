@@ -21,12 +21,12 @@ use crate::harness::counted::marks;
 use crate::harness::driver::{
     Control, Driver, DriverConfig, IntervalReader, KeySampler, Phase, SoFar, Steering,
 };
-use crate::harness::live::{self, Stage};
+use crate::harness::live::{self, LiveFeed, Stage};
 use crate::harness::report::{
     Incomplete, Mode, RunResult, SeriesReading, ShardFigures, StartFigures,
 };
 use crate::harness::scenario::{Levers, Scenario};
-use crate::harness::shard::fingerprint;
+use crate::harness::shard::{fingerprint, Share};
 use crate::harness::slowdb::ValueSizes;
 use crate::harness::trace::TraceFeed;
 use crate::harness::workload::Bound;
@@ -72,29 +72,8 @@ pub async fn run(plan: &RunPlan, control: &Arc<Control>) -> Result<RunResult, Ru
     // loopback limit.
     let live = plan.live.as_deref();
     let calibration = setup::calibration(plan, &share).await?;
-    let sampler = KeySampler::new(workload.keys, workload.distribution, workload.seed)
-        .map_err(RunError::Sampler)?;
-    let feed = match &plan.trace {
-        Some(index) => Some(TraceFeed::start(
-            index,
-            (shard.index.into(), shard.count.into()),
-        )?),
-        None => None,
-    };
+    let driver = driver(plan, (&base_url, path_prefix), &share, (mode, values))?;
     let timeline = setup::timeline(plan);
-    let driver = Driver::new(DriverConfig {
-        base_url: base_url.clone(),
-        path_prefix: path_prefix.clone(),
-        sampler,
-        concurrency: share.concurrency as usize,
-        rate: workload.rate,
-        timeout: workload.timeout.0,
-        missing_share: workload.slowdb.missing_share,
-        // Another process's store may make other values.
-        values: (mode == Mode::Cluster).then_some(values),
-        trace: feed.clone(),
-        shard,
-    })?;
 
     let time_limit = Instant::now() + workload.time_limit.0;
     // This driver's share of the measurement: all of it, or its shard's.
@@ -108,31 +87,8 @@ pub async fn run(plan: &RunPlan, control: &Arc<Control>) -> Result<RunResult, Ru
     let so_far = (plan.coordination.checkpoints.is_some() || live.is_some())
         .then(|| Arc::new(SoFar::default()));
     if share.warmup_requests > 0 {
-        let warmup = Phase {
-            so_far: live.and(so_far.clone()),
-            ..Phase::new(
-                WARMUP_STREAM,
-                Bound::Requests(share.warmup_requests),
-                time_limit,
-            )
-        };
-        if let (Some(live), Some(so_far)) = (live, &so_far) {
-            let length = Bound::Requests(share.warmup_requests);
-            live.stage(
-                Stage::WarmUp,
-                Some(length),
-                control.done.load(Ordering::Relaxed),
-            );
-            live.watch(
-                live::Watched {
-                    driver: Arc::clone(so_far),
-                    cluster: None,
-                    events: None,
-                },
-                None,
-            );
-        }
-        driver.run(warmup, control).await;
+        let watched = live.zip(so_far.as_ref());
+        warm_up(&driver, share.warmup_requests, time_limit, watched, control).await;
     }
     let moment = plan
         .coordination
@@ -337,6 +293,71 @@ pub async fn run(plan: &RunPlan, control: &Arc<Control>) -> Result<RunResult, Ru
             .unwrap_or_else(|poisoned| poisoned.into_inner()),
     );
     Ok(result)
+}
+
+/// The driver of this run's share: its keys (drawn, or the trace's
+/// shard), its pace and where it sends them.
+fn driver(
+    plan: &RunPlan,
+    (base_url, path_prefix): (&str, String),
+    share: &Share,
+    (mode, values): (Mode, ValueSizes),
+) -> Result<Driver, RunError> {
+    let workload = &plan.workload;
+    let shard = plan.coordination.shard;
+    let sampler = KeySampler::new(workload.keys, workload.distribution, workload.seed)?;
+    let feed = match &plan.trace {
+        Some(index) => Some(TraceFeed::start(
+            index,
+            (shard.index.into(), shard.count.into()),
+        )?),
+        None => None,
+    };
+    Ok(Driver::new(DriverConfig {
+        base_url: base_url.to_owned(),
+        path_prefix,
+        sampler,
+        concurrency: share.concurrency as usize,
+        rate: workload.rate,
+        timeout: workload.timeout.0,
+        missing_share: workload.slowdb.missing_share,
+        // Another process's store may make other values.
+        values: (mode == Mode::Cluster).then_some(values),
+        trace: feed,
+        shard,
+    })?)
+}
+
+/// The warm-up's `requests`, uncounted, shown in the live view (`watched`:
+/// the view and the phase so far) when there is one.
+async fn warm_up(
+    driver: &Driver,
+    requests: u64,
+    time_limit: Instant,
+    watched: Option<(&LiveFeed, &Arc<SoFar>)>,
+    control: &Arc<Control>,
+) {
+    let length = Bound::Requests(requests);
+    let warmup = Phase {
+        so_far: watched.map(|(_, so_far)| Arc::clone(so_far)),
+        ..Phase::new(WARMUP_STREAM, length, time_limit)
+    };
+    if let Some((live, so_far)) = watched {
+        live.stage(
+            Stage::WarmUp,
+            Some(length),
+            control.done.load(Ordering::Relaxed),
+        );
+        live.watch(
+            live::Watched {
+                driver: Arc::clone(so_far),
+                cluster: None,
+                events: None,
+            },
+            None,
+        );
+    }
+    driver.run(warmup, control).await;
 }
 
 /// What a checkpoint is made of while the measurement goes.
