@@ -10,8 +10,9 @@ use crate::harness::slowdb::Latency;
 use crate::units::Span;
 
 impl Workload {
-    /// Checks every field against its range, in the order the file lists
-    /// them: the first field out of range is the one the error names.
+    /// Checks every field against its range, always in the same order
+    /// (name, keys, load, store, cluster, clocks, trace, events): of several
+    /// fields out of range, the error names the first.
     pub fn validate(
         &self,
         source: &str,
