@@ -19,7 +19,7 @@ use tokio::sync::{oneshot, watch};
 
 use crate::harness::counted::marks;
 use crate::harness::driver::{
-    Control, Driver, DriverConfig, IntervalReader, KeySampler, Phase, SoFar, Steering,
+    Control, Driver, DriverConfig, IntervalReader, KeySampler, Phase, RateSchedule, SoFar, Steering,
 };
 use crate::harness::live::{self, LiveFeed, Stage};
 use crate::harness::report::{
@@ -143,15 +143,7 @@ pub async fn run(plan: &RunPlan, control: &Arc<Control>) -> Result<RunResult, Ru
     let measure = Phase {
         start: Some(start),
         interval: workload.interval.0,
-        steering: match (&scenario, &timeline) {
-            (Some((_, steering)), _) => Some(Arc::clone(steering)),
-            (None, Some(timeline)) => Some(Arc::new(Steering::new(
-                Vec::new(),
-                None,
-                Some(timeline.clone()),
-            ))),
-            (None, None) => None,
-        },
+        steering: steering(scenario.as_ref(), timeline.as_ref()),
         reader: between
             .clone()
             .map(|reader| reader as Arc<dyn IntervalReader>),
@@ -202,16 +194,7 @@ pub async fn run(plan: &RunPlan, control: &Arc<Control>) -> Result<RunResult, Ru
             SeriesReading::Timer
         },
         measure_started_unix_ms,
-        shard: (!shard.is_whole()).then(|| ShardFigures {
-            index: shard.index,
-            count: shard.count,
-            fingerprint: fingerprint(
-                workload,
-                plan.target.as_deref().unwrap_or_default(),
-                &plan.peers,
-            ),
-            share,
-        }),
+        shard: shard_figures(plan, share),
         start: start_figures,
         warmup_requests: share.warmup_requests,
         observer: Arc::clone(&observer),
@@ -293,6 +276,39 @@ pub async fn run(plan: &RunPlan, control: &Arc<Control>) -> Result<RunResult, Ru
             .unwrap_or_else(|poisoned| poisoned.into_inner()),
     );
     Ok(result)
+}
+
+/// What steers the measurement: the scenario's rate changes, or a trace's
+/// own pace; `None` for an even or closed loop without events.
+fn steering(
+    scenario: Option<&(Arc<Scenario>, Arc<Steering>)>,
+    timeline: Option<&RateSchedule>,
+) -> Option<Arc<Steering>> {
+    match (scenario, timeline) {
+        (Some((_, steering)), _) => Some(Arc::clone(steering)),
+        (None, Some(timeline)) => Some(Arc::new(Steering::new(
+            Vec::new(),
+            None,
+            Some(timeline.clone()),
+        ))),
+        (None, None) => None,
+    }
+}
+
+/// Which shard of the run this driver is, when it is one of several: its
+/// part, and the fingerprint every shard of the run shares.
+fn shard_figures(plan: &RunPlan, share: Share) -> Option<ShardFigures> {
+    let shard = plan.coordination.shard;
+    (!shard.is_whole()).then(|| ShardFigures {
+        index: shard.index,
+        count: shard.count,
+        fingerprint: fingerprint(
+            &plan.workload,
+            plan.target.as_deref().unwrap_or_default(),
+            &plan.peers,
+        ),
+        share,
+    })
 }
 
 /// The driver of this run's share: its keys (drawn, or the trace's
