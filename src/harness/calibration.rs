@@ -42,7 +42,33 @@ fn octets(body: Bytes, headers: HeaderMap) -> Answer {
     answer
 }
 
+/// A reference server that could not start.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot start the {server} server: {source}")]
+pub struct StartError {
+    /// Which: `one-hop` or `two-hop`.
+    pub server: &'static str,
+    /// Why.
+    pub source: std::io::Error,
+}
+
 impl BareServer {
+    /// Both reference servers: the one-hop server answering `body_size`
+    /// bytes, and the two-hop server forwarding to it with `timeout`.
+    pub async fn pair(
+        body_size: usize,
+        timeout: Duration,
+    ) -> Result<(BareServer, BareServer), StartError> {
+        let failed = |server| move |source| StartError { server, source };
+        let one = BareServer::one_hop(body_size)
+            .await
+            .map_err(failed("one-hop"))?;
+        let two = BareServer::two_hop(&one.url(), timeout)
+            .await
+            .map_err(failed("two-hop"))?;
+        Ok((one, two))
+    }
+
     /// Answers every request with `body_size` bytes.
     pub async fn one_hop(body_size: usize) -> std::io::Result<BareServer> {
         let body = Bytes::from(vec![b'x'; body_size]);
@@ -162,13 +188,8 @@ pub(crate) fn reference_driver(
 #[derive(Debug, thiserror::Error)]
 pub enum CalibrationError {
     /// A reference server could not start.
-    #[error("calibration: cannot start the {server} server: {source}")]
-    Start {
-        /// Which: `one-hop` or `two-hop`.
-        server: &'static str,
-        /// Why.
-        source: std::io::Error,
-    },
+    #[error("calibration: {0}")]
+    Start(#[from] StartError),
     /// The reference driver's keys could not be drawn.
     #[error(transparent)]
     Sampler(#[from] SamplerError),
@@ -274,13 +295,7 @@ pub async fn calibrate(
     duration: Duration,
     body_size: usize,
 ) -> Result<Calibration, CalibrationError> {
-    let start = |server| move |source| CalibrationError::Start { server, source };
-    let one = BareServer::one_hop(body_size)
-        .await
-        .map_err(start("one-hop"))?;
-    let two = BareServer::two_hop(&one.url(), Duration::from_secs(5))
-        .await
-        .map_err(start("two-hop"))?;
+    let (one, two) = BareServer::pair(body_size, Duration::from_secs(5)).await?;
     let one_hop = drive(&one.url(), concurrency, duration).await?;
     let two_hop = drive(&two.url(), concurrency, duration).await?;
     two.shutdown().await;

@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use crate::geecache::http::ClientError;
-use crate::harness::calibration::{reference_driver, BareServer};
+use crate::harness::calibration::{reference_driver, BareServer, StartError};
 use crate::harness::cluster::Faults;
 use crate::harness::driver::{Control, KeySampler, Phase, SamplerError};
 use crate::harness::run::{self, RunError, RunPlan};
@@ -114,13 +114,8 @@ pub enum PassError {
     #[error(transparent)]
     Run(#[from] RunError),
     /// A reference server could not start.
-    #[error("cannot start the {server} server: {source}")]
-    Start {
-        /// Which: `one-hop` or `two-hop`.
-        server: &'static str,
-        /// Why.
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Start(#[from] StartError),
     /// The reference sections' keys could not be drawn.
     #[error(transparent)]
     Sampler(#[from] SamplerError),
@@ -142,11 +137,7 @@ pub async fn pass(plan: &PassPlan) -> Result<PassOutput, PassError> {
     let control = Arc::new(Control::default());
     let result = run::run(&run_plan, &control).await?;
     let body = plan.workload.value_size as usize;
-    let start = |server| move |source| PassError::Start { server, source };
-    let one = BareServer::one_hop(body).await.map_err(start("one-hop"))?;
-    let two = BareServer::two_hop(&one.url(), plan.workload.timeout.0)
-        .await
-        .map_err(start("two-hop"))?;
+    let (one, two) = BareServer::pair(body, plan.workload.timeout.0).await?;
     let one_hop = drive_marked(&one.url(), plan).await?;
     let two_hop = drive_marked(&two.url(), plan).await?;
     two.shutdown().await;
