@@ -22,8 +22,8 @@
 //! - [`geecache`]: the system under test, a Rust rebuild of GeeCache. A
 //!   library of its own, one idea per module (`lru`, `keyhash`,
 //!   `byteview`, `cache`, `consistent_hash`, `singleflight`, `group`,
-//!   `peers`, `path`, `http`, `h1`, `node`, `server`, `breakage`, `source`,
-//!   `stats`, `metrics`): it imports nothing of the harness.
+//!   `peers`, `path`, `http`, `h1`, `failure`, `node`, `server`, `breakage`,
+//!   `source`, `stats`, `metrics`): it imports nothing of the harness.
 //! - [`harness`]: what a run is made of, in the order a run meets it:
 //!   - [`harness::workload`]: the workload file (`overrides` from the
 //!     flags, `stages` of a changing rate, `validate`);

@@ -339,6 +339,7 @@ fn splitmix64(mut x: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::geecache::h1::ConnectionError;
     use crate::geecache::peers::{PeerError, PeerGetter};
     use std::sync::atomic::AtomicUsize;
     use std::time::Duration;
@@ -408,7 +409,10 @@ mod tests {
     fn refused() -> Option<PeerError> {
         Some(PeerError::Connection {
             peer: "fake".into(),
-            message: "refused".into(),
+            source: ConnectionError::Connect {
+                authority: "fake:80".into(),
+                source: std::io::Error::from(std::io::ErrorKind::ConnectionRefused).into(),
+            },
         })
     }
 

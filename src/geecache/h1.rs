@@ -19,6 +19,8 @@ use tokio::net::TcpStream;
 
 use super::source::{self, Source};
 
+pub use super::failure::{Broken, ConnectionError, ExchangeError, IoError};
+
 /// The largest body accepted, so that a broken length cannot exhaust memory.
 pub const MAX_BODY: usize = 1 << 30;
 
@@ -31,62 +33,6 @@ const MAX_HEADERS: usize = 64;
 /// Bodies up to this size are copied out of the read buffer, which is then
 /// reused; larger ones are split off it without a copy.
 const COPY_BELOW: usize = 4096;
-
-/// How an exchange failed.
-#[derive(Debug)]
-pub enum ExchangeError {
-    /// Nothing of an answer arrived before the connection failed: on a
-    /// connection that had served before, the server most likely closed it
-    /// while idle, and the request can be sent again on a new one.
-    NothingReceived(String),
-    /// The answer broke off or did not parse.
-    Broken(Broken, String),
-}
-
-/// How an answer that had begun to arrive went wrong, each kind counted
-/// apart by the peer client's callers and by the driver.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Broken {
-    /// The connection failed (a reset) in the middle of the answer.
-    Reset,
-    /// The server closed the connection before the answer was whole: a
-    /// body shorter than its `Content-Length`, a head cut off.
-    Truncated,
-    /// Part of the answer came (the head, say), then nothing more within
-    /// the client's timeout. The exchange itself never says this; the
-    /// client does when its timeout ends an answer that had begun.
-    Stalled,
-    /// The answer did not parse, or did not agree with its own framing:
-    /// a bad `Content-Length`, or bytes beyond the body it announced.
-    Malformed,
-}
-
-impl Broken {
-    /// Every kind, in the order results list them.
-    pub const ALL: [Broken; 4] = [
-        Broken::Reset,
-        Broken::Truncated,
-        Broken::Stalled,
-        Broken::Malformed,
-    ];
-
-    /// The kind's name as results and scenarios write it: `reset`, ...
-    pub fn name(self) -> &'static str {
-        match self {
-            Broken::Reset => "reset",
-            Broken::Truncated => "truncated",
-            Broken::Stalled => "stalled",
-            Broken::Malformed => "malformed",
-        }
-    }
-}
-
-impl std::fmt::Display for Broken {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
 
 /// A broken answer of kind `kind` that says `message`.
 fn broken(kind: Broken, message: impl Into<String>) -> ExchangeError {
@@ -156,9 +102,12 @@ impl Connection {
         self.output.extend_from_slice(host.as_bytes());
         self.output.extend_from_slice(b"\r\n\r\n");
         if let Err(error) = self.stream.write_all(&self.output).await {
-            return Err(ExchangeError::NothingReceived(format!("sending: {error}")));
+            return Err(ExchangeError::NothingReceived(ConnectionError::Send {
+                authority: host.to_owned(),
+                source: error.into(),
+            }));
         }
-        let answer = self.read_answer(began).await?;
+        let answer = self.read_answer(host, began).await?;
         self.used = true;
         Ok(answer)
     }
@@ -171,7 +120,7 @@ impl Connection {
         Ok(self.stream.read_buf(&mut self.input).await? > 0)
     }
 
-    async fn read_answer(&mut self, began: &mut bool) -> Result<Answer, ExchangeError> {
+    async fn read_answer(&mut self, host: &str, began: &mut bool) -> Result<Answer, ExchangeError> {
         self.input.clear();
         // The head.
         let (status, head_length, framing, close, source) = loop {
@@ -194,9 +143,9 @@ impl Connection {
             match self.fill().await {
                 Ok(true) => *began = true,
                 Ok(false) if nothing_yet => {
-                    return Err(ExchangeError::NothingReceived(
-                        "the server closed the connection".to_owned(),
-                    ))
+                    return Err(ExchangeError::NothingReceived(ConnectionError::Closed {
+                        authority: host.to_owned(),
+                    }))
                 }
                 Ok(false) => {
                     return Err(broken(
@@ -205,7 +154,10 @@ impl Connection {
                     ))
                 }
                 Err(error) if nothing_yet => {
-                    return Err(ExchangeError::NothingReceived(format!("reading: {error}")))
+                    return Err(ExchangeError::NothingReceived(ConnectionError::Read {
+                        authority: host.to_owned(),
+                        source: error.into(),
+                    }))
                 }
                 Err(error) => return Err(broken(Broken::Reset, format!("reading: {error}"))),
             }
@@ -524,10 +476,20 @@ mod tests {
             (StatusCode::INTERNAL_SERVER_ERROR, &b"oops"[..], false)
         );
         // The server is out of answers and closes: nothing received.
-        assert!(matches!(
-            connection.get("h", "/f").await,
-            Err(ExchangeError::NothingReceived(_))
-        ));
+        match connection.get("h", "/f").await {
+            Err(ExchangeError::NothingReceived(error)) => {
+                assert_eq!(
+                    error,
+                    ConnectionError::Closed {
+                        authority: "h".to_owned()
+                    }
+                );
+                assert_eq!(error.kind(), None);
+                assert_eq!(error.to_string(), "h: the server closed the connection");
+            }
+            Err(ExchangeError::Broken(kind, message)) => panic!("broken ({kind}): {message}"),
+            Ok(answer) => panic!("an answer: {}", answer.status),
+        }
     }
 
     #[tokio::test]

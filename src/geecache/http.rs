@@ -11,8 +11,8 @@ use hyper::{StatusCode, Uri};
 
 use super::byteview::ByteView;
 use super::consistent_hash::{HashKind, HashRing};
-use super::h1::{Broken, Connection, ExchangeError};
-use super::path::{peer_path, BASE_PATH};
+use super::h1::{Broken, Connection, ConnectionError, ExchangeError};
+use super::path::{peer_path, BadUrl, BASE_PATH};
 use super::peers::{BoxFuture, PeerError, PeerGetter, PeerPicker};
 use super::source::Source;
 
@@ -22,12 +22,12 @@ pub enum ClientError {
     /// No complete answer within the timeout.
     #[error("no answer within {0:?}")]
     Timeout(Duration),
-    /// Connecting, sending or reading failed.
-    #[error("{0}")]
-    Connection(String),
+    /// Connecting, sending or reading failed before any answer came.
+    #[error(transparent)]
+    Connection(ConnectionError),
     /// The URL did not parse.
-    #[error("bad URL {0:?}: expected http://HOST:PORT")]
-    Url(String),
+    #[error(transparent)]
+    Url(BadUrl),
     /// An answer began and then went wrong: reset, cut short, stalled or
     /// malformed.
     #[error("{kind} answer: {message}")]
@@ -75,7 +75,7 @@ impl HttpClient {
     /// A client for the host of `base_url` (`http://127.0.0.1:8001`; a path
     /// after the authority is ignored) whose requests give up after `timeout`.
     pub fn new(base_url: &str, timeout: Duration) -> Result<Self, ClientError> {
-        let bad = || ClientError::Url(base_url.to_owned());
+        let bad = || ClientError::Url(BadUrl(base_url.to_owned()));
         let uri: Uri = base_url.parse().map_err(|_| bad())?;
         if uri.scheme_str() != Some("http") {
             return Err(bad());
@@ -117,7 +117,7 @@ impl HttpClient {
             .bytes()
             .any(|byte| byte <= b' ' || byte == 0x7f)
         {
-            return Err(ClientError::Url(path_and_query.to_owned()));
+            return Err(ClientError::Url(BadUrl(path_and_query.to_owned())));
         }
         let pool = &self.inner;
         // Set once a byte of the answer arrives: a timeout after that is an
@@ -159,16 +159,13 @@ impl ClientError {
         let peer = peer.to_owned();
         match self {
             ClientError::Timeout(after) => PeerError::Timeout { peer, after },
-            ClientError::Connection(message) => PeerError::Connection { peer, message },
+            ClientError::Connection(source) => PeerError::Connection { peer, source },
             ClientError::Broken { kind, message } => PeerError::Broken {
                 peer,
                 kind,
                 message,
             },
-            error @ ClientError::Url(_) => PeerError::Request {
-                peer,
-                message: error.to_string(),
-            },
+            ClientError::Url(source) => PeerError::Request { peer, source },
         }
     }
 }
@@ -176,7 +173,10 @@ impl ClientError {
 impl HostPool {
     async fn connect(&self) -> Result<Connection, ClientError> {
         let connection = Connection::open(&self.authority).await.map_err(|error| {
-            ClientError::Connection(format!("connecting to {}: {error}", self.authority))
+            ClientError::Connection(ConnectionError::Connect {
+                authority: self.authority.clone(),
+                source: error.into(),
+            })
         })?;
         self.opened.fetch_add(1, Ordering::Relaxed);
         Ok(connection)
@@ -208,9 +208,7 @@ impl HostPool {
 
     fn failed(&self, error: ExchangeError) -> ClientError {
         match error {
-            ExchangeError::NothingReceived(message) => {
-                ClientError::Connection(format!("{}: {message}", self.authority))
-            }
+            ExchangeError::NothingReceived(error) => ClientError::Connection(error),
             ExchangeError::Broken(kind, message) => ClientError::Broken {
                 kind,
                 message: format!("{}: {message}", self.authority),
@@ -430,7 +428,7 @@ mod tests {
             "not a url",
         ] {
             let error = HttpClient::new(bad, Duration::from_secs(1)).unwrap_err();
-            assert_eq!(error, ClientError::Url(bad.to_owned()));
+            assert_eq!(error, ClientError::Url(BadUrl(bad.to_owned())));
             assert!(error.to_string().contains(bad));
         }
     }
@@ -439,9 +437,9 @@ mod tests {
     async fn a_getter_with_a_bad_url_fails_each_fetch_with_the_reason() {
         let getter = HttpGetter::new("localhost", Duration::from_secs(1));
         match getter.get("g", "k").await {
-            Err(PeerError::Request { peer, message }) => {
+            Err(PeerError::Request { peer, source }) => {
                 assert_eq!(peer, "localhost");
-                assert!(message.contains("expected http://HOST:PORT"), "{message}");
+                assert_eq!(source, BadUrl("localhost".to_owned()));
             }
             other => panic!("expected a request error, got {other:?}"),
         }

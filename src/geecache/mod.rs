@@ -17,6 +17,8 @@
 //! - [`http`]: the pooled client that fetches from peers, and the peer pool.
 //! - [`h1`]: one HTTP/1.1 client connection, as the peer client and the
 //!   load driver use it.
+//! - `failure`: how an exchange fails: no answer (`ConnectionError`) or a
+//!   broken one (`Broken`).
 //! - `node`: one HTTP server with its groups and ring; shuts down cleanly
 //!   ([`Node`]).
 //! - [`server`]: the HTTP/1.1 accept loop with graceful shutdown that nodes use.
@@ -36,6 +38,7 @@ pub mod breakage;
 mod byteview;
 mod cache;
 mod consistent_hash;
+mod failure;
 pub(crate) mod group;
 pub mod h1;
 pub mod http;

@@ -10,6 +10,12 @@
 
 use std::borrow::Cow;
 
+/// A peer's or a target's URL that is not `http://HOST:PORT`, or a request
+/// path that holds spaces or control bytes.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("bad URL {0:?}: expected http://HOST:PORT")]
+pub struct BadUrl(pub String);
+
 /// Where peer requests live on every node by default, as in the source
 /// document; the upstream repository's later days use `/_geecache/`.
 pub const BASE_PATH: &str = "/geecache/";

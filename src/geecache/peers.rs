@@ -8,7 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::byteview::ByteView;
-use super::h1::Broken;
+use super::h1::{Broken, ConnectionError};
+use super::path::BadUrl;
 
 /// A boxed future that can cross threads, for object-safe async seams.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -44,12 +45,12 @@ pub enum PeerError {
         after: Duration,
     },
     /// No connection could be made, or it broke before an answer came.
-    #[error("peer {peer}: connection failed: {message}")]
+    #[error("peer {peer}: connection failed: {source}")]
     Connection {
         /// The peer's base URL.
         peer: String,
-        /// What the transport said.
-        message: String,
+        /// Which step failed, and what the operating system said.
+        source: ConnectionError,
     },
     /// The peer's answer began and then went wrong: the connection was
     /// reset, the body cut short, the answer stalled or did not parse.
@@ -73,12 +74,12 @@ pub enum PeerError {
         text: String,
     },
     /// The request could not be formed, e.g. a peer URL that does not parse.
-    #[error("peer {peer}: bad request: {message}")]
+    #[error("peer {peer}: bad request: {source}")]
     Request {
         /// The peer's base URL.
         peer: String,
-        /// What was wrong.
-        message: String,
+        /// The URL that is not `http://HOST:PORT`.
+        source: BadUrl,
     },
 }
 

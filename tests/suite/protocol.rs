@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{get, raw_request, Cluster, EchoDb};
+use geecache_bench::geecache::h1::ConnectionError;
 use geecache_bench::geecache::http::{HttpClient, HttpGetter};
 use geecache_bench::geecache::path::{peer_path, BASE_PATH};
 use geecache_bench::geecache::{
@@ -245,9 +246,23 @@ async fn a_closed_port_is_a_connection_error() {
     drop(closed);
     let peer = HttpGetter::new(url.clone(), Duration::from_secs(5));
     match peer.get("g", "key").await {
-        Err(PeerError::Connection { peer, message }) => {
+        Err(PeerError::Connection { peer, source }) => {
             assert_eq!(peer, url);
-            assert!(message.to_lowercase().contains("refused"), "{message}");
+            assert_eq!(
+                source.kind(),
+                Some(std::io::ErrorKind::ConnectionRefused),
+                "{source}"
+            );
+            assert!(
+                matches!(source, ConnectionError::Connect { .. }),
+                "{source}"
+            );
+            assert!(
+                source
+                    .to_string()
+                    .starts_with(&format!("connecting to {}: ", &url[7..])),
+                "{source}"
+            );
         }
         other => panic!("expected a connection error, got {other:?}"),
     }
@@ -317,8 +332,8 @@ async fn shutdown_closes_the_port_and_kept_alive_connections() {
     // The pooled connection was closed by the server, so the client fails
     // at once instead of hanging until its timeout.
     match client.get(&path).await {
-        Err(geecache_bench::geecache::http::ClientError::Connection(message)) => {
-            assert!(message.contains(&addr.to_string()), "{message}")
+        Err(geecache_bench::geecache::http::ClientError::Connection(error)) => {
+            assert!(error.to_string().contains(&addr.to_string()), "{error}")
         }
         other => panic!("expected a connection error, got {other:?}"),
     }

@@ -189,12 +189,14 @@ pub enum RunError {
     #[error(transparent)]
     Trace(#[from] TraceError),
     /// The target does not answer.
-    #[error("cannot reach the target {url}: {message}")]
+    #[error("cannot reach the target {url}: {source}{}", still_after(.waited))]
     Unreachable {
         /// The target.
         url: String,
-        /// What the client saw.
-        message: String,
+        /// The last failure the client saw.
+        source: ClientError,
+        /// How long the run waited for it, when it was asked to wait.
+        waited: Option<Duration>,
     },
     /// The reference servers could not be measured.
     #[error(transparent)]
@@ -202,6 +204,15 @@ pub enum RunError {
     /// The histogram could not be serialized, or the trials' added.
     #[error(transparent)]
     Histogram(#[from] HistogramError),
+}
+
+/// How long a run waited for a target that never answered, as its error
+/// says it: nothing when it did not wait.
+fn still_after(waited: &Option<Duration>) -> String {
+    match waited {
+        Some(wait) => format!(" (still, after waiting {wait:?})"),
+        None => String::new(),
+    }
 }
 
 impl RunError {

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant, SystemTime};
 use super::address::split_target;
 use super::observe::{Observer, Unread};
 use super::plan::{Calibrate, RunError, RunPlan};
-use crate::geecache::http::HttpClient;
+use crate::geecache::http::{ClientError, HttpClient};
 use crate::harness::calibration::{self, Calibration};
 use crate::harness::cluster::Cluster;
 use crate::harness::driver::RateSchedule;
@@ -105,10 +105,12 @@ pub(super) async fn connect(plan: &RunPlan, values: &ValueSizes) -> Result<Conne
             let api = client(&base)?;
             // A target that cannot be reached ends the run before it starts;
             // one that answers anything (even 404) is there.
-            if let Err(error) = reach(&api, plan.coordination.wait_for_target).await {
+            let waited = plan.coordination.wait_for_target;
+            if let Err(source) = reach(&api, waited).await {
                 return Err(RunError::Unreachable {
                     url: target.clone(),
-                    message: error,
+                    source,
+                    waited,
                 });
             }
             Connected {
@@ -127,18 +129,13 @@ pub(super) async fn connect(plan: &RunPlan, values: &ValueSizes) -> Result<Conne
 
 /// Asks the target for `/_stats` until it answers anything, for at most
 /// `wait` (once without it); the last failure otherwise.
-async fn reach(api: &HttpClient, wait: Option<Duration>) -> Result<(), String> {
+async fn reach(api: &HttpClient, wait: Option<Duration>) -> Result<(), ClientError> {
     let deadline = Instant::now() + wait.unwrap_or_default();
     let mut pause = Duration::from_millis(50);
     loop {
         match api.get("/_stats").await {
             Ok(_) => return Ok(()),
-            Err(error) if Instant::now() + pause >= deadline => {
-                return Err(match wait {
-                    Some(wait) => format!("{error} (still, after waiting {wait:?})"),
-                    None => error.to_string(),
-                })
-            }
+            Err(error) if Instant::now() + pause >= deadline => return Err(error),
             Err(_) => {
                 tokio::time::sleep(pause).await;
                 pause = (pause * 2).min(Duration::from_secs(1));
