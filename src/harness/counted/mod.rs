@@ -39,6 +39,7 @@ pub(crate) mod marks;
 pub mod profile;
 mod strace;
 
+pub use callgrind::ParseError;
 pub use costs::{CountedPass, SectionCosts};
 use marks::{mark_begin, mark_end, BEGIN_FD, END_FD, END_MARKER, MARKERS};
 use profile::{Breakdown, CountedProfile, Sections};
@@ -200,13 +201,65 @@ pub enum CountError {
         stderr: String,
     },
     /// The tools' files could not be read.
-    #[error("the counted pass under {tool}: {message}")]
+    #[error("the counted pass under {tool}: {source}")]
     Files {
         /// The tool.
         tool: &'static str,
         /// What was wrong.
-        message: String,
+        source: FilesError,
     },
+}
+
+/// What was wrong with the files a counted pass writes and reads.
+#[derive(Debug, thiserror::Error)]
+pub enum FilesError {
+    /// A file or directory could not be made, written, listed or read.
+    #[error("cannot {doing} {}: {source}", path.display())]
+    Io {
+        /// What was being done: "create", "write", "list" or "read".
+        doing: &'static str,
+        /// The file or directory.
+        path: PathBuf,
+        /// What the operating system said.
+        source: std::io::Error,
+    },
+    /// The plan could not be written as JSON.
+    #[error("{0}")]
+    Plan(serde_json::Error),
+    /// The child's output is not what a pass writes.
+    #[error("{}: {source}", path.display())]
+    Output {
+        /// The output file.
+        path: PathBuf,
+        /// Why it did not parse.
+        source: serde_json::Error,
+    },
+    /// A callgrind profile did not parse.
+    #[error("{}: {source}", path.display())]
+    Profile {
+        /// The profile file.
+        path: PathBuf,
+        /// Where and why it did not parse.
+        source: ParseError,
+    },
+    /// strace's log did not hold the three marked sections.
+    #[error("{0} marked sections in the trace, not 3")]
+    TraceSections(usize),
+    /// callgrind's profiles did not hold the three measured sections.
+    #[error("{0} measured sections in the profiles, not 3 (are the markers in the binary?)")]
+    ProfileSections(usize),
+}
+
+impl FilesError {
+    /// A failure of `doing` (create, write, list, read) to `path`.
+    fn io(doing: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> FilesError {
+        let path = path.to_path_buf();
+        move |source| FilesError::Io {
+            doing,
+            path,
+            source,
+        }
+    }
 }
 
 /// A tool's version line, or why it cannot run.
@@ -238,8 +291,8 @@ pub fn tools() -> Result<Vec<String>, CountError> {
 }
 
 /// Why a tool's files could not be made or read.
-fn files(tool: &'static str) -> impl Fn(String) -> CountError {
-    move |message| CountError::Files { tool, message }
+fn files(tool: &'static str) -> impl Fn(FilesError) -> CountError {
+    move |source| CountError::Files { tool, source }
 }
 
 /// The parent's side: runs `child` (this program and the arguments that
@@ -265,19 +318,16 @@ pub fn count(
         trace_path.clone().into(),
     ];
     let traced = run_child("strace", &strace_args, child, &plan_path, &strace_output)?;
-    let text = std::fs::read_to_string(&trace_path).map_err(|error| {
-        files("strace")(format!("cannot read {}: {error}", trace_path.display()))
-    })?;
+    let text = std::fs::read_to_string(&trace_path)
+        .map_err(FilesError::io("read", &trace_path))
+        .map_err(files("strace"))?;
     let syscalls = strace::sections(
         &text,
         &format!("close({BEGIN_FD}"),
         &format!("close({END_FD}"),
     );
     if syscalls.len() != 3 {
-        return Err(files("strace")(format!(
-            "{} marked sections in the trace, not 3",
-            syscalls.len()
-        )));
+        return Err(files("strace")(FilesError::TraceSections(syscalls.len())));
     }
     let section = |index: usize| {
         let requests = output.requests[index].max(1);
@@ -308,10 +358,12 @@ pub fn count(
 /// Writes `plan` into `directory` for the child; its path.
 fn write_plan(directory: &Path, plan: &PassPlan) -> Result<PathBuf, CountError> {
     let plan_path = directory.join("plan.json");
-    let json = serde_json::to_vec(plan).map_err(|error| files("valgrind")(error.to_string()))?;
-    std::fs::write(&plan_path, json).map_err(|error| {
-        files("valgrind")(format!("cannot write {}: {error}", plan_path.display()))
-    })?;
+    let json = serde_json::to_vec(plan)
+        .map_err(FilesError::Plan)
+        .map_err(files("valgrind"))?;
+    std::fs::write(&plan_path, json)
+        .map_err(FilesError::io("write", &plan_path))
+        .map_err(files("valgrind"))?;
     Ok(plan_path)
 }
 
@@ -337,9 +389,8 @@ fn callgrind_sections(
     let profiles =
         end_profiles(directory, &format!("{stem}.callgrind.")).map_err(files("valgrind"))?;
     if profiles.len() != 3 {
-        return Err(files("valgrind")(format!(
-            "{} measured sections in the profiles, not 3 (are the markers in the binary?)",
-            profiles.len()
+        return Err(files("valgrind")(FilesError::ProfileSections(
+            profiles.len(),
         )));
     }
     Ok((output, profiles))
@@ -405,18 +456,22 @@ fn run_child(
         });
     }
     let text = std::fs::read(output)
-        .map_err(|error| files(tool)(format!("cannot read {}: {error}", output.display())))?;
+        .map_err(FilesError::io("read", output))
+        .map_err(files(tool))?;
     serde_json::from_slice(&text)
-        .map_err(|error| files(tool)(format!("{}: {error}", output.display())))
+        .map_err(|source| FilesError::Output {
+            path: output.to_path_buf(),
+            source,
+        })
+        .map_err(files(tool))
 }
 
 /// The profiles of the measured sections (the parts the end marker
 /// triggered) among the files named `prefix` and a part number, in the
 /// order they were written.
-fn end_profiles(directory: &Path, prefix: &str) -> Result<Vec<callgrind::Profile>, String> {
+fn end_profiles(directory: &Path, prefix: &str) -> Result<Vec<callgrind::Profile>, FilesError> {
     let mut parts: Vec<(u64, PathBuf)> = Vec::new();
-    let entries = std::fs::read_dir(directory)
-        .map_err(|error| format!("cannot list {}: {error}", directory.display()))?;
+    let entries = std::fs::read_dir(directory).map_err(FilesError::io("list", directory))?;
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
         if let Some(part) = name.strip_prefix(prefix) {
@@ -428,10 +483,9 @@ fn end_profiles(directory: &Path, prefix: &str) -> Result<Vec<callgrind::Profile
     parts.sort();
     let mut profiles = Vec::new();
     for (_, path) in parts {
-        let text = std::fs::read_to_string(&path)
-            .map_err(|error| format!("cannot read {}: {error}", path.display()))?;
+        let text = std::fs::read_to_string(&path).map_err(FilesError::io("read", &path))?;
         let profile = callgrind::Profile::parse(&text)
-            .map_err(|error| format!("{}: {error}", path.display()))?;
+            .map_err(|source| FilesError::Profile { path, source })?;
         if profile.trigger == END_MARKER {
             profiles.push(profile);
         }
@@ -443,15 +497,14 @@ fn end_profiles(directory: &Path, prefix: &str) -> Result<Vec<callgrind::Profile
 struct Scratch(PathBuf);
 
 impl Scratch {
-    fn new() -> Result<Scratch, String> {
+    fn new() -> Result<Scratch, FilesError> {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap_or(Duration::ZERO)
             .subsec_nanos();
         let path =
             std::env::temp_dir().join(format!("geecache-counted-{}-{nanos}", std::process::id()));
-        std::fs::create_dir_all(&path)
-            .map_err(|error| format!("cannot create {}: {error}", path.display()))?;
+        std::fs::create_dir_all(&path).map_err(FilesError::io("create", &path))?;
         Ok(Scratch(path))
     }
 }
