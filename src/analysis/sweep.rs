@@ -18,6 +18,7 @@ use crate::analysis::plot;
 use crate::harness::calibration::{self, Calibration, CalibrationError};
 use crate::harness::driver::Control;
 use crate::harness::fill::CacheFill;
+use crate::harness::latency::HistogramError;
 use crate::harness::registry::{
     self, Figure, API_HIT_RATIO, DUPLICATE_LOADS, LIMIT_FRACTION, LOAD_IMBALANCE, P50, P99,
     PEER_FETCH_RATIO, RING_IMBALANCE, SLOWDB_LOADS_PER_REQUEST, THROUGHPUT,
@@ -107,6 +108,14 @@ pub enum SweepError {
         point: String,
         /// Why.
         source: RunError,
+    },
+    /// A configuration's trials could not be added together.
+    #[error("{point}: {source}")]
+    Trials {
+        /// The configuration.
+        point: String,
+        /// Why its histograms could not be added.
+        source: HistogramError,
     },
     /// A result could not be written.
     #[error("{0}")]
@@ -240,9 +249,9 @@ pub async fn sweep(
     let mut rows = Vec::new();
     let mut files = Vec::new();
     for (point, results) in points.iter().zip(trials) {
-        let combined = combine(results).map_err(|histogram| ResultFileError::Format {
-            path: point.to_string(),
-            message: histogram.to_string(),
+        let combined = combine(results).map_err(|source| SweepError::Trials {
+            point: point.to_string(),
+            source,
         })?;
         let Some(result) = combined else { continue };
         let path = directory.join(point.file_name(&plan.workload.name));
@@ -464,10 +473,7 @@ pub fn write_summary(summary: &Summary, directory: &Path) -> Result<[PathBuf; 3]
     let json_path = stem.with_extension("json");
     let csv_path = stem.with_extension("csv");
     let svg_path = stem.with_extension("svg");
-    let json = serde_json::to_vec_pretty(summary).map_err(|error| ResultFileError::Format {
-        path: json_path.display().to_string(),
-        message: error.to_string(),
-    })?;
+    let json = serde_json::to_vec_pretty(summary).map_err(ResultFileError::json(&json_path))?;
     report::write_bytes_atomically(&json, &json_path)?;
     report::write_bytes_atomically(csv(summary).as_bytes(), &csv_path)?;
     report::write_bytes_atomically(svg(summary).as_bytes(), &svg_path)?;

@@ -296,10 +296,7 @@ pub fn rank(configurations: &mut [Configuration]) {
 
 /// Writes `result` as pretty JSON to `path`, atomically.
 pub fn write(result: &CapacityResult, path: &Path) -> Result<(), ResultFileError> {
-    let mut json = serde_json::to_vec_pretty(result).map_err(|error| ResultFileError::Format {
-        path: path.display().to_string(),
-        message: error.to_string(),
-    })?;
+    let mut json = serde_json::to_vec_pretty(result).map_err(ResultFileError::json(path))?;
     json.push(b'\n');
     report::write_bytes_atomically(&json, path)
 }
@@ -321,17 +318,14 @@ pub fn read(path: &Path) -> Result<CapacityResult, ResultFileError> {
         source,
     })?;
     let result: CapacityResult =
-        serde_json::from_str(&text).map_err(|error| ResultFileError::Format {
-            path: name.clone(),
-            message: error.to_string(),
-        })?;
+        serde_json::from_str(&text).map_err(ResultFileError::json(path))?;
     if result.kind != CAPACITY_KIND || result.schema_version > CAPACITY_SCHEMA_VERSION {
-        return Err(ResultFileError::Format {
+        return Err(ResultFileError::Kind {
             path: name,
-            message: format!(
-                "not a capacity result of format {CAPACITY_SCHEMA_VERSION} or older (kind {:?}, format {})",
-                result.kind, result.schema_version
-            ),
+            what: "capacity result",
+            reads: CAPACITY_SCHEMA_VERSION,
+            kind: result.kind,
+            found: result.schema_version,
         });
     }
     Ok(result)
@@ -472,6 +466,24 @@ pub(crate) mod tests {
         std::fs::write(&path, r#"{"kind": "capacity"}"#).unwrap();
         let error = read(&path).unwrap_err().to_string();
         assert!(error.contains("capacity.json"), "{error}");
+        // A newer format is refused, and the refusal says which it is.
+        let mut newer = result.clone();
+        newer.schema_version = CAPACITY_SCHEMA_VERSION + 1;
+        write(&newer, &path).unwrap();
+        let error = read(&path).unwrap_err();
+        assert!(
+            matches!(&error, ResultFileError::Kind { found, .. } if *found == newer.schema_version),
+            "{error}"
+        );
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "{}: not a capacity result of format {CAPACITY_SCHEMA_VERSION} or older \
+                 (kind \"capacity\", format {})",
+                path.display(),
+                newer.schema_version
+            )
+        );
         std::fs::remove_dir_all(&directory).unwrap();
     }
 }

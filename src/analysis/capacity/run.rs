@@ -15,6 +15,7 @@ use super::search::{knee, Edge, PlanError, Search, SearchPlan};
 use super::step::Step;
 use crate::harness::calibration::{self, CalibrationError};
 use crate::harness::driver::{Control, StopReason};
+use crate::harness::latency::HistogramError;
 use crate::harness::run::{self, Calibrate, RunError, RunPlan};
 use crate::harness::workload::{Workload, WorkloadError};
 use crate::units::Span;
@@ -107,12 +108,12 @@ pub enum CapacityError {
         source: RunError,
     },
     /// A step's result could not be read.
-    #[error("the step at {rate:.0} req/s: {message}")]
+    #[error("the step at {rate:.0} req/s: {source}")]
     Read {
         /// The step's rate.
         rate: f64,
-        /// Why.
-        message: String,
+        /// Why its histogram could not be read.
+        source: HistogramError,
     },
 }
 
@@ -148,7 +149,7 @@ pub async fn search(
         }
         target.clone_from(&result.target);
         let step = Step::of(&result, rate, &plan.goal, plan.max_errors)
-            .map_err(|message| CapacityError::Read { rate, message })?;
+            .map_err(|source| CapacityError::Read { rate, source })?;
         done(&step);
         search.record(rate, step.held);
         steps.push(step);

@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::objective::{judge, LatencyGoal, Miss, StepOutcome};
+use crate::harness::latency::HistogramError;
 use crate::harness::report::RunResult;
 
 /// Three percentiles of a step's latency, in microseconds.
@@ -64,12 +65,9 @@ impl Step {
         offered_rps: f64,
         goal: &LatencyGoal,
         max_errors: f64,
-    ) -> Result<Step, String> {
+    ) -> Result<Step, HistogramError> {
         let client = &result.client;
-        let histogram = result
-            .histogram
-            .decode()
-            .map_err(|error| error.to_string())?;
+        let histogram = result.histogram.decode()?;
         let objective_us =
             (!histogram.is_empty()).then(|| histogram.value_at_quantile(goal.percentile / 100.0));
         let tail = |figures: &crate::harness::latency::LatencyFigures| Tail {

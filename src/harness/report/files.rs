@@ -20,14 +20,51 @@ pub enum ResultFileError {
         /// What the operating system said.
         source: std::io::Error,
     },
-    /// The file is not a result this version understands.
-    #[error("{path}: {message}")]
-    Format {
+    /// The file is not JSON of the shape expected, or the result could
+    /// not be written as JSON.
+    #[error("{path}: {source}")]
+    Json {
         /// The file.
         path: String,
-        /// What is wrong.
-        message: String,
+        /// What serde found.
+        source: serde_json::Error,
     },
+    /// The file is a result of another schema version.
+    #[error(
+        "{path}: schema version {} is not {SCHEMA_VERSION}, the version this program reads",
+        found.map_or("missing".to_owned(), |version| version.to_string())
+    )]
+    Version {
+        /// The file.
+        path: String,
+        /// Its schema version, when it has one.
+        found: Option<u64>,
+    },
+    /// The file is of another kind, or of a newer format, than the reader
+    /// reads.
+    #[error("{path}: not a {what} of format {reads} or older (kind {kind:?}, format {found})")]
+    Kind {
+        /// The file.
+        path: String,
+        /// What the reader reads ("capacity result").
+        what: &'static str,
+        /// The newest format the reader reads.
+        reads: u32,
+        /// The file's kind.
+        kind: String,
+        /// The file's format.
+        found: u32,
+    },
+}
+
+impl ResultFileError {
+    /// A JSON failure to read or write `path`.
+    pub fn json(path: &Path) -> impl FnOnce(serde_json::Error) -> ResultFileError + '_ {
+        move |source| ResultFileError::Json {
+            path: path.display().to_string(),
+            source,
+        }
+    }
 }
 
 /// The default file name of a result:
@@ -82,10 +119,7 @@ fn free_path(directory: &Path, name: &str) -> PathBuf {
 /// directory first, then renamed, so a reader never sees half a result.
 /// Creates the directory if need be.
 pub fn write_atomically(result: &RunResult, path: &Path) -> Result<(), ResultFileError> {
-    let mut json = serde_json::to_vec_pretty(result).map_err(|error| ResultFileError::Format {
-        path: path.display().to_string(),
-        message: error.to_string(),
-    })?;
+    let mut json = serde_json::to_vec_pretty(result).map_err(ResultFileError::json(path))?;
     json.push(b'\n');
     write_bytes_atomically(&json, path)
 }
@@ -261,22 +295,18 @@ pub fn read(path: &Path) -> Result<RunResult, ResultFileError> {
         path: path.display().to_string(),
         source,
     })?;
-    let format = |message: String| ResultFileError::Format {
-        path: path.display().to_string(),
-        message,
-    };
     let value: serde_json::Value =
-        serde_json::from_str(&text).map_err(|error| format(error.to_string()))?;
-    let version = value
+        serde_json::from_str(&text).map_err(ResultFileError::json(path))?;
+    let found = value
         .get("schema_version")
         .and_then(serde_json::Value::as_u64);
-    if version != Some(u64::from(SCHEMA_VERSION)) {
-        return Err(format(format!(
-            "schema version {} is not {SCHEMA_VERSION}, the version this program reads",
-            version.map_or("missing".to_owned(), |version| version.to_string())
-        )));
+    if found != Some(u64::from(SCHEMA_VERSION)) {
+        return Err(ResultFileError::Version {
+            path: path.display().to_string(),
+            found,
+        });
     }
-    serde_json::from_value(value).map_err(|error| format(error.to_string()))
+    serde_json::from_value(value).map_err(ResultFileError::json(path))
 }
 
 #[cfg(test)]
