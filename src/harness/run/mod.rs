@@ -4,27 +4,24 @@
 //!
 //! Beside this file: `plan` (what to run, and its errors), `setup` (the
 //! plan checked, the cluster started or the target reached, the
-//! calibration), `observe` (reading the counters), `address` (a target's
-//! URL and allowed hosts) and `assemble` (the result made of what was
-//! read).
+//! calibration), `observe` (reading the counters), `measure` (the
+//! measurement's tasks beside the driver), `address` (a target's URL and
+//! allowed hosts) and `assemble` (the result made of what was read).
 
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::harness::process::{self, cpu_per_request, process_cpu};
+use crate::harness::process;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use tokio::sync::{oneshot, watch};
+use tokio::sync::oneshot;
 
-use crate::harness::counted::marks;
 use crate::harness::driver::{
     Control, Driver, DriverConfig, IntervalReader, KeySampler, Phase, RateSchedule, SoFar, Steering,
 };
 use crate::harness::live::{self, LiveFeed, Stage};
-use crate::harness::report::{
-    Incomplete, Mode, RunResult, SeriesReading, ShardFigures, StartFigures,
-};
+use crate::harness::report::{Mode, RunResult, SeriesReading, ShardFigures, StartFigures};
 use crate::harness::scenario::{Levers, Scenario};
 use crate::harness::shard::{fingerprint, Share};
 use crate::harness::slowdb::ValueSizes;
@@ -33,13 +30,15 @@ use crate::harness::workload::Bound;
 
 pub(crate) mod address;
 mod assemble;
+mod measure;
 mod observe;
 mod plan;
 mod setup;
 
 pub(crate) use address::check_host;
 use assemble::RunFacts;
-use observe::{sample, BetweenRequests, Counters, Observer, Samples};
+use measure::Measurement;
+use observe::{BetweenRequests, Counters, Observer, Samples};
 use setup::Connected;
 
 use crate::harness::report::memory::{MemorySample, ProcessMemory};
@@ -56,11 +55,7 @@ pub async fn run(plan: &RunPlan, control: &Arc<Control>) -> Result<RunResult, Ru
     let started_at = SystemTime::now();
     let memory_start = (process::read_now(), process::open_fds());
     let share = setup::check(plan)?;
-    let shard = plan.coordination.shard;
-    let values = match &plan.trace {
-        Some(index) => ValueSizes::PerKey(Arc::clone(&index.sizes)),
-        None => ValueSizes::Fixed(workload.value_size as usize),
-    };
+    let values = value_sizes(plan);
     let Connected {
         observer,
         base_url,
@@ -76,72 +71,33 @@ pub async fn run(plan: &RunPlan, control: &Arc<Control>) -> Result<RunResult, Ru
     let timeline = setup::timeline(plan);
 
     let time_limit = Instant::now() + workload.time_limit.0;
-    // This driver's share of the measurement: all of it, or its shard's.
-    let bound = match share.requests {
-        Some(requests) => Bound::Requests(requests),
-        None => workload.bound(),
-    };
+    let bound = share_bound(plan, &share);
     let progress = (plan.progress && live.is_none())
         .then(|| Progress::start(bound, share.warmup_requests, control));
     // The phase so far, for checkpoints and the live view.
     let so_far = (plan.coordination.checkpoints.is_some() || live.is_some())
         .then(|| Arc::new(SoFar::default()));
-    if share.warmup_requests > 0 {
-        let watched = live.zip(so_far.as_ref());
-        warm_up(&driver, share.warmup_requests, time_limit, watched, control).await;
-    }
-    let moment = plan
-        .coordination
-        .start_at
-        .map(|asked| StartMoment::new(asked, time_limit));
-    if let Some(moment) = &moment {
-        moment.wait(READ_AHEAD, control).await;
-    }
-    let before = observer.read().await;
-    let start = match &moment {
-        Some(moment) => {
-            moment.wait(Duration::ZERO, control).await;
-            moment.at
-        }
-        None => Instant::now(),
-    };
-    let start_figures = moment.as_ref().map(StartMoment::figures);
+    let watched = live.zip(so_far.as_ref());
+    warm_up(&driver, share.warmup_requests, time_limit, watched, control).await;
+    let (before, begun) = begin(plan, &observer, time_limit, control).await;
     if let Some(progress) = &progress {
         progress.measuring(control.done.load(Ordering::Relaxed));
     }
-    let measure_started_unix_ms = start_figures
-        .as_ref()
-        .map_or_else(|| unix_ms(SystemTime::now()), |start| start.began_unix_ms);
-    let scenario = (!workload.events.is_empty()).then(|| {
-        let levers = Levers {
-            cluster: match &*observer {
-                Observer::Local(cluster) => Some(Arc::clone(cluster)),
-                Observer::Remote { .. } => None,
-            },
-            keys: workload.keys,
-        };
-        Scenario::new(
-            &workload.events,
-            levers,
-            start,
-            workload.rate,
-            timeline.clone(),
-        )
-    });
-    let checkpoints = plan.coordination.checkpoints.clone();
+    let scenario = scenario(workload, &observer, begun.start, &timeline);
+    let checkpoints = plan.coordination.checkpoints.as_ref();
     let samples = Arc::new(Samples::new(checkpoints.is_some()));
     // One request in flight: the cluster is read between requests, so each
     // interval's cluster figures are exactly its requests'. Not for a
     // shard: the other shards' requests reach the cluster all the same, so
     // its figures are the cluster's on the clock, as they are merged.
-    let between = (share.concurrency == 1 && shard.is_whole()).then(|| {
+    let between = (share.concurrency == 1 && plan.coordination.shard.is_whole()).then(|| {
         Arc::new(BetweenRequests {
             observer: Arc::clone(&observer),
             samples: Arc::clone(&samples),
         })
     });
     let measure = Phase {
-        start: Some(start),
+        start: Some(begun.start),
         interval: workload.interval.0,
         steering: steering(scenario.as_ref(), timeline.as_ref()),
         reader: between
@@ -150,34 +106,11 @@ pub async fn run(plan: &RunPlan, control: &Arc<Control>) -> Result<RunResult, Ru
         so_far: so_far.clone(),
         ..Phase::new(MEASURE_STREAM, bound, time_limit)
     };
-    if let (Some(live), Some(so_far)) = (live, &so_far) {
-        live.stage(
-            Stage::Measuring,
-            Some(bound),
-            control.done.load(Ordering::Relaxed),
-        );
-        live.watch(
-            watched(
-                Arc::clone(so_far),
-                (&observer, &before),
-                &samples,
-                scenario.as_ref().map(|(scenario, _)| Arc::clone(scenario)),
-                workload,
-            ),
-            workload
-                .events
-                .iter()
-                .filter_map(|event| event.at.map(|at| at.0.as_secs_f64()))
-                .reduce(f64::min),
-        );
+    if let Some(shown) = live.zip(so_far.as_ref()) {
+        let scenario = scenario.as_ref().map(|(scenario, _)| scenario);
+        let read = (&observer, &before, &samples);
+        show_measuring(shown, read, scenario, bound, workload, control);
     }
-    let (finish, finished) = watch::channel(false);
-    let until_finished = || {
-        let mut finished = finished.clone();
-        async move {
-            let _ = finished.wait_for(|done| *done).await;
-        }
-    };
     let facts = Arc::new(RunFacts {
         plan: plan.clone(),
         mode,
@@ -193,65 +126,26 @@ pub async fn run(plan: &RunPlan, control: &Arc<Control>) -> Result<RunResult, Ru
         } else {
             SeriesReading::Timer
         },
-        measure_started_unix_ms,
+        measure_started_unix_ms: begun.unix_ms,
         shard: shard_figures(plan, share),
-        start: start_figures,
+        start: begun.figures,
         warmup_requests: share.warmup_requests,
         observer: Arc::clone(&observer),
     });
-    let cpu_before = process_cpu();
-    let memory_samples = std::sync::Mutex::new(Vec::new());
-    let ((report, cpu), (), (), (), ()) = tokio::join!(
-        async {
-            marks::mark_begin();
-            let report = driver.run(measure, control).await;
-            marks::mark_end();
-            finish.send_replace(true);
-            let cpu = cpu_per_request(cpu_before, report.counts.requests);
-            (report, cpu)
-        },
-        async {
-            match &between {
-                Some(_) => until_finished().await,
-                None => {
-                    let every = (start, workload.interval.0);
-                    sample(&observer, &samples, every, until_finished()).await
-                }
-            }
-        },
-        async {
-            if let Some((scenario, _)) = &scenario {
-                let boundaries = (samples.intervals_read(), workload.interval.0);
-                scenario.run_timed(until_finished(), boundaries).await;
-            }
-        },
-        sample_memory(
-            start,
-            workload.interval.0,
-            &memory_samples,
-            until_finished()
-        ),
-        async {
-            if let (Some(checkpoints), Some(so_far)) = (&checkpoints, &so_far) {
-                let sources = CheckpointSources {
-                    so_far,
-                    samples: &samples,
-                    facts: &facts,
-                    scenario: scenario.as_ref().map(|(scenario, _)| scenario),
-                    driver: &driver,
-                };
-                let every = (start, workload.interval.0);
-                write_checkpoints(checkpoints, sources, every, until_finished()).await;
-            }
-        },
-    );
-    let after = observer.read().await;
-    if let Observer::Remote { failures, .. } = &*observer {
-        failures.finish();
+    let measured = Measurement {
+        driver: &driver,
+        observer: &observer,
+        samples: &samples,
+        read_between: between.is_some(),
+        scenario: scenario.as_ref().map(|(scenario, _)| scenario),
+        checkpoints: checkpoints.zip(so_far.as_ref()),
+        facts: &facts,
+        every: (begun.start, workload.interval.0),
     }
-    let mut samples = samples.take();
-    samples.insert(0, Counters::of(&facts.before));
-    samples.push(Counters::of(&after));
+    .carry_out(measure, control)
+    .await;
+    let after = observer.read().await;
+    let samples = readings(&observer, &samples, (&facts.before, &after));
     if let Some(progress) = progress {
         progress.finish().await;
     }
@@ -262,20 +156,151 @@ pub async fn run(plan: &RunPlan, control: &Arc<Control>) -> Result<RunResult, Ru
         .map(|(scenario, _)| scenario.applied())
         .unwrap_or_default();
     let connections = driver.connections_opened();
-    let mut result = facts.result((&report, &after), &samples, &applied, (connections, cpu))?;
+    let counted = (connections, measured.cpu);
+    let mut result = facts.result((&measured.report, &after), &samples, &applied, counted)?;
     let rss_end = process::read_now();
     if let Observer::Local(cluster) = &*observer {
         cluster.shutdown().await;
     }
     drop(driver);
-    result.memory = memory_figures(
-        memory_start,
-        rss_end,
-        memory_samples
-            .into_inner()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()),
-    );
+    result.memory = memory_figures(memory_start, rss_end, measured.memory);
     Ok(result)
+}
+
+/// The size of each key's value: the trace's, or the workload's one size.
+fn value_sizes(plan: &RunPlan) -> ValueSizes {
+    match &plan.trace {
+        Some(index) => ValueSizes::PerKey(Arc::clone(&index.sizes)),
+        None => ValueSizes::Fixed(plan.workload.value_size as usize),
+    }
+}
+
+/// This driver's share of the measurement: all of it, or its shard's.
+fn share_bound(plan: &RunPlan, share: &Share) -> Bound {
+    match share.requests {
+        Some(requests) => Bound::Requests(requests),
+        None => plan.workload.bound(),
+    }
+}
+
+/// Every reading of the cluster's counters, in order: `before` the
+/// measurement, at each interval's end, and `after` it. For a remote
+/// target, the nodes whose `/_stats` failed more than once are named now.
+fn readings(
+    observer: &Observer,
+    samples: &Samples,
+    (before, after): (&observe::CounterReading, &observe::CounterReading),
+) -> Vec<Counters> {
+    if let Observer::Remote { failures, .. } = observer {
+        failures.finish();
+    }
+    let mut readings = samples.take();
+    readings.insert(0, Counters::of(before));
+    readings.push(Counters::of(after));
+    readings
+}
+
+/// When the measurement began.
+struct Begun {
+    /// The instant it began.
+    start: Instant,
+    /// The shared start moment it waited for, when it was given one.
+    figures: Option<StartFigures>,
+    /// When it began by the clock, in milliseconds since the epoch.
+    unix_ms: u64,
+}
+
+/// Waits for the measurement's start (the start moment every shard
+/// shares, or now) and reads every counter just before it.
+async fn begin(
+    plan: &RunPlan,
+    observer: &Observer,
+    time_limit: Instant,
+    control: &Arc<Control>,
+) -> (observe::CounterReading, Begun) {
+    let moment = plan
+        .coordination
+        .start_at
+        .map(|asked| StartMoment::new(asked, time_limit));
+    if let Some(moment) = &moment {
+        moment.wait(READ_AHEAD, control).await;
+    }
+    let before = observer.read().await;
+    let start = match &moment {
+        Some(moment) => {
+            moment.wait(Duration::ZERO, control).await;
+            moment.at
+        }
+        None => Instant::now(),
+    };
+    let figures = moment.as_ref().map(StartMoment::figures);
+    let unix_ms = figures
+        .as_ref()
+        .map_or_else(|| unix_ms(SystemTime::now()), |start| start.began_unix_ms);
+    let begun = Begun {
+        start,
+        figures,
+        unix_ms,
+    };
+    (before, begun)
+}
+
+/// The workload's events, as a scenario that fires them from `start`,
+/// with the steering that carries their rate changes; `None` without
+/// events.
+fn scenario(
+    workload: &crate::harness::workload::Workload,
+    observer: &Observer,
+    start: Instant,
+    timeline: &Option<RateSchedule>,
+) -> Option<(Arc<Scenario>, Arc<Steering>)> {
+    (!workload.events.is_empty()).then(|| {
+        let levers = Levers {
+            cluster: match observer {
+                Observer::Local(cluster) => Some(Arc::clone(cluster)),
+                Observer::Remote { .. } => None,
+            },
+            keys: workload.keys,
+        };
+        Scenario::new(
+            &workload.events,
+            levers,
+            start,
+            workload.rate,
+            timeline.clone(),
+        )
+    })
+}
+
+/// Tells the live view the measurement has begun, and what to show of it:
+/// the driver's phase so far, the cluster `read` against its counters
+/// before, the events fired, and the first timed event's moment.
+fn show_measuring(
+    (live, so_far): (&LiveFeed, &Arc<SoFar>),
+    (observer, before, samples): (&Arc<Observer>, &observe::CounterReading, &Arc<Samples>),
+    scenario: Option<&Arc<Scenario>>,
+    bound: Bound,
+    workload: &crate::harness::workload::Workload,
+    control: &Control,
+) {
+    let seen = watched(
+        Arc::clone(so_far),
+        (observer, before),
+        samples,
+        scenario.cloned(),
+        workload,
+    );
+    live.stage(
+        Stage::Measuring,
+        Some(bound),
+        control.done.load(Ordering::Relaxed),
+    );
+    let first_event = workload
+        .events
+        .iter()
+        .filter_map(|event| event.at.map(|at| at.0.as_secs_f64()))
+        .reduce(f64::min);
+    live.watch(seen, first_event);
 }
 
 /// What steers the measurement: the scenario's rate changes, or a trace's
@@ -345,7 +370,8 @@ fn driver(
 }
 
 /// The warm-up's `requests`, uncounted, shown in the live view (`watched`:
-/// the view and the phase so far) when there is one.
+/// the view and the phase so far) when there is one; nothing without
+/// requests.
 async fn warm_up(
     driver: &Driver,
     requests: u64,
@@ -353,6 +379,9 @@ async fn warm_up(
     watched: Option<(&LiveFeed, &Arc<SoFar>)>,
     control: &Arc<Control>,
 ) {
+    if requests == 0 {
+        return;
+    }
     let length = Bound::Requests(requests);
     let warmup = Phase {
         so_far: watched.map(|(_, so_far)| Arc::clone(so_far)),
@@ -374,77 +403,6 @@ async fn warm_up(
         );
     }
     driver.run(warmup, control).await;
-}
-
-/// What a checkpoint is made of while the measurement goes.
-struct CheckpointSources<'a> {
-    /// The driver's phase so far.
-    so_far: &'a SoFar,
-    /// The cluster's counters at each interval's end.
-    samples: &'a Samples,
-    /// What the result is made with.
-    facts: &'a Arc<RunFacts>,
-    /// The scenario, whose applied events a checkpoint records.
-    scenario: Option<&'a Arc<Scenario>>,
-    /// The driver, whose connections a checkpoint counts.
-    driver: &'a Driver,
-}
-
-/// Hears a result of the measurement so far after each interval's end
-/// (from the start, every interval) that closed a new interval, made off
-/// this task, until `finished`.
-async fn write_checkpoints(
-    checkpoints: &Checkpoints,
-    sources: CheckpointSources<'_>,
-    (start, interval): (Instant, Duration),
-    finished: impl std::future::Future<Output = ()>,
-) {
-    let mut written = None;
-    let mut next = start + interval + CHECKPOINT_AFTER;
-    tokio::pin!(finished);
-    loop {
-        tokio::select! {
-            _ = tokio::time::sleep_until(next.into()) => {}
-            _ = &mut finished => return,
-        }
-        next += interval;
-        let Some((last, report)) = sources.so_far.report() else {
-            continue;
-        };
-        if written >= Some(last) {
-            continue;
-        }
-        let Some((mut upto, after)) = sources.samples.up_to(last) else {
-            continue;
-        };
-        upto.insert(0, Counters::of(&sources.facts.before));
-        upto.push(Counters::of(&after));
-        let applied = sources
-            .scenario
-            .map(|scenario| scenario.applied())
-            .unwrap_or_default();
-        let connections = sources.driver.connections_opened();
-        let facts = Arc::clone(sources.facts);
-        let hear = Arc::clone(&checkpoints.0);
-        // Made and written off this task, which reads the cluster
-        // and fires the events on time.
-        let _ = tokio::task::spawn_blocking(move || {
-            match facts.result((&report, &after), &upto, &applied, (connections, None)) {
-                Ok(mut result) => {
-                    result.incomplete = Some(Incomplete {
-                        last_interval: Some(last),
-                        measured_secs: report.elapsed.as_secs_f64(),
-                        trials_whole: 0,
-                        trials_asked: 1,
-                    });
-                    hear(result);
-                }
-                Err(error) => log::warn!("no checkpoint at interval {last}: {error}"),
-            }
-        })
-        .await;
-        written = Some(last);
-    }
 }
 
 /// What the live view reads of a measurement: the driver's series, the
@@ -487,36 +445,6 @@ fn watched(
                     .collect()
             })
         }),
-    }
-}
-
-/// Reads the process's memory and open files at each interval's end of
-/// the measurement until `finished`.
-async fn sample_memory(
-    start: Instant,
-    interval: Duration,
-    samples: &std::sync::Mutex<Vec<MemorySample>>,
-    finished: impl std::future::Future<Output = ()>,
-) {
-    tokio::pin!(finished);
-    let mut next = start + interval;
-    loop {
-        tokio::select! {
-            _ = tokio::time::sleep_until(next.into()) => {}
-            _ = &mut finished => return,
-        }
-        if let Some((rss_bytes, fds)) = process::read_now() {
-            let sample = MemorySample {
-                at_secs: next.saturating_duration_since(start).as_secs_f64(),
-                rss_bytes,
-                fds,
-            };
-            samples
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner())
-                .push(sample);
-        }
-        next += interval;
     }
 }
 
@@ -567,10 +495,6 @@ struct StartMoment {
     /// When it begins by the clock.
     began: SystemTime,
 }
-
-/// How long after an interval's end the run looks for a new checkpoint:
-/// time for the interval's reading of the cluster to land.
-const CHECKPOINT_AFTER: Duration = Duration::from_millis(50);
 
 /// How long before the start moment the counters are read: every driver's
 /// warm-up is over by then, and none has begun measuring.
