@@ -342,28 +342,91 @@ fn panel_height(panel: &Panel) -> f64 {
     HEIGHT.max(TOP + 8.0 + 2.0 * panel.series.len() as f64 * LEGEND_STEP + BOTTOM)
 }
 
+/// Draws `panel` with its top edge at `top`: the title, the axes with
+/// their grid, the event markers, then each series and its legend entry.
 fn render_panel(out: &mut String, panel: &Panel, top: f64) {
-    let height = panel_height(panel);
-    let xs: Vec<f64> = panel
-        .series
-        .iter()
-        .flat_map(|series| series.points.iter().map(|point| point.0))
-        .collect();
-    let ys: Vec<f64> = panel
-        .series
-        .iter()
-        .flat_map(|series| {
-            let bars = series.bars.iter().flat_map(|bar| [bar.1, bar.2]);
-            series.points.iter().map(|point| point.1).chain(bars)
-        })
-        .collect();
-    let (x_range, x_ticks) = layout(&panel.x, &xs);
-    let (y_range, y_ticks) = layout(&panel.y, &ys);
-    let plot_width = WIDTH - LEFT - RIGHT;
-    let plot_height = height - TOP - BOTTOM;
-    let x_at = |x: f64| LEFT + unit(x, panel.x.scale, x_range) * plot_width;
-    let y_at = |y: f64| top + TOP + (1.0 - unit(y, panel.y.scale, y_range)) * plot_height;
+    let frame = Frame::of(panel, top);
+    title_and_axes(out, panel, &frame);
+    event_markers(out, panel, &frame);
+    // Lines, marks and the legend. A series drawn over others at the same
+    // place leaves them visible: each has its own dash and marker shape,
+    // and one that later series cover is drawn wider, its marks larger,
+    // so that it shows around them; the legend says which coincide.
+    let overlaps = Overlaps::of(panel, frame.x_range, frame.y_range);
+    let mut legend_y = top + TOP + 8.0;
+    for index in 0..panel.series.len() {
+        draw_series(out, panel, &frame, &overlaps, index);
+        legend_entry(out, panel, &frame, &overlaps, (index, &mut legend_y));
+    }
+}
 
+/// Where a panel's plot area lies on the page, and how its values map
+/// into it.
+struct Frame {
+    /// The panel's top edge.
+    top: f64,
+    /// The panel's height.
+    height: f64,
+    plot_width: f64,
+    plot_height: f64,
+    /// The axes' ranges, and their ticks with their labels.
+    x_range: (f64, f64),
+    y_range: (f64, f64),
+    x_ticks: Vec<(f64, String)>,
+    y_ticks: Vec<(f64, String)>,
+    x_scale: Scale,
+    y_scale: Scale,
+}
+
+impl Frame {
+    /// The frame of `panel` at `top`, its axes laid out over every point
+    /// and error bar it draws.
+    fn of(panel: &Panel, top: f64) -> Frame {
+        let height = panel_height(panel);
+        let xs: Vec<f64> = panel
+            .series
+            .iter()
+            .flat_map(|series| series.points.iter().map(|point| point.0))
+            .collect();
+        let ys: Vec<f64> = panel
+            .series
+            .iter()
+            .flat_map(|series| {
+                let bars = series.bars.iter().flat_map(|bar| [bar.1, bar.2]);
+                series.points.iter().map(|point| point.1).chain(bars)
+            })
+            .collect();
+        let (x_range, x_ticks) = layout(&panel.x, &xs);
+        let (y_range, y_ticks) = layout(&panel.y, &ys);
+        Frame {
+            top,
+            height,
+            plot_width: WIDTH - LEFT - RIGHT,
+            plot_height: height - TOP - BOTTOM,
+            x_range,
+            y_range,
+            x_ticks,
+            y_ticks,
+            x_scale: panel.x.scale,
+            y_scale: panel.y.scale,
+        }
+    }
+
+    /// Where `x` lies across the page.
+    fn x_at(&self, x: f64) -> f64 {
+        LEFT + unit(x, self.x_scale, self.x_range) * self.plot_width
+    }
+
+    /// Where `y` lies down the page.
+    fn y_at(&self, y: f64) -> f64 {
+        self.top + TOP + (1.0 - unit(y, self.y_scale, self.y_range)) * self.plot_height
+    }
+}
+
+/// The panel's title, its grid with the ticks' labels, the plot's border
+/// and the axes' labels.
+fn title_and_axes(out: &mut String, panel: &Panel, frame: &Frame) {
+    let (top, plot_width, plot_height) = (frame.top, frame.plot_width, frame.plot_height);
     let _ = writeln!(
         out,
         r#"<text x="{:.1}" y="{:.1}" font-size="15" font-weight="bold">{}</text>"#,
@@ -372,8 +435,8 @@ fn render_panel(out: &mut String, panel: &Panel, top: f64) {
         escape(&panel.title)
     );
     // Grid and ticks.
-    for (value, label) in &y_ticks {
-        let y = y_at(*value);
+    for (value, label) in &frame.y_ticks {
+        let y = frame.y_at(*value);
         let _ = writeln!(
             out,
             r##"<line x1="{LEFT:.1}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="#e0e0e0"/><text x="{:.1}" y="{:.1}" font-size="11" text-anchor="end">{}</text>"##,
@@ -383,8 +446,8 @@ fn render_panel(out: &mut String, panel: &Panel, top: f64) {
             escape(label)
         );
     }
-    for (value, label) in &x_ticks {
-        let x = x_at(*value);
+    for (value, label) in &frame.x_ticks {
+        let x = frame.x_at(*value);
         let _ = writeln!(
             out,
             r##"<line x1="{x:.1}" y1="{:.1}" x2="{x:.1}" y2="{:.1}" stroke="#e0e0e0"/><text x="{x:.1}" y="{:.1}" font-size="11" text-anchor="middle">{}</text>"##,
@@ -403,7 +466,7 @@ fn render_panel(out: &mut String, panel: &Panel, top: f64) {
         out,
         r#"<text x="{:.1}" y="{:.1}" font-size="12" text-anchor="middle">{}</text>"#,
         LEFT + plot_width / 2.0,
-        top + height - 18.0,
+        top + frame.height - 18.0,
         escape(&panel.x.label)
     );
     let _ = writeln!(
@@ -413,107 +476,126 @@ fn render_panel(out: &mut String, panel: &Panel, top: f64) {
         top + TOP + plot_height / 2.0,
         escape(&panel.y.label)
     );
-    // Event markers: a dashed vertical line and its label, the labels
-    // staggered so that close events stay readable.
+}
+
+/// Event markers: a dashed vertical line and its label, the labels
+/// staggered so that close events stay readable.
+fn event_markers(out: &mut String, panel: &Panel, frame: &Frame) {
+    let top = frame.top;
     for (index, (x, label)) in panel.markers.iter().enumerate() {
         if !x.is_finite() {
             continue;
         }
-        let at = x_at(*x);
+        let at = frame.x_at(*x);
         let label_y = top + TOP + 14.0 + (index % 4) as f64 * 14.0;
         let _ = writeln!(
             out,
             r##"<line class="event" x1="{at:.1}" y1="{:.1}" x2="{at:.1}" y2="{:.1}" stroke="#555" stroke-width="1" stroke-dasharray="4 3"/><text x="{:.1}" y="{label_y:.1}" font-size="10" fill="#333">{}</text>"##,
             top + TOP,
-            top + TOP + plot_height,
+            top + TOP + frame.plot_height,
             at + 3.0,
             escape(label)
         );
     }
-    // Lines, marks and the legend. A series drawn over others at the same
-    // place leaves them visible: each has its own dash and marker shape,
-    // and one that later series cover is drawn wider, its marks larger,
-    // so that it shows around them; the legend says which coincide.
-    let overlaps = Overlaps::of(panel, x_range, y_range);
-    let legend_x = LEFT + plot_width + 16.0;
-    let mut legend_y = top + TOP + 8.0;
-    for (index, series) in panel.series.iter().enumerate() {
-        let colour = PALETTE[index % PALETTE.len()];
-        let dash = DASHES[index % DASHES.len()];
-        let shape = SHAPES[index % SHAPES.len()];
-        let drawn_over = overlaps.same_as[index]
-            .iter()
-            .filter(|&&other| other > index)
-            .count();
-        let width = 2.0 + 2.5 * drawn_over as f64;
-        let points: Vec<(f64, f64, usize)> = series
-            .points
-            .iter()
-            .zip(&overlaps.covered[index])
-            .filter(|((x, y), _)| x.is_finite() && y.is_finite())
-            .map(|(&(x, y), &covered)| (x_at(x), y_at(y), covered))
-            .collect();
-        let line: Vec<String> = points
-            .iter()
-            .map(|(x, y, _)| format!("{x:.1},{y:.1}"))
-            .collect();
+}
+
+/// The series at `index`: its line, its marks (wider and larger where
+/// later series cover it) and its error bars.
+fn draw_series(out: &mut String, panel: &Panel, frame: &Frame, overlaps: &Overlaps, index: usize) {
+    let series = &panel.series[index];
+    let colour = PALETTE[index % PALETTE.len()];
+    let dash = DASHES[index % DASHES.len()];
+    let shape = SHAPES[index % SHAPES.len()];
+    let drawn_over = overlaps.same_as[index]
+        .iter()
+        .filter(|&&other| other > index)
+        .count();
+    let width = 2.0 + 2.5 * drawn_over as f64;
+    let points: Vec<(f64, f64, usize)> = series
+        .points
+        .iter()
+        .zip(&overlaps.covered[index])
+        .filter(|((x, y), _)| x.is_finite() && y.is_finite())
+        .map(|(&(x, y), &covered)| (frame.x_at(x), frame.y_at(y), covered))
+        .collect();
+    let line: Vec<String> = points
+        .iter()
+        .map(|(x, y, _)| format!("{x:.1},{y:.1}"))
+        .collect();
+    let _ = writeln!(
+        out,
+        r#"<polyline class="line s{index}" points="{}" fill="none" stroke="{colour}" stroke-width="{width:.1}" stroke-dasharray="{dash}"/>"#,
+        line.join(" ")
+    );
+    for &(x, y, covered) in &points {
+        let radius = 3.0 + 2.0 * covered as f64;
         let _ = writeln!(
             out,
-            r#"<polyline class="line s{index}" points="{}" fill="none" stroke="{colour}" stroke-width="{width:.1}" stroke-dasharray="{dash}"/>"#,
-            line.join(" ")
+            r#"<path class="mark s{index}" d="{}" fill="{colour}" stroke="white" stroke-width="0.8"/>"#,
+            shape.path(x, y, radius)
         );
-        for &(x, y, covered) in &points {
-            let radius = 3.0 + 2.0 * covered as f64;
-            let _ = writeln!(
-                out,
-                r#"<path class="mark s{index}" d="{}" fill="{colour}" stroke="white" stroke-width="0.8"/>"#,
-                shape.path(x, y, radius)
-            );
+    }
+    // Error bars: the interval of each point, capped at both ends, each
+    // series' a little apart so that bars at one x stay visible.
+    let nudge = (index as f64 - (panel.series.len() as f64 - 1.0) / 2.0) * 3.0;
+    for &(x, low, high) in &series.bars {
+        if !(x.is_finite() && low.is_finite() && high.is_finite()) {
+            continue;
         }
-        // Error bars: the interval of each point, capped at both ends, each
-        // series' a little apart so that bars at one x stay visible.
-        let nudge = (index as f64 - (panel.series.len() as f64 - 1.0) / 2.0) * 3.0;
-        for &(x, low, high) in &series.bars {
-            if !(x.is_finite() && low.is_finite() && high.is_finite()) {
-                continue;
-            }
-            let (x, low, high) = (x_at(x) + nudge, y_at(low), y_at(high));
-            let _ = writeln!(
-                out,
-                r#"<path class="bar" d="M{:.1},{low:.1}H{:.1}M{x:.1},{low:.1}V{high:.1}M{:.1},{high:.1}H{:.1}" stroke="{colour}" stroke-width="1.2" fill="none"/>"#,
-                x - 4.0,
-                x + 4.0,
-                x - 4.0,
-                x + 4.0
-            );
-        }
+        let (x, low, high) = (frame.x_at(x) + nudge, frame.y_at(low), frame.y_at(high));
         let _ = writeln!(
             out,
-            r#"<line x1="{legend_x:.1}" y1="{legend_y:.1}" x2="{:.1}" y2="{legend_y:.1}" stroke="{colour}" stroke-width="2" stroke-dasharray="{dash}"/><path class="legend-mark s{index}" d="{}" fill="{colour}" stroke="white" stroke-width="0.8"/><text x="{:.1}" y="{:.1}" font-size="11">{}</text>"#,
-            legend_x + 22.0,
-            shape.path(legend_x + 11.0, legend_y, 3.5),
+            r#"<path class="bar" d="M{:.1},{low:.1}H{:.1}M{x:.1},{low:.1}V{high:.1}M{:.1},{high:.1}H{:.1}" stroke="{colour}" stroke-width="1.2" fill="none"/>"#,
+            x - 4.0,
+            x + 4.0,
+            x - 4.0,
+            x + 4.0
+        );
+    }
+}
+
+/// The legend's entry of the series at `index`, at `legend_y`, which it
+/// moves down past itself: its line and mark, its name, and which series
+/// it coincides with.
+fn legend_entry(
+    out: &mut String,
+    panel: &Panel,
+    frame: &Frame,
+    overlaps: &Overlaps,
+    (index, legend_y): (usize, &mut f64),
+) {
+    let series = &panel.series[index];
+    let colour = PALETTE[index % PALETTE.len()];
+    let dash = DASHES[index % DASHES.len()];
+    let shape = SHAPES[index % SHAPES.len()];
+    let legend_x = LEFT + frame.plot_width + 16.0;
+    let y = *legend_y;
+    let _ = writeln!(
+        out,
+        r#"<line x1="{legend_x:.1}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="{colour}" stroke-width="2" stroke-dasharray="{dash}"/><path class="legend-mark s{index}" d="{}" fill="{colour}" stroke="white" stroke-width="0.8"/><text x="{:.1}" y="{:.1}" font-size="11">{}</text>"#,
+        legend_x + 22.0,
+        shape.path(legend_x + 11.0, y, 3.5),
+        legend_x + 28.0,
+        y + 4.0,
+        escape(&legend_name(&series.name))
+    );
+    *legend_y += LEGEND_STEP;
+    if !overlaps.same_as[index].is_empty() {
+        let others: Vec<String> = overlaps.same_as[index]
+            .iter()
+            .map(|&other| legend_name(&panel.series[other].name))
+            .collect();
+        let _ = writeln!(
+            out,
+            r##"<text class="coincides s{index}" x="{:.1}" y="{:.1}" font-size="10" fill="#555">{}</text>"##,
             legend_x + 28.0,
-            legend_y + 4.0,
-            escape(&legend_name(&series.name))
+            *legend_y + 2.0,
+            escape(&legend_name(&format!(
+                "coincides with {}",
+                others.join(", ")
+            )))
         );
-        legend_y += LEGEND_STEP;
-        if !overlaps.same_as[index].is_empty() {
-            let others: Vec<String> = overlaps.same_as[index]
-                .iter()
-                .map(|&other| legend_name(&panel.series[other].name))
-                .collect();
-            let _ = writeln!(
-                out,
-                r##"<text class="coincides s{index}" x="{:.1}" y="{:.1}" font-size="10" fill="#555">{}</text>"##,
-                legend_x + 28.0,
-                legend_y + 2.0,
-                escape(&legend_name(&format!(
-                    "coincides with {}",
-                    others.join(", ")
-                )))
-            );
-            legend_y += LEGEND_STEP;
-        }
+        *legend_y += LEGEND_STEP;
     }
 }
 
