@@ -367,158 +367,173 @@ fn text(report: &Report<'_>, workload: &Workload) -> String {
         report.workload, report.requests, report.warmup_requests, report.keys
     );
     if let Some(advice) = report.replicas {
-        let _ = writeln!(
-            out,
-            "replicas  {} nodes, {}, every count from 1 to {}: {}",
-            advice.nodes,
-            advice.hash,
-            advice.searched,
-            advice.goal.describe()
-        );
-        let figures = |evidence: &advise::RingEvidence| {
-            let mut text = format!("key imbalance {:.3}", evidence.key_imbalance);
-            if let (Some(moved), Some(ideal)) = (evidence.moved_share, evidence.ideal_moved_share) {
-                let _ = write!(
-                    text,
-                    ", {:.2}% moved (ideal {:.2}%)",
-                    moved * 100.0,
-                    ideal * 100.0
-                );
-            }
-            text
-        };
-        match (advice.replicas, &advice.at) {
-            (Some(replicas), Some(at)) => {
-                let _ = writeln!(out, "  advised  {replicas} replicas: {}", figures(at));
-                if let Some(below) = &advice.below {
-                    let _ = writeln!(
-                        out,
-                        "  short    {} replicas: {}",
-                        below.replicas,
-                        figures(below)
-                    );
-                }
-                let _ = match advice.steady_from {
-                    Some(steady) if steady == replicas => writeln!(
-                        out,
-                        "  steady   every count from {replicas} to {} meets it",
-                        advice.searched
-                    ),
-                    Some(steady) => writeln!(
-                        out,
-                        "  steady   every count from {steady} to {} meets it; between {replicas} \
-                         and {steady} some do not: prefer {steady}",
-                        advice.searched
-                    ),
-                    None => writeln!(
-                        out,
-                        "  unsteady {} replicas does not meet it: {replicas} meets it by its \
-                         ring's luck",
-                        advice.searched
-                    ),
-                };
-            }
-            _ => {
-                let _ = writeln!(
-                    out,
-                    "  none     no count meets it; the best is {} replicas: {}{}",
-                    advice.best.replicas,
-                    figures(&advice.best),
-                    match advice.hash {
-                        HashKind::Crc32 =>
-                            "; try --hash xxh3, which spreads a run's node names more evenly",
-                        HashKind::Xxh3 => "",
-                    }
-                );
-            }
-        }
+        replicas_text(&mut out, advice);
     }
     if let Some(advice) = report.cache {
-        let ring = report.ring;
-        let _ = writeln!(
-            out,
-            "cache     {} nodes, {} replicas, {}: {}{}",
-            ring.nodes,
-            ring.replicas,
-            ring.hash,
-            advice.goal.describe(advice.every_node),
-            match report.sampling {
-                Sampling::Exact => String::new(),
-                _ => " (SHARDS sample: figures estimated)".to_owned(),
-            }
-        );
-        let figure = |evidence: &advise::Evidence| {
-            let goal = match advice.goal {
-                CacheGoal::LoadsPerSecond { .. } => format!("{:.2} loads/s", evidence.figure),
-                CacheGoal::HitRatio { .. } => format!("hit ratio {:.5}", evidence.figure),
-                CacheGoal::ByteHitRatio { .. } => format!("byte hit ratio {:.5}", evidence.figure),
-            };
-            let nodes: Vec<String> = evidence
-                .point
-                .node_miss_ratio
-                .iter()
-                .map(|miss| format!("{:.3}", 1.0 - miss))
-                .collect();
-            format!(
-                "{goal}; {} loads ({:.4} per request); node hit ratios {}",
-                evidence.point.loads,
-                evidence.point.miss_ratio,
-                nodes.join(" ")
-            )
-        };
-        match (advice.cache_bytes, &advice.at) {
-            (Some(size), Some(at)) => {
-                let _ = writeln!(
-                    out,
-                    "  advised  {} per node ({size} B): {}",
-                    ByteSize(size).human(),
-                    figure(at)
-                );
-                if let Some(below) = &advice.below {
-                    let _ = writeln!(
-                        out,
-                        "  short    {} B: {}",
-                        below.point.cache_bytes,
-                        figure(below)
-                    );
-                }
-                let requests: Vec<String> =
-                    advice.node_requests.iter().map(u64::to_string).collect();
-                let _ = writeln!(
-                    out,
-                    "  requests per node {} (largest over mean {:.3})",
-                    requests.join(" "),
-                    advice.request_imbalance
-                );
-                let _ =
-                    writeln!(
-                        out,
-                        "  ({}; run --cache-bytes {size} --replicas {} to use it)",
-                        if size <= 2048 {
-                            "exact to the byte".to_owned()
-                        } else {
-                            format!(
-                            "the smallest size lies above {} B: the curve counts sizes within a \
-                             1,024th",
-                            advice.below.as_ref().map_or(0, |below| below.point.cache_bytes)
-                        )
-                        },
-                        ring.replicas
-                    );
-            }
-            _ => {
-                let _ = writeln!(
-                    out,
-                    "  none     no size meets it: with every key held, {} (misses of first uses \
-                     and of keys the store lacks: {} of {} requests)",
-                    figure(&advice.unbounded),
-                    advice.unbounded.point.loads,
-                    workload.requests.unwrap_or(0)
-                );
-            }
-        }
+        cache_text(&mut out, advice, report, workload);
     }
     out
+}
+
+/// The replica advice's lines: the count advised and the one below it,
+/// and whether every larger count meets the goal too.
+fn replicas_text(out: &mut String, advice: &ReplicaAdvice) {
+    use std::fmt::Write as _;
+    let _ = writeln!(
+        out,
+        "replicas  {} nodes, {}, every count from 1 to {}: {}",
+        advice.nodes,
+        advice.hash,
+        advice.searched,
+        advice.goal.describe()
+    );
+    let figures = |evidence: &advise::RingEvidence| {
+        let mut text = format!("key imbalance {:.3}", evidence.key_imbalance);
+        if let (Some(moved), Some(ideal)) = (evidence.moved_share, evidence.ideal_moved_share) {
+            let _ = write!(
+                text,
+                ", {:.2}% moved (ideal {:.2}%)",
+                moved * 100.0,
+                ideal * 100.0
+            );
+        }
+        text
+    };
+    match (advice.replicas, &advice.at) {
+        (Some(replicas), Some(at)) => {
+            let _ = writeln!(out, "  advised  {replicas} replicas: {}", figures(at));
+            if let Some(below) = &advice.below {
+                let _ = writeln!(
+                    out,
+                    "  short    {} replicas: {}",
+                    below.replicas,
+                    figures(below)
+                );
+            }
+            let _ = match advice.steady_from {
+                Some(steady) if steady == replicas => writeln!(
+                    out,
+                    "  steady   every count from {replicas} to {} meets it",
+                    advice.searched
+                ),
+                Some(steady) => writeln!(
+                    out,
+                    "  steady   every count from {steady} to {} meets it; between {replicas} \
+                     and {steady} some do not: prefer {steady}",
+                    advice.searched
+                ),
+                None => writeln!(
+                    out,
+                    "  unsteady {} replicas does not meet it: {replicas} meets it by its \
+                     ring's luck",
+                    advice.searched
+                ),
+            };
+        }
+        _ => {
+            let _ = writeln!(
+                out,
+                "  none     no count meets it; the best is {} replicas: {}{}",
+                advice.best.replicas,
+                figures(&advice.best),
+                match advice.hash {
+                    HashKind::Crc32 =>
+                        "; try --hash xxh3, which spreads a run's node names more evenly",
+                    HashKind::Xxh3 => "",
+                }
+            );
+        }
+    }
+}
+
+/// The cache advice's lines: the size advised and the one below it, the
+/// requests each node took, and how exact the size is.
+fn cache_text(out: &mut String, advice: &CacheAdvice, report: &Report<'_>, workload: &Workload) {
+    use std::fmt::Write as _;
+    let ring = report.ring;
+    let _ = writeln!(
+        out,
+        "cache     {} nodes, {} replicas, {}: {}{}",
+        ring.nodes,
+        ring.replicas,
+        ring.hash,
+        advice.goal.describe(advice.every_node),
+        match report.sampling {
+            Sampling::Exact => String::new(),
+            _ => " (SHARDS sample: figures estimated)".to_owned(),
+        }
+    );
+    let figure = |evidence: &advise::Evidence| {
+        let goal = match advice.goal {
+            CacheGoal::LoadsPerSecond { .. } => format!("{:.2} loads/s", evidence.figure),
+            CacheGoal::HitRatio { .. } => format!("hit ratio {:.5}", evidence.figure),
+            CacheGoal::ByteHitRatio { .. } => format!("byte hit ratio {:.5}", evidence.figure),
+        };
+        let nodes: Vec<String> = evidence
+            .point
+            .node_miss_ratio
+            .iter()
+            .map(|miss| format!("{:.3}", 1.0 - miss))
+            .collect();
+        format!(
+            "{goal}; {} loads ({:.4} per request); node hit ratios {}",
+            evidence.point.loads,
+            evidence.point.miss_ratio,
+            nodes.join(" ")
+        )
+    };
+    match (advice.cache_bytes, &advice.at) {
+        (Some(size), Some(at)) => {
+            let _ = writeln!(
+                out,
+                "  advised  {} per node ({size} B): {}",
+                ByteSize(size).human(),
+                figure(at)
+            );
+            if let Some(below) = &advice.below {
+                let _ = writeln!(
+                    out,
+                    "  short    {} B: {}",
+                    below.point.cache_bytes,
+                    figure(below)
+                );
+            }
+            let requests: Vec<String> = advice.node_requests.iter().map(u64::to_string).collect();
+            let _ = writeln!(
+                out,
+                "  requests per node {} (largest over mean {:.3})",
+                requests.join(" "),
+                advice.request_imbalance
+            );
+            let _ = writeln!(
+                out,
+                "  ({}; run --cache-bytes {size} --replicas {} to use it)",
+                if size <= 2048 {
+                    "exact to the byte".to_owned()
+                } else {
+                    format!(
+                        "the smallest size lies above {} B: the curve counts sizes within a \
+                         1,024th",
+                        advice
+                            .below
+                            .as_ref()
+                            .map_or(0, |below| below.point.cache_bytes)
+                    )
+                },
+                ring.replicas
+            );
+        }
+        _ => {
+            let _ = writeln!(
+                out,
+                "  none     no size meets it: with every key held, {} (misses of first uses \
+                 and of keys the store lacks: {} of {} requests)",
+                figure(&advice.unbounded),
+                advice.unbounded.point.loads,
+                workload.requests.unwrap_or(0)
+            );
+        }
+    }
 }
 
 /// How the verifying run landed, for people.
