@@ -3,14 +3,14 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::model::{model_events, KeySequence};
+use super::model::{model_events, KeySequence, ModelReading};
 use super::predict::{options_of, predict, Prediction};
 use super::SimulateError;
 use crate::analysis::grid::GridPoint;
 use crate::geecache::node::GroupReport;
 use crate::harness::cluster::GROUP;
 use crate::harness::ownership::RingShape;
-use crate::harness::report::{ClusterInterval, Mode, RunResult, SeriesReading};
+use crate::harness::report::{ClusterFigures, ClusterInterval, Mode, RunResult, SeriesReading};
 /// Where a run's counters and the model's prediction disagree.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Difference {
@@ -48,18 +48,7 @@ pub fn verify(result: &RunResult) -> Result<Verification, SimulateError> {
         return Err(SimulateError::NoClusterFigures);
     };
     let workload = &result.workload;
-    let applied: Vec<Option<u64>> = workload
-        .events
-        .iter()
-        .enumerate()
-        .map(|(index, _)| {
-            result
-                .events
-                .get(index)
-                .and_then(|figures| figures.applied_at_request)
-        })
-        .collect();
-    let events = model_events(workload, Some(&applied))?;
+    let events = model_events(workload, Some(&applied_at(result)))?;
     let point = GridPoint {
         ring: RingShape::of(workload),
         cache_bytes: workload.cluster.cache_bytes,
@@ -73,29 +62,14 @@ pub fn verify(result: &RunResult) -> Result<Verification, SimulateError> {
         result.client.requests,
         &events,
     )?;
-    if let (Some(run), Some(now)) = (&result.trace, &keys.trace) {
-        if run.hash != now.hash || run.file_bytes != now.file_bytes {
-            return Err(SimulateError::NotTheRunsTrace {
-                path: now.path.clone(),
-                bytes: now.file_bytes,
-                hash: now.hash.clone(),
-                run_bytes: run.file_bytes,
-                run_hash: run.hash.clone(),
-            });
-        }
-    }
+    same_trace(result, &keys)?;
     let (owners, shares) = keys.owners(&point.ring);
     // A series read between requests is checked interval by interval: the
     // model is read where each interval's requests end.
     let by_interval =
         result.series_reading == SeriesReading::BetweenRequests && !result.series.is_empty();
-    let marks: Vec<u64> = if by_interval {
-        std::iter::once(0)
-            .chain(result.series.iter().scan(0, |sent, interval| {
-                *sent += interval.client.requests;
-                Some(*sent)
-            }))
-            .collect()
+    let marks = if by_interval {
+        interval_ends(result)
     } else {
         Vec::new()
     };
@@ -108,7 +82,63 @@ pub fn verify(result: &RunResult) -> Result<Verification, SimulateError> {
         &events,
         &marks,
     );
+    let differences = differences(result, run_cluster, &prediction, &readings);
+    Ok(Verification {
+        prediction,
+        intervals: readings.len().saturating_sub(1),
+        differences,
+        caveat: caveat(result, by_interval),
+    })
+}
 
+/// The request each of the workload's events was applied at in the run,
+/// where the run says.
+fn applied_at(result: &RunResult) -> Vec<Option<u64>> {
+    (0..result.workload.events.len())
+        .map(|index| {
+            result
+                .events
+                .get(index)
+                .and_then(|figures| figures.applied_at_request)
+        })
+        .collect()
+}
+
+/// Refuses a trace that is not the file the run replayed (by its size
+/// and hash).
+fn same_trace(result: &RunResult, keys: &KeySequence) -> Result<(), SimulateError> {
+    if let (Some(run), Some(now)) = (&result.trace, &keys.trace) {
+        if run.hash != now.hash || run.file_bytes != now.file_bytes {
+            return Err(SimulateError::NotTheRunsTrace {
+                path: now.path.clone(),
+                bytes: now.file_bytes,
+                hash: now.hash.clone(),
+                run_bytes: run.file_bytes,
+                run_hash: run.hash.clone(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The requests sent by the end of each interval of the series, from 0.
+fn interval_ends(result: &RunResult) -> Vec<u64> {
+    std::iter::once(0)
+        .chain(result.series.iter().scan(0, |sent, interval| {
+            *sent += interval.client.requests;
+            Some(*sent)
+        }))
+        .collect()
+}
+
+/// Every figure of the run that differs from the model's: the cluster's,
+/// each node's, the store's loads by node, and each interval's.
+fn differences(
+    result: &RunResult,
+    run_cluster: &ClusterFigures,
+    prediction: &Prediction,
+    readings: &[ModelReading],
+) -> Vec<Difference> {
     let mut run_cluster = run_cluster.clone();
     run_cluster.slowdb.mean_latency_us = None;
     let run_nodes: Vec<Option<GroupReport>> = result
@@ -165,6 +195,13 @@ pub fn verify(result: &RunResult) -> Result<Verification, SimulateError> {
             &mut differences,
         );
     }
+    differences
+}
+
+/// Why the run may differ from the model without anything being wrong:
+/// a series read by a timer, requests in flight together, events at times.
+fn caveat(result: &RunResult, by_interval: bool) -> Option<String> {
+    let workload = &result.workload;
     let mut caveats = Vec::new();
     if !by_interval && workload.concurrency == 1 {
         caveats.push(
@@ -188,13 +225,7 @@ pub fn verify(result: &RunResult) -> Result<Verification, SimulateError> {
                 .to_owned(),
         );
     }
-    let caveat = (!caveats.is_empty()).then(|| caveats.join("; "));
-    Ok(Verification {
-        prediction,
-        intervals: readings.len().saturating_sub(1),
-        differences,
-        caveat,
-    })
+    (!caveats.is_empty()).then(|| caveats.join("; "))
 }
 
 fn json(value: &impl Serialize) -> serde_json::Value {
