@@ -65,110 +65,83 @@ impl Workload {
     /// Applies `overrides`, then checks the result; an error names the flag
     /// that set a bad value.
     pub fn apply(&mut self, overrides: &Overrides, source: &str) -> Result<(), WorkloadError> {
-        let mut flags: Vec<(&'static str, &'static str)> = Vec::new();
-        macro_rules! set {
-            ($option:expr, $target:expr, $field:literal, $flag:literal) => {
-                if let Some(value) = $option {
-                    $target = value;
-                    flags.push(($field, $flag));
-                }
-            };
-        }
-        set!(
-            overrides.nodes,
-            self.cluster.nodes,
-            "cluster.nodes",
-            "--nodes"
-        );
-        set!(
-            overrides.replicas,
-            self.cluster.replicas,
-            "cluster.replicas",
-            "--replicas"
-        );
-        set!(
-            overrides.cache_bytes,
-            self.cluster.cache_bytes,
-            "cluster.cache_bytes",
-            "--cache-bytes"
-        );
-        set!(overrides.hash, self.cluster.hash, "cluster.hash", "--hash");
-        set!(
+        let mut given = Given::default();
+        self.apply_cluster(overrides, &mut given);
+        self.apply_load(overrides, &mut given);
+        self.apply_trace(overrides, source, &mut given)?;
+        self.validate(source, &given.0)
+    }
+
+    /// The flags that set the cluster's fields.
+    fn apply_cluster(&mut self, overrides: &Overrides, given: &mut Given) {
+        let cluster = &mut self.cluster;
+        given.set(overrides.nodes, &mut cluster.nodes, CLUSTER_NODES);
+        given.set(overrides.replicas, &mut cluster.replicas, CLUSTER_REPLICAS);
+        given.set(overrides.cache_bytes, &mut cluster.cache_bytes, CACHE_BYTES);
+        given.set(overrides.hash, &mut cluster.hash, HASH);
+        given.set(
             overrides.singleflight,
-            self.cluster.singleflight,
-            "cluster.singleflight",
-            "--singleflight"
+            &mut cluster.singleflight,
+            SINGLEFLIGHT,
         );
-        set!(
-            overrides.hot_cache,
-            self.cluster.hot_cache,
-            "cluster.hot_cache",
-            "--hot-cache"
-        );
-        set!(
+        given.set(overrides.hot_cache, &mut cluster.hot_cache, HOT_CACHE);
+        given.set(
             overrides.source_header,
-            self.cluster.source_header,
-            "cluster.source_header",
-            "--source-header"
+            &mut cluster.source_header,
+            SOURCE_HEADER,
         );
-        set!(
-            overrides.warmup_requests,
-            self.warmup_requests,
-            "warmup_requests",
-            "--warmup"
-        );
-        set!(
-            overrides.concurrency,
-            self.concurrency,
-            "concurrency",
-            "--concurrency"
-        );
-        set!(overrides.seed, self.seed, "seed", "--seed");
-        set!(
-            overrides.slowdb_latency,
-            self.slowdb.latency,
-            "slowdb.latency",
-            "--slowdb-latency"
-        );
-        set!(overrides.interval, self.interval, "interval", "--interval");
-        set!(
+        given.set(
             overrides.header_timeout,
-            self.cluster.header_timeout,
-            "cluster.header_timeout",
-            "--header-timeout"
+            &mut cluster.header_timeout,
+            HEADER_TIMEOUT,
         );
-        set!(
+        given.set(
             overrides.idle_timeout,
-            self.cluster.idle_timeout,
-            "cluster.idle_timeout",
-            "--idle-timeout"
+            &mut cluster.idle_timeout,
+            IDLE_TIMEOUT,
         );
-        set!(
-            overrides.max_connections,
-            self.cluster.max_connections,
-            "cluster.max_connections",
-            "--max-connections"
-        );
-        set!(
+        let max_connections = &mut cluster.max_connections;
+        given.set(overrides.max_connections, max_connections, MAX_CONNECTIONS);
+        given.set(
             overrides.base_path.clone(),
-            self.cluster.base_path,
-            "cluster.base_path",
-            "--base-path"
+            &mut cluster.base_path,
+            BASE_PATH,
         );
-        if let Some(requests) = overrides.requests {
-            self.requests = Some(requests);
+    }
+
+    /// The flags that set the load: its length (a request count replaces a
+    /// duration, and the other way round), pace, warm-up, keys' seed, the
+    /// store's latency and the series' interval.
+    fn apply_load(&mut self, overrides: &Overrides, given: &mut Given) {
+        given.set(overrides.requests.map(Some), &mut self.requests, REQUESTS);
+        if overrides.requests.is_some() {
             self.duration = None;
-            flags.push(("requests", "--requests"));
         }
-        if let Some(duration) = overrides.duration {
-            self.duration = Some(duration);
+        given.set(overrides.duration.map(Some), &mut self.duration, DURATION);
+        if overrides.duration.is_some() {
             self.requests = None;
-            flags.push(("duration", "--duration"));
         }
-        if let Some(rate) = overrides.rate {
-            self.rate = Some(rate);
-            flags.push(("rate", "--rate"));
-        }
+        given.set(overrides.rate.map(Some), &mut self.rate, RATE);
+        given.set(overrides.warmup_requests, &mut self.warmup_requests, WARMUP);
+        given.set(overrides.concurrency, &mut self.concurrency, CONCURRENCY);
+        given.set(overrides.seed, &mut self.seed, SEED);
+        given.set(
+            overrides.slowdb_latency,
+            &mut self.slowdb.latency,
+            SLOWDB_LATENCY,
+        );
+        given.set(overrides.interval, &mut self.interval, INTERVAL);
+    }
+
+    /// The flags that set the trace: `--trace` a new one (its format,
+    /// limit, sample and speed dropped with its path), the others a field
+    /// of the trace there is, which they refuse to set without one.
+    fn apply_trace(
+        &mut self,
+        overrides: &Overrides,
+        source: &str,
+        given: &mut Given,
+    ) -> Result<(), WorkloadError> {
         if let Some(path) = &overrides.trace {
             self.trace = Some(TraceSettings {
                 path: path.clone(),
@@ -177,47 +150,93 @@ impl Workload {
                 sample: None,
                 speed: None,
             });
-            flags.push(("trace.path", "--trace"));
+            given.0.push(TRACE_PATH);
         }
-        let trace_flags = [
-            (
-                "trace.format",
-                "--trace-format",
-                overrides.trace_format.is_some(),
-            ),
-            (
-                "trace.limit",
-                "--trace-limit",
-                overrides.trace_limit.is_some(),
-            ),
-            ("trace.sample", "--sample", overrides.sample.is_some()),
-            ("trace.speed", "--speed", overrides.speed.is_some()),
-        ];
-        for (field, flag, given) in trace_flags {
-            if !given {
-                continue;
-            }
-            let Some(trace) = &mut self.trace else {
-                return Err(WorkloadError::Invalid {
+        let Some(trace) = &mut self.trace else {
+            let fields = [
+                (
+                    "trace.format",
+                    "--trace-format",
+                    overrides.trace_format.is_some(),
+                ),
+                (
+                    "trace.limit",
+                    "--trace-limit",
+                    overrides.trace_limit.is_some(),
+                ),
+                ("trace.sample", "--sample", overrides.sample.is_some()),
+                ("trace.speed", "--speed", overrides.speed.is_some()),
+            ];
+            return match fields.into_iter().find(|(_, _, set)| *set) {
+                Some((field, flag, _)) => Err(WorkloadError::Invalid {
                     origin: source.to_owned(),
                     field: field.to_owned(),
                     flag: format!(" (set by {flag})"),
                     message: "there is no trace to apply it to: give --trace FILE, or a \
                               workload with a trace"
                         .to_owned(),
-                });
+                }),
+                None => Ok(()),
             };
-            match field {
-                "trace.format" => trace.format = overrides.trace_format.clone(),
-                "trace.limit" => trace.limit = overrides.trace_limit,
-                "trace.sample" => trace.sample = overrides.sample,
-                _ => trace.speed = overrides.speed,
-            }
-            flags.push((field, flag));
-        }
-        self.validate(source, &flags)
+        };
+        given.set(
+            overrides.trace_format.clone().map(Some),
+            &mut trace.format,
+            TRACE_FORMAT,
+        );
+        given.set(
+            overrides.trace_limit.map(Some),
+            &mut trace.limit,
+            TRACE_LIMIT,
+        );
+        given.set(overrides.sample.map(Some), &mut trace.sample, TRACE_SAMPLE);
+        given.set(overrides.speed.map(Some), &mut trace.speed, TRACE_SPEED);
+        Ok(())
     }
 }
+
+/// The fields the flags set, each with its flag, so that an error can
+/// name the flag that gave a bad value.
+#[derive(Default)]
+struct Given(Vec<(&'static str, &'static str)>);
+
+impl Given {
+    /// Sets `target` to `value` when the flag gave one.
+    fn set<T>(&mut self, value: Option<T>, target: &mut T, field_and_flag: FieldFlag) {
+        if let Some(value) = value {
+            *target = value;
+            self.0.push(field_and_flag);
+        }
+    }
+}
+
+/// A workload's field, and the flag that sets it.
+type FieldFlag = (&'static str, &'static str);
+
+const CLUSTER_NODES: FieldFlag = ("cluster.nodes", "--nodes");
+const CLUSTER_REPLICAS: FieldFlag = ("cluster.replicas", "--replicas");
+const CACHE_BYTES: FieldFlag = ("cluster.cache_bytes", "--cache-bytes");
+const HASH: FieldFlag = ("cluster.hash", "--hash");
+const SINGLEFLIGHT: FieldFlag = ("cluster.singleflight", "--singleflight");
+const HOT_CACHE: FieldFlag = ("cluster.hot_cache", "--hot-cache");
+const SOURCE_HEADER: FieldFlag = ("cluster.source_header", "--source-header");
+const HEADER_TIMEOUT: FieldFlag = ("cluster.header_timeout", "--header-timeout");
+const IDLE_TIMEOUT: FieldFlag = ("cluster.idle_timeout", "--idle-timeout");
+const MAX_CONNECTIONS: FieldFlag = ("cluster.max_connections", "--max-connections");
+const BASE_PATH: FieldFlag = ("cluster.base_path", "--base-path");
+const REQUESTS: FieldFlag = ("requests", "--requests");
+const DURATION: FieldFlag = ("duration", "--duration");
+const RATE: FieldFlag = ("rate", "--rate");
+const WARMUP: FieldFlag = ("warmup_requests", "--warmup");
+const CONCURRENCY: FieldFlag = ("concurrency", "--concurrency");
+const SEED: FieldFlag = ("seed", "--seed");
+const SLOWDB_LATENCY: FieldFlag = ("slowdb.latency", "--slowdb-latency");
+const INTERVAL: FieldFlag = ("interval", "--interval");
+const TRACE_PATH: FieldFlag = ("trace.path", "--trace");
+const TRACE_FORMAT: FieldFlag = ("trace.format", "--trace-format");
+const TRACE_LIMIT: FieldFlag = ("trace.limit", "--trace-limit");
+const TRACE_SAMPLE: FieldFlag = ("trace.sample", "--sample");
+const TRACE_SPEED: FieldFlag = ("trace.speed", "--speed");
 
 #[cfg(test)]
 mod tests {
