@@ -297,6 +297,24 @@ pub fn merge(named: &[(String, RunResult)]) -> Result<RunResult, MergeError> {
     let histograms =
         report::histograms_added(named.iter().map(|(name, result)| (name.as_str(), result)))
             .map_err(MergeError::Histogram)?;
+    sum_clients(&mut merged, named, earliest, (start, end));
+    merged
+        .set_histograms(histograms)
+        .map_err(MergeError::Histogram)?;
+
+    merge_nodes(&mut merged, named);
+    union_facts(&mut merged, named, &spans, start);
+    Ok(one_trial(merged))
+}
+
+/// The drivers' counts summed into `merged`, which holds the `earliest`
+/// driver's already, over the union of their spans from `start` to `end`.
+fn sum_clients(
+    merged: &mut RunResult,
+    named: &[(String, RunResult)],
+    earliest: usize,
+    (start, end): (u64, u64),
+) {
     // The earliest driver's counts are the merged result's already.
     let client = &mut merged.client;
     for (at, (_, result)) in named.iter().enumerate() {
@@ -322,10 +340,11 @@ pub fn merge(named: &[(String, RunResult)]) -> Result<RunResult, MergeError> {
     } else {
         0.0
     };
-    merged
-        .set_histograms(histograms)
-        .map_err(MergeError::Histogram)?;
+}
 
+/// Each node's figures over the union of the spans, and the cluster's
+/// made of them.
+fn merge_nodes(merged: &mut RunResult, named: &[(String, RunResult)]) {
     // Each node over the union of the spans: from the earliest reading at
     // a start to the latest at an end.
     // Each driver's figures of a node, found by its name on the ring (the
@@ -381,7 +400,17 @@ pub fn merge(named: &[(String, RunResult)]) -> Result<RunResult, MergeError> {
         None,
         merged.client.requests,
     );
+}
 
+/// The union's series, its span and start, and the figures no one driver
+/// can give it (calibration, slices, counted pass, memory, latency by
+/// source) left out.
+fn union_facts(
+    merged: &mut RunResult,
+    named: &[(String, RunResult)],
+    spans: &[(u64, u64)],
+    start: u64,
+) {
     merged.series = aligned_series(named, start);
     merged.started_at = named
         .iter()
@@ -423,7 +452,6 @@ pub fn merge(named: &[(String, RunResult)]) -> Result<RunResult, MergeError> {
         .iter()
         .filter_map(|(_, result)| result.incomplete.clone())
         .min_by(|a, b| a.measured_secs.total_cmp(&b.measured_secs));
-    Ok(one_trial(merged))
 }
 
 /// The drivers' series on one wall-clock grid of the workload's interval
