@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use xxhash_rust::xxh3::Xxh3;
 
-use super::read::{head, open, RecordReader, ZSTD_MAGIC};
+use super::read::{head, open, Record, RecordReader, ZSTD_MAGIC};
 use super::{
     judge, sample_bound, Skipped, TraceError, TraceFormat, TraceInfo, TraceSettings, Verdict,
 };
@@ -238,87 +238,61 @@ pub fn scan(request: ScanRequest<'_>) -> Result<TraceIndex, TraceError> {
         (Some(limit), Some(needed)) => Some(limit.min(needed)),
         (limit, needed) => limit.or(needed),
     };
-    let mut ids = IdMap::default();
-    let mut sizes: Vec<u32> = Vec::new();
-    let mut skipped = Skipped::default();
-    let mut other_ops: Vec<u64> = Vec::new();
-    let (mut reads, mut bytes, mut key_bytes, mut oversized) = (0u64, 0u64, 0u64, 0u64);
-    let mut first_time: Option<u64> = None;
-    let mut last_time = 0u64;
-    let mut timeline = request
-        .timeline_from
-        .filter(|_| format.has_time())
-        .map(|_| Timeline::new());
-    let default_size = request.value_size.min(u64::from(MAX_VALUE)) as u32;
+    let mut tally = Tally {
+        timeline: request
+            .timeline_from
+            .filter(|_| format.has_time())
+            .map(|_| Timeline::new()),
+        ..Tally::default()
+    };
+    let read = Reading {
+        default_size: request.value_size.min(u64::from(MAX_VALUE)) as u32,
+        timed: format.has_time(),
+        timeline_from: request.timeline_from,
+    };
     let mut whole = true;
     while let Some(record) = reader.next_record()? {
-        match judge(&record, below) {
-            Verdict::Read => {}
-            Verdict::ZeroSize => {
-                skipped.zero_size += 1;
-                continue;
-            }
-            Verdict::SampledOut => {
-                skipped.sampled_out += 1;
-                continue;
-            }
-            Verdict::Other(name) => {
-                let name = usize::from(name);
-                if other_ops.len() <= name {
-                    other_ops.resize(name + 1, 0);
-                }
-                other_ops[name] += 1;
-                continue;
-            }
+        if tally.passes_over(judge(&record, below)) {
+            continue;
         }
-        let mut size = record.size.unwrap_or(default_size);
-        if size > MAX_VALUE {
-            oversized += 1;
-            size = MAX_VALUE;
+        if !tally.read(&record, read, request.max_keys) {
+            return Err(TraceError {
+                file,
+                place: Some(format!("record {}", reader.number())),
+                field: None,
+                message: format!(
+                    "more than {} distinct keys: sample the trace (--sample) or limit \
+                     it (--trace-limit)",
+                    request.max_keys
+                ),
+            });
         }
-        let next = sizes.len();
-        let number = *ids.entry(record.id).or_insert(next as u32) as usize;
-        if number == next {
-            if next as u64 >= request.max_keys {
-                return Err(TraceError {
-                    file,
-                    place: Some(format!("record {}", reader.number())),
-                    field: None,
-                    message: format!(
-                        "more than {} distinct keys: sample the trace (--sample) or limit \
-                         it (--trace-limit)",
-                        request.max_keys
-                    ),
-                });
-            }
-            sizes.push(size);
-            key_bytes += u64::from(size);
-        }
-        // Every read of a key is answered at its first read's size.
-        bytes += u64::from(sizes[number]);
-        if format.has_time() {
-            first_time.get_or_insert(record.time_ms);
-            last_time = last_time.max(record.time_ms);
-        }
-        if let (Some(timeline), Some(from)) = (&mut timeline, request.timeline_from) {
-            if reads >= from {
-                timeline.add(record.time_ms);
-            }
-        }
-        reads += 1;
-        if cap.is_some_and(|cap| reads >= cap) {
+        if cap.is_some_and(|cap| tally.reads >= cap) {
             // Whether more followed is not known, and not needed.
             whole = false;
             break;
         }
     }
-    skipped.operations = reader
+    tally.skipped.operations = reader
         .op_names()
         .iter()
-        .zip(&other_ops)
+        .zip(&tally.other_ops)
         .filter(|(_, &count)| count > 0)
         .map(|(name, &count)| (name.clone(), count))
         .collect();
+    let Tally {
+        ids,
+        sizes,
+        skipped,
+        reads,
+        bytes,
+        key_bytes,
+        oversized,
+        first_time,
+        last_time,
+        timeline,
+        ..
+    } = tally;
     if reads == 0 {
         return Err(TraceError::file(
             &path,
@@ -358,6 +332,91 @@ pub fn scan(request: ScanRequest<'_>) -> Result<TraceIndex, TraceError> {
         below,
         oversized,
     })
+}
+
+/// How the scan reads a record it replays.
+#[derive(Clone, Copy)]
+struct Reading {
+    /// Every value's size when the trace gives none.
+    default_size: u32,
+    /// Whether the trace has times.
+    timed: bool,
+    /// Reads from this one on go on the timeline.
+    timeline_from: Option<u64>,
+}
+
+/// What the scan has counted so far.
+#[derive(Default)]
+struct Tally {
+    /// Each distinct key's number, in order of first read.
+    ids: IdMap,
+    /// Each key's size, by its number.
+    sizes: Vec<u32>,
+    skipped: Skipped,
+    /// Other operations, by their index in the reader's names.
+    other_ops: Vec<u64>,
+    reads: u64,
+    /// The bytes every read is answered with.
+    bytes: u64,
+    /// The bytes of the distinct keys.
+    key_bytes: u64,
+    /// Reads of a value over [`MAX_VALUE`].
+    oversized: u64,
+    first_time: Option<u64>,
+    last_time: u64,
+    timeline: Option<Timeline>,
+}
+
+impl Tally {
+    /// Counts a record that is not replayed, and says whether it was one.
+    fn passes_over(&mut self, verdict: Verdict) -> bool {
+        match verdict {
+            Verdict::Read => return false,
+            Verdict::ZeroSize => self.skipped.zero_size += 1,
+            Verdict::SampledOut => self.skipped.sampled_out += 1,
+            Verdict::Other(name) => {
+                let name = usize::from(name);
+                if self.other_ops.len() <= name {
+                    self.other_ops.resize(name + 1, 0);
+                }
+                self.other_ops[name] += 1;
+            }
+        }
+        true
+    }
+
+    /// Counts a read of `record`: its key numbered at its first read, with
+    /// that read's size (capped); false when it would be a key past
+    /// `max_keys`.
+    fn read(&mut self, record: &Record, read: Reading, max_keys: u64) -> bool {
+        let mut size = record.size.unwrap_or(read.default_size);
+        if size > MAX_VALUE {
+            self.oversized += 1;
+            size = MAX_VALUE;
+        }
+        let next = self.sizes.len();
+        let number = *self.ids.entry(record.id).or_insert(next as u32) as usize;
+        if number == next {
+            if next as u64 >= max_keys {
+                return false;
+            }
+            self.sizes.push(size);
+            self.key_bytes += u64::from(size);
+        }
+        // Every read of a key is answered at its first read's size.
+        self.bytes += u64::from(self.sizes[number]);
+        if read.timed {
+            self.first_time.get_or_insert(record.time_ms);
+            self.last_time = self.last_time.max(record.time_ms);
+        }
+        if let (Some(timeline), Some(from)) = (&mut self.timeline, read.timeline_from) {
+            if self.reads >= from {
+                timeline.add(record.time_ms);
+            }
+        }
+        self.reads += 1;
+        true
+    }
 }
 
 impl TraceIndex {
