@@ -436,4 +436,29 @@ fn capacity_searches_every_configuration_of_a_grid_and_compare_reads_two() {
         let stderr = text(&output.stderr);
         assert!(stderr.contains(named), "{flags:?}: {stderr}");
     }
+    // A workload in stages has a rate of its own, which the search cannot
+    // step: it is refused before anything runs, in one readable sentence.
+    let staged = directory.join("staged.json");
+    std::fs::write(
+        &staged,
+        r#"{ "name": "staged", "keys": 1000,
+             "stages": [ { "duration": "1s", "rate": 200 } ] }"#,
+    )
+    .unwrap();
+    let output = run(&[
+        "capacity",
+        "--ceiling",
+        "100",
+        "--workload",
+        staged.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        text(&output.stderr).trim_end(),
+        format!(
+            "error: {}: the workload's stages give it a rate of its own; capacity sets each \
+             step's rate: give a workload without stages",
+            staged.display()
+        )
+    );
 }

@@ -2,8 +2,9 @@
 //! a latency objective, the steps up to it and the knee. The search is
 //! [`geecache_bench::analysis::capacity`].
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use clap::Args;
@@ -13,7 +14,7 @@ use super::{
     Format, GridArgs, ShapeArgs, TargetArgs, EXIT_FAILED, EXIT_USAGE,
 };
 use geecache_bench::analysis::capacity::objective::{parse_share, LatencyGoal};
-use geecache_bench::analysis::capacity::report::{self, CapacitiesPlan, Progress};
+use geecache_bench::analysis::capacity::report::{self, CapacitiesPlan, CapacityResult, Progress};
 use geecache_bench::analysis::capacity::run::{CapacityError, Ceiling};
 use geecache_bench::analysis::capacity::search::SearchPlan;
 use geecache_bench::analysis::capacity::show;
@@ -22,6 +23,8 @@ use geecache_bench::analysis::grid::GridPoint;
 use geecache_bench::analysis::html;
 use geecache_bench::harness::report::write_bytes_atomically;
 use geecache_bench::harness::run::RunPlan;
+use geecache_bench::harness::trace::TraceIndex;
+use geecache_bench::harness::workload::Loaded;
 use geecache_bench::table::TableStyle;
 use geecache_bench::units::{compact_timestamp, Span};
 
@@ -160,12 +163,13 @@ pub fn exec(args: CapacityArgs) -> ExitCode {
         Ok(loaded) => loaded,
         Err(code) => return code,
     };
-    let workload = loaded.workload;
+    let workload = &loaded.workload;
     if !workload.stages.is_empty() {
         return fail(
             EXIT_USAGE,
             format!(
-                "{}: the workload's stages give it a rate of its own; capacity sets each step's                  rate: give a workload without stages",
+                "{}: the workload's stages give it a rate of its own; capacity sets each step's \
+                 rate: give a workload without stages",
                 loaded.source
             ),
         );
@@ -185,6 +189,43 @@ pub fn exec(args: CapacityArgs) -> ExitCode {
     ]) {
         return code;
     }
+    let plan = plan(&args, loaded, trace);
+    let plan = &plan;
+    let outcome = match until_interrupted(
+        "finishing this step and writing the searches so far",
+        |control| async move {
+            report::capacities(plan, &control, |progress, point, step| {
+                announce(progress, point, step)
+            })
+            .await
+        },
+    ) {
+        Ok(outcome) => outcome,
+        Err(code) => return code,
+    };
+    let result = match outcome {
+        Ok(result) => result,
+        Err(error @ (CapacityError::Plan(_) | CapacityError::Workload(_))) => {
+            return fail(EXIT_USAGE, error)
+        }
+        Err(error) => return fail(EXIT_FAILED, error),
+    };
+    let code = write_outputs(&args, &result, &path);
+    match args.format {
+        Format::Json => match serde_json::to_string_pretty(&result) {
+            Ok(json) => println!("{json}"),
+            Err(error) => return fail(EXIT_FAILED, error),
+        },
+        Format::Markdown => print!("{}", show::table(&result, TableStyle::Markdown)),
+        _ => print!("{}", show::table(&result, TableStyle::Aligned)),
+    }
+    code
+}
+
+/// The searches the flags ask for: of each configuration of the grid
+/// (or of the target), against the objective, stepping as the flags say.
+fn plan(args: &CapacityArgs, loaded: Loaded, trace: Option<Arc<TraceIndex>>) -> CapacitiesPlan {
+    let workload = loaded.workload;
     let points: Vec<Option<GridPoint>> = if args.remote.target.is_some() {
         vec![None]
     } else {
@@ -195,7 +236,7 @@ pub fn exec(args: CapacityArgs) -> ExitCode {
             .map(Some)
             .collect()
     };
-    let plan = CapacitiesPlan {
+    CapacitiesPlan {
         run: RunPlan {
             target: args.remote.target.clone(),
             peers: args.remote.peers.clone(),
@@ -224,57 +265,34 @@ pub fn exec(args: CapacityArgs) -> ExitCode {
         },
         step: args.step.0,
         repeat: args.repeat,
-    };
-    let plan = &plan;
-    let outcome = match until_interrupted(
-        "finishing this step and writing the searches so far",
-        |control| async move {
-            report::capacities(plan, &control, |progress, point, step| {
-                announce(progress, point, step)
-            })
-            .await
-        },
-    ) {
-        Ok(outcome) => outcome,
-        Err(code) => return code,
-    };
-    let result = match outcome {
-        Ok(result) => result,
-        Err(error @ (CapacityError::Plan(_) | CapacityError::Workload(_))) => {
-            return fail(EXIT_USAGE, error)
-        }
-        Err(error) => return fail(EXIT_FAILED, error),
-    };
+    }
+}
+
+/// Writes the result, and the chart and the page when asked; a failure
+/// is said and makes the exit code, and the other files are still written.
+fn write_outputs(args: &CapacityArgs, result: &CapacityResult, path: &Path) -> ExitCode {
     let mut code = ExitCode::SUCCESS;
-    if let Err(error) = report::write(&result, &path) {
+    if let Err(error) = report::write(result, path) {
         code = fail(EXIT_FAILED, format!("cannot write the result: {error}"));
     } else {
         eprintln!("result: {}", path.display());
     }
     if let Some(plot) = &args.plot {
-        match write_bytes_atomically(show::chart(&result).as_bytes(), plot) {
+        match write_bytes_atomically(show::chart(result).as_bytes(), plot) {
             Ok(()) => eprintln!("plot: {}", plot.display()),
             Err(error) => code = fail(EXIT_FAILED, format!("cannot write the plot: {error}")),
         }
     }
-    if let Some(path) = &args.html {
+    if let Some(page_path) = &args.html {
         let page = html::tables_and_charts(
             &format!("geecache-bench: capacity of {}", result.workload.name),
-            ("Capacity", &show::table(&result, TableStyle::Aligned)),
-            &[show::chart(&result)],
+            ("Capacity", &show::table(result, TableStyle::Aligned)),
+            &[show::chart(result)],
             Some(&result.workload),
         );
-        if let Err(failed) = write_page(&page, path) {
+        if let Err(failed) = write_page(&page, page_path) {
             code = failed;
         }
-    }
-    match args.format {
-        Format::Json => match serde_json::to_string_pretty(&result) {
-            Ok(json) => println!("{json}"),
-            Err(error) => return fail(EXIT_FAILED, error),
-        },
-        Format::Markdown => print!("{}", show::table(&result, TableStyle::Markdown)),
-        _ => print!("{}", show::table(&result, TableStyle::Aligned)),
     }
     code
 }
