@@ -16,7 +16,7 @@ use geecache_bench::analysis::{html, plot};
 use geecache_bench::geecache::HashKind;
 use geecache_bench::harness::ownership::RingShape;
 use geecache_bench::harness::report::{self, write_bytes_atomically};
-use geecache_bench::harness::workload::Overrides;
+use geecache_bench::harness::workload::{Overrides, Workload};
 use geecache_bench::units::ByteSize;
 
 /// Flags of `mrc`.
@@ -154,52 +154,12 @@ pub fn exec(args: MrcArgs) -> ExitCode {
         );
     }
     if args.plot.is_some() || args.html.is_some() {
-        let mut runs = Vec::new();
-        for run in &args.runs {
-            let result = match report::read(run) {
-                Ok(result) => result,
-                Err(error) => return fail(EXIT_USAGE, format!("--runs: {error}")),
-            };
-            let Some(cluster) = &result.cluster else {
-                return fail(
-                    EXIT_USAGE,
-                    format!("--runs: {} has no cluster figures", run.display()),
-                );
-            };
-            let name = run
-                .file_stem()
-                .map(|stem| stem.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            runs.push((
-                name,
-                result.workload.cluster.cache_bytes.0,
-                cluster.slowdb.loads_per_request,
-            ));
-        }
-        let title = format!(
-            "{}: miss ratio by cache size, {} nodes, {} replicas, {}",
-            workload.name, ring.nodes, ring.replicas, ring.hash
-        );
-        let svg = plot::render(&[mrc::panel(&title, &curves, &points, &runs)]);
-        if let Some(path) = &args.plot {
-            if let Err(error) = write_bytes_atomically(svg.as_bytes(), path) {
-                return fail(
-                    EXIT_FAILED,
-                    format!("cannot write {}: {error}", path.display()),
-                );
-            }
-            eprintln!("plot: {}", path.display());
-        }
-        if let Some(path) = &args.html {
-            let page = html::tables_and_charts(
-                &format!("geecache-bench: {title}"),
-                ("Miss ratio by cache size", &mrc::table(&curves, &points)),
-                &[svg],
-                Some(&workload),
-            );
-            if let Err(code) = write_page(&page, path) {
-                return code;
-            }
+        let runs = match measured_runs(&args.runs) {
+            Ok(runs) => runs,
+            Err(code) => return code,
+        };
+        if let Err(code) = write_charts(&args, &workload, (&curves, &points), &runs) {
+            return code;
         }
     }
     if let Some(path) = &args.out {
@@ -216,6 +176,69 @@ pub fn exec(args: MrcArgs) -> ExitCode {
         }
     }
     ExitCode::SUCCESS
+}
+
+/// The runs `--runs` names, as the chart marks them: each one's name, its
+/// cache size and its slow-store loads per request.
+fn measured_runs(paths: &[PathBuf]) -> Result<Vec<(String, u64, f64)>, ExitCode> {
+    let mut runs = Vec::new();
+    for run in paths {
+        let result = match report::read(run) {
+            Ok(result) => result,
+            Err(error) => return Err(fail(EXIT_USAGE, format!("--runs: {error}"))),
+        };
+        let Some(cluster) = &result.cluster else {
+            return Err(fail(
+                EXIT_USAGE,
+                format!("--runs: {} has no cluster figures", run.display()),
+            ));
+        };
+        let name = run
+            .file_stem()
+            .map(|stem| stem.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        runs.push((
+            name,
+            result.workload.cluster.cache_bytes.0,
+            cluster.slowdb.loads_per_request,
+        ));
+    }
+    Ok(runs)
+}
+
+/// The chart of the curves with the `runs` marked on it, written to
+/// `--plot`, and the page of the table and the chart to `--html`.
+fn write_charts(
+    args: &MrcArgs,
+    workload: &Workload,
+    (curves, points): (&Curves, &[SizePoint]),
+    runs: &[(String, u64, f64)],
+) -> Result<(), ExitCode> {
+    let ring = curves.ring;
+    let title = format!(
+        "{}: miss ratio by cache size, {} nodes, {} replicas, {}",
+        workload.name, ring.nodes, ring.replicas, ring.hash
+    );
+    let svg = plot::render(&[mrc::panel(&title, curves, points, runs)]);
+    if let Some(path) = &args.plot {
+        if let Err(error) = write_bytes_atomically(svg.as_bytes(), path) {
+            return Err(fail(
+                EXIT_FAILED,
+                format!("cannot write {}: {error}", path.display()),
+            ));
+        }
+        eprintln!("plot: {}", path.display());
+    }
+    if let Some(path) = &args.html {
+        let page = html::tables_and_charts(
+            &format!("geecache-bench: {title}"),
+            ("Miss ratio by cache size", &mrc::table(curves, points)),
+            &[svg],
+            Some(workload),
+        );
+        write_page(&page, path)?;
+    }
+    Ok(())
 }
 
 fn report<'a>(workload: &'a str, curves: &Curves, points: &'a [SizePoint]) -> Report<'a> {
