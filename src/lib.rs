@@ -10,7 +10,9 @@
 //! `tests/suite/layout.rs`, holds both to the files). A module is public
 //! only where a caller outside the library (the binary, the tests, the
 //! benchmarks) names it; the rest are private or `pub(crate)`, and what a
-//! caller needs of them is re-exported by name (the same test).
+//! caller needs of them is re-exported by name (the same test). No
+//! function is over 120 lines: a longer one is split into named steps
+//! that read as its outline (the same test).
 //!
 //! Five rooms; each uses only the rooms listed before it, and no two
 //! modules import each other, directly or around a circle (the same test):

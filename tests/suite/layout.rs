@@ -3,8 +3,8 @@
 //! the rooms before it (the system under test nothing of the harness), no
 //! two modules import each other, directly or around a circle, only the
 //! registry names a figure's key, no file is over 800 lines unless it
-//! says why, and a module is public only where a caller outside the
-//! library names it.
+//! says why, no function is over 120 lines, and a module is public only
+//! where a caller outside the library names it.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -742,5 +742,207 @@ fn a_module_is_public_only_when_a_caller_outside_names_it() {
         "public modules that nothing outside the library names (make them \
          private or pub(crate), and re-export what a public item's signature \
          shows):\n{unneeded:?}"
+    );
+}
+
+/// The text with the insides of its comments, strings and character
+/// literals blanked (their newlines kept), so that a brace in them counts
+/// for nothing.
+fn blanked(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let blank = |c: char| if c == '\n' { '\n' } else { ' ' };
+    let mut at = 0;
+    while at < chars.len() {
+        let c = chars[at];
+        let next = chars.get(at + 1).copied();
+        // How many characters from `at` are blanked.
+        let span = match c {
+            '/' if next == Some('/') => chars[at..].iter().take_while(|&&c| c != '\n').count(),
+            '/' if next == Some('*') => {
+                let rest: String = chars[at + 2..].iter().collect();
+                rest.find("*/")
+                    .map_or(chars.len() - at, |end| 2 + rest[..end].chars().count() + 2)
+            }
+            '\'' if chars.get(at + 2) == Some(&'\'') => 3,
+            '\'' if next == Some('\\') && chars.get(at + 3) == Some(&'\'') => 4,
+            'r' if matches!(next, Some('#' | '"'))
+                && (at == 0 || !(chars[at - 1].is_alphanumeric() || chars[at - 1] == '_')) =>
+            {
+                let hashes = chars[at + 1..].iter().take_while(|&&c| c == '#').count();
+                let start = at + 1 + hashes;
+                if chars.get(start) != Some(&'"') {
+                    1
+                } else {
+                    let close: String = std::iter::once('"')
+                        .chain(std::iter::repeat_n('#', hashes))
+                        .collect();
+                    let rest: String = chars[start + 1..].iter().collect();
+                    let end = rest.find(&close).unwrap_or(rest.len());
+                    1 + hashes + 1 + rest[..end].chars().count() + close.chars().count()
+                }
+            }
+            '"' => {
+                let mut end = at + 1;
+                while end < chars.len() && chars[end] != '"' {
+                    end += if chars[end] == '\\' { 2 } else { 1 };
+                }
+                end + 1 - at
+            }
+            _ => {
+                out.push(c);
+                at += 1;
+                continue;
+            }
+        };
+        let end = (at + span).min(chars.len());
+        out.extend(chars[at..end].iter().map(|&c| blank(c)));
+        at = end;
+    }
+    out
+}
+
+/// The lines (from 0) inside `#[cfg(test)]` modules.
+fn test_lines(lines: &[&str]) -> BTreeSet<usize> {
+    let mut inside = BTreeSet::new();
+    for (at, line) in lines.iter().enumerate() {
+        if line.trim() != "#[cfg(test)]" {
+            continue;
+        }
+        let Some(start) = (at + 1..lines.len()).find(|&i| !lines[i].trim().starts_with("#["))
+        else {
+            continue;
+        };
+        let declaration = lines[start].trim();
+        let declaration = declaration
+            .strip_prefix("pub(crate) ")
+            .or_else(|| declaration.strip_prefix("pub "))
+            .unwrap_or(declaration);
+        if !declaration.starts_with("mod ") {
+            continue;
+        }
+        if let Some(end) = closing_line(lines, start) {
+            inside.extend(start..=end);
+        }
+    }
+    inside
+}
+
+/// The line on which the braces opened from line `start` on close; `None`
+/// for a declaration that ends with `;` before any brace.
+fn closing_line(lines: &[&str], start: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut opened = false;
+    for (at, line) in lines.iter().enumerate().skip(start) {
+        for c in line.chars() {
+            match c {
+                '{' => {
+                    depth += 1;
+                    opened = true;
+                }
+                '}' => {
+                    depth = depth.saturating_sub(1);
+                    if opened && depth == 0 {
+                        return Some(at);
+                    }
+                }
+                ';' if !opened => return None,
+                _ => {}
+            }
+        }
+    }
+    None
+}
+
+/// The name of the function a line declares (`pub(crate) async fn name<T>(`
+/// gives `name`), if it declares one.
+fn declared_function(line: &str) -> Option<&str> {
+    let mut rest = line.trim_start();
+    loop {
+        let stripped = [
+            "pub(crate) ",
+            "pub(super) ",
+            "pub ",
+            "async ",
+            "const ",
+            "unsafe ",
+        ]
+        .iter()
+        .find_map(|prefix| rest.strip_prefix(prefix));
+        match stripped {
+            Some(shorter) => rest = shorter,
+            None => break,
+        }
+    }
+    let name = rest.strip_prefix("fn ")?;
+    let end = name.find(['(', '<']).unwrap_or(name.len());
+    Some(&name[..end]).filter(|name| !name.is_empty())
+}
+
+/// Every function of a source text with a body, outside its test modules:
+/// its name, its first line (from 1) and its length in lines.
+fn functions(text: &str) -> Vec<(String, usize, usize)> {
+    let code = blanked(text);
+    let lines: Vec<&str> = code.lines().collect();
+    let tests = test_lines(&lines);
+    let mut found = Vec::new();
+    for (at, line) in lines.iter().enumerate() {
+        if tests.contains(&at) {
+            continue;
+        }
+        let Some(name) = declared_function(line) else {
+            continue;
+        };
+        if let Some(end) = closing_line(&lines, at) {
+            found.push((name.to_owned(), at + 1, end - at + 1));
+        }
+    }
+    found
+}
+
+#[test]
+fn the_function_reader_counts_bodies_and_passes_over_strings_traits_and_tests() {
+    let text = "//! A module.\n\
+                pub(crate) async fn first<T>(a: T) {\n\
+                \x20   let s = \"}}}\"; let c = '}'; // }\n\
+                \x20   let r = r#\"{\"#;\n\
+                }\n\
+                trait Seam {\n\
+                \x20   fn declared(&self);\n\
+                \x20   fn given(&self) -> u8 { 1 }\n\
+                }\n\
+                #[cfg(test)]\n\
+                mod tests {\n\
+                \x20   fn helper() {\n\
+                \x20   }\n\
+                }\n";
+    assert_eq!(
+        functions(text),
+        [("first".to_owned(), 2, 4), ("given".to_owned(), 8, 1)]
+    );
+}
+
+/// The most lines a function may have: past this, it is split into named
+/// steps that read as its outline.
+const MOST_LINES: usize = 120;
+
+#[test]
+fn no_function_is_over_120_lines() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    sources(&src, &src, &mut files);
+    let mut long = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(src.join(&file)).unwrap();
+        for (name, line, length) in functions(&text) {
+            if length > MOST_LINES {
+                long.push(format!("{}:{line}: {name}, {length} lines", file.display()));
+            }
+        }
+    }
+    assert!(
+        long.is_empty(),
+        "functions over {MOST_LINES} lines; split each into named steps:\n{}",
+        long.join("\n")
     );
 }
