@@ -154,21 +154,13 @@ impl Workload {
         }
         let Some(trace) = &mut self.trace else {
             let fields = [
-                (
-                    "trace.format",
-                    "--trace-format",
-                    overrides.trace_format.is_some(),
-                ),
-                (
-                    "trace.limit",
-                    "--trace-limit",
-                    overrides.trace_limit.is_some(),
-                ),
-                ("trace.sample", "--sample", overrides.sample.is_some()),
-                ("trace.speed", "--speed", overrides.speed.is_some()),
+                (TRACE_FORMAT, overrides.trace_format.is_some()),
+                (TRACE_LIMIT, overrides.trace_limit.is_some()),
+                (TRACE_SAMPLE, overrides.sample.is_some()),
+                (TRACE_SPEED, overrides.speed.is_some()),
             ];
-            return match fields.into_iter().find(|(_, _, set)| *set) {
-                Some((field, flag, _)) => Err(WorkloadError::Invalid {
+            return match fields.into_iter().find(|(_, given)| *given) {
+                Some(((field, flag), _)) => Err(WorkloadError::Invalid {
                     origin: source.to_owned(),
                     field: field.to_owned(),
                     flag: format!(" (set by {flag})"),
