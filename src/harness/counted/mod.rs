@@ -182,13 +182,28 @@ async fn drive_marked(base_url: &str, plan: &PassPlan) -> Result<(u64, u64), Pas
 /// Why a counted pass failed.
 #[derive(Debug, thiserror::Error)]
 pub enum CountError {
-    /// A tool is not installed.
-    #[error("{tool} is not installed ({why}); the counted pass needs it: apt-get install {tool}")]
+    /// A tool is not installed: it could not be started.
+    #[error(
+        "{tool} is not installed ({source}); the counted pass needs it: apt-get install {tool}"
+    )]
     Missing {
         /// valgrind or strace.
         tool: &'static str,
-        /// What running it said.
-        why: String,
+        /// Why it could not be started.
+        source: std::io::Error,
+    },
+    /// A tool started but could not tell its version.
+    #[error(
+        "{tool} is not installed (`{tool} {flag}` exited with {status}); the counted pass \
+         needs it: apt-get install {tool}"
+    )]
+    Unusable {
+        /// valgrind or strace.
+        tool: &'static str,
+        /// The flag that asks its version.
+        flag: &'static str,
+        /// How it exited.
+        status: std::process::ExitStatus,
     },
     /// The child failed under a tool.
     #[error("the counted pass under {tool} failed ({status}): {stderr}")]
@@ -196,7 +211,7 @@ pub enum CountError {
         /// The tool.
         tool: &'static str,
         /// Its exit status.
-        status: String,
+        status: std::process::ExitStatus,
         /// The end of its standard error.
         stderr: String,
     },
@@ -265,16 +280,16 @@ impl FilesError {
 /// A tool's version line, or why it cannot run.
 fn tool_version(tool: &'static str) -> Result<String, CountError> {
     let flag = if tool == "strace" { "-V" } else { "--version" };
-    let missing = |why: String| CountError::Missing { tool, why };
     let output = Command::new(tool)
         .arg(flag)
         .output()
-        .map_err(|error| missing(error.to_string()))?;
+        .map_err(|source| CountError::Missing { tool, source })?;
     if !output.status.success() {
-        return Err(missing(format!(
-            "`{tool} {flag}` exited with {}",
-            output.status
-        )));
+        return Err(CountError::Unusable {
+            tool,
+            flag,
+            status: output.status,
+        });
     }
     let text = String::from_utf8_lossy(&output.stdout);
     Ok(text.lines().next().unwrap_or(tool).trim().to_owned())
@@ -442,16 +457,13 @@ fn run_child(
         .arg(plan)
         .arg(output)
         .output()
-        .map_err(|error| CountError::Missing {
-            tool,
-            why: error.to_string(),
-        })?;
+        .map_err(|source| CountError::Missing { tool, source })?;
     if !ran.status.success() {
         let stderr = String::from_utf8_lossy(&ran.stderr);
         let tail: Vec<&str> = stderr.lines().rev().take(8).collect();
         return Err(CountError::Child {
             tool,
-            status: ran.status.to_string(),
+            status: ran.status,
             stderr: tail.into_iter().rev().collect::<Vec<_>>().join("\n"),
         });
     }
