@@ -23,6 +23,7 @@ use crate::geecache::http::{ClientError, HttpClient};
 use crate::geecache::server::{Answer, Limits, Server, Target};
 use crate::harness::driver::{Control, Driver, DriverConfig, KeySampler, Phase, SamplerError};
 use crate::harness::latency::LatencyFigures;
+use crate::harness::registry::format;
 use crate::harness::shard::Shard;
 use crate::harness::slowdb::api_key_prefix;
 use crate::harness::workload::{Bound, Distribution};
@@ -368,11 +369,11 @@ pub fn doubts(trials: &[Option<&Calibration>]) -> Vec<Doubt> {
             doubts.push(Doubt {
                 kind: DoubtKind::AboveLimit,
                 text: format!(
-                    "{} reached {:.1}% of its blended limit (more than {:.0}%): its calibration \
+                    "{} reached {} of its blended limit (more than {:.0}%): its calibration \
                      measured the machine slower than the run found it, so its limit fraction \
                      says little",
                     name(at),
-                    fraction * 100.0,
+                    format::LIMIT_FRACTION.show(fraction),
                     FRACTION_CEILING * 100.0
                 ),
             });

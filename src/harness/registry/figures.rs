@@ -1,7 +1,7 @@
 //! Every figure's entry: its key, label, format, direction, default
 //! threshold and how it is read, and the lists tables go through.
 
-use super::{Better, Figure, Format, Read, Threshold};
+use super::{format, Better, Figure, Format, Read, Threshold};
 use crate::geecache::source::Source;
 use crate::harness::latency::LatencyFigures;
 use crate::harness::report::Trial;
@@ -92,7 +92,7 @@ pub static LIMIT_FRACTION: Figure = Figure {
     label: "throughput / loopback limit",
     column: "limit",
     unit: "share of the loopback limit",
-    format: Format::Percent(1),
+    format: format::LIMIT_FRACTION,
     better: Better::Higher,
     speed: true,
     gate: threshold(0.35, 0.0),

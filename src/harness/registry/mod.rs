@@ -10,7 +10,9 @@
 //! them to it, and `tests/suite/layout.rs` checks that no other file of `src/`
 //! names a figure's key as a string.
 //!
-//! Beside this file: `figures`, every figure's entry.
+//! Beside this file: `figures`, every figure's entry, and `format`, how
+//! a value is written (apart, so that the calibration, which the figures
+//! read, writes the limit fraction in its entry's format too).
 
 use serde::{Deserialize, Serialize};
 
@@ -37,19 +39,6 @@ pub enum Nature {
     /// Times, which depend on the machine and its load: read from each
     /// trial, shown as the trials' median with an interval.
     Timed,
-}
-
-/// How a figure's value is written for people.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Format {
-    /// A whole number: `50429`.
-    Whole,
-    /// A number with this many decimals: `1.234`.
-    Decimals(usize),
-    /// A share as a percentage with this many decimals: `40.71%`.
-    Percent(usize),
-    /// A factor: `1.50x`.
-    Factor,
 }
 
 /// How much worse a figure may get in `check`: the larger of `relative`
@@ -118,15 +107,7 @@ impl Figure {
 
     /// A value as people read it; `-` when absent.
     pub fn show(&self, value: Option<f64>) -> String {
-        let Some(value) = value else {
-            return "-".to_owned();
-        };
-        match self.format {
-            Format::Whole => format!("{value:.0}"),
-            Format::Decimals(places) => format!("{value:.places$}"),
-            Format::Percent(places) => format!("{:.places$}%", value * 100.0),
-            Format::Factor => format!("{value:.2}x"),
-        }
+        value.map_or_else(|| "-".to_owned(), |value| self.format.show(value))
     }
 
     /// An amount of the figure (a threshold), as people read it: shares in
@@ -243,6 +224,9 @@ pub fn one_trial(mut result: RunResult) -> RunResult {
 }
 
 mod figures;
+pub(crate) mod format;
+
+pub use format::Format;
 
 pub use figures::{
     API_HIT_RATIO, CLUSTER_HIT_RATIO, CLUSTER_INSTRUCTIONS_PER_REQUEST, CLUSTER_OVER_HOPS,
