@@ -25,8 +25,8 @@ pub(super) struct Measurement<'a> {
     pub(super) driver: &'a Driver,
     pub(super) observer: &'a Arc<Observer>,
     pub(super) samples: &'a Arc<Samples>,
-    /// Whether the driver reads the cluster between its requests, so no
-    /// timer need.
+    /// Whether the driver reads the cluster between its requests, so that
+    /// no timer reads it.
     pub(super) read_between: bool,
     pub(super) scenario: Option<&'a Arc<Scenario>>,
     pub(super) checkpoints: Option<(&'a Checkpoints, &'a Arc<SoFar>)>,
